@@ -1,0 +1,5 @@
+//! The `oci-seccomp` command.
+
+fn main() {
+    println!("oci-seccomp {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,211 @@
+//! Architectures: OCI names, libseccomp tokens and kernel `AUDIT_ARCH_*` values.
+
+use libseccomp::ScmpArch;
+use oci_spec::runtime::Arch;
+
+/// Facts about one seccomp architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArchInfo {
+    /// The OCI / libseccomp name, for example `SCMP_ARCH_X86_64`.
+    pub name: &'static str,
+    /// The kernel's `AUDIT_ARCH_*` value (what `seccomp_data.arch` holds). x32 shares
+    /// x86_64's value and is told apart by bit 30 of the syscall number.
+    pub audit_arch: u32,
+    /// libseccomp's token for it.
+    pub scmp: ScmpArch,
+    /// First libseccomp release that can build filters for it.
+    pub min_libseccomp: (u32, u32, u32),
+    /// Whether the architecture's syscall numbers carry `__X32_SYSCALL_BIT`.
+    pub x32: bool,
+}
+
+/// `AUDIT_ARCH_X86_64`.
+pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+/// `AUDIT_ARCH_I386`.
+pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+/// `__X32_SYSCALL_BIT`.
+pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+const fn info(name: &'static str, audit_arch: u32, scmp: ScmpArch) -> ArchInfo {
+    ArchInfo {
+        name,
+        audit_arch,
+        scmp,
+        min_libseccomp: (2, 0, 0),
+        x32: false,
+    }
+}
+
+/// Every architecture that oci-spec knows, except `SCMP_ARCH_NATIVE`.
+pub const ALL: &[ArchInfo] = &[
+    info("SCMP_ARCH_X86", AUDIT_ARCH_I386, ScmpArch::X86),
+    info("SCMP_ARCH_X86_64", AUDIT_ARCH_X86_64, ScmpArch::X8664),
+    ArchInfo {
+        x32: true,
+        ..info("SCMP_ARCH_X32", AUDIT_ARCH_X86_64, ScmpArch::X32)
+    },
+    info("SCMP_ARCH_ARM", 0x4000_0028, ScmpArch::Arm),
+    info("SCMP_ARCH_AARCH64", 0xc000_00b7, ScmpArch::Aarch64),
+    info("SCMP_ARCH_MIPS", 0x0000_0008, ScmpArch::Mips),
+    info("SCMP_ARCH_MIPS64", 0x8000_0008, ScmpArch::Mips64),
+    info("SCMP_ARCH_MIPS64N32", 0xa000_0008, ScmpArch::Mips64N32),
+    info("SCMP_ARCH_MIPSEL", 0x4000_0008, ScmpArch::Mipsel),
+    info("SCMP_ARCH_MIPSEL64", 0xc000_0008, ScmpArch::Mipsel64),
+    info("SCMP_ARCH_MIPSEL64N32", 0xe000_0008, ScmpArch::Mipsel64N32),
+    info("SCMP_ARCH_PPC", 0x0000_0014, ScmpArch::Ppc),
+    info("SCMP_ARCH_PPC64", 0x8000_0015, ScmpArch::Ppc64),
+    info("SCMP_ARCH_PPC64LE", 0xc000_0015, ScmpArch::Ppc64Le),
+    info("SCMP_ARCH_S390", 0x0000_0016, ScmpArch::S390),
+    info("SCMP_ARCH_S390X", 0x8000_0016, ScmpArch::S390X),
+    ArchInfo {
+        min_libseccomp: (2, 5, 0),
+        ..info("SCMP_ARCH_PARISC", 0x0000_000f, ScmpArch::Parisc)
+    },
+    ArchInfo {
+        min_libseccomp: (2, 5, 0),
+        ..info("SCMP_ARCH_PARISC64", 0x8000_000f, ScmpArch::Parisc64)
+    },
+    ArchInfo {
+        min_libseccomp: (2, 5, 0),
+        ..info("SCMP_ARCH_RISCV64", 0xc000_00f3, ScmpArch::Riscv64)
+    },
+    ArchInfo {
+        min_libseccomp: (2, 6, 0),
+        ..info("SCMP_ARCH_LOONGARCH64", 0xc000_0102, ScmpArch::Loongarch64)
+    },
+    ArchInfo {
+        min_libseccomp: (2, 6, 0),
+        ..info("SCMP_ARCH_M68K", 0x0000_0004, ScmpArch::M68k)
+    },
+    ArchInfo {
+        min_libseccomp: (2, 6, 0),
+        ..info("SCMP_ARCH_SH", 0x4000_002a, ScmpArch::Sh)
+    },
+    ArchInfo {
+        min_libseccomp: (2, 6, 0),
+        ..info("SCMP_ARCH_SHEB", 0x0000_002a, ScmpArch::Sheb)
+    },
+];
+
+/// The architecture this crate was built for.
+pub fn native() -> &'static ArchInfo {
+    let name = if cfg!(target_arch = "x86_64") {
+        if cfg!(target_pointer_width = "32") {
+            "SCMP_ARCH_X32"
+        } else {
+            "SCMP_ARCH_X86_64"
+        }
+    } else if cfg!(target_arch = "x86") {
+        "SCMP_ARCH_X86"
+    } else if cfg!(target_arch = "aarch64") {
+        "SCMP_ARCH_AARCH64"
+    } else if cfg!(target_arch = "arm") {
+        "SCMP_ARCH_ARM"
+    } else if cfg!(target_arch = "riscv64") {
+        "SCMP_ARCH_RISCV64"
+    } else if cfg!(target_arch = "s390x") {
+        "SCMP_ARCH_S390X"
+    } else if cfg!(all(target_arch = "powerpc64", target_endian = "little")) {
+        "SCMP_ARCH_PPC64LE"
+    } else if cfg!(target_arch = "powerpc64") {
+        "SCMP_ARCH_PPC64"
+    } else if cfg!(target_arch = "loongarch64") {
+        "SCMP_ARCH_LOONGARCH64"
+    } else {
+        "SCMP_ARCH_X86_64"
+    };
+    by_name(name).unwrap_or(&ALL[1])
+}
+
+/// Looks an architecture up by its OCI name (`SCMP_ARCH_*`, case-insensitive; the prefix
+/// may be left out, so `x86_64` works too). `SCMP_ARCH_NATIVE` gives the native one.
+pub fn by_name(name: &str) -> Option<&'static ArchInfo> {
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SCMP_ARCH_") {
+        upper
+    } else {
+        format!("SCMP_ARCH_{upper}")
+    };
+    if full == "SCMP_ARCH_NATIVE" {
+        return Some(native());
+    }
+    let full = match full.as_str() {
+        "SCMP_ARCH_AMD64" => "SCMP_ARCH_X86_64".to_string(),
+        "SCMP_ARCH_I386" | "SCMP_ARCH_I686" => "SCMP_ARCH_X86".to_string(),
+        "SCMP_ARCH_ARM64" => "SCMP_ARCH_AARCH64".to_string(),
+        _ => full,
+    };
+    ALL.iter().find(|a| a.name == full)
+}
+
+/// The facts for an oci-spec [`Arch`].
+pub fn from_oci(arch: Arch) -> &'static ArchInfo {
+    by_name(&arch.to_string()).unwrap_or_else(native)
+}
+
+/// Resolves `name` to its syscall number on `arch`, as libseccomp knows it; `None` when
+/// the arch has no such syscall (libseccomp returns a negative pseudo-number for those).
+pub fn resolve(name: &str, arch: &ArchInfo) -> Option<i32> {
+    let nr = libseccomp::ScmpSyscall::from_name_by_arch(name, arch.scmp).ok()?;
+    let nr = nr.as_raw_syscall();
+    (nr >= 0).then_some(nr)
+}
+
+/// The name of syscall `nr` on `arch`, as libseccomp knows it.
+pub fn syscall_name(nr: i32, arch: &ArchInfo) -> Option<String> {
+    libseccomp::ScmpSyscall::from_raw_syscall(nr)
+        .get_name_by_arch(arch.scmp)
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_oci_arch_is_known() {
+        for name in [
+            "SCMP_ARCH_NATIVE",
+            "SCMP_ARCH_X86",
+            "SCMP_ARCH_X86_64",
+            "SCMP_ARCH_X32",
+            "SCMP_ARCH_ARM",
+            "SCMP_ARCH_AARCH64",
+            "SCMP_ARCH_MIPS",
+            "SCMP_ARCH_MIPS64",
+            "SCMP_ARCH_MIPS64N32",
+            "SCMP_ARCH_MIPSEL",
+            "SCMP_ARCH_MIPSEL64",
+            "SCMP_ARCH_MIPSEL64N32",
+            "SCMP_ARCH_PPC",
+            "SCMP_ARCH_PPC64",
+            "SCMP_ARCH_PPC64LE",
+            "SCMP_ARCH_S390",
+            "SCMP_ARCH_S390X",
+            "SCMP_ARCH_PARISC",
+            "SCMP_ARCH_PARISC64",
+            "SCMP_ARCH_RISCV64",
+            "SCMP_ARCH_LOONGARCH64",
+            "SCMP_ARCH_M68K",
+            "SCMP_ARCH_SH",
+            "SCMP_ARCH_SHEB",
+        ] {
+            let oci: Arch = name.parse().unwrap();
+            let info = from_oci(oci);
+            if name != "SCMP_ARCH_NATIVE" {
+                assert_eq!(info.name, name);
+            }
+        }
+    }
+
+    #[test]
+    fn resolves_numbers() {
+        let x86_64 = by_name("x86_64").unwrap();
+        let x86 = by_name("SCMP_ARCH_X86").unwrap();
+        let x32 = by_name("SCMP_ARCH_X32").unwrap();
+        assert_eq!(resolve("getppid", x86_64), Some(110));
+        assert_eq!(resolve("getppid", x86), Some(64));
+        assert_eq!(resolve("getppid", x32), Some(110 | X32_SYSCALL_BIT as i32));
+        assert_eq!(resolve("no_such_syscall", x86_64), None);
+    }
+}

@@ -1,0 +1,263 @@
+//! Profile -> libseccomp context -> exported BPF -> ENOSYS stub -> [`Program`].
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+
+use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use oci_spec::runtime::LinuxSeccomp;
+
+use crate::arch::{self, ArchInfo};
+use crate::error::CompileError;
+use crate::profile::{libseccomp_version_string, Op, Profile};
+use crate::program::{Instruction, Program, BPF_MAXINSNS};
+use crate::simulate::Action;
+use crate::stub;
+
+/// Options for [`compile`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CompileOptions {
+    /// Refuse unknown syscall names and conflicting unconditional entries instead of
+    /// warning about them.
+    pub strict: bool,
+    /// Prepend the ENOSYS stub for syscalls newer than the profile (DESIGN.md §2.2).
+    pub enosys_stub: bool,
+    /// Use libseccomp's binary-tree layout when the profile has more rules than this.
+    /// It is never used with zero rules (libseccomp bug #370).
+    pub binary_tree_threshold: usize,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            strict: false,
+            enosys_stub: true,
+            binary_tree_threshold: 8,
+        }
+    }
+}
+
+impl CompileOptions {
+    /// Default options with `strict` set.
+    pub fn strict() -> Self {
+        Self {
+            strict: true,
+            ..Self::default()
+        }
+    }
+
+    /// Sets `strict`.
+    #[must_use]
+    pub fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Sets `enosys_stub`.
+    #[must_use]
+    pub fn with_enosys_stub(mut self, on: bool) -> Self {
+        self.enosys_stub = on;
+        self
+    }
+
+    /// Sets `binary_tree_threshold`.
+    #[must_use]
+    pub fn with_binary_tree_threshold(mut self, rules: usize) -> Self {
+        self.binary_tree_threshold = rules;
+        self
+    }
+}
+
+fn scmp_action(a: Action) -> ScmpAction {
+    match a {
+        Action::KillProcess => ScmpAction::KillProcess,
+        Action::KillThread => ScmpAction::KillThread,
+        Action::Trap(_) => ScmpAction::Trap,
+        Action::Errno(e) => ScmpAction::Errno(i32::from(e)),
+        Action::Notify => ScmpAction::Notify,
+        Action::Trace(d) => ScmpAction::Trace(d),
+        Action::Log => ScmpAction::Log,
+        Action::Allow => ScmpAction::Allow,
+    }
+}
+
+fn lsc(
+    path: impl Into<String>,
+    op: impl Into<String>,
+) -> impl FnOnce(libseccomp::error::SeccompError) -> CompileError {
+    let (path, op) = (path.into(), op.into());
+    move |source| CompileError::Libseccomp { path, op, source }
+}
+
+/// Builds the libseccomp context for a validated profile.
+pub fn build_profile_context(
+    profile: &Profile,
+    opts: &CompileOptions,
+) -> Result<ScmpFilterContext, CompileError> {
+    if profile.needs_listener {
+        let api = libseccomp::get_api();
+        if api < 5 || crate::profile::libseccomp_version() < (2, 5, 0) {
+            let first = profile
+                .rules
+                .iter()
+                .find(|r| r.action == Action::Notify)
+                .map(|r| format!("syscalls[{}].action", r.entry))
+                .unwrap_or_default();
+            return Err(CompileError::NotifyUnsupported {
+                path: first,
+                version: libseccomp_version_string(),
+                api_level: api,
+            });
+        }
+    }
+    let mut ctx = ScmpFilterContext::new(scmp_action(profile.default_action))
+        .map_err(lsc("defaultAction", "create a filter context"))?;
+    // Every architecture goes in before any rule: libseccomp only translates a rule for
+    // the architectures present when it is added.
+    for (i, a) in profile.architectures.iter().enumerate() {
+        let present = ctx.is_arch_present(a.scmp).map_err(lsc(
+            format!("architectures[{i}]"),
+            format!("query architecture {}", a.name),
+        ))?;
+        if !present {
+            ctx.add_arch(a.scmp).map_err(lsc(
+                format!("architectures[{i}]"),
+                format!("add architecture {}", a.name),
+            ))?;
+        }
+    }
+    if !profile.rules.is_empty() && profile.rules.len() > opts.binary_tree_threshold {
+        ctx.set_ctl_optimize(2)
+            .map_err(lsc("<filter>", "select the binary-tree layout"))?;
+    }
+    for rule in &profile.rules {
+        let path = format!("syscalls[{}]", rule.entry);
+        let sc = ScmpSyscall::from_name(&rule.name)
+            .map_err(lsc(&path, format!("resolve {:?}", rule.name)))?;
+        let action = scmp_action(rule.action);
+        let result = if rule.conditions.is_empty() {
+            ctx.add_rule(action, sc)
+        } else {
+            let cmps: Vec<ScmpArgCompare> = rule
+                .conditions
+                .iter()
+                .map(|c| {
+                    let (op, datum) = match c.op {
+                        Op::Ne => (ScmpCompareOp::NotEqual, c.value),
+                        Op::Lt => (ScmpCompareOp::Less, c.value),
+                        Op::Le => (ScmpCompareOp::LessOrEqual, c.value),
+                        Op::Eq => (ScmpCompareOp::Equal, c.value),
+                        Op::Ge => (ScmpCompareOp::GreaterEqual, c.value),
+                        Op::Gt => (ScmpCompareOp::Greater, c.value),
+                        // OCI: `value` is the mask, `valueTwo` the expected value.
+                        Op::MaskedEq => (ScmpCompareOp::MaskedEqual(c.value), c.value_two),
+                    };
+                    ScmpArgCompare::new(u32::from(c.index), op, datum)
+                })
+                .collect();
+            ctx.add_rule_conditional(action, sc, &cmps)
+        };
+        result.map_err(lsc(
+            &path,
+            format!("add the {} rule for {:?}", rule.action, rule.name),
+        ))?;
+    }
+    Ok(ctx)
+}
+
+/// Builds the libseccomp filter context for `spec`, for callers who want libseccomp's
+/// own object (to export PFC text, merge, or load it themselves).
+///
+/// The context has every architecture and rule of the profile; it does not include the
+/// ENOSYS stub, which exists only in [`compile`]'s output.
+pub fn build_context(spec: &LinuxSeccomp) -> Result<ScmpFilterContext, CompileError> {
+    let opts = CompileOptions::default();
+    let profile = Profile::from_oci(spec, opts.strict)?;
+    build_profile_context(&profile, &opts)
+}
+
+/// Exports the context's BPF through a memfd (never a pipe, which a large program would
+/// fill and deadlock on) and decodes it.
+pub fn export_instructions(ctx: &ScmpFilterContext) -> Result<Vec<Instruction>, CompileError> {
+    let fd =
+        nix::sys::memfd::memfd_create(c"oci-seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .map_err(|e| CompileError::Export(e.into()))?;
+    let mut file = std::fs::File::from(fd);
+    ctx.export_bpf(&file)
+        .map_err(lsc("<filter>", "export the BPF program"))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(CompileError::Export)?;
+    let mut raw = Vec::new();
+    file.read_to_end(&mut raw).map_err(CompileError::Export)?;
+    if raw.len() % 8 != 0 || raw.is_empty() {
+        return Err(CompileError::Export(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "libseccomp exported {} bytes, not a whole number of instructions",
+                raw.len()
+            ),
+        )));
+    }
+    Ok(raw
+        .chunks_exact(8)
+        .map(|c| Instruction {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect())
+}
+
+/// The highest syscall number the profile names, per architecture present.
+fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchInfo, u32)> {
+    let mut out = BTreeMap::new();
+    for a in &profile.architectures {
+        let max = profile
+            .names
+            .iter()
+            .filter_map(|(_, n)| arch::resolve(n, a))
+            .map(|n| n as u32)
+            .max();
+        if let Some(max) = max {
+            out.insert(a.name, (*a, max));
+        }
+    }
+    out
+}
+
+/// Compiles an OCI `linux.seccomp` object into a loadable program.
+///
+/// See DESIGN.md §2.1 for the exact semantics; in short they are runc's, with the OCI
+/// meaning of `SCMP_CMP_MASKED_EQ`, errors for what libseccomp would silently wrap, and a
+/// deterministic ENOSYS stub in front.
+pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {
+    let profile = Profile::from_oci(spec, opts.strict)?;
+    compile_profile(&profile, opts)
+}
+
+/// Compiles an already validated [`Profile`].
+pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
+    let ctx = build_profile_context(profile, opts)?;
+    let filter = export_instructions(&ctx)?;
+    let stub = if opts.enosys_stub && stub::wanted(profile.default_action) {
+        stub::build(&highest_numbers(profile))
+    } else {
+        Vec::new()
+    };
+    let len = stub.len() + filter.len();
+    if len > BPF_MAXINSNS {
+        return Err(CompileError::ProgramTooLong {
+            len,
+            max: BPF_MAXINSNS,
+        });
+    }
+    let mut insns = stub;
+    insns.extend(filter);
+    Ok(Program::new(
+        insns,
+        profile.flags,
+        profile.optional_flags,
+        profile.needs_listener,
+    ))
+}

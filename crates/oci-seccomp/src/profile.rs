@@ -1,0 +1,365 @@
+//! Validation: OCI `linux.seccomp` -> [`Profile`], our own checked representation.
+//!
+//! Every error in the input is found here, before libseccomp is touched, and names the
+//! JSON path, the value and the reason.
+
+use std::collections::BTreeMap;
+
+use oci_spec::runtime::{
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+};
+
+use crate::arch::{self, ArchInfo};
+use crate::error::CompileError;
+use crate::program::FilterFlags;
+use crate::simulate::Action;
+
+/// Largest errno the kernel passes through (`MAX_ERRNO`).
+pub const MAX_ERRNO: u32 = 4095;
+/// `EPERM`, the errno of an ERRNO or TRACE action without `errnoRet`.
+pub const EPERM: u16 = 1;
+
+/// A comparison operator on a syscall argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `SCMP_CMP_NE`: `arg != value`.
+    Ne,
+    /// `SCMP_CMP_LT`: `arg < value` (unsigned, 64-bit).
+    Lt,
+    /// `SCMP_CMP_LE`: `arg <= value`.
+    Le,
+    /// `SCMP_CMP_EQ`: `arg == value`.
+    Eq,
+    /// `SCMP_CMP_GE`: `arg >= value`.
+    Ge,
+    /// `SCMP_CMP_GT`: `arg > value`.
+    Gt,
+    /// `SCMP_CMP_MASKED_EQ`: `(arg & value) == valueTwo` — `value` is the mask.
+    MaskedEq,
+}
+
+impl Op {
+    fn from_oci(op: LinuxSeccompOperator) -> Self {
+        match op {
+            LinuxSeccompOperator::ScmpCmpNe => Self::Ne,
+            LinuxSeccompOperator::ScmpCmpLt => Self::Lt,
+            LinuxSeccompOperator::ScmpCmpLe => Self::Le,
+            LinuxSeccompOperator::ScmpCmpEq => Self::Eq,
+            LinuxSeccompOperator::ScmpCmpGe => Self::Ge,
+            LinuxSeccompOperator::ScmpCmpGt => Self::Gt,
+            LinuxSeccompOperator::ScmpCmpMaskedEq => Self::MaskedEq,
+        }
+    }
+
+    /// The OCI name, for example `SCMP_CMP_MASKED_EQ`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ne => "SCMP_CMP_NE",
+            Self::Lt => "SCMP_CMP_LT",
+            Self::Le => "SCMP_CMP_LE",
+            Self::Eq => "SCMP_CMP_EQ",
+            Self::Ge => "SCMP_CMP_GE",
+            Self::Gt => "SCMP_CMP_GT",
+            Self::MaskedEq => "SCMP_CMP_MASKED_EQ",
+        }
+    }
+}
+
+/// One argument comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Condition {
+    /// Argument index, 0 to 5.
+    pub index: u8,
+    /// The operator.
+    pub op: Op,
+    /// The operand; for `MaskedEq`, the mask.
+    pub value: u64,
+    /// For `MaskedEq`, the expected value of `arg & value` (0 when absent); unused otherwise.
+    pub value_two: u64,
+}
+
+impl Condition {
+    /// Whether an argument value satisfies the comparison (64-bit, unsigned, as libseccomp).
+    pub fn matches(&self, arg: u64) -> bool {
+        match self.op {
+            Op::Ne => arg != self.value,
+            Op::Lt => arg < self.value,
+            Op::Le => arg <= self.value,
+            Op::Eq => arg == self.value,
+            Op::Ge => arg >= self.value,
+            Op::Gt => arg > self.value,
+            Op::MaskedEq => arg & self.value == self.value_two,
+        }
+    }
+}
+
+/// One libseccomp rule: a syscall, an action, and conditions that must all hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Index of the `syscalls[]` entry it came from.
+    pub entry: usize,
+    /// The syscall name.
+    pub name: String,
+    /// The action.
+    pub action: Action,
+    /// Conditions, ANDed; empty for an unconditional rule.
+    pub conditions: Vec<Condition>,
+}
+
+/// A validated `linux.seccomp` object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Profile {
+    /// The default action, errno resolved.
+    pub default_action: Action,
+    /// Architectures, the native one first, no duplicates.
+    pub architectures: Vec<&'static ArchInfo>,
+    /// Flags the loader must apply.
+    pub flags: FilterFlags,
+    /// Flags the loader applies when the kernel supports them.
+    pub optional_flags: FilterFlags,
+    /// Rules in profile order, repeated-index entries already split into OR rules.
+    /// Rules equal to the default action are not included.
+    pub rules: Vec<Rule>,
+    /// Every syscall name the profile mentions, with the entry index, skipped rules included
+    /// (the ENOSYS stub needs the highest number the profile knows about).
+    pub names: Vec<(usize, String)>,
+    /// Whether a NOTIFY rule is present.
+    pub needs_listener: bool,
+}
+
+/// Converts an OCI action and its optional errno into a kernel action.
+pub fn action_from_oci(action: LinuxSeccompAction, errno: Option<u32>) -> Action {
+    // Callers validate errno <= MAX_ERRNO first; the cast cannot truncate then.
+    let errno = errno.map_or(EPERM, |e| e.min(MAX_ERRNO) as u16);
+    match action {
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            Action::KillThread
+        }
+        LinuxSeccompAction::ScmpActKillProcess => Action::KillProcess,
+        LinuxSeccompAction::ScmpActTrap => Action::Trap(0),
+        LinuxSeccompAction::ScmpActErrno => Action::Errno(errno),
+        LinuxSeccompAction::ScmpActTrace => Action::Trace(errno),
+        LinuxSeccompAction::ScmpActNotify => Action::Notify,
+        LinuxSeccompAction::ScmpActLog => Action::Log,
+        LinuxSeccompAction::ScmpActAllow => Action::Allow,
+    }
+}
+
+fn check_errno(path: &str, errno: Option<u32>) -> Result<(), CompileError> {
+    match errno {
+        Some(e) if e > MAX_ERRNO => Err(CompileError::invalid(
+            path,
+            e,
+            format!("an errno must be at most {MAX_ERRNO} (MAX_ERRNO); the kernel cannot return a larger one"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Runtime libseccomp version as `(major, minor, micro)`.
+pub fn libseccomp_version() -> (u32, u32, u32) {
+    libseccomp::ScmpVersion::current()
+        .map(|v| (v.major, v.minor, v.micro))
+        .unwrap_or((0, 0, 0))
+}
+
+/// Runtime libseccomp version as text.
+pub fn libseccomp_version_string() -> String {
+    let (a, b, c) = libseccomp_version();
+    format!("{a}.{b}.{c}")
+}
+
+impl Profile {
+    /// Validates `spec`. `strict` turns the warnings about unknown names and conflicting
+    /// unconditional entries into errors.
+    pub fn from_oci(spec: &LinuxSeccomp, strict: bool) -> Result<Self, CompileError> {
+        if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
+            return Err(CompileError::NotifyDefaultAction);
+        }
+        check_errno("defaultErrnoRet", spec.default_errno_ret())?;
+        if spec.default_errno_ret().is_some()
+            && !matches!(
+                spec.default_action(),
+                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+            )
+        {
+            tracing::warn!(
+                default_action = %spec.default_action(),
+                "defaultErrnoRet is ignored: the default action is neither SCMP_ACT_ERRNO nor SCMP_ACT_TRACE"
+            );
+        }
+        let default_action = action_from_oci(spec.default_action(), spec.default_errno_ret());
+
+        let version = libseccomp_version();
+        let mut architectures: Vec<&'static ArchInfo> = vec![arch::native()];
+        for (i, a) in spec.architectures().iter().flatten().enumerate() {
+            let info = arch::from_oci(*a);
+            if version < info.min_libseccomp {
+                let (a, b, c) = info.min_libseccomp;
+                return Err(CompileError::UnsupportedArchitecture {
+                    path: format!("architectures[{i}]"),
+                    arch: info.name.to_string(),
+                    needed: match (a, b, c) {
+                        (2, 6, 0) => "2.6.0",
+                        (2, 5, 0) => "2.5.0",
+                        _ => "2.0.0",
+                    },
+                    found: libseccomp_version_string(),
+                });
+            }
+            if !architectures.iter().any(|x| x.name == info.name) {
+                architectures.push(info);
+            }
+        }
+
+        let (flags, optional_flags) = match spec.flags() {
+            None => (FilterFlags::EMPTY, FilterFlags::SPEC_ALLOW),
+            Some(list) => {
+                let mut f = FilterFlags::EMPTY;
+                for flag in list {
+                    f |= match flag {
+                        LinuxSeccompFilterFlag::SeccompFilterFlagLog => FilterFlags::LOG,
+                        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FilterFlags::TSYNC,
+                        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
+                            FilterFlags::SPEC_ALLOW
+                        }
+                        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                            FilterFlags::WAIT_KILLABLE_RECV
+                        }
+                    };
+                }
+                (f, FilterFlags::EMPTY)
+            }
+        };
+
+        let mut rules = Vec::new();
+        let mut names = Vec::new();
+        let mut needs_listener = false;
+        // name -> (entry path, action) of the first unconditional rule for it.
+        let mut unconditional: BTreeMap<String, (String, Action)> = BTreeMap::new();
+
+        for (i, entry) in spec.syscalls().iter().flatten().enumerate() {
+            let path = format!("syscalls[{i}]");
+            if entry.names().is_empty() {
+                return Err(CompileError::invalid(
+                    format!("{path}.names"),
+                    "[]",
+                    "an entry must name at least one syscall",
+                ));
+            }
+            check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
+            if entry.errno_ret().is_some()
+                && !matches!(
+                    entry.action(),
+                    LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+                )
+            {
+                tracing::warn!(entry = %path, action = %entry.action(), "errnoRet is ignored: the action is neither SCMP_ACT_ERRNO nor SCMP_ACT_TRACE");
+            }
+            let action = action_from_oci(entry.action(), entry.errno_ret());
+
+            let mut conditions = Vec::new();
+            for (j, a) in entry.args().iter().flatten().enumerate() {
+                if a.index() > 5 {
+                    return Err(CompileError::invalid(
+                        format!("{path}.args[{j}].index"),
+                        a.index(),
+                        "a syscall has six arguments, indices 0 to 5",
+                    ));
+                }
+                let op = Op::from_oci(a.op());
+                if op != Op::MaskedEq && a.value_two().is_some_and(|v| v != 0) {
+                    tracing::warn!(arg = %format!("{path}.args[{j}]"), "valueTwo is only used by SCMP_CMP_MASKED_EQ and is ignored");
+                }
+                conditions.push(Condition {
+                    // index <= 5 was checked above.
+                    index: a.index() as u8,
+                    op,
+                    value: a.value(),
+                    value_two: a.value_two().unwrap_or(0),
+                });
+            }
+            let repeated = conditions
+                .iter()
+                .enumerate()
+                .any(|(k, c)| conditions[..k].iter().any(|d| d.index == c.index));
+            // A repeated index cannot be ANDed by libseccomp; like runc, crun and youki,
+            // every comparison becomes its own rule (OR).
+            let groups: Vec<Vec<Condition>> = if repeated {
+                conditions.iter().map(|c| vec![*c]).collect()
+            } else {
+                vec![conditions.clone()]
+            };
+
+            for (j, name) in entry.names().iter().enumerate() {
+                let npath = format!("{path}.names[{j}]");
+                if name.is_empty() || name.contains('\0') {
+                    return Err(CompileError::invalid(
+                        npath,
+                        format!("{name:?}"),
+                        "a syscall name must be non-empty and contain no NUL byte",
+                    ));
+                }
+                names.push((i, name.clone()));
+                if libseccomp::ScmpSyscall::from_name(name).is_err() {
+                    if strict {
+                        return Err(CompileError::UnknownSyscall {
+                            path: npath,
+                            name: name.clone(),
+                            version: libseccomp_version_string(),
+                        });
+                    }
+                    tracing::warn!(entry = %npath, name = %name, "unknown syscall name skipped");
+                    continue;
+                }
+                if action == default_action {
+                    tracing::debug!(entry = %npath, name = %name, %action, "rule equals the default action, skipped");
+                    continue;
+                }
+                if conditions.is_empty() {
+                    if let Some((first, first_action)) = unconditional.get(name) {
+                        if *first_action != action {
+                            if strict {
+                                return Err(CompileError::ConflictingRule {
+                                    path: npath,
+                                    name: name.clone(),
+                                    first: first.clone(),
+                                    first_action: first_action.to_string(),
+                                    action: action.to_string(),
+                                });
+                            }
+                            tracing::warn!(
+                                entry = %npath, name = %name, first = %first, first_action = %first_action, %action,
+                                "a second unconditional entry for this syscall has another action; libseccomp keeps the first"
+                            );
+                        }
+                        continue;
+                    }
+                    unconditional.insert(name.clone(), (npath.clone(), action));
+                }
+                if action == Action::Notify {
+                    needs_listener = true;
+                }
+                for group in &groups {
+                    rules.push(Rule {
+                        entry: i,
+                        name: name.clone(),
+                        action,
+                        conditions: group.clone(),
+                    });
+                }
+            }
+        }
+
+        Ok(Self {
+            default_action,
+            architectures,
+            flags,
+            optional_flags,
+            rules,
+            names,
+            needs_listener,
+        })
+    }
+}

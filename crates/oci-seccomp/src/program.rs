@@ -1,0 +1,374 @@
+//! The compiled, loadable program and its checked byte format.
+
+use std::fmt;
+
+use crate::error::ProgramFormatError;
+
+/// Kernel limit on the length of a classic BPF program (`BPF_MAXINSNS`).
+pub const BPF_MAXINSNS: usize = 4096;
+
+/// One classic BPF instruction, laid out exactly as the kernel's `struct sock_filter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[repr(C)]
+pub struct Instruction {
+    /// Opcode: class, size/operation and source bits.
+    pub code: u16,
+    /// Jump offset when the condition holds.
+    pub jt: u8,
+    /// Jump offset when the condition does not hold.
+    pub jf: u8,
+    /// The constant operand.
+    pub k: u32,
+}
+
+impl Instruction {
+    /// A non-jump instruction (`BPF_STMT`).
+    pub const fn stmt(code: u16, k: u32) -> Self {
+        Self {
+            code,
+            jt: 0,
+            jf: 0,
+            k,
+        }
+    }
+
+    /// A conditional jump (`BPF_JUMP`).
+    pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Self {
+        Self { code, jt, jf, k }
+    }
+}
+
+impl fmt::Display for Instruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{{ 0x{:04x}, {:3}, {:3}, 0x{:08x} }}",
+            self.code, self.jt, self.jf, self.k
+        )
+    }
+}
+
+/// Filter flags passed to `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)`.
+///
+/// The values are the kernel's `SECCOMP_FILTER_FLAG_*` bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FilterFlags(u32);
+
+impl FilterFlags {
+    /// No flags.
+    pub const EMPTY: Self = Self(0);
+    /// `SECCOMP_FILTER_FLAG_TSYNC`: synchronise every thread of the process to this filter.
+    pub const TSYNC: Self = Self(1 << 0);
+    /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
+    pub const LOG: Self = Self(1 << 1);
+    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force the speculative store bypass mitigation.
+    pub const SPEC_ALLOW: Self = Self(1 << 2);
+    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification fd.
+    pub const NEW_LISTENER: Self = Self(1 << 3);
+    /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: report TSYNC failure as ESRCH (needed with a listener).
+    pub const TSYNC_ESRCH: Self = Self(1 << 4);
+    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: a notified task waits killably once received.
+    pub const WAIT_KILLABLE_RECV: Self = Self(1 << 5);
+
+    /// The raw bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Flags from raw bits; bits the kernel does not define are kept as they are.
+    pub const fn from_bits(bits: u32) -> Self {
+        Self(bits)
+    }
+
+    /// Whether every bit of `other` is set in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether no bit is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The union of two sets of flags.
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// `self` without the bits of `other`.
+    #[must_use]
+    pub const fn difference(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// The kernel names of the set bits, in bit order.
+    pub fn names(self) -> Vec<&'static str> {
+        const NAMES: [(FilterFlags, &str); 6] = [
+            (FilterFlags::TSYNC, "SECCOMP_FILTER_FLAG_TSYNC"),
+            (FilterFlags::LOG, "SECCOMP_FILTER_FLAG_LOG"),
+            (FilterFlags::SPEC_ALLOW, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+            (
+                FilterFlags::NEW_LISTENER,
+                "SECCOMP_FILTER_FLAG_NEW_LISTENER",
+            ),
+            (FilterFlags::TSYNC_ESRCH, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH"),
+            (
+                FilterFlags::WAIT_KILLABLE_RECV,
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            ),
+        ];
+        NAMES
+            .iter()
+            .filter(|(f, _)| self.contains(*f))
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+impl std::ops::BitOr for FilterFlags {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        self.union(rhs)
+    }
+}
+
+impl std::ops::BitOrAssign for FilterFlags {
+    fn bitor_assign(&mut self, rhs: Self) {
+        *self = self.union(rhs);
+    }
+}
+
+/// A compiled seccomp filter, ready for `seccomp(2)`.
+///
+/// Produced by [`crate::compile`]; installed by the `oci-seccomp-load` crate. A runtime can
+/// compile in its own process, move the program to the container's init as bytes
+/// ([`Program::to_bytes`] / [`Program::from_bytes`]), and install it there without
+/// touching libseccomp.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Program {
+    instructions: Vec<Instruction>,
+    flags: FilterFlags,
+    optional_flags: FilterFlags,
+    needs_listener: bool,
+}
+
+/// Magic bytes at the start of [`Program::to_bytes`] output.
+pub const PROGRAM_MAGIC: [u8; 8] = *b"OCISECCP";
+/// Version of the [`Program::to_bytes`] format.
+pub const PROGRAM_FORMAT_VERSION: u16 = 1;
+const HEADER_LEN: usize = 8 + 2 + 2 + 4 + 4 + 4; // magic, version, reserved, flags, optional, count
+const CHECKSUM_LEN: usize = 8;
+const FLAG_NEEDS_LISTENER: u16 = 1;
+
+impl Program {
+    /// Builds a program from its parts.
+    ///
+    /// `flags` must be honoured by the loader (an unsupported flag is an error);
+    /// `optional_flags` are applied only when the kernel supports them.
+    pub fn new(
+        instructions: Vec<Instruction>,
+        flags: FilterFlags,
+        optional_flags: FilterFlags,
+        needs_listener: bool,
+    ) -> Self {
+        Self {
+            instructions,
+            flags,
+            optional_flags,
+            needs_listener,
+        }
+    }
+
+    /// The BPF instructions, in kernel layout.
+    pub fn instructions(&self) -> &[Instruction] {
+        &self.instructions
+    }
+
+    /// Number of instructions.
+    pub fn len(&self) -> usize {
+        self.instructions.len()
+    }
+
+    /// Whether the program has no instructions (never true for a compiled program).
+    pub fn is_empty(&self) -> bool {
+        self.instructions.is_empty()
+    }
+
+    /// Flags the loader must pass to `seccomp(2)`; an unsupported one is an error.
+    pub fn flags(&self) -> FilterFlags {
+        self.flags
+    }
+
+    /// Flags the loader passes only when the kernel supports them (the implicit
+    /// `SPEC_ALLOW` of a profile without `flags`).
+    pub fn optional_flags(&self) -> FilterFlags {
+        self.optional_flags
+    }
+
+    /// Whether the profile has a `SCMP_ACT_NOTIFY` rule, so the loader must ask for a
+    /// user-notification fd (`SECCOMP_FILTER_FLAG_NEW_LISTENER`).
+    pub fn needs_listener(&self) -> bool {
+        self.needs_listener
+    }
+
+    /// Serialises the program: magic, format version, flags, instructions and a checksum.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.instructions.len() * 8 + CHECKSUM_LEN);
+        out.extend_from_slice(&PROGRAM_MAGIC);
+        out.extend_from_slice(&PROGRAM_FORMAT_VERSION.to_le_bytes());
+        let bits = if self.needs_listener {
+            FLAG_NEEDS_LISTENER
+        } else {
+            0
+        };
+        out.extend_from_slice(&bits.to_le_bytes());
+        out.extend_from_slice(&self.flags.bits().to_le_bytes());
+        out.extend_from_slice(&self.optional_flags.bits().to_le_bytes());
+        // The count fits: programs are bounded by BPF_MAXINSNS, and from_bytes checks it.
+        out.extend_from_slice(&(self.instructions.len() as u32).to_le_bytes());
+        for insn in &self.instructions {
+            out.extend_from_slice(&insn.code.to_le_bytes());
+            out.push(insn.jt);
+            out.push(insn.jf);
+            out.extend_from_slice(&insn.k.to_le_bytes());
+        }
+        let sum = fnv1a64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// Parses bytes made by [`Program::to_bytes`], checking magic, version, length,
+    /// instruction count and checksum.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProgramFormatError> {
+        if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+            return Err(ProgramFormatError::Truncated {
+                len: bytes.len(),
+                needed: HEADER_LEN + CHECKSUM_LEN,
+            });
+        }
+        if bytes[..8] != PROGRAM_MAGIC {
+            return Err(ProgramFormatError::BadMagic);
+        }
+        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if version != PROGRAM_FORMAT_VERSION {
+            return Err(ProgramFormatError::UnsupportedVersion {
+                found: version,
+                supported: PROGRAM_FORMAT_VERSION,
+            });
+        }
+        let bits = u16::from_le_bytes([bytes[10], bytes[11]]);
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let flags = word(12);
+        let optional = word(16);
+        let count = word(20) as usize;
+        if count == 0 || count > BPF_MAXINSNS {
+            return Err(ProgramFormatError::BadLength { count });
+        }
+        let needed = HEADER_LEN + count * 8 + CHECKSUM_LEN;
+        if bytes.len() != needed {
+            return Err(ProgramFormatError::Truncated {
+                len: bytes.len(),
+                needed,
+            });
+        }
+        let body_end = needed - CHECKSUM_LEN;
+        let mut sum = [0u8; 8];
+        sum.copy_from_slice(&bytes[body_end..]);
+        let stored = u64::from_le_bytes(sum);
+        let computed = fnv1a64(&bytes[..body_end]);
+        if stored != computed {
+            return Err(ProgramFormatError::ChecksumMismatch { stored, computed });
+        }
+        if bits & !FLAG_NEEDS_LISTENER != 0 {
+            return Err(ProgramFormatError::UnknownBits { bits });
+        }
+        let instructions = bytes[HEADER_LEN..body_end]
+            .chunks_exact(8)
+            .map(|c| Instruction {
+                code: u16::from_le_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect();
+        Ok(Self {
+            instructions,
+            flags: FilterFlags::from_bits(flags),
+            optional_flags: FilterFlags::from_bits(optional),
+            needs_listener: bits & FLAG_NEEDS_LISTENER != 0,
+        })
+    }
+}
+
+/// 64-bit FNV-1a. Every step is a bijection of the state, so any single changed byte
+/// changes the result; this is a corruption check, not a defence against forgery.
+pub(crate) fn fnv1a64(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Program {
+        Program::new(
+            vec![
+                Instruction::stmt(0x20, 4),
+                Instruction::jump(0x15, 0xc000_003e, 1, 0),
+                Instruction::stmt(0x06, 0),
+                Instruction::stmt(0x06, 0x7fff_0000),
+            ],
+            FilterFlags::LOG,
+            FilterFlags::SPEC_ALLOW,
+            true,
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let p = sample();
+        let b = p.to_bytes();
+        assert_eq!(Program::from_bytes(&b).unwrap(), p);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        let b = sample().to_bytes();
+        for n in 0..b.len() {
+            assert!(
+                Program::from_bytes(&b[..n]).is_err(),
+                "prefix of {n} bytes accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn every_bit_flip_is_an_error() {
+        let b = sample().to_bytes();
+        for i in 0..b.len() * 8 {
+            let mut c = b.clone();
+            c[i / 8] ^= 1 << (i % 8);
+            assert!(Program::from_bytes(&c).is_err(), "flip of bit {i} accepted");
+        }
+    }
+
+    #[test]
+    fn flag_names() {
+        let f = FilterFlags::LOG | FilterFlags::WAIT_KILLABLE_RECV;
+        assert_eq!(
+            f.names(),
+            [
+                "SECCOMP_FILTER_FLAG_LOG",
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+            ]
+        );
+    }
+}
