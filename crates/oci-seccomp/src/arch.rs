@@ -17,6 +17,9 @@ pub struct ArchInfo {
     pub min_libseccomp: (u32, u32, u32),
     /// Whether the architecture's syscall numbers carry `__X32_SYSCALL_BIT`.
     pub x32: bool,
+    /// Whether the ABI is big-endian. One filter cannot mix byte orders (libseccomp
+    /// refuses, since argument words are loaded from fixed offsets).
+    pub big_endian: bool,
 }
 
 /// `AUDIT_ARCH_X86_64`.
@@ -33,6 +36,20 @@ const fn info(name: &'static str, audit_arch: u32, scmp: ScmpArch) -> ArchInfo {
         scmp,
         min_libseccomp: (2, 0, 0),
         x32: false,
+        big_endian: matches!(
+            audit_arch,
+            0x0000_0008
+                | 0x8000_0008
+                | 0xa000_0008
+                | 0x0000_0014
+                | 0x8000_0015
+                | 0x0000_0016
+                | 0x8000_0016
+                | 0x0000_000f
+                | 0x8000_000f
+                | 0x0000_0004
+                | 0x0000_002a
+        ),
     }
 }
 

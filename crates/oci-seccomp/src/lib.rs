@@ -30,6 +30,8 @@
 pub mod arch;
 mod compile;
 pub mod error;
+pub mod lint;
+pub mod moby;
 mod parse;
 pub mod profile;
 pub mod program;

@@ -153,6 +153,11 @@ fn check_errno(path: &str, errno: Option<u32>) -> Result<(), CompileError> {
             e,
             format!("an errno must be at most {MAX_ERRNO} (MAX_ERRNO); the kernel cannot return a larger one"),
         )),
+        Some(MAX_ERRNO) => Err(CompileError::invalid(
+            path,
+            MAX_ERRNO,
+            "libseccomp 2.5 refuses errno 4095 although the kernel's MAX_ERRNO allows it; use at most 4094",
+        )),
         _ => Ok(()),
     }
 }
@@ -207,6 +212,21 @@ impl Profile {
                     },
                     found: libseccomp_version_string(),
                 });
+            }
+            if info.big_endian != arch::native().big_endian {
+                let order = |b: bool| if b { "big-endian" } else { "little-endian" };
+                return Err(CompileError::invalid(
+                    format!("architectures[{i}]"),
+                    info.name,
+                    format!(
+                        "{} is {} and cannot share a filter with the native {}, which is {} \
+                         (libseccomp refuses to mix byte orders)",
+                        info.name,
+                        order(info.big_endian),
+                        arch::native().name,
+                        order(arch::native().big_endian)
+                    ),
+                ));
             }
             if !architectures.iter().any(|x| x.name == info.name) {
                 architectures.push(info);

@@ -1,0 +1,1 @@
+//! Lints: what the real compilers do to a profile, beyond what the JSON says.

@@ -1,0 +1,1 @@
+//! Docker (moby) seccomp profile format: parse, validate and render to OCI.
