@@ -42,35 +42,60 @@ fn forked(iters: u64, work: impl Fn() -> bool + Copy) -> Duration {
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("compile_400_names");
     g.sample_size(30);
-    for (label, arches) in [("x86_64", &["SCMP_ARCH_X86_64"][..]), ("x86_64+x86+x32", THREE)] {
+    for (label, arches) in [
+        ("x86_64", &["SCMP_ARCH_X86_64"][..]),
+        ("x86_64+x86+x32", THREE),
+    ] {
         let s = spec(arches);
         let opts = CompileOptions::default();
         g.bench_with_input(BenchmarkId::new("ours_compile", label), &s, |b, s| {
             b.iter(|| compile(s, &opts).expect("compile"))
         });
-        g.bench_with_input(BenchmarkId::new("libseccomp_build_export", label), &s, |b, s| {
-            b.iter(|| {
-                let ctx = build_context(s).expect("ctx");
-                oci_seccomp::export_instructions(&ctx).expect("export")
-            })
-        });
-        g.bench_with_input(BenchmarkId::new("ours_compile_install", label), &s, |b, s| {
-            b.iter_custom(|iters| {
-                forked(iters, || {
-                    compile(s, &opts)
-                        .ok()
-                        .and_then(|p| oci_seccomp_load::install(&p).ok())
-                        .is_some()
+        g.bench_with_input(
+            BenchmarkId::new("libseccomp_build_export", label),
+            &s,
+            |b, s| {
+                b.iter(|| {
+                    let ctx = build_context(s).expect("ctx");
+                    oci_seccomp::export_instructions(&ctx).expect("export")
                 })
-            })
-        });
-        g.bench_with_input(BenchmarkId::new("ours_install_precompiled", label), &s, |b, s| {
-            let p = compile(s, &opts).expect("compile");
-            b.iter_custom(|iters| forked(iters, || oci_seccomp_load::install(&p).is_ok()))
-        });
-        g.bench_with_input(BenchmarkId::new("libseccomp_build_load", label), &s, |b, s| {
-            b.iter_custom(|iters| forked(iters, || build_context(s).map(|ctx| ctx.load().is_ok()).unwrap_or(false)))
-        });
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("ours_compile_install", label),
+            &s,
+            |b, s| {
+                b.iter_custom(|iters| {
+                    forked(iters, || {
+                        compile(s, &opts)
+                            .ok()
+                            .and_then(|p| oci_seccomp_load::install(&p).ok())
+                            .is_some()
+                    })
+                })
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("ours_install_precompiled", label),
+            &s,
+            |b, s| {
+                let p = compile(s, &opts).expect("compile");
+                b.iter_custom(|iters| forked(iters, || oci_seccomp_load::install(&p).is_ok()))
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("libseccomp_build_load", label),
+            &s,
+            |b, s| {
+                b.iter_custom(|iters| {
+                    forked(iters, || {
+                        build_context(s)
+                            .map(|ctx| ctx.load().is_ok())
+                            .unwrap_or(false)
+                    })
+                })
+            },
+        );
     }
     g.finish();
 }
