@@ -28,6 +28,7 @@
 //! ```
 
 pub mod arch;
+pub mod cache;
 mod compile;
 pub mod error;
 pub mod lint;
@@ -38,6 +39,7 @@ pub mod program;
 pub mod simulate;
 pub mod stub;
 
+pub use cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
 pub use compile::{
     build_context, build_profile_context, compile, compile_profile, export_instructions,
     CompileOptions,
@@ -46,7 +48,7 @@ pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
 pub use parse::{find_docker_key, parse_profile};
 pub use profile::Profile;
 pub use program::{FilterFlags, Instruction, Program};
-pub use simulate::{simulate, Action, Decision, SeccompData};
+pub use simulate::{is_constant_allow, simulate, Action, Decision, SeccompData};
 
 /// Re-export of the oci-spec types this crate takes.
 pub use oci_spec::runtime::{

@@ -352,6 +352,43 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
     }
 }
 
+/// Whether the kernel's constant-action cache (Linux >= 5.11, `seccomp_is_const_allow`)
+/// would mark syscall `nr` of `arch` as always allowed, so the filter is skipped for it.
+///
+/// This emulates the kernel's rule: the path may only load `nr` or `arch`, jump on
+/// constants (`JA`, `JEQ`/`JGT`/`JGE`/`JSET` K), `AND` with a constant, and must end in
+/// `RET ALLOW`. Anything else (an argument load, for one) makes it not constant.
+pub fn is_constant_allow(insns: &[Instruction], arch: u32, nr: u32) -> bool {
+    let mut a: u32 = 0;
+    let mut pc = 0usize;
+    while let Some(insn) = insns.get(pc) {
+        let k = insn.k;
+        match insn.code {
+            c if c == BPF_LD | BPF_W | BPF_ABS => match k {
+                0 => a = nr,
+                4 => a = arch,
+                _ => return false,
+            },
+            c if c == BPF_RET | BPF_K => return k == ret::ALLOW,
+            c if c == BPF_JMP | BPF_JA => pc = pc.saturating_add(k as usize),
+            c if c & 0x07 == BPF_JMP && c & BPF_X == 0 => {
+                let taken = match c & 0xf0 {
+                    BPF_JEQ => a == k,
+                    BPF_JGE => a >= k,
+                    BPF_JGT => a > k,
+                    BPF_JSET => a & k != 0,
+                    _ => return false,
+                };
+                pc += usize::from(if taken { insn.jt } else { insn.jf });
+            }
+            c if c == BPF_ALU | BPF_AND | BPF_K => a &= k,
+            _ => return false,
+        }
+        pc += 1;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
