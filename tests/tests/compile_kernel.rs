@@ -584,3 +584,23 @@ fn youki_several_entries_for_one_name() {
         ],
     );
 }
+
+#[test]
+fn libseccomp_miscompile_is_refused_not_installed() {
+    // Two LT comparisons on one argument (an OR): arg0 == 2 matches the second one.
+    let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,
+        "args":[{"index":0,"value":0,"op":"SCMP_CMP_LT"},{"index":0,"value":4294967301,"op":"SCMP_CMP_LT"}]}]}"#;
+    let spec = oci_seccomp::parse_profile(json).unwrap();
+    let e = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("syscalls[0]") && msg.contains("getpid") && msg.contains("miscompiled"),
+        "{msg}"
+    );
+    // What runc and crun would install: libseccomp's program lets the call through.
+    let raw = program_with(json, &CompileOptions::default().with_verify(false));
+    assert!(
+        probe(&raw, &[(GETPID, a0(2))])[0] > 0,
+        "libseccomp fixed this bug: drop the workaround note"
+    );
+}

@@ -22,6 +22,15 @@ pub struct ArchInfo {
     pub big_endian: bool,
 }
 
+impl ArchInfo {
+    /// Whether libseccomp builds this ABI's argument comparisons on 32-bit values (only the
+    /// low word of each argument and constant is compared). True for every 32-bit ABI,
+    /// including x32 and MIPS n32 whose registers are 64-bit.
+    pub fn narrow_args(&self) -> bool {
+        self.audit_arch & 0x8000_0000 == 0 || self.x32 || self.name.ends_with("N32")
+    }
+}
+
 /// `AUDIT_ARCH_X86_64`.
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 /// `AUDIT_ARCH_I386`.

@@ -120,7 +120,14 @@ impl CacheKey {
         put(&mut b, &libseccomp::get_api().to_le_bytes());
         put(&mut b, kernel_release().as_bytes());
         put(&mut b, crate::arch::native().name.as_bytes());
-        put(&mut b, &[u8::from(opts.strict), u8::from(opts.enosys_stub)]);
+        put(
+            &mut b,
+            &[
+                u8::from(opts.strict),
+                u8::from(opts.enosys_stub),
+                u8::from(opts.verify),
+            ],
+        );
         put(&mut b, &(opts.binary_tree_threshold as u64).to_le_bytes());
         // The whole profile, every field, in a fixed order.
         put(&mut b, spec.default_action().to_string().as_bytes());

@@ -25,6 +25,9 @@ pub struct CompileOptions {
     /// Use libseccomp's binary-tree layout when the profile has more rules than this.
     /// It is never used with zero rules (libseccomp bug #370).
     pub binary_tree_threshold: usize,
+    /// Check the finished program against the profile by simulation and refuse it when
+    /// libseccomp got it wrong (see the `verify` module). On by default.
+    pub verify: bool,
 }
 
 impl Default for CompileOptions {
@@ -33,6 +36,7 @@ impl Default for CompileOptions {
             strict: false,
             enosys_stub: true,
             binary_tree_threshold: 8,
+            verify: true,
         }
     }
 }
@@ -57,6 +61,13 @@ impl CompileOptions {
     #[must_use]
     pub fn with_enosys_stub(mut self, on: bool) -> Self {
         self.enosys_stub = on;
+        self
+    }
+
+    /// Sets `verify`.
+    #[must_use]
+    pub fn with_verify(mut self, on: bool) -> Self {
+        self.verify = on;
         self
     }
 
@@ -254,10 +265,14 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
     }
     let mut insns = stub;
     insns.extend(filter);
-    Ok(Program::new(
+    let program = Program::new(
         insns,
         profile.flags,
         profile.optional_flags,
         profile.needs_listener,
-    ))
+    );
+    if opts.verify {
+        crate::verify::verify(profile, &program)?;
+    }
+    Ok(program)
 }

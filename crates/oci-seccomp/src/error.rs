@@ -111,6 +111,17 @@ pub enum CompileError {
         source: libseccomp::error::SeccompError,
     },
 
+    /// libseccomp produced a program that decides otherwise than the profile says (the
+    /// self-check of [`crate::CompileOptions::verify`]). Refused, so that no filter fails
+    /// open.
+    #[error("{entry}: refusing a miscompiled filter: {detail}")]
+    Miscompiled {
+        /// The entries for the syscall concerned.
+        entry: String,
+        /// What was checked, what the program did and what it should have done.
+        detail: String,
+    },
+
     /// Exporting the BPF program from libseccomp failed.
     #[error("exporting the BPF program failed: {0}")]
     Export(#[source] io::Error),

@@ -38,6 +38,7 @@ pub mod profile;
 pub mod program;
 pub mod simulate;
 pub mod stub;
+pub mod verify;
 
 pub use cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
 pub use compile::{

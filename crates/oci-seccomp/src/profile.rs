@@ -34,7 +34,9 @@ pub enum Op {
     Ge,
     /// `SCMP_CMP_GT`: `arg > value`.
     Gt,
-    /// `SCMP_CMP_MASKED_EQ`: `(arg & value) == valueTwo` — `value` is the mask.
+    /// `SCMP_CMP_MASKED_EQ`: `(arg & value) == valueTwo` — `value` is the mask. libseccomp
+    /// (and so runc and crun) masks `valueTwo` too, so bits of `valueTwo` outside the mask
+    /// are ignored: the comparison really is `(arg & value) == (valueTwo & value)`.
     MaskedEq,
 }
 
@@ -88,7 +90,7 @@ impl Condition {
             Op::Eq => arg == self.value,
             Op::Ge => arg >= self.value,
             Op::Gt => arg > self.value,
-            Op::MaskedEq => arg & self.value == self.value_two,
+            Op::MaskedEq => arg & self.value == self.value_two & self.value,
         }
     }
 }
@@ -289,6 +291,15 @@ impl Profile {
                     ));
                 }
                 let op = Op::from_oci(a.op());
+                if op == Op::MaskedEq && a.value_two().unwrap_or(0) & !a.value() != 0 {
+                    tracing::warn!(
+                        arg = %format!("{path}.args[{j}]"),
+                        mask = a.value(),
+                        value_two = a.value_two().unwrap_or(0),
+                        "valueTwo has bits outside the mask (value); libseccomp ignores them, so the rule \
+                         matches when (arg & value) == (valueTwo & value)"
+                    );
+                }
                 if op != Op::MaskedEq && a.value_two().is_some_and(|v| v != 0) {
                     tracing::warn!(arg = %format!("{path}.args[{j}]"), "valueTwo is only used by SCMP_CMP_MASKED_EQ and is ignored");
                 }

@@ -163,7 +163,7 @@ impl SeccompData {
     /// Reads the 32-bit word at `offset` as the kernel lays out the struct on a
     /// little-endian machine; `None` when outside the struct or misaligned.
     fn word(&self, offset: u32) -> Option<u32> {
-        if offset % 4 != 0 || offset >= SECCOMP_DATA_LEN {
+        if !offset.is_multiple_of(4) || offset >= SECCOMP_DATA_LEN {
             return None;
         }
         Some(match offset {
@@ -174,7 +174,7 @@ impl SeccompData {
             _ => {
                 let i = ((offset - 16) / 8) as usize;
                 let v = self.args[i];
-                if (offset - 16) % 8 == 0 {
+                if (offset - 16).is_multiple_of(8) {
                     v as u32
                 } else {
                     (v >> 32) as u32
