@@ -156,6 +156,26 @@ pub enum ParseError {
         message: String,
     },
 
+    /// An object was expected (serde would otherwise read an array positionally).
+    #[error("{path}: expected a JSON object, found {found}")]
+    Shape {
+        /// JSON path.
+        path: String,
+        /// What was found.
+        found: &'static str,
+    },
+
+    /// The text is larger than any real profile.
+    #[error(
+        "the profile is {len} bytes, more than the {max}-byte limit; no real profile is this large"
+    )]
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+
     /// The file is a Docker/moby profile, not an OCI `linux.seccomp` object.
     #[error(
         "{path}: Docker (moby) profile key {key:?} in an OCI profile: oci-spec drops it silently, \

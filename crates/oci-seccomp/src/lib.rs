@@ -46,7 +46,7 @@ pub use compile::{
     CompileOptions,
 };
 pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
-pub use parse::{find_docker_key, parse_profile};
+pub use parse::{find_docker_key, parse_profile, MAX_PROFILE_BYTES};
 pub use profile::Profile;
 pub use program::{FilterFlags, Instruction, Program};
 pub use simulate::{is_constant_allow, simulate, Action, Decision, SeccompData};

@@ -5,6 +5,9 @@ use serde_json::Value;
 
 use crate::error::ParseError;
 
+/// Largest profile text accepted (Docker's default profile is about 20 KiB).
+pub const MAX_PROFILE_BYTES: usize = 4 << 20;
+
 /// Keys that exist only in the Docker/moby profile format.
 const TOP_DOCKER_KEYS: &[&str] = &["archMap"];
 const ENTRY_DOCKER_KEYS: &[&str] = &["name", "includes", "excludes", "comment"];
@@ -45,13 +48,59 @@ fn json_error(e: &serde_json::Error) -> ParseError {
     }
 }
 
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// serde's derived structs also accept JSON arrays (fields by position); a profile written
+/// that way is almost certainly a mistake, so objects are required where the OCI schema
+/// has objects.
+fn check_shape(v: &Value) -> Result<(), ParseError> {
+    let not_object = |path: String, v: &Value| ParseError::Shape {
+        path,
+        found: kind(v),
+    };
+    let Some(top) = v.as_object() else {
+        return Err(not_object("<top level>".into(), v));
+    };
+    if let Some(Value::Array(entries)) = top.get("syscalls") {
+        for (i, e) in entries.iter().enumerate() {
+            let Some(e) = e.as_object() else {
+                return Err(not_object(format!("syscalls[{i}]"), e));
+            };
+            if let Some(Value::Array(args)) = e.get("args") {
+                for (j, a) in args.iter().enumerate() {
+                    if !a.is_object() {
+                        return Err(not_object(format!("syscalls[{i}].args[{j}]"), a));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Parses a JSON OCI `linux.seccomp` object.
 ///
 /// Errors carry the line and column. A Docker/moby profile (with `archMap`, or entries
 /// with `name`, `includes` or `excludes`) is refused: oci-spec would silently drop those
 /// keys, and an entry meant only for holders of a capability would then apply to everyone.
 pub fn parse_profile(json: &str) -> Result<LinuxSeccomp, ParseError> {
+    if json.len() > MAX_PROFILE_BYTES {
+        return Err(ParseError::TooLarge {
+            len: json.len(),
+            max: MAX_PROFILE_BYTES,
+        });
+    }
     let value: Value = serde_json::from_str(json).map_err(|e| json_error(&e))?;
+    check_shape(&value)?;
     if let Some((path, key)) = find_docker_key(&value) {
         return Err(ParseError::DockerKey { path, key });
     }

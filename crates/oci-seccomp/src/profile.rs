@@ -16,6 +16,8 @@ use crate::simulate::Action;
 
 /// Largest errno the kernel passes through (`MAX_ERRNO`).
 pub const MAX_ERRNO: u32 = 4095;
+/// Longest syscall name accepted (the longest real one has 23 bytes).
+pub const MAX_NAME_LEN: usize = 64;
 /// `EPERM`, the errno of an ERRNO or TRACE action without `errnoRet`.
 pub const EPERM: u16 = 1;
 
@@ -325,6 +327,16 @@ impl Profile {
 
             for (j, name) in entry.names().iter().enumerate() {
                 let npath = format!("{path}.names[{j}]");
+                if name.len() > MAX_NAME_LEN {
+                    return Err(CompileError::invalid(
+                        npath,
+                        format!("{:?}...", name.chars().take(32).collect::<String>()),
+                        format!(
+                            "a syscall name of {} bytes is longer than {MAX_NAME_LEN}; no syscall has such a name",
+                            name.len()
+                        ),
+                    ));
+                }
                 if name.is_empty() || name.contains('\0') {
                     return Err(CompileError::invalid(
                         npath,

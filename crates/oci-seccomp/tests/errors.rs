@@ -202,7 +202,11 @@ fn malformed_input_never_panics() {
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW","args":[{"index":-1,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
     ] {
         let e = parse_profile(json).expect_err(json);
-        assert!(e.to_string().contains("line "), "{json}: {e}");
+        let m = e.to_string();
+        assert!(
+            m.contains("line ") || m.starts_with("<top level>"),
+            "{json}: {m}"
+        );
     }
     let deep = "[".repeat(100_000);
     assert!(parse_profile(&deep).is_err());
