@@ -42,3 +42,24 @@ lint:
 # Criterion benchmarks; results are recorded in BENCHMARKS.md.
 bench: setup
     cargo bench --workspace
+
+# Run every fuzz target for SECONDS each (cargo-fuzz, installed if missing), seeded from fixtures/.
+fuzz SECONDS="60": setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
+    cd fuzz
+    export RUSTC_BOOTSTRAP=1
+    cargo fuzz build -O
+    for target in $(cargo fuzz list); do
+        corpus="corpus/$target"
+        mkdir -p "$corpus"
+        case "$target" in
+            parse_compile) cp ../fixtures/bad/profile/*.json "$corpus"/ 2>/dev/null || true
+                           cp ../fixtures/*.json "$corpus"/ 2>/dev/null || true ;;
+            program_from_bytes) cp ../fixtures/bad/program/*.bin "$corpus"/ ;;
+            moby_render) cp ../fixtures/moby/*.json "$corpus"/ 2>/dev/null || true ;;
+        esac
+        echo "== fuzz $target for {{SECONDS}} s"
+        cargo fuzz run -O "$target" "$corpus" -- -max_total_time={{SECONDS}} -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0
+    done
