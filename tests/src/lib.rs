@@ -7,6 +7,8 @@
 //! parent waits with a deadline and kills the child on timeout, so a deadlock fails the
 //! test instead of hanging CI.
 
+pub mod bundle;
+
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
