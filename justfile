@@ -29,10 +29,16 @@ demo: setup
     cargo build --quiet --release -p oci-seccomp-cli
     ./target/release/oci-seccomp demo
 
-# Formatting, lints and every test.
+# Formatting, lints, benchmarks built, and every test (doc tests, then unit and integration
+# tests under cargo-nextest when it is installed, each test in its own process).
 test: setup lint
-    cargo test --workspace --all-targets
+    cargo bench --workspace --no-run --quiet
     cargo test --workspace --doc
+    if command -v cargo-nextest >/dev/null 2>&1; then \
+        cargo nextest run --workspace --lib --bins --tests --no-fail-fast; \
+    else \
+        cargo test --workspace --lib --bins --tests --no-fail-fast; \
+    fi
 
 # cargo fmt --check and clippy with warnings denied.
 lint:
