@@ -52,3 +52,147 @@ pub enum LoadError {
 fn flag_name(f: FilterFlags) -> &'static str {
     f.names().first().copied().unwrap_or("(unknown flag)")
 }
+
+/// Why [`crate::initialize_seccomp`] failed. Nothing is installed when this is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SeccompError {
+    /// The `linux.seccomp` object could not be compiled.
+    #[error("cannot compile linux.seccomp: {0}")]
+    Compile(#[from] oci_seccomp::CompileError),
+    /// The compiled program could not be installed.
+    #[error("cannot install the seccomp filter: {0}")]
+    Load(#[from] LoadError),
+}
+
+/// Why a notify-fd handoff (hop 1, [`crate::handoff`], or hop 2, [`crate::listener`])
+/// failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandoffError {
+    /// The child could not install its filter; nothing is installed.
+    #[error("the container process could not install its seccomp filter: {0}")]
+    Install(#[from] LoadError),
+    /// The child did not publish its notify fd in time.
+    #[error("the container process did not hand over its seccomp notify fd within {waited_ms} ms")]
+    Timeout {
+        /// How long we waited.
+        waited_ms: u128,
+    },
+    /// The child exited (or was killed) before its notify fd could be taken.
+    #[error("the container process (pid {pid}) exited before its seccomp notify fd was taken")]
+    ChildExited {
+        /// The child.
+        pid: libc::pid_t,
+    },
+    /// The parent end gave up (timed out or was dropped) before taking the fd.
+    #[error("the runtime stopped waiting for the seccomp notify fd")]
+    Abandoned,
+    /// `listenerPath` is neither absolute nor `@name`.
+    #[error("listenerPath {path:?}: must be an absolute path or @name for the abstract namespace")]
+    BadListenerPath {
+        /// The path given.
+        path: String,
+    },
+    /// Connecting to the seccomp agent failed.
+    #[error("cannot connect to the seccomp agent at listenerPath {path:?}: {source}")]
+    Connect {
+        /// The listener path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The container process state could not be serialised or is too large.
+    #[error("container process state: {reason}")]
+    State {
+        /// Why.
+        reason: String,
+    },
+    /// A system call failed.
+    #[error("{op}: {source}")]
+    Io {
+        /// What we were doing.
+        op: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Errors of the supervisor side ([`crate::notify`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotifyError {
+    /// The notification's target died or the syscall was interrupted (the kernel said
+    /// ENOENT). Not fatal: drop this notification and receive the next one.
+    #[error("notification {id:#x}: the target process is gone or the syscall was interrupted")]
+    TargetGone {
+        /// The notification id (0 when the kernel dropped it before delivering it).
+        id: u64,
+    },
+    /// Every process using the filter has exited: no notification can arrive any more.
+    #[error("every process using this seccomp filter has exited")]
+    AllTargetsGone,
+    /// The message from the runtime is not one JSON container process state with exactly
+    /// one fd. Every fd that came with it has been closed.
+    #[error("bad message from the runtime: {reason}")]
+    BadMessage {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A string argument was longer than the limit given.
+    #[error("notification {id:#x}: string argument {index} is longer than {max} bytes")]
+    StringTooLong {
+        /// The notification id.
+        id: u64,
+        /// Argument index.
+        index: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A bad argument index (must be 0 to 5).
+    #[error("syscall argument index {index} out of range 0..=5")]
+    BadArgIndex {
+        /// The index given.
+        index: usize,
+    },
+    /// The listener path is neither absolute nor `@name`.
+    #[error(
+        "listener path {path:?}: must be an absolute path or @name for the abstract namespace"
+    )]
+    BadListenerPath {
+        /// The path given.
+        path: String,
+    },
+    /// A system call failed.
+    #[error("{op}: {source}")]
+    Io {
+        /// What we were doing.
+        op: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl NotifyError {
+    /// Whether this error only means that the target went away (ENOENT): the loop should
+    /// carry on with the next notification.
+    pub fn is_target_gone(&self) -> bool {
+        matches!(self, Self::TargetGone { .. })
+    }
+
+    pub(crate) fn io(op: &'static str, source: std::io::Error) -> Self {
+        Self::Io { op, source }
+    }
+
+    pub(crate) fn bad(reason: impl Into<String>) -> Self {
+        Self::BadMessage {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl HandoffError {
+    pub(crate) fn io(op: &'static str, source: std::io::Error) -> Self {
+        Self::Io { op, source }
+    }
+}

@@ -1,0 +1,400 @@
+//! Hop 1: the notify fd from the container's init (the child) to the runtime (the parent).
+//!
+//! # The problem
+//!
+//! Once the filter is installed, any syscall the child makes may be a NOTIFY syscall; it
+//! then blocks until a supervisor answers — but the supervisor can only answer once it
+//! holds the notify fd, which the child is still trying to hand over. runc deadlocked this
+//! way with `fcntl` (runc#4328), crun with `sendmsg` (crun#1002).
+//!
+//! # The design: `pidfd_getfd` and a shared page
+//!
+//! 1. [`channel`], called before `fork`, maps one `MAP_SHARED` anonymous page that both
+//!    processes see after the fork. No fd is created, so nothing can leak into the workload.
+//! 2. The child ([`ChildEnd::install_and_send`]) publishes its pid (before installing:
+//!    syscalls are still safe), installs the filter, then writes the notify fd *number*
+//!    into the page with plain atomic stores — **no syscall at all** between install and
+//!    publication.
+//! 3. The parent ([`ParentEnd::receive`]) polls the page (it is unfiltered, it may sleep),
+//!    opens a pidfd for the child and copies the fd out of the child's fd table with
+//!    `pidfd_getfd(2)` — the child does nothing for this. It then marks the page `TAKEN`
+//!    and wakes the child.
+//! 4. The child waits for `TAKEN` before closing its copy of the fd (closing earlier would
+//!    let the parent copy a closed or reused fd number). It waits with `FUTEX_WAIT` on the
+//!    shared word, and that is safe even when `futex` itself is a NOTIFY syscall: the
+//!    parent takes the fd without the child's help, so the pending `futex` reaches the
+//!    supervisor, and whatever it answers the child re-checks the word, which is `TAKEN`
+//!    by then (nobody can answer before the parent took the fd). The same reasoning covers
+//!    the `close` that follows and every later syscall.
+//!
+//! `pidfd_getfd` needs `PTRACE_MODE_ATTACH_REALCREDS` over the child: a root runtime has
+//! it (CAP_SYS_PTRACE), and a parent of its own child has it under Yama scope 1.
+//!
+//! If the handoff fails after the filter was installed (the parent timed out or was
+//! dropped) the child's [`ChildEnd::install_and_send`] returns [`HandoffError::Abandoned`]
+//! and keeps the fd open: it makes no further syscall, because with nobody else holding the
+//! listener a NOTIFY syscall would wait forever. The runtime should then kill the child
+//! (SIGKILL always works, also with `WAIT_KILLABLE_RECV`); `PR_SET_PDEATHSIG` covers the
+//! runtime dying.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let program: oci_seccomp::Program = unimplemented!();
+//! let (parent_end, child_end) = oci_seccomp_load::handoff::channel()?;
+//! // SAFETY: the child only calls async-signal-safe code before it exits.
+//! match unsafe { nix::unistd::fork()? } {
+//!     nix::unistd::ForkResult::Child => {
+//!         // (dropping parent_end here is harmless: only its creator abandons on drop)
+//!         if child_end.install_and_send(&program).is_err() {
+//!             // SAFETY: _exit is async-signal-safe.
+//!             unsafe { libc::_exit(1) };
+//!         }
+//!         // ... exec the workload ...
+//! #       unsafe { libc::_exit(0) };
+//!     }
+//!     nix::unistd::ForkResult::Parent { .. } => {
+//!         drop(child_end);
+//!         let notify_fd = parent_end.receive()?; // Some(fd) when the profile has NOTIFY
+//!         // ... oci_seccomp_load::listener::send_state(...) ...
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oci_seccomp::Program;
+
+use crate::error::{HandoffError, LoadError};
+use crate::install::install;
+
+/// How long [`ParentEnd::receive`] waits for the child.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many 10 ms futex waits the child makes for `TAKEN` before giving up (60 s).
+const CHILD_WAITS: u32 = 6000;
+
+const INIT: u32 = 0;
+const STARTED: u32 = 1;
+const READY_FD: u32 = 2;
+const READY_NONE: u32 = 3;
+const FAILED: u32 = 4;
+const TAKEN: u32 = 5;
+const ABANDONED: u32 = 6;
+
+/// The page both processes share. Only plain data: the same binary runs on both sides of
+/// the fork, so the layout is the same.
+#[repr(C)]
+struct Shared {
+    state: AtomicU32,
+    pid: AtomicI32,
+    fd: AtomicI32,
+    error: UnsafeCell<MaybeUninit<LoadError>>,
+}
+
+struct Mapping {
+    ptr: NonNull<Shared>,
+    len: NonZeroUsize,
+}
+
+// SAFETY: the mapping is only accessed through atomics, and `error` only written before a
+// Release store of FAILED and read after an Acquire load of FAILED.
+unsafe impl Send for Mapping {}
+// SAFETY: as above.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    fn shared(&self) -> &Shared {
+        // SAFETY: `ptr` points at a live, zero-initialised mapping large enough for
+        // `Shared` (all-zero is a valid `Shared`) until `Drop` unmaps it.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: we own the mapping; no reference into it outlives `self`.
+        let _ = unsafe { nix::sys::mman::munmap(self.ptr.cast(), self.len.get()) };
+    }
+}
+
+/// The runtime's end of the hop-1 channel. Keep it in the parent after `fork`.
+pub struct ParentEnd {
+    map: Arc<Mapping>,
+    taken: bool,
+    /// The process that made the channel: dropping the end in the forked child must not
+    /// abandon the handoff.
+    owner: libc::pid_t,
+}
+
+/// The container init's end of the hop-1 channel. Use it in the child after `fork`.
+pub struct ChildEnd {
+    map: Arc<Mapping>,
+}
+
+impl std::fmt::Debug for ParentEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParentEnd")
+            .field("state", &self.map.shared().state.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ChildEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildEnd")
+            .field("state", &self.map.shared().state.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Creates the channel. Call it before `fork`; keep the [`ParentEnd`] in the parent and
+/// the [`ChildEnd`] in the child. It creates no file descriptor.
+pub fn channel() -> Result<(ParentEnd, ChildEnd), HandoffError> {
+    let len = NonZeroUsize::new(4096.max(std::mem::size_of::<Shared>())).expect("non-zero");
+    // SAFETY: a fresh anonymous mapping aliases nothing; the kernel zero-fills it.
+    let ptr = unsafe {
+        nix::sys::mman::mmap_anonymous(
+            None,
+            len,
+            nix::sys::mman::ProtFlags::PROT_READ | nix::sys::mman::ProtFlags::PROT_WRITE,
+            nix::sys::mman::MapFlags::MAP_SHARED,
+        )
+    }
+    .map_err(|e| HandoffError::io("mmap(MAP_SHARED) for the handoff page", e.into()))?;
+    let map = Arc::new(Mapping {
+        ptr: ptr.cast(),
+        len,
+    });
+    Ok((
+        ParentEnd {
+            map: Arc::clone(&map),
+            taken: false,
+            // SAFETY: getpid has no preconditions.
+            owner: unsafe { libc::getpid() },
+        },
+        ChildEnd { map },
+    ))
+}
+
+fn futex(word: &AtomicU32, op: libc::c_int, val: u32, timeout: Option<&libc::timespec>) -> i64 {
+    let ts = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `word` is a valid, aligned u32 in a shared mapping (so no FUTEX_PRIVATE);
+    // `ts` is null or points at a timespec that outlives the call.
+    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), op, val, ts) }
+}
+
+impl ChildEnd {
+    /// In the child: installs `program` and hands the notify fd (if any) to the parent.
+    ///
+    /// Returns once the parent holds the fd; the child's own copy is closed by then, so
+    /// nothing leaks into the workload. Between the install and the handoff the child makes
+    /// no syscall; afterwards it makes `futex` and `close`, which may be NOTIFY syscalls
+    /// (see the module docs for why this cannot deadlock).
+    ///
+    /// Makes no heap allocation. Never sets no-new-privileges.
+    pub fn install_and_send(&self, program: &Program) -> Result<(), HandoffError> {
+        let sh = self.map.shared();
+        // SAFETY: getpid has no preconditions; the filter is not installed yet.
+        let pid = unsafe { libc::getpid() };
+        sh.pid.store(pid, Ordering::Relaxed);
+        if sh
+            .state
+            .compare_exchange(INIT, STARTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // The parent already gave up (or the channel was used twice): install nothing.
+            return Err(HandoffError::Abandoned);
+        }
+        let fd = match install(program) {
+            Err(e) => {
+                // SAFETY: only the child writes `error`, once, before publishing FAILED; the
+                // parent reads it only after observing FAILED with Acquire.
+                unsafe { (*sh.error.get()).write(e) };
+                sh.state.store(FAILED, Ordering::Release);
+                return Err(HandoffError::Install(e));
+            }
+            Ok(None) => {
+                sh.state.store(READY_NONE, Ordering::Release);
+                return Ok(());
+            }
+            Ok(Some(fd)) => fd,
+        };
+        // No syscall from here until the parent holds the fd: plain stores only.
+        sh.fd.store(fd.as_raw_fd(), Ordering::Relaxed);
+        if sh
+            .state
+            .compare_exchange(STARTED, READY_FD, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Abandoned while we installed: keep the fd (see below).
+            let _ = fd.into_raw_fd();
+            return Err(HandoffError::Abandoned);
+        }
+        for _ in 0..20_000 {
+            if sh.state.load(Ordering::Acquire) != READY_FD {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        let ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 10_000_000,
+        };
+        let mut waits = 0;
+        loop {
+            match sh.state.load(Ordering::Acquire) {
+                TAKEN => break,
+                READY_FD if waits < CHILD_WAITS => {
+                    // May be a NOTIFY syscall: see the module docs.
+                    futex(&sh.state, libc::FUTEX_WAIT, READY_FD, Some(&ts));
+                    waits += 1;
+                }
+                _ => {
+                    // Abandoned or timed out: keep the fd (closing it could be a NOTIFY
+                    // syscall that nobody will ever answer).
+                    let _ = fd.into_raw_fd();
+                    return Err(HandoffError::Abandoned);
+                }
+            }
+        }
+        drop(fd);
+        Ok(())
+    }
+}
+
+impl ParentEnd {
+    /// In the parent: waits (up to [`DEFAULT_TIMEOUT`]) for the child's
+    /// [`ChildEnd::install_and_send`] and returns its notify fd (`None` when the program
+    /// has no NOTIFY rule). The fd is close-on-exec.
+    pub fn receive(self) -> Result<Option<OwnedFd>, HandoffError> {
+        self.receive_timeout(DEFAULT_TIMEOUT)
+    }
+
+    /// [`ParentEnd::receive`] with a chosen timeout. On any error after the child
+    /// installed its filter, kill the child: it waits with a NOTIFY filter and nobody else
+    /// can ever answer it.
+    pub fn receive_timeout(mut self, timeout: Duration) -> Result<Option<OwnedFd>, HandoffError> {
+        let start = Instant::now();
+        let sh = self.map.shared();
+        let mut pidfd: Option<OwnedFd> = None;
+        let mut nap = Duration::from_micros(20);
+        loop {
+            let state = sh.state.load(Ordering::Acquire);
+            match state {
+                READY_NONE => {
+                    self.taken = true;
+                    return Ok(None);
+                }
+                FAILED => {
+                    self.taken = true;
+                    // SAFETY: FAILED was published with Release after `error` was written.
+                    let e = unsafe { (*sh.error.get()).assume_init() };
+                    return Err(HandoffError::Install(e));
+                }
+                READY_FD => break,
+                _ => {}
+            }
+            if state == STARTED {
+                let pid = sh.pid.load(Ordering::Relaxed);
+                if pidfd.is_none() {
+                    pidfd = Some(pidfd_open(pid)?);
+                }
+                if let Some(p) = &pidfd {
+                    if exited(p) && sh.state.load(Ordering::Acquire) == STARTED {
+                        return Err(HandoffError::ChildExited { pid });
+                    }
+                }
+            }
+            if start.elapsed() >= timeout {
+                return Err(HandoffError::Timeout {
+                    waited_ms: start.elapsed().as_millis(),
+                });
+            }
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(Duration::from_millis(2));
+        }
+        let pid = sh.pid.load(Ordering::Relaxed);
+        let pidfd = match pidfd {
+            Some(p) => p,
+            None => pidfd_open(pid)?,
+        };
+        let child_fd: RawFd = sh.fd.load(Ordering::Relaxed);
+        // SAFETY: pidfd_getfd reads no memory of ours; a successful call returns a new fd
+        // (close-on-exec) that we own.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_getfd,
+                pidfd.as_raw_fd(),
+                child_fd,
+                0 as libc::c_uint,
+            )
+        };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                return Err(HandoffError::ChildExited { pid });
+            }
+            return Err(HandoffError::io("pidfd_getfd of the child's notify fd", e));
+        }
+        // SAFETY: see above.
+        let fd = unsafe { OwnedFd::from_raw_fd(rc as RawFd) };
+        sh.state.store(TAKEN, Ordering::Release);
+        self.taken = true;
+        futex(&sh.state, libc::FUTEX_WAKE, i32::MAX as u32, None);
+        Ok(Some(fd))
+    }
+}
+
+impl Drop for ParentEnd {
+    fn drop(&mut self) {
+        // SAFETY: getpid has no preconditions.
+        if !self.taken && unsafe { libc::getpid() } == self.owner {
+            let sh = self.map.shared();
+            let mut cur = sh.state.load(Ordering::Acquire);
+            while matches!(cur, INIT | STARTED | READY_FD) {
+                match sh
+                    .state
+                    .compare_exchange(cur, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => break,
+                    Err(now) => cur = now,
+                }
+            }
+            futex(&sh.state, libc::FUTEX_WAKE, i32::MAX as u32, None);
+        }
+    }
+}
+
+fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, HandoffError> {
+    // SAFETY: pidfd_open takes no pointers; a successful call returns a new fd we own.
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ESRCH) {
+            return Err(HandoffError::ChildExited { pid });
+        }
+        return Err(HandoffError::io("pidfd_open of the container process", e));
+    }
+    // SAFETY: see above; pidfds are always close-on-exec.
+    Ok(unsafe { OwnedFd::from_raw_fd(rc as RawFd) })
+}
+
+/// Whether the process behind `pidfd` has exited (the pidfd polls readable).
+fn exited(pidfd: &OwnedFd) -> bool {
+    let mut p = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid pollfd for the duration of the call.
+    let rc = unsafe { libc::poll(&mut p, 1, 0) };
+    rc > 0 && p.revents & libc::POLLIN != 0
+}

@@ -1,0 +1,264 @@
+//! Hop 2: the runtime hands the notify fd to the seccomp agent at `listenerPath`.
+//!
+//! The protocol is runc's and crun's, so existing agents work unchanged: a `SOCK_STREAM`
+//! unix socket at `listenerPath` (an absolute path, or `@name` in the abstract namespace);
+//! the runtime sends **one** message: the JSON [`ContainerProcessState`] with exactly one
+//! fd, the notify fd, in `SCM_RIGHTS`, then closes its end.
+//!
+//! Connect early ([`connect_listener`] / [`connect_for_spec`]), before the workload runs,
+//! so that an unreachable agent fails the container start; send ([`send_state`]) once the
+//! fd came back over hop 1 ([`crate::handoff`]). Every fd made here is close-on-exec.
+
+use std::collections::BTreeMap;
+use std::io::{IoSlice, Write};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixStream};
+use std::path::{Path, PathBuf};
+
+use oci_seccomp::LinuxSeccomp;
+use serde::{Deserialize, Serialize};
+
+use crate::error::HandoffError;
+
+/// The name of the notify fd in [`ContainerProcessState::fds`].
+pub const SECCOMP_FD_NAME: &str = "seccompFd";
+
+/// The OCI runtime-spec version this crate writes by default.
+pub const OCI_VERSION: &str = "1.2.0";
+
+/// The largest state message we send or accept. Agents written to runc's sample read
+/// 4096 bytes; we warn above that and refuse above this.
+pub const MAX_STATE_LEN: usize = 64 * 1024;
+
+/// The size of the buffer runc's sample agent reads the state into.
+pub const RUNC_AGENT_BUFFER: usize = 4096;
+
+/// Status of the container in [`State::status`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerStatus {
+    /// The container is being created (the init process's filter).
+    Creating,
+    /// Created, not started.
+    Created,
+    /// Running (a process added with `exec`).
+    Running,
+    /// Stopped.
+    Stopped,
+}
+
+/// The OCI container state (runtime-spec `state.json`), inside [`ContainerProcessState`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// OCI runtime-spec version.
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    /// Container id.
+    pub id: String,
+    /// Container status: `creating` for the init, `running` for `exec`.
+    pub status: ContainerStatus,
+    /// The container's init pid (as seen by the runtime).
+    #[serde(default)]
+    pub pid: i32,
+    /// Absolute path of the bundle.
+    pub bundle: String,
+    /// The container's annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The message sent to the seccomp agent (runtime-spec `ContainerProcessState`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerProcessState {
+    /// OCI runtime-spec version.
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    /// Names of the fds in the `SCM_RIGHTS` message, in order: `["seccompFd"]`.
+    pub fds: Vec<String>,
+    /// The pid of the process the filter is installed in.
+    pub pid: i32,
+    /// `linux.seccomp.listenerMetadata`.
+    #[serde(default)]
+    pub metadata: String,
+    /// The container state.
+    pub state: State,
+}
+
+impl ContainerProcessState {
+    /// The state for process `pid` of container `id` (bundle `bundle`), with
+    /// `fds: ["seccompFd"]` and the `ociVersion` [`OCI_VERSION`].
+    pub fn new(
+        pid: i32,
+        metadata: impl Into<String>,
+        id: impl Into<String>,
+        status: ContainerStatus,
+        bundle: impl Into<String>,
+        annotations: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            oci_version: OCI_VERSION.to_string(),
+            fds: vec![SECCOMP_FD_NAME.to_string()],
+            pid,
+            metadata: metadata.into(),
+            state: State {
+                oci_version: OCI_VERSION.to_string(),
+                id: id.into(),
+                status,
+                pid,
+                bundle: bundle.into(),
+                annotations,
+            },
+        }
+    }
+}
+
+/// A parsed `listenerPath`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenerAddress {
+    /// A socket file.
+    Path(PathBuf),
+    /// A name in the abstract namespace (`@name`, without the `@`).
+    Abstract(Vec<u8>),
+}
+
+impl ListenerAddress {
+    /// Parses a `listenerPath`: an absolute path, or `@name` for the abstract namespace.
+    pub fn parse(path: &Path) -> Option<Self> {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        if let Some(name) = bytes.strip_prefix(b"@") {
+            if name.is_empty() {
+                return None;
+            }
+            return Some(Self::Abstract(name.to_vec()));
+        }
+        if path.is_absolute() {
+            Some(Self::Path(path.to_path_buf()))
+        } else {
+            None
+        }
+    }
+
+    /// The socket address.
+    pub fn to_socket_addr(&self) -> std::io::Result<SocketAddr> {
+        match self {
+            Self::Path(p) => SocketAddr::from_pathname(p),
+            Self::Abstract(n) => SocketAddr::from_abstract_name(n),
+        }
+    }
+}
+
+/// Connects to the seccomp agent at `path` (absolute, or `@name`): a close-on-exec
+/// `SOCK_STREAM` unix socket. Call it before the workload runs, so that an agent that is
+/// not there fails the start.
+pub fn connect_listener(path: impl AsRef<Path>) -> Result<UnixStream, HandoffError> {
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let addr = ListenerAddress::parse(path).ok_or_else(|| HandoffError::BadListenerPath {
+        path: shown.clone(),
+    })?;
+    let sa = addr
+        .to_socket_addr()
+        .map_err(|source| HandoffError::Connect {
+            path: shown.clone(),
+            source,
+        })?;
+    // std creates the socket with SOCK_CLOEXEC.
+    UnixStream::connect_addr(&sa).map_err(|source| HandoffError::Connect {
+        path: shown,
+        source,
+    })
+}
+
+/// Whether any rule of `spec` uses `SCMP_ACT_NOTIFY`.
+pub fn has_notify_rule(spec: &LinuxSeccomp) -> bool {
+    spec.syscalls().as_ref().is_some_and(|s| {
+        s.iter()
+            .any(|r| r.action() == oci_seccomp::LinuxSeccompAction::ScmpActNotify)
+    })
+}
+
+/// Connects to `spec.listenerPath` when the profile needs it: `Ok(None)` when there is no
+/// listener path, or when no rule uses `SCMP_ACT_NOTIFY` (the listener path is then
+/// ignored, as runc does, and no connection is made).
+pub fn connect_for_spec(spec: &LinuxSeccomp) -> Result<Option<UnixStream>, HandoffError> {
+    match spec.listener_path() {
+        Some(path) if has_notify_rule(spec) => connect_listener(path).map(Some),
+        Some(path) => {
+            tracing::debug!(
+                path = %path.display(),
+                "linux.seccomp.listenerPath is set but no rule uses SCMP_ACT_NOTIFY: ignored"
+            );
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
+/// Sends `state` and exactly one fd (`notify_fd`, in `SCM_RIGHTS`) to the agent over
+/// `socket`. The caller then closes the socket and its copy of the fd.
+///
+/// The state must name exactly one fd, `seccompFd`. The JSON goes in one `sendmsg` when
+/// the socket buffer allows (runc's agents read it with one `recvmsg`).
+pub fn send_state(
+    socket: &UnixStream,
+    state: &ContainerProcessState,
+    notify_fd: BorrowedFd<'_>,
+) -> Result<(), HandoffError> {
+    if state.fds != [SECCOMP_FD_NAME] {
+        return Err(HandoffError::State {
+            reason: format!(
+                "fds must be [\"{SECCOMP_FD_NAME}\"] (exactly one fd is sent), found {:?}",
+                state.fds
+            ),
+        });
+    }
+    let json = serde_json::to_vec(state).map_err(|e| HandoffError::State {
+        reason: e.to_string(),
+    })?;
+    if json.len() > MAX_STATE_LEN {
+        return Err(HandoffError::State {
+            reason: format!(
+                "the JSON is {} bytes, more than the {MAX_STATE_LEN} agents accept",
+                json.len()
+            ),
+        });
+    }
+    if json.len() > RUNC_AGENT_BUFFER {
+        tracing::warn!(
+            len = json.len(),
+            "the container process state is larger than the 4096 bytes runc's sample agent reads"
+        );
+    }
+    let fds = [notify_fd.as_raw_fd()];
+    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+    let sent = loop {
+        match nix::sys::socket::sendmsg::<()>(
+            socket.as_raw_fd(),
+            &[IoSlice::new(&json)],
+            &cmsg,
+            nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(n) => break n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                return Err(HandoffError::io(
+                    "sendmsg of the container process state to the seccomp agent",
+                    e.into(),
+                ))
+            }
+        }
+    };
+    if sent < json.len() {
+        let mut s = socket;
+        s.write_all(&json[sent..]).map_err(|e| {
+            HandoffError::io(
+                "write of the rest of the container process state to the seccomp agent",
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Helpers shared by the integration tests: forked children with deadlines, and a
+//! supervisor thread.
+#![allow(dead_code)]
+
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, ForkResult, Pid};
+use oci_seccomp::{compile, parse_profile, CompileOptions, LinuxSeccomp, Program};
+use oci_seccomp_load::handoff;
+use oci_seccomp_load::listener::{ContainerProcessState, ContainerStatus};
+use oci_seccomp_load::notify::{Listener, Notification, NotifyFd};
+
+/// A deadline for every wait: a deadlock fails the test instead of hanging CI.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, unique path under /tmp.
+pub fn unique_path(what: &str) -> std::path::PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    std::path::PathBuf::from(format!(
+        "/tmp/oci-seccomp-load-{}-{}-{n}",
+        std::process::id(),
+        what
+    ))
+}
+
+pub fn spec(json: &str) -> LinuxSeccomp {
+    parse_profile(json).expect("test profile parses")
+}
+
+pub fn program(spec: &LinuxSeccomp) -> Program {
+    compile(spec, &CompileOptions::default()).expect("test profile compiles")
+}
+
+/// Sets no-new-privileges in the calling (child) process. Tests only: the library never does.
+pub fn set_nnp() {
+    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS, 1) takes no pointers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    assert_eq!(rc, 0);
+}
+
+/// Forks; the child runs `f` and `_exit`s with its return value (or 101 on panic).
+pub fn fork_child(f: impl FnOnce() -> i32) -> Pid {
+    // SAFETY: the child only runs `f` and then `_exit`s; the tests keep `f` to simple,
+    // fork-safe work (glibc's malloc is fork-safe).
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+            // SAFETY: _exit ends the child without running the parent's atexit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => child,
+    }
+}
+
+/// Waits for `pid` until `DEADLINE`; SIGKILLs it and panics when it is late.
+pub fn wait_deadline(pid: Pid) -> WaitStatus {
+    wait_for(pid, DEADLINE)
+}
+
+/// Waits for `pid` at most `limit`; SIGKILLs it and panics when it is late.
+pub fn wait_for(pid: Pid, limit: Duration) -> WaitStatus {
+    let start = Instant::now();
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)).expect("waitpid") {
+            WaitStatus::StillAlive => {}
+            s => return s,
+        }
+        if start.elapsed() > limit {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            panic!("child {pid} did not finish within {limit:?}: deadlock?");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Asserts that the child exited with code 0.
+pub fn assert_exit_ok(status: WaitStatus) {
+    assert_eq!(
+        status,
+        WaitStatus::Exited(
+            match status {
+                WaitStatus::Exited(p, _) => p,
+                WaitStatus::Signaled(p, _, _) => p,
+                _ => Pid::from_raw(0),
+            },
+            0
+        ),
+        "child failed: {status:?}"
+    );
+}
+
+/// What the supervisor thread saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub state: Option<ContainerProcessState>,
+    pub notifications: Vec<Notification>,
+    pub errors: Vec<String>,
+}
+
+pub type Handler = Box<dyn FnMut(&NotifyFd, &Notification, &ContainerProcessState) + Send>;
+
+/// A supervisor thread on `listener`: accepts one runtime message, opts into sync
+/// wake-up, and handles notifications with `handler` until every target is gone.
+pub fn spawn_supervisor(listener: Listener, mut handler: Handler) -> JoinHandle<Seen> {
+    std::thread::spawn(move || {
+        let mut seen = Seen::default();
+        let (state, fd) = match listener.accept_timeout(DEADLINE) {
+            Ok(Some(x)) => x,
+            Ok(None) => {
+                seen.errors.push("no runtime connected".into());
+                return seen;
+            }
+            Err(e) => {
+                seen.errors.push(format!("accept: {e}"));
+                return seen;
+            }
+        };
+        if let Err(e) = fd.set_sync_wakeup() {
+            seen.errors.push(format!("set_sync_wakeup: {e}"));
+        }
+        let start = Instant::now();
+        loop {
+            if start.elapsed() > DEADLINE {
+                seen.errors.push("supervisor deadline".into());
+                break;
+            }
+            match fd.receive_timeout(Duration::from_millis(200)) {
+                Ok(Some(n)) => {
+                    seen.notifications.push(n);
+                    handler(&fd, &n, &state);
+                }
+                Ok(None) => {}
+                Err(e) if e.is_target_gone() => {}
+                Err(oci_seccomp_load::NotifyError::AllTargetsGone) => break,
+                Err(e) => {
+                    seen.errors.push(format!("receive: {e}"));
+                    break;
+                }
+            }
+        }
+        seen.state = Some(state);
+        seen
+    })
+}
+
+/// A handler that answers CONTINUE to everything.
+pub fn continue_all() -> Handler {
+    Box::new(|fd, n, _| {
+        let _ = fd.respond_continue(n.id);
+    })
+}
+
+/// The whole flow of a runtime: listener + supervisor thread, connect early, fork, the
+/// child installs and hands over (hop 1), the parent sends to the supervisor (hop 2), the
+/// child runs `workload`. Returns the child's exit status and what the supervisor saw.
+pub fn run_with_supervisor(
+    profile_json_without_listener: &str,
+    metadata: &str,
+    handler: Handler,
+    workload: impl FnOnce() -> i32,
+) -> (WaitStatus, Seen) {
+    let sock = unique_path("agent.sock");
+    let mut value: serde_json::Value = serde_json::from_str(profile_json_without_listener).unwrap();
+    value["listenerPath"] = sock.display().to_string().into();
+    value["listenerMetadata"] = metadata.into();
+    let spec = spec(&value.to_string());
+    let program = program(&spec);
+    assert!(program.needs_listener());
+
+    let listener = Listener::bind(&sock).expect("bind");
+    let supervisor = spawn_supervisor(listener, handler);
+    let conn = oci_seccomp_load::connect_for_spec(&spec)
+        .expect("connect")
+        .expect("a NOTIFY rule, so a connection");
+
+    let (parent_end, child_end) = handoff::channel().expect("channel");
+    let pid = fork_child(|| {
+        set_nnp();
+        if child_end.install_and_send(&program).is_err() {
+            return 100;
+        }
+        workload()
+    });
+    drop(child_end);
+    let fd = match parent_end.receive_timeout(DEADLINE) {
+        Ok(Some(fd)) => fd,
+        other => {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+            panic!("handoff failed: {other:?}");
+        }
+    };
+    let state = ContainerProcessState::new(
+        pid.as_raw(),
+        metadata,
+        "test-container",
+        ContainerStatus::Creating,
+        "/tmp/bundle",
+        Default::default(),
+    );
+    oci_seccomp_load::send_state(&conn, &state, fd.as_fd()).expect("send_state");
+    drop(conn);
+    drop(fd);
+    let status = wait_deadline(pid);
+    let seen = supervisor.join().expect("supervisor thread");
+    assert!(
+        seen.errors.is_empty(),
+        "supervisor errors: {:?}",
+        seen.errors
+    );
+    (status, seen)
+}
+
+/// Shared storage for a handler's findings.
+pub type Shared<T> = Arc<Mutex<T>>;
+
+/// errno of the last failed libc call.
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// A profile that allows everything but sends `names` to the supervisor.
+pub fn notify_profile(names: &[&str]) -> String {
+    serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{ "names": names, "action": "SCMP_ACT_NOTIFY" }]
+    })
+    .to_string()
+}
