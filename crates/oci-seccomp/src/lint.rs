@@ -1,1 +1,749 @@
 //! Lints: what the real compilers do to a profile, beyond what the JSON says.
+//!
+//! [`check_text`] is everything `oci-seccomp check` reports for a file: Docker keys in an
+//! OCI file, syntax errors (with line and column), validation and compile errors, and the
+//! findings of [`lint`]. [`lint`] looks at a parsed profile and reports, per entry, what
+//! libseccomp 2.5 and the kernel will actually do where that differs from what a reader
+//! of the JSON would expect. The facts behind each lint were checked against libseccomp
+//! 2.5.4 (see DESIGN.md §4):
+//!
+//! - an unconditional entry for a syscall wins over every conditional entry for it, in
+//!   either order: libseccomp drops the conditions without an error;
+//! - of two unconditional entries for one syscall, the first is kept;
+//! - a repeated argument index turns the entry into one rule per comparison (OR), so two
+//!   `!=` comparisons on one argument match every value;
+//! - a rule whose action equals the default action is not compiled at all;
+//! - once the x86 ABI is in the filter, a conditional ALLOW for `socket` makes libseccomp
+//!   also allow `socketcall(SYS_SOCKET)` with no argument check;
+//! - `clone3` refused with anything but ENOSYS breaks glibc's thread creation, which only
+//!   falls back to `clone` on ENOSYS.
+//!
+//! ```
+//! use oci_seccomp::lint::{lint, Severity};
+//! let spec = oci_seccomp::parse_profile(r#"{
+//!     "defaultAction": "SCMP_ACT_ERRNO",
+//!     "syscalls": [
+//!         { "names": ["setns"], "action": "SCMP_ACT_ERRNO" },
+//!         { "names": ["setns", "bpf"], "action": "SCMP_ACT_ALLOW" }
+//!     ]
+//! }"#)?;
+//! let findings = lint(&spec);
+//! assert!(findings.iter().any(|f| f.code == "rule-equals-default" && f.path == "syscalls[0]"));
+//! assert!(findings.iter().any(|f| f.code == "risky-allow" && f.message.contains("bpf")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, LinuxSyscall};
+use serde::Serialize;
+
+use crate::arch;
+use crate::profile::{action_from_oci, Profile};
+use crate::simulate::Action;
+use crate::CompileOptions;
+
+const ENOSYS: u16 = 38;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Severity {
+    /// Worth knowing; changes nothing.
+    Note,
+    /// The profile does something its author probably did not mean.
+    Warning,
+    /// The profile cannot be compiled or installed as written (exit status 1 in `check`).
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// One problem found in a profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// How serious it is.
+    pub severity: Severity,
+    /// A stable short code, for example `duplicate-entry` or `risky-allow`.
+    pub code: &'static str,
+    /// The JSON path it concerns, for example `syscalls[3]`; empty for the whole file.
+    pub path: String,
+    /// What is wrong and what the kernel will actually do.
+    pub message: String,
+}
+
+impl Finding {
+    fn new(severity: Severity, code: &'static str, path: impl Into<String>, msg: String) -> Self {
+        Finding {
+            severity,
+            code,
+            path: path.into(),
+            message: msg,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}: {} [{}]", self.severity, self.message, self.code)
+        } else {
+            write!(
+                f,
+                "{}: {}: {} [{}]",
+                self.severity, self.path, self.message, self.code
+            )
+        }
+    }
+}
+
+/// Syscalls that hand a process a way around the container boundary or a large kernel
+/// attack surface, with why.
+const RISKY: &[(&str, &str)] = &[
+    (
+        "ptrace",
+        "inspects and rewrites other processes (and on kernels before 4.8 bypasses seccomp)",
+    ),
+    ("process_vm_writev", "writes another process's memory"),
+    ("bpf", "loads programs into the kernel"),
+    (
+        "perf_event_open",
+        "exposes kernel and hardware performance data; a frequent source of kernel bugs",
+    ),
+    (
+        "keyctl",
+        "reaches the kernel keyring, which is not namespaced",
+    ),
+    (
+        "add_key",
+        "adds to the kernel keyring, which is not namespaced",
+    ),
+    (
+        "request_key",
+        "reaches the kernel keyring, which is not namespaced",
+    ),
+    (
+        "userfaultfd",
+        "lets a process stall kernel code paths at will (a common exploit primitive)",
+    ),
+    ("kexec_load", "replaces the running kernel"),
+    ("kexec_file_load", "replaces the running kernel"),
+    ("init_module", "loads kernel modules"),
+    ("finit_module", "loads kernel modules"),
+    ("delete_module", "unloads kernel modules"),
+    ("mount", "changes the mount table"),
+    ("umount", "changes the mount table"),
+    ("umount2", "changes the mount table"),
+    ("move_mount", "changes the mount table"),
+    ("open_tree", "clones mounts"),
+    ("fsopen", "creates filesystem contexts"),
+    ("fsmount", "mounts filesystems"),
+    ("fsconfig", "configures filesystems"),
+    ("fspick", "reconfigures mounted filesystems"),
+    ("mount_setattr", "changes mount attributes"),
+    ("pivot_root", "changes the root filesystem"),
+    (
+        "open_by_handle_at",
+        "opens files by handle, past the mount namespace (the 'shocker' escape)",
+    ),
+    ("iopl", "gives direct I/O port access"),
+    ("ioperm", "gives direct I/O port access"),
+    ("swapon", "changes the host's swap"),
+    ("swapoff", "changes the host's swap"),
+    ("reboot", "reboots the host or its pid namespace"),
+    ("acct", "turns on process accounting for the host"),
+    ("settimeofday", "sets the host clock"),
+    ("clock_settime", "sets the host clock"),
+    ("clock_adjtime", "sets the host clock"),
+    ("lookup_dcookie", "reads kernel profiling data"),
+    ("quotactl", "changes disk quotas"),
+    ("vm86", "enters virtual 8086 mode"),
+    ("vm86old", "enters virtual 8086 mode"),
+];
+
+/// Syscalls risky only without an argument filter: they create or join namespaces.
+const NAMESPACE_CALLS: &[&str] = &["unshare", "setns", "clone", "clone3"];
+
+/// Syscalls a typical program makes so often that sending each to a supervisor costs tens
+/// of microseconds per call and stalls the workload when the supervisor is slow.
+const HOT: &[&str] = &[
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "pwrite64",
+    "futex",
+    "mmap",
+    "munmap",
+    "mprotect",
+    "brk",
+    "close",
+    "fstat",
+    "newfstatat",
+    "statx",
+    "lseek",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "clock_gettime",
+    "gettimeofday",
+    "nanosleep",
+    "clock_nanosleep",
+    "sched_yield",
+    "getpid",
+    "gettid",
+    "recvfrom",
+    "recvmsg",
+    "sendto",
+    "sendmsg",
+    "rt_sigprocmask",
+    "rt_sigaction",
+    "rt_sigreturn",
+    "openat",
+    "fcntl",
+    "ioctl",
+];
+
+/// Syscalls that do one job under several names: filtering one and not the others is a
+/// filter that can be stepped around.
+const FAMILIES: &[&[&str]] = &[
+    &["open", "openat", "openat2", "creat"],
+    &["socket", "socketcall"],
+    &["clone", "clone3", "fork", "vfork"],
+    &["chmod", "fchmod", "fchmodat", "fchmodat2"],
+    &["chown", "fchown", "lchown", "fchownat"],
+    &["unlink", "unlinkat", "rmdir"],
+    &["mkdir", "mkdirat"],
+    &["mknod", "mknodat"],
+    &["rename", "renameat", "renameat2"],
+    &["link", "linkat"],
+    &["symlink", "symlinkat"],
+    &["execve", "execveat"],
+    &["dup2", "dup3"],
+    &["truncate", "ftruncate"],
+    &["utime", "utimes", "utimensat", "futimesat"],
+    &["access", "faccessat", "faccessat2"],
+    &["mount", "move_mount", "fsmount"],
+    &["kexec_load", "kexec_file_load"],
+    &["init_module", "finit_module"],
+];
+
+/// The syscalls whose refusal makes every process die or hang.
+const VITAL: &[(&str, &str)] = &[
+    ("exit", "threads cannot end"),
+    ("exit_group", "processes cannot end"),
+    (
+        "rt_sigreturn",
+        "every signal handler return kills the process",
+    ),
+];
+
+fn is_deny(a: Action) -> bool {
+    !a.lets_through() && a != Action::Notify
+}
+
+fn action_text(a: Action) -> String {
+    a.to_string()
+}
+
+/// What a parsed profile decides for `name` when the arguments do not matter: the first
+/// unconditional entry's action (libseccomp keeps the first, and an unconditional entry
+/// beats every conditional one), or `None` when only conditional entries exist, or the
+/// default action when the name is not listed.
+fn unconditional_action(
+    entries: &[LinuxSyscall],
+    default: Action,
+    name: &str,
+) -> (Option<Action>, Option<usize>) {
+    let mut conditional = false;
+    for (i, e) in entries.iter().enumerate() {
+        if e.names().iter().any(|n| n == name) {
+            if e.args().as_ref().is_none_or(|a| a.is_empty()) {
+                return (Some(action_from_oci(e.action(), e.errno_ret())), Some(i));
+            }
+            conditional = true;
+        }
+    }
+    if conditional {
+        (None, None)
+    } else {
+        (Some(default), None)
+    }
+}
+
+fn known_anywhere(name: &str) -> bool {
+    libseccomp::ScmpSyscall::from_name(name).is_ok()
+}
+
+/// Lints a parsed profile. Every finding names the entry (`syscalls[i]`) and says what the
+/// kernel will do; none of them stops the profile from compiling (see [`check_text`] for
+/// errors).
+pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let default = action_from_oci(spec.default_action(), spec.default_errno_ret());
+    let default_denies = is_deny(default);
+    let empty = Vec::new();
+    let entries: &Vec<LinuxSyscall> = spec.syscalls().as_ref().unwrap_or(&empty);
+
+    if spec.default_errno_ret().is_some()
+        && !matches!(
+            spec.default_action(),
+            LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+        )
+    {
+        out.push(Finding::new(
+            Severity::Warning,
+            "errno-ignored",
+            "defaultErrnoRet",
+            format!(
+                "defaultErrnoRet is ignored with defaultAction {}: only SCMP_ACT_ERRNO and \
+                 SCMP_ACT_TRACE carry an errno (crun refuses such a profile, runc ignores it)",
+                spec.default_action()
+            ),
+        ));
+    }
+    if spec.listener_path().is_some()
+        && !entries
+            .iter()
+            .any(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
+    {
+        out.push(Finding::new(
+            Severity::Note,
+            "listener-unused",
+            "listenerPath",
+            "listenerPath is set but no entry uses SCMP_ACT_NOTIFY: no connection is made".into(),
+        ));
+    }
+    if entries
+        .iter()
+        .any(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
+        && spec.listener_path().is_none()
+    {
+        out.push(Finding::new(
+            Severity::Note,
+            "notify-without-listener",
+            "listenerPath",
+            "SCMP_ACT_NOTIFY is used but listenerPath is empty: the runtime must hand the notify \
+             fd to a supervisor itself (runc refuses such a profile; until someone answers, \
+             notified syscalls block)"
+                .into(),
+        ));
+    }
+
+    // name -> first unconditional entry (index, action).
+    let mut first_uncond: BTreeMap<&str, (usize, Action)> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.args().as_ref().is_none_or(|a| a.is_empty()) {
+            let a = action_from_oci(e.action(), e.errno_ret());
+            for n in e.names() {
+                first_uncond.entry(n.as_str()).or_insert((i, a));
+            }
+        }
+    }
+
+    for (i, e) in entries.iter().enumerate() {
+        let path = format!("syscalls[{i}]");
+        let action = action_from_oci(e.action(), e.errno_ret());
+        let args = e.args().clone().unwrap_or_default();
+        let unconditional = args.is_empty();
+
+        if e.errno_ret().is_some()
+            && !matches!(
+                e.action(),
+                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+            )
+        {
+            out.push(Finding::new(
+                Severity::Warning,
+                "errno-ignored",
+                format!("{path}.errnoRet"),
+                format!(
+                    "errnoRet is ignored with action {}: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE carry \
+                     an errno (crun refuses the profile, runc ignores the field)",
+                    e.action()
+                ),
+            ));
+        }
+
+        if action == default {
+            out.push(Finding::new(
+                Severity::Warning,
+                "rule-equals-default",
+                path.clone(),
+                format!(
+                    "this entry ({}) gives the default action {} and is not compiled: it changes nothing",
+                    e.names().join(", "),
+                    action_text(action)
+                ),
+            ));
+        }
+
+        for n in e.names() {
+            if !n.is_empty() && !n.contains('\0') && !known_anywhere(n) {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "unknown-syscall",
+                    path.clone(),
+                    format!(
+                        "{n:?} is not a syscall libseccomp {} knows: the name is skipped and the \
+                         call gets the default action {}",
+                        crate::profile::libseccomp_version_string(),
+                        action_text(default)
+                    ),
+                ));
+            }
+        }
+
+        // Names listed twice inside one entry.
+        for (j, n) in e.names().iter().enumerate() {
+            if e.names()[..j].contains(n) {
+                out.push(Finding::new(
+                    Severity::Note,
+                    "duplicate-name",
+                    format!("{path}.names[{j}]"),
+                    format!("{n:?} is listed twice in this entry"),
+                ));
+            }
+        }
+
+        // Shadowing by an unconditional entry.
+        for n in e.names() {
+            let Some(&(k, first_action)) = first_uncond.get(n.as_str()) else {
+                continue;
+            };
+            if k == i {
+                continue;
+            }
+            if unconditional && k < i {
+                let (sev, code) = if first_action == action {
+                    (Severity::Note, "duplicate-entry")
+                } else {
+                    (Severity::Warning, "shadowed-entry")
+                };
+                out.push(Finding::new(
+                    sev,
+                    code,
+                    path.clone(),
+                    format!(
+                        "{n:?} already has an unconditional entry, syscalls[{k}] ({}): libseccomp \
+                         keeps the first and drops this one ({}) without an error",
+                        action_text(first_action),
+                        action_text(action)
+                    ),
+                ));
+            } else if !unconditional && first_action != action {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "shadowed-entry",
+                    path.clone(),
+                    format!(
+                        "{n:?} has an unconditional entry, syscalls[{k}] ({}), which wins over \
+                         this conditional entry ({}) whatever its order: libseccomp drops the \
+                         conditions and every call gets {}",
+                        action_text(first_action),
+                        action_text(action),
+                        action_text(first_action)
+                    ),
+                ));
+            }
+        }
+
+        // Repeated argument index: OR.
+        let mut by_index: BTreeMap<u32, Vec<LinuxSeccompOperator>> = BTreeMap::new();
+        for a in &args {
+            by_index.entry(a.index() as u32).or_default().push(a.op());
+        }
+        if by_index.values().any(|ops| ops.len() > 1) {
+            let all_ne = by_index
+                .values()
+                .filter(|ops| ops.len() > 1)
+                .any(|ops| ops.iter().all(|o| *o == LinuxSeccompOperator::ScmpCmpNe));
+            if all_ne {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "repeated-index-ne",
+                    format!("{path}.args"),
+                    format!(
+                        "two or more != comparisons on one argument are ORed (runc's rule for a \
+                         repeated index), so the entry ({}) matches every value; use separate \
+                         entries with <, == and > ranges instead",
+                        action_text(action)
+                    ),
+                ));
+            } else {
+                out.push(Finding::new(
+                    Severity::Note,
+                    "repeated-index-or",
+                    format!("{path}.args"),
+                    "an argument index appears more than once: the comparisons are ORed (one rule \
+                     per comparison), not ANDed as comparisons on distinct indices are"
+                        .into(),
+                ));
+            }
+        }
+        for (j, a) in args.iter().enumerate() {
+            if a.op() == LinuxSeccompOperator::ScmpCmpMaskedEq
+                && a.value_two().unwrap_or(0) & !a.value() != 0
+            {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "masked-eq-bits",
+                    format!("{path}.args[{j}]"),
+                    format!(
+                        "valueTwo {:#x} has bits outside the mask {:#x}: libseccomp ignores them and \
+                         matches (arg & {:#x}) == {:#x}",
+                        a.value_two().unwrap_or(0),
+                        a.value(),
+                        a.value(),
+                        a.value_two().unwrap_or(0) & a.value()
+                    ),
+                ));
+            }
+        }
+
+        // Risky allows.
+        if default_denies && action.lets_through() {
+            for n in e.names() {
+                if let Some((_, why)) = RISKY.iter().find(|(r, _)| r == n) {
+                    let cond = if unconditional {
+                        ""
+                    } else {
+                        " (with argument conditions)"
+                    };
+                    out.push(Finding::new(
+                        Severity::Warning,
+                        "risky-allow",
+                        path.clone(),
+                        format!("{n} is allowed{cond}: it {why}"),
+                    ));
+                }
+                if NAMESPACE_CALLS.contains(&n.as_str()) && unconditional {
+                    out.push(Finding::new(
+                        Severity::Warning,
+                        "risky-allow",
+                        path.clone(),
+                        format!(
+                            "{n} is allowed without an argument filter: the workload can create or \
+                             join namespaces (Docker filters clone on the namespace flags and \
+                             allows unshare/setns only with CAP_SYS_ADMIN)"
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // NOTIFY on hot syscalls.
+        if action == Action::Notify && unconditional {
+            for n in e.names() {
+                if HOT.contains(&n.as_str()) {
+                    out.push(Finding::new(
+                        Severity::Warning,
+                        "notify-hot",
+                        path.clone(),
+                        format!(
+                            "every {n} call waits for the supervisor (tens of microseconds each, \
+                             forever if it hangs); add an argument filter or notify something rarer"
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // clone3 refused with anything but ENOSYS.
+        if e.names().iter().any(|n| n == "clone3") {
+            if let Action::Errno(err) = action {
+                if err != ENOSYS {
+                    out.push(Finding::new(
+                        Severity::Warning,
+                        "clone3-errno",
+                        path.clone(),
+                        format!(
+                            "clone3 is refused with errno {err}: glibc (>= 2.34) creates threads \
+                             with clone3 and falls back to clone only on ENOSYS, so thread \
+                             creation fails; use \"errnoRet\": 38"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    // Vital syscalls refused.
+    for (name, why) in VITAL {
+        let (decided, entry) = unconditional_action(entries, default, name);
+        if let Some(a) = decided {
+            if is_deny(a) {
+                let path = entry
+                    .map(|k| format!("syscalls[{k}]"))
+                    .unwrap_or_else(|| "defaultAction".into());
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "vital-denied",
+                    path,
+                    format!("{name} gets {}: {why}", action_text(a)),
+                ));
+            }
+        }
+    }
+
+    // clone3 falling to an errno default while clone is allowed.
+    if let (Some(Action::Errno(err)), None) = unconditional_action(entries, default, "clone3") {
+        let clone_allowed = entries.iter().any(|e| {
+            e.names().iter().any(|n| n == "clone")
+                && action_from_oci(e.action(), e.errno_ret()).lets_through()
+        });
+        if clone_allowed && err != ENOSYS {
+            out.push(Finding::new(
+                Severity::Note,
+                "clone3-default",
+                "defaultAction",
+                format!(
+                    "clone3 is not listed and the default gives errno {err}; our ENOSYS stub (and \
+                     runc's) answers ENOSYS only for syscalls newer than every listed one, and crun \
+                     gives the default: list clone3 with \"errnoRet\": 38 so glibc falls back to clone"
+                ),
+            ));
+        }
+    }
+
+    // Families with one member refused and another allowed outright.
+    for family in FAMILIES {
+        let decided: Vec<(&str, Option<Action>, Option<usize>)> = family
+            .iter()
+            .filter(|n| arch::resolve(n, arch::native()).is_some() || **n == "socketcall")
+            .map(|n| {
+                let (a, e) = unconditional_action(entries, default, n);
+                (*n, a, e)
+            })
+            .collect();
+        for (n, a, e) in &decided {
+            let (Some(a), Some(k)) = (a, e) else { continue };
+            if !is_deny(*a) {
+                continue;
+            }
+            let open: Vec<&str> = decided
+                .iter()
+                .filter(|(m, b, _)| {
+                    m != n && b.is_some_and(|b| b == Action::Allow || b == Action::Log)
+                })
+                .map(|(m, _, _)| *m)
+                .collect();
+            // Refusing the multiplexer while the direct call is allowed is the safe
+            // direction (Docker does it), not a bypass.
+            if !open.is_empty() && *n != "socketcall" {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "family-bypass",
+                    format!("syscalls[{k}]"),
+                    format!(
+                        "{n} is refused but {} doing the same job {} allowed: filter the family together",
+                        open.join(", "),
+                        if open.len() == 1 { "is" } else { "are" }
+                    ),
+                ));
+            }
+        }
+    }
+
+    // socketcall bypass of a socket family filter on i386.
+    let has_x86 = spec
+        .architectures()
+        .iter()
+        .flatten()
+        .any(|a| arch::from_oci(*a).name == "SCMP_ARCH_X86")
+        || arch::native().name == "SCMP_ARCH_X86";
+    if has_x86 {
+        let filtered_socket = entries.iter().position(|e| {
+            e.names().iter().any(|n| n == "socket")
+                && e.args().as_ref().is_some_and(|a| !a.is_empty())
+                && action_from_oci(e.action(), e.errno_ret()).lets_through()
+        });
+        let socketcall_denied = entries.iter().any(|e| {
+            e.names().iter().any(|n| n == "socketcall")
+                && is_deny(action_from_oci(e.action(), e.errno_ret()))
+        });
+        if let Some(k) = filtered_socket {
+            if !socketcall_denied {
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "socketcall-bypass",
+                    format!("syscalls[{k}]"),
+                    "socket is allowed with argument conditions and the x86 ABI is in the filter: \
+                     libseccomp then also allows socketcall(SYS_SOCKET) for i386 with no argument \
+                     check, so the family filter can be bypassed; deny socketcall (Docker answers \
+                     it with ENOSYS)"
+                        .into(),
+                ));
+            }
+        }
+    }
+
+    out
+}
+
+/// Everything `oci-seccomp check` reports for a profile's JSON text: Docker keys in an OCI
+/// file, parse errors (with line and column), validation and compile errors, then [`lint`].
+///
+/// An `Error` finding means the profile cannot be installed as written; the others are
+/// advice. The findings come sorted by severity, errors first.
+pub fn check_text(json: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if json.len() > crate::MAX_PROFILE_BYTES {
+        out.push(Finding::new(
+            Severity::Error,
+            "too-large",
+            "",
+            format!(
+                "the profile is {} bytes; the limit is {} bytes",
+                json.len(),
+                crate::MAX_PROFILE_BYTES
+            ),
+        ));
+        return out;
+    }
+    let spec = match crate::parse_profile(json) {
+        Ok(s) => s,
+        Err(crate::ParseError::DockerKey { path, .. }) => {
+            out.push(Finding::new(
+                Severity::Error,
+                "docker-keys",
+                path,
+                "this is a Docker (moby) profile, not an OCI linux.seccomp object: an OCI runtime \
+                 drops archMap, includes and excludes and would allow every capability-gated \
+                 syscall; render it first with `oci-seccomp render FILE`"
+                    .into(),
+            ));
+            return out;
+        }
+        Err(e) => {
+            out.push(Finding::new(Severity::Error, "parse", "", e.to_string()));
+            return out;
+        }
+    };
+    match Profile::from_oci(&spec, false) {
+        Err(e) => out.push(Finding::new(Severity::Error, "invalid", "", e.to_string())),
+        Ok(profile) => {
+            if let Err(e) = crate::compile_profile(&profile, &CompileOptions::default()) {
+                out.push(Finding::new(Severity::Error, "compile", "", e.to_string()));
+            }
+        }
+    }
+    out.extend(lint(&spec));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}

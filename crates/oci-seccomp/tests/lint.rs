@@ -1,0 +1,275 @@
+//! The lints of `oci-seccomp check`: each one fires on the profile it is about, stays quiet
+//! on a corrected profile, and — where it claims what the compiled filter does — the claim
+//! is checked by simulating the compiled program (the simulator is checked against the
+//! kernel in tests/tests/compile_kernel.rs).
+
+use oci_seccomp::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use oci_seccomp::lint::{check_text, lint, Finding, Severity};
+use oci_seccomp::{compile, parse_profile, simulate, Action, CompileOptions};
+
+fn findings(json: &str) -> Vec<Finding> {
+    lint(&parse_profile(json).expect("test profile parses"))
+}
+
+fn codes(json: &str) -> Vec<(&'static str, String)> {
+    findings(json)
+        .into_iter()
+        .map(|f| (f.code, f.path))
+        .collect()
+}
+
+fn has(json: &str, code: &str, path: &str) -> bool {
+    codes(json).iter().any(|(c, p)| *c == code && p == path)
+}
+
+fn decide(json: &str, arch: u32, nr: u32, args: [u64; 6]) -> Action {
+    let p = compile(&parse_profile(json).unwrap(), &CompileOptions::default()).unwrap();
+    simulate(&p, arch, nr as i32, args).unwrap().action
+}
+
+const PERSONALITY: u32 = 135;
+
+#[test]
+fn unconditional_entry_wins_over_a_conditional_one_in_either_order() {
+    let later = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["personality"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["personality"],"action":"SCMP_ACT_ERRNO","errnoRet":5,
+         "args":[{"index":0,"value":5,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let earlier = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["personality"],"action":"SCMP_ACT_ERRNO","errnoRet":5,
+         "args":[{"index":0,"value":5,"op":"SCMP_CMP_EQ"}]},
+        {"names":["personality"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    assert!(has(later, "shadowed-entry", "syscalls[1]"));
+    assert!(has(earlier, "shadowed-entry", "syscalls[0]"));
+    // What the lint says: the conditions are dropped, every call gets ALLOW.
+    for p in [later, earlier] {
+        assert_eq!(
+            decide(p, AUDIT_ARCH_X86_64, PERSONALITY, [5, 0, 0, 0, 0, 0]),
+            Action::Allow
+        );
+    }
+}
+
+#[test]
+fn second_unconditional_entry_is_dropped() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
+        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    let f = findings(p);
+    let at = |path: &str| {
+        f.iter()
+            .find(|x| x.path == path)
+            .map(|x| (x.code, x.severity))
+    };
+    assert_eq!(
+        at("syscalls[1]"),
+        Some(("shadowed-entry", Severity::Warning))
+    );
+    assert_eq!(at("syscalls[2]"), Some(("duplicate-entry", Severity::Note)));
+    assert_eq!(
+        decide(p, AUDIT_ARCH_X86_64, 110, [0; 6]),
+        Action::Allow,
+        "the first entry is kept"
+    );
+}
+
+#[test]
+fn rule_equal_to_default_changes_nothing() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[
+        {"names":["setns"],"action":"SCMP_ACT_ERRNO","errnoRet":1},
+        {"names":["unshare"],"action":"SCMP_ACT_ERRNO","errnoRet":2}]}"#;
+    assert!(has(p, "rule-equals-default", "syscalls[0]"));
+    assert!(!has(p, "rule-equals-default", "syscalls[1]"));
+}
+
+#[test]
+fn two_not_equal_comparisons_on_one_argument_match_everything() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[
+          {"index":0,"value":38,"op":"SCMP_CMP_NE"},{"index":0,"value":40,"op":"SCMP_CMP_NE"}]}]}"#;
+    assert!(has(p, "repeated-index-ne", "syscalls[0].args"));
+    // The claim: AF_ALG (38) and AF_VSOCK (40) both get through.
+    for family in [38, 40, 2] {
+        assert_eq!(
+            decide(p, AUDIT_ARCH_X86_64, 41, [family, 0, 0, 0, 0, 0]),
+            Action::Allow
+        );
+    }
+    let ranges = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":37,"op":"SCMP_CMP_LE"}]},
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":39,"op":"SCMP_CMP_EQ"}]},
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":41,"op":"SCMP_CMP_GE"}]}]}"#;
+    assert!(codes(ranges)
+        .iter()
+        .all(|(c, _)| !c.starts_with("repeated-index")));
+}
+
+#[test]
+fn socket_family_filter_is_bypassed_through_socketcall_on_i386() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+        "syscalls":[{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#;
+    assert!(has(p, "socketcall-bypass", "syscalls[0]"));
+    // The claim: i386 socketcall(SYS_SOCKET=1, ...) is allowed with no family check.
+    assert_eq!(
+        decide(p, AUDIT_ARCH_I386, 102, [1, 0x1000, 0, 0, 0, 0]),
+        Action::Allow
+    );
+    let fixed = r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+        "syscalls":[{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+                    {"names":["socketcall"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#;
+    assert!(!has(fixed, "socketcall-bypass", "syscalls[0]"));
+    let native_only = r#"{"defaultAction":"SCMP_ACT_ERRNO",
+        "syscalls":[{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#;
+    if oci_seccomp::arch::native().name == "SCMP_ARCH_X86_64" {
+        assert!(!has(native_only, "socketcall-bypass", "syscalls[0]"));
+    }
+}
+
+#[test]
+fn risky_allows_and_namespace_calls_without_filters() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read","ptrace","bpf","keyctl","userfaultfd","perf_event_open","kexec_load","init_module","mount"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["unshare","setns"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":2114060288,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
+    let f = findings(p);
+    let risky: Vec<&str> = f
+        .iter()
+        .filter(|x| x.code == "risky-allow")
+        .map(|x| x.message.split(' ').next().unwrap())
+        .collect();
+    for n in [
+        "ptrace",
+        "bpf",
+        "keyctl",
+        "userfaultfd",
+        "perf_event_open",
+        "kexec_load",
+        "init_module",
+        "mount",
+        "unshare",
+        "setns",
+    ] {
+        assert!(risky.contains(&n), "{n} not reported: {risky:?}");
+    }
+    assert!(!risky.contains(&"read"));
+    assert!(!risky.contains(&"clone"), "clone has an argument filter");
+    // Under an ALLOW default (a deny-list) nothing is a risky allow.
+    let denylist = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["bpf"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    assert!(codes(denylist).iter().all(|(c, _)| *c != "risky-allow"));
+}
+
+#[test]
+fn notify_on_hot_syscalls() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock","syscalls":[
+        {"names":["write","mkdir"],"action":"SCMP_ACT_NOTIFY"},
+        {"names":["read"],"action":"SCMP_ACT_NOTIFY","args":[{"index":0,"value":100,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let f = findings(p);
+    let hot: Vec<&Finding> = f.iter().filter(|x| x.code == "notify-hot").collect();
+    assert_eq!(hot.len(), 1, "{hot:?}");
+    assert!(hot[0].message.starts_with("every write call"));
+}
+
+#[test]
+fn listener_lints() {
+    let unused = r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/a.sock",
+        "syscalls":[{"names":["bpf"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    assert!(has(unused, "listener-unused", "listenerPath"));
+    let missing = r#"{"defaultAction":"SCMP_ACT_ALLOW",
+        "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#;
+    assert!(has(missing, "notify-without-listener", "listenerPath"));
+}
+
+#[test]
+fn clone3_refused_with_eperm() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["clone"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":1},
+        {"names":["exit","exit_group","rt_sigreturn"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    assert!(has(p, "clone3-errno", "syscalls[1]"));
+    let ok = p.replace(r#""errnoRet":1"#, r#""errnoRet":38"#);
+    assert!(!has(&ok, "clone3-errno", "syscalls[1]"));
+    let unlisted = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["clone","exit","exit_group","rt_sigreturn"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    assert!(has(unlisted, "clone3-default", "defaultAction"));
+}
+
+#[test]
+fn vital_syscalls_refused() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["exit"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    let f = findings(p);
+    let vital: Vec<&str> = f
+        .iter()
+        .filter(|x| x.code == "vital-denied")
+        .map(|x| x.message.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(vital, ["exit_group", "rt_sigreturn"]);
+}
+
+#[test]
+fn family_bypass() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["open"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let f = findings(p);
+    let fam = f
+        .iter()
+        .find(|x| x.code == "family-bypass")
+        .expect("reported");
+    assert_eq!(fam.path, "syscalls[0]");
+    assert!(fam.message.contains("openat"), "{}", fam.message);
+    let whole = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["open","openat","openat2","creat"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    assert!(codes(whole).iter().all(|(c, _)| *c != "family-bypass"));
+    // Refusing the multiplexer is the safe direction.
+    let sc = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socketcall"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#;
+    assert!(codes(sc).iter().all(|(c, _)| *c != "family-bypass"));
+}
+
+#[test]
+fn unknown_names_errno_ignored_and_masked_eq_bits() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","defaultErrnoRet":3,"syscalls":[
+        {"names":["no_such_syscall","bpf"],"action":"SCMP_ACT_KILL_PROCESS","errnoRet":5},
+        {"names":["clone"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":255,"valueTwo":4096,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
+    let f = findings(p);
+    let unknown = f.iter().find(|x| x.code == "unknown-syscall").unwrap();
+    assert_eq!(unknown.path, "syscalls[0]");
+    assert!(unknown.message.contains("\"no_such_syscall\""));
+    assert!(has(p, "errno-ignored", "defaultErrnoRet"));
+    assert!(has(p, "errno-ignored", "syscalls[0].errnoRet"));
+    assert!(has(p, "masked-eq-bits", "syscalls[1].args[0]"));
+}
+
+#[test]
+fn check_text_reports_errors_first_and_names_docker_files() {
+    let docker = r#"{"defaultAction":"SCMP_ACT_ERRNO","archMap":[],"syscalls":[]}"#;
+    let f = check_text(docker);
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].code, f[0].severity), ("docker-keys", Severity::Error));
+    assert!(f[0].message.contains("oci-seccomp render"));
+
+    let syntax = "{\n  \"defaultAction\": \"SCMP_ACT_ERRNO\",\n  \"syscalls\": [,]\n}";
+    let f = check_text(syntax);
+    assert_eq!(f[0].code, "parse");
+    assert!(f[0].message.contains("line 3"), "{}", f[0].message);
+
+    let invalid = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["bpf"],"action":"SCMP_ACT_ERRNO","errnoRet":5000}]}"#;
+    let f = check_text(invalid);
+    assert_eq!((f[0].code, f[0].severity), ("invalid", Severity::Error));
+    assert!(
+        f[0].message.contains("syscalls[0].errnoRet"),
+        "{}",
+        f[0].message
+    );
+
+    let good = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read","write","exit","exit_group","rt_sigreturn"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    assert!(check_text(good)
+        .iter()
+        .all(|f| f.severity != Severity::Error));
+
+    let warn_then_err = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["bpf"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["x"],"action":"SCMP_ACT_ERRNO","args":[{"index":9,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let f = check_text(warn_then_err);
+    assert_eq!(f[0].severity, Severity::Error);
+    assert!(f.iter().any(|x| x.code == "risky-allow"));
+}
