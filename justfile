@@ -65,6 +65,8 @@ fuzz SECONDS="60": setup
                            cp ../fixtures/*.json "$corpus"/ 2>/dev/null || true ;;
             program_from_bytes) cp ../fixtures/bad/program/*.bin "$corpus"/ ;;
             moby_render) cp ../fixtures/moby/*.json "$corpus"/ 2>/dev/null || true ;;
+            listener_message) for f in ../fixtures/bad/listener/*.json; do
+                                  { printf '\x81'; cat "$f"; } > "$corpus/$(basename "$f")"; done ;;
         esac
         echo "== fuzz $target for {{SECONDS}} s"
         cargo fuzz run -O "$target" "$corpus" -- -max_total_time={{SECONDS}} -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0

@@ -24,7 +24,7 @@ pub use error::{HandoffError, LoadError, NotifyError, SeccompError};
 pub use features::{features, SeccompFeatures};
 pub use install::{action_supported, effective_flags, flag_supported, install};
 pub use listener::{connect_for_spec, connect_listener, send_state, ContainerProcessState};
-pub use notify::{Listener, Notification, NotifyFd};
+pub use notify::{decode_message, Listener, Notification, NotifyFd};
 pub use oci_seccomp::LinuxSeccomp;
 
 /// Compiles `seccomp` with the default options and installs it in the calling process;

@@ -592,6 +592,35 @@ impl Drop for Listener {
     }
 }
 
+/// Checks and decodes the bytes of a runtime's message, given how many fds came with it:
+/// a JSON `ContainerProcessState` whose `fds` is `["seccompFd"]`, and exactly one fd.
+/// [`receive_message`] calls it; it is public so the decoding can be tested and fuzzed on
+/// its own. It never panics, whatever the bytes.
+pub fn decode_message(data: &[u8], fd_count: usize) -> Result<ContainerProcessState, NotifyError> {
+    if data.is_empty() {
+        return Err(NotifyError::bad("empty message (connection closed)"));
+    }
+    if data.len() > MAX_STATE_LEN {
+        return Err(NotifyError::bad(format!(
+            "the message is larger than {MAX_STATE_LEN} bytes"
+        )));
+    }
+    if fd_count != 1 {
+        return Err(NotifyError::bad(format!(
+            "{fd_count} fds received; exactly one (the seccomp notify fd) is expected"
+        )));
+    }
+    let state: ContainerProcessState = serde_json::from_slice(data)
+        .map_err(|e| NotifyError::bad(format!("invalid container process state JSON: {e}")))?;
+    if state.fds != [SECCOMP_FD_NAME] {
+        return Err(NotifyError::bad(format!(
+            "fds is {:?}; [\"{SECCOMP_FD_NAME}\"] is expected",
+            state.fds
+        )));
+    }
+    Ok(state)
+}
+
 /// How long [`receive_message`] waits for the rest of a message.
 const MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -664,24 +693,10 @@ pub fn receive_message(
             "too many fds (control data truncated); exactly one is expected",
         ));
     }
-    if len == 0 {
-        return Err(NotifyError::bad("empty message (connection closed)"));
-    }
-    if fds.len() != 1 {
-        return Err(NotifyError::bad(format!(
-            "{} fds received; exactly one (the seccomp notify fd) is expected",
-            fds.len()
-        )));
-    }
-    let state: ContainerProcessState = serde_json::from_slice(&data[..len])
-        .map_err(|e| NotifyError::bad(format!("invalid container process state JSON: {e}")))?;
-    if state.fds != [SECCOMP_FD_NAME] {
-        return Err(NotifyError::bad(format!(
-            "fds is {:?}; [\"{SECCOMP_FD_NAME}\"] is expected",
-            state.fds
-        )));
-    }
-    let fd = fds.pop().expect("one fd");
+    let state = decode_message(&data[..len], fds.len())?;
+    let Some(fd) = fds.pop() else {
+        return Err(NotifyError::bad("no fd received"));
+    };
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
         .map_err(|e| NotifyError::io("readlink of the received fd", e))?;
     if link.as_os_str() != "anon_inode:seccomp notify" {
