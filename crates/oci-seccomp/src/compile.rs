@@ -247,6 +247,32 @@ pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, Co
     compile_profile(&profile, opts)
 }
 
+/// Places the ENOSYS stub on the default path only: every `RET default` of libseccomp's
+/// program becomes a `JA` to the stub, appended after the program and followed by
+/// `RET default`. A syscall newer than the profile is listed nowhere, so libseccomp's
+/// program always gives it the default action and it reaches the stub; every other path
+/// (allowed syscalls above all) runs exactly libseccomp's instructions and nothing more.
+/// Replacing one instruction by one `JA` (whose offset is 32 bits wide) moves no other
+/// instruction, so no jump of libseccomp's program changes.
+fn route_default_through_stub(
+    mut filter: Vec<Instruction>,
+    stub: Vec<Instruction>,
+    default_ret: u32,
+) -> Vec<Instruction> {
+    use crate::simulate::{BPF_JA, BPF_JMP, BPF_K, BPF_RET};
+    let tail = filter.len();
+    for (i, insn) in filter.iter_mut().enumerate() {
+        if insn.code == BPF_RET | BPF_K && insn.k == default_ret {
+            // `tail > i`, and a program is at most a few thousand instructions.
+            *insn = Instruction::stmt(BPF_JMP | BPF_JA, (tail - i - 1) as u32);
+        }
+    }
+    // The stub's exits jump to the instruction right after it: the default action.
+    filter.extend(stub);
+    filter.push(Instruction::stmt(BPF_RET | BPF_K, default_ret));
+    filter
+}
+
 /// Compiles an already validated [`Profile`].
 pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
     let ctx = build_profile_context(profile, opts)?;
@@ -256,15 +282,18 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
     } else {
         Vec::new()
     };
-    let len = stub.len() + filter.len();
+    let insns = if stub.is_empty() {
+        filter
+    } else {
+        route_default_through_stub(filter, stub, profile.default_action.to_ret())
+    };
+    let len = insns.len();
     if len > BPF_MAXINSNS {
         return Err(CompileError::ProgramTooLong {
             len,
             max: BPF_MAXINSNS,
         });
     }
-    let mut insns = stub;
-    insns.extend(filter);
     let program = Program::new(
         insns,
         profile.flags,

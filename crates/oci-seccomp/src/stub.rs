@@ -2,8 +2,11 @@
 //!
 //! A profile written for an older kernel denies newer syscalls with its default errno,
 //! usually EPERM; glibc and Rust's std fall back to older syscalls only on ENOSYS. The stub
-//! runs before libseccomp's program: for each architecture, a syscall number above the
-//! highest one the profile names returns ENOSYS, everything else falls through.
+//! decides, for each architecture, that a syscall number above the highest one the profile
+//! names returns ENOSYS; everything else gets the default action. Unlike runc's, which
+//! runs in front of libseccomp's program and costs every syscall its instructions, ours is
+//! placed on the default path only (see `compile`): libseccomp's `RET default`
+//! instructions jump to it, so an allowed syscall runs no stub instruction at all.
 //!
 //! Unlike runc's, the stub is generated in a fixed order (architectures sorted by audit
 //! value), so the same profile always gives the same bytes; and it uses only loads of
