@@ -7,36 +7,15 @@
 //! hundreds in the bench process would hit the kernel's limit): each child times only the
 //! work under test and reports nanoseconds through a pipe.
 
-use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use oci_seccomp::{build_context, compile, parse_profile, CompileOptions, LinuxSeccomp};
-use oci_seccomp_tests::{allowlist_json, fork_child, Exit};
+use oci_seccomp_tests::{allowlist_json, time_in_children};
 
 const THREE: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
 
 fn spec(arches: &[&str]) -> LinuxSeccomp {
     parse_profile(&allowlist_json(400, arches)).expect("profile")
-}
-
-/// Runs `work` in `iters` forked children and sums the time each child measured.
-fn forked(iters: u64, work: impl Fn() -> bool + Copy) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let r = fork_child(Duration::from_secs(20), |rep| {
-            // SAFETY: prctl with integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-            let t = Instant::now();
-            let ok = work();
-            let ns = t.elapsed().as_nanos() as i64;
-            rep.report(if ok { ns } else { -1 });
-            0
-        });
-        assert_eq!(r.exit, Exit::Code(0));
-        assert!(r.values[0] >= 0, "work failed in child");
-        total += Duration::from_nanos(r.values[0] as u64);
-    }
-    total
 }
 
 fn bench(c: &mut Criterion) {
@@ -66,7 +45,7 @@ fn bench(c: &mut Criterion) {
             &s,
             |b, s| {
                 b.iter_custom(|iters| {
-                    forked(iters, || {
+                    time_in_children(iters, || {
                         compile(s, &opts)
                             .ok()
                             .and_then(|p| oci_seccomp_load::install(&p).ok())
@@ -80,7 +59,9 @@ fn bench(c: &mut Criterion) {
             &s,
             |b, s| {
                 let p = compile(s, &opts).expect("compile");
-                b.iter_custom(|iters| forked(iters, || oci_seccomp_load::install(&p).is_ok()))
+                b.iter_custom(|iters| {
+                    time_in_children(iters, || oci_seccomp_load::install(&p).is_ok())
+                })
             },
         );
         g.bench_with_input(
@@ -88,7 +69,7 @@ fn bench(c: &mut Criterion) {
             &s,
             |b, s| {
                 b.iter_custom(|iters| {
-                    forked(iters, || {
+                    time_in_children(iters, || {
                         build_context(s)
                             .map(|ctx| ctx.load().is_ok())
                             .unwrap_or(false)

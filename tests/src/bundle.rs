@@ -7,22 +7,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 /// Docker's default capability set (what a container gets without `--cap-add`).
-pub const DOCKER_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+pub use oci_seccomp::moby::DOCKER_DEFAULT_CAPS as DOCKER_CAPS;
 
 /// Why the differential tests cannot run here, or `None` when they can.
 pub fn missing_tools() -> Option<String> {

@@ -7,7 +7,11 @@
 //! parent waits with a deadline and kills the child on timeout, so a deadlock fails the
 //! test instead of hanging CI.
 
+pub mod baseline;
 pub mod bundle;
+pub mod docker;
+
+pub use docker::{docker_profile, upstream_docker_profile, upstream_docker_profile_path};
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -214,4 +218,26 @@ pub fn allowlist_json(n: usize, arches: &[&str]) -> String {
         arches.join(","),
         names.join(",")
     )
+}
+
+/// Runs `work` in `iters` forked children (each with no-new-privileges set), sums the time
+/// each child measured around `work` alone, and fails if any child's `work` returned false.
+/// Benchmarks use it for anything that installs a filter.
+pub fn time_in_children(iters: u64, work: impl Fn() -> bool + Copy) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let r = fork_child(Duration::from_secs(20), |rep| {
+            // SAFETY: prctl with integer arguments.
+            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+            let t = Instant::now();
+            let ok = work();
+            let ns = t.elapsed().as_nanos() as i64;
+            rep.report(if ok { ns } else { -1 });
+            0
+        });
+        assert_eq!(r.exit, Exit::Code(0));
+        assert!(r.values[0] >= 0, "work failed in child");
+        total += Duration::from_nanos(r.values[0] as u64);
+    }
+    total
 }

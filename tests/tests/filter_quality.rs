@@ -66,3 +66,65 @@ fn allowlist_three_arches_constant_allow() {
     assert!(c > 900, "{c}");
     assert!(cond >= 4, "{cond}");
 }
+
+/// Docker's default profile (the upstream file rendered for Docker's default capabilities
+/// on this host; CI requires the file): every unconditionally allowed syscall of every
+/// architecture in the filter (x86_64, x86, x32 from archMap) is constant-allow with the
+/// ENOSYS stub on.
+#[test]
+fn docker_profile_constant_allow() {
+    if oci_seccomp_tests::docker::upstream_docker_profile().is_none() {
+        eprintln!(
+            "SKIPPED: Docker's default.json is not installed (golang-github-docker-docker-dev)"
+        );
+        return;
+    }
+    let spec = oci_seccomp_tests::docker_profile();
+    let json = serde_json::to_string(&spec).unwrap();
+    let (c, cond) = check_constant(&json);
+    eprintln!(
+        "Docker profile: {c} constant-allow syscall numbers, {cond} with argument conditions"
+    );
+    assert!(c > 700, "{c}");
+    assert!(cond >= 3, "{cond}");
+}
+
+/// Issue 5 target: `personality(0xffffffff)` runs at most as many instructions in our
+/// program as in libseccomp's own tree layout of the same profile (and far fewer than in
+/// its linear layout, which runc, crun and youki install); allowed argument-free syscalls
+/// are no longer than in the linear layout either.
+#[test]
+fn docker_profile_path_lengths() {
+    use oci_seccomp::simulate::{run, SeccompData};
+    use oci_seccomp_tests::baseline::{linear_instructions, tree_instructions};
+    let spec = oci_seccomp_tests::docker_profile();
+    let ours = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();
+    let native = arch::native();
+    let count = |insns: &[oci_seccomp::Instruction], name: &str, a0: u64| {
+        let nr = arch::resolve(name, native).unwrap();
+        let d = run(
+            insns,
+            &SeccompData {
+                nr,
+                arch: native.audit_arch,
+                instruction_pointer: 0,
+                args: [a0, 0, 0, 0, 0, 0],
+            },
+        )
+        .unwrap();
+        (d.action, d.executed)
+    };
+    let linear = linear_instructions(&spec);
+    let tree = tree_instructions(&spec);
+    let (a, o) = count(ours.instructions(), "personality", 0xffff_ffff);
+    let (b, t) = count(&tree, "personality", 0xffff_ffff);
+    let (c, l) = count(&linear, "personality", 0xffff_ffff);
+    assert_eq!((a, b, c), (Action::Allow, Action::Allow, Action::Allow));
+    eprintln!("personality(0xffffffff): ours {o}, libseccomp tree {t}, linear {l}");
+    assert!(o <= t, "ours {o} > libseccomp tree {t}");
+    assert!(o < l, "ours {o} >= linear {l}");
+    let (_, o) = count(ours.instructions(), "getppid", 0);
+    let (_, l) = count(&linear, "getppid", 0);
+    eprintln!("getppid: ours {o}, linear {l}");
+    assert!(o <= l, "getppid: ours {o} > linear {l}");
+}

@@ -48,7 +48,8 @@ fn json_error(e: &serde_json::Error) -> ParseError {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+/// How a JSON value's type reads in an error message ("a string", "null", ...).
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
