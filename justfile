@@ -49,6 +49,22 @@ lint:
 bench: setup
     cargo bench --workspace
 
+# End-to-end container start (hyperfine): oci-seccomp run vs runc and crun, one busybox bundle.
+bench-e2e: setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    for tool in hyperfine runc crun busybox; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        pkgs=$(printf '%s\n' "${missing[@]}" | sed 's/^busybox$/busybox-static/' | tr '\n' ' ')
+        if [ "$(id -u)" -eq 0 ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs
+        else
+            echo "missing tools; run: sudo apt-get install -y $pkgs" >&2; exit 1
+        fi
+    fi
+    ./scripts/bench-e2e.sh
+
 # Run every fuzz target for SECONDS each (cargo-fuzz, installed if missing), seeded from fixtures/.
 fuzz SECONDS="60": setup
     #!/usr/bin/env bash

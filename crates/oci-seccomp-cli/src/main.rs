@@ -1,5 +1,246 @@
-//! The `oci-seccomp` command.
+//! The `oci-seccomp` command: check, compile, explain, render and run seccomp profiles,
+//! supervise notifications, and report what the host supports.
+//!
+//! Exit status: 0 when everything is fine, 1 for a problem in the profile or a denied or
+//! failed run, 2 for a usage error. Every error is one line on stderr that names the
+//! field path, the value and the reason, with a hint where one helps.
 
-fn main() {
-    println!("oci-seccomp {}", env!("CARGO_PKG_VERSION"));
+mod check;
+mod compile;
+mod container;
+mod demo;
+mod errors;
+mod explain;
+mod features;
+mod logging;
+mod render;
+mod run;
+mod supervise;
+mod util;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use errors::{CliError, CliResult};
+
+/// Check, compile, explain, render and run OCI seccomp profiles.
+#[derive(Debug, Parser)]
+#[command(name = "oci-seccomp", version, about, long_about = None)]
+#[command(
+    after_help = "Exit status: 0 ok, 1 a problem in the profile or a denied/failed run, 2 usage.\n\
+                  Set OCI_SECCOMP_LOG=debug|info|warn|error to change how much is logged (warn)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output formats of `compile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The kernel's `struct sock_filter` array, as bytes (native byte order).
+    Raw,
+    /// One instruction per line: index, code, jt, jf, k in hex.
+    Hex,
+    /// libseccomp's pseudo filter code (PFC) text; no ENOSYS stub.
+    Pfc,
+    /// JSON: instructions, length, flags, needs_listener.
+    Json,
+    /// The versioned, checksummed `Program::to_bytes()` format (for a runtime's child).
+    Program,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate and lint a profile (OCI or Docker); exit 1 if any error is found.
+    Check {
+        /// The profile (JSON); `-` reads standard input.
+        profile: String,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compile an OCI profile to a BPF program.
+    Compile {
+        /// The OCI `linux.seccomp` profile (JSON); `-` reads standard input.
+        #[arg(required_unless_present = "default", conflicts_with = "default")]
+        profile: Option<String>,
+        /// Compile the embedded default profile, rendered for this host.
+        #[arg(long)]
+        default: bool,
+        /// Architectures (replace the profile's), e.g. x86_64, SCMP_ARCH_X86, amd64.
+        #[arg(long = "arch", value_name = "ARCH")]
+        arch: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Hex)]
+        format: Format,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Make unknown syscall names and conflicting entries errors.
+        #[arg(long)]
+        strict: bool,
+        /// Leave out the ENOSYS stub for syscalls newer than the profile.
+        #[arg(long = "no-stub")]
+        no_stub: bool,
+    },
+    /// Explain what a profile does with one syscall: action, deciding entry, cost.
+    Explain {
+        /// The OCI profile (JSON); `-` reads standard input. Leave out with --default.
+        #[arg(required_unless_present = "default")]
+        profile: Option<String>,
+        /// The syscall: a name (`unshare`) or a number (`272`).
+        #[arg(value_name = "SYSCALL")]
+        syscall: Option<String>,
+        /// Up to six arguments, decimal or 0x hex.
+        #[arg(value_name = "ARG", allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// Explain the embedded default profile, rendered for this host.
+        #[arg(long)]
+        default: bool,
+        /// The architecture of the call (default: native).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a Docker (moby) profile to OCI `linux.seccomp` JSON.
+    Render {
+        /// The Docker profile (JSON); `-` reads standard input.
+        #[arg(required_unless_present = "default", conflicts_with = "default")]
+        profile: Option<String>,
+        /// Render the embedded default profile.
+        #[arg(long)]
+        default: bool,
+        /// Add a capability to the set (SYS_ADMIN or CAP_SYS_ADMIN); repeatable.
+        #[arg(long = "cap", value_name = "CAP")]
+        cap: Vec<String>,
+        /// Start from an empty capability set instead of Docker's default one.
+        #[arg(long = "no-default-caps")]
+        no_default_caps: bool,
+        /// The target architecture (default: native).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
+        /// The kernel version compared with minKernel, X.Y (default: running kernel).
+        #[arg(long, value_name = "X.Y")]
+        kernel: Option<String>,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Run a command (or an OCI bundle) under a seccomp profile.
+    Run(run::RunArgs),
+    /// The reference seccomp agent: accept notify fds on a socket and answer per policy.
+    Supervise(supervise::SuperviseArgs),
+    /// What this kernel and libseccomp support (OCI features.json, linux.seccomp).
+    Features {
+        /// Print JSON (the OCI features.json shape).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A short scripted tour on the embedded default profile.
+    Demo,
+}
+
+fn dispatch(cli: Cli) -> CliResult<u8> {
+    match cli.command {
+        Command::Check { profile, json } => check::run(&profile, json),
+        Command::Compile {
+            profile,
+            default,
+            arch,
+            format,
+            output,
+            strict,
+            no_stub,
+        } => compile::run(compile::CompileArgs {
+            profile,
+            default,
+            arch,
+            format,
+            output,
+            strict,
+            no_stub,
+        }),
+        Command::Explain {
+            profile,
+            syscall,
+            args,
+            default,
+            arch,
+            json,
+        } => {
+            // With --default the first positional is the syscall.
+            let (profile, syscall, args) = if default {
+                let mut rest: Vec<String> = profile.into_iter().collect();
+                rest.extend(syscall);
+                rest.extend(args);
+                if rest.is_empty() {
+                    return Err(CliError::usage("explain: missing SYSCALL")
+                        .hint("oci-seccomp explain --default unshare 0x10000000"));
+                }
+                let sys = rest.remove(0);
+                (None, sys, rest)
+            } else {
+                let Some(sys) = syscall else {
+                    return Err(CliError::usage("explain: missing SYSCALL")
+                        .hint("oci-seccomp explain PROFILE SYSCALL [ARG]..."));
+                };
+                (profile, sys, args)
+            };
+            explain::run(explain::ExplainArgs {
+                profile,
+                syscall,
+                args,
+                arch,
+                json,
+            })
+        }
+        Command::Render {
+            profile,
+            default: _,
+            cap,
+            no_default_caps,
+            arch,
+            kernel,
+            output,
+        } => render::run(render::RenderArgs {
+            profile,
+            cap,
+            no_default_caps,
+            arch,
+            kernel,
+            output,
+        }),
+        Command::Run(args) => run::run(args),
+        Command::Supervise(args) => supervise::run(args),
+        Command::Features { json } => features::run(json),
+        Command::Demo => demo::run(),
+    }
+}
+
+fn main() -> ExitCode {
+    logging::init();
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            e.print();
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

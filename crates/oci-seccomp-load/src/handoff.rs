@@ -132,6 +132,9 @@ pub struct ParentEnd {
     /// The process that made the channel: dropping the end in the forked child must not
     /// abandon the handoff.
     owner: libc::pid_t,
+    /// The child's pid in the parent's pid namespace, when the caller told us
+    /// ([`ParentEnd::for_child`]); otherwise the pid the child published is used.
+    child: Option<libc::pid_t>,
 }
 
 /// The container init's end of the hop-1 channel. Use it in the child after `fork`.
@@ -179,6 +182,7 @@ pub fn channel() -> Result<(ParentEnd, ChildEnd), HandoffError> {
             taken: false,
             // SAFETY: getpid has no preconditions.
             owner: unsafe { libc::getpid() },
+            child: None,
         },
         ChildEnd { map },
     ))
@@ -271,6 +275,44 @@ impl ChildEnd {
 }
 
 impl ParentEnd {
+    /// Tells this end the child's pid as `fork` (or `clone`) returned it in the parent.
+    ///
+    /// Required when the child runs in a new pid namespace: a container's init is pid 1
+    /// there, and the pid it publishes names another process in the parent's namespace.
+    /// Without it the published pid is used, and only after checking that the process
+    /// behind it is a child of this process.
+    pub fn for_child(mut self, pid: libc::pid_t) -> Self {
+        self.child = Some(pid);
+        self
+    }
+
+    /// The pid to take the fd from: the one given to [`ParentEnd::for_child`], or the
+    /// published one if it is our own child.
+    fn child_pid(&self, published: libc::pid_t) -> Result<libc::pid_t, HandoffError> {
+        if let Some(pid) = self.child {
+            return Ok(pid);
+        }
+        let status = std::fs::read_to_string(format!("/proc/{published}/status"))
+            .map_err(|_| HandoffError::ChildExited { pid: published })?;
+        let ppid = status
+            .lines()
+            .find_map(|l| l.strip_prefix("PPid:"))
+            .and_then(|v| v.trim().parse::<libc::pid_t>().ok());
+        // SAFETY: getpid has no preconditions.
+        let me = unsafe { libc::getpid() };
+        if ppid != Some(me) {
+            return Err(HandoffError::io(
+                "identify the child",
+                std::io::Error::other(format!(
+                    "the child published pid {published}, which is not a child of this process \
+                     (parent {ppid:?}); when the child runs in a new pid namespace, pass the pid \
+                     fork returned with ParentEnd::for_child"
+                )),
+            ));
+        }
+        Ok(published)
+    }
+
     /// In the parent: waits (up to [`DEFAULT_TIMEOUT`]) for the child's
     /// [`ChildEnd::install_and_send`] and returns its notify fd (`None` when the program
     /// has no NOTIFY rule). The fd is close-on-exec.
@@ -303,11 +345,12 @@ impl ParentEnd {
                 _ => {}
             }
             if state == STARTED {
-                let pid = sh.pid.load(Ordering::Relaxed);
                 if pidfd.is_none() {
+                    let pid = self.child_pid(sh.pid.load(Ordering::Relaxed))?;
                     pidfd = Some(pidfd_open(pid)?);
+                    self.child = Some(pid);
                 }
-                if let Some(p) = &pidfd {
+                if let (Some(p), Some(pid)) = (&pidfd, self.child) {
                     if exited(p) && sh.state.load(Ordering::Acquire) == STARTED {
                         return Err(HandoffError::ChildExited { pid });
                     }
@@ -321,7 +364,7 @@ impl ParentEnd {
             std::thread::sleep(nap);
             nap = (nap * 2).min(Duration::from_millis(2));
         }
-        let pid = sh.pid.load(Ordering::Relaxed);
+        let pid = self.child_pid(sh.pid.load(Ordering::Relaxed))?;
         let pidfd = match pidfd {
             Some(p) => p,
             None => pidfd_open(pid)?,
@@ -346,6 +389,18 @@ impl ParentEnd {
         }
         // SAFETY: see above.
         let fd = unsafe { OwnedFd::from_raw_fd(rc as RawFd) };
+        // Never hand on an fd that is not a notify fd (a wrong pid, a reused fd number).
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map_err(|e| HandoffError::io("readlink of the copied notify fd", e))?;
+        if link.as_os_str() != "anon_inode:seccomp notify" {
+            return Err(HandoffError::io(
+                "check the copied notify fd",
+                std::io::Error::other(format!(
+                    "fd {child_fd} of pid {pid} is {}, not a seccomp notify fd",
+                    link.display()
+                )),
+            ));
+        }
         sh.state.store(TAKEN, Ordering::Release);
         self.taken = true;
         futex(&sh.state, libc::FUTEX_WAKE, i32::MAX as u32, None);

@@ -1,0 +1,53 @@
+//! `oci-seccomp check`: validate and lint a profile.
+
+use oci_seccomp::lint::{self, Severity};
+use serde_json::json;
+
+use crate::util::{self, shown};
+use crate::{CliError, CliResult};
+
+/// Runs `check`: prints every finding, exit 1 when any is an error.
+pub fn run(path: &str, as_json: bool) -> CliResult<u8> {
+    let text = util::read_input(path)?;
+    let findings = lint::check_text(&text);
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let (errors, warnings, notes) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Note),
+    );
+    if as_json {
+        let v = json!({
+            "profile": shown(path),
+            "findings": findings,
+            "errors": errors,
+            "warnings": warnings,
+            "notes": notes,
+        });
+        let mut s =
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::problem(e.to_string()))?;
+        s.push('\n');
+        util::write_output(None, s.as_bytes())?;
+    } else {
+        let mut s = String::new();
+        for f in &findings {
+            let sev = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                _ => "note",
+            };
+            let p = if f.path.is_empty() {
+                "<profile>"
+            } else {
+                f.path.as_str()
+            };
+            s.push_str(&format!("{sev}: {p}: {} [{}]\n", f.message, f.code));
+        }
+        s.push_str(&format!(
+            "{}: {errors} error(s), {warnings} warning(s), {notes} note(s)\n",
+            shown(path)
+        ));
+        util::write_output(None, s.as_bytes())?;
+    }
+    Ok(if errors > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,140 @@
+//! `oci-seccomp compile`: an OCI profile to BPF (raw, hex, PFC, JSON or program bytes).
+
+use std::io::{IsTerminal, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use oci_seccomp::{CompileOptions, LinuxSeccomp, Program};
+use serde_json::json;
+
+use crate::util::{self, shown};
+use crate::{CliError, CliResult, Format};
+
+/// Arguments of `compile`.
+#[derive(Debug)]
+pub struct CompileArgs {
+    pub profile: Option<String>,
+    pub default: bool,
+    pub arch: Vec<String>,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub strict: bool,
+    pub no_stub: bool,
+}
+
+/// Replaces the profile's architectures with `names` (none: leave them).
+pub fn set_arches(spec: &mut LinuxSeccomp, names: &[String]) -> CliResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut list = Vec::new();
+    for n in names {
+        let info = util::parse_arch(n)?;
+        let oci = info.name.parse().map_err(|_| {
+            CliError::problem(format!(
+                "--arch {n:?}: {} is not an OCI architecture",
+                info.name
+            ))
+        })?;
+        list.push(oci);
+    }
+    spec.set_architectures(Some(list));
+    Ok(())
+}
+
+/// Loads the profile named by `profile` or the embedded default.
+pub fn load(profile: Option<&str>, default: bool) -> CliResult<(LinuxSeccomp, String)> {
+    if default {
+        return Ok((util::default_for_host()?, "<embedded default>".into()));
+    }
+    let path = profile.unwrap_or("-");
+    Ok((util::load_oci(path)?, shown(path).to_string()))
+}
+
+fn raw_bytes(p: &Program) -> Vec<u8> {
+    let mut out = Vec::with_capacity(p.len() * 8);
+    for i in p.instructions() {
+        out.extend_from_slice(&i.code.to_ne_bytes());
+        out.push(i.jt);
+        out.push(i.jf);
+        out.extend_from_slice(&i.k.to_ne_bytes());
+    }
+    out
+}
+
+/// The program as hex text, one instruction per line.
+pub fn hex_text(p: &Program) -> String {
+    let mut s = String::new();
+    for (n, i) in p.instructions().iter().enumerate() {
+        s.push_str(&format!(
+            "{n:4}: {:04x} {:02x} {:02x} {:08x}\n",
+            i.code, i.jt, i.jf, i.k
+        ));
+    }
+    s
+}
+
+/// The program as JSON.
+pub fn json_value(p: &Program) -> serde_json::Value {
+    json!({
+        "instructions": p.instructions().iter().map(|i| json!({"code": i.code, "jt": i.jt, "jf": i.jf, "k": i.k})).collect::<Vec<_>>(),
+        "length": p.len(),
+        "flags": p.flags().names(),
+        "optional_flags": p.optional_flags().names(),
+        "needs_listener": p.needs_listener(),
+    })
+}
+
+fn pfc_text(spec: &LinuxSeccomp, name: &str) -> CliResult<String> {
+    let ctx = oci_seccomp::build_context(spec).map_err(|e| util::compile_error(name, &e))?;
+    let fd =
+        nix::sys::memfd::memfd_create(c"oci-seccomp-pfc", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .map_err(|e| CliError::problem(format!("memfd_create for the PFC export: {e}")))?;
+    let mut file = std::fs::File::from(fd);
+    ctx.export_pfc(&file)
+        .map_err(|e| CliError::problem(format!("{name}: libseccomp cannot export PFC: {e}")))?;
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
+        .map_err(|e| CliError::problem(format!("reading the PFC export: {e}")))?;
+    Ok(text)
+}
+
+/// Runs `compile`.
+pub fn run(a: CompileArgs) -> CliResult<u8> {
+    let (mut spec, name) = load(a.profile.as_deref(), a.default)?;
+    set_arches(&mut spec, &a.arch)?;
+    let binary = matches!(a.format, Format::Raw | Format::Program);
+    if binary && a.output.is_none() && std::io::stdout().is_terminal() {
+        return Err(CliError::usage(
+            format!(
+                "--format {:?} writes binary data, refusing to print it on a terminal",
+                a.format
+            )
+            .to_ascii_lowercase(),
+        )
+        .hint("add -o FILE, pipe the output, or use --format hex"));
+    }
+    let bytes = if a.format == Format::Pfc {
+        pfc_text(&spec, &name)?.into_bytes()
+    } else {
+        let opts = CompileOptions::default()
+            .with_strict(a.strict)
+            .with_enosys_stub(!a.no_stub);
+        let program =
+            oci_seccomp::compile(&spec, &opts).map_err(|e| util::compile_error(&name, &e))?;
+        match a.format {
+            Format::Raw => raw_bytes(&program),
+            Format::Program => program.to_bytes(),
+            Format::Hex => hex_text(&program).into_bytes(),
+            Format::Json => {
+                let mut s = serde_json::to_string_pretty(&json_value(&program))
+                    .map_err(|e| CliError::problem(e.to_string()))?;
+                s.push('\n');
+                s.into_bytes()
+            }
+            Format::Pfc => unreachable!("handled above"),
+        }
+    };
+    util::write_output(a.output.as_deref(), &bytes)?;
+    Ok(0)
+}

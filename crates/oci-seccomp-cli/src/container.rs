@@ -1,0 +1,740 @@
+//! `run --bundle`: the container side of an OCI bundle — namespaces, root filesystem,
+//! mounts, hostname, user and capabilities.
+//!
+//! Everything is read and checked in the parent ([`Setup::from_spec`]); the child only
+//! executes the plan ([`Setup::enter`], then [`Setup::finalize`]).
+//!
+//! Safety rule: the child unshares its namespaces (a mount namespace is required) and makes
+//! `/` recursively private **before** it mounts anything, so nothing ever happens in the
+//! host's mount namespace; `sethostname` is only called in a private UTS namespace.
+//!
+//! Supported: namespaces pid, ipc, uts, mount, network (new ones, not joined by path);
+//! mounts of type proc, tmpfs and bind; a read-only root; hostname; uid, gid, additional
+//! gids; capability sets (bounding, effective, permitted, inheritable, ambient). Not
+//! supported (a clear error): user, cgroup and time namespaces, joining a namespace by
+//! path, other mount types. Ignored with a warning: cgroups/resources, devices, masked and
+//! read-only paths, rlimits, terminal. `/dev` is whatever the rootfs has (no device nodes
+//! are created). When `pivot_root` is not possible (a rootfs on the initramfs), the root is
+//! moved with `MS_MOVE` and entered with `chroot`, as runc's `--no-pivot` does.
+
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use crate::util;
+use crate::{CliError, CliResult};
+
+/// One mount to make inside the rootfs.
+#[derive(Debug)]
+pub struct MountPlan {
+    /// The destination as written in config.json (for messages).
+    pub destination: String,
+    /// The destination inside the rootfs, on the host path (before pivot).
+    target: PathBuf,
+    source: CString,
+    fstype: CString,
+    flags: libc::c_ulong,
+    data: CString,
+    bind: bool,
+    /// Propagation flags to apply after mounting (MS_PRIVATE, MS_SLAVE...).
+    propagation: libc::c_ulong,
+    /// Whether the bind source is a file (the target must be a file then).
+    source_is_file: bool,
+}
+
+/// Capability sets as bit masks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CapSets {
+    bounding: u64,
+    effective: u64,
+    permitted: u64,
+    inheritable: u64,
+    ambient: u64,
+}
+
+/// What the child does to become the container.
+#[derive(Debug)]
+pub struct Setup {
+    rootfs: PathBuf,
+    rootfs_c: CString,
+    readonly: bool,
+    hostname: Option<CString>,
+    mounts: Vec<MountPlan>,
+    /// Namespaces the child unshares (every requested one but pid).
+    unshare_flags: libc::c_int,
+    /// Whether the parent must unshare CLONE_NEWPID before forking.
+    pub pid_ns: bool,
+    cwd: CString,
+    uid: u32,
+    gid: u32,
+    gids: Vec<libc::gid_t>,
+    caps: CapSets,
+    last_cap: u32,
+}
+
+fn cstring(what: &str, bytes: &[u8]) -> CliResult<CString> {
+    CString::new(bytes).map_err(|_| CliError::problem(format!("{what}: contains a NUL byte")))
+}
+
+fn mount_option(opt: &str) -> Option<(libc::c_ulong, bool)> {
+    // (flag, set?) — `false` clears the flag.
+    Some(match opt {
+        "ro" => (libc::MS_RDONLY, true),
+        "rw" => (libc::MS_RDONLY, false),
+        "nosuid" => (libc::MS_NOSUID, true),
+        "suid" => (libc::MS_NOSUID, false),
+        "nodev" => (libc::MS_NODEV, true),
+        "dev" => (libc::MS_NODEV, false),
+        "noexec" => (libc::MS_NOEXEC, true),
+        "exec" => (libc::MS_NOEXEC, false),
+        "sync" => (libc::MS_SYNCHRONOUS, true),
+        "async" => (libc::MS_SYNCHRONOUS, false),
+        "noatime" => (libc::MS_NOATIME, true),
+        "atime" => (libc::MS_NOATIME, false),
+        "nodiratime" => (libc::MS_NODIRATIME, true),
+        "diratime" => (libc::MS_NODIRATIME, false),
+        "relatime" => (libc::MS_RELATIME, true),
+        "norelatime" => (libc::MS_RELATIME, false),
+        "strictatime" => (libc::MS_STRICTATIME, true),
+        "mand" => (libc::MS_MANDLOCK, true),
+        "nomand" => (libc::MS_MANDLOCK, false),
+        "dirsync" => (libc::MS_DIRSYNC, true),
+        _ => return None,
+    })
+}
+
+fn propagation_option(opt: &str) -> Option<libc::c_ulong> {
+    Some(match opt {
+        "private" => libc::MS_PRIVATE,
+        "rprivate" => libc::MS_PRIVATE | libc::MS_REC,
+        "slave" => libc::MS_SLAVE,
+        "rslave" => libc::MS_SLAVE | libc::MS_REC,
+        "shared" => libc::MS_SHARED,
+        "rshared" => libc::MS_SHARED | libc::MS_REC,
+        "unbindable" => libc::MS_UNBINDABLE,
+        "runbindable" => libc::MS_UNBINDABLE | libc::MS_REC,
+        _ => return None,
+    })
+}
+
+fn mask(set: Option<&oci_spec::runtime::Capabilities>, field: &str) -> CliResult<u64> {
+    let mut m = 0u64;
+    for c in set.into_iter().flatten() {
+        let name = c.to_string();
+        let n = util::cap_number(&name).ok_or_else(|| {
+            CliError::problem(format!(
+                "process.capabilities.{field}: unknown capability CAP_{name}"
+            ))
+        })?;
+        m |= 1 << n;
+    }
+    Ok(m)
+}
+
+fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+impl Setup {
+    /// Reads and checks everything the child will need from `spec` (bundle at `bundle`).
+    pub fn from_spec(bundle: &Path, spec: &Spec) -> CliResult<Self> {
+        let root = spec.root().as_ref().ok_or_else(|| {
+            CliError::problem("config.json: root: missing").hint("set root.path to the rootfs")
+        })?;
+        let rootfs = if root.path().is_absolute() {
+            root.path().clone()
+        } else {
+            bundle.join(root.path())
+        };
+        let rootfs = rootfs.canonicalize().map_err(|e| {
+            CliError::problem(format!("root.path {:?}: {e}", root.path().display()))
+                .hint("the rootfs directory must exist")
+        })?;
+        if rootfs == Path::new("/") {
+            return Err(CliError::problem("root.path: resolves to the host's \"/\"")
+                .hint("use a separate rootfs directory"));
+        }
+        let readonly = root.readonly().unwrap_or(false);
+
+        let linux = spec.linux().as_ref();
+        let mut unshare_flags = 0;
+        let mut pid_ns = false;
+        let mut uts = false;
+        for (i, ns) in linux
+            .and_then(|l| l.namespaces().as_ref())
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(p) = ns.path() {
+                return Err(CliError::problem(format!(
+                    "linux.namespaces[{i}].path {:?}: joining an existing namespace is not supported",
+                    p.display()
+                ))
+                .hint("remove the path to get a new namespace, or use runc"));
+            }
+            match ns.typ() {
+                LinuxNamespaceType::Pid => pid_ns = true,
+                LinuxNamespaceType::Ipc => unshare_flags |= libc::CLONE_NEWIPC,
+                LinuxNamespaceType::Uts => {
+                    uts = true;
+                    unshare_flags |= libc::CLONE_NEWUTS
+                }
+                LinuxNamespaceType::Mount => unshare_flags |= libc::CLONE_NEWNS,
+                LinuxNamespaceType::Network => unshare_flags |= libc::CLONE_NEWNET,
+                other => {
+                    return Err(CliError::problem(format!(
+                        "linux.namespaces[{i}].type {:?}: not supported by oci-seccomp run",
+                        other.to_string()
+                    ))
+                    .hint(
+                        "supported: pid, ipc, uts, mount, network; use runc or crun for the rest",
+                    ))
+                }
+            }
+        }
+        if unshare_flags & libc::CLONE_NEWNS == 0 {
+            return Err(CliError::problem(
+                "linux.namespaces: no mount namespace; oci-seccomp run mounts the rootfs and never does so in the host's mount namespace",
+            )
+            .hint("add {\"type\": \"mount\"} to linux.namespaces"));
+        }
+        let hostname = match spec.hostname() {
+            Some(h) if !h.is_empty() => {
+                if !uts {
+                    return Err(CliError::problem(format!(
+                        "hostname {h:?}: set without a UTS namespace; it would change the host's name"
+                    ))
+                    .hint("add {\"type\": \"uts\"} to linux.namespaces or remove hostname"));
+                }
+                Some(cstring("hostname", h.as_bytes())?)
+            }
+            _ => None,
+        };
+        if let Some(l) = linux {
+            if l.resources().is_some() || l.cgroups_path().is_some() {
+                tracing::warn!("linux.resources / cgroupsPath are ignored: oci-seccomp run does not manage cgroups");
+            }
+            if l.masked_paths().as_ref().is_some_and(|v| !v.is_empty())
+                || l.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())
+            {
+                tracing::warn!("linux.maskedPaths / readonlyPaths are ignored by oci-seccomp run");
+            }
+            if l.devices().as_ref().is_some_and(|v| !v.is_empty()) {
+                tracing::warn!("linux.devices are ignored: no device nodes are created");
+            }
+        }
+
+        let mut mounts = Vec::new();
+        for (i, m) in spec.mounts().iter().flatten().enumerate() {
+            mounts.push(Self::mount_plan(i, m, &rootfs, bundle)?);
+        }
+
+        let process = spec.process().as_ref().ok_or_else(|| {
+            CliError::problem("config.json: process: missing").hint("set process.args")
+        })?;
+        if process.terminal() == Some(true) {
+            tracing::warn!("process.terminal is ignored: the command uses oci-seccomp's stdio");
+        }
+        if process.rlimits().as_ref().is_some_and(|r| !r.is_empty()) {
+            tracing::warn!("process.rlimits are ignored by oci-seccomp run");
+        }
+        let cwd = process.cwd();
+        if !cwd.is_absolute() {
+            return Err(CliError::problem(format!(
+                "process.cwd {:?}: must be an absolute path",
+                cwd.display()
+            )));
+        }
+        let user = process.user();
+        let gids = user
+            .additional_gids()
+            .as_ref()
+            .map(|v| v.iter().map(|g| *g as libc::gid_t).collect())
+            .unwrap_or_default();
+        let caps = match process.capabilities() {
+            Some(c) => CapSets {
+                bounding: mask(c.bounding().as_ref(), "bounding")?,
+                effective: mask(c.effective().as_ref(), "effective")?,
+                permitted: mask(c.permitted().as_ref(), "permitted")?,
+                inheritable: mask(c.inheritable().as_ref(), "inheritable")?,
+                ambient: mask(c.ambient().as_ref(), "ambient")?,
+            },
+            None => CapSets::default(),
+        };
+        if caps.effective & !caps.permitted != 0 {
+            tracing::warn!("process.capabilities.effective has capabilities that permitted lacks; capset will refuse");
+        }
+        Ok(Self {
+            rootfs_c: cstring("root.path", rootfs.as_os_str().as_bytes())?,
+            rootfs,
+            readonly,
+            hostname,
+            mounts,
+            unshare_flags,
+            pid_ns,
+            cwd: cstring("process.cwd", cwd.as_os_str().as_bytes())?,
+            uid: user.uid(),
+            gid: user.gid(),
+            gids,
+            caps,
+            last_cap: last_cap(),
+        })
+    }
+
+    fn mount_plan(
+        i: usize,
+        m: &oci_spec::runtime::Mount,
+        rootfs: &Path,
+        bundle: &Path,
+    ) -> CliResult<MountPlan> {
+        let dest = m.destination();
+        let shown = dest.display().to_string();
+        if !dest.is_absolute() {
+            return Err(CliError::problem(format!(
+                "mounts[{i}].destination {shown:?}: must be an absolute path"
+            )));
+        }
+        if dest.components().any(|c| c == Component::ParentDir) {
+            return Err(CliError::problem(format!(
+                "mounts[{i}].destination {shown:?}: \"..\" is not allowed"
+            )));
+        }
+        let rel = dest.strip_prefix("/").unwrap_or(dest);
+        if rel.as_os_str().is_empty() {
+            return Err(CliError::problem(format!(
+                "mounts[{i}].destination {shown:?}: cannot mount over the root"
+            )));
+        }
+        let target = rootfs.join(rel);
+        let mut flags: libc::c_ulong = 0;
+        let mut propagation: libc::c_ulong = 0;
+        let mut data = Vec::new();
+        let mut bind = false;
+        let mut recursive = false;
+        for o in m.options().iter().flatten() {
+            match o.as_str() {
+                "bind" => bind = true,
+                "rbind" => {
+                    bind = true;
+                    recursive = true
+                }
+                o => {
+                    if let Some((f, set)) = mount_option(o) {
+                        if set {
+                            flags |= f
+                        } else {
+                            flags &= !f
+                        }
+                    } else if let Some(p) = propagation_option(o) {
+                        propagation = p;
+                    } else {
+                        data.push(o.to_string());
+                    }
+                }
+            }
+        }
+        let typ = m.typ().clone().unwrap_or_default();
+        if typ == "bind" {
+            bind = true;
+        }
+        let source = m.source().clone().unwrap_or_default();
+        let mut source_is_file = false;
+        let source = if bind {
+            let s = if source.is_absolute() {
+                source
+            } else {
+                bundle.join(source)
+            };
+            let meta = std::fs::metadata(&s).map_err(|e| {
+                CliError::problem(format!("mounts[{i}].source {:?}: {e}", s.display()))
+                    .hint("a bind mount's source must exist")
+            })?;
+            source_is_file = !meta.is_dir();
+            s
+        } else {
+            match typ.as_str() {
+                "proc" | "tmpfs" => {}
+                "" => {
+                    return Err(CliError::problem(format!(
+                        "mounts[{i}] ({shown}): no type; supported types are proc, tmpfs and bind"
+                    )))
+                }
+                other => {
+                    return Err(CliError::problem(format!(
+                        "mounts[{i}].type {other:?} ({shown}): not supported by oci-seccomp run"
+                    ))
+                    .hint("supported mount types: proc, tmpfs, bind"))
+                }
+            }
+            if source.as_os_str().is_empty() {
+                PathBuf::from(&typ)
+            } else {
+                source
+            }
+        };
+        if bind {
+            flags |= libc::MS_BIND;
+            if recursive {
+                flags |= libc::MS_REC;
+            }
+        }
+        let what = format!("mounts[{i}]");
+        Ok(MountPlan {
+            destination: shown,
+            target,
+            source: cstring(&what, source.as_os_str().as_bytes())?,
+            fstype: cstring(&what, typ.as_bytes())?,
+            flags,
+            data: cstring(&what, data.join(",").as_bytes())?,
+            bind,
+            propagation,
+            source_is_file,
+        })
+    }
+
+    /// In the child, first: unshare the namespaces, make `/` private, mount the rootfs and
+    /// the listed mounts, enter the root, make it read-only, set the hostname.
+    pub fn enter(&self) -> Result<(), String> {
+        // SAFETY: unshare takes flags only.
+        if unsafe { libc::unshare(self.unshare_flags) } != 0 {
+            return Err(format!(
+                "unshare({:#x}) of the namespaces in linux.namespaces: {}",
+                self.unshare_flags,
+                std::io::Error::last_os_error()
+            ));
+        }
+        // From here on we are in our own mount namespace. Nothing may propagate back to
+        // the host: make every mount private before mounting anything.
+        sys_mount(
+            None,
+            c"/",
+            None,
+            libc::MS_REC | libc::MS_PRIVATE,
+            None,
+            "make / recursively private",
+        )?;
+        sys_mount(
+            Some(&self.rootfs_c),
+            &self.rootfs_c,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+            "bind-mount the rootfs on itself",
+        )?;
+        for m in &self.mounts {
+            self.mount_one(m)?;
+        }
+        self.enter_root()?;
+        if self.readonly {
+            remount_readonly()?;
+        }
+        if let Some(h) = &self.hostname {
+            // SAFETY: `h` is a valid buffer of the given length; we are in a private UTS
+            // namespace (checked in from_spec).
+            if unsafe { libc::sethostname(h.as_ptr(), h.as_bytes().len()) } != 0 {
+                return Err(format!("sethostname: {}", std::io::Error::last_os_error()));
+            }
+        }
+        Ok(())
+    }
+
+    fn mount_one(&self, m: &MountPlan) -> Result<(), String> {
+        // The destination must stay inside the rootfs: no symlink on the way.
+        let mut p = self.rootfs.clone();
+        let rel = m.target.strip_prefix(&self.rootfs).unwrap_or(&m.target);
+        let parts: Vec<&OsStr> = rel.iter().collect();
+        for (k, part) in parts.iter().enumerate() {
+            p.push(part);
+            match std::fs::symlink_metadata(&p) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(format!(
+                        "mount destination {}: {} is a symlink in the rootfs; not supported",
+                        m.destination,
+                        p.display()
+                    ))
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    let last = k + 1 == parts.len();
+                    let r = if last && m.source_is_file {
+                        std::fs::File::create(&p).map(drop)
+                    } else {
+                        std::fs::create_dir(&p)
+                    };
+                    r.map_err(|e| {
+                        format!(
+                            "mount destination {}: cannot create {}: {e}",
+                            m.destination,
+                            p.display()
+                        )
+                    })?;
+                }
+            }
+        }
+        let target = CString::new(m.target.as_os_str().as_bytes())
+            .map_err(|_| format!("mount destination {}: NUL byte", m.destination))?;
+        let what = format!("mount {} on {}", m.fstype.to_string_lossy(), m.destination);
+        if m.bind {
+            sys_mount(
+                Some(&m.source),
+                &target,
+                None,
+                m.flags & (libc::MS_BIND | libc::MS_REC),
+                None,
+                &what,
+            )?;
+            let extra = m.flags & !(libc::MS_BIND | libc::MS_REC);
+            if extra != 0 {
+                sys_mount(
+                    None,
+                    &target,
+                    None,
+                    libc::MS_BIND | libc::MS_REMOUNT | extra,
+                    None,
+                    &format!("remount {} with its options", m.destination),
+                )?;
+            }
+        } else {
+            let data = (!m.data.as_bytes().is_empty()).then_some(m.data.as_c_str());
+            sys_mount(
+                Some(&m.source),
+                &target,
+                Some(&m.fstype),
+                m.flags,
+                data,
+                &what,
+            )?;
+        }
+        if m.propagation != 0 {
+            sys_mount(
+                None,
+                &target,
+                None,
+                m.propagation,
+                None,
+                &format!("set propagation of {}", m.destination),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn enter_root(&self) -> Result<(), String> {
+        let err = |what: &str| format!("{what}: {}", std::io::Error::last_os_error());
+        // SAFETY: chdir takes a valid C string.
+        if unsafe { libc::chdir(self.rootfs_c.as_ptr()) } != 0 {
+            return Err(err("chdir to the rootfs"));
+        }
+        // SAFETY: pivot_root takes two valid C strings. "." and "." stacks the old root on
+        // top of the new one (runc's trick), then we detach it.
+        let rc = unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) };
+        if rc == 0 {
+            // SAFETY: umount2 of the old root, stacked on "." in our private namespace.
+            if unsafe { libc::umount2(c".".as_ptr(), libc::MNT_DETACH) } != 0 {
+                return Err(err("detach the old root after pivot_root"));
+            }
+        } else {
+            let first = std::io::Error::last_os_error();
+            if first.raw_os_error() != Some(libc::EINVAL) {
+                return Err(format!("pivot_root into the rootfs: {first}"));
+            }
+            // Fallback (rootfs on the initramfs): move the root and chroot into it.
+            sys_mount(
+                Some(&self.rootfs_c),
+                c"/",
+                None,
+                libc::MS_MOVE,
+                None,
+                "move the rootfs to / (pivot_root fallback)",
+            )?;
+            // SAFETY: chroot takes a valid C string.
+            if unsafe { libc::chroot(c".".as_ptr()) } != 0 {
+                return Err(err("chroot into the rootfs"));
+            }
+        }
+        // SAFETY: chdir takes a valid C string.
+        if unsafe { libc::chdir(c"/".as_ptr()) } != 0 {
+            return Err(err("chdir to the new /"));
+        }
+        Ok(())
+    }
+
+    /// In the child, after the root is set up: working directory, user and capabilities.
+    /// Makes no heap allocation on success.
+    pub fn finalize(&self) -> Result<(), &'static str> {
+        // SAFETY: chdir takes a valid C string.
+        if unsafe { libc::chdir(self.cwd.as_ptr()) } != 0 {
+            return Err("chdir to process.cwd");
+        }
+        for cap in 0..=self.last_cap.min(63) {
+            if self.caps.bounding & (1 << cap) == 0 {
+                // SAFETY: prctl with integer arguments.
+                let rc =
+                    unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+                if rc != 0 && errno() != libc::EINVAL {
+                    return Err("prctl(PR_CAPBSET_DROP) for process.capabilities.bounding");
+                }
+            }
+        }
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
+            return Err("prctl(PR_SET_KEEPCAPS)");
+        }
+        // SAFETY: the pointer and length describe `gids`.
+        if unsafe { libc::setgroups(self.gids.len(), self.gids.as_ptr()) } != 0 {
+            return Err("setgroups for process.user.additionalGids");
+        }
+        // SAFETY: plain integer arguments.
+        if unsafe { libc::setresgid(self.gid, self.gid, self.gid) } != 0 {
+            return Err("setresgid for process.user.gid");
+        }
+        // SAFETY: plain integer arguments.
+        if unsafe { libc::setresuid(self.uid, self.uid, self.uid) } != 0 {
+            return Err("setresuid for process.user.uid");
+        }
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } != 0 {
+            return Err("prctl(PR_SET_KEEPCAPS, 0)");
+        }
+        // SAFETY: prctl with integer arguments. EINVAL: kernel without ambient caps.
+        let rc = unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+                0,
+                0,
+                0,
+            )
+        };
+        if rc != 0 && errno() != libc::EINVAL {
+            return Err("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+        }
+        capset(&self.caps)?;
+        for cap in 0..=self.last_cap.min(63) {
+            if self.caps.ambient & (1 << cap) != 0 {
+                // SAFETY: prctl with integer arguments.
+                let rc = unsafe {
+                    libc::prctl(
+                        libc::PR_CAP_AMBIENT,
+                        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                        cap as libc::c_ulong,
+                        0,
+                        0,
+                    )
+                };
+                if rc != 0 {
+                    return Err("prctl(PR_CAP_AMBIENT_RAISE) for process.capabilities.ambient");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn sys_mount(
+    source: Option<&CString>,
+    target: &std::ffi::CStr,
+    fstype: Option<&CString>,
+    flags: libc::c_ulong,
+    data: Option<&std::ffi::CStr>,
+    what: &str,
+) -> Result<(), String> {
+    // SAFETY: every pointer is null or a valid C string for the duration of the call.
+    // Callers only reach here in the child's own mount namespace, after `/` was made
+    // recursively private (see Setup::enter).
+    let rc = unsafe {
+        libc::mount(
+            source.map_or(std::ptr::null(), |s| s.as_ptr()),
+            target.as_ptr(),
+            fstype.map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags,
+            data.map_or(std::ptr::null(), |d| d.as_ptr().cast()),
+        )
+    };
+    if rc != 0 {
+        return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn remount_readonly() -> Result<(), String> {
+    // SAFETY: an all-zero statvfs is valid output space.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid C string and output pointer.
+    if unsafe { libc::statvfs(c"/".as_ptr(), &mut st) } != 0 {
+        return Err(format!("statvfs(/): {}", std::io::Error::last_os_error()));
+    }
+    let mut keep: libc::c_ulong = 0;
+    for (st_flag, ms_flag) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if st.f_flag & st_flag != 0 {
+            keep |= ms_flag;
+        }
+    }
+    sys_mount(
+        None,
+        c"/",
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
+        None,
+        "remount the root read-only (root.readonly)",
+    )
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+fn capset(c: &CapSets) -> Result<(), &'static str> {
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let lo = |m: u64| m as u32;
+    let hi = |m: u64| (m >> 32) as u32;
+    let data = [
+        CapData {
+            effective: lo(c.effective),
+            permitted: lo(c.permitted),
+            inheritable: lo(c.inheritable),
+        },
+        CapData {
+            effective: hi(c.effective),
+            permitted: hi(c.permitted),
+            inheritable: hi(c.inheritable),
+        },
+    ];
+    // SAFETY: capset reads a v3 header and two data structs, which is what we pass.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
+    if rc != 0 {
+        return Err("capset for process.capabilities (effective/permitted/inheritable)");
+    }
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! Shared helpers: reading profiles, architectures, errno, capability and signal names.
+
+use std::io::Read;
+use std::path::Path;
+
+use oci_seccomp::arch::{self, ArchInfo};
+use oci_seccomp::moby::{self, RenderOptions};
+use oci_seccomp::{CompileError, LinuxSeccomp, ParseError};
+
+use crate::{CliError, CliResult};
+
+/// Linux errno names and numbers (asm-generic, which x86, arm and most others use).
+pub const ERRNOS: &[(&str, i32)] = &[
+    ("EPERM", 1),
+    ("ENOENT", 2),
+    ("ESRCH", 3),
+    ("EINTR", 4),
+    ("EIO", 5),
+    ("ENXIO", 6),
+    ("E2BIG", 7),
+    ("ENOEXEC", 8),
+    ("EBADF", 9),
+    ("ECHILD", 10),
+    ("EAGAIN", 11),
+    ("ENOMEM", 12),
+    ("EACCES", 13),
+    ("EFAULT", 14),
+    ("ENOTBLK", 15),
+    ("EBUSY", 16),
+    ("EEXIST", 17),
+    ("EXDEV", 18),
+    ("ENODEV", 19),
+    ("ENOTDIR", 20),
+    ("EISDIR", 21),
+    ("EINVAL", 22),
+    ("ENFILE", 23),
+    ("EMFILE", 24),
+    ("ENOTTY", 25),
+    ("ETXTBSY", 26),
+    ("EFBIG", 27),
+    ("ENOSPC", 28),
+    ("ESPIPE", 29),
+    ("EROFS", 30),
+    ("EMLINK", 31),
+    ("EPIPE", 32),
+    ("EDOM", 33),
+    ("ERANGE", 34),
+    ("EDEADLK", 35),
+    ("ENAMETOOLONG", 36),
+    ("ENOLCK", 37),
+    ("ENOSYS", 38),
+    ("ENOTEMPTY", 39),
+    ("ELOOP", 40),
+    ("ENOMSG", 42),
+    ("EIDRM", 43),
+    ("ECHRNG", 44),
+    ("EL2NSYNC", 45),
+    ("EL3HLT", 46),
+    ("EL3RST", 47),
+    ("ELNRNG", 48),
+    ("EUNATCH", 49),
+    ("ENOCSI", 50),
+    ("EL2HLT", 51),
+    ("EBADE", 52),
+    ("EBADR", 53),
+    ("EXFULL", 54),
+    ("ENOANO", 55),
+    ("EBADRQC", 56),
+    ("EBADSLT", 57),
+    ("EBFONT", 59),
+    ("ENOSTR", 60),
+    ("ENODATA", 61),
+    ("ETIME", 62),
+    ("ENOSR", 63),
+    ("ENONET", 64),
+    ("ENOPKG", 65),
+    ("EREMOTE", 66),
+    ("ENOLINK", 67),
+    ("EADV", 68),
+    ("ESRMNT", 69),
+    ("ECOMM", 70),
+    ("EPROTO", 71),
+    ("EMULTIHOP", 72),
+    ("EDOTDOT", 73),
+    ("EBADMSG", 74),
+    ("EOVERFLOW", 75),
+    ("ENOTUNIQ", 76),
+    ("EBADFD", 77),
+    ("EREMCHG", 78),
+    ("ELIBACC", 79),
+    ("ELIBBAD", 80),
+    ("ELIBSCN", 81),
+    ("ELIBMAX", 82),
+    ("ELIBEXEC", 83),
+    ("EILSEQ", 84),
+    ("ERESTART", 85),
+    ("ESTRPIPE", 86),
+    ("EUSERS", 87),
+    ("ENOTSOCK", 88),
+    ("EDESTADDRREQ", 89),
+    ("EMSGSIZE", 90),
+    ("EPROTOTYPE", 91),
+    ("ENOPROTOOPT", 92),
+    ("EPROTONOSUPPORT", 93),
+    ("ESOCKTNOSUPPORT", 94),
+    ("EOPNOTSUPP", 95),
+    ("EPFNOSUPPORT", 96),
+    ("EAFNOSUPPORT", 97),
+    ("EADDRINUSE", 98),
+    ("EADDRNOTAVAIL", 99),
+    ("ENETDOWN", 100),
+    ("ENETUNREACH", 101),
+    ("ENETRESET", 102),
+    ("ECONNABORTED", 103),
+    ("ECONNRESET", 104),
+    ("ENOBUFS", 105),
+    ("EISCONN", 106),
+    ("ENOTCONN", 107),
+    ("ESHUTDOWN", 108),
+    ("ETOOMANYREFS", 109),
+    ("ETIMEDOUT", 110),
+    ("ECONNREFUSED", 111),
+    ("EHOSTDOWN", 112),
+    ("EHOSTUNREACH", 113),
+    ("EALREADY", 114),
+    ("EINPROGRESS", 115),
+    ("ESTALE", 116),
+    ("EUCLEAN", 117),
+    ("ENOTNAM", 118),
+    ("ENAVAIL", 119),
+    ("EISNAM", 120),
+    ("EREMOTEIO", 121),
+    ("EDQUOT", 122),
+    ("ENOMEDIUM", 123),
+    ("EMEDIUMTYPE", 124),
+    ("ECANCELED", 125),
+    ("ENOKEY", 126),
+    ("EKEYEXPIRED", 127),
+    ("EKEYREVOKED", 128),
+    ("EKEYREJECTED", 129),
+    ("EOWNERDEAD", 130),
+    ("ENOTRECOVERABLE", 131),
+    ("ERFKILL", 132),
+    ("EHWPOISON", 133),
+    ("EWOULDBLOCK", 11),
+    ("EDEADLOCK", 35),
+    ("ENOTSUP", 95),
+];
+
+/// The name of errno `n` (`EPERM`), if known.
+pub fn errno_name(n: i32) -> Option<&'static str> {
+    ERRNOS.iter().find(|(_, v)| *v == n).map(|(k, _)| *k)
+}
+
+/// Parses an errno: a name (`EPERM`, case-insensitive) or a number 1..=4095.
+pub fn parse_errno(text: &str) -> Option<i32> {
+    if let Ok(n) = text.parse::<i32>() {
+        return (1..=4095).contains(&n).then_some(n);
+    }
+    let upper = text.to_ascii_uppercase();
+    ERRNOS.iter().find(|(k, _)| *k == upper).map(|(_, v)| *v)
+}
+
+/// Parses a number: decimal, or hex with `0x`; a leading `-` gives the two's complement.
+pub fn parse_u64(text: &str) -> Option<u64> {
+    let t = text.trim();
+    if let Some(neg) = t.strip_prefix('-') {
+        return parse_u64(neg).map(|v| v.wrapping_neg());
+    }
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(&h.replace('_', ""), 16).ok()
+    } else {
+        t.replace('_', "").parse().ok()
+    }
+}
+
+/// Reads a profile's text: a file, or standard input for `-`.
+pub fn read_input(path: &str) -> CliResult<String> {
+    if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::problem(format!("<stdin>: cannot read: {e}")))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            "check the path"
+        } else {
+            "the file must be readable UTF-8 JSON"
+        };
+        CliError::problem(format!("{path}: cannot read: {e}")).hint(hint)
+    })
+}
+
+/// The display name of an input (`<stdin>` for `-`).
+pub fn shown(path: &str) -> &str {
+    if path == "-" {
+        "<stdin>"
+    } else {
+        path
+    }
+}
+
+/// Maps a parse error of `path` to a CLI error (the message has line and column).
+pub fn parse_error(path: &str, e: &ParseError) -> CliError {
+    let err = CliError::problem(format!("{}: {e}", shown(path)));
+    match e {
+        ParseError::DockerKey { .. } => err.hint(format!(
+            "this is a Docker profile: oci-seccomp render {} > oci.json",
+            shown(path)
+        )),
+        ParseError::Json { .. } => err.hint("fix the JSON at that line and column"),
+        _ => err,
+    }
+}
+
+/// Maps a compile error of `path` to a CLI error.
+pub fn compile_error(path: &str, e: &CompileError) -> CliError {
+    CliError::problem(format!("{}: {e}", shown(path))).hint(format!(
+        "oci-seccomp check {} lists every problem",
+        shown(path)
+    ))
+}
+
+/// Reads and parses an OCI profile (a Docker profile is refused with a hint).
+pub fn load_oci(path: &str) -> CliResult<LinuxSeccomp> {
+    let text = read_input(path)?;
+    oci_seccomp::parse_profile(&text).map_err(|e| parse_error(path, &e))
+}
+
+/// Whether JSON text looks like a Docker (moby) profile.
+pub fn is_docker_text(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| oci_seccomp::find_docker_key(&v))
+        .is_some()
+}
+
+/// The embedded default profile rendered for this host (Docker's default capabilities).
+pub fn default_for_host() -> CliResult<LinuxSeccomp> {
+    moby::render_default(&host_render_options()).map_err(|e| {
+        CliError::problem(format!(
+            "the embedded default profile cannot be rendered: {e}"
+        ))
+    })
+}
+
+/// Docker's default capabilities, the native architecture, the running kernel.
+pub fn host_render_options() -> RenderOptions {
+    let mut opts = RenderOptions::host();
+    if let Some(k) = moby::KernelVersion::running() {
+        opts.kernel = k;
+    }
+    opts
+}
+
+/// Reads a profile that may be OCI or Docker: a Docker profile is rendered for this host.
+pub fn load_any(path: &str) -> CliResult<LinuxSeccomp> {
+    let text = read_input(path)?;
+    if is_docker_text(&text) {
+        tracing::info!(
+            profile = shown(path),
+            "Docker profile: rendered for this host"
+        );
+        let p = moby::parse_moby(&text)
+            .map_err(|e| CliError::problem(format!("{}: {e}", shown(path))))?;
+        return moby::render(&p, &host_render_options())
+            .map_err(|e| CliError::problem(format!("{}: cannot render: {e}", shown(path))));
+    }
+    oci_seccomp::parse_profile(&text).map_err(|e| parse_error(path, &e))
+}
+
+/// Looks an architecture up (SCMP_ARCH_X86_64, x86_64, amd64, ...); exit 1 if unknown.
+pub fn parse_arch(name: &str) -> CliResult<&'static ArchInfo> {
+    arch::by_name(name).ok_or_else(|| {
+        CliError::problem(format!("--arch {name:?}: unknown architecture")).hint(format!(
+            "use one of {}",
+            arch::ALL
+                .iter()
+                .map(|a| a.name.trim_start_matches("SCMP_ARCH_").to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+/// Linux capability names (without `CAP_`) by number.
+pub const CAPS: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// Normalises a capability name (`sys_admin`, `CAP_SYS_ADMIN`) to `CAP_SYS_ADMIN`.
+pub fn normalize_cap(name: &str) -> Option<String> {
+    let upper = name.trim().to_ascii_uppercase();
+    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    CAPS.contains(&bare).then(|| format!("CAP_{bare}"))
+}
+
+/// The number of a capability name (with or without `CAP_`).
+pub fn cap_number(name: &str) -> Option<u32> {
+    let upper = name.trim().to_ascii_uppercase();
+    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    CAPS.iter().position(|c| *c == bare).map(|i| i as u32)
+}
+
+/// The name of signal `sig` (`SIGSYS`).
+pub fn signal_name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {sig}"))
+}
+
+/// Writes `bytes` to `path` (or standard output when `None`).
+pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
+    use std::io::Write;
+    match path {
+        Some(p) => std::fs::write(p, bytes)
+            .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", p.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| CliError::problem(format!("<stdout>: cannot write: {e}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno_name(1), Some("EPERM"));
+        assert_eq!(errno_name(38), Some("ENOSYS"));
+        assert_eq!(parse_errno("enomedium"), Some(123));
+        assert_eq!(parse_errno("38"), Some(38));
+        assert_eq!(parse_errno("5000"), None);
+        assert_eq!(parse_errno("EWHAT"), None);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64("0x10000000"), Some(0x1000_0000));
+        assert_eq!(parse_u64("42"), Some(42));
+        assert_eq!(parse_u64("-1"), Some(u64::MAX));
+        assert_eq!(parse_u64("zz"), None);
+    }
+
+    #[test]
+    fn caps() {
+        assert_eq!(normalize_cap("sys_admin").as_deref(), Some("CAP_SYS_ADMIN"));
+        assert_eq!(
+            normalize_cap("CAP_SYS_ADMIN").as_deref(),
+            Some("CAP_SYS_ADMIN")
+        );
+        assert_eq!(normalize_cap("CAP_NOPE"), None);
+        assert_eq!(cap_number("CAP_SYS_ADMIN"), Some(21));
+        assert_eq!(cap_number("CHECKPOINT_RESTORE"), Some(40));
+    }
+}

@@ -1,0 +1,1078 @@
+//! End-to-end tests of the `oci-seccomp` binary: output, exit status and bad input for
+//! every command. `run`, `supervise` and `demo` install filters in child processes (never
+//! in the test runner) and need root for namespaces; they say so and skip otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp");
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run oci-seccomp")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh temporary directory for one test.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("oci-seccomp-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+macro_rules! need_root {
+    () => {
+        if !is_root() {
+            eprintln!("SKIPPED: needs root (namespaces, CAP_SYS_ADMIN)");
+            return;
+        }
+    };
+}
+
+const DENY: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    {"names": ["getppid", "mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+  ]
+}"#;
+
+const ERRNO_DEFAULT: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}
+  ]
+}"#;
+
+/// A Docker profile: chmod always, syslog with CAP_SYSLOG, ptrace unless CAP_SYS_ADMIN.
+const MOBY: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+  "syscalls": [
+    {"names": ["chmod"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["syslog"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYSLOG"]}},
+    {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}}
+  ]
+}"#;
+
+// ---------------------------------------------------------------- general
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [
+        "check",
+        "compile",
+        "explain",
+        "render",
+        "run",
+        "supervise",
+        "features",
+        "demo",
+    ] {
+        let o = cli(&[cmd, "--help"]);
+        assert!(o.status.success(), "{cmd} --help: {}", stderr(&o));
+        assert!(stdout(&o).contains("Usage"), "{cmd}: {}", stdout(&o));
+    }
+    assert!(stdout(&cli(&["run", "--help"])).contains("--bundle"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        cli(&["compile", "--no-such-flag", "x"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(cli(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(cli(&["compile"]).status.code(), Some(2));
+    assert_eq!(cli(&["run"]).status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------- compile
+
+#[test]
+fn compile_hex_json_raw_program_pfc() {
+    let t = TempDir::new("compile");
+    let p = t.write("deny.json", DENY);
+    let hex = cli(&["compile", &p, "--format", "hex"]);
+    assert!(hex.status.success(), "{}", stderr(&hex));
+    let lines: Vec<String> = stdout(&hex).lines().map(str::to_string).collect();
+    assert!(lines[0].trim_start().starts_with("0:"), "{lines:?}");
+
+    let j = cli(&["compile", &p, "--format", "json"]);
+    assert!(j.status.success());
+    let v: Value = serde_json::from_slice(&j.stdout).unwrap();
+    let len = v["length"].as_u64().unwrap() as usize;
+    assert_eq!(v["instructions"].as_array().unwrap().len(), len);
+    assert_eq!(lines.len(), len);
+    assert_eq!(v["needs_listener"], json!(false));
+    assert!(v["flags"].is_array());
+
+    let raw = t.path("f.bpf");
+    let o = cli(&["compile", &p, "--format", "raw", "-o", &raw]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::metadata(&raw).unwrap().len() as usize, len * 8);
+
+    let prog = t.path("f.prog");
+    assert!(cli(&["compile", &p, "--format", "program", "-o", &prog])
+        .status
+        .success());
+    let bytes = std::fs::read(&prog).unwrap();
+    assert_eq!(&bytes[..8], b"OCISECCP");
+    assert!(oci_seccomp::Program::from_bytes(&bytes).is_ok());
+
+    let pfc = cli(&["compile", &p, "--format", "pfc"]);
+    assert!(pfc.status.success());
+    assert!(
+        stdout(&pfc).contains("pseudo filter code"),
+        "{}",
+        stdout(&pfc)
+    );
+    assert!(stdout(&pfc).contains("getppid"));
+
+    let nostub = cli(&["compile", &p, "--format", "json", "--no-stub"]);
+    let v2: Value = serde_json::from_slice(&nostub.stdout).unwrap();
+    assert!(v2["length"].as_u64().unwrap() <= len as u64);
+}
+
+#[test]
+fn compile_arch_replaces_the_profiles() {
+    let t = TempDir::new("arch");
+    let p = t.write("deny.json", DENY);
+    let one = cli(&["compile", &p, "--format", "json", "--arch", "x86_64"]);
+    let three = cli(&[
+        "compile",
+        &p,
+        "--format",
+        "json",
+        "--arch",
+        "amd64",
+        "--arch",
+        "SCMP_ARCH_X86",
+        "--arch",
+        "x32",
+    ]);
+    assert!(
+        one.status.success() && three.status.success(),
+        "{}",
+        stderr(&three)
+    );
+    let l = |o: &Output| {
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["length"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(l(&three) > l(&one));
+
+    let bad = cli(&["compile", &p, "--arch", "vax"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("vax"), "{}", stderr(&bad));
+}
+
+#[test]
+fn compile_bad_inputs() {
+    let t = TempDir::new("compile-bad");
+    let missing = cli(&["compile", &t.path("nope.json")]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("nope.json"),
+        "{}",
+        stderr(&missing)
+    );
+    assert_eq!(stderr(&missing).lines().count(), 1);
+
+    let p = t.write(
+        "bad.json",
+        "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [}\n",
+    );
+    let o = cli(&["compile", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("line 3") && e.contains("column"), "{e}");
+
+    let p = t.write("unknown.json", r#"{"defaultAction": "SCMP_ACT_NOPE"}"#);
+    let o = cli(&["compile", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("SCMP_ACT_NOPE"), "{}", stderr(&o));
+
+    let p = t.write(
+        "errno.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 5000}"#,
+    );
+    let o = cli(&["compile", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("defaultErrnoRet"), "{}", stderr(&o));
+
+    // A Docker file given as OCI: refused with a hint to render it.
+    let p = t.write("moby.json", MOBY);
+    let o = cli(&["compile", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("archMap") && e.contains("render"), "{e}");
+}
+
+#[test]
+fn compile_reads_stdin() {
+    let mut child = Command::new(BIN)
+        .args(["compile", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(DENY.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert!(serde_json::from_slice::<Value>(&o.stdout).is_ok());
+}
+
+// ---------------------------------------------------------------- explain
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explain_names_the_deciding_entry() {
+    let t = TempDir::new("explain");
+    let p = t.write("deny.json", DENY);
+    let o = cli(&["explain", &p, "getppid"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("EPERM") && s.contains("syscalls[0]"), "{s}");
+    assert!(
+        s.contains("instructions executed") && s.contains("program length"),
+        "{s}"
+    );
+
+    let o = cli(&["explain", &p, "getpid"]);
+    assert!(stdout(&o).contains("defaultAction"), "{}", stdout(&o));
+
+    let p2 = t.write("errno.json", ERRNO_DEFAULT);
+    // Argument conditions: personality(8) allowed by entry 1, personality(5) by default.
+    let s = stdout(&cli(&["explain", &p2, "personality", "8"]));
+    assert!(
+        s.contains("SCMP_ACT_ALLOW") && s.contains("syscalls[1]"),
+        "{s}"
+    );
+    let s = stdout(&cli(&["explain", &p2, "personality", "0x5"]));
+    assert!(s.contains("EPERM") && s.contains("defaultAction"), "{s}");
+    // MASKED_EQ: clone without namespace flags allowed, with CLONE_NEWUSER denied.
+    let s = stdout(&cli(&["explain", &p2, "clone", "0x11"]));
+    assert!(s.contains("syscalls[2]"), "{s}");
+    let s = stdout(&cli(&["explain", &p2, "clone", "0x10000000"]));
+    assert!(s.contains("defaultAction"), "{s}");
+    // Newer than the profile: the ENOSYS stub.
+    let s = stdout(&cli(&["explain", &p2, "1000"]));
+    assert!(s.contains("ENOSYS") && s.contains("stub"), "{s}");
+    // An architecture the profile does not list.
+    let s = stdout(&cli(&["explain", &p2, "read", "--arch", "x86"]));
+    assert!(s.contains("architecture not in the profile"), "{s}");
+
+    let j = cli(&["explain", &p, "getppid", "--json"]);
+    let v: Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["errno_name"], json!("EPERM"));
+    assert_eq!(v["decided_by"]["kind"], json!("entry"));
+    assert_eq!(v["decided_by"]["entry"]["index"], json!(0));
+    assert_eq!(v["nr"], json!(110));
+}
+
+#[test]
+fn explain_bad_inputs() {
+    let t = TempDir::new("explain-bad");
+    let p = t.write("deny.json", DENY);
+    let o = cli(&["explain", &p, "no_such_syscall"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no_such_syscall"), "{}", stderr(&o));
+    let o = cli(&["explain", &p, "getppid", "zz"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = cli(&["explain", &p, "getppid", "--arch", "pdp11"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("pdp11"));
+    let o = cli(&["explain", &t.path("missing.json"), "getppid"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explain_default_profile() {
+    let o = cli(&["explain", "--default", "unshare", "0x10000000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("EPERM"), "{}", stdout(&o));
+    let o = cli(&["explain", "--default", "clone3"]);
+    assert!(stdout(&o).contains("ENOSYS"), "{}", stdout(&o));
+}
+
+// ---------------------------------------------------------------- render
+
+fn rendered_names(o: &Output) -> Vec<String> {
+    assert!(o.status.success(), "{}", stderr(o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut names: Vec<String> = v["syscalls"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .flat_map(|e| e["names"].as_array().cloned().unwrap_or_default())
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn render_follows_caps() {
+    let t = TempDir::new("render");
+    let p = t.write("moby.json", MOBY);
+    let base = ["render", p.as_str(), "--arch", "x86_64", "--kernel", "6.1"];
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        cli(&a)
+    };
+    assert_eq!(
+        rendered_names(&run(&["--no-default-caps"])),
+        ["chmod", "ptrace"]
+    );
+    assert_eq!(
+        rendered_names(&run(&["--no-default-caps", "--cap", "SYSLOG"])),
+        ["chmod", "ptrace", "syslog"]
+    );
+    assert_eq!(rendered_names(&run(&["--cap", "CAP_SYS_ADMIN"])), ["chmod"]);
+    let v: Value = serde_json::from_slice(&run(&[]).stdout).unwrap();
+    assert!(
+        v["architectures"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SCMP_ARCH_X86")),
+        "{v}"
+    );
+
+    let o = cli(&["render", &p, "--cap", "CAP_FLY"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("CAP_FLY"));
+    let o = cli(&["render", &p, "--kernel", "4.15abc"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("4.15abc"));
+    let o = cli(&["render", &p, "--arch", "vax"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn render_default_and_errors() {
+    let o = cli(&["render", "--default"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["defaultAction"], json!("SCMP_ACT_ERRNO"));
+    // The rendered default compiles.
+    let t = TempDir::new("render-default");
+    let p = t.write("oci.json", &stdout(&o));
+    assert!(cli(&["compile", &p]).status.success());
+    let out = t.path("out.json");
+    assert!(cli(&["render", "--default", "-o", &out]).status.success());
+    assert!(std::fs::metadata(&out).unwrap().len() > 100);
+
+    let p = t.write(
+        "bad.json",
+        "{\n \"defaultAction\": \"SCMP_ACT_ERRNO\",\n \"syscalls\": [\n",
+    );
+    let o = cli(&["render", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line"), "{}", stderr(&o));
+    let p = t.write(
+        "both.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"name": "a", "names": ["b"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    assert_eq!(cli(&["render", &p]).status.code(), Some(1));
+    assert_eq!(
+        cli(&["render", &t.path("missing.json")]).status.code(),
+        Some(1)
+    );
+}
+
+// ---------------------------------------------------------------- check
+
+#[test]
+fn check_reports_and_exits() {
+    let t = TempDir::new("check");
+    let good = t.write("good.json", ERRNO_DEFAULT);
+    let o = cli(&["check", &good]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("error(s)"), "{}", stdout(&o));
+
+    let j = cli(&["check", &good, "--json"]);
+    let v: Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert!(v["findings"].is_array());
+    assert_eq!(v["errors"], json!(0));
+
+    assert_eq!(
+        cli(&["check", &t.path("missing.json")]).status.code(),
+        Some(1)
+    );
+}
+
+/// Needs the lint module's check_text (parse errors with line and column).
+#[test]
+fn check_invalid_json_gives_line_and_column() {
+    let t = TempDir::new("check-bad");
+    let p = t.write(
+        "bad.json",
+        "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [}\n",
+    );
+    let o = cli(&["check", &p]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let s = stdout(&o);
+    assert!(
+        s.contains("error:") && s.contains("line 3") && s.contains("column"),
+        "{s}"
+    );
+}
+
+/// Needs the lint module: Docker keys in an OCI file, and a risky allow.
+#[test]
+fn check_finds_docker_keys_and_errors() {
+    let t = TempDir::new("check-docker");
+    let p = t.write("moby.json", MOBY);
+    let o = cli(&["check", &p, "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(!v["findings"].as_array().unwrap().is_empty(), "{v}");
+    let p = t.write(
+        "errno.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 5000}"#,
+    );
+    let o = cli(&["check", &p]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("defaultErrnoRet"), "{}", stdout(&o));
+}
+
+// ---------------------------------------------------------------- features
+
+#[test]
+fn features_reports_the_host() {
+    let o = cli(&["features", "--json"]);
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sc = &v["linux"]["seccomp"];
+    assert!(sc["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("SCMP_ACT_NOTIFY")));
+    assert!(sc["archs"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("SCMP_ARCH_X86_64")));
+    let o = cli(&["features"]);
+    assert!(stdout(&o).contains("supported actions"));
+}
+
+// ---------------------------------------------------------------- run
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run oci-seccomp")
+}
+
+#[test]
+fn run_denies_with_errno() {
+    need_root!();
+    let t = TempDir::new("run-deny");
+    let p = t.write("deny.json", DENY);
+    let target = t.path("made");
+    let script = format!("mkdir {target}; echo mkdir=$?");
+    let o = cli(&[
+        "run",
+        "--profile",
+        &p,
+        "--no-cache",
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("mkdir=1"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("Operation not permitted"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(&target).exists());
+    // The exit status passes through; the cache directory is used.
+    let cache = t.path("cache");
+    let o = cli(&[
+        "run",
+        "--profile",
+        &p,
+        "--cache-dir",
+        &cache,
+        "--",
+        "/bin/sh",
+        "-c",
+        "exit 7",
+    ]);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(std::fs::read_dir(&cache).unwrap().count() >= 1);
+    // Without seccomp mkdir works.
+    let o = cli(&["run", "--no-seccomp", "--", "/bin/mkdir", &target]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(Path::new(&target).is_dir());
+}
+
+#[test]
+fn run_killed_by_kill_rule() {
+    need_root!();
+    let t = TempDir::new("run-kill");
+    let p = t.write(
+        "kill.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_KILL_PROCESS"}]}"#,
+    );
+    let o = cli(&[
+        "run",
+        "--profile",
+        &p,
+        "--no-cache",
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "echo $PPID",
+    ]);
+    assert_eq!(o.status.code(), Some(128 + 31), "{}", stderr(&o));
+    assert!(stderr(&o).contains("killed by SIGSYS"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_embedded_default_refuses_user_namespaces() {
+    need_root!();
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--",
+        "/bin/sh",
+        "-c",
+        "unshare --user true",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("Operation not permitted"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn run_renders_a_docker_profile() {
+    need_root!();
+    let t = TempDir::new("run-moby");
+    let p = t.write(
+        "moby.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "excludes": {"caps": ["CAP_SYS_ADMIN"]}}]}"#,
+    );
+    let target = t.path("m");
+    let o = cli(&[
+        "run",
+        "--profile",
+        &p,
+        "--no-cache",
+        "--",
+        "/bin/mkdir",
+        &target,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!Path::new(&target).exists());
+}
+
+#[test]
+fn run_bad_inputs() {
+    let t = TempDir::new("run-bad");
+    let o = cli(&["run", "--no-seccomp", "--", "/nonexistent/cmd"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot execute"), "{}", stderr(&o));
+    let o = cli(&["run", "--profile", &t.path("missing.json"), "--", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    let p = t.write("bad.json", "{\"defaultAction\": ");
+    let o = cli(&["run", "--profile", &p, "--", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
+    // NOTIFY without a listener path is refused (as runc does).
+    let p = t.write(
+        "notify.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    );
+    let o = cli(&["run", "--profile", &p, "--", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("listenerPath"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_listener_nobody_listens_fails_before_the_command() {
+    let t = TempDir::new("run-nolistener");
+    let p = t.write(
+        "notify.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    );
+    let witness = t.path("ran");
+    let sock = t.path("nobody.sock");
+    let o = cli(&[
+        "run",
+        "--profile",
+        &p,
+        "--listener",
+        &sock,
+        "--",
+        "/bin/touch",
+        &witness,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("nobody.sock"), "{}", stderr(&o));
+    assert!(!Path::new(&witness).exists(), "the command ran");
+}
+
+struct Agent {
+    child: std::process::Child,
+}
+
+impl Agent {
+    fn start(socket: &str, policy: Option<&str>, extra: &[&str]) -> Self {
+        let mut c = Command::new(BIN);
+        c.args(["supervise", "--socket", socket]);
+        if let Some(p) = policy {
+            c.args(["--policy", p]);
+        }
+        let child = c
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while !Path::new(socket).exists() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Agent { child }
+    }
+
+    /// Waits (at most 20 s, then SIGTERM) and returns the output.
+    fn finish(mut self) -> Output {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::SIGTERM,
+        );
+        self.child.wait_with_output().unwrap()
+    }
+}
+
+#[test]
+fn notify_and_supervise_emulate_mkdir() {
+    need_root!();
+    let t = TempDir::new("notify");
+    let sock = t.path("agent.sock");
+    let policy = t.write(
+        "policy.json",
+        r#"{"default": "continue", "syscalls": {"mkdir": "emulate-mkdir", "mkdirat": "emulate-mkdir", "rmdir": "errno:ENOMEDIUM"}}"#,
+    );
+    let p = t.write(
+        "notify.json",
+        &json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock, "listenerMetadata": "meta",
+                "syscalls": [{"names": ["mkdir", "mkdirat", "rmdir", "getppid"], "action": "SCMP_ACT_NOTIFY"}]})
+        .to_string(),
+    );
+    let agent = Agent::start(&sock, Some(&policy), &["--max-containers", "1"]);
+    // Relative path: created in the target's cwd. rmdir is refused by the policy;
+    // getppid gets "continue" (the default).
+    let o = run_in(
+        &t.0,
+        &[
+            "run",
+            "--profile",
+            &p,
+            "--no-cache",
+            "--id",
+            "ctr-1",
+            "--",
+            "/bin/sh",
+            "-c",
+            "mkdir made; echo mkdir=$?; rmdir made-meta; echo rmdir=$?",
+        ],
+    );
+    let log = agent.finish();
+    assert!(o.status.success(), "{}\n{}", stderr(&o), stderr(&log));
+    let s = stdout(&o);
+    assert!(s.contains("mkdir=0") && s.contains("rmdir=1"), "{s}");
+    assert!(stderr(&o).contains("No medium found"), "{}", stderr(&o));
+    assert!(t.0.join("made-meta").is_dir());
+    assert!(!t.0.join("made").exists());
+    let l = stdout(&log);
+    assert!(
+        l.contains("container=ctr-1") && l.contains("syscall=mkdir"),
+        "{l}"
+    );
+    assert!(l.contains("errno ENOMEDIUM"), "{l}");
+    assert!(log.status.success(), "agent: {}", stderr(&log));
+}
+
+#[test]
+fn supervise_json_and_many_containers() {
+    need_root!();
+    let t = TempDir::new("notify-many");
+    let sock = t.path("agent.sock");
+    let p = t.write(
+        "notify.json",
+        &json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+                "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]})
+        .to_string(),
+    );
+    let policy = t.write("policy.json", r#"{"default": "value:4242"}"#);
+    let n = 8;
+    let agent = Agent::start(
+        &sock,
+        Some(&policy),
+        &["--json", "--max-containers", &n.to_string()],
+    );
+    let runs: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(BIN)
+                .args([
+                    "run",
+                    "--profile",
+                    &p,
+                    "--no-cache",
+                    "--",
+                    "/bin/busybox",
+                    "sh",
+                    "-c",
+                    "echo $PPID",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for r in runs {
+        let o = r.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o).trim(), "4242");
+    }
+    let log = agent.finish();
+    assert!(log.status.success(), "{}", stderr(&log));
+    let lines: Vec<Value> = stdout(&log)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|v| v["syscall"] == json!("getppid"))
+            .count(),
+        n
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|v| v["event"] == json!("finished"))
+            .count(),
+        n
+    );
+}
+
+#[test]
+fn supervise_bad_inputs() {
+    let t = TempDir::new("supervise-bad");
+    let p = t.write("policy.json", r#"{"default": "allow-everything"}"#);
+    let o = cli(&["supervise", "--socket", &t.path("s.sock"), "--policy", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("allow-everything"), "{}", stderr(&o));
+    let o = cli(&["supervise", "--socket", "relative.sock"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = cli(&[
+        "supervise",
+        "--socket",
+        &t.path("s.sock"),
+        "--policy",
+        &t.path("none.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn supervise_exits_cleanly_on_sigterm() {
+    let t = TempDir::new("supervise-term");
+    let sock = t.path("s.sock");
+    let agent = Agent::start(&sock, None, &[]);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.child.id() as i32),
+        nix::sys::signal::SIGTERM,
+    );
+    let o = agent.finish();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!Path::new(&sock).exists(), "socket file left behind");
+}
+
+// ---------------------------------------------------------------- run --bundle
+
+fn busybox() -> Option<PathBuf> {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+fn make_bundle(dir: &Path, args: &[&str], namespaces: &[&str], seccomp: Value) {
+    let rootfs = dir.join("rootfs");
+    for d in ["bin", "tmp", "proc", "dev"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy(busybox().unwrap(), rootfs.join("bin/busybox")).unwrap();
+    let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh"));
+    let caps = json!([
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FOWNER",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_KILL"
+    ]);
+    let ns: Vec<Value> = namespaces.iter().map(|n| json!({"type": n})).collect();
+    let config = json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/bin"],
+            "cwd": "/",
+            "noNewPrivileges": true,
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps}
+        },
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "bundled",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}
+        ],
+        "linux": {"namespaces": ns, "seccomp": seccomp}
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+}
+
+const ALL_NS: &[&str] = &["pid", "ipc", "uts", "mount", "network"];
+
+#[test]
+fn run_bundle_sets_up_the_container() {
+    need_root!();
+    if busybox().is_none() {
+        eprintln!("SKIPPED: busybox-static is not installed");
+        return;
+    }
+    let t = TempDir::new("bundle");
+    let bundle = t.0.join("b");
+    make_bundle(
+        &bundle,
+        &[
+            "/bin/sh", "-c",
+            "busybox hostname; echo pid=$$; busybox grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; \
+             busybox touch /x 2>/dev/null; echo root=$?; busybox touch /tmp/y; echo tmp=$?; \
+             busybox mkdir /tmp/d; echo mkdir=$?",
+        ],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}),
+    );
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let b = bundle.display().to_string();
+    let o = cli(&["run", "--bundle", &b, "--no-cache"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("bundled"), "{s}");
+    assert!(s.contains("pid=1"), "{s}");
+    assert!(
+        s.contains("NoNewPrivs:\t1") && s.contains("Seccomp:\t2"),
+        "{s}"
+    );
+    // CHOWN 0, DAC_OVERRIDE 1, FOWNER 3, KILL 5, SETGID 6, SETUID 7.
+    assert!(s.contains("CapEff:\t00000000000000eb"), "{s}");
+    assert!(
+        s.contains("root=1") && s.contains("tmp=0") && s.contains("mkdir=1"),
+        "{s}"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host_name,
+        "the host's name changed"
+    );
+    assert!(!bundle.join("rootfs/x").exists());
+
+    // A command after -- replaces process.args; its status passes through.
+    let o = cli(&[
+        "run",
+        "--bundle",
+        &b,
+        "--no-cache",
+        "--",
+        "/bin/sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+#[test]
+fn run_bundle_refuses_what_it_cannot_do() {
+    need_root!();
+    if busybox().is_none() {
+        eprintln!("SKIPPED: busybox-static is not installed");
+        return;
+    }
+    let t = TempDir::new("bundle-bad");
+    let seccomp = json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    let cases: &[(&[&str], &str)] = &[
+        (&["pid", "mount", "uts", "user"], "user"),
+        (&["pid", "uts", "cgroup", "mount"], "cgroup"),
+        (&["pid", "uts"], "mount namespace"),
+        (&["pid", "mount"], "UTS"),
+    ];
+    for (i, (ns, want)) in cases.iter().enumerate() {
+        let bundle = t.0.join(format!("b{i}"));
+        make_bundle(&bundle, &["/bin/sh", "-c", "echo ran"], ns, seccomp.clone());
+        let o = cli(&["run", "--bundle", &bundle.display().to_string()]);
+        assert_eq!(o.status.code(), Some(1), "{ns:?}: {}", stdout(&o));
+        assert!(stderr(&o).contains(want), "{ns:?}: {}", stderr(&o));
+        assert!(!stdout(&o).contains("ran"));
+    }
+    // A Docker profile in config.json is refused, not silently loosened.
+    let bundle = t.0.join("docker");
+    make_bundle(
+        &bundle,
+        &["/bin/true"],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_PTRACE"]}}]}),
+    );
+    let o = cli(&["run", "--bundle", &bundle.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("includes"), "{}", stderr(&o));
+    // Missing bundle.
+    let o = cli(&["run", "--bundle", &t.path("nope")]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// NOTIFY in a container with its own pid namespace: the init is pid 1 there, so the
+/// runtime takes the notify fd by the pid fork gave it, and the agent emulates mkdir
+/// inside the container's root and mounts.
+#[test]
+fn run_bundle_notify_with_pid_namespace() {
+    need_root!();
+    if busybox().is_none() {
+        eprintln!("SKIPPED: busybox-static is not installed");
+        return;
+    }
+    let t = TempDir::new("bundle-notify");
+    let sock = t.path("agent.sock");
+    let policy = t.write(
+        "policy.json",
+        r#"{"syscalls": {"mkdir": "emulate-mkdir", "mkdirat": "emulate-mkdir"}}"#,
+    );
+    let bundle = t.0.join("b");
+    make_bundle(
+        &bundle,
+        &[
+            "/bin/sh",
+            "-c",
+            "echo pid=$$; busybox mkdir /tmp/made; echo mkdir=$?; busybox ls /tmp",
+        ],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock, "listenerMetadata": "meta",
+               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}),
+    );
+    let agent = Agent::start(&sock, Some(&policy), &["--max-containers", "1"]);
+    let o = cli(&[
+        "run",
+        "--bundle",
+        &bundle.display().to_string(),
+        "--no-cache",
+    ]);
+    let log = agent.finish();
+    assert!(o.status.success(), "{}\n{}", stderr(&o), stderr(&log));
+    let s = stdout(&o);
+    assert!(
+        s.contains("pid=1") && s.contains("mkdir=0") && s.contains("made-meta"),
+        "{s}"
+    );
+    assert!(
+        !bundle.join("rootfs/tmp/made-meta").exists(),
+        "created outside the container's /tmp"
+    );
+    assert!(stdout(&log).contains("syscall=mkdir"), "{}", stdout(&log));
+}
+
+// ---------------------------------------------------------------- demo
+
+#[test]
+fn demo_runs() {
+    need_root!();
+    let o = cli(&["demo"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let s = stdout(&o);
+    for h in ["== 1.", "== 2.", "== 3.", "== 4."] {
+        assert!(s.contains(h), "{s}");
+    }
+    assert!(!s.contains("FAIL"), "{s}");
+}
