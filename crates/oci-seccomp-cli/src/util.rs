@@ -217,6 +217,11 @@ pub fn parse_error(path: &str, e: &ParseError) -> CliError {
 
 /// Maps a compile error of `path` to a CLI error.
 pub fn compile_error(path: &str, e: &CompileError) -> CliError {
+    // A bundle's config.json is not a profile: name the field it sits in, and do not
+    // suggest `check`, which takes a profile.
+    if path.ends_with("config.json") {
+        return CliError::problem(format!("{}: linux.seccomp.{e}", shown(path)));
+    }
     CliError::problem(format!("{}: {e}", shown(path))).hint(format!(
         "oci-seccomp check {} lists every problem",
         shown(path)

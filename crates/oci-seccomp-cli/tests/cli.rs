@@ -1076,3 +1076,41 @@ fn demo_runs() {
     }
     assert!(!s.contains("FAIL"), "{s}");
 }
+
+/// Issue 6 item 3, bundles: every config in `fixtures/bad/bundle/` fails `run --bundle`
+/// with exit 1 and its expected text, before the workload runs.
+#[test]
+fn every_bad_bundle_is_refused_before_the_workload() {
+    need_root!();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bad/bundle");
+    let t = TempDir::new("bad-bundles");
+    let mut n = 0;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    for f in files {
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let bundle = t.0.join(&name);
+        std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
+        std::fs::copy(&f, bundle.join("config.json")).unwrap();
+        let o = cli(&[
+            "run",
+            "--no-cache",
+            "--bundle",
+            &bundle.display().to_string(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        assert!(!stdout(&o).contains("ran"), "{name}: the workload ran");
+        let err = stderr(&o);
+        assert_eq!(err.trim().lines().count(), 1, "{name}: not one line: {err}");
+        let expect = std::fs::read_to_string(f.with_extension("expect")).unwrap();
+        for line in expect.lines().filter(|l| !l.is_empty()) {
+            assert!(err.contains(line), "{name}: {err:?} lacks {line:?}");
+        }
+        n += 1;
+    }
+    assert!(n >= 8, "only {n} bad bundles");
+}

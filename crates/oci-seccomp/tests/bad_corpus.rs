@@ -115,3 +115,21 @@ fn generated_giants_are_refused() {
     ));
     assert!(m.contains("line 1"), "{m}");
 }
+
+#[test]
+fn every_bad_moby_profile_is_refused_with_its_message() {
+    use oci_seccomp::moby::{parse_moby, render, KernelVersion, RenderOptions};
+    let cases = fixtures("moby");
+    assert!(cases.len() >= 10, "{} moby fixtures", cases.len());
+    let opts = RenderOptions::host()
+        .with_arch(oci_seccomp::arch::by_name("SCMP_ARCH_X86_64").unwrap())
+        .with_kernel(KernelVersion { major: 6, minor: 1 });
+    for (path, expect) in cases {
+        let text = fs::read_to_string(&path).unwrap();
+        let msg = match parse_moby(&text).and_then(|p| render(&p, &opts)) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{}: accepted", path.display()),
+        };
+        assert_contains(&path, &msg, &expect);
+    }
+}
