@@ -60,6 +60,16 @@ fn run_custom(filter: Filter<'_>, nr: i64, arg: u64, iters: u64) -> Duration {
 fn bench(c: &mut Criterion) {
     let spec = docker_profile();
     let ours = compile(&spec, &CompileOptions::default()).expect("compile");
+    // The kernel's floor: the smallest filter (ALLOW default, one rule), whose every
+    // syscall but one is constant-allow. Any filter costs at least this much.
+    let trivial = compile(
+        &oci_seccomp::parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kexec_load"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        )
+        .expect("trivial profile"),
+        &CompileOptions::default(),
+    )
+    .expect("compile");
     let mut g = c.benchmark_group("syscall_cost_docker_profile");
     g.sample_size(20);
     for (label, nr, arg) in [
@@ -68,6 +78,9 @@ fn bench(c: &mut Criterion) {
     ] {
         g.bench_function(format!("{label}/no_filter"), |b| {
             b.iter_custom(|n| run_custom(Filter::None, nr, arg, n))
+        });
+        g.bench_function(format!("{label}/trivial_filter"), |b| {
+            b.iter_custom(|n| run_custom(Filter::Ours(&trivial), nr, arg, n))
         });
         g.bench_function(format!("{label}/ours"), |b| {
             b.iter_custom(|n| run_custom(Filter::Ours(&ours), nr, arg, n))
