@@ -24,10 +24,9 @@ setup:
         exit 1
     fi
 
-# Compile the embedded default profile, explain a few syscalls, and run a command under it.
+# A tour on the embedded default: a refused `unshare --user`, why (explain), a NOTIFY answered by supervise.
 demo: setup
-    cargo build --quiet --release -p oci-seccomp-cli
-    ./target/release/oci-seccomp demo
+    cargo run --quiet --release -p oci-seccomp-cli -- demo
 
 # Formatting, lints, benchmarks built, and every test (doc tests, then unit and integration
 # tests under cargo-nextest when it is installed, each test in its own process).
