@@ -85,7 +85,7 @@ fn step_unshare() -> CliResult<bool> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     indent(&String::from_utf8_lossy(&out.stdout));
     indent(&stderr);
-    println!("   exit status: {}", out.status);
+    println!("   {}", out.status);
     Ok(verdict(
         !out.status.success() && stderr.contains("Operation not permitted"),
         "creating a user namespace was refused with EPERM",
@@ -218,7 +218,7 @@ fn notify_in(dir: &Path) -> CliResult<bool> {
     let out = out?;
     indent(&String::from_utf8_lossy(&out.stdout));
     indent(&String::from_utf8_lossy(&out.stderr));
-    println!("   exit status: {}", out.status);
+    println!("   {}", out.status);
     println!("   supervisor log:");
     let agent_log = String::from_utf8_lossy(&log.stdout);
     indent(&agent_log);
