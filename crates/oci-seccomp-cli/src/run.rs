@@ -390,6 +390,11 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
         unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
 
+    // Nothing this process inherited beyond stdio reaches the workload (runc and crun do
+    // the same): every fd from 3 up becomes close-on-exec. Done before the install, which
+    // may refuse close_range.
+    cloexec_from(3);
+
     if let Some(c) = &plan.container {
         if let Err(e) = c.enter() {
             child_fail(report, &e);
@@ -433,6 +438,37 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
         report,
         &format!("cannot execute {:?}: {e}", plan.argv[0].to_string_lossy()),
     );
+}
+
+/// Marks every fd from `first` up close-on-exec: `close_range(CLOSE_RANGE_CLOEXEC)` (Linux
+/// 5.11), else one `fcntl` per possible fd below the soft limit.
+fn cloexec_from(first: u32) {
+    // SAFETY: close_range takes no pointers; with CLOSE_RANGE_CLOEXEC it closes nothing.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit for the duration of the call.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur.min(1 << 20) as i32
+    } else {
+        1024
+    };
+    for fd in first as i32..max {
+        // SAFETY: F_SETFD on a number that may not be open only fails with EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
 }
 
 fn read_line(r: &mut BufReader<std::fs::File>) -> Option<String> {

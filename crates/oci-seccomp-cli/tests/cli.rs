@@ -1114,3 +1114,46 @@ fn every_bad_bundle_is_refused_before_the_workload() {
     }
     assert!(n >= 8, "only {n} bad bundles");
 }
+
+/// The workload started by `run` holds no notify fd, no handoff or listener socket and no
+/// cache file: only what it inherited on purpose (stdio).
+#[test]
+fn run_leaks_no_fd_into_the_workload() {
+    need_root!();
+    let t = TempDir::new("fdleak");
+    let sock = t.path("agent.sock");
+    let p = t.write(
+        "notify.json",
+        &json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]})
+        .to_string(),
+    );
+    let agent = Agent::start(&sock, None, &["--max-containers", "1"]);
+    let cache = t.path("cache");
+    let o = run_in(
+        &t.0,
+        &[
+            "run",
+            "--profile",
+            &p,
+            "--cache-dir",
+            &cache,
+            "--",
+            "/bin/ls",
+            "-l",
+            "/proc/self/fd",
+        ],
+    );
+    let _ = agent.finish();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    let fds: Vec<&str> = s.lines().filter(|l| l.contains(" -> ")).collect();
+    for l in &fds {
+        assert!(
+            !l.contains("seccomp") && !l.contains("socket:") && !l.contains("cache"),
+            "leaked: {l}\n{s}"
+        );
+    }
+    // 0, 1, 2 and the directory ls itself opened.
+    assert!(fds.len() <= 4, "{s}");
+}
