@@ -384,6 +384,53 @@ fn target_killed_is_enoent_not_fatal() {
     assert_eq!(*outcome.lock().unwrap(), ["gone"]);
 }
 
+/// Issue 6 item 4: once the target is gone (`id_valid` false), the memory helpers refuse
+/// to read for the notification instead of returning what they find at that address.
+#[test]
+#[serial]
+fn memory_reads_refused_once_id_is_invalid() {
+    let outcome: Shared<Vec<String>> = Arc::new(Mutex::new(Vec::new()));
+    let out2 = Arc::clone(&outcome);
+    let handler: Handler = Box::new(move |fd, n, _| {
+        // While the target waits, the path can be read.
+        let before = fd.read_string_arg(n, 0, 4096);
+        // SAFETY: kill takes no pointers; the target is our test's child.
+        unsafe { libc::kill(n.pid as i32, libc::SIGKILL) };
+        let start = std::time::Instant::now();
+        while fd.id_valid(n.id) && start.elapsed() < DEADLINE {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let after = fd.read_string_arg(n, 0, 4096);
+        let mut out = out2.lock().unwrap();
+        out.push(format!(
+            "{:?}",
+            before.map(|c| c.into_string().unwrap_or_default())
+        ));
+        out.push(match after {
+            Ok(s) => format!("read {s:?}"),
+            Err(e) => format!("refused: target gone={}", e.is_target_gone()),
+        });
+    });
+    let dir = unique_path("idvalid");
+    let path = CString::new(dir.to_string_lossy().as_bytes()).unwrap();
+    let (status, _) = run_with_supervisor(&notify_profile(&["mkdir"]), "m", handler, move || {
+        // SAFETY: a valid C string.
+        unsafe { libc::mkdir(path.as_ptr(), 0o700) };
+        0
+    });
+    assert!(
+        matches!(
+            status,
+            WaitStatus::Signaled(_, nix::sys::signal::Signal::SIGKILL, _)
+        ),
+        "{status:?}"
+    );
+    let out = outcome.lock().unwrap().clone();
+    assert_eq!(out[0], format!("Ok({:?})", dir.to_string_lossy()));
+    assert!(out[1].starts_with("refused"), "{out:?}");
+    assert!(!dir.exists());
+}
+
 #[test]
 #[serial]
 fn workload_has_no_notify_fd_and_no_handoff_socket() {
