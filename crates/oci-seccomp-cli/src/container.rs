@@ -401,6 +401,28 @@ impl Setup {
     /// In the child, first: unshare the namespaces, make `/` private, mount the rootfs and
     /// the listed mounts, enter the root, make it read-only, set the hostname.
     pub fn enter(&self) -> Result<(), String> {
+        // A new, anonymous session keyring, as runc and crun give every container: the
+        // kernel keyring is not namespaced, and the workload must not see the runtime's
+        // keys or leave its own behind for the next container.
+        // SAFETY: KEYCTL_JOIN_SESSION_KEYRING with a null name takes no memory of ours.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_keyctl,
+                libc::KEYCTL_JOIN_SESSION_KEYRING,
+                std::ptr::null::<libc::c_char>(),
+            )
+        };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            // Like runc: a kernel without keyrings, or one that refuses us (a filter of an
+            // outer container), is not fatal.
+            if !matches!(
+                e.raw_os_error(),
+                Some(libc::ENOSYS) | Some(libc::EPERM) | Some(libc::EACCES)
+            ) {
+                return Err(format!("keyctl(KEYCTL_JOIN_SESSION_KEYRING): {e}"));
+            }
+        }
         // SAFETY: unshare takes flags only.
         if unsafe { libc::unshare(self.unshare_flags) } != 0 {
             return Err(format!(
