@@ -7,7 +7,6 @@
 //! hundreds in the bench process would hit the kernel's limit): each child times only the
 //! work under test and reports nanoseconds through a pipe.
 
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use oci_seccomp::{build_context, compile, parse_profile, CompileOptions, LinuxSeccomp};
 use oci_seccomp_tests::{allowlist_json, time_in_children};

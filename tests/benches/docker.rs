@@ -9,7 +9,6 @@
 //! - `libseccomp_build_load`: youki's path, `ScmpFilterContext` build + `load()` in a forked
 //!   child (libseccomp's linear layout, as runc, crun and youki install it).
 
-
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use oci_seccomp::{compile, Cache, CompileOptions, LinuxSeccomp, MemoryCache};
 use oci_seccomp_tests::baseline::{linear_context, native_only};
