@@ -164,7 +164,6 @@ const RISKY: &[(&str, &str)] = &[
     ("acct", "turns on process accounting for the host"),
     ("settimeofday", "sets the host clock"),
     ("clock_settime", "sets the host clock"),
-    ("clock_adjtime", "sets the host clock"),
     ("lookup_dcookie", "reads kernel profiling data"),
     ("quotactl", "changes disk quotas"),
     ("vm86", "enters virtual 8086 mode"),
@@ -633,7 +632,9 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
             .collect();
         for (n, a, e) in &decided {
             let (Some(a), Some(k)) = (a, e) else { continue };
-            if !is_deny(*a) {
+            // ENOSYS is not a refusal but "use the older call" (Docker's clone3 rule):
+            // the family member that answers is then the one to filter.
+            if !is_deny(*a) || *a == Action::Errno(ENOSYS) {
                 continue;
             }
             let open: Vec<&str> = decided

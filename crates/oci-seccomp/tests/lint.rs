@@ -219,6 +219,9 @@ fn family_bypass() {
     assert!(fam.message.contains("openat"), "{}", fam.message);
     let whole = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["open","openat","openat2","creat"],"action":"SCMP_ACT_ERRNO"}]}"#;
     assert!(codes(whole).iter().all(|(c, _)| *c != "family-bypass"));
+    // ENOSYS asks for the older call: not a bypass (Docker's clone3 rule).
+    let enosys = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#;
+    assert!(codes(enosys).iter().all(|(c, _)| *c != "family-bypass"));
     // Refusing the multiplexer is the safe direction.
     let sc = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socketcall"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#;
     assert!(codes(sc).iter().all(|(c, _)| *c != "family-bypass"));
@@ -272,4 +275,27 @@ fn check_text_reports_errors_first_and_names_docker_files() {
     let f = check_text(warn_then_err);
     assert_eq!(f[0].severity, Severity::Error);
     assert!(f.iter().any(|x| x.code == "risky-allow"));
+}
+
+/// Our embedded default, rendered for Docker's default capabilities, lints clean apart
+/// from the deliberate ptrace allow (kernel >= 4.8, as Docker): no noise on a good profile.
+#[test]
+fn embedded_default_lints_clean() {
+    use oci_seccomp::moby::{render_default, KernelVersion, RenderOptions};
+    let opts = RenderOptions::host()
+        .with_arch(oci_seccomp::arch::by_name("SCMP_ARCH_X86_64").unwrap())
+        .with_kernel(KernelVersion { major: 6, minor: 1 });
+    let spec = render_default(&opts).unwrap();
+    let warnings: Vec<String> = lint(&spec)
+        .into_iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .map(|f| f.to_string())
+        .collect();
+    for w in &warnings {
+        assert!(
+            w.contains("[risky-allow]")
+                && (w.contains("ptrace") || w.contains("process_vm_writev")),
+            "unexpected: {w}"
+        );
+    }
 }
