@@ -16,8 +16,10 @@
 //!    into the page with plain atomic stores — **no syscall at all** between install and
 //!    publication.
 //! 3. The parent ([`ParentEnd::receive`]) polls the page (it is unfiltered, it may sleep),
-//!    opens a pidfd for the child and copies the fd out of the child's fd table with
-//!    `pidfd_getfd(2)` — the child does nothing for this. It then marks the page `TAKEN`
+//!    opens a pidfd for the child (by the pid `fork` returned, given with
+//!    [`ParentEnd::for_child`]: a container's init in a new pid namespace publishes 1) and
+//!    copies the fd out of the child's fd table with `pidfd_getfd(2)` — the child does
+//!    nothing for this. It then marks the page `TAKEN`
 //!    and wakes the child.
 //! 4. The child waits for `TAKEN` before closing its copy of the fd (closing earlier would
 //!    let the parent copy a closed or reused fd number). It waits with `FUTEX_WAIT` on the
@@ -52,9 +54,10 @@
 //!         // ... exec the workload ...
 //! #       unsafe { libc::_exit(0) };
 //!     }
-//!     nix::unistd::ForkResult::Parent { .. } => {
+//!     nix::unistd::ForkResult::Parent { child } => {
 //!         drop(child_end);
-//!         let notify_fd = parent_end.receive()?; // Some(fd) when the profile has NOTIFY
+//!         // fork's pid: the only one that is right when the child is in a new pid namespace.
+//!         let notify_fd = parent_end.for_child(child.as_raw()).receive()?; // Some(fd) with NOTIFY
 //!         // ... oci_seccomp_load::listener::send_state(...) ...
 //!     }
 //! }

@@ -130,3 +130,59 @@ fn the_parent_gets_a_working_cloexec_notify_fd() {
         Err(oci_seccomp_load::NotifyError::AllTargetsGone)
     ));
 }
+
+/// A container's init in a new pid namespace publishes pid 1. With the pid `fork` gave
+/// ([`handoff::ParentEnd::for_child`]) the handoff works; without it the parent refuses
+/// (pid 1 in its own namespace is not its child) instead of copying another process's fd.
+#[test]
+#[serial]
+fn child_in_a_new_pid_namespace() {
+    let program = program(&spec(&notify_profile(&["getppid"])));
+    for give_pid in [true, false] {
+        let runtime = fork_child(|| {
+            // The runtime: its next child becomes pid 1 of a new pid namespace.
+            // SAFETY: unshare takes flags only.
+            if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
+                return 10;
+            }
+            let (parent_end, child_end) = handoff::channel().unwrap();
+            let init = fork_child(|| {
+                if std::process::id() != 1 {
+                    return 20;
+                }
+                set_nnp();
+                // Without the pid the parent gives up: the fd stays with us; exit anyway.
+                match child_end.install_and_send(&program) {
+                    Ok(()) | Err(HandoffError::Abandoned) => 0,
+                    Err(_) => 21,
+                }
+            });
+            drop(child_end);
+            let end = if give_pid {
+                parent_end.for_child(init.as_raw())
+            } else {
+                parent_end
+            };
+            let r = end.receive_timeout(DEADLINE);
+            let code = match (give_pid, r) {
+                (true, Ok(Some(fd))) => {
+                    let link = std::fs::read_link(format!(
+                        "/proc/self/fd/{}",
+                        std::os::fd::AsRawFd::as_raw_fd(&fd)
+                    ));
+                    if link.is_ok_and(|l| l.as_os_str() == "anon_inode:seccomp notify") {
+                        0
+                    } else {
+                        11
+                    }
+                }
+                (false, Err(e)) if e.to_string().contains("for_child") => 0,
+                _ => 12,
+            };
+            let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
+            let _ = wait_deadline(init);
+            code
+        });
+        assert_exit_ok(wait_deadline(runtime));
+    }
+}
