@@ -10,6 +10,9 @@ use oci_seccomp_tests::{docker_profile, fork_child, Exit};
 
 const N: u64 = 1_000_000;
 
+/// A named way to install a filter in the child.
+type Installer<'a> = (&'a str, Box<dyn Fn() -> bool + 'a>);
+
 fn run(install: &dyn Fn() -> bool, nr: i64, arg: u64) -> f64 {
     let r = fork_child(Duration::from_secs(60), |rep| {
         // SAFETY: prctl with integer arguments; a zeroed cpu_set_t is valid.
@@ -42,7 +45,7 @@ fn main() {
         &CompileOptions::default(),
     )
     .unwrap();
-    let filters: Vec<(&str, Box<dyn Fn() -> bool>)> = vec![
+    let filters: Vec<Installer> = vec![
         ("no filter", Box::new(|| true)),
         (
             "trivial filter",
