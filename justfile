@@ -39,10 +39,11 @@ test: setup lint
         cargo test --workspace --lib --bins --tests --no-fail-fast; \
     fi
 
-# cargo fmt --check and clippy with warnings denied.
+# cargo fmt --check, clippy and rustdoc (broken links, missing docs) with warnings denied.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 # Criterion benchmarks; results are recorded in BENCHMARKS.md.
 bench: setup
