@@ -80,7 +80,11 @@ pub fn deciding_entry(
         .map(|r| r.entry)
 }
 
-fn describe_entry(spec: &LinuxSeccomp, i: usize) -> (String, serde_json::Value) {
+/// At most this many names of an entry are printed; a longer list is summarised around
+/// the syscall being explained.
+const SHOWN_NAMES: usize = 8;
+
+fn describe_entry(spec: &LinuxSeccomp, i: usize, syscall: &str) -> (String, serde_json::Value) {
     let Some(e) = spec.syscalls().as_ref().and_then(|s| s.get(i)) else {
         return (format!("syscalls[{i}]"), json!({"index": i}));
     };
@@ -95,14 +99,29 @@ fn describe_entry(spec: &LinuxSeccomp, i: usize) -> (String, serde_json::Value) 
             _ => format!("arg{} {} {:#x}", a.index(), a.op(), a.value()),
         })
         .collect();
+    let names = if e.names().len() <= SHOWN_NAMES {
+        format!("names [{}]", e.names().join(", "))
+    } else {
+        format!("{syscall} among {} names", e.names().len())
+    };
+    // A repeated argument index splits the entry into one rule per comparison (OR).
+    let repeated = e.args().iter().flatten().enumerate().any(|(k, a)| {
+        e.args()
+            .iter()
+            .flatten()
+            .take(k)
+            .any(|b| b.index() == a.index())
+    });
     let text = format!(
-        "syscalls[{i}]: names [{}], action {}{}",
-        e.names().join(", "),
+        "syscalls[{i}]: {names}, action {}{}",
         e.action(),
         if conds.is_empty() {
             String::new()
         } else {
-            format!(", when {}", conds.join(" and "))
+            format!(
+                ", when {}",
+                conds.join(if repeated { " or " } else { " and " })
+            )
         }
     );
     let v = json!({"index": i, "names": e.names(), "action": e.action().to_string(), "conditions": conds});
@@ -181,7 +200,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
     };
     let (why_text, why_json) = match &decider {
         Decider::Entry(i) => {
-            let (t, v) = describe_entry(&spec, *i);
+            let (t, v) = describe_entry(&spec, *i, &sys_name);
             (t, json!({"kind": "entry", "entry": v}))
         }
         Decider::Default => (

@@ -94,8 +94,8 @@ enum Command {
         /// The syscall: a name (`unshare`) or a number (`272`).
         #[arg(value_name = "SYSCALL")]
         syscall: Option<String>,
-        /// Up to six arguments, decimal or 0x hex.
-        #[arg(value_name = "ARG", allow_hyphen_values = true)]
+        /// Up to six arguments, decimal (negative too, as two's complement) or 0x hex.
+        #[arg(value_name = "ARG", allow_negative_numbers = true)]
         args: Vec<String>,
         /// Explain the embedded default profile, rendered for this host.
         #[arg(long)]
