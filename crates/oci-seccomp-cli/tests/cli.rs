@@ -311,6 +311,10 @@ fn explain_names_the_deciding_entry() {
     // An architecture the profile does not list.
     let s = stdout(&cli(&["explain", &p2, "read", "--arch", "x86"]));
     assert!(s.contains("architecture not in the profile"), "{s}");
+    // Options after the syscall's arguments are options, not arguments.
+    let o = cli(&["explain", &p2, "personality", "8", "--arch", "x86_64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("syscalls[1]"), "{}", stdout(&o));
 
     let j = cli(&["explain", &p, "getppid", "--json"]);
     let v: Value = serde_json::from_slice(&j.stdout).unwrap();
