@@ -18,6 +18,12 @@ use crate::simulate::Action;
 pub const MAX_ERRNO: u32 = 4095;
 /// Longest syscall name accepted (the longest real one has 23 bytes).
 pub const MAX_NAME_LEN: usize = 64;
+
+/// Most distinct rules a profile may have (after repeated argument indices are split into
+/// one rule per comparison). Every distinct rule costs at least one instruction, so more
+/// can never fit the kernel's 4096-instruction limit; refusing them early also keeps
+/// libseccomp, whose rule database grows quadratically, from spending seconds on them.
+pub const MAX_RULES: usize = 4096;
 /// `EPERM`, the errno of an ERRNO or TRACE action without `errnoRet`.
 pub const EPERM: u16 = 1;
 
@@ -260,6 +266,9 @@ impl Profile {
         let mut rules = Vec::new();
         let mut names = Vec::new();
         let mut needs_listener = false;
+        let mut seen: std::collections::HashSet<(String, Action, Vec<Condition>)> =
+            std::collections::HashSet::new();
+        let mut counted = 0usize;
         // name -> (entry path, action) of the first unconditional rule for it.
         let mut unconditional: BTreeMap<String, (String, Action)> = BTreeMap::new();
 
@@ -385,6 +394,30 @@ impl Profile {
                     needs_listener = true;
                 }
                 for group in &groups {
+                    // The same rule twice (same name, action and comparisons) is one rule
+                    // for libseccomp; keep the first.
+                    if !seen.insert((name.clone(), action, group.clone())) {
+                        continue;
+                    }
+                    // Names no listed architecture has compile to nothing.
+                    let compiles = architectures
+                        .iter()
+                        .any(|a| arch::resolve(name, a).is_some());
+                    if compiles {
+                        counted += 1;
+                    }
+                    if counted > MAX_RULES {
+                        return Err(CompileError::invalid(
+                            npath,
+                            format!("{name:?}"),
+                            format!(
+                                "more than {MAX_RULES} distinct rules (repeated argument indices \
+                                 count one rule per comparison); each needs at least one \
+                                 instruction, so the program cannot fit the kernel's limit of \
+                                 {MAX_RULES} instructions"
+                            ),
+                        ));
+                    }
                     rules.push(Rule {
                         entry: i,
                         name: name.clone(),

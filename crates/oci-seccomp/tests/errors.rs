@@ -89,8 +89,9 @@ fn notify_with_old_libseccomp_message() {
 
 #[test]
 fn program_too_long() {
+    // 3,000 rules (under MAX_RULES), each several instructions: too long for the kernel.
     let mut entries = Vec::new();
-    for i in 0..5000u64 {
+    for i in 0..3000u64 {
         entries.push(format!(
             r#"{{"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":{},"args":[{{"index":0,"value":{i},"op":"SCMP_CMP_EQ"}}]}}"#,
             1 + i % 100
