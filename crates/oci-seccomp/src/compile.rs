@@ -20,7 +20,8 @@ pub struct CompileOptions {
     /// Refuse unknown syscall names and conflicting unconditional entries instead of
     /// warning about them.
     pub strict: bool,
-    /// Prepend the ENOSYS stub for syscalls newer than the profile (DESIGN.md §2.2).
+    /// Add the ENOSYS stub for syscalls newer than the profile (DESIGN.md §2.2), on the
+    /// default path of the program.
     pub enosys_stub: bool,
     /// Use libseccomp's binary-tree layout when the profile has more rules than this.
     /// It is never used with zero rules (libseccomp bug #370).
@@ -241,7 +242,7 @@ fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchIn
 ///
 /// See DESIGN.md §2.1 for the exact semantics; in short they are runc's, with the OCI
 /// meaning of `SCMP_CMP_MASKED_EQ`, errors for what libseccomp would silently wrap, and a
-/// deterministic ENOSYS stub in front.
+/// deterministic ENOSYS stub on the default path.
 pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {
     let profile = Profile::from_oci(spec, opts.strict)?;
     compile_profile(&profile, opts)

@@ -53,7 +53,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::arch::ArchInfo;
-use crate::parse::{kind, MAX_PROFILE_BYTES};
+use crate::parse::{json_message, kind, MAX_PROFILE_BYTES};
 
 /// Docker's default capability set (what a container gets without `--cap-add`).
 pub const DOCKER_DEFAULT_CAPS: &[&str] = &[
@@ -691,10 +691,7 @@ pub fn parse_moby(json: &str) -> Result<MobyProfile, MobyError> {
     let value: Value = serde_json::from_str(json).map_err(|e| MobyError::Json {
         line: e.line(),
         column: e.column(),
-        message: e
-            .to_string()
-            .rsplit_once(" at line ")
-            .map_or_else(|| e.to_string(), |(m, _)| m.to_string()),
+        message: json_message(&e),
     })?;
     parse_moby_value(&value)
 }

@@ -41,11 +41,16 @@ fn json_error(e: &serde_json::Error) -> ParseError {
     ParseError::Json {
         line: e.line(),
         column: e.column(),
-        message: e
-            .to_string()
-            .rsplit_once(" at line ")
-            .map_or_else(|| e.to_string(), |(m, _)| m.to_string()),
+        message: json_message(e),
     }
+}
+
+/// serde_json's message without its " at line L column C" tail (the error types carry
+/// line and column as fields).
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    e.to_string()
+        .rsplit_once(" at line ")
+        .map_or_else(|| e.to_string(), |(m, _)| m.to_string())
 }
 
 /// How a JSON value's type reads in an error message ("a string", "null", ...).
