@@ -302,7 +302,7 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
         profile.needs_listener,
     );
     if opts.verify {
-        crate::verify::verify(profile, &program)?;
+        crate::prove::prove(profile, &program, opts.enosys_stub)?;
     }
     Ok(program)
 }
