@@ -1093,8 +1093,10 @@ fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
          libseccomp applies the entry's conditions to the multiplexer's own registers. Add an \
          unconditional rule for the multiplexer (socketcall or ipc), or leave the architecture out"
     } else {
-        "libseccomp merges several conditional rules on one argument wrongly in some cases; \
-         rewrite the conditions, for example with one entry per range"
+        "libseccomp 2.5 builds wrong programs for some profiles (conditional rules on one \
+         argument merged wrongly, a missing load of the syscall number in a later \
+         architecture's block); rewrite the conditions, for example with one entry per range, \
+         or list fewer architectures"
     };
     CompileError::Miscompiled {
         entry,
