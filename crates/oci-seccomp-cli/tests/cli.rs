@@ -324,6 +324,88 @@ fn explain_names_the_deciding_entry() {
     assert_eq!(v["nr"], json!(110));
 }
 
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explain_any_number_the_kernel_can_see_and_the_right_abi() {
+    let t = TempDir::new("explain-nr");
+    let both = t.write(
+        "x32.json",
+        r#"{"defaultAction":"SCMP_ACT_KILL_PROCESS","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],
+            "syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":7}]}"#,
+    );
+    // -1 (a tracer skipping the call) and its unsigned spelling: the stub answers.
+    for nr in ["-1", "4294967295"] {
+        let o = cli(&["explain", &both, "--", nr]);
+        assert!(o.status.success(), "{nr}: {}", stderr(&o));
+        assert!(stdout(&o).contains("stub"), "{nr}: {}", stdout(&o));
+    }
+    // An x32 number given on x86_64 is decided by the entry, named as the x32 call.
+    let o = cli(&["explain", &both, &format!("{}", 0x4000_006e_u32)]);
+    let s = stdout(&o);
+    assert!(s.contains("syscalls[0]") && s.contains("getppid"), "{s}");
+    // Without x32 in the profile it is a foreign ABI, never "unexplained".
+    let plain = t.write(
+        "plain.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let s = stdout(&cli(&["explain", &plain, "0x4000006e"]));
+    assert!(
+        s.contains("ABI of this number is not in the profile"),
+        "{s}"
+    );
+    assert!(s.contains("SCMP_ACT_KILL"), "{s}");
+    let o = cli(&["explain", &plain, "0x100000000"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn check_explain_and_run_refuse_a_program_that_libseccomp_miscompiled() {
+    let t = TempDir::new("miscompiled");
+    // Issue 10's example: getppid(0x391095bc0380ebab, 0, 0, 0x300000000) matches entry 0
+    // only, and libseccomp 2.5.4's program allows it.
+    let p = t.write(
+        "three.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":100,"args":[
+   {"index":1,"value":4294967295,"valueTwo":1,"op":"SCMP_CMP_MASKED_EQ"},
+   {"index":0,"value":3978633079640342432,"op":"SCMP_CMP_GT"},
+   {"index":1,"value":13,"op":"SCMP_CMP_GT"}]},
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":101,"args":[
+   {"index":0,"value":16282137733583660316,"op":"SCMP_CMP_EQ"}]},
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":102,"args":[
+   {"index":3,"value":15,"op":"SCMP_CMP_EQ"},
+   {"index":0,"value":4111951094534433705,"op":"SCMP_CMP_LE"},
+   {"index":3,"value":12884901888,"op":"SCMP_CMP_NE"}]}]}"#,
+    );
+    let o = cli(&["check", &p]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        all.contains("syscalls[0]") && all.contains("miscompiled"),
+        "{all}"
+    );
+    for args in [
+        vec![
+            "explain",
+            &p,
+            "getppid",
+            "0x391095bc0380ebab",
+            "0",
+            "0",
+            "0x300000000",
+        ],
+        vec!["run", "--profile", &p, "--", "/bin/true"],
+    ] {
+        let o = cli(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("miscompiled"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
 #[test]
 fn explain_bad_inputs() {
     let t = TempDir::new("explain-bad");
