@@ -171,8 +171,41 @@ impl WordSet {
         if self.lo > self.hi {
             return Ok(None);
         }
-        if self.not.is_empty() && self.mask == 0 {
-            return Ok(Some(self.lo));
+        if self.not.iter().all(|(m, _)| *m == FULL) {
+            // The common shapes (an interval, a bit pattern, excluded single values): walk
+            // the pattern's members upwards from `lo`, skipping excluded values.
+            let mut sorted = Vec::new();
+            if self.not.len() > 16 {
+                sorted = self.not.iter().map(|(_, v)| *v).collect();
+                sorted.sort_unstable();
+            }
+            let excluded = |w: u32| {
+                if sorted.is_empty() {
+                    self.not.iter().any(|(_, v)| *v == w)
+                } else {
+                    sorted.binary_search(&w).is_ok()
+                }
+            };
+            let mut start = self.lo;
+            loop {
+                *steps += 1;
+                if *steps > MAX_STEPS {
+                    return Err(Exhausted);
+                }
+                let Some(w) = min_matching_at_least(start, self.mask, self.bits) else {
+                    return Ok(None);
+                };
+                if w > self.hi {
+                    return Ok(None);
+                }
+                if !excluded(w) {
+                    return Ok(Some(w));
+                }
+                let Some(next) = w.checked_add(1) else {
+                    return Ok(None);
+                };
+                start = next;
+            }
         }
         let alive: Vec<usize> = (0..self.not.len()).collect();
         let mut failed = HashSet::new();
@@ -242,18 +275,42 @@ impl WordSet {
     }
 }
 
+/// The smallest `w >= start` with `w & mask == bits` (`bits` within `mask`).
+fn min_matching_at_least(start: u32, mask: u32, bits: u32) -> Option<u32> {
+    if start & mask == bits {
+        return Some(start);
+    }
+    // The smallest larger member keeps `start`'s bits above some position `i`, has a 1
+    // at `i` where `start` has a 0, and the least bits below; the lowest such `i` wins.
+    for i in 0..32 {
+        let b = 1u32 << i;
+        if start & b != 0 || (mask & b != 0 && bits & b == 0) {
+            continue;
+        }
+        let high = if i == 31 { 0 } else { !((b << 1) - 1) };
+        let prefix = start & high;
+        if (prefix ^ bits) & mask & high != 0 {
+            continue;
+        }
+        return Some(prefix | b | (bits & (b - 1)));
+    }
+    None
+}
+
 /// A set of `seccomp_data` values: one [`WordSet`] per word, with an undo log.
 #[derive(Clone, Debug, Default)]
 pub struct Region {
     words: [WordSet; WORDS],
-    log: Vec<(usize, WordSet)>,
+    /// Per push: the word and its bounds and pattern before, and its exclusion count.
+    log: Vec<(usize, u32, u32, u32, u32, usize)>,
     steps: u64,
 }
 
 impl Region {
     fn push(&mut self, atom: Atom, yes: bool) -> Result<bool, Exhausted> {
-        self.log.push((atom.word, self.words[atom.word].clone()));
         let w = &mut self.words[atom.word];
+        self.log
+            .push((atom.word, w.lo, w.hi, w.mask, w.bits, w.not.len()));
         if !w.add(atom.test, yes) {
             return Ok(false);
         }
@@ -261,8 +318,10 @@ impl Region {
     }
 
     fn pop(&mut self) {
-        if let Some((i, w)) = self.log.pop() {
-            self.words[i] = w;
+        if let Some((i, lo, hi, mask, bits, n)) = self.log.pop() {
+            let w = &mut self.words[i];
+            (w.lo, w.hi, w.mask, w.bits) = (lo, hi, mask, bits);
+            w.not.truncate(n);
         }
     }
 
@@ -421,8 +480,54 @@ impl Ask for SeccompPoint {
     }
 }
 
+impl Region {
+    /// Answers `atom` from the word's bounds and pattern alone when they settle it.
+    fn settled(&self, atom: Atom) -> Option<bool> {
+        let w = &self.words[atom.word];
+        match atom.test {
+            Test::Masked(m, v) => {
+                if v & !m != 0 {
+                    return Some(false);
+                }
+                if m & !w.mask == 0 {
+                    // Every bit the test reads is fixed.
+                    return Some(w.bits & m == v);
+                }
+                if (w.bits ^ v) & (w.mask & m) != 0 {
+                    return Some(false);
+                }
+                if w.not.contains(&(m, v)) {
+                    return Some(false);
+                }
+                None
+            }
+            Test::Gt(k) => {
+                if w.lo > k {
+                    Some(true)
+                } else if w.hi <= k {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            Test::Ge(k) => {
+                if w.lo >= k {
+                    Some(true)
+                } else if w.hi < k {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
 impl Ask for Region {
     fn ask(&mut self, atom: Atom) -> Result<bool, Stop> {
+        if let Some(answer) = self.settled(atom) {
+            return Ok(answer);
+        }
         let yes = self.allows(atom, true).map_err(|_| Stop::Exhausted)?;
         let no = self.allows(atom, false).map_err(|_| Stop::Exhausted)?;
         match (yes, no) {
@@ -477,20 +582,31 @@ impl Model {
         let stub = stub && crate::stub::wanted(profile.default_action);
         let mut arches: Vec<ArchModel> = Vec::new();
         for a in &profile.architectures {
+            let mut numbers: std::collections::HashMap<String, Option<i32>> =
+                std::collections::HashMap::new();
+            let mut number = |n: &str| match numbers.get(n) {
+                Some(v) => *v,
+                None => {
+                    let v = arch::resolve(n, a);
+                    numbers.insert(n.to_string(), v);
+                    v
+                }
+            };
+            let max = profile
+                .names
+                .iter()
+                .filter_map(|(_, n)| number(n))
+                .map(|n| n as u32)
+                .max();
             let mut abi = Abi {
                 info: Some(a),
                 narrow: a.narrow_args(),
                 big_endian: a.big_endian,
-                max: profile
-                    .names
-                    .iter()
-                    .filter_map(|(_, n)| arch::resolve(n, a))
-                    .map(|n| n as u32)
-                    .max(),
+                max,
                 ..Abi::default()
             };
             for r in &profile.rules {
-                if let Some(nr) = arch::resolve(&r.name, a) {
+                if let Some(nr) = number(&r.name) {
                     abi.rules.entry(nr as u32).or_default().push(r.clone());
                 }
             }
@@ -1146,6 +1262,27 @@ mod tests {
         }
         let s = set(0, FULL, 0xffff, 1, &[(FULL, 23), (FULL, 1)]);
         assert_eq!(s.witness(&mut steps).unwrap(), Some(0x10001));
+    }
+
+    #[test]
+    fn smallest_pattern_member() {
+        for (start, mask, bits) in [
+            (0u32, 0xf0, 0x30),
+            (0x35, 0xf0, 0x30),
+            (0x41, 0xf0, 0x30),
+            (7, 0b101, 0b100),
+            (0xffff_fff0, 0x1, 0x0),
+            (u32::MAX, 1, 0),
+        ] {
+            let want = (u64::from(start)..=u64::from(u32::MAX))
+                .map(|w| w as u32)
+                .find(|w| w & mask == bits);
+            assert_eq!(
+                min_matching_at_least(start, mask, bits),
+                want,
+                "{start:#x} {mask:#x} {bits:#x}"
+            );
+        }
     }
 
     #[test]
