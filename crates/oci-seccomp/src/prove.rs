@@ -67,7 +67,7 @@ const WORDS: usize = (SECCOMP_DATA_LEN / 4) as usize;
 const FULL: u32 = u32::MAX;
 
 /// Most search steps one proof may take before it gives up (and refuses the program).
-pub const MAX_STEPS: u64 = 20_000_000;
+pub const MAX_STEPS: u64 = 1_000_000;
 
 /// A comparison of one 32-bit word with constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -972,6 +972,7 @@ struct Prover<'a> {
 impl Prover<'_> {
     fn run(&mut self, mut pc: usize, mut acc: Acc) -> Result<(), ProofError> {
         loop {
+            self.tick()?;
             let Some(insn) = self.insns.get(pc) else {
                 return Err(ProofError::Unsupported {
                     pc,
@@ -1070,7 +1071,17 @@ impl Prover<'_> {
 
     /// Every input in the region gets `got`: split the region until the profile's
     /// decision is constant on each piece, and compare.
+    /// Counts one step of the proof against [`MAX_STEPS`].
+    fn tick(&mut self) -> Result<(), ProofError> {
+        self.region.steps += 1;
+        if self.region.steps > MAX_STEPS {
+            return Err(ProofError::TooComplex);
+        }
+        Ok(())
+    }
+
     fn leaf(&mut self, got: Action) -> Result<(), ProofError> {
+        self.tick()?;
         match self.model.decide(&mut self.region) {
             Ok(want) => {
                 if want.accepts(got) {
