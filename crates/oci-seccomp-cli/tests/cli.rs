@@ -493,6 +493,54 @@ fn check_finds_docker_keys_and_errors() {
     assert!(stdout(&o).contains("defaultErrnoRet"), "{}", stdout(&o));
 }
 
+/// Issue 10 item 7: `check` reports what `run` refuses. WAIT_KILLABLE_RECV without a
+/// NOTIFY rule (the kernel's EINVAL), and Docker keys in any letter case (moby reads
+/// `"Includes"` as `includes`; as plain OCI the capability condition would be dropped).
+#[test]
+fn check_reports_what_run_refuses() {
+    let t = TempDir::new("check-run");
+    let wk = t.write(
+        "wk.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
+    );
+    let o = cli(&["check", &wk]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("flags[0]") && stdout(&o).contains("SCMP_ACT_NOTIFY"),
+        "{}",
+        stdout(&o)
+    );
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--profile",
+        &wk,
+        "--",
+        "/bin/echo",
+        "ran",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("ran"));
+    assert!(stderr(&o).contains("flags[0]"), "{}", stderr(&o));
+
+    let inc = t.write(
+        "includes.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+             {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "Includes": {"caps": ["CAP_SYS_ADMIN"]}}]}"#,
+    );
+    let o = cli(&["check", &inc]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("syscalls[0].Includes") && stdout(&o).contains("docker-keys"),
+        "{}",
+        stdout(&o)
+    );
+    // `render` reads it as moby does: without CAP_SYS_ADMIN the entry is not there.
+    let o = cli(&["render", &inc]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("unshare"), "{}", stdout(&o));
+}
+
 // ---------------------------------------------------------------- features
 
 #[test]
