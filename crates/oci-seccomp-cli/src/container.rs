@@ -72,6 +72,51 @@ pub struct Setup {
     gids: Vec<libc::gid_t>,
     caps: CapSets,
     last_cap: u32,
+    /// `process.rlimits`: (resource, soft, hard).
+    rlimits: Vec<(RlimitResource, libc::rlim_t, libc::rlim_t)>,
+}
+
+/// Largest uid or gid accepted (as runc): 2^31 - 1. Above that the kernel's and libc's
+/// sentinels (`(uid_t)-1` means "unchanged" to setresuid) begin.
+const MAX_ID: u32 = i32::MAX as u32;
+
+fn check_id(field: &str, id: u32) -> CliResult<()> {
+    if id > MAX_ID {
+        return Err(CliError::problem(format!(
+            "{field} {id}: outside 0..={MAX_ID}; such ids are refused (as runc does): \
+             4294967295 means \"leave unchanged\" to setresuid"
+        )));
+    }
+    Ok(())
+}
+
+/// The type of setrlimit's resource argument.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type RlimitResource = libc::__rlimit_resource_t;
+/// The type of setrlimit's resource argument.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type RlimitResource = libc::c_int;
+
+fn rlimit_resource(t: oci_spec::runtime::PosixRlimitType) -> RlimitResource {
+    use oci_spec::runtime::PosixRlimitType as T;
+    match t {
+        T::RlimitCpu => libc::RLIMIT_CPU,
+        T::RlimitFsize => libc::RLIMIT_FSIZE,
+        T::RlimitData => libc::RLIMIT_DATA,
+        T::RlimitStack => libc::RLIMIT_STACK,
+        T::RlimitCore => libc::RLIMIT_CORE,
+        T::RlimitRss => libc::RLIMIT_RSS,
+        T::RlimitNproc => libc::RLIMIT_NPROC,
+        T::RlimitNofile => libc::RLIMIT_NOFILE,
+        T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        T::RlimitAs => libc::RLIMIT_AS,
+        T::RlimitLocks => libc::RLIMIT_LOCKS,
+        T::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        T::RlimitNice => libc::RLIMIT_NICE,
+        T::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        T::RlimitRttime => libc::RLIMIT_RTTIME,
+    }
 }
 
 fn cstring(what: &str, bytes: &[u8]) -> CliResult<CString> {
@@ -133,11 +178,25 @@ fn mask(set: Option<&oci_spec::runtime::Capabilities>, field: &str) -> CliResult
     Ok(m)
 }
 
+/// The highest capability this kernel knows: /proc/sys/kernel/cap_last_cap, else probed
+/// with `PR_CAPBSET_READ` (EINVAL past the last one). Every capability up to it is "known":
+/// failing to drop one from the bounding set is fatal.
 fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    if let Some(n) = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    {
+        return n;
+    }
+    let mut last = 0;
+    for cap in 0..64u32 {
+        // SAFETY: prctl with integer arguments; only reads the bounding set.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) } < 0 {
+            break;
+        }
+        last = cap;
+    }
+    last
 }
 
 impl Setup {
@@ -241,8 +300,24 @@ impl Setup {
         if process.terminal() == Some(true) {
             tracing::warn!("process.terminal is ignored: the command uses oci-seccomp's stdio");
         }
-        if process.rlimits().as_ref().is_some_and(|r| !r.is_empty()) {
-            tracing::warn!("process.rlimits are ignored by oci-seccomp run");
+        let mut rlimits = Vec::new();
+        for (i, r) in process.rlimits().iter().flatten().enumerate() {
+            if r.soft() > r.hard() {
+                return Err(CliError::problem(format!(
+                    "process.rlimits[{i}] ({}): soft {} is above hard {}; setrlimit refuses that",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                )));
+            }
+            let res = rlimit_resource(r.typ());
+            if rlimits.iter().any(|(x, _, _)| *x == res) {
+                return Err(CliError::problem(format!(
+                    "process.rlimits[{i}] ({}): given twice",
+                    r.typ()
+                )));
+            }
+            rlimits.push((res, r.soft() as libc::rlim_t, r.hard() as libc::rlim_t));
         }
         let cwd = process.cwd();
         if !cwd.is_absolute() {
@@ -252,11 +327,17 @@ impl Setup {
             )));
         }
         let user = process.user();
-        let gids = user
-            .additional_gids()
-            .as_ref()
-            .map(|v| v.iter().map(|g| *g as libc::gid_t).collect())
-            .unwrap_or_default();
+        check_id("process.user.uid", user.uid())?;
+        check_id("process.user.gid", user.gid())?;
+        let mut gids: Vec<libc::gid_t> = Vec::new();
+        for (i, g) in user.additional_gids().iter().flatten().enumerate() {
+            check_id(&format!("process.user.additionalGids[{i}]"), *g)?;
+            gids.push(*g as libc::gid_t);
+        }
+        // The kernel keeps the list sorted; the same list in that order can be compared
+        // with getgroups before exec.
+        gids.sort_unstable();
+        gids.dedup();
         let caps = match process.capabilities() {
             Some(c) => CapSets {
                 bounding: mask(c.bounding().as_ref(), "bounding")?,
@@ -284,6 +365,7 @@ impl Setup {
             gids,
             caps,
             last_cap: last_cap(),
+            rlimits,
         })
     }
 
@@ -586,42 +668,26 @@ impl Setup {
         Ok(())
     }
 
-    /// In the child, after the root is set up: working directory, user and capabilities.
-    /// Makes no heap allocation on success.
-    pub fn finalize(&self) -> Result<(), &'static str> {
-        // SAFETY: chdir takes a valid C string.
-        if unsafe { libc::chdir(self.cwd.as_ptr()) } != 0 {
-            return Err("chdir to process.cwd");
-        }
+    /// In the child, right after [`Setup::enter`] and before any seccomp filter is
+    /// installed: drops the bounding set, clears the ambient set and sets the additional
+    /// groups. Done before the filter so that no profile can fake their results (a rule
+    /// returning `ERRNO(0)` for `prctl` or `setgroups`). Makes no heap allocation.
+    ///
+    /// # Errors
+    ///
+    /// The step that failed, with errno set.
+    pub fn drop_privileges_before_filter(&self) -> Result<(), &'static str> {
         for cap in 0..=self.last_cap.min(63) {
             if self.caps.bounding & (1 << cap) == 0 {
                 // SAFETY: prctl with integer arguments.
                 let rc =
                     unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
-                if rc != 0 && errno() != libc::EINVAL {
+                // Every capability up to last_cap is known to this kernel: no error is
+                // harmless here.
+                if rc != 0 {
                     return Err("prctl(PR_CAPBSET_DROP) for process.capabilities.bounding");
                 }
             }
-        }
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
-            return Err("prctl(PR_SET_KEEPCAPS)");
-        }
-        // SAFETY: the pointer and length describe `gids`.
-        if unsafe { libc::setgroups(self.gids.len(), self.gids.as_ptr()) } != 0 {
-            return Err("setgroups for process.user.additionalGids");
-        }
-        // SAFETY: plain integer arguments.
-        if unsafe { libc::setresgid(self.gid, self.gid, self.gid) } != 0 {
-            return Err("setresgid for process.user.gid");
-        }
-        // SAFETY: plain integer arguments.
-        if unsafe { libc::setresuid(self.uid, self.uid, self.uid) } != 0 {
-            return Err("setresuid for process.user.uid");
-        }
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } != 0 {
-            return Err("prctl(PR_SET_KEEPCAPS, 0)");
         }
         // SAFETY: prctl with integer arguments. EINVAL: kernel without ambient caps.
         let rc = unsafe {
@@ -635,6 +701,51 @@ impl Setup {
         };
         if rc != 0 && errno() != libc::EINVAL {
             return Err("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+        }
+        // SAFETY: the pointer and length describe `gids`.
+        if unsafe { libc::setgroups(self.gids.len(), self.gids.as_ptr()) } != 0 {
+            return Err("setgroups for process.user.additionalGids");
+        }
+        Ok(())
+    }
+
+    /// In the child, after the root is set up (and, without no-new-privileges, after the
+    /// filter is installed): working directory, rlimits, user and capabilities.
+    /// Makes no heap allocation.
+    ///
+    /// # Errors
+    ///
+    /// The step that failed, with errno set.
+    pub fn finalize(&self) -> Result<(), &'static str> {
+        // SAFETY: chdir takes a valid C string.
+        if unsafe { libc::chdir(self.cwd.as_ptr()) } != 0 {
+            return Err("chdir to process.cwd");
+        }
+        for (res, soft, hard) in &self.rlimits {
+            let lim = libc::rlimit {
+                rlim_cur: *soft,
+                rlim_max: *hard,
+            };
+            // SAFETY: `lim` is a valid rlimit for the duration of the call.
+            if unsafe { libc::setrlimit(*res, &lim) } != 0 {
+                return Err("setrlimit for process.rlimits");
+            }
+        }
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
+            return Err("prctl(PR_SET_KEEPCAPS)");
+        }
+        // SAFETY: plain integer arguments.
+        if unsafe { libc::setresgid(self.gid, self.gid, self.gid) } != 0 {
+            return Err("setresgid for process.user.gid");
+        }
+        // SAFETY: plain integer arguments.
+        if unsafe { libc::setresuid(self.uid, self.uid, self.uid) } != 0 {
+            return Err("setresuid for process.user.uid");
+        }
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } != 0 {
+            return Err("prctl(PR_SET_KEEPCAPS, 0)");
         }
         capset(&self.caps)?;
         for cap in 0..=self.last_cap.min(63) {
@@ -652,6 +763,102 @@ impl Setup {
                 if rc != 0 {
                     return Err("prctl(PR_CAP_AMBIENT_RAISE) for process.capabilities.ambient");
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of additional groups the plan has (the size of the scratch buffer
+    /// [`Setup::verify`] needs, minus one).
+    pub fn group_count(&self) -> usize {
+        self.gids.len()
+    }
+
+    /// In the child, last thing before `execve`, after the filter is installed: reads the
+    /// credentials, capability sets and rlimits back and compares them with the plan. A
+    /// hostile profile can make `setresuid`, `capset`, `prctl` or `setrlimit` return
+    /// success without doing anything; this check then fails instead of starting the
+    /// workload as root. Every read starts from a value that cannot be the planned one, so
+    /// a faked read (success without output) is a mismatch too. `scratch` must hold at
+    /// least [`Setup::group_count`] + 1 entries. Makes no heap allocation.
+    ///
+    /// # Errors
+    ///
+    /// What differs from the plan.
+    pub fn verify(&self, scratch: &mut [libc::gid_t]) -> Result<(), &'static str> {
+        // Ids above MAX_ID are refused in from_spec: u32::MAX is never a planned id.
+        let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
+        // SAFETY: three valid output pointers.
+        let rc = unsafe { libc::getresuid(&mut r, &mut e, &mut s) };
+        if rc != 0 || [r, e, s] != [self.uid; 3] {
+            return Err("verify before exec: the user ids are not process.user.uid (setresuid was refused or faked)");
+        }
+        let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
+        // SAFETY: three valid output pointers.
+        let rc = unsafe { libc::getresgid(&mut r, &mut e, &mut s) };
+        if rc != 0 || [r, e, s] != [self.gid; 3] {
+            return Err("verify before exec: the group ids are not process.user.gid (setresgid was refused or faked)");
+        }
+        let want = self.gids.len();
+        if scratch.len() <= want {
+            return Err("verify before exec: internal error: group buffer too small");
+        }
+        scratch.fill(libc::gid_t::MAX);
+        // SAFETY: `scratch` is valid for `scratch.len()` entries.
+        let n = unsafe { libc::getgroups(scratch.len() as libc::c_int, scratch.as_mut_ptr()) };
+        if n < 0 || n as usize != want || scratch[..want] != self.gids[..] {
+            return Err(
+                "verify before exec: the additional groups are not process.user.additionalGids",
+            );
+        }
+        let valid: u64 = if self.last_cap >= 63 {
+            u64::MAX
+        } else {
+            (1u64 << (self.last_cap + 1)) - 1
+        };
+        let got = capget()?;
+        if got.effective != self.caps.effective & valid
+            || got.permitted != self.caps.permitted & valid
+            || got.inheritable != self.caps.inheritable & valid
+        {
+            return Err("verify before exec: the capability sets are not process.capabilities (capset was refused or faked)");
+        }
+        for cap in 0..=self.last_cap.min(63) {
+            let bit = 1u64 << cap;
+            // SAFETY: prctl with integer arguments.
+            let b = unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) };
+            if b != i32::from(self.caps.bounding & bit != 0) {
+                return Err(
+                    "verify before exec: the bounding set is not process.capabilities.bounding",
+                );
+            }
+            if self.caps.ambient & bit != 0 {
+                // SAFETY: prctl with integer arguments.
+                let a = unsafe {
+                    libc::prctl(
+                        libc::PR_CAP_AMBIENT,
+                        libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
+                        cap as libc::c_ulong,
+                        0,
+                        0,
+                    )
+                };
+                if a != 1 {
+                    return Err(
+                        "verify before exec: the ambient set is not process.capabilities.ambient",
+                    );
+                }
+            }
+        }
+        for (res, soft, hard) in &self.rlimits {
+            let mut lim = libc::rlimit {
+                rlim_cur: !*soft,
+                rlim_max: !*hard,
+            };
+            // SAFETY: `lim` is valid output space.
+            let rc = unsafe { libc::getrlimit(*res, &mut lim) };
+            if rc != 0 || lim.rlim_cur != *soft || lim.rlim_max != *hard {
+                return Err("verify before exec: process.rlimits are not in force (setrlimit was refused or faked)");
             }
         }
         Ok(())
@@ -733,6 +940,40 @@ struct CapData {
 }
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// Reads this thread's effective, permitted and inheritable sets. The output starts as all
+/// ones, bits no kernel has included, so a faked `capget` (success without output) never
+/// reads as a plan (plans are masked to the kernel's capabilities).
+fn capget() -> Result<CapSets, &'static str> {
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData {
+        effective: u32::MAX,
+        permitted: u32::MAX,
+        inheritable: u32::MAX,
+    }; 2];
+    // SAFETY: capget writes a v3 header and two data structs, which is what we pass.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err("verify before exec: capget failed");
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok(CapSets {
+        bounding: 0,
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+        ambient: 0,
+    })
+}
 
 fn capset(c: &CapSets) -> Result<(), &'static str> {
     let mut hdr = CapHeader {

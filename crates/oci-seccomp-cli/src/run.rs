@@ -366,6 +366,19 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = plan.envp.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
+    // Scratch space for reading the groups back before exec (allocated now, not after the
+    // filter is installed).
+    let mut groups: Vec<libc::gid_t> =
+        vec![0; plan.container.as_ref().map_or(0, Setup::group_count) + 1];
+
+    // A new session, as runc and crun give the container: `kill(0, sig)` in the workload
+    // must not reach the shell that started the runtime, nor the runtime. The child of a
+    // fork is never a process-group leader, so setsid cannot fail with EPERM here.
+    // SAFETY: setsid takes no arguments.
+    if unsafe { libc::setsid() } < 0 {
+        let e = std::io::Error::last_os_error();
+        child_fail(report, &format!("setsid: {e}"));
+    }
 
     // SAFETY: prctl with integer arguments: die with the runtime.
     unsafe {
@@ -399,6 +412,11 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
         if let Err(e) = c.enter() {
             child_fail(report, &e);
         }
+        // Bounding set, ambient set and groups before any filter can fake their results.
+        if let Err(what) = c.drop_privileges_before_filter() {
+            let e = std::io::Error::last_os_error();
+            child_fail(report, &format!("{what}: {e}"));
+        }
     }
     if !plan.nnp {
         // No NNP: install before the capabilities are dropped (needs CAP_SYS_ADMIN).
@@ -418,6 +436,17 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
         }
         // NNP: install as late as possible before exec.
         child_install(plan, end.as_ref(), report);
+        // SAFETY: prctl with integer arguments. A faked prctl returns 0, not 1.
+        if unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } != 1 {
+            child_fail(report, "verify before exec: no-new-privileges is not set");
+        }
+    }
+    // Whatever the filter does to the calls above, the workload starts with the planned
+    // identity or not at all.
+    if let Some(c) = &plan.container {
+        if let Err(what) = c.verify(&mut groups) {
+            child_fail(report, what);
+        }
     }
     let mut first_err = 0;
     for path in &plan.exec_paths {

@@ -1115,6 +1115,164 @@ fn run_bundle_notify_with_pid_namespace() {
     assert!(stdout(&log).contains("syscall=mkdir"), "{}", stdout(&log));
 }
 
+/// Fails (never skips) when busybox is missing: these tests prove the launcher's
+/// containment and must not pass without running.
+fn require_busybox() {
+    assert!(
+        busybox().is_some(),
+        "busybox is required for this test: apt-get install busybox-static"
+    );
+}
+
+/// Issue 10 item 5: the container init gets a new session (as runc and crun), so its
+/// `kill(0, sig)` cannot reach the shell that started the runtime.
+#[test]
+fn run_gives_the_container_a_new_session() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("session");
+    let bundle = t.0.join("b");
+    let script = "read -r l < /proc/self/stat; set -- $l; echo pid=$1 sid=$6";
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", script],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("pid=1 sid=1"), "{}", stdout(&o));
+    // Without a bundle: the command leads its own session.
+    let o = cli(&[
+        "run",
+        "--no-seccomp",
+        "--",
+        "/bin/sh",
+        "-c",
+        "read -r l < /proc/self/stat; set -- $l; [ \"$1\" = \"$6\" ] && echo own-session",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("own-session"), "{}", stdout(&o));
+    // The workload signalling its process group kills only itself: the runtime (started
+    // in a process group of its own, so that the old behaviour cannot hit this test)
+    // survives and reports it.
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let o = Command::new(BIN)
+        .args([
+            "run",
+            "--no-seccomp",
+            "--",
+            "/bin/sh",
+            "-c",
+            "kill -USR1 0; echo survived",
+        ])
+        .stdin(Stdio::null())
+        .process_group(0)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.signal(),
+        None,
+        "the runtime was killed by its workload"
+    );
+    assert_eq!(o.status.code(), Some(138), "{}", stderr(&o));
+    assert!(stderr(&o).contains("killed by SIGUSR1"), "{}", stderr(&o));
+}
+
+/// Issue 10 item 5: a profile that fakes (`ERRNO(0)`) or refuses the calls that change
+/// identity never leaves the workload more privileged than process.user and
+/// process.capabilities say: the filter is installed before the identity changes here (no
+/// noNewPrivileges), and the launcher reads everything back before exec.
+#[test]
+fn run_bundle_verifies_credentials_before_exec() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("creds");
+    let bundle = t.0.join("b");
+    let script = "busybox grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb):' /proc/self/status; echo nofile=$(ulimit -n); echo ran";
+    let cases: &[(&[&str], u32)] = &[
+        (&["setresuid"], 0),
+        (&["setresuid"], 22),
+        (&["setresuid", "getresuid"], 0),
+        (&["setresgid"], 0),
+        (&["setgroups"], 0),
+        (&["capset"], 0),
+        (&["capset", "capget"], 0),
+        (&["prctl"], 0),
+        (&["prctl"], 22),
+        (&["setrlimit", "prlimit64"], 0),
+    ];
+    for (names, errno) in cases {
+        make_bundle(
+            &bundle,
+            &["/bin/sh", "-c", script],
+            ALL_NS,
+            json!({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": errno}]}),
+        );
+        let cfg = bundle.join("config.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+        v["process"]["noNewPrivileges"] = json!(false);
+        v["process"]["user"] = json!({"uid": 4242, "gid": 4242, "additionalGids": [4243]});
+        v["process"]["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL"],
+            "effective": ["CAP_CHOWN", "CAP_KILL"],
+            "permitted": ["CAP_CHOWN", "CAP_KILL"],
+            "inheritable": ["CAP_KILL"],
+            "ambient": ["CAP_KILL"]
+        });
+        v["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 64, "hard": 64}]);
+        std::fs::write(&cfg, v.to_string()).unwrap();
+        let o = cli(&[
+            "run",
+            "--no-cache",
+            "--bundle",
+            &bundle.display().to_string(),
+        ]);
+        let (out, err) = (stdout(&o), stderr(&o));
+        eprintln!(
+            "{names:?} errno {errno}: exit {:?} {}",
+            o.status.code(),
+            err.trim()
+        );
+        if o.status.success() {
+            // Ran: then exactly as planned (after exec only the ambient CAP_KILL remains).
+            for want in [
+                "Uid:\t4242\t4242\t4242\t4242",
+                "Gid:\t4242\t4242\t4242\t4242",
+                "Groups:\t4243",
+                "CapInh:\t0000000000000020",
+                "CapPrm:\t0000000000000020",
+                "CapEff:\t0000000000000020",
+                "CapBnd:\t0000000000000021",
+                "CapAmb:\t0000000000000020",
+                "nofile=64",
+            ] {
+                assert!(
+                    out.contains(want),
+                    "{names:?} errno {errno}: lacks {want:?}:\n{out}"
+                );
+            }
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{names:?}: {err}");
+            assert!(
+                !out.contains("ran"),
+                "{names:?} errno {errno}: the workload ran:\n{out}"
+            );
+            // Refused with the step that failed (or the mismatch found before exec).
+            assert!(
+                err.starts_with("oci-seccomp: error: "),
+                "{names:?} errno {errno}: {err}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------- demo
 
 #[test]
