@@ -17,11 +17,19 @@
 //! are created). When `pivot_root` is not possible (a rootfs on the initramfs), the root is
 //! moved with `MS_MOVE` and entered with `chroot`, as runc's `--no-pivot` does.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use serde_json::Value;
 
 use crate::util;
 use crate::{CliError, CliResult};
@@ -72,6 +80,10 @@ pub struct Setup {
     gids: Vec<libc::gid_t>,
     caps: CapSets,
     last_cap: u32,
+    /// `linux.maskedPaths`, absolute paths in the container.
+    masked_paths: Vec<CString>,
+    /// `linux.readonlyPaths`, absolute paths in the container.
+    readonly_paths: Vec<CString>,
     /// `process.rlimits`: (resource, soft, hard).
     rlimits: Vec<(RlimitResource, libc::rlim_t, libc::rlim_t)>,
 }
@@ -178,6 +190,48 @@ fn mask(set: Option<&oci_spec::runtime::Capabilities>, field: &str) -> CliResult
     Ok(m)
 }
 
+/// linux.resources: without cgroups nothing there is enforced, so a limit is refused, not
+/// ignored. Device rules are the exception: devices are already denied (the container's
+/// /dev holds only the default devices and every other mount is nodev), so deny rules and
+/// allow rules for default devices hold as written.
+fn check_resources(r: &oci_spec::runtime::LinuxResources) -> CliResult<()> {
+    let v =
+        serde_json::to_value(r).map_err(|e| CliError::problem(format!("linux.resources: {e}")))?;
+    if let Some(obj) = v.as_object() {
+        for (k, val) in obj {
+            let empty = val.is_null()
+                || val
+                    .as_object()
+                    .is_some_and(|o| o.values().all(Value::is_null))
+                || val.as_array().is_some_and(Vec::is_empty);
+            if k != "devices" && !empty {
+                return Err(CliError::problem(format!(
+                    "linux.resources.{k}: not enforced by oci-seccomp run (it manages no cgroups); refusing rather than ignoring a limit"
+                ))
+                .hint("remove linux.resources or use runc or crun"));
+            }
+        }
+    }
+    for (i, d) in r.devices().iter().flatten().enumerate() {
+        if !d.allow() {
+            continue;
+        }
+        let typ = d.typ().map(|t| t.as_str().to_string());
+        let ok = typ.as_deref() == Some("c")
+            && matches!((d.major(), d.minor()), (Some(a), Some(b)) if DEFAULT_DEVICE_NUMBERS.contains(&(a, b)));
+        if !ok {
+            return Err(CliError::problem(format!(
+                "linux.resources.devices[{i}]: allows type {} {}:{}; oci-seccomp run has no device cgroup and only provides the default devices (null, zero, full, random, urandom, tty)",
+                typ.as_deref().unwrap_or("a"),
+                d.major().map_or("*".to_string(), |m| m.to_string()),
+                d.minor().map_or("*".to_string(), |m| m.to_string()),
+            ))
+            .hint("bind-mount the device file instead (a mount with type bind), or use runc"));
+        }
+    }
+    Ok(())
+}
+
 /// The highest capability this kernel knows: /proc/sys/kernel/cap_last_cap, else probed
 /// with `PR_CAPBSET_READ` (EINVAL past the last one). Every capability up to it is "known":
 /// failing to drop one from the bounding set is fatal.
@@ -275,23 +329,65 @@ impl Setup {
             }
             _ => None,
         };
+        let mut masked_paths = Vec::new();
+        let mut readonly_paths = Vec::new();
         if let Some(l) = linux {
-            if l.resources().is_some() || l.cgroups_path().is_some() {
-                tracing::warn!("linux.resources / cgroupsPath are ignored: oci-seccomp run does not manage cgroups");
+            if let Some(r) = l.resources() {
+                check_resources(r)?;
             }
-            if l.masked_paths().as_ref().is_some_and(|v| !v.is_empty())
-                || l.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())
-            {
-                tracing::warn!("linux.maskedPaths / readonlyPaths are ignored by oci-seccomp run");
+            if l.cgroups_path().is_some() {
+                tracing::warn!("cgroupsPath is ignored: oci-seccomp run does not manage cgroups");
             }
-            if l.devices().as_ref().is_some_and(|v| !v.is_empty()) {
-                tracing::warn!("linux.devices are ignored: no device nodes are created");
+            if let Some(d) = l.devices().as_ref().and_then(|v| v.first()) {
+                return Err(CliError::problem(format!(
+                    "linux.devices[0] ({}): creating device nodes is not supported by oci-seccomp run; \
+                     the container's /dev holds only null, zero, full, random, urandom and tty",
+                    d.path().display()
+                ))
+                .hint("bind-mount the device file instead (a mount with type bind), or use runc"));
+            }
+            for (field, list, out) in [
+                ("maskedPaths", l.masked_paths(), &mut masked_paths),
+                ("readonlyPaths", l.readonly_paths(), &mut readonly_paths),
+            ] {
+                for (i, p) in list.iter().flatten().enumerate() {
+                    if !p.starts_with('/') {
+                        return Err(CliError::problem(format!(
+                            "linux.{field}[{i}] {p:?}: must be an absolute path"
+                        )));
+                    }
+                    out.push(cstring(&format!("linux.{field}[{i}]"), p.as_bytes())?);
+                }
             }
         }
 
         let mut mounts = Vec::new();
         for (i, m) in spec.mounts().iter().flatten().enumerate() {
             mounts.push(Self::mount_plan(i, m, &rootfs, bundle)?);
+        }
+        if !mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new("/dev"))
+        {
+            // The container's /dev is ours, never the rootfs's: a tmpfs that gets the
+            // default devices (see default_devices).
+            mounts.insert(
+                0,
+                MountPlan {
+                    destination: "/dev".into(),
+                    target: rootfs.join("dev"),
+                    source: c"tmpfs".into(),
+                    fstype: c"tmpfs".into(),
+                    flags: libc::MS_NOSUID
+                        | libc::MS_NOEXEC
+                        | libc::MS_NODEV
+                        | libc::MS_STRICTATIME,
+                    data: c"mode=755,size=65536k".into(),
+                    bind: false,
+                    propagation: 0,
+                    source_is_file: false,
+                },
+            );
         }
 
         let process = spec.process().as_ref().ok_or_else(|| {
@@ -365,6 +461,8 @@ impl Setup {
             gids,
             caps,
             last_cap: last_cap(),
+            masked_paths,
+            readonly_paths,
             rlimits,
         })
     }
@@ -427,6 +525,7 @@ impl Setup {
         }
         let source = m.source().clone().unwrap_or_default();
         let mut source_is_file = false;
+        let mut source_is_device = false;
         let source = if bind {
             let s = if source.is_absolute() {
                 source
@@ -438,6 +537,8 @@ impl Setup {
                     .hint("a bind mount's source must exist")
             })?;
             source_is_file = !meta.is_dir();
+            source_is_device =
+                meta.file_type().is_char_device() || meta.file_type().is_block_device();
             s
         } else {
             match typ.as_str() {
@@ -460,6 +561,10 @@ impl Setup {
                 source
             }
         };
+        if !source_is_device {
+            // Only a device the config binds in explicitly is usable in the container.
+            flags |= libc::MS_NODEV;
+        }
         if bind {
             flags |= libc::MS_BIND;
             if recursive {
@@ -531,12 +636,41 @@ impl Setup {
             None,
             "bind-mount the rootfs on itself",
         )?;
-        for m in &self.mounts {
-            self.mount_one(m)?;
+        // Device nodes the workload could make (CAP_MKNOD) or find in the rootfs are
+        // unusable: the rootfs and every mount but single-device binds are nodev.
+        remount_bind(&self.rootfs_c, libc::MS_NODEV, "remount the rootfs nodev")?;
+        {
+            // Every destination is created and opened under this fd without following a
+            // symlink, and mounted on through the opened fd: a user who owns the rootfs
+            // cannot redirect a mount (or a file creation) to the host.
+            let root = nix::fcntl::open(
+                self.rootfs_c.as_c_str(),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| format!("open the rootfs: {}", io_err(e)))?;
+            for m in &self.mounts {
+                self.mount_one(&root, m)?;
+            }
+            self.default_devices(&root)?;
         }
         self.enter_root()?;
         if self.readonly {
-            remount_readonly()?;
+            remount_bind(
+                c"/",
+                libc::MS_RDONLY,
+                "remount the root read-only (root.readonly)",
+            )?;
+        }
+        // As runc: in the container's root (nothing of the host is reachable any more).
+        for p in &self.readonly_paths {
+            readonly_path(p)?;
+        }
+        if !self.masked_paths.is_empty() {
+            check_dev_null()?;
+        }
+        for p in &self.masked_paths {
+            mask_path(p)?;
         }
         if let Some(h) = &self.hostname {
             // SAFETY: `h` is a valid buffer of the given length; we are in a private UTS
@@ -548,42 +682,17 @@ impl Setup {
         Ok(())
     }
 
-    fn mount_one(&self, m: &MountPlan) -> Result<(), String> {
-        // The destination must stay inside the rootfs: no symlink on the way.
-        let mut p = self.rootfs.clone();
+    fn mount_one(&self, root: &OwnedFd, m: &MountPlan) -> Result<(), String> {
         let rel = m.target.strip_prefix(&self.rootfs).unwrap_or(&m.target);
-        let parts: Vec<&OsStr> = rel.iter().collect();
-        for (k, part) in parts.iter().enumerate() {
-            p.push(part);
-            match std::fs::symlink_metadata(&p) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(format!(
-                        "mount destination {}: {} is a symlink in the rootfs; not supported",
-                        m.destination,
-                        p.display()
-                    ))
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    let last = k + 1 == parts.len();
-                    let r = if last && m.source_is_file {
-                        std::fs::File::create(&p).map(drop)
-                    } else {
-                        std::fs::create_dir(&p)
-                    };
-                    r.map_err(|e| {
-                        format!(
-                            "mount destination {}: cannot create {}: {e}",
-                            m.destination,
-                            p.display()
-                        )
-                    })?;
-                }
-            }
-        }
-        let target = CString::new(m.target.as_os_str().as_bytes())
-            .map_err(|_| format!("mount destination {}: NUL byte", m.destination))?;
+        let kind = if m.source_is_file {
+            Kind::File
+        } else {
+            Kind::Dir
+        };
+        let dest = open_in_root(root, rel, kind, &m.destination)?;
+        let covered = mnt_id(&dest, &m.destination)?;
         let what = format!("mount {} on {}", m.fstype.to_string_lossy(), m.destination);
+        let target = proc_fd(&dest);
         if m.bind {
             sys_mount(
                 Some(&m.source),
@@ -593,17 +702,6 @@ impl Setup {
                 None,
                 &what,
             )?;
-            let extra = m.flags & !(libc::MS_BIND | libc::MS_REC);
-            if extra != 0 {
-                sys_mount(
-                    None,
-                    &target,
-                    None,
-                    libc::MS_BIND | libc::MS_REMOUNT | extra,
-                    None,
-                    &format!("remount {} with its options", m.destination),
-                )?;
-            }
         } else {
             let data = (!m.data.as_bytes().is_empty()).then_some(m.data.as_c_str());
             sys_mount(
@@ -615,15 +713,73 @@ impl Setup {
                 &what,
             )?;
         }
+        // The opened destination must still be where config.json says.
+        check_place(&dest, &m.target, &m.destination)?;
+        if !m.bind && m.propagation == 0 {
+            return Ok(());
+        }
+        // `dest` is the covered directory; the new mount's root is found again by path
+        // (still without symlinks) and must be a different mount.
+        let top = open_in_root(root, rel, Kind::Existing, &m.destination)?;
+        if mnt_id(&top, &m.destination)? == covered {
+            return Err(format!(
+                "mount destination {}: after mounting, the path no longer leads to the new mount (changed while mounting); refusing",
+                m.destination
+            ));
+        }
+        check_place(&top, &m.target, &m.destination)?;
+        let top_c = proc_fd(&top);
+        let extra = m.flags & !(libc::MS_BIND | libc::MS_REC);
+        if m.bind && extra != 0 {
+            remount_bind(
+                &top_c,
+                extra,
+                &format!("remount {} with its options", m.destination),
+            )?;
+        }
         if m.propagation != 0 {
             sys_mount(
                 None,
-                &target,
+                &top_c,
                 None,
                 m.propagation,
                 None,
                 &format!("set propagation of {}", m.destination),
             )?;
+        }
+        Ok(())
+    }
+
+    /// Bind-mounts the host's default devices into the container's `/dev` (a nodev mount:
+    /// a bind mount keeps the flags of its source mount, so these nodes, and only these,
+    /// are usable) and adds the usual /dev/fd, stdin, stdout and stderr symlinks.
+    fn default_devices(&self, root: &OwnedFd) -> Result<(), String> {
+        for (name, src) in DEFAULT_DEVICES {
+            let shown = format!("/dev/{name}");
+            let rel = Path::new("dev").join(name);
+            let dest = open_in_root(root, &rel, Kind::File, &shown)?;
+            let src_c = CString::new(*src).map_err(|_| format!("{shown}: NUL byte"))?;
+            sys_mount(
+                Some(&src_c),
+                &proc_fd(&dest),
+                None,
+                libc::MS_BIND,
+                None,
+                &format!("bind-mount the host's {src} on {shown}"),
+            )?;
+            check_place(&dest, &self.rootfs.join(&rel), &shown)?;
+        }
+        let dev = open_in_root(root, Path::new("dev"), Kind::Dir, "/dev")?;
+        for (name, to) in [
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ] {
+            match nix::unistd::symlinkat(to, &dev, name) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(format!("symlink /dev/{name}: {}", io_err(e))),
+            }
         }
         Ok(())
     }
@@ -869,14 +1025,13 @@ fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
-fn sys_mount(
-    source: Option<&CString>,
-    target: &std::ffi::CStr,
-    fstype: Option<&CString>,
+fn mount_errno(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
     flags: libc::c_ulong,
-    data: Option<&std::ffi::CStr>,
-    what: &str,
-) -> Result<(), String> {
+    data: Option<&CStr>,
+) -> Result<(), Errno> {
     // SAFETY: every pointer is null or a valid C string for the duration of the call.
     // Callers only reach here in the child's own mount namespace, after `/` was made
     // recursively private (see Setup::enter).
@@ -890,20 +1045,44 @@ fn sys_mount(
         )
     };
     if rc != 0 {
-        return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+        return Err(Errno::last());
     }
     Ok(())
 }
 
-fn remount_readonly() -> Result<(), String> {
+fn sys_mount(
+    source: Option<&CString>,
+    target: &CStr,
+    fstype: Option<&CString>,
+    flags: libc::c_ulong,
+    data: Option<&CStr>,
+    what: &str,
+) -> Result<(), String> {
+    mount_errno(
+        source.map(CString::as_c_str),
+        target,
+        fstype.map(CString::as_c_str),
+        flags,
+        data,
+    )
+    .map_err(|e| format!("{what}: {}", io_err(e)))
+}
+
+/// Remounts the bind mount at `target` adding `add`, keeping the flags it has (a remount
+/// without them would clear nosuid, nodev, noexec or read-only).
+fn remount_bind(target: &CStr, add: libc::c_ulong, what: &str) -> Result<(), String> {
     // SAFETY: an all-zero statvfs is valid output space.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid C string and output pointer.
-    if unsafe { libc::statvfs(c"/".as_ptr(), &mut st) } != 0 {
-        return Err(format!("statvfs(/): {}", std::io::Error::last_os_error()));
+    if unsafe { libc::statvfs(target.as_ptr(), &mut st) } != 0 {
+        return Err(format!(
+            "{what}: statvfs: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let mut keep: libc::c_ulong = 0;
     for (st_flag, ms_flag) in [
+        (libc::ST_RDONLY, libc::MS_RDONLY),
         (libc::ST_NOSUID, libc::MS_NOSUID),
         (libc::ST_NODEV, libc::MS_NODEV),
         (libc::ST_NOEXEC, libc::MS_NOEXEC),
@@ -917,12 +1096,243 @@ fn remount_readonly() -> Result<(), String> {
     }
     sys_mount(
         None,
-        c"/",
+        target,
         None,
-        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
+        libc::MS_BIND | libc::MS_REMOUNT | keep | add,
         None,
-        "remount the root read-only (root.readonly)",
+        what,
     )
+}
+
+/// Default devices: (name under /dev, host source), as runc's default device list.
+const DEFAULT_DEVICES: &[(&str, &str)] = &[
+    ("null", "/dev/null"),
+    ("zero", "/dev/zero"),
+    ("full", "/dev/full"),
+    ("random", "/dev/random"),
+    ("urandom", "/dev/urandom"),
+    ("tty", "/dev/tty"),
+];
+
+/// (major, minor) of the default devices, for linux.resources.devices allow rules.
+const DEFAULT_DEVICE_NUMBERS: &[(i64, i64)] = &[(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
+
+fn io_err(e: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e as i32)
+}
+
+/// What the last component of a mount destination must be.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A directory (created if missing).
+    Dir,
+    /// Not a directory (an empty file is created if missing, never truncated).
+    File,
+    /// Whatever is there (nothing is created).
+    Existing,
+}
+
+/// Opens `rel` below `root` as an `O_PATH` fd, one component at a time with
+/// `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, creating missing components with
+/// `mkdirat` / `openat(O_CREAT | O_EXCL | O_NOFOLLOW)` relative to the parent's fd. A
+/// symlink anywhere is refused: nothing outside the rootfs is ever opened or created.
+fn open_in_root(root: &OwnedFd, rel: &Path, last: Kind, shown: &str) -> Result<OwnedFd, String> {
+    let parts: Vec<&OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
+    let mut cur = root
+        .try_clone()
+        .map_err(|e| format!("mount destination {shown}: dup: {e}"))?;
+    let mut sofar = PathBuf::new();
+    for (k, part) in parts.iter().enumerate() {
+        sofar.push(part);
+        let is_last = k + 1 == parts.len();
+        let kind = if is_last { last } else { Kind::Dir };
+        let mut created = false;
+        let fd = loop {
+            match nix::fcntl::openat2(&cur, *part, how) {
+                Ok(fd) => break fd,
+                Err(Errno::ENOENT) if kind != Kind::Existing && !created => {
+                    created = true;
+                    let r = if kind == Kind::Dir {
+                        nix::sys::stat::mkdirat(&cur, *part, Mode::from_bits_truncate(0o755))
+                    } else {
+                        nix::fcntl::openat(
+                            &cur,
+                            *part,
+                            OFlag::O_CREAT
+                                | OFlag::O_EXCL
+                                | OFlag::O_NOFOLLOW
+                                | OFlag::O_WRONLY
+                                | OFlag::O_CLOEXEC,
+                            Mode::from_bits_truncate(0o644),
+                        )
+                        .map(drop)
+                    };
+                    match r {
+                        Ok(()) | Err(Errno::EEXIST) => continue,
+                        Err(e) => {
+                            return Err(format!(
+                                "mount destination {shown}: cannot create /{}: {}",
+                                sofar.display(),
+                                io_err(e)
+                            ))
+                        }
+                    }
+                }
+                Err(Errno::ELOOP) | Err(Errno::EXDEV) => {
+                    return Err(format!(
+                        "mount destination {shown}: /{} is a symlink in the rootfs; not supported",
+                        sofar.display()
+                    ))
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "mount destination {shown}: cannot open /{}: {}",
+                        sofar.display(),
+                        io_err(e)
+                    ))
+                }
+            }
+        };
+        let st = nix::sys::stat::fstat(&fd)
+            .map_err(|e| format!("mount destination {shown}: fstat: {}", io_err(e)))?;
+        let fmt = st.st_mode & libc::S_IFMT;
+        let bad = if fmt == libc::S_IFLNK {
+            Some("is a symlink in the rootfs; not supported")
+        } else if kind == Kind::Dir && fmt != libc::S_IFDIR {
+            Some("is not a directory")
+        } else if kind == Kind::File && fmt == libc::S_IFDIR {
+            Some("is a directory but the bind source is a file")
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            return Err(format!(
+                "mount destination {shown}: /{} {why}",
+                sofar.display()
+            ));
+        }
+        cur = fd;
+    }
+    Ok(cur)
+}
+
+/// `/proc/self/fd/N` for an fd: mounting on it mounts on what the fd refers to.
+fn proc_fd(fd: &OwnedFd) -> CString {
+    let mut s = b"/proc/self/fd/".to_vec();
+    s.extend_from_slice(fd.as_raw_fd().to_string().as_bytes());
+    // Digits only: no NUL byte.
+    CString::new(s).unwrap_or_default()
+}
+
+/// The mount id of what `fd` refers to (statx STATX_MNT_ID).
+fn mnt_id(fd: &OwnedFd, shown: &str) -> Result<u64, String> {
+    // SAFETY: an all-zero statx is valid output space.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid fd, an empty C string with AT_EMPTY_PATH, and valid output space.
+    let rc = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_MNT_ID,
+            &mut stx,
+        )
+    };
+    if rc != 0 || stx.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(format!(
+            "mount destination {shown}: statx(STATX_MNT_ID): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(stx.stx_mnt_id)
+}
+
+/// Checks that `fd` still is at `expected` (a host path inside the rootfs).
+fn check_place(fd: &OwnedFd, expected: &Path, shown: &str) -> Result<(), String> {
+    let now = nix::fcntl::readlink(proc_fd(fd).as_c_str())
+        .map_err(|e| format!("mount destination {shown}: readlink: {}", io_err(e)))?;
+    let want: PathBuf = expected.components().collect();
+    if Path::new(&now) != want {
+        return Err(format!(
+            "mount destination {shown}: moved while mounting (now at {:?}); refusing",
+            now
+        ));
+    }
+    Ok(())
+}
+
+/// readonlyPaths (as runc): bind the path on itself and remount it read-only, keeping its
+/// other flags. A path that does not exist is skipped.
+fn readonly_path(p: &CStr) -> Result<(), String> {
+    let shown = p.to_string_lossy();
+    match mount_errno(Some(p), p, None, libc::MS_BIND | libc::MS_REC, None) {
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "linux.readonlyPaths {shown:?}: bind on itself: {}",
+                io_err(e)
+            ))
+        }
+        Ok(()) => {}
+    }
+    remount_bind(
+        p,
+        libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        &format!("linux.readonlyPaths {shown:?}: remount read-only"),
+    )
+}
+
+/// The container's /dev/null must be the null device before anything is masked with it.
+fn check_dev_null() -> Result<(), String> {
+    match nix::sys::stat::stat(c"/dev/null") {
+        Ok(st)
+            if st.st_mode & libc::S_IFMT == libc::S_IFCHR
+                && libc::major(st.st_rdev) == 1
+                && libc::minor(st.st_rdev) == 3 => {}
+        Ok(_) => {
+            return Err(
+                "linux.maskedPaths: /dev/null in the container is not the null device (1:3)".into(),
+            )
+        }
+        Err(e) => return Err(format!("linux.maskedPaths: /dev/null: {}", io_err(e))),
+    }
+    Ok(())
+}
+
+/// maskedPaths (as runc): /dev/null over a file, a read-only empty tmpfs over a
+/// directory. A path that does not exist is skipped.
+fn mask_path(p: &CStr) -> Result<(), String> {
+    let shown = p.to_string_lossy();
+    let st = match nix::sys::stat::stat(p) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(format!("linux.maskedPaths {shown:?}: {}", io_err(e))),
+    };
+    let r = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        mount_errno(
+            Some(c"tmpfs"),
+            p,
+            Some(c"tmpfs"),
+            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            Some(c"size=0k,mode=0555"),
+        )
+    } else {
+        mount_errno(Some(c"/dev/null"), p, None, libc::MS_BIND, None)
+    };
+    r.map_err(|e| format!("linux.maskedPaths {shown:?}: mount: {}", io_err(e)))
 }
 
 #[repr(C)]

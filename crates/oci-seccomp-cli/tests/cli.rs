@@ -1273,6 +1273,338 @@ fn run_bundle_verifies_credentials_before_exec() {
     }
 }
 
+fn edit_config(bundle: &Path, f: impl FnOnce(&mut Value)) {
+    let cfg = bundle.join("config.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&cfg, v.to_string()).unwrap();
+}
+
+/// A block device of this host, "MAJOR:MINOR" (any one: the container must not be able to
+/// open it at all).
+fn host_block_device() -> String {
+    let mut all: Vec<String> = std::fs::read_dir("/sys/dev/block")
+        .expect("/sys/dev/block")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    // Prefer a real disk over loop devices (major 7).
+    all.iter()
+        .find(|d| !d.starts_with("7:"))
+        .or(all.first())
+        .cloned()
+        .expect("this host has no block device to test with")
+}
+
+/// Issue 10 item 5: a container with CAP_MKNOD (a default capability) makes a node for a
+/// host block device and cannot open it (everything but the default devices is nodev);
+/// the default devices work; linux.devices is refused, not ignored.
+#[test]
+fn run_bundle_device_nodes_are_unusable() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("devices");
+    let bundle = t.0.join("b");
+    let dev = host_block_device();
+    let (maj, min) = dev.split_once(':').unwrap();
+    let script = format!(
+        "busybox mknod /blk b {maj} {min}; echo mknod=$?; \
+         busybox dd if=/blk of=/dev/null bs=512 count=1 2>/dev/null; echo rootfs=$?; \
+         busybox mknod /dev/blk b {maj} {min}; busybox dd if=/dev/blk of=/dev/null bs=512 count=1 2>/dev/null; echo dev=$?; \
+         busybox mknod /tmp/blk b {maj} {min}; busybox dd if=/tmp/blk of=/dev/null bs=512 count=1 2>/dev/null; echo tmp=$?; \
+         echo x > /dev/null; echo null=$?; echo zero=$(busybox head -c 4 /dev/zero | busybox wc -c); \
+         echo urandom=$(busybox head -c 4 /dev/urandom | busybox wc -c)"
+    );
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", &script],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    edit_config(&bundle, |v| {
+        v["root"]["readonly"] = json!(false);
+        let caps = json!(["CAP_MKNOD", "CAP_DAC_OVERRIDE", "CAP_CHOWN"]);
+        v["process"]["capabilities"] =
+            json!({"bounding": caps, "effective": caps, "permitted": caps});
+        // No nodev asked for on /tmp: the launcher adds it.
+        v["mounts"][1]["options"] = json!(["nosuid"]);
+    });
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}\n{out}", stderr(&o));
+    assert!(
+        out.contains("mknod=0"),
+        "the test needs mknod to work: {out}"
+    );
+    for place in ["rootfs", "dev", "tmp"] {
+        assert!(
+            !out.contains(&format!("{place}=0")),
+            "a host block device was readable through a node in {place}: {out}"
+        );
+    }
+    for want in ["null=0", "zero=4", "urandom=4"] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert!(
+        !bundle.join("rootfs/dev/null").exists(),
+        "created in the rootfs's /dev"
+    );
+
+    edit_config(&bundle, |v| {
+        v["linux"]["devices"] = json!([{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]);
+    });
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("linux.devices[0] (/dev/sda)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 10 item 5: maskedPaths and readonlyPaths are applied as runc does, not ignored:
+/// the container's root cannot write the host's kernel.core_pattern through /proc/sys.
+#[test]
+fn run_bundle_masks_and_protects_paths() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("masked");
+    let bundle = t.0.join("b");
+    let script = "cat /proc/sys/kernel/core_pattern > /tmp/cp; \
+        (cat /tmp/cp > /proc/sys/kernel/core_pattern) 2>/dev/null; echo core_pattern=$?; \
+        echo secretdir=$(busybox ls /secret | busybox wc -l); \
+        echo secretfile=$(busybox wc -c < /etc/secret); \
+        (echo x > /etc/secret) 2>/dev/null; echo write_secret=$?; \
+        (echo x > /data/f) 2>/dev/null; echo write_ro=$?";
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", script],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    let rootfs = bundle.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("secret")).unwrap();
+    std::fs::write(rootfs.join("secret/key"), "k").unwrap();
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/secret"), "top secret").unwrap();
+    std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    edit_config(&bundle, |v| {
+        v["root"]["readonly"] = json!(false);
+        v["linux"]["maskedPaths"] = json!(["/secret", "/etc/secret", "/does/not/exist"]);
+        v["linux"]["readonlyPaths"] = json!(["/proc/sys", "/data", "/nope"]);
+    });
+    let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        before
+    );
+    assert!(o.status.success(), "{}\n{out}", stderr(&o));
+    for want in [
+        "secretdir=0",
+        "secretfile=0",
+        "write_secret=0",
+        "write_ro=1",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert!(
+        !out.contains("core_pattern=0"),
+        "the container wrote the host's kernel.core_pattern: {out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/secret")).unwrap(),
+        "top secret"
+    );
+    assert!(!rootfs.join("data/f").exists());
+
+    edit_config(&bundle, |v| {
+        v["linux"]["maskedPaths"] = json!(["relative/path"])
+    });
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("linux.maskedPaths[0] \"relative/path\": must be an absolute path"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Runs `oci-seccomp ARGS`, killing it after `limit`.
+fn cli_with_timeout(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!("oci-seccomp {args:?} hung: {}", stderr(&o));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Issue 10 item 5, the CVE-2021-30465 class: uid 4242 owns the rootfs and keeps swapping
+/// a mount destination's directory for a symlink to a host directory while root runs
+/// `run --bundle` with a file bind mount there. The root-owned host file is never
+/// changed (created, truncated or mounted over), and every run ends.
+#[test]
+fn run_bundle_mount_destination_race_never_reaches_the_host() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("mountrace");
+    let bundle = t.0.join("b");
+    make_bundle(
+        &bundle,
+        &["/bin/busybox", "true"],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    let host = t.0.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    let victim = host.join("target");
+    std::fs::write(&victim, "precious").unwrap();
+    let source = t.0.join("source");
+    std::fs::write(&source, "from the bundle").unwrap();
+    edit_config(&bundle, |v| {
+        v["root"]["readonly"] = json!(false);
+        v["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/etc/target", "type": "bind", "source": source, "options": ["bind", "ro"]}));
+        v["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/var/target", "type": "tmpfs", "source": "tmpfs"}));
+    });
+    let rootfs = bundle.join("rootfs");
+    for d in ["etc", "var"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        std::os::unix::fs::symlink(&host, rootfs.join(format!("{d}.link"))).unwrap();
+    }
+    // The attacker owns the rootfs (and nothing else).
+    let chown = |p: &Path| std::os::unix::fs::lchown(p, Some(4242), Some(4242)).unwrap();
+    chown(&rootfs);
+    for d in ["etc", "var", "etc.link", "var.link"] {
+        chown(&rootfs.join(d));
+    }
+    let stop = t.0.join("stop");
+    let c = |p: PathBuf| std::ffi::CString::new(p.into_os_string().into_encoded_bytes()).unwrap();
+    let (etc, etc_link, var, var_link) = (
+        c(rootfs.join("etc")),
+        c(rootfs.join("etc.link")),
+        c(rootfs.join("var")),
+        c(rootfs.join("var.link")),
+    );
+    let (etc_file, var_dir) = (c(rootfs.join("etc/target")), c(rootfs.join("var/target")));
+    let stop_c = c(stop.clone());
+    // SAFETY: the test process may be multi-threaded; the child only makes raw,
+    // async-signal-safe syscalls (no allocation: every path is prepared before the fork)
+    // and leaves with _exit.
+    let attacker = match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            // SAFETY: raw syscalls with valid C strings; _exit never returns.
+            unsafe {
+                if libc::setresgid(4242, 4242, 4242) != 0
+                    || libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setresuid(4242, 4242, 4242) != 0
+                {
+                    libc::_exit(3);
+                }
+                loop {
+                    if libc::access(stop_c.as_ptr(), libc::F_OK) == 0 {
+                        libc::_exit(0);
+                    }
+                    for _ in 0..200 {
+                        libc::unlink(etc_file.as_ptr());
+                        libc::rmdir(var_dir.as_ptr());
+                        libc::syscall(
+                            libc::SYS_renameat2,
+                            libc::AT_FDCWD,
+                            etc.as_ptr(),
+                            libc::AT_FDCWD,
+                            etc_link.as_ptr(),
+                            libc::RENAME_EXCHANGE,
+                        );
+                        libc::syscall(
+                            libc::SYS_renameat2,
+                            libc::AT_FDCWD,
+                            var.as_ptr(),
+                            libc::AT_FDCWD,
+                            var_link.as_ptr(),
+                            libc::RENAME_EXCHANGE,
+                        );
+                    }
+                }
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    let b = bundle.display().to_string();
+    let mut results = Vec::new();
+    for _ in 0..20 {
+        let o = cli_with_timeout(
+            &["run", "--no-cache", "--bundle", &b],
+            Duration::from_secs(20),
+        );
+        results.push((o.status.code(), stderr(&o)));
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "precious",
+            "the host file was changed: {results:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&host).unwrap().count(),
+            1,
+            "something was created in the host directory: {results:?}"
+        );
+    }
+    std::fs::write(&stop, "").unwrap();
+    let st = nix::sys::wait::waitpid(attacker, None).unwrap();
+    assert_eq!(
+        st,
+        nix::sys::wait::WaitStatus::Exited(attacker, 0),
+        "the attacker could not run as uid 4242"
+    );
+    eprintln!("{results:?}");
+    for (code, err) in &results {
+        assert!(matches!(code, Some(0) | Some(1)), "{code:?}: {err}");
+        if *code == Some(1) {
+            // A refusal names the destination it was setting up.
+            assert!(
+                err.contains("/etc/target") || err.contains("/var/target"),
+                "{err}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------- demo
 
 #[test]
