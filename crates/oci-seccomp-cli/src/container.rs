@@ -2,7 +2,8 @@
 //! mounts, hostname, user and capabilities.
 //!
 //! Everything is read and checked in the parent ([`Setup::from_spec`]); the child only
-//! executes the plan ([`Setup::enter`], then [`Setup::finalize`]).
+//! executes the plan ([`Setup::enter`], [`Setup::drop_privileges_before_filter`],
+//! [`Setup::finalize`], [`Setup::verify`]).
 //!
 //! Safety rule: the child unshares its namespaces (a mount namespace is required) and makes
 //! `/` recursively private **before** it mounts anything, so nothing ever happens in the
@@ -10,12 +11,30 @@
 //!
 //! Supported: namespaces pid, ipc, uts, mount, network (new ones, not joined by path);
 //! mounts of type proc, tmpfs and bind; a read-only root; hostname; uid, gid, additional
-//! gids; capability sets (bounding, effective, permitted, inheritable, ambient). Not
-//! supported (a clear error): user, cgroup and time namespaces, joining a namespace by
-//! path, other mount types. Ignored with a warning: cgroups/resources, devices, masked and
-//! read-only paths, rlimits, terminal. `/dev` is whatever the rootfs has (no device nodes
-//! are created). When `pivot_root` is not possible (a rootfs on the initramfs), the root is
-//! moved with `MS_MOVE` and entered with `chroot`, as runc's `--no-pivot` does.
+//! gids (each at most 2^31 - 1); capability sets (bounding, effective, permitted,
+//! inheritable, ambient); rlimits; masked and read-only paths (as runc). Not supported (a
+//! clear error): user, cgroup and time namespaces, joining a namespace by path, other mount
+//! types, `linux.devices`, resource limits (no cgroups), device-cgroup rules that allow more
+//! than the default devices. Ignored with a warning: cgroupsPath, terminal. When
+//! `pivot_root` is not possible (a rootfs on the initramfs), the root is moved with
+//! `MS_MOVE` and entered with `chroot`, as runc's `--no-pivot` does.
+//!
+//! Mount destinations are created and opened below an `O_PATH` fd of the rootfs, one
+//! component at a time, without following any symlink (`openat2` with
+//! `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`), and mounted on through `/proc/self/fd/N`; the
+//! fd's place is checked after mounting. A user who owns the rootfs cannot redirect a mount
+//! or a file creation to the host (the CVE-2021-30465 class).
+//!
+//! Devices: `/dev` is a fresh nodev tmpfs (unless config.json mounts `/dev` itself) into
+//! which the host's null, zero, full, random, urandom and tty are bind-mounted; the rootfs
+//! and every other mount are nodev, except a bind mount whose source is a device node. A
+//! node the workload makes with `mknod` is unusable.
+//!
+//! Identity: the bounding set, the ambient set and the groups are set before any seccomp
+//! filter is installed; ids, groups, capability sets, the bounding and ambient sets and the
+//! rlimits are read back and compared with the plan right before `execve`
+//! ([`Setup::verify`]), so a profile that fakes those calls cannot start the workload with
+//! more privilege than config.json gives it.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd};

@@ -12,6 +12,10 @@
 //! `execve`. No-new-privileges is only set when asked for (`--no-new-privs` or
 //! `process.noNewPrivileges`).
 //!
+//! The child starts a new session (as runc and crun), so the workload's `kill(0, sig)`
+//! reaches neither the runtime nor the shell that started it. With a bundle, the identity
+//! is read back and verified right before `execve` ([`Setup::verify`]).
+//!
 //! Failures in the child before `execve` come back as one line over a close-on-exec pipe.
 
 use std::collections::BTreeMap;
