@@ -1531,6 +1531,14 @@ fn run_bundle_mount_destination_race_never_reaches_the_host() {
         nix::unistd::ForkResult::Child => {
             // SAFETY: raw syscalls with valid C strings; _exit never returns.
             unsafe {
+                // Dies with the test thread that forked it, even if it panics.
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
                 if libc::setresgid(4242, 4242, 4242) != 0
                     || libc::setgroups(0, std::ptr::null()) != 0
                     || libc::setresuid(4242, 4242, 4242) != 0
@@ -1566,6 +1574,17 @@ fn run_bundle_mount_destination_race_never_reaches_the_host() {
         }
         nix::unistd::ForkResult::Parent { child } => child,
     };
+    /// Kills the attacker if an assertion below fails.
+    struct Reap(nix::unistd::Pid);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = nix::sys::signal::kill(self.0, nix::sys::signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(self.0, None);
+            }
+        }
+    }
+    let _reap = Reap(attacker);
     let b = bundle.display().to_string();
     let mut results = Vec::new();
     for _ in 0..20 {
