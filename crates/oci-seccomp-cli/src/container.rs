@@ -604,8 +604,14 @@ impl Setup {
         })
     }
 
-    /// In the child, first: unshare the namespaces, make `/` private, mount the rootfs and
-    /// the listed mounts, enter the root, make it read-only, set the hostname.
+    /// In the child, first: unshare the namespaces, make `/` private, mount the rootfs
+    /// (nodev) and the listed mounts through fds opened under it, add the default devices,
+    /// enter the root, make it read-only, apply readonlyPaths and maskedPaths, set the
+    /// hostname.
+    ///
+    /// # Errors
+    ///
+    /// The step that failed, with the config.json field where there is one.
     pub fn enter(&self) -> Result<(), String> {
         // A new, anonymous session keyring, as runc and crun give every container: the
         // kernel keyring is not namespaced, and the workload must not see the runtime's
@@ -1294,7 +1300,7 @@ fn check_place(fd: &OwnedFd, expected: &Path, shown: &str) -> Result<(), String>
 }
 
 /// readonlyPaths (as runc): bind the path on itself and remount it read-only, keeping its
-/// other flags. A path that does not exist is skipped.
+/// other flags (nosuid, nodev, noexec, atime). A path that does not exist is skipped.
 fn readonly_path(p: &CStr) -> Result<(), String> {
     let shown = p.to_string_lossy();
     match mount_errno(Some(p), p, None, libc::MS_BIND | libc::MS_REC, None) {
@@ -1309,7 +1315,7 @@ fn readonly_path(p: &CStr) -> Result<(), String> {
     }
     remount_bind(
         p,
-        libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        libc::MS_RDONLY,
         &format!("linux.readonlyPaths {shown:?}: remount read-only"),
     )
 }
@@ -1346,7 +1352,7 @@ fn mask_path(p: &CStr) -> Result<(), String> {
             p,
             Some(c"tmpfs"),
             libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            Some(c"size=0k,mode=0555"),
+            Some(c"mode=0555"),
         )
     } else {
         mount_errno(Some(c"/dev/null"), p, None, libc::MS_BIND, None)
