@@ -541,6 +541,42 @@ fn check_reports_what_run_refuses() {
     assert!(!stdout(&o).contains("unshare"), "{}", stdout(&o));
 }
 
+/// Issue 10 item 7: `"Includes"` is moby's `includes` (Go reads keys in any case). The
+/// rendered default profile plus an `unshare` ALLOW entry that only holders of
+/// CAP_SYS_ADMIN get: read as plain OCI the condition would vanish and `unshare` would be
+/// allowed; read as moby with Docker's default capabilities it is not.
+#[test]
+fn run_reads_docker_keys_in_any_case() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("run-includes");
+    let o = cli(&["render", "--default"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["syscalls"].as_array_mut().unwrap().push(json!(
+        {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "Includes": {"caps": ["CAP_SYS_ADMIN"]}}));
+    let p = t.write("includes.json", &v.to_string());
+    let bb = busybox().unwrap().display().to_string();
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--profile",
+        &p,
+        "--",
+        &bb,
+        "unshare",
+        "-m",
+        &bb,
+        "echo",
+        "unshared",
+    ]);
+    assert!(
+        !stdout(&o).contains("unshared"),
+        "unshare(CLONE_NEWNS) was allowed"
+    );
+    assert!(stderr(&o).contains("unshare"), "{}", stderr(&o));
+}
+
 // ---------------------------------------------------------------- features
 
 #[test]
@@ -1207,7 +1243,10 @@ fn run_bundle_verifies_credentials_before_exec() {
         (&["prctl"], 22),
         (&["setrlimit", "prlimit64"], 0),
     ];
-    for (names, errno) in cases {
+    // Each case with and without ambient capabilities (without them, a faked capset is
+    // only caught by reading the sets back).
+    let cases = cases.iter().flat_map(|c| [(c, true), (c, false)]);
+    for ((names, errno), ambient) in cases {
         make_bundle(
             &bundle,
             &["/bin/sh", "-c", script],
@@ -1219,12 +1258,17 @@ fn run_bundle_verifies_credentials_before_exec() {
         let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
         v["process"]["noNewPrivileges"] = json!(false);
         v["process"]["user"] = json!({"uid": 4242, "gid": 4242, "additionalGids": [4243]});
+        let amb = if ambient {
+            json!(["CAP_KILL"])
+        } else {
+            json!([])
+        };
         v["process"]["capabilities"] = json!({
             "bounding": ["CAP_CHOWN", "CAP_KILL"],
             "effective": ["CAP_CHOWN", "CAP_KILL"],
             "permitted": ["CAP_CHOWN", "CAP_KILL"],
             "inheritable": ["CAP_KILL"],
-            "ambient": ["CAP_KILL"]
+            "ambient": amb
         });
         v["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 64, "hard": 64}]);
         std::fs::write(&cfg, v.to_string()).unwrap();
@@ -1236,26 +1280,27 @@ fn run_bundle_verifies_credentials_before_exec() {
         ]);
         let (out, err) = (stdout(&o), stderr(&o));
         eprintln!(
-            "{names:?} errno {errno}: exit {:?} {}",
+            "{names:?} errno {errno} ambient {ambient}: exit {:?} {}",
             o.status.code(),
             err.trim()
         );
         if o.status.success() {
             // Ran: then exactly as planned (after exec only the ambient CAP_KILL remains).
+            let after_exec = if ambient { "20" } else { "00" };
             for want in [
-                "Uid:\t4242\t4242\t4242\t4242",
-                "Gid:\t4242\t4242\t4242\t4242",
-                "Groups:\t4243",
-                "CapInh:\t0000000000000020",
-                "CapPrm:\t0000000000000020",
-                "CapEff:\t0000000000000020",
-                "CapBnd:\t0000000000000021",
-                "CapAmb:\t0000000000000020",
-                "nofile=64",
+                "Uid:\t4242\t4242\t4242\t4242".to_string(),
+                "Gid:\t4242\t4242\t4242\t4242".to_string(),
+                "Groups:\t4243".to_string(),
+                "CapInh:\t0000000000000020".to_string(),
+                format!("CapPrm:\t00000000000000{after_exec}"),
+                format!("CapEff:\t00000000000000{after_exec}"),
+                "CapBnd:\t0000000000000021".to_string(),
+                format!("CapAmb:\t00000000000000{after_exec}"),
+                "nofile=64".to_string(),
             ] {
                 assert!(
-                    out.contains(want),
-                    "{names:?} errno {errno}: lacks {want:?}:\n{out}"
+                    out.contains(want.as_str()),
+                    "{names:?} errno {errno} ambient {ambient}: lacks {want:?}:\n{out}"
                 );
             }
         } else {
