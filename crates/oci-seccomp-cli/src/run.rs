@@ -164,6 +164,115 @@ fn check_listener(spec: &mut LinuxSeccomp, args: &RunArgs) -> CliResult<()> {
     Ok(())
 }
 
+/// Keys of config.json's objects that oci-spec reads (case-sensitively); Go runtimes read
+/// them in any letter case. (path, keys).
+const CONFIG_KEYS: &[(&str, &[&str])] = &[
+    (
+        "",
+        &[
+            "ociVersion",
+            "process",
+            "root",
+            "hostname",
+            "domainname",
+            "mounts",
+            "hooks",
+            "annotations",
+            "linux",
+        ],
+    ),
+    (
+        "process",
+        &[
+            "terminal",
+            "consoleSize",
+            "user",
+            "args",
+            "commandLine",
+            "env",
+            "cwd",
+            "capabilities",
+            "rlimits",
+            "noNewPrivileges",
+            "apparmorProfile",
+            "oomScoreAdj",
+            "selinuxLabel",
+            "ioPriority",
+            "scheduler",
+            "execCPUAffinity",
+        ],
+    ),
+    (
+        "process.user",
+        &["uid", "gid", "umask", "additionalGids", "username"],
+    ),
+    (
+        "process.capabilities",
+        &[
+            "bounding",
+            "effective",
+            "inheritable",
+            "permitted",
+            "ambient",
+        ],
+    ),
+    ("root", &["path", "readonly"]),
+    (
+        "linux",
+        &[
+            "namespaces",
+            "uidMappings",
+            "gidMappings",
+            "timeOffsets",
+            "devices",
+            "netDevices",
+            "cgroupsPath",
+            "rootfsPropagation",
+            "resources",
+            "seccomp",
+            "sysctl",
+            "maskedPaths",
+            "readonlyPaths",
+            "mountLabel",
+            "intelRdt",
+            "personality",
+            "memoryPolicy",
+        ],
+    ),
+];
+
+/// A config.json key that differs from an OCI key only in letter case (`"Seccomp"`):
+/// oci-spec would drop it silently (no filter at all), runc would read it. Refused.
+fn check_config_key_case(v: &serde_json::Value) -> CliResult<()> {
+    for (path, keys) in CONFIG_KEYS {
+        let mut obj = Some(v);
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            obj = obj.and_then(|o| o.get(part));
+        }
+        let Some(obj) = obj.and_then(serde_json::Value::as_object) else {
+            continue;
+        };
+        for k in obj.keys() {
+            if let Some(want) = keys
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(k) && **n != k.as_str())
+            {
+                let at = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                return Err(CliError::problem(format!(
+                    "config.json: {at}: key {k:?} differs from the OCI key {want:?} only in letter case; \
+                     this runtime would ignore it while Go runtimes read it"
+                ))
+                .hint(format!("write it as {want:?}")));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn bundle_seccomp(config_text: &str) -> CliResult<()> {
     let v: serde_json::Value = serde_json::from_str(config_text).map_err(|e| {
         CliError::problem(format!(
@@ -172,6 +281,7 @@ fn bundle_seccomp(config_text: &str) -> CliResult<()> {
             e.column()
         ))
     })?;
+    check_config_key_case(&v)?;
     if let Some(sc) = v.get("linux").and_then(|l| l.get("seccomp")) {
         if let Some((path, key)) = oci_seccomp::find_docker_key(sc) {
             return Err(CliError::problem(format!(
