@@ -176,7 +176,7 @@ fn flags_absent_empty_and_listed() {
     assert_eq!(empty.flags(), FilterFlags::EMPTY);
     assert_eq!(empty.optional_flags(), FilterFlags::EMPTY);
     let listed = p(
-        r#"{"defaultAction":"SCMP_ACT_ERRNO","flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW","SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],"syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
     );
     assert_eq!(
         listed.flags(),
@@ -185,7 +185,25 @@ fn flags_absent_empty_and_listed() {
             | FilterFlags::TSYNC
             | FilterFlags::WAIT_KILLABLE_RECV
     );
-    assert!(!listed.needs_listener());
+    assert!(listed.needs_listener());
+}
+
+/// Issue 10 item 7: the kernel refuses WAIT_KILLABLE_RECV on a filter without a NOTIFY
+/// rule, so validation (and with it `check`, `compile` and `run`) refuses it first.
+#[test]
+fn wait_killable_recv_needs_a_notify_rule() {
+    let spec = parse_profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],"syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let e = compile(&spec, &CompileOptions::default()).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("flags[1]")
+            && msg.contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+            && msg.contains("SCMP_ACT_NOTIFY"),
+        "{msg}"
+    );
 }
 
 #[test]
