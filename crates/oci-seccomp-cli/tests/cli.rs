@@ -739,7 +739,12 @@ fn notify_and_supervise_emulate_mkdir() {
                 "syscalls": [{"names": ["mkdir", "mkdirat", "rmdir", "getppid"], "action": "SCMP_ACT_NOTIFY"}]})
         .to_string(),
     );
-    let agent = Agent::start(&sock, Some(&policy), &["--max-containers", "1"]);
+    // The target runs in the host's root: the agent acts for it only when told to.
+    let agent = Agent::start(
+        &sock,
+        Some(&policy),
+        &["--max-containers", "1", "--allow-host-root"],
+    );
     // Relative path: created in the target's cwd. rmdir is refused by the policy;
     // getppid gets "continue" (the default).
     let o = run_in(
