@@ -509,4 +509,3 @@ fn a_target_in_the_agents_own_root_is_refused_by_default() {
     assert!(!base.join("x").exists());
     std::fs::remove_dir_all(&base).unwrap();
 }
-
