@@ -1189,6 +1189,9 @@ fn fork_attacker(f: impl FnOnce() -> i32) -> nix::unistd::Pid {
                 && nix::unistd::setresgid(g, g, g).is_ok()
                 && nix::unistd::setresuid(u, u, u).is_ok()
             {
+                // Never outlive a failed test by more than 30 s.
+                // SAFETY: alarm takes a plain number.
+                unsafe { libc::alarm(30) };
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101)
             } else {
                 100

@@ -34,6 +34,9 @@ fn need_root() {
 
 /// Drops the calling (forked) process to uid/gid 4242 without supplementary groups.
 fn drop_to_attacker() -> bool {
+    // Never outlive a failed test by more than 30 s.
+    // SAFETY: alarm takes a plain number.
+    unsafe { libc::alarm(30) };
     let g = nix::unistd::Gid::from_raw(ATTACKER);
     let u = nix::unistd::Uid::from_raw(ATTACKER);
     nix::unistd::setgroups(&[]).is_ok()
