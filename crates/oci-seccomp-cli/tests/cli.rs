@@ -1460,3 +1460,87 @@ fn run_refuses_a_listener_another_user_bound_first() {
         "the squatter got the fd of the refused run"
     );
 }
+
+#[test]
+fn run_with_a_cache_below_another_users_directory_warns_and_installs_the_real_filter() {
+    must_be_root();
+    let t = TempDir::new("trust-cache");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p = t.write("deny.json", DENY);
+    // The attacker owns /tmp/…/ (made in the sticky /tmp), root's cache is below it
+    // (made by root, mode 0700).
+    let base = std::env::temp_dir().join(format!("oci-seccomp-cli-trust-u-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let b2 = base.clone();
+    assert_eq!(
+        wait_code(fork_attacker(move || i32::from(
+            std::fs::create_dir(&b2).is_err()
+        ))),
+        0
+    );
+    let cache = base.join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // Its own cache holds an allow-all program under root's cache key; it swaps the two
+    // directories in a loop.
+    let spec = oci_seccomp::parse_profile(DENY).unwrap();
+    let allow = oci_seccomp::compile(
+        &oci_seccomp::parse_profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).unwrap(),
+        &oci_seccomp::CompileOptions::default(),
+    )
+    .unwrap();
+    let (forged, rc, stop) = (base.join("forged"), cache.clone(), base.join("stop"));
+    let swapper = fork_attacker(move || {
+        let Ok(c) = oci_seccomp::Cache::open(&forged) else {
+            return 10;
+        };
+        if c.insert(&spec, &oci_seccomp::CompileOptions::default(), &allow)
+            .is_err()
+        {
+            return 11;
+        }
+        let t = Instant::now();
+        while !stop.exists() && t.elapsed() < Duration::from_secs(25) {
+            let _ = nix::fcntl::renameat2(
+                nix::fcntl::AT_FDCWD,
+                &rc,
+                nix::fcntl::AT_FDCWD,
+                &forged,
+                nix::fcntl::RenameFlags::RENAME_EXCHANGE,
+            );
+        }
+        0
+    });
+    let target = t.path("made");
+    let script = format!("mkdir {target}; echo mkdir=$?");
+    let cache_s = cache.display().to_string();
+    let mut allowed = 0;
+    for _ in 0..20 {
+        let o = cli_deadline(&[
+            "run",
+            "--profile",
+            &p,
+            "--cache-dir",
+            &cache_s,
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        if stdout(&o).contains("mkdir=0") {
+            allowed += 1;
+            let _ = std::fs::remove_dir(&target);
+        }
+        assert!(
+            stderr(&o).contains("cache unusable") && stderr(&o).contains("uid 4242"),
+            "no warning naming the owner: {}",
+            stderr(&o)
+        );
+    }
+    std::fs::write(base.join("stop"), b"").unwrap();
+    assert_eq!(wait_code(swapper), 0);
+    let _ = std::fs::remove_dir_all(&base);
+    assert_eq!(allowed, 0, "root ran the attacker's allow-all filter");
+}
