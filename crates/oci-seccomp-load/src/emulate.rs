@@ -14,13 +14,10 @@
 //!   absolute symlinks never leave the target's root (magic links are refused);
 //! - acts with the target's credentials: in a short-lived helper thread with its own
 //!   filesystem attributes (`unshare(CLONE_FS)`) that takes the target's fsuid, fsgid,
-//!   supplementary groups and umask (all per-thread on Linux), so the agent's own
-//!   credentials never change;
+//!   supplementary groups and umask, and keeps only the effective capabilities the target
+//!   also has (all per-thread on Linux), so the agent's own credentials never change;
 //! - checks that the notification is still pending after reading the target's memory and
 //!   `/proc` files, and right before acting.
-//!
-//! Capabilities are not reduced to the target's: a target whose fsuid is 0 is served with
-//! the agent's capabilities.
 
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -70,6 +67,8 @@ pub struct TargetCredentials {
     pub groups: Vec<u32>,
     /// File-creation mask.
     pub umask: u32,
+    /// Effective capabilities (`CapEff`, a bit per capability).
+    pub cap_eff: u64,
 }
 
 impl TargetCredentials {
@@ -99,7 +98,10 @@ impl TargetCredentials {
             .collect::<Result<Vec<u32>, String>>()?;
         let umask = u32::from_str_radix(line("Umask:")?, 8)
             .map_err(|_| "/proc/PID/status: bad Umask".to_string())?;
+        let cap_eff = u64::from_str_radix(line("CapEff:")?, 16)
+            .map_err(|_| "/proc/PID/status: bad CapEff".to_string())?;
         Ok(Self {
+            cap_eff,
             fsuid: fourth("Uid:")?,
             fsgid: fourth("Gid:")?,
             groups,
@@ -218,6 +220,48 @@ fn become_target(c: &TargetCredentials) -> Result<(), Errno> {
     };
     if g != c.fsgid || u != c.fsuid {
         return Err(Errno::EPERM);
+    }
+    keep_only_caps(c.cap_eff)
+}
+
+/// `struct __user_cap_header_struct` (not in the libc crate).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two `CapData`, 64 capability bits.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// Drops from the calling thread's effective set every capability not in `keep`
+/// (capabilities are per-thread; pid 0 is the calling thread).
+fn keep_only_caps(keep: u64) -> Result<(), Errno> {
+    let mut h = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut d = [CapData::default(); 2];
+    // SAFETY: capget writes two CapData for version 3 into `d`, and reads `h`.
+    if unsafe { libc::syscall(libc::SYS_capget, &mut h as *mut CapHeader, d.as_mut_ptr()) } != 0 {
+        return Err(Errno::last());
+    }
+    d[0].effective &= keep as u32;
+    d[1].effective &= (keep >> 32) as u32;
+    h.pid = 0;
+    // SAFETY: capset reads the header and two CapData; the effective set only shrinks, so
+    // it stays within the permitted set.
+    if unsafe { libc::syscall(libc::SYS_capset, &mut h as *mut CapHeader, d.as_ptr()) } != 0 {
+        return Err(Errno::last());
     }
     Ok(())
 }
@@ -346,7 +390,7 @@ mod tests {
     #[test]
     fn status_parses() {
         let c = TargetCredentials::parse_status(
-            "Name:\tsh\nUmask:\t0027\nUid:\t1\t2\t3\t4242\nGid:\t5\t6\t7\t4243\nGroups:\t10 11 \n",
+            "Name:\tsh\nUmask:\t0027\nUid:\t1\t2\t3\t4242\nGid:\t5\t6\t7\t4243\nGroups:\t10 11 \nCapEff:\t00000000a80425fb\n",
         )
         .unwrap();
         assert_eq!(
@@ -355,7 +399,8 @@ mod tests {
                 fsuid: 4242,
                 fsgid: 4243,
                 groups: vec![10, 11],
-                umask: 0o027
+                umask: 0o027,
+                cap_eff: 0xa804_25fb,
             }
         );
         assert!(TargetCredentials::parse_status("Uid:\t1\n").is_err());

@@ -24,6 +24,8 @@ use oci_seccomp_load::{
 use serial_test::serial;
 
 const ATTACKER: u32 = 4242;
+/// A supplementary group of the attacker in the credential tests.
+const GROUP: u32 = 4343;
 
 fn need_root() {
     assert!(
@@ -260,6 +262,31 @@ fn the_runtime_refuses_a_listener_another_user_bound_first() {
 
 // ------------------------------------------------------------- acting for the target
 
+/// Who the child is when it makes its calls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    /// Root with every capability.
+    Root,
+    /// Root without CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER in its effective set.
+    RootWithoutDac,
+    /// uid/gid 4242 with the supplementary group 4343.
+    Attacker,
+}
+
+/// Clears capability bits `drop` from the calling thread's effective set.
+fn drop_effective_caps(drop: u64) -> bool {
+    let mut header = [0x2008_0522u32, 0];
+    let mut data = [0u32; 6];
+    // SAFETY: capget reads the 8-byte header and writes two 12-byte data structs.
+    if unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), data.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    data[0] &= !(drop as u32);
+    data[3] &= !((drop >> 32) as u32);
+    // SAFETY: capset reads the header and the two data structs.
+    unsafe { libc::syscall(libc::SYS_capset, header.as_mut_ptr(), data.as_ptr()) == 0 }
+}
+
 /// Runs `calls` in a forked child with cwd `cwd` (chrooted to `root` first when given),
 /// either under a NOTIFY filter answered by `mkdir_for_target` or without a filter (the
 /// kernel itself). Returns each call's result (0 or errno).
@@ -268,7 +295,7 @@ fn mkdirs(
     cwd: &Path,
     calls: &[(Option<&str>, &str)],
     emulate: bool,
-    uid: Option<u32>,
+    who: Who,
 ) -> Vec<i32> {
     let calls: Vec<(Option<CString>, CString)> = calls
         .iter()
@@ -328,15 +355,21 @@ fn mkdirs(
             return false;
         }
         // SAFETY: umask takes a plain mask.
-        unsafe { libc::umask(0o022) };
-        if let Some(u) = uid {
-            let id = nix::unistd::Uid::from_raw(u);
-            let g = nix::unistd::Gid::from_raw(u);
-            return nix::unistd::setgroups(&[]).is_ok()
-                && nix::unistd::setresgid(g, g, g).is_ok()
-                && nix::unistd::setresuid(id, id, id).is_ok();
+        unsafe { libc::umask(0o027) };
+        match who {
+            Who::Root => true,
+            Who::RootWithoutDac => drop_effective_caps(
+                // CAP_DAC_OVERRIDE (1), CAP_DAC_READ_SEARCH (2), CAP_FOWNER (3).
+                (1 << 1) | (1 << 2) | (1 << 3),
+            ),
+            Who::Attacker => {
+                let id = nix::unistd::Uid::from_raw(ATTACKER);
+                let g = nix::unistd::Gid::from_raw(ATTACKER);
+                nix::unistd::setgroups(&[nix::unistd::Gid::from_raw(GROUP)]).is_ok()
+                    && nix::unistd::setresgid(g, g, g).is_ok()
+                    && nix::unistd::setresuid(id, id, id).is_ok()
+            }
         }
-        true
     };
     let status = if emulate {
         let handler: Handler = Box::new(|fd, n, _| {
@@ -383,7 +416,7 @@ fn tree(dir: &Path) -> Vec<String> {
 }
 
 /// Two identical trees: base/a/b, base/a/b/up -> .., base/a/b/top -> /, base/own
-/// (owned by 4242), base/locked (root, 0755).
+/// (owned by 4242), base/locked (root, 0755), base/grp (root:4343, 0775).
 fn make_tree(base: &Path) {
     std::fs::create_dir_all(base.join("a/b")).unwrap();
     std::os::unix::fs::symlink("..", base.join("a/b/up")).unwrap();
@@ -391,6 +424,9 @@ fn make_tree(base: &Path) {
     std::fs::create_dir(base.join("own")).unwrap();
     std::os::unix::fs::chown(base.join("own"), Some(ATTACKER), Some(ATTACKER)).unwrap();
     std::fs::create_dir(base.join("locked")).unwrap();
+    std::fs::create_dir(base.join("grp")).unwrap();
+    std::os::unix::fs::chown(base.join("grp"), Some(0), Some(GROUP)).unwrap();
+    std::fs::set_permissions(base.join("grp"), std::fs::Permissions::from_mode(0o775)).unwrap();
     for d in ["", "a", "a/b", "own", "locked"] {
         std::fs::set_permissions(base.join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -422,7 +458,13 @@ fn emulated_mkdir_resolves_like_the_kernel_inside_the_targets_root() {
     for emulate in [false, true] {
         let base = unique_path(if emulate { "emulated" } else { "kernel" });
         make_tree(&base);
-        results.push(mkdirs(Some(&base), Path::new("/a/b"), calls, emulate, None));
+        results.push(mkdirs(
+            Some(&base),
+            Path::new("/a/b"),
+            calls,
+            emulate,
+            Who::Root,
+        ));
         trees.push(tree(&base));
         std::fs::remove_dir_all(&base).unwrap();
     }
@@ -444,12 +486,35 @@ fn emulated_mkdir_resolves_like_the_kernel_inside_the_targets_root() {
 #[serial]
 fn emulated_mkdir_uses_the_targets_credentials() {
     need_root();
-    // Unchrooted, as uid 4242, from cwd base/a/b.
+    // Unchrooted, as uid 4242 with group 4343 and umask 027, from cwd base/a/b.
     let calls: &[(Option<&str>, &str)] = &[
         (None, "../../locked/x"),
         (None, "../../own/made"),
+        (None, "../../grp/by-group"),
         (None, "/etc/oci-seccomp-trust-test"),
     ];
+    let (results, trees) = kernel_and_agent(calls, Who::Attacker);
+    assert_eq!(
+        results[1],
+        vec![libc::EACCES, 0, 0, libc::EACCES],
+        "the agent acted as root or without the target's groups"
+    );
+    assert_eq!(results[1], results[0]);
+    assert_eq!(trees[1], trees[0]);
+    // Owner and umask are the target's: 0777 & ~027.
+    assert!(
+        trees[1]
+            .iter()
+            .any(|l| l == &format!("own/made 750 {ATTACKER}")),
+        "{:?}",
+        trees[1]
+    );
+    assert!(!PathBuf::from("/etc/oci-seccomp-trust-test").exists());
+}
+
+/// Runs `calls` from base/a/b (unchrooted) as `who`, under the kernel and under the
+/// agent, each in a fresh tree; returns the errnos and the trees.
+fn kernel_and_agent(calls: &[(Option<&str>, &str)], who: Who) -> (Vec<Vec<i32>>, Vec<Vec<String>>) {
     let mut results = Vec::new();
     let mut trees = Vec::new();
     for emulate in [false, true] {
@@ -459,31 +524,27 @@ fn emulated_mkdir_uses_the_targets_credentials() {
             "cred-kernel"
         });
         make_tree(&base);
-        results.push(mkdirs(
-            None,
-            &base.join("a/b"),
-            calls,
-            emulate,
-            Some(ATTACKER),
-        ));
+        results.push(mkdirs(None, &base.join("a/b"), calls, emulate, who));
         trees.push(tree(&base));
         std::fs::remove_dir_all(&base).unwrap();
     }
+    (results, trees)
+}
+
+#[test]
+#[serial]
+fn emulated_mkdir_keeps_only_the_targets_capabilities() {
+    need_root();
+    // Root without CAP_DAC_OVERRIDE may not write to a directory uid 4242 owns (0755).
+    let calls: &[(Option<&str>, &str)] = &[(None, "../../own/x"), (None, "../../locked/y")];
+    let (results, trees) = kernel_and_agent(calls, Who::RootWithoutDac);
     assert_eq!(
         results[1],
-        vec![libc::EACCES, 0, libc::EACCES],
-        "the agent acted as root"
+        vec![libc::EACCES, 0],
+        "the agent used capabilities the target lacks"
     );
     assert_eq!(results[1], results[0]);
     assert_eq!(trees[1], trees[0]);
-    assert!(
-        trees[1]
-            .iter()
-            .any(|l| l == &format!("own/made 755 {ATTACKER}")),
-        "{:?}",
-        trees[1]
-    );
-    assert!(!PathBuf::from("/etc/oci-seccomp-trust-test").exists());
 }
 
 #[test]
