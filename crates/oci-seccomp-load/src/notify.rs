@@ -584,13 +584,33 @@ impl Connection {
     }
 }
 
-/// Binds `addr` with a umask that leaves exactly `mode`: in a helper thread with its own
-/// filesystem attributes (`unshare(CLONE_FS)`), so the process's umask never changes.
-fn bind_private(sa: &std::os::unix::net::SocketAddr, mode: u32) -> std::io::Result<UnixListener> {
+/// Binds `sa` so that the socket file gets exactly `mode` and, when given, `group`: in a
+/// helper thread with its own filesystem attributes (`unshare(CLONE_FS)`) and umask, and
+/// with `group` as its filesystem gid, so the file is created that way — nothing is
+/// changed by path afterwards (a path another user could swap) and the process's umask
+/// and gid never change.
+fn bind_private(
+    sa: &std::os::unix::net::SocketAddr,
+    mode: u32,
+    group: Option<u32>,
+) -> std::io::Result<UnixListener> {
     std::thread::scope(|s| {
         s.spawn(|| {
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
             nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(!mode & 0o777));
+            if let Some(g) = group {
+                // SAFETY: setfsgid takes a plain id; as a raw syscall it changes only this
+                // thread, which ends right after the bind.
+                unsafe { libc::syscall(libc::SYS_setfsgid, g) };
+                // SAFETY: as above; a second call returns the id now in force.
+                let now = unsafe { libc::syscall(libc::SYS_setfsgid, g) } as u32;
+                if now != g {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!("cannot create the socket file with group {g}"),
+                    ));
+                }
+            }
             UnixListener::bind_addr(sa)
         })
         .join()
@@ -614,7 +634,7 @@ impl Listener {
     /// connect (only the `SO_PEERCRED` check protects it), and a warning says so.
     ///
     /// # Errors
-    /// [`NotifyError::BadListenerPath`], or the failed `bind` or `chown`.
+    /// [`NotifyError::BadListenerPath`], or the failed `bind`.
     pub fn bind_with(
         path: impl AsRef<Path>,
         options: ListenerOptions,
@@ -635,19 +655,9 @@ impl Listener {
                 );
                 UnixListener::bind_addr(&sa)
             }
-            ListenerAddress::Path(_) => bind_private(&sa, options.mode),
+            ListenerAddress::Path(_) => bind_private(&sa, options.mode, options.group),
         }
         .map_err(|e| NotifyError::io("bind of the listener", e))?;
-        if let (ListenerAddress::Path(p), Some(g)) = (&address, options.group) {
-            nix::unistd::fchownat(
-                nix::fcntl::AT_FDCWD,
-                p.as_path(),
-                None,
-                Some(nix::unistd::Gid::from_raw(g)),
-                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-            )
-            .map_err(|e| NotifyError::io("chown of the listener socket", e.into()))?;
-        }
         Ok(Self {
             inner,
             address,
