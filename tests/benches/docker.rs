@@ -3,7 +3,9 @@
 //! default capabilities on this host; our embedded default when the file is missing), for
 //! x86_64 alone and for x86_64 + x86 + x32 (archMap), measured in one run:
 //!
-//! - `ours_cold`: `oci_seccomp::compile` (validate, libseccomp build, export, stub, self-check);
+//! - `ours_cold`: `oci_seccomp::compile` (validate, libseccomp build, export, stub, proof);
+//! - `ours_cold_unproven`: the same without the proof (`with_verify(false)`), so that the
+//!   proof's share of a cold compile is measured in the same run;
 //! - `ours_disk_cache`: `Cache::get_or_compile` with the entry present (read, checksum, decode);
 //! - `ours_memory_cache`: `MemoryCache::get_or_compile` with the entry present;
 //! - `libseccomp_build_load`: youki's path, `ScmpFilterContext` build + `load()` in a forked
@@ -31,6 +33,12 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("ours_cold", label), &spec, |b, s| {
             b.iter(|| compile(s, &opts).expect("compile"))
         });
+        let unproven = opts.clone().with_verify(false);
+        g.bench_with_input(
+            BenchmarkId::new("ours_cold_unproven", label),
+            &spec,
+            |b, s| b.iter(|| compile(s, &unproven).expect("compile")),
+        );
         cache.get_or_compile(&spec, &opts).expect("fill cache");
         g.bench_with_input(BenchmarkId::new("ours_disk_cache", label), &spec, |b, s| {
             b.iter(|| cache.get_or_compile(s, &opts).expect("cache hit"))

@@ -26,6 +26,13 @@ fn main() {
         }
         println!("export {label:6} {:?}", t.elapsed() / n);
     }
+    let program =
+        oci_seccomp::compile(&spec, &CompileOptions::default().with_verify(false)).unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        oci_seccomp::prove::prove(&profile, &program, true).unwrap();
+    }
+    println!("prove         {:?}", t.elapsed() / n);
     for verify in [false, true] {
         let opts = CompileOptions::default().with_verify(verify);
         let t = Instant::now();

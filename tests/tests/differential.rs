@@ -141,7 +141,10 @@ fn bundles() -> Vec<(&'static str, Value)> {
              {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 38, "op": "SCMP_CMP_NE"}, {"index": 0, "value": 40, "op": "SCMP_CMP_NE"}]},
              // Distinct indices: AND.
              {"names": ["keyctl"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22, "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 0, "op": "SCMP_CMP_EQ"}]},
-             {"names": ["add_key"], "action": "SCMP_ACT_ERRNO", "errnoRet": 23, "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}, {"index": 4, "value": 0, "op": "SCMP_CMP_EQ"}]}
+             {"names": ["add_key"], "action": "SCMP_ACT_ERRNO", "errnoRet": 23, "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}, {"index": 4, "value": 0, "op": "SCMP_CMP_EQ"}]},
+             // Without this, i386 socketcall(SYS_SOCKET) would bypass the family condition
+             // above under runc and crun; we refuse such a profile (docs/conformance.md).
+             {"names": ["socketcall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}
             ]}),
         ),
     ];

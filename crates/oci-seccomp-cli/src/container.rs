@@ -2,7 +2,8 @@
 //! mounts, hostname, user and capabilities.
 //!
 //! Everything is read and checked in the parent ([`Setup::from_spec`]); the child only
-//! executes the plan ([`Setup::enter`], then [`Setup::finalize`]).
+//! executes the plan ([`Setup::enter`], [`Setup::drop_privileges_before_filter`],
+//! [`Setup::finalize`], [`Setup::verify`]).
 //!
 //! Safety rule: the child unshares its namespaces (a mount namespace is required) and makes
 //! `/` recursively private **before** it mounts anything, so nothing ever happens in the
@@ -10,18 +11,44 @@
 //!
 //! Supported: namespaces pid, ipc, uts, mount, network (new ones, not joined by path);
 //! mounts of type proc, tmpfs and bind; a read-only root; hostname; uid, gid, additional
-//! gids; capability sets (bounding, effective, permitted, inheritable, ambient). Not
-//! supported (a clear error): user, cgroup and time namespaces, joining a namespace by
-//! path, other mount types. Ignored with a warning: cgroups/resources, devices, masked and
-//! read-only paths, rlimits, terminal. `/dev` is whatever the rootfs has (no device nodes
-//! are created). When `pivot_root` is not possible (a rootfs on the initramfs), the root is
-//! moved with `MS_MOVE` and entered with `chroot`, as runc's `--no-pivot` does.
+//! gids (each at most 2^31 - 1); capability sets (bounding, effective, permitted,
+//! inheritable, ambient); rlimits; masked and read-only paths (as runc). Not supported (a
+//! clear error): user, cgroup and time namespaces, joining a namespace by path, other mount
+//! types, `linux.devices`, resource limits (no cgroups), device-cgroup rules that allow more
+//! than the default devices. Ignored with a warning: cgroupsPath, terminal. When
+//! `pivot_root` is not possible (a rootfs on the initramfs), the root is moved with
+//! `MS_MOVE` and entered with `chroot`, as runc's `--no-pivot` does.
+//!
+//! Mount destinations are created and opened below an `O_PATH` fd of the rootfs, one
+//! component at a time, without following any symlink (`openat2` with
+//! `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`), and mounted on through `/proc/self/fd/N`; the
+//! fd's place is checked after mounting. A user who owns the rootfs cannot redirect a mount
+//! or a file creation to the host (the CVE-2021-30465 class).
+//!
+//! Devices: `/dev` is a fresh nodev tmpfs (unless config.json mounts `/dev` itself) into
+//! which the host's null, zero, full, random, urandom and tty are bind-mounted; the rootfs
+//! and every other mount are nodev, except a bind mount whose source is a device node. A
+//! node the workload makes with `mknod` is unusable.
+//!
+//! Identity: the bounding set, the ambient set and the groups are set before any seccomp
+//! filter is installed; ids, groups, capability sets, the bounding and ambient sets and the
+//! rlimits are read back and compared with the plan right before `execve`
+//! ([`Setup::verify`]), so a profile that fakes those calls cannot start the workload with
+//! more privilege than config.json gives it.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use serde_json::Value;
 
 use crate::util;
 use crate::{CliError, CliResult};
@@ -72,6 +99,55 @@ pub struct Setup {
     gids: Vec<libc::gid_t>,
     caps: CapSets,
     last_cap: u32,
+    /// `linux.maskedPaths`, absolute paths in the container.
+    masked_paths: Vec<CString>,
+    /// `linux.readonlyPaths`, absolute paths in the container.
+    readonly_paths: Vec<CString>,
+    /// `process.rlimits`: (resource, soft, hard).
+    rlimits: Vec<(RlimitResource, libc::rlim_t, libc::rlim_t)>,
+}
+
+/// Largest uid or gid accepted (as runc): 2^31 - 1. Above that the kernel's and libc's
+/// sentinels (`(uid_t)-1` means "unchanged" to setresuid) begin.
+const MAX_ID: u32 = i32::MAX as u32;
+
+fn check_id(field: &str, id: u32) -> CliResult<()> {
+    if id > MAX_ID {
+        return Err(CliError::problem(format!(
+            "{field} {id}: outside 0..={MAX_ID}; such ids are refused (as runc does): \
+             4294967295 means \"leave unchanged\" to setresuid"
+        )));
+    }
+    Ok(())
+}
+
+/// The type of setrlimit's resource argument.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type RlimitResource = libc::__rlimit_resource_t;
+/// The type of setrlimit's resource argument.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type RlimitResource = libc::c_int;
+
+fn rlimit_resource(t: oci_spec::runtime::PosixRlimitType) -> RlimitResource {
+    use oci_spec::runtime::PosixRlimitType as T;
+    match t {
+        T::RlimitCpu => libc::RLIMIT_CPU,
+        T::RlimitFsize => libc::RLIMIT_FSIZE,
+        T::RlimitData => libc::RLIMIT_DATA,
+        T::RlimitStack => libc::RLIMIT_STACK,
+        T::RlimitCore => libc::RLIMIT_CORE,
+        T::RlimitRss => libc::RLIMIT_RSS,
+        T::RlimitNproc => libc::RLIMIT_NPROC,
+        T::RlimitNofile => libc::RLIMIT_NOFILE,
+        T::RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        T::RlimitAs => libc::RLIMIT_AS,
+        T::RlimitLocks => libc::RLIMIT_LOCKS,
+        T::RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        T::RlimitNice => libc::RLIMIT_NICE,
+        T::RlimitRtprio => libc::RLIMIT_RTPRIO,
+        T::RlimitRttime => libc::RLIMIT_RTTIME,
+    }
 }
 
 fn cstring(what: &str, bytes: &[u8]) -> CliResult<CString> {
@@ -133,11 +209,67 @@ fn mask(set: Option<&oci_spec::runtime::Capabilities>, field: &str) -> CliResult
     Ok(m)
 }
 
+/// linux.resources: without cgroups nothing there is enforced, so a limit is refused, not
+/// ignored. Device rules are the exception: devices are already denied (the container's
+/// /dev holds only the default devices and every other mount is nodev), so deny rules and
+/// allow rules for default devices hold as written.
+fn check_resources(r: &oci_spec::runtime::LinuxResources) -> CliResult<()> {
+    let v =
+        serde_json::to_value(r).map_err(|e| CliError::problem(format!("linux.resources: {e}")))?;
+    if let Some(obj) = v.as_object() {
+        for (k, val) in obj {
+            let empty = val.is_null()
+                || val
+                    .as_object()
+                    .is_some_and(|o| o.values().all(Value::is_null))
+                || val.as_array().is_some_and(Vec::is_empty);
+            if k != "devices" && !empty {
+                return Err(CliError::problem(format!(
+                    "linux.resources.{k}: not enforced by oci-seccomp run (it manages no cgroups); refusing rather than ignoring a limit"
+                ))
+                .hint("remove linux.resources or use runc or crun"));
+            }
+        }
+    }
+    for (i, d) in r.devices().iter().flatten().enumerate() {
+        if !d.allow() {
+            continue;
+        }
+        let typ = d.typ().map(|t| t.as_str().to_string());
+        let ok = typ.as_deref() == Some("c")
+            && matches!((d.major(), d.minor()), (Some(a), Some(b)) if DEFAULT_DEVICE_NUMBERS.contains(&(a, b)));
+        if !ok {
+            return Err(CliError::problem(format!(
+                "linux.resources.devices[{i}]: allows type {} {}:{}; oci-seccomp run has no device cgroup and only provides the default devices (null, zero, full, random, urandom, tty)",
+                typ.as_deref().unwrap_or("a"),
+                d.major().map_or("*".to_string(), |m| m.to_string()),
+                d.minor().map_or("*".to_string(), |m| m.to_string()),
+            ))
+            .hint("bind-mount the device file instead (a mount with type bind), or use runc"));
+        }
+    }
+    Ok(())
+}
+
+/// The highest capability this kernel knows: /proc/sys/kernel/cap_last_cap, else probed
+/// with `PR_CAPBSET_READ` (EINVAL past the last one). Every capability up to it is "known":
+/// failing to drop one from the bounding set is fatal.
 fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    if let Some(n) = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
+    {
+        return n;
+    }
+    let mut last = 0;
+    for cap in 0..64u32 {
+        // SAFETY: prctl with integer arguments; only reads the bounding set.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) } < 0 {
+            break;
+        }
+        last = cap;
+    }
+    last
 }
 
 impl Setup {
@@ -216,23 +348,65 @@ impl Setup {
             }
             _ => None,
         };
+        let mut masked_paths = Vec::new();
+        let mut readonly_paths = Vec::new();
         if let Some(l) = linux {
-            if l.resources().is_some() || l.cgroups_path().is_some() {
-                tracing::warn!("linux.resources / cgroupsPath are ignored: oci-seccomp run does not manage cgroups");
+            if let Some(r) = l.resources() {
+                check_resources(r)?;
             }
-            if l.masked_paths().as_ref().is_some_and(|v| !v.is_empty())
-                || l.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())
-            {
-                tracing::warn!("linux.maskedPaths / readonlyPaths are ignored by oci-seccomp run");
+            if l.cgroups_path().is_some() {
+                tracing::warn!("cgroupsPath is ignored: oci-seccomp run does not manage cgroups");
             }
-            if l.devices().as_ref().is_some_and(|v| !v.is_empty()) {
-                tracing::warn!("linux.devices are ignored: no device nodes are created");
+            if let Some(d) = l.devices().as_ref().and_then(|v| v.first()) {
+                return Err(CliError::problem(format!(
+                    "linux.devices[0] ({}): creating device nodes is not supported by oci-seccomp run; \
+                     the container's /dev holds only null, zero, full, random, urandom and tty",
+                    d.path().display()
+                ))
+                .hint("bind-mount the device file instead (a mount with type bind), or use runc"));
+            }
+            for (field, list, out) in [
+                ("maskedPaths", l.masked_paths(), &mut masked_paths),
+                ("readonlyPaths", l.readonly_paths(), &mut readonly_paths),
+            ] {
+                for (i, p) in list.iter().flatten().enumerate() {
+                    if !p.starts_with('/') {
+                        return Err(CliError::problem(format!(
+                            "linux.{field}[{i}] {p:?}: must be an absolute path"
+                        )));
+                    }
+                    out.push(cstring(&format!("linux.{field}[{i}]"), p.as_bytes())?);
+                }
             }
         }
 
         let mut mounts = Vec::new();
         for (i, m) in spec.mounts().iter().flatten().enumerate() {
             mounts.push(Self::mount_plan(i, m, &rootfs, bundle)?);
+        }
+        if !mounts
+            .iter()
+            .any(|m| Path::new(&m.destination) == Path::new("/dev"))
+        {
+            // The container's /dev is ours, never the rootfs's: a tmpfs that gets the
+            // default devices (see default_devices).
+            mounts.insert(
+                0,
+                MountPlan {
+                    destination: "/dev".into(),
+                    target: rootfs.join("dev"),
+                    source: c"tmpfs".into(),
+                    fstype: c"tmpfs".into(),
+                    flags: libc::MS_NOSUID
+                        | libc::MS_NOEXEC
+                        | libc::MS_NODEV
+                        | libc::MS_STRICTATIME,
+                    data: c"mode=755,size=65536k".into(),
+                    bind: false,
+                    propagation: 0,
+                    source_is_file: false,
+                },
+            );
         }
 
         let process = spec.process().as_ref().ok_or_else(|| {
@@ -241,8 +415,24 @@ impl Setup {
         if process.terminal() == Some(true) {
             tracing::warn!("process.terminal is ignored: the command uses oci-seccomp's stdio");
         }
-        if process.rlimits().as_ref().is_some_and(|r| !r.is_empty()) {
-            tracing::warn!("process.rlimits are ignored by oci-seccomp run");
+        let mut rlimits = Vec::new();
+        for (i, r) in process.rlimits().iter().flatten().enumerate() {
+            if r.soft() > r.hard() {
+                return Err(CliError::problem(format!(
+                    "process.rlimits[{i}] ({}): soft {} is above hard {}; setrlimit refuses that",
+                    r.typ(),
+                    r.soft(),
+                    r.hard()
+                )));
+            }
+            let res = rlimit_resource(r.typ());
+            if rlimits.iter().any(|(x, _, _)| *x == res) {
+                return Err(CliError::problem(format!(
+                    "process.rlimits[{i}] ({}): given twice",
+                    r.typ()
+                )));
+            }
+            rlimits.push((res, r.soft() as libc::rlim_t, r.hard() as libc::rlim_t));
         }
         let cwd = process.cwd();
         if !cwd.is_absolute() {
@@ -252,11 +442,17 @@ impl Setup {
             )));
         }
         let user = process.user();
-        let gids = user
-            .additional_gids()
-            .as_ref()
-            .map(|v| v.iter().map(|g| *g as libc::gid_t).collect())
-            .unwrap_or_default();
+        check_id("process.user.uid", user.uid())?;
+        check_id("process.user.gid", user.gid())?;
+        let mut gids: Vec<libc::gid_t> = Vec::new();
+        for (i, g) in user.additional_gids().iter().flatten().enumerate() {
+            check_id(&format!("process.user.additionalGids[{i}]"), *g)?;
+            gids.push(*g as libc::gid_t);
+        }
+        // The kernel keeps the list sorted; the same list in that order can be compared
+        // with getgroups before exec.
+        gids.sort_unstable();
+        gids.dedup();
         let caps = match process.capabilities() {
             Some(c) => CapSets {
                 bounding: mask(c.bounding().as_ref(), "bounding")?,
@@ -284,6 +480,9 @@ impl Setup {
             gids,
             caps,
             last_cap: last_cap(),
+            masked_paths,
+            readonly_paths,
+            rlimits,
         })
     }
 
@@ -345,6 +544,7 @@ impl Setup {
         }
         let source = m.source().clone().unwrap_or_default();
         let mut source_is_file = false;
+        let mut source_is_device = false;
         let source = if bind {
             let s = if source.is_absolute() {
                 source
@@ -356,6 +556,8 @@ impl Setup {
                     .hint("a bind mount's source must exist")
             })?;
             source_is_file = !meta.is_dir();
+            source_is_device =
+                meta.file_type().is_char_device() || meta.file_type().is_block_device();
             s
         } else {
             match typ.as_str() {
@@ -378,6 +580,10 @@ impl Setup {
                 source
             }
         };
+        if !source_is_device {
+            // Only a device the config binds in explicitly is usable in the container.
+            flags |= libc::MS_NODEV;
+        }
         if bind {
             flags |= libc::MS_BIND;
             if recursive {
@@ -398,8 +604,14 @@ impl Setup {
         })
     }
 
-    /// In the child, first: unshare the namespaces, make `/` private, mount the rootfs and
-    /// the listed mounts, enter the root, make it read-only, set the hostname.
+    /// In the child, first: unshare the namespaces, make `/` private, mount the rootfs
+    /// (nodev) and the listed mounts through fds opened under it, add the default devices,
+    /// enter the root, make it read-only, apply readonlyPaths and maskedPaths, set the
+    /// hostname.
+    ///
+    /// # Errors
+    ///
+    /// The step that failed, with the config.json field where there is one.
     pub fn enter(&self) -> Result<(), String> {
         // A new, anonymous session keyring, as runc and crun give every container: the
         // kernel keyring is not namespaced, and the workload must not see the runtime's
@@ -449,12 +661,41 @@ impl Setup {
             None,
             "bind-mount the rootfs on itself",
         )?;
-        for m in &self.mounts {
-            self.mount_one(m)?;
+        // Device nodes the workload could make (CAP_MKNOD) or find in the rootfs are
+        // unusable: the rootfs and every mount but single-device binds are nodev.
+        remount_bind(&self.rootfs_c, libc::MS_NODEV, "remount the rootfs nodev")?;
+        {
+            // Every destination is created and opened under this fd without following a
+            // symlink, and mounted on through the opened fd: a user who owns the rootfs
+            // cannot redirect a mount (or a file creation) to the host.
+            let root = nix::fcntl::open(
+                self.rootfs_c.as_c_str(),
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| format!("open the rootfs: {}", io_err(e)))?;
+            for m in &self.mounts {
+                self.mount_one(&root, m)?;
+            }
+            self.default_devices(&root)?;
         }
         self.enter_root()?;
         if self.readonly {
-            remount_readonly()?;
+            remount_bind(
+                c"/",
+                libc::MS_RDONLY,
+                "remount the root read-only (root.readonly)",
+            )?;
+        }
+        // As runc: in the container's root (nothing of the host is reachable any more).
+        for p in &self.readonly_paths {
+            readonly_path(p)?;
+        }
+        if !self.masked_paths.is_empty() {
+            check_dev_null()?;
+        }
+        for p in &self.masked_paths {
+            mask_path(p)?;
         }
         if let Some(h) = &self.hostname {
             // SAFETY: `h` is a valid buffer of the given length; we are in a private UTS
@@ -466,42 +707,17 @@ impl Setup {
         Ok(())
     }
 
-    fn mount_one(&self, m: &MountPlan) -> Result<(), String> {
-        // The destination must stay inside the rootfs: no symlink on the way.
-        let mut p = self.rootfs.clone();
+    fn mount_one(&self, root: &OwnedFd, m: &MountPlan) -> Result<(), String> {
         let rel = m.target.strip_prefix(&self.rootfs).unwrap_or(&m.target);
-        let parts: Vec<&OsStr> = rel.iter().collect();
-        for (k, part) in parts.iter().enumerate() {
-            p.push(part);
-            match std::fs::symlink_metadata(&p) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    return Err(format!(
-                        "mount destination {}: {} is a symlink in the rootfs; not supported",
-                        m.destination,
-                        p.display()
-                    ))
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    let last = k + 1 == parts.len();
-                    let r = if last && m.source_is_file {
-                        std::fs::File::create(&p).map(drop)
-                    } else {
-                        std::fs::create_dir(&p)
-                    };
-                    r.map_err(|e| {
-                        format!(
-                            "mount destination {}: cannot create {}: {e}",
-                            m.destination,
-                            p.display()
-                        )
-                    })?;
-                }
-            }
-        }
-        let target = CString::new(m.target.as_os_str().as_bytes())
-            .map_err(|_| format!("mount destination {}: NUL byte", m.destination))?;
+        let kind = if m.source_is_file {
+            Kind::File
+        } else {
+            Kind::Dir
+        };
+        let dest = open_in_root(root, rel, kind, &m.destination)?;
+        let covered = mnt_id(&dest, &m.destination)?;
         let what = format!("mount {} on {}", m.fstype.to_string_lossy(), m.destination);
+        let target = proc_fd(&dest);
         if m.bind {
             sys_mount(
                 Some(&m.source),
@@ -511,17 +727,6 @@ impl Setup {
                 None,
                 &what,
             )?;
-            let extra = m.flags & !(libc::MS_BIND | libc::MS_REC);
-            if extra != 0 {
-                sys_mount(
-                    None,
-                    &target,
-                    None,
-                    libc::MS_BIND | libc::MS_REMOUNT | extra,
-                    None,
-                    &format!("remount {} with its options", m.destination),
-                )?;
-            }
         } else {
             let data = (!m.data.as_bytes().is_empty()).then_some(m.data.as_c_str());
             sys_mount(
@@ -533,15 +738,73 @@ impl Setup {
                 &what,
             )?;
         }
+        // The opened destination must still be where config.json says.
+        check_place(&dest, &m.target, &m.destination)?;
+        if !m.bind && m.propagation == 0 {
+            return Ok(());
+        }
+        // `dest` is the covered directory; the new mount's root is found again by path
+        // (still without symlinks) and must be a different mount.
+        let top = open_in_root(root, rel, Kind::Existing, &m.destination)?;
+        if mnt_id(&top, &m.destination)? == covered {
+            return Err(format!(
+                "mount destination {}: after mounting, the path no longer leads to the new mount (changed while mounting); refusing",
+                m.destination
+            ));
+        }
+        check_place(&top, &m.target, &m.destination)?;
+        let top_c = proc_fd(&top);
+        let extra = m.flags & !(libc::MS_BIND | libc::MS_REC);
+        if m.bind && extra != 0 {
+            remount_bind(
+                &top_c,
+                extra,
+                &format!("remount {} with its options", m.destination),
+            )?;
+        }
         if m.propagation != 0 {
             sys_mount(
                 None,
-                &target,
+                &top_c,
                 None,
                 m.propagation,
                 None,
                 &format!("set propagation of {}", m.destination),
             )?;
+        }
+        Ok(())
+    }
+
+    /// Bind-mounts the host's default devices into the container's `/dev` (a nodev mount:
+    /// a bind mount keeps the flags of its source mount, so these nodes, and only these,
+    /// are usable) and adds the usual /dev/fd, stdin, stdout and stderr symlinks.
+    fn default_devices(&self, root: &OwnedFd) -> Result<(), String> {
+        for (name, src) in DEFAULT_DEVICES {
+            let shown = format!("/dev/{name}");
+            let rel = Path::new("dev").join(name);
+            let dest = open_in_root(root, &rel, Kind::File, &shown)?;
+            let src_c = CString::new(*src).map_err(|_| format!("{shown}: NUL byte"))?;
+            sys_mount(
+                Some(&src_c),
+                &proc_fd(&dest),
+                None,
+                libc::MS_BIND,
+                None,
+                &format!("bind-mount the host's {src} on {shown}"),
+            )?;
+            check_place(&dest, &self.rootfs.join(&rel), &shown)?;
+        }
+        let dev = open_in_root(root, Path::new("dev"), Kind::Dir, "/dev")?;
+        for (name, to) in [
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ] {
+            match nix::unistd::symlinkat(to, &dev, name) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(format!("symlink /dev/{name}: {}", io_err(e))),
+            }
         }
         Ok(())
     }
@@ -586,42 +849,26 @@ impl Setup {
         Ok(())
     }
 
-    /// In the child, after the root is set up: working directory, user and capabilities.
-    /// Makes no heap allocation on success.
-    pub fn finalize(&self) -> Result<(), &'static str> {
-        // SAFETY: chdir takes a valid C string.
-        if unsafe { libc::chdir(self.cwd.as_ptr()) } != 0 {
-            return Err("chdir to process.cwd");
-        }
+    /// In the child, right after [`Setup::enter`] and before any seccomp filter is
+    /// installed: drops the bounding set, clears the ambient set and sets the additional
+    /// groups. Done before the filter so that no profile can fake their results (a rule
+    /// returning `ERRNO(0)` for `prctl` or `setgroups`). Makes no heap allocation.
+    ///
+    /// # Errors
+    ///
+    /// The step that failed, with errno set.
+    pub fn drop_privileges_before_filter(&self) -> Result<(), &'static str> {
         for cap in 0..=self.last_cap.min(63) {
             if self.caps.bounding & (1 << cap) == 0 {
                 // SAFETY: prctl with integer arguments.
                 let rc =
                     unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
-                if rc != 0 && errno() != libc::EINVAL {
+                // Every capability up to last_cap is known to this kernel: no error is
+                // harmless here.
+                if rc != 0 {
                     return Err("prctl(PR_CAPBSET_DROP) for process.capabilities.bounding");
                 }
             }
-        }
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
-            return Err("prctl(PR_SET_KEEPCAPS)");
-        }
-        // SAFETY: the pointer and length describe `gids`.
-        if unsafe { libc::setgroups(self.gids.len(), self.gids.as_ptr()) } != 0 {
-            return Err("setgroups for process.user.additionalGids");
-        }
-        // SAFETY: plain integer arguments.
-        if unsafe { libc::setresgid(self.gid, self.gid, self.gid) } != 0 {
-            return Err("setresgid for process.user.gid");
-        }
-        // SAFETY: plain integer arguments.
-        if unsafe { libc::setresuid(self.uid, self.uid, self.uid) } != 0 {
-            return Err("setresuid for process.user.uid");
-        }
-        // SAFETY: prctl with integer arguments.
-        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } != 0 {
-            return Err("prctl(PR_SET_KEEPCAPS, 0)");
         }
         // SAFETY: prctl with integer arguments. EINVAL: kernel without ambient caps.
         let rc = unsafe {
@@ -635,6 +882,51 @@ impl Setup {
         };
         if rc != 0 && errno() != libc::EINVAL {
             return Err("prctl(PR_CAP_AMBIENT_CLEAR_ALL)");
+        }
+        // SAFETY: the pointer and length describe `gids`.
+        if unsafe { libc::setgroups(self.gids.len(), self.gids.as_ptr()) } != 0 {
+            return Err("setgroups for process.user.additionalGids");
+        }
+        Ok(())
+    }
+
+    /// In the child, after the root is set up (and, without no-new-privileges, after the
+    /// filter is installed): working directory, rlimits, user and capabilities.
+    /// Makes no heap allocation.
+    ///
+    /// # Errors
+    ///
+    /// The step that failed, with errno set.
+    pub fn finalize(&self) -> Result<(), &'static str> {
+        // SAFETY: chdir takes a valid C string.
+        if unsafe { libc::chdir(self.cwd.as_ptr()) } != 0 {
+            return Err("chdir to process.cwd");
+        }
+        for (res, soft, hard) in &self.rlimits {
+            let lim = libc::rlimit {
+                rlim_cur: *soft,
+                rlim_max: *hard,
+            };
+            // SAFETY: `lim` is a valid rlimit for the duration of the call.
+            if unsafe { libc::setrlimit(*res, &lim) } != 0 {
+                return Err("setrlimit for process.rlimits");
+            }
+        }
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } != 0 {
+            return Err("prctl(PR_SET_KEEPCAPS)");
+        }
+        // SAFETY: plain integer arguments.
+        if unsafe { libc::setresgid(self.gid, self.gid, self.gid) } != 0 {
+            return Err("setresgid for process.user.gid");
+        }
+        // SAFETY: plain integer arguments.
+        if unsafe { libc::setresuid(self.uid, self.uid, self.uid) } != 0 {
+            return Err("setresuid for process.user.uid");
+        }
+        // SAFETY: prctl with integer arguments.
+        if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } != 0 {
+            return Err("prctl(PR_SET_KEEPCAPS, 0)");
         }
         capset(&self.caps)?;
         for cap in 0..=self.last_cap.min(63) {
@@ -656,20 +948,115 @@ impl Setup {
         }
         Ok(())
     }
+
+    /// The number of additional groups the plan has (the size of the scratch buffer
+    /// [`Setup::verify`] needs, minus one).
+    pub fn group_count(&self) -> usize {
+        self.gids.len()
+    }
+
+    /// In the child, last thing before `execve`, after the filter is installed: reads the
+    /// credentials, capability sets and rlimits back and compares them with the plan. A
+    /// hostile profile can make `setresuid`, `capset`, `prctl` or `setrlimit` return
+    /// success without doing anything; this check then fails instead of starting the
+    /// workload as root. Every read starts from a value that cannot be the planned one, so
+    /// a faked read (success without output) is a mismatch too. `scratch` must hold at
+    /// least [`Setup::group_count`] + 1 entries. Makes no heap allocation.
+    ///
+    /// # Errors
+    ///
+    /// What differs from the plan.
+    pub fn verify(&self, scratch: &mut [libc::gid_t]) -> Result<(), &'static str> {
+        // Ids above MAX_ID are refused in from_spec: u32::MAX is never a planned id.
+        let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
+        // SAFETY: three valid output pointers.
+        let rc = unsafe { libc::getresuid(&mut r, &mut e, &mut s) };
+        if rc != 0 || [r, e, s] != [self.uid; 3] {
+            return Err("verify before exec: the user ids are not process.user.uid (setresuid was refused or faked)");
+        }
+        let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
+        // SAFETY: three valid output pointers.
+        let rc = unsafe { libc::getresgid(&mut r, &mut e, &mut s) };
+        if rc != 0 || [r, e, s] != [self.gid; 3] {
+            return Err("verify before exec: the group ids are not process.user.gid (setresgid was refused or faked)");
+        }
+        let want = self.gids.len();
+        if scratch.len() <= want {
+            return Err("verify before exec: internal error: group buffer too small");
+        }
+        scratch.fill(libc::gid_t::MAX);
+        // SAFETY: `scratch` is valid for `scratch.len()` entries.
+        let n = unsafe { libc::getgroups(scratch.len() as libc::c_int, scratch.as_mut_ptr()) };
+        if n < 0 || n as usize != want || scratch[..want] != self.gids[..] {
+            return Err(
+                "verify before exec: the additional groups are not process.user.additionalGids",
+            );
+        }
+        let valid: u64 = if self.last_cap >= 63 {
+            u64::MAX
+        } else {
+            (1u64 << (self.last_cap + 1)) - 1
+        };
+        let got = capget()?;
+        if got.effective != self.caps.effective & valid
+            || got.permitted != self.caps.permitted & valid
+            || got.inheritable != self.caps.inheritable & valid
+        {
+            return Err("verify before exec: the capability sets are not process.capabilities (capset was refused or faked)");
+        }
+        for cap in 0..=self.last_cap.min(63) {
+            let bit = 1u64 << cap;
+            // SAFETY: prctl with integer arguments.
+            let b = unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) };
+            if b != i32::from(self.caps.bounding & bit != 0) {
+                return Err(
+                    "verify before exec: the bounding set is not process.capabilities.bounding",
+                );
+            }
+            if self.caps.ambient & bit != 0 {
+                // SAFETY: prctl with integer arguments.
+                let a = unsafe {
+                    libc::prctl(
+                        libc::PR_CAP_AMBIENT,
+                        libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
+                        cap as libc::c_ulong,
+                        0,
+                        0,
+                    )
+                };
+                if a != 1 {
+                    return Err(
+                        "verify before exec: the ambient set is not process.capabilities.ambient",
+                    );
+                }
+            }
+        }
+        for (res, soft, hard) in &self.rlimits {
+            let mut lim = libc::rlimit {
+                rlim_cur: !*soft,
+                rlim_max: !*hard,
+            };
+            // SAFETY: `lim` is valid output space.
+            let rc = unsafe { libc::getrlimit(*res, &mut lim) };
+            if rc != 0 || lim.rlim_cur != *soft || lim.rlim_max != *hard {
+                return Err("verify before exec: process.rlimits are not in force (setrlimit was refused or faked)");
+            }
+        }
+        Ok(())
+    }
 }
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
-fn sys_mount(
-    source: Option<&CString>,
-    target: &std::ffi::CStr,
-    fstype: Option<&CString>,
+fn mount_errno(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
     flags: libc::c_ulong,
-    data: Option<&std::ffi::CStr>,
-    what: &str,
-) -> Result<(), String> {
+    data: Option<&CStr>,
+) -> Result<(), Errno> {
     // SAFETY: every pointer is null or a valid C string for the duration of the call.
     // Callers only reach here in the child's own mount namespace, after `/` was made
     // recursively private (see Setup::enter).
@@ -683,20 +1070,44 @@ fn sys_mount(
         )
     };
     if rc != 0 {
-        return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+        return Err(Errno::last());
     }
     Ok(())
 }
 
-fn remount_readonly() -> Result<(), String> {
+fn sys_mount(
+    source: Option<&CString>,
+    target: &CStr,
+    fstype: Option<&CString>,
+    flags: libc::c_ulong,
+    data: Option<&CStr>,
+    what: &str,
+) -> Result<(), String> {
+    mount_errno(
+        source.map(CString::as_c_str),
+        target,
+        fstype.map(CString::as_c_str),
+        flags,
+        data,
+    )
+    .map_err(|e| format!("{what}: {}", io_err(e)))
+}
+
+/// Remounts the bind mount at `target` adding `add`, keeping the flags it has (a remount
+/// without them would clear nosuid, nodev, noexec or read-only).
+fn remount_bind(target: &CStr, add: libc::c_ulong, what: &str) -> Result<(), String> {
     // SAFETY: an all-zero statvfs is valid output space.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid C string and output pointer.
-    if unsafe { libc::statvfs(c"/".as_ptr(), &mut st) } != 0 {
-        return Err(format!("statvfs(/): {}", std::io::Error::last_os_error()));
+    if unsafe { libc::statvfs(target.as_ptr(), &mut st) } != 0 {
+        return Err(format!(
+            "{what}: statvfs: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let mut keep: libc::c_ulong = 0;
     for (st_flag, ms_flag) in [
+        (libc::ST_RDONLY, libc::MS_RDONLY),
         (libc::ST_NOSUID, libc::MS_NOSUID),
         (libc::ST_NODEV, libc::MS_NODEV),
         (libc::ST_NOEXEC, libc::MS_NOEXEC),
@@ -710,12 +1121,243 @@ fn remount_readonly() -> Result<(), String> {
     }
     sys_mount(
         None,
-        c"/",
+        target,
         None,
-        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | keep,
+        libc::MS_BIND | libc::MS_REMOUNT | keep | add,
         None,
-        "remount the root read-only (root.readonly)",
+        what,
     )
+}
+
+/// Default devices: (name under /dev, host source), as runc's default device list.
+const DEFAULT_DEVICES: &[(&str, &str)] = &[
+    ("null", "/dev/null"),
+    ("zero", "/dev/zero"),
+    ("full", "/dev/full"),
+    ("random", "/dev/random"),
+    ("urandom", "/dev/urandom"),
+    ("tty", "/dev/tty"),
+];
+
+/// (major, minor) of the default devices, for linux.resources.devices allow rules.
+const DEFAULT_DEVICE_NUMBERS: &[(i64, i64)] = &[(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
+
+fn io_err(e: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e as i32)
+}
+
+/// What the last component of a mount destination must be.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// A directory (created if missing).
+    Dir,
+    /// Not a directory (an empty file is created if missing, never truncated).
+    File,
+    /// Whatever is there (nothing is created).
+    Existing,
+}
+
+/// Opens `rel` below `root` as an `O_PATH` fd, one component at a time with
+/// `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`, creating missing components with
+/// `mkdirat` / `openat(O_CREAT | O_EXCL | O_NOFOLLOW)` relative to the parent's fd. A
+/// symlink anywhere is refused: nothing outside the rootfs is ever opened or created.
+fn open_in_root(root: &OwnedFd, rel: &Path, last: Kind, shown: &str) -> Result<OwnedFd, String> {
+    let parts: Vec<&OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .resolve(
+            ResolveFlag::RESOLVE_BENEATH
+                | ResolveFlag::RESOLVE_NO_SYMLINKS
+                | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+        );
+    let mut cur = root
+        .try_clone()
+        .map_err(|e| format!("mount destination {shown}: dup: {e}"))?;
+    let mut sofar = PathBuf::new();
+    for (k, part) in parts.iter().enumerate() {
+        sofar.push(part);
+        let is_last = k + 1 == parts.len();
+        let kind = if is_last { last } else { Kind::Dir };
+        let mut created = false;
+        let fd = loop {
+            match nix::fcntl::openat2(&cur, *part, how) {
+                Ok(fd) => break fd,
+                Err(Errno::ENOENT) if kind != Kind::Existing && !created => {
+                    created = true;
+                    let r = if kind == Kind::Dir {
+                        nix::sys::stat::mkdirat(&cur, *part, Mode::from_bits_truncate(0o755))
+                    } else {
+                        nix::fcntl::openat(
+                            &cur,
+                            *part,
+                            OFlag::O_CREAT
+                                | OFlag::O_EXCL
+                                | OFlag::O_NOFOLLOW
+                                | OFlag::O_WRONLY
+                                | OFlag::O_CLOEXEC,
+                            Mode::from_bits_truncate(0o644),
+                        )
+                        .map(drop)
+                    };
+                    match r {
+                        Ok(()) | Err(Errno::EEXIST) => continue,
+                        Err(e) => {
+                            return Err(format!(
+                                "mount destination {shown}: cannot create /{}: {}",
+                                sofar.display(),
+                                io_err(e)
+                            ))
+                        }
+                    }
+                }
+                Err(Errno::ELOOP) | Err(Errno::EXDEV) => {
+                    return Err(format!(
+                        "mount destination {shown}: /{} is a symlink in the rootfs; not supported",
+                        sofar.display()
+                    ))
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "mount destination {shown}: cannot open /{}: {}",
+                        sofar.display(),
+                        io_err(e)
+                    ))
+                }
+            }
+        };
+        let st = nix::sys::stat::fstat(&fd)
+            .map_err(|e| format!("mount destination {shown}: fstat: {}", io_err(e)))?;
+        let fmt = st.st_mode & libc::S_IFMT;
+        let bad = if fmt == libc::S_IFLNK {
+            Some("is a symlink in the rootfs; not supported")
+        } else if kind == Kind::Dir && fmt != libc::S_IFDIR {
+            Some("is not a directory")
+        } else if kind == Kind::File && fmt == libc::S_IFDIR {
+            Some("is a directory but the bind source is a file")
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            return Err(format!(
+                "mount destination {shown}: /{} {why}",
+                sofar.display()
+            ));
+        }
+        cur = fd;
+    }
+    Ok(cur)
+}
+
+/// `/proc/self/fd/N` for an fd: mounting on it mounts on what the fd refers to.
+fn proc_fd(fd: &OwnedFd) -> CString {
+    let mut s = b"/proc/self/fd/".to_vec();
+    s.extend_from_slice(fd.as_raw_fd().to_string().as_bytes());
+    // Digits only: no NUL byte.
+    CString::new(s).unwrap_or_default()
+}
+
+/// The mount id of what `fd` refers to (statx STATX_MNT_ID).
+fn mnt_id(fd: &OwnedFd, shown: &str) -> Result<u64, String> {
+    // SAFETY: an all-zero statx is valid output space.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid fd, an empty C string with AT_EMPTY_PATH, and valid output space.
+    let rc = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_MNT_ID,
+            &mut stx,
+        )
+    };
+    if rc != 0 || stx.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(format!(
+            "mount destination {shown}: statx(STATX_MNT_ID): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(stx.stx_mnt_id)
+}
+
+/// Checks that `fd` still is at `expected` (a host path inside the rootfs).
+fn check_place(fd: &OwnedFd, expected: &Path, shown: &str) -> Result<(), String> {
+    let now = nix::fcntl::readlink(proc_fd(fd).as_c_str())
+        .map_err(|e| format!("mount destination {shown}: readlink: {}", io_err(e)))?;
+    let want: PathBuf = expected.components().collect();
+    if Path::new(&now) != want {
+        return Err(format!(
+            "mount destination {shown}: moved while mounting (now at {:?}); refusing",
+            now
+        ));
+    }
+    Ok(())
+}
+
+/// readonlyPaths (as runc): bind the path on itself and remount it read-only, keeping its
+/// other flags (nosuid, nodev, noexec, atime). A path that does not exist is skipped.
+fn readonly_path(p: &CStr) -> Result<(), String> {
+    let shown = p.to_string_lossy();
+    match mount_errno(Some(p), p, None, libc::MS_BIND | libc::MS_REC, None) {
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "linux.readonlyPaths {shown:?}: bind on itself: {}",
+                io_err(e)
+            ))
+        }
+        Ok(()) => {}
+    }
+    remount_bind(
+        p,
+        libc::MS_RDONLY,
+        &format!("linux.readonlyPaths {shown:?}: remount read-only"),
+    )
+}
+
+/// The container's /dev/null must be the null device before anything is masked with it.
+fn check_dev_null() -> Result<(), String> {
+    match nix::sys::stat::stat(c"/dev/null") {
+        Ok(st)
+            if st.st_mode & libc::S_IFMT == libc::S_IFCHR
+                && libc::major(st.st_rdev) == 1
+                && libc::minor(st.st_rdev) == 3 => {}
+        Ok(_) => {
+            return Err(
+                "linux.maskedPaths: /dev/null in the container is not the null device (1:3)".into(),
+            )
+        }
+        Err(e) => return Err(format!("linux.maskedPaths: /dev/null: {}", io_err(e))),
+    }
+    Ok(())
+}
+
+/// maskedPaths (as runc): /dev/null over a file, a read-only empty tmpfs over a
+/// directory. A path that does not exist is skipped.
+fn mask_path(p: &CStr) -> Result<(), String> {
+    let shown = p.to_string_lossy();
+    let st = match nix::sys::stat::stat(p) {
+        Ok(st) => st,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(format!("linux.maskedPaths {shown:?}: {}", io_err(e))),
+    };
+    let r = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        mount_errno(
+            Some(c"tmpfs"),
+            p,
+            Some(c"tmpfs"),
+            libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            Some(c"mode=0555"),
+        )
+    } else {
+        mount_errno(Some(c"/dev/null"), p, None, libc::MS_BIND, None)
+    };
+    r.map_err(|e| format!("linux.maskedPaths {shown:?}: mount: {}", io_err(e)))
 }
 
 #[repr(C)]
@@ -733,6 +1375,40 @@ struct CapData {
 }
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// Reads this thread's effective, permitted and inheritable sets. The output starts as all
+/// ones, bits no kernel has included, so a faked `capget` (success without output) never
+/// reads as a plan (plans are masked to the kernel's capabilities).
+fn capget() -> Result<CapSets, &'static str> {
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData {
+        effective: u32::MAX,
+        permitted: u32::MAX,
+        inheritable: u32::MAX,
+    }; 2];
+    // SAFETY: capget writes a v3 header and two data structs, which is what we pass.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err("verify before exec: capget failed");
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok(CapSets {
+        bounding: 0,
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+        ambient: 0,
+    })
+}
 
 fn capset(c: &CapSets) -> Result<(), &'static str> {
     let mut hdr = CapHeader {

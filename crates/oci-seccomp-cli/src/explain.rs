@@ -1,7 +1,8 @@
 //! `oci-seccomp explain`: what a profile does with one syscall, and why.
 
-use oci_seccomp::arch::{self, ArchInfo};
-use oci_seccomp::profile::{Condition, Profile};
+use oci_seccomp::arch;
+use oci_seccomp::profile::Profile;
+use oci_seccomp::prove::{self, Cause, Model};
 use oci_seccomp::{Action, CompileOptions, LinuxSeccomp};
 use serde_json::json;
 
@@ -29,55 +30,6 @@ pub fn describe_action(a: Action) -> String {
         Action::Trace(d) => format!("SCMP_ACT_TRACE ({d})"),
         other => other.to_string(),
     }
-}
-
-/// What decided the syscall.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decider {
-    /// `syscalls[index]`.
-    Entry(usize),
-    /// `defaultAction`.
-    Default,
-    /// The ENOSYS stub (syscall newer than the profile).
-    Stub,
-    /// The architecture is not in the profile: the kernel kills.
-    ArchMissing,
-    /// Nothing in the OCI reading explains it.
-    Unexplained,
-}
-
-fn matches(c: &Condition, args: &[u64; 6], narrow: bool) -> bool {
-    let arg = args[usize::from(c.index)];
-    if narrow {
-        let mut c = *c;
-        c.value &= 0xffff_ffff;
-        c.value_two &= 0xffff_ffff;
-        c.matches(arg & 0xffff_ffff)
-    } else {
-        c.matches(arg)
-    }
-}
-
-/// The OCI reading: the first rule for `nr` on `arch` whose conditions hold and whose
-/// action is `action`.
-pub fn deciding_entry(
-    profile: &Profile,
-    a: &ArchInfo,
-    nr: i32,
-    args: &[u64; 6],
-    action: Action,
-) -> Option<usize> {
-    profile
-        .rules
-        .iter()
-        .filter(|r| r.action == action)
-        .filter(|r| arch::resolve(&r.name, a) == Some(nr))
-        .find(|r| {
-            r.conditions
-                .iter()
-                .all(|c| matches(c, args, a.narrow_args()))
-        })
-        .map(|r| r.entry)
 }
 
 /// At most this many names of an entry are printed; a longer list is summarised around
@@ -151,14 +103,26 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
                 .hint("give decimal or 0x hex, e.g. 0x10000000")
         })?;
     }
+    // Any 32-bit value the kernel can put in `seccomp_data.nr`: 0..=0xffffffff, or a
+    // negative number such as -1 (a tracer skipping the call).
     let nr: i32 = if let Some(n) = util::parse_u64(&a.syscall) {
-        let mut n = i32::try_from(n).map_err(|_| {
-            CliError::problem(format!("syscall number {:?} is out of range", a.syscall))
-        })?;
-        if arch.x32 {
-            n |= arch::X32_SYSCALL_BIT as i32;
-        }
-        n
+        let n = if let Ok(n) = u32::try_from(n) {
+            n
+        } else if n >= 0xffff_ffff_8000_0000 {
+            n as u32
+        } else {
+            return Err(CliError::problem(format!(
+                "syscall number {:?} does not fit the 32-bit seccomp_data.nr",
+                a.syscall
+            )));
+        };
+        // An x32 call carries bit 30; give it for the plain number too.
+        let n = if arch.x32 && n < arch::X32_SYSCALL_BIT {
+            n | arch::X32_SYSCALL_BIT
+        } else {
+            n
+        };
+        n as i32
     } else {
         arch::resolve(&a.syscall, arch).ok_or_else(|| {
             CliError::problem(format!(
@@ -170,54 +134,61 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             .hint("check the spelling, or give the number")
         })?
     };
-    let sys_name = arch::syscall_name(nr, arch).unwrap_or_else(|| format!("#{nr}"));
+    // On x86_64, numbers with bit 30 set are x32 calls (same audit arch).
+    let name_arch = if !arch.x32
+        && arch.audit_arch == arch::AUDIT_ARCH_X86_64
+        && (nr as u32) & arch::X32_SYSCALL_BIT != 0
+    {
+        arch::by_name("SCMP_ARCH_X32").unwrap_or(arch)
+    } else {
+        arch
+    };
+    let sys_name = arch::syscall_name(nr, name_arch).unwrap_or_else(|| format!("#{nr}"));
 
     let profile = Profile::from_oci(&spec, false).map_err(|e| util::compile_error(&name, &e))?;
-    let program = oci_seccomp::compile(&spec, &CompileOptions::default())
+    // `compile` proves the program against the profile, so the oracle below explains
+    // exactly what the program does.
+    let program = oci_seccomp::compile_profile(&profile, &CompileOptions::default())
         .map_err(|e| util::compile_error(&name, &e))?;
-    let bare = oci_seccomp::compile(&spec, &CompileOptions::default().with_enosys_stub(false))
-        .map_err(|e| util::compile_error(&name, &e))?;
-    let sim = |p: &oci_seccomp::Program| {
-        oci_seccomp::simulate(p, arch.audit_arch, nr, args)
-            .map_err(|e| CliError::problem(format!("{name}: simulation failed: {e}")))
-    };
-    let d = sim(&program)?;
-    // The stub may sit anywhere in the program (ours is on the default path): it decided
-    // when the program without it answers differently.
-    let from_stub = sim(&bare)?.action != d.action;
-
-    let arch_listed = profile.architectures.iter().any(|x| x.name == arch.name);
-    let decider = if from_stub {
-        Decider::Stub
-    } else if !arch_listed {
-        Decider::ArchMissing
-    } else if let Some(i) = deciding_entry(&profile, arch, nr, &args, d.action) {
-        Decider::Entry(i)
-    } else if d.action == profile.default_action {
-        Decider::Default
-    } else {
-        Decider::Unexplained
-    };
-    let (why_text, why_json) = match &decider {
-        Decider::Entry(i) => {
+    let d = oci_seccomp::simulate(&program, arch.audit_arch, nr, args)
+        .map_err(|e| CliError::problem(format!("{name}: simulation failed: {e}")))?;
+    let model = Model::new(&profile, CompileOptions::default().enosys_stub);
+    let verdict = prove::decide(&model, arch.audit_arch, nr as u32, args);
+    let cause = verdict.cause_of(d.action).clone();
+    let listed = profile.architectures.iter().any(|x| x.name == arch.name);
+    let (why_text, why_json) = match &cause {
+        Cause::Entry(i) => {
             let (t, v) = describe_entry(&spec, *i, &sys_name);
             (t, json!({"kind": "entry", "entry": v}))
         }
-        Decider::Default => (
+        Cause::Multiplexed { entry, syscall } => {
+            let (t, v) = describe_entry(&spec, *entry, syscall);
+            (
+                format!(
+                    "{t}; reached through its multiplexer, whose arguments the filter cannot \
+                     read, so the strictest outcome of the entry and the default applies"
+                ),
+                json!({"kind": "multiplexed", "entry": v, "syscall": syscall}),
+            )
+        }
+        Cause::Default => (
             format!("defaultAction {}", spec.default_action()),
             json!({"kind": "defaultAction"}),
         ),
-        Decider::Stub => (
-            "ENOSYS stub: syscall newer than the profile (its number is above the highest the profile names for this architecture, and it is not listed)".to_string(),
+        Cause::Stub => (
+            "ENOSYS stub: syscall newer than the profile (its number is above the highest the profile names for this ABI, and it is not listed)".to_string(),
             json!({"kind": "enosys-stub"}),
         ),
-        Decider::ArchMissing => (
-            format!("architecture not in the profile: KILL ({} is not in architectures)", arch.name),
+        Cause::BadArch => (
+            if listed {
+                format!(
+                    "the ABI of this number is not in the profile: KILL (on {}, numbers from 0x40000000 are x32 calls)",
+                    arch.name
+                )
+            } else {
+                format!("architecture not in the profile: KILL ({} is not in architectures)", arch.name)
+            },
             json!({"kind": "architecture-missing"}),
-        ),
-        Decider::Unexplained => (
-            "no profile entry explains this (libseccomp's program disagrees with the OCI reading)".to_string(),
-            json!({"kind": "unexplained"}),
         ),
     };
     let errno = match d.action {

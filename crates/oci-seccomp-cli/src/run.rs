@@ -12,6 +12,10 @@
 //! `execve`. No-new-privileges is only set when asked for (`--no-new-privs` or
 //! `process.noNewPrivileges`).
 //!
+//! The child starts a new session (as runc and crun), so the workload's `kill(0, sig)`
+//! reaches neither the runtime nor the shell that started it. With a bundle, the identity
+//! is read back and verified right before `execve` ([`Setup::verify`]).
+//!
 //! Failures in the child before `execve` come back as one line over a close-on-exec pipe.
 
 use std::collections::BTreeMap;
@@ -165,6 +169,115 @@ fn check_listener(spec: &mut LinuxSeccomp, args: &RunArgs) -> CliResult<()> {
     Ok(())
 }
 
+/// Keys of config.json's objects that oci-spec reads (case-sensitively); Go runtimes read
+/// them in any letter case. (path, keys).
+const CONFIG_KEYS: &[(&str, &[&str])] = &[
+    (
+        "",
+        &[
+            "ociVersion",
+            "process",
+            "root",
+            "hostname",
+            "domainname",
+            "mounts",
+            "hooks",
+            "annotations",
+            "linux",
+        ],
+    ),
+    (
+        "process",
+        &[
+            "terminal",
+            "consoleSize",
+            "user",
+            "args",
+            "commandLine",
+            "env",
+            "cwd",
+            "capabilities",
+            "rlimits",
+            "noNewPrivileges",
+            "apparmorProfile",
+            "oomScoreAdj",
+            "selinuxLabel",
+            "ioPriority",
+            "scheduler",
+            "execCPUAffinity",
+        ],
+    ),
+    (
+        "process.user",
+        &["uid", "gid", "umask", "additionalGids", "username"],
+    ),
+    (
+        "process.capabilities",
+        &[
+            "bounding",
+            "effective",
+            "inheritable",
+            "permitted",
+            "ambient",
+        ],
+    ),
+    ("root", &["path", "readonly"]),
+    (
+        "linux",
+        &[
+            "namespaces",
+            "uidMappings",
+            "gidMappings",
+            "timeOffsets",
+            "devices",
+            "netDevices",
+            "cgroupsPath",
+            "rootfsPropagation",
+            "resources",
+            "seccomp",
+            "sysctl",
+            "maskedPaths",
+            "readonlyPaths",
+            "mountLabel",
+            "intelRdt",
+            "personality",
+            "memoryPolicy",
+        ],
+    ),
+];
+
+/// A config.json key that differs from an OCI key only in letter case (`"Seccomp"`):
+/// oci-spec would drop it silently (no filter at all), runc would read it. Refused.
+fn check_config_key_case(v: &serde_json::Value) -> CliResult<()> {
+    for (path, keys) in CONFIG_KEYS {
+        let mut obj = Some(v);
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            obj = obj.and_then(|o| o.get(part));
+        }
+        let Some(obj) = obj.and_then(serde_json::Value::as_object) else {
+            continue;
+        };
+        for k in obj.keys() {
+            if let Some(want) = keys
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(k) && **n != k.as_str())
+            {
+                let at = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                return Err(CliError::problem(format!(
+                    "config.json: {at}: key {k:?} differs from the OCI key {want:?} only in letter case; \
+                     this runtime would ignore it while Go runtimes read it"
+                ))
+                .hint(format!("write it as {want:?}")));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn bundle_seccomp(config_text: &str) -> CliResult<()> {
     let v: serde_json::Value = serde_json::from_str(config_text).map_err(|e| {
         CliError::problem(format!(
@@ -173,6 +286,7 @@ fn bundle_seccomp(config_text: &str) -> CliResult<()> {
             e.column()
         ))
     })?;
+    check_config_key_case(&v)?;
     if let Some(sc) = v.get("linux").and_then(|l| l.get("seccomp")) {
         if let Some((path, key)) = oci_seccomp::find_docker_key(sc) {
             return Err(CliError::problem(format!(
@@ -376,6 +490,19 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = plan.envp.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
+    // Scratch space for reading the groups back before exec (allocated now, not after the
+    // filter is installed).
+    let mut groups: Vec<libc::gid_t> =
+        vec![0; plan.container.as_ref().map_or(0, Setup::group_count) + 1];
+
+    // A new session, as runc and crun give the container: `kill(0, sig)` in the workload
+    // must not reach the shell that started the runtime, nor the runtime. The child of a
+    // fork is never a process-group leader, so setsid cannot fail with EPERM here.
+    // SAFETY: setsid takes no arguments.
+    if unsafe { libc::setsid() } < 0 {
+        let e = std::io::Error::last_os_error();
+        child_fail(report, &format!("setsid: {e}"));
+    }
 
     // SAFETY: prctl with integer arguments: die with the runtime.
     unsafe {
@@ -409,6 +536,11 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
         if let Err(e) = c.enter() {
             child_fail(report, &e);
         }
+        // Bounding set, ambient set and groups before any filter can fake their results.
+        if let Err(what) = c.drop_privileges_before_filter() {
+            let e = std::io::Error::last_os_error();
+            child_fail(report, &format!("{what}: {e}"));
+        }
     }
     if !plan.nnp {
         // No NNP: install before the capabilities are dropped (needs CAP_SYS_ADMIN).
@@ -428,6 +560,17 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
         }
         // NNP: install as late as possible before exec.
         child_install(plan, end.as_ref(), report);
+        // SAFETY: prctl with integer arguments. A faked prctl returns 0, not 1.
+        if unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } != 1 {
+            child_fail(report, "verify before exec: no-new-privileges is not set");
+        }
+    }
+    // Whatever the filter does to the calls above, the workload starts with the planned
+    // identity or not at all.
+    if let Some(c) = &plan.container {
+        if let Err(what) = c.verify(&mut groups) {
+            child_fail(report, what);
+        }
     }
     let mut first_err = 0;
     for path in &plan.exec_paths {

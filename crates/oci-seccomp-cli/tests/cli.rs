@@ -324,6 +324,88 @@ fn explain_names_the_deciding_entry() {
     assert_eq!(v["nr"], json!(110));
 }
 
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explain_any_number_the_kernel_can_see_and_the_right_abi() {
+    let t = TempDir::new("explain-nr");
+    let both = t.write(
+        "x32.json",
+        r#"{"defaultAction":"SCMP_ACT_KILL_PROCESS","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X32"],
+            "syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":7}]}"#,
+    );
+    // -1 (a tracer skipping the call) and its unsigned spelling: the stub answers.
+    for nr in ["-1", "4294967295"] {
+        let o = cli(&["explain", &both, "--", nr]);
+        assert!(o.status.success(), "{nr}: {}", stderr(&o));
+        assert!(stdout(&o).contains("stub"), "{nr}: {}", stdout(&o));
+    }
+    // An x32 number given on x86_64 is decided by the entry, named as the x32 call.
+    let o = cli(&["explain", &both, &format!("{}", 0x4000_006e_u32)]);
+    let s = stdout(&o);
+    assert!(s.contains("syscalls[0]") && s.contains("getppid"), "{s}");
+    // Without x32 in the profile it is a foreign ABI, never "unexplained".
+    let plain = t.write(
+        "plain.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let s = stdout(&cli(&["explain", &plain, "0x4000006e"]));
+    assert!(
+        s.contains("ABI of this number is not in the profile"),
+        "{s}"
+    );
+    assert!(s.contains("SCMP_ACT_KILL"), "{s}");
+    let o = cli(&["explain", &plain, "0x100000000"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn check_explain_and_run_refuse_a_program_that_libseccomp_miscompiled() {
+    let t = TempDir::new("miscompiled");
+    // Issue 10's example: getppid(0x391095bc0380ebab, 0, 0, 0x300000000) matches entry 0
+    // only, and libseccomp 2.5.4's program allows it.
+    let p = t.write(
+        "three.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":100,"args":[
+   {"index":1,"value":4294967295,"valueTwo":1,"op":"SCMP_CMP_MASKED_EQ"},
+   {"index":0,"value":3978633079640342432,"op":"SCMP_CMP_GT"},
+   {"index":1,"value":13,"op":"SCMP_CMP_GT"}]},
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":101,"args":[
+   {"index":0,"value":16282137733583660316,"op":"SCMP_CMP_EQ"}]},
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":102,"args":[
+   {"index":3,"value":15,"op":"SCMP_CMP_EQ"},
+   {"index":0,"value":4111951094534433705,"op":"SCMP_CMP_LE"},
+   {"index":3,"value":12884901888,"op":"SCMP_CMP_NE"}]}]}"#,
+    );
+    let o = cli(&["check", &p]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        all.contains("syscalls[0]") && all.contains("miscompiled"),
+        "{all}"
+    );
+    for args in [
+        vec![
+            "explain",
+            &p,
+            "getppid",
+            "0x391095bc0380ebab",
+            "0",
+            "0",
+            "0x300000000",
+        ],
+        vec!["run", "--profile", &p, "--", "/bin/true"],
+    ] {
+        let o = cli(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("miscompiled"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
 #[test]
 fn explain_bad_inputs() {
     let t = TempDir::new("explain-bad");
@@ -491,6 +573,92 @@ fn check_finds_docker_keys_and_errors() {
     let o = cli(&["check", &p]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("defaultErrnoRet"), "{}", stdout(&o));
+}
+
+/// Issue 10 item 7: `check` reports what `run` refuses. WAIT_KILLABLE_RECV without a
+/// NOTIFY rule (the kernel's EINVAL), and Docker keys in any letter case (moby reads
+/// `"Includes"` as `includes`; as plain OCI the capability condition would be dropped).
+#[test]
+fn check_reports_what_run_refuses() {
+    let t = TempDir::new("check-run");
+    let wk = t.write(
+        "wk.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
+    );
+    let o = cli(&["check", &wk]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("flags[0]") && stdout(&o).contains("SCMP_ACT_NOTIFY"),
+        "{}",
+        stdout(&o)
+    );
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--profile",
+        &wk,
+        "--",
+        "/bin/echo",
+        "ran",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("ran"));
+    assert!(stderr(&o).contains("flags[0]"), "{}", stderr(&o));
+
+    let inc = t.write(
+        "includes.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+             {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "Includes": {"caps": ["CAP_SYS_ADMIN"]}}]}"#,
+    );
+    let o = cli(&["check", &inc]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("syscalls[0].Includes") && stdout(&o).contains("docker-keys"),
+        "{}",
+        stdout(&o)
+    );
+    // `render` reads it as moby does: without CAP_SYS_ADMIN the entry is not there.
+    let o = cli(&["render", &inc]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("unshare"), "{}", stdout(&o));
+}
+
+/// Issue 10 item 7: `"Includes"` is moby's `includes` (Go reads keys in any case). The
+/// rendered default profile plus an `unshare` ALLOW entry that only holders of
+/// CAP_SYS_ADMIN get: read as plain OCI the condition would vanish and `unshare` would be
+/// allowed; read as moby with Docker's default capabilities it is not. (`unshare -u`:
+/// busybox's `-m` also calls mount, which the default profile refuses anyway.)
+#[test]
+fn run_reads_docker_keys_in_any_case() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("run-includes");
+    let o = cli(&["render", "--default"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["syscalls"].as_array_mut().unwrap().push(json!(
+        {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "Includes": {"caps": ["CAP_SYS_ADMIN"]}}));
+    let p = t.write("includes.json", &v.to_string());
+    let bb = busybox().unwrap().display().to_string();
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--profile",
+        &p,
+        "--",
+        &bb,
+        "unshare",
+        "-u",
+        &bb,
+        "echo",
+        "unshared",
+    ]);
+    assert!(
+        !stdout(&o).contains("unshared"),
+        "unshare(CLONE_NEWUTS) was allowed: {}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("unshare"), "{}", stderr(&o));
 }
 
 // ---------------------------------------------------------------- features
@@ -1070,6 +1238,524 @@ fn run_bundle_notify_with_pid_namespace() {
         "created outside the container's /tmp"
     );
     assert!(stdout(&log).contains("syscall=mkdir"), "{}", stdout(&log));
+}
+
+/// Fails (never skips) when busybox is missing: these tests prove the launcher's
+/// containment and must not pass without running.
+fn require_busybox() {
+    assert!(
+        busybox().is_some(),
+        "busybox is required for this test: apt-get install busybox-static"
+    );
+}
+
+/// Issue 10 item 5: the container init gets a new session (as runc and crun), so its
+/// `kill(0, sig)` cannot reach the shell that started the runtime.
+#[test]
+fn run_gives_the_container_a_new_session() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("session");
+    let bundle = t.0.join("b");
+    let script = "read -r l < /proc/self/stat; set -- $l; echo pid=$1 sid=$6";
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", script],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("pid=1 sid=1"), "{}", stdout(&o));
+    // Without a bundle: the command leads its own session.
+    let o = cli(&[
+        "run",
+        "--no-seccomp",
+        "--",
+        "/bin/sh",
+        "-c",
+        "read -r l < /proc/self/stat; set -- $l; [ \"$1\" = \"$6\" ] && echo own-session",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("own-session"), "{}", stdout(&o));
+    // The workload signalling its process group kills only itself: the runtime (started
+    // in a process group of its own, so that the old behaviour cannot hit this test)
+    // survives and reports it.
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let o = Command::new(BIN)
+        .args([
+            "run",
+            "--no-seccomp",
+            "--",
+            "/bin/sh",
+            "-c",
+            "kill -USR1 0; echo survived",
+        ])
+        .stdin(Stdio::null())
+        .process_group(0)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.signal(),
+        None,
+        "the runtime was killed by its workload"
+    );
+    assert_eq!(o.status.code(), Some(138), "{}", stderr(&o));
+    assert!(stderr(&o).contains("killed by SIGUSR1"), "{}", stderr(&o));
+}
+
+/// Issue 10 item 5: a profile that fakes (`ERRNO(0)`) or refuses the calls that change
+/// identity never leaves the workload more privileged than process.user and
+/// process.capabilities say: the filter is installed before the identity changes here (no
+/// noNewPrivileges), and the launcher reads everything back before exec.
+#[test]
+fn run_bundle_verifies_credentials_before_exec() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("creds");
+    let bundle = t.0.join("b");
+    let script = "busybox grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb):' /proc/self/status; echo nofile=$(ulimit -n); echo ran";
+    let cases: &[(&[&str], u32)] = &[
+        (&["setresuid"], 0),
+        (&["setresuid"], 22),
+        (&["setresuid", "getresuid"], 0),
+        (&["setresgid"], 0),
+        (&["setgroups"], 0),
+        (&["capset"], 0),
+        (&["capset", "capget"], 0),
+        (&["prctl"], 0),
+        (&["prctl"], 22),
+        (&["setrlimit", "prlimit64"], 0),
+    ];
+    // Each case with and without ambient capabilities (without them, a faked capset is
+    // only caught by reading the sets back).
+    let cases = cases.iter().flat_map(|c| [(c, true), (c, false)]);
+    for ((names, errno), ambient) in cases {
+        make_bundle(
+            &bundle,
+            &["/bin/sh", "-c", script],
+            ALL_NS,
+            json!({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": errno}]}),
+        );
+        let cfg = bundle.join("config.json");
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+        v["process"]["noNewPrivileges"] = json!(false);
+        v["process"]["user"] = json!({"uid": 4242, "gid": 4242, "additionalGids": [4243]});
+        let amb = if ambient {
+            json!(["CAP_KILL"])
+        } else {
+            json!([])
+        };
+        v["process"]["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL"],
+            "effective": ["CAP_CHOWN", "CAP_KILL"],
+            "permitted": ["CAP_CHOWN", "CAP_KILL"],
+            "inheritable": ["CAP_KILL"],
+            "ambient": amb
+        });
+        v["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 64, "hard": 64}]);
+        std::fs::write(&cfg, v.to_string()).unwrap();
+        let o = cli(&[
+            "run",
+            "--no-cache",
+            "--bundle",
+            &bundle.display().to_string(),
+        ]);
+        let (out, err) = (stdout(&o), stderr(&o));
+        eprintln!(
+            "{names:?} errno {errno} ambient {ambient}: exit {:?} {}",
+            o.status.code(),
+            err.trim()
+        );
+        if o.status.success() {
+            // Ran: then exactly as planned (after exec only the ambient CAP_KILL remains).
+            let after_exec = if ambient { "20" } else { "00" };
+            for want in [
+                "Uid:\t4242\t4242\t4242\t4242".to_string(),
+                "Gid:\t4242\t4242\t4242\t4242".to_string(),
+                "Groups:\t4243".to_string(),
+                "CapInh:\t0000000000000020".to_string(),
+                format!("CapPrm:\t00000000000000{after_exec}"),
+                format!("CapEff:\t00000000000000{after_exec}"),
+                "CapBnd:\t0000000000000021".to_string(),
+                format!("CapAmb:\t00000000000000{after_exec}"),
+                "nofile=64".to_string(),
+            ] {
+                assert!(
+                    out.contains(want.as_str()),
+                    "{names:?} errno {errno} ambient {ambient}: lacks {want:?}:\n{out}"
+                );
+            }
+        } else {
+            assert_eq!(o.status.code(), Some(1), "{names:?}: {err}");
+            assert!(
+                !out.contains("ran"),
+                "{names:?} errno {errno}: the workload ran:\n{out}"
+            );
+            // Refused with the step that failed (or the mismatch found before exec).
+            assert!(
+                err.starts_with("oci-seccomp: error: "),
+                "{names:?} errno {errno}: {err}"
+            );
+        }
+    }
+}
+
+fn edit_config(bundle: &Path, f: impl FnOnce(&mut Value)) {
+    let cfg = bundle.join("config.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(&cfg, v.to_string()).unwrap();
+}
+
+/// A block device of this host, "MAJOR:MINOR" (any one: the container must not be able to
+/// open it at all).
+fn host_block_device() -> String {
+    let mut all: Vec<String> = std::fs::read_dir("/sys/dev/block")
+        .expect("/sys/dev/block")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    // Prefer a real disk over loop devices (major 7).
+    all.iter()
+        .find(|d| !d.starts_with("7:"))
+        .or(all.first())
+        .cloned()
+        .expect("this host has no block device to test with")
+}
+
+/// Issue 10 item 5: a container with CAP_MKNOD (a default capability) makes a node for a
+/// host block device and cannot open it (everything but the default devices is nodev);
+/// the default devices work; linux.devices is refused, not ignored.
+#[test]
+fn run_bundle_device_nodes_are_unusable() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("devices");
+    let bundle = t.0.join("b");
+    let dev = host_block_device();
+    let (maj, min) = dev.split_once(':').unwrap();
+    let script = format!(
+        "busybox mknod /blk b {maj} {min}; echo mknod=$?; \
+         busybox dd if=/blk of=/dev/null bs=512 count=1 2>/dev/null; echo rootfs=$?; \
+         busybox mknod /dev/blk b {maj} {min}; busybox dd if=/dev/blk of=/dev/null bs=512 count=1 2>/dev/null; echo dev=$?; \
+         busybox mknod /tmp/blk b {maj} {min}; busybox dd if=/tmp/blk of=/dev/null bs=512 count=1 2>/dev/null; echo tmp=$?; \
+         echo x > /dev/null; echo null=$?; echo zero=$(busybox head -c 4 /dev/zero | busybox wc -c); \
+         echo urandom=$(busybox head -c 4 /dev/urandom | busybox wc -c)"
+    );
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", &script],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    edit_config(&bundle, |v| {
+        v["root"]["readonly"] = json!(false);
+        let caps = json!(["CAP_MKNOD", "CAP_DAC_OVERRIDE", "CAP_CHOWN"]);
+        v["process"]["capabilities"] =
+            json!({"bounding": caps, "effective": caps, "permitted": caps});
+        // No nodev asked for on /tmp: the launcher adds it.
+        v["mounts"][1]["options"] = json!(["nosuid"]);
+    });
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}\n{out}", stderr(&o));
+    assert!(
+        out.contains("mknod=0"),
+        "the test needs mknod to work: {out}"
+    );
+    for place in ["rootfs", "dev", "tmp"] {
+        assert!(
+            !out.contains(&format!("{place}=0")),
+            "a host block device was readable through a node in {place}: {out}"
+        );
+    }
+    for want in ["null=0", "zero=4", "urandom=4"] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert!(
+        !bundle.join("rootfs/dev/null").exists(),
+        "created in the rootfs's /dev"
+    );
+
+    edit_config(&bundle, |v| {
+        v["linux"]["devices"] = json!([{"path": "/dev/sda", "type": "b", "major": 8, "minor": 0}]);
+    });
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("linux.devices[0] (/dev/sda)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 10 item 5: maskedPaths and readonlyPaths are applied as runc does, not ignored:
+/// the container's root cannot write the host's kernel.core_pattern through /proc/sys.
+#[test]
+fn run_bundle_masks_and_protects_paths() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("masked");
+    let bundle = t.0.join("b");
+    let script = "cat /proc/sys/kernel/core_pattern > /tmp/cp; \
+        (cat /tmp/cp > /proc/sys/kernel/core_pattern) 2>/dev/null; echo core_pattern=$?; \
+        echo secretdir=$(busybox ls /secret | busybox wc -l); \
+        echo secretfile=$(busybox wc -c < /etc/secret); \
+        (echo x > /etc/secret) 2>/dev/null; echo write_secret=$?; \
+        (echo x > /data/f) 2>/dev/null; echo write_ro=$?";
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", script],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    let rootfs = bundle.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("secret")).unwrap();
+    std::fs::write(rootfs.join("secret/key"), "k").unwrap();
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/secret"), "top secret").unwrap();
+    std::fs::create_dir_all(rootfs.join("data")).unwrap();
+    edit_config(&bundle, |v| {
+        v["root"]["readonly"] = json!(false);
+        v["linux"]["maskedPaths"] = json!(["/secret", "/etc/secret", "/does/not/exist"]);
+        v["linux"]["readonlyPaths"] = json!(["/proc/sys", "/data", "/nope"]);
+    });
+    let before = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        before
+    );
+    assert!(o.status.success(), "{}\n{out}", stderr(&o));
+    for want in [
+        "secretdir=0",
+        "secretfile=0",
+        "write_secret=0",
+        "write_ro=1",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert!(
+        !out.contains("core_pattern=0"),
+        "the container wrote the host's kernel.core_pattern: {out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("etc/secret")).unwrap(),
+        "top secret"
+    );
+    assert!(!rootfs.join("data/f").exists());
+
+    edit_config(&bundle, |v| {
+        v["linux"]["maskedPaths"] = json!(["relative/path"])
+    });
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--bundle",
+        &bundle.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("linux.maskedPaths[0] \"relative/path\": must be an absolute path"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Runs `oci-seccomp ARGS`, killing it after `limit`.
+fn cli_with_timeout(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let o = child.wait_with_output().unwrap();
+            panic!("oci-seccomp {args:?} hung: {}", stderr(&o));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Issue 10 item 5, the CVE-2021-30465 class: uid 4242 owns the rootfs and keeps swapping
+/// a mount destination's directory for a symlink to a host directory while root runs
+/// `run --bundle` with a file bind mount there. The root-owned host file is never
+/// changed (created, truncated or mounted over), and every run ends.
+#[test]
+fn run_bundle_mount_destination_race_never_reaches_the_host() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("mountrace");
+    let bundle = t.0.join("b");
+    make_bundle(
+        &bundle,
+        &["/bin/busybox", "true"],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW"}),
+    );
+    let host = t.0.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    let victim = host.join("target");
+    std::fs::write(&victim, "precious").unwrap();
+    let source = t.0.join("source");
+    std::fs::write(&source, "from the bundle").unwrap();
+    edit_config(&bundle, |v| {
+        v["root"]["readonly"] = json!(false);
+        v["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/etc/target", "type": "bind", "source": source, "options": ["bind", "ro"]}));
+        v["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/var/target", "type": "tmpfs", "source": "tmpfs"}));
+    });
+    let rootfs = bundle.join("rootfs");
+    for d in ["etc", "var"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        std::os::unix::fs::symlink(&host, rootfs.join(format!("{d}.link"))).unwrap();
+    }
+    // The attacker owns the rootfs (and nothing else).
+    let chown = |p: &Path| std::os::unix::fs::lchown(p, Some(4242), Some(4242)).unwrap();
+    chown(&rootfs);
+    for d in ["etc", "var", "etc.link", "var.link"] {
+        chown(&rootfs.join(d));
+    }
+    let stop = t.0.join("stop");
+    let c = |p: PathBuf| std::ffi::CString::new(p.into_os_string().into_encoded_bytes()).unwrap();
+    let (etc, etc_link, var, var_link) = (
+        c(rootfs.join("etc")),
+        c(rootfs.join("etc.link")),
+        c(rootfs.join("var")),
+        c(rootfs.join("var.link")),
+    );
+    let (etc_file, var_dir) = (c(rootfs.join("etc/target")), c(rootfs.join("var/target")));
+    let stop_c = c(stop.clone());
+    // SAFETY: the test process may be multi-threaded; the child only makes raw,
+    // async-signal-safe syscalls (no allocation: every path is prepared before the fork)
+    // and leaves with _exit.
+    let attacker = match unsafe { nix::unistd::fork() }.unwrap() {
+        nix::unistd::ForkResult::Child => {
+            // SAFETY: raw syscalls with valid C strings; _exit never returns.
+            unsafe {
+                // Dies with the test thread that forked it, even if it panics.
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
+                if libc::setresgid(4242, 4242, 4242) != 0
+                    || libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setresuid(4242, 4242, 4242) != 0
+                {
+                    libc::_exit(3);
+                }
+                loop {
+                    if libc::access(stop_c.as_ptr(), libc::F_OK) == 0 {
+                        libc::_exit(0);
+                    }
+                    for _ in 0..200 {
+                        libc::unlink(etc_file.as_ptr());
+                        libc::rmdir(var_dir.as_ptr());
+                        libc::syscall(
+                            libc::SYS_renameat2,
+                            libc::AT_FDCWD,
+                            etc.as_ptr(),
+                            libc::AT_FDCWD,
+                            etc_link.as_ptr(),
+                            libc::RENAME_EXCHANGE,
+                        );
+                        libc::syscall(
+                            libc::SYS_renameat2,
+                            libc::AT_FDCWD,
+                            var.as_ptr(),
+                            libc::AT_FDCWD,
+                            var_link.as_ptr(),
+                            libc::RENAME_EXCHANGE,
+                        );
+                    }
+                }
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    /// Kills the attacker if an assertion below fails.
+    struct Reap(nix::unistd::Pid);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = nix::sys::signal::kill(self.0, nix::sys::signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(self.0, None);
+            }
+        }
+    }
+    let _reap = Reap(attacker);
+    let b = bundle.display().to_string();
+    let mut results = Vec::new();
+    for _ in 0..20 {
+        let o = cli_with_timeout(
+            &["run", "--no-cache", "--bundle", &b],
+            Duration::from_secs(20),
+        );
+        results.push((o.status.code(), stderr(&o)));
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "precious",
+            "the host file was changed: {results:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&host).unwrap().count(),
+            1,
+            "something was created in the host directory: {results:?}"
+        );
+    }
+    std::fs::write(&stop, "").unwrap();
+    let st = nix::sys::wait::waitpid(attacker, None).unwrap();
+    assert_eq!(
+        st,
+        nix::sys::wait::WaitStatus::Exited(attacker, 0),
+        "the attacker could not run as uid 4242"
+    );
+    eprintln!("{results:?}");
+    for (code, err) in &results {
+        assert!(matches!(code, Some(0) | Some(1)), "{code:?}: {err}");
+        if *code == Some(1) {
+            // A refusal names the destination it was setting up.
+            assert!(
+                err.contains("/etc/target") || err.contains("/var/target"),
+                "{err}"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------- demo

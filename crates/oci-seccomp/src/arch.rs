@@ -169,12 +169,116 @@ pub fn from_oci(arch: Arch) -> &'static ArchInfo {
     by_name(&arch.to_string()).unwrap_or_else(native)
 }
 
+fn raw_number(name: &str, arch: &ArchInfo) -> Option<i32> {
+    libseccomp::ScmpSyscall::from_name_by_arch(name, arch.scmp)
+        .ok()
+        .map(|n| n.as_raw_syscall())
+}
+
 /// Resolves `name` to its syscall number on `arch`, as libseccomp knows it; `None` when
-/// the arch has no such syscall (libseccomp returns a negative pseudo-number for those).
+/// the arch has no such syscall.
+///
+/// On architectures with multiplexers libseccomp resolves socket and IPC names to
+/// negative pseudo-numbers, but its programs test the direct syscall (for example
+/// `setsockopt` is 366 on x86, since Linux 4.3) as well as the multiplexer; this returns
+/// the direct number, found with libseccomp's own reverse resolver.
 pub fn resolve(name: &str, arch: &ArchInfo) -> Option<i32> {
-    let nr = libseccomp::ScmpSyscall::from_name_by_arch(name, arch.scmp).ok()?;
-    let nr = nr.as_raw_syscall();
-    (nr >= 0).then_some(nr)
+    let nr = raw_number(name, arch)?;
+    if nr >= 0 {
+        return Some(nr);
+    }
+    multiplexer_of(name)?;
+    direct_numbers(arch)
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, nr)| *nr)
+}
+
+/// The direct syscall numbers of the socket and IPC calls on a multiplexing architecture.
+fn direct_numbers(arch: &ArchInfo) -> &'static [(&'static str, i32)] {
+    use std::sync::{Mutex, OnceLock};
+    type Table = Vec<(&'static str, &'static [(&'static str, i32)])>;
+    static CACHE: OnceLock<Mutex<Table>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, t)) = guard.iter().find(|(n, _)| *n == arch.name) {
+        return t;
+    }
+    let mut found = Vec::new();
+    if let Some(mux) = raw_number("socketcall", arch).filter(|n| *n >= 0) {
+        // Syscall tables start at 0, or at 4000 for MIPS o32; the socket and IPC calls
+        // were all added below 500 past that.
+        let base = mux - mux % 1000;
+        for nr in base..base + 500 {
+            if let Some(name) = syscall_name(nr, arch) {
+                if let Some((n, _)) = SOCKETCALLS.iter().chain(IPCCALLS).find(|(n, _)| *n == name) {
+                    found.push((*n, nr));
+                }
+            }
+        }
+    }
+    let table: &'static [(&'static str, i32)] = Box::leak(found.into_boxed_slice());
+    guard.push((arch.name, table));
+    table
+}
+
+/// A socket or IPC syscall reachable through a multiplexer, and its call number.
+const SOCKETCALLS: &[(&str, u32)] = &[
+    ("socket", 1),
+    ("bind", 2),
+    ("connect", 3),
+    ("listen", 4),
+    ("accept", 5),
+    ("getsockname", 6),
+    ("getpeername", 7),
+    ("socketpair", 8),
+    ("send", 9),
+    ("recv", 10),
+    ("sendto", 11),
+    ("recvfrom", 12),
+    ("shutdown", 13),
+    ("setsockopt", 14),
+    ("getsockopt", 15),
+    ("sendmsg", 16),
+    ("recvmsg", 17),
+    ("accept4", 18),
+    ("recvmmsg", 19),
+    ("sendmmsg", 20),
+];
+/// `ipc(2)` call numbers (`include/uapi/linux/ipc.h`).
+const IPCCALLS: &[(&str, u32)] = &[
+    ("semop", 1),
+    ("semget", 2),
+    ("semctl", 3),
+    ("semtimedop", 4),
+    ("msgsnd", 11),
+    ("msgrcv", 12),
+    ("msgget", 13),
+    ("msgctl", 14),
+    ("shmat", 21),
+    ("shmdt", 22),
+    ("shmget", 23),
+    ("shmctl", 24),
+];
+
+/// Whether `a` has the `socketcall` and `ipc` multiplexers, through which libseccomp
+/// also routes socket and IPC rules (x86, s390, s390x, PowerPC, 32-bit MIPS).
+pub fn multiplexes(a: &ArchInfo) -> bool {
+    raw_number("socketcall", a).is_some_and(|n| n >= 0)
+}
+
+/// Which multiplexer carries `name` on a multiplexing architecture, and its call number:
+/// `(multiplexer name, call, mask applied to arg0 by the kernel)`.
+pub fn multiplexer_of(name: &str) -> Option<(&'static str, u32, u32)> {
+    if let Some((_, c)) = SOCKETCALLS.iter().find(|(n, _)| *n == name) {
+        // socketcall(int call, ...): the low 32 bits.
+        return Some(("socketcall", *c, u32::MAX));
+    }
+    // ipc(unsigned int call, ...): the version sits in the upper 16 bits.
+    IPCCALLS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| ("ipc", *c, 0xffff))
 }
 
 /// The name of syscall `nr` on `arch`, as libseccomp knows it.

@@ -274,8 +274,73 @@ fn route_default_through_stub(
     filter
 }
 
+/// Most argument comparisons in multi-comparison rules for one syscall (see
+/// [`check_complexity`]).
+pub const MAX_SYSCALL_COMPARISONS: usize = 20;
+/// Most argument comparisons in multi-comparison rules over all syscalls and
+/// architectures (see [`check_complexity`]).
+pub const MAX_TOTAL_COMPARISONS: usize = 60;
+
+/// Refuses, before libseccomp runs, a profile whose program libseccomp 2.5 would take
+/// too long to generate.
+///
+/// libseccomp's BPF generation grows much faster than linearly in the comparisons of
+/// rules that have several of them (one syscall with five rules of six 64-bit `LE`/`GT`
+/// comparisons takes 6 s and more than 4096 instructions; six such syscalls with four
+/// rules of five comparisons take 1.5 s), while rules with one comparison each stay
+/// cheap (100 of them: 0.5 ms). So the comparisons of rules with two or more are counted:
+/// at most [`MAX_SYSCALL_COMPARISONS`] per syscall and architecture, and at most
+/// [`MAX_TOTAL_COMPARISONS`] in all. Measured on the machine in BENCHMARKS.md, the worst
+/// shape within both limits (three syscalls with three rules of six comparisons) takes
+/// 0.36 s. libseccomp miscompiles most such profiles anyway (see the `prove` module).
+///
+/// # Errors
+///
+/// [`CompileError::InvalidField`] naming the entry that went over a limit.
+pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
+    let mut total = 0usize;
+    for a in &profile.architectures {
+        let mut per: BTreeMap<i32, usize> = BTreeMap::new();
+        for rule in profile.rules.iter().filter(|r| r.conditions.len() >= 2) {
+            let Some(nr) = arch::resolve(&rule.name, a) else {
+                continue;
+            };
+            let n = per.entry(nr).or_default();
+            *n += rule.conditions.len();
+            total += rule.conditions.len();
+            let path = format!("syscalls[{}]", rule.entry);
+            if *n > MAX_SYSCALL_COMPARISONS {
+                return Err(CompileError::invalid(
+                    path,
+                    format!("{:?}", rule.name),
+                    format!(
+                        "{} has {n} argument comparisons in rules with several of them on {}, \
+                         more than {MAX_SYSCALL_COMPARISONS}: libseccomp's program generation \
+                         grows exponentially with them; merge the entries or use fewer comparisons",
+                        rule.name, a.name
+                    ),
+                ));
+            }
+            if total > MAX_TOTAL_COMPARISONS {
+                return Err(CompileError::invalid(
+                    path,
+                    format!("{:?}", rule.name),
+                    format!(
+                        "the profile has {total} argument comparisons in rules with several of \
+                         them (counted per architecture), more than {MAX_TOTAL_COMPARISONS}: \
+                         libseccomp's program generation grows much faster than linearly with \
+                         them; use fewer comparisons or fewer architectures"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Compiles an already validated [`Profile`].
 pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
+    check_complexity(profile)?;
     let ctx = build_profile_context(profile, opts)?;
     let filter = export_instructions(&ctx)?;
     let stub = if opts.enosys_stub && stub::wanted(profile.default_action) {
@@ -302,7 +367,7 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
         profile.needs_listener,
     );
     if opts.verify {
-        crate::verify::verify(profile, &program)?;
+        crate::prove::prove(profile, &program, opts.enosys_stub)?;
     }
     Ok(program)
 }

@@ -188,6 +188,21 @@ pub enum ParseError {
         /// The key.
         key: String,
     },
+
+    /// A key is an OCI key in another letter case (`"Syscalls"`): oci-spec would drop it,
+    /// runc (Go's `encoding/json`) would read it.
+    #[error(
+        "{path}: key {key:?} differs from the OCI key {expected:?} only in letter case: this \
+         parser would ignore it while Go runtimes read it; write it as {expected:?}"
+    )]
+    KeyCase {
+        /// JSON path of the key as written.
+        path: String,
+        /// The key as written.
+        key: String,
+        /// The OCI spelling.
+        expected: &'static str,
+    },
 }
 
 /// Why bytes could not be read back as a [`crate::Program`].

@@ -36,6 +36,7 @@ pub mod moby;
 mod parse;
 pub mod profile;
 pub mod program;
+pub mod prove;
 pub mod simulate;
 pub mod stub;
 pub mod verify;

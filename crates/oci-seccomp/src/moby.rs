@@ -802,9 +802,16 @@ pub fn is_moby(json: &str) -> bool {
     if crate::parse::find_docker_key(&v).is_some() {
         return true;
     }
-    v.get("syscalls")
-        .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|e| e.get("comment").is_some()))
+    let any_case =
+        |o: &Map<String, Value>, key: &str| o.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
+    v.as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("syscalls")))
+        .and_then(|(_, s)| s.as_array())
+        .is_some_and(|s| {
+            s.iter()
+                .filter_map(Value::as_object)
+                .any(|e| any_case(e, "comment"))
+        })
 }
 
 // ---------------------------------------------------------------------------------------

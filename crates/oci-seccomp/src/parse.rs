@@ -12,23 +12,97 @@ pub const MAX_PROFILE_BYTES: usize = 4 << 20;
 const TOP_DOCKER_KEYS: &[&str] = &["archMap"];
 const ENTRY_DOCKER_KEYS: &[&str] = &["name", "includes", "excludes", "comment"];
 
+/// Keys of the OCI `linux.seccomp` object, of a syscall entry and of an argument: oci-spec
+/// reads them case-sensitively, Go's `encoding/json` (runc, moby) case-insensitively.
+const TOP_OCI_KEYS: &[&str] = &[
+    "defaultAction",
+    "defaultErrnoRet",
+    "architectures",
+    "flags",
+    "listenerPath",
+    "listenerMetadata",
+    "syscalls",
+];
+const ENTRY_OCI_KEYS: &[&str] = &["names", "action", "errnoRet", "args"];
+const ARG_OCI_KEYS: &[&str] = &["index", "value", "valueTwo", "op"];
+
+/// The value of the first key of `obj` equal to `key` in any letter case (as Go reads it).
+fn get_any_case<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
 /// Finds the first Docker/moby-only key in a parsed JSON profile, with its path.
 ///
-/// `comment` alone is harmless but still marks a Docker file; `name`, `includes`,
-/// `excludes` and `archMap` change meaning and are dropped by oci-spec.
+/// Keys are matched in any letter case, as moby (Go's `encoding/json`) reads them:
+/// `"Includes"` is moby's `includes`. `comment` alone is harmless but still marks a Docker
+/// file; `name`, `includes`, `excludes` and `archMap` change meaning and are dropped by
+/// oci-spec.
 pub fn find_docker_key(v: &Value) -> Option<(String, String)> {
     let obj = v.as_object()?;
-    for k in TOP_DOCKER_KEYS {
-        if obj.contains_key(*k) {
-            return Some(((*k).to_string(), (*k).to_string()));
+    for k in obj.keys() {
+        if TOP_DOCKER_KEYS.iter().any(|d| d.eq_ignore_ascii_case(k)) {
+            return Some((k.clone(), k.clone()));
         }
+    }
+    if let Some(Value::Array(entries)) = get_any_case(obj, "syscalls") {
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(e) = e.as_object() {
+                for k in e.keys() {
+                    if ENTRY_DOCKER_KEYS
+                        .iter()
+                        .any(|d| *d != "comment" && d.eq_ignore_ascii_case(k))
+                    {
+                        return Some((format!("syscalls[{i}].{k}"), k.clone()));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Finds the first key spelled like an OCI key in another letter case (`"Syscalls"`):
+/// oci-spec would drop it silently, while runc (Go) would read it.
+fn find_miscased_key(v: &Value) -> Option<(String, String, &'static str)> {
+    fn check(
+        obj: &serde_json::Map<String, Value>,
+        path: &str,
+        known: &[&'static str],
+    ) -> Option<(String, String, &'static str)> {
+        for k in obj.keys() {
+            if let Some(want) = known
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(k) && **n != k.as_str())
+            {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                return Some((p, k.clone(), want));
+            }
+        }
+        None
+    }
+    let obj = v.as_object()?;
+    if let Some(x) = check(obj, "", TOP_OCI_KEYS) {
+        return Some(x);
     }
     if let Some(Value::Array(entries)) = obj.get("syscalls") {
         for (i, e) in entries.iter().enumerate() {
-            if let Some(e) = e.as_object() {
-                for k in ENTRY_DOCKER_KEYS {
-                    if e.contains_key(*k) && *k != "comment" {
-                        return Some((format!("syscalls[{i}].{k}"), (*k).to_string()));
+            let Some(e) = e.as_object() else { continue };
+            if let Some(x) = check(e, &format!("syscalls[{i}]"), ENTRY_OCI_KEYS) {
+                return Some(x);
+            }
+            if let Some(Value::Array(args)) = e.get("args") {
+                for (j, a) in args.iter().enumerate() {
+                    let Some(a) = a.as_object() else { continue };
+                    if let Some(x) = check(a, &format!("syscalls[{i}].args[{j}]"), ARG_OCI_KEYS) {
+                        return Some(x);
                     }
                 }
             }
@@ -96,7 +170,7 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
 /// Parses a JSON OCI `linux.seccomp` object.
 ///
 /// Errors carry the line and column. A Docker/moby profile (with `archMap`, or entries
-/// with `name`, `includes` or `excludes`) is refused: oci-spec would silently drop those
+/// with `name`, `includes` or `excludes`, in any letter case) is refused: oci-spec would silently drop those
 /// keys, and an entry meant only for holders of a capability would then apply to everyone.
 pub fn parse_profile(json: &str) -> Result<LinuxSeccomp, ParseError> {
     if json.len() > MAX_PROFILE_BYTES {
@@ -109,6 +183,13 @@ pub fn parse_profile(json: &str) -> Result<LinuxSeccomp, ParseError> {
     check_shape(&value)?;
     if let Some((path, key)) = find_docker_key(&value) {
         return Err(ParseError::DockerKey { path, key });
+    }
+    if let Some((path, key, expected)) = find_miscased_key(&value) {
+        return Err(ParseError::KeyCase {
+            path,
+            key,
+            expected,
+        });
     }
     serde_json::from_str::<LinuxSeccomp>(json).map_err(|e| json_error(&e))
 }
@@ -146,6 +227,56 @@ mod tests {
         assert!(msg.contains("render"), "{msg}");
         let e = parse_profile(r#"{"defaultAction":"SCMP_ACT_ERRNO","archMap":[]}"#).unwrap_err();
         assert!(e.to_string().starts_with("archMap:"), "{e}");
+    }
+
+    #[test]
+    fn docker_keys_are_refused_in_any_case() {
+        let e = parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["unshare"],"action":"SCMP_ACT_ALLOW","Includes":{"caps":["CAP_SYS_ADMIN"]}}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ParseError::DockerKey { path, key } if path == "syscalls[0].Includes" && key == "Includes"),
+            "{e:?}"
+        );
+        for top in ["ARCHMAP", "ArchMap"] {
+            let e = parse_profile(&format!(
+                r#"{{"defaultAction":"SCMP_ACT_ERRNO","{top}":[]}}"#
+            ))
+            .unwrap_err();
+            assert!(matches!(e, ParseError::DockerKey { .. }), "{e:?}");
+        }
+        // The syscalls array itself found in any case, as Go does.
+        let e = parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","SYSCALLS":[{"names":["a"],"action":"SCMP_ACT_ALLOW","EXCLUDES":{}}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("SYSCALLS[0].EXCLUDES")
+                || e.to_string().contains("syscalls[0].EXCLUDES"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn miscased_oci_keys_are_refused() {
+        let e = parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","Syscalls":[{"names":["unshare"],"action":"SCMP_ACT_ERRNO"}]}"#,
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("Syscalls:") && msg.contains("\"syscalls\""),
+            "{msg}"
+        );
+        let e = parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["unshare"],"action":"SCMP_ACT_ERRNO","args":[{"Index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("syscalls[0].args[0].Index:"),
+            "{e}"
+        );
     }
 
     #[test]

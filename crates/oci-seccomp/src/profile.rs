@@ -243,11 +243,17 @@ impl Profile {
             }
         }
 
+        // Index in `flags` of SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, checked once the rules
+        // are known: the kernel refuses it (EINVAL) on a filter without a NOTIFY rule.
+        let mut wait_killable_at = None;
         let (flags, optional_flags) = match spec.flags() {
             None => (FilterFlags::EMPTY, FilterFlags::SPEC_ALLOW),
             Some(list) => {
                 let mut f = FilterFlags::EMPTY;
-                for flag in list {
+                for (n, flag) in list.iter().enumerate() {
+                    if *flag == LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv {
+                        wait_killable_at.get_or_insert(n);
+                    }
                     f |= match flag {
                         LinuxSeccompFilterFlag::SeccompFilterFlagLog => FilterFlags::LOG,
                         LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FilterFlags::TSYNC,
@@ -399,13 +405,9 @@ impl Profile {
                     if !seen.insert((name.clone(), action, group.clone())) {
                         continue;
                     }
-                    // Names no listed architecture has compile to nothing.
-                    let compiles = architectures
-                        .iter()
-                        .any(|a| arch::resolve(name, a).is_some());
-                    if compiles {
-                        counted += 1;
-                    }
+                    // Every rule counts, including those for names that no listed
+                    // architecture has: libseccomp still stores and sorts them.
+                    counted += 1;
                     if counted > MAX_RULES {
                         return Err(CompileError::invalid(
                             npath,
@@ -426,6 +428,15 @@ impl Profile {
                     });
                 }
             }
+        }
+
+        if let (Some(n), false) = (wait_killable_at, needs_listener) {
+            return Err(CompileError::invalid(
+                format!("flags[{n}]"),
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+                "only valid with a SCMP_ACT_NOTIFY rule, and no rule uses SCMP_ACT_NOTIFY \
+                 (the kernel refuses the filter with EINVAL)",
+            ));
         }
 
         Ok(Self {

@@ -1,0 +1,1307 @@
+//! The complete check: a proof that a program decides every possible syscall as the
+//! profile says.
+//!
+//! # The problem
+//!
+//! libseccomp 2.5 merges several conditional rules for one syscall into a decision tree,
+//! and the merge is sometimes wrong in a way that fails open (an argument that matches a
+//! deny rule reaches `RET ALLOW`). Trying sample argument values cannot find every such
+//! case: the bad region may be a single value between two constants of unrelated rules.
+//!
+//! # The design
+//!
+//! A seccomp program built by libseccomp or by our stub only reads 32-bit words of
+//! `struct seccomp_data`, masks them with constants and compares them with constants
+//! (`JEQ`, `JGT`, `JGE`, `JSET`). So the set of inputs that reach one `RET` is an exact
+//! conjunction of per-word constraints, and each word's constraint is an interval, a fixed
+//! bit pattern and a list of excluded bit patterns. [`Region`] keeps that, and its
+//! satisfiability test is exact (a search over the bits of the word, most significant
+//! first, that also yields the smallest witness).
+//!
+//! The profile's meaning is written once, as [`decide`]'s engine: a function that asks
+//! yes/no questions about the input ("is `arch` x86?", "is the low word of `arg0` greater
+//! than 5?"). Asked of one concrete call, it is the oracle that `explain` uses. Asked of a
+//! region, a question whose answer differs inside the region splits the region in two, so
+//! every region ends up with one answer. The check walks every path of the program
+//! (pruning the paths no input can take), and for each `RET` splits its region until the
+//! profile's decision is constant on each piece, and compares. Nothing is sampled: when
+//! the check passes, every one of the 2^416 possible `seccomp_data` values is decided as
+//! the profile says (the instruction pointer is never read by our programs; a program
+//! that reads it is treated like any other word).
+//!
+//! # What "as the profile says" means
+//!
+//! - `arch` not in the profile: `KILL_THREAD` (libseccomp's bad-architecture action). On
+//!   x86_64 without x32, a number with bit 30 set (an x32 call) likewise, except `-1`.
+//! - A syscall with an unconditional rule: that rule's action.
+//! - Otherwise every conditional rule whose comparisons all hold is a candidate; when several
+//!   entries match with different actions, any of their actions is accepted (libseccomp
+//!   decides their order; OCI does not say). 32-bit ABIs compare the low word only.
+//! - No rule: the ENOSYS stub when it applies (number above the highest the profile
+//!   names for that ABI, or 0 on s390), else the default action.
+//! - Multiplexers (`socketcall`, `ipc` on x86, s390, PowerPC): the kernel reads a socket or
+//!   IPC call's real arguments through a pointer that the filter cannot follow. A sub-call
+//!   whose syscall has only conditional rules must get the strictest of the outcomes those
+//!   rules and the default can give; a stricter program is accepted, a weaker one is not.
+//!   See docs/conformance.md.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::arch::{
+    self, multiplexer_of, multiplexes, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT,
+};
+use crate::error::CompileError;
+use crate::profile::{Condition, Op, Profile, Rule};
+use crate::program::Program;
+use crate::simulate::{
+    Action, BPF_ABS, BPF_ALU, BPF_AND, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
+    BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_RET, BPF_W, SECCOMP_DATA_LEN,
+};
+use crate::stub::ENOSYS;
+
+/// Word index of `nr` in `seccomp_data` (byte offset / 4).
+pub const NR: usize = 0;
+/// Word index of `arch`.
+pub const ARCH: usize = 1;
+const WORDS: usize = (SECCOMP_DATA_LEN / 4) as usize;
+const FULL: u32 = u32::MAX;
+
+/// Most search steps one proof may take before it gives up (and refuses the program).
+pub const MAX_STEPS: u64 = 1_000_000;
+
+/// A comparison of one 32-bit word with constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Test {
+    /// `(w & mask) == value`
+    Masked(u32, u32),
+    /// `w > k`
+    Gt(u32),
+    /// `w >= k`
+    Ge(u32),
+}
+
+/// A question about the input: whether word `word` passes `test`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Atom {
+    /// Word index in `seccomp_data` (0 `nr`, 1 `arch`, 2..3 the instruction pointer,
+    /// 4.. the arguments, two words each in the target's byte order).
+    pub word: usize,
+    /// The comparison.
+    pub test: Test,
+}
+
+impl Atom {
+    fn eq(word: usize, v: u32) -> Self {
+        Self {
+            word,
+            test: Test::Masked(FULL, v),
+        }
+    }
+    fn holds(&self, w: u32) -> bool {
+        match self.test {
+            Test::Masked(m, v) => w & m == v,
+            Test::Gt(k) => w > k,
+            Test::Ge(k) => w >= k,
+        }
+    }
+}
+
+/// The constraint on one word: `lo <= w <= hi`, `w & mask == bits`, and `w & m != v` for
+/// every `(m, v)` in `not`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct WordSet {
+    lo: u32,
+    hi: u32,
+    mask: u32,
+    bits: u32,
+    not: Vec<(u32, u32)>,
+}
+
+impl Default for WordSet {
+    fn default() -> Self {
+        Self {
+            lo: 0,
+            hi: FULL,
+            mask: 0,
+            bits: 0,
+            not: Vec::new(),
+        }
+    }
+}
+
+/// Ran out of the step budget.
+#[derive(Debug)]
+struct Exhausted;
+
+impl WordSet {
+    /// Adds `atom == yes`; false when the set became empty for sure (cheap checks only).
+    fn add(&mut self, test: Test, yes: bool) -> bool {
+        match (test, yes) {
+            (Test::Masked(m, v), true) => {
+                if v & !m != 0 || (self.mask & m) & (self.bits ^ v) != 0 {
+                    return false;
+                }
+                self.mask |= m;
+                self.bits |= v;
+            }
+            (Test::Masked(m, v), false) => {
+                if v & !m == 0 {
+                    if m == 0 {
+                        return false;
+                    }
+                    self.not.push((m, v));
+                }
+            }
+            (Test::Gt(k), true) => match k.checked_add(1) {
+                Some(k) => self.lo = self.lo.max(k),
+                None => return false,
+            },
+            (Test::Gt(k), false) => self.hi = self.hi.min(k),
+            (Test::Ge(k), true) => self.lo = self.lo.max(k),
+            (Test::Ge(k), false) => match k.checked_sub(1) {
+                Some(k) => self.hi = self.hi.min(k),
+                None => return false,
+            },
+        }
+        self.lo <= self.hi
+    }
+
+    /// The smallest member, if any.
+    fn witness(&self, steps: &mut u64) -> Result<Option<u32>, Exhausted> {
+        if self.lo > self.hi {
+            return Ok(None);
+        }
+        if self.not.iter().all(|(m, _)| *m == FULL) {
+            // The common shapes (an interval, a bit pattern, excluded single values): walk
+            // the pattern's members upwards from `lo`, skipping excluded values.
+            let mut sorted = Vec::new();
+            if self.not.len() > 16 {
+                sorted = self.not.iter().map(|(_, v)| *v).collect();
+                sorted.sort_unstable();
+            }
+            let excluded = |w: u32| {
+                if sorted.is_empty() {
+                    self.not.iter().any(|(_, v)| *v == w)
+                } else {
+                    sorted.binary_search(&w).is_ok()
+                }
+            };
+            let mut start = self.lo;
+            loop {
+                *steps += 1;
+                if *steps > MAX_STEPS {
+                    return Err(Exhausted);
+                }
+                let Some(w) = min_matching_at_least(start, self.mask, self.bits) else {
+                    return Ok(None);
+                };
+                if w > self.hi {
+                    return Ok(None);
+                }
+                if !excluded(w) {
+                    return Ok(Some(w));
+                }
+                let Some(next) = w.checked_add(1) else {
+                    return Ok(None);
+                };
+                start = next;
+            }
+        }
+        let alive: Vec<usize> = (0..self.not.len()).collect();
+        let mut failed = HashSet::new();
+        self.search(31, 0, true, true, &alive, steps, &mut failed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        bit: i32,
+        prefix: u32,
+        tight_lo: bool,
+        tight_hi: bool,
+        alive: &[usize],
+        steps: &mut u64,
+        failed: &mut HashSet<(i32, bool, bool, Vec<usize>)>,
+    ) -> Result<Option<u32>, Exhausted> {
+        *steps += 1;
+        if *steps > MAX_STEPS {
+            return Err(Exhausted);
+        }
+        if bit < 0 {
+            return Ok(alive.is_empty().then_some(prefix));
+        }
+        // Bits `bit` and below are still to be chosen.
+        let open = FULL >> (31 - bit);
+        // A pattern still equal on its bits so far, whose remaining bits are all forced
+        // to its values, can never differ.
+        for &i in alive {
+            let (m, v) = self.not[i];
+            let rest = m & open;
+            if rest & !self.mask == 0 && (self.bits ^ v) & rest == 0 {
+                return Ok(None);
+            }
+        }
+        let key = (bit, tight_lo, tight_hi, alive.to_vec());
+        if failed.contains(&key) {
+            return Ok(None);
+        }
+        let b = 1u32 << bit;
+        for x in [0u32, b] {
+            if self.mask & b != 0 && self.bits & b != x {
+                continue;
+            }
+            if tight_lo && x < self.lo & b {
+                continue;
+            }
+            if tight_hi && x > self.hi & b {
+                continue;
+            }
+            let tl = tight_lo && x == self.lo & b;
+            let th = tight_hi && x == self.hi & b;
+            let next: Vec<usize> = alive
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let (m, v) = self.not[i];
+                    m & b == 0 || v & b == x
+                })
+                .collect();
+            if let Some(w) = self.search(bit - 1, prefix | x, tl, th, &next, steps, failed)? {
+                return Ok(Some(w));
+            }
+        }
+        failed.insert(key);
+        Ok(None)
+    }
+}
+
+/// The smallest `w >= start` with `w & mask == bits` (`bits` within `mask`).
+fn min_matching_at_least(start: u32, mask: u32, bits: u32) -> Option<u32> {
+    if start & mask == bits {
+        return Some(start);
+    }
+    // The smallest larger member keeps `start`'s bits above some position `i`, has a 1
+    // at `i` where `start` has a 0, and the least bits below; the lowest such `i` wins.
+    for i in 0..32 {
+        let b = 1u32 << i;
+        if start & b != 0 || (mask & b != 0 && bits & b == 0) {
+            continue;
+        }
+        let high = if i == 31 { 0 } else { !((b << 1) - 1) };
+        let prefix = start & high;
+        if (prefix ^ bits) & mask & high != 0 {
+            continue;
+        }
+        return Some(prefix | b | (bits & (b - 1)));
+    }
+    None
+}
+
+/// A set of `seccomp_data` values: one [`WordSet`] per word, with an undo log.
+#[derive(Clone, Debug, Default)]
+pub struct Region {
+    words: [WordSet; WORDS],
+    /// Per push: the word and its bounds and pattern before, and its exclusion count.
+    log: Vec<(usize, u32, u32, u32, u32, usize)>,
+    steps: u64,
+}
+
+impl Region {
+    fn push(&mut self, atom: Atom, yes: bool) -> Result<bool, Exhausted> {
+        let w = &mut self.words[atom.word];
+        self.log
+            .push((atom.word, w.lo, w.hi, w.mask, w.bits, w.not.len()));
+        if !w.add(atom.test, yes) {
+            return Ok(false);
+        }
+        Ok(w.witness(&mut self.steps)?.is_some())
+    }
+
+    fn pop(&mut self) {
+        if let Some((i, lo, hi, mask, bits, n)) = self.log.pop() {
+            let w = &mut self.words[i];
+            (w.lo, w.hi, w.mask, w.bits) = (lo, hi, mask, bits);
+            w.not.truncate(n);
+        }
+    }
+
+    /// Whether the region contains a value for which `atom` is `yes`.
+    fn allows(&mut self, atom: Atom, yes: bool) -> Result<bool, Exhausted> {
+        let r = self.push(atom, yes);
+        self.pop();
+        r
+    }
+
+    fn range(&self, word: usize) -> (u32, u32) {
+        (self.words[word].lo, self.words[word].hi)
+    }
+
+    /// The smallest member, word by word.
+    fn sample(&mut self) -> Result<SeccompPoint, Exhausted> {
+        let mut w = [0u32; WORDS];
+        for (i, set) in self.words.iter().enumerate() {
+            w[i] = set.witness(&mut self.steps)?.unwrap_or(set.lo);
+        }
+        Ok(SeccompPoint(w))
+    }
+}
+
+/// One concrete `seccomp_data`, as words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeccompPoint(pub [u32; WORDS]);
+
+impl SeccompPoint {
+    /// Builds the words of a call on an architecture with the given byte order.
+    pub fn new(arch: u32, nr: u32, args: [u64; 6], big_endian: bool) -> Self {
+        let mut w = [0u32; WORDS];
+        w[NR] = nr;
+        w[ARCH] = arch;
+        for (i, a) in args.iter().enumerate() {
+            let (lo, hi) = (*a as u32, (*a >> 32) as u32);
+            let (first, second) = if big_endian { (hi, lo) } else { (lo, hi) };
+            w[4 + 2 * i] = first;
+            w[5 + 2 * i] = second;
+        }
+        Self(w)
+    }
+
+    /// The 64-bit value of argument `i` in the given byte order.
+    pub fn arg(&self, i: usize, big_endian: bool) -> u64 {
+        let (a, b) = (self.0[4 + 2 * i], self.0[5 + 2 * i]);
+        let (lo, hi) = if big_endian { (b, a) } else { (a, b) };
+        (u64::from(hi) << 32) | u64::from(lo)
+    }
+}
+
+/// Why the profile decides a call the way it does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// `syscalls[entry]` matched (its comparisons all hold, or it has none).
+    Entry(usize),
+    /// No entry matched: `defaultAction`.
+    Default,
+    /// No entry matched and the number is newer than any the profile names for the ABI:
+    /// the ENOSYS stub.
+    Stub,
+    /// The architecture (or ABI) is not in the profile: libseccomp's bad-architecture action.
+    BadArch,
+    /// A socket or IPC call through a multiplexer (`socketcall`, `ipc`): the strictest
+    /// outcome of `syscalls[entry]` (a conditional entry whose arguments the filter
+    /// cannot see) and the default.
+    Multiplexed {
+        /// The entry with the conditions.
+        entry: usize,
+        /// The syscall reached through the multiplexer, for example `setsockopt`.
+        syscall: String,
+    },
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Entry(e) => write!(f, "syscalls[{e}]"),
+            Self::Default => f.write_str("defaultAction"),
+            Self::Stub => f.write_str("the ENOSYS stub (a syscall newer than the profile)"),
+            Self::BadArch => f.write_str("the architecture is not in the profile"),
+            Self::Multiplexed { entry, syscall } => {
+                write!(f, "syscalls[{entry}] ({syscall} through its multiplexer)")
+            }
+        }
+    }
+}
+
+/// What the profile says about a call: the accepted actions, each with its cause. Every
+/// listed action is acceptable; `at_least` means a stricter action is acceptable too.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Acceptable actions with the entry (or other cause) behind each; never empty.
+    pub outcomes: Vec<(Action, Cause)>,
+    /// A stricter action than the first outcome is acceptable as well (multiplexed calls).
+    pub at_least: bool,
+}
+
+impl Verdict {
+    fn one(action: Action, cause: Cause) -> Self {
+        Self {
+            outcomes: vec![(action, cause)],
+            at_least: false,
+        }
+    }
+
+    /// Whether a program that returns `action` decides as the profile says.
+    pub fn accepts(&self, action: Action) -> bool {
+        self.outcomes.iter().any(|(a, _)| *a == action)
+            || (self.at_least && strictness(action) > strictness(self.outcomes[0].0))
+    }
+
+    /// The outcome `action` came from, or the first one.
+    pub fn cause_of(&self, action: Action) -> &Cause {
+        self.outcomes
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map_or(&self.outcomes[0].1, |(_, c)| c)
+    }
+}
+
+/// The kernel's precedence of actions when several filters disagree
+/// (`kernel/seccomp.c`, `seccomp_run_filters`): higher is stricter.
+pub fn strictness(a: Action) -> u8 {
+    match a {
+        Action::KillProcess => 7,
+        Action::KillThread => 6,
+        Action::Trap(_) => 5,
+        Action::Errno(_) => 4,
+        Action::Notify => 3,
+        Action::Trace(_) => 2,
+        Action::Log => 1,
+        Action::Allow => 0,
+    }
+}
+
+/// The question could not be answered in the region: split on `Atom`.
+#[derive(Debug)]
+enum Stop {
+    Split(Atom),
+    Exhausted,
+}
+
+/// Answers questions, either for one call or for a region.
+trait Ask {
+    fn ask(&mut self, atom: Atom) -> Result<bool, Stop>;
+    fn range(&self, word: usize) -> (u32, u32);
+}
+
+impl Ask for SeccompPoint {
+    fn ask(&mut self, atom: Atom) -> Result<bool, Stop> {
+        Ok(atom.holds(self.0[atom.word]))
+    }
+    fn range(&self, word: usize) -> (u32, u32) {
+        (self.0[word], self.0[word])
+    }
+}
+
+impl Region {
+    /// Answers `atom` from the word's bounds and pattern alone when they settle it.
+    fn settled(&self, atom: Atom) -> Option<bool> {
+        let w = &self.words[atom.word];
+        match atom.test {
+            Test::Masked(m, v) => {
+                if v & !m != 0 {
+                    return Some(false);
+                }
+                if m & !w.mask == 0 {
+                    // Every bit the test reads is fixed.
+                    return Some(w.bits & m == v);
+                }
+                if (w.bits ^ v) & (w.mask & m) != 0 {
+                    return Some(false);
+                }
+                if w.not.contains(&(m, v)) {
+                    return Some(false);
+                }
+                None
+            }
+            Test::Gt(k) => {
+                if w.lo > k {
+                    Some(true)
+                } else if w.hi <= k {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            Test::Ge(k) => {
+                if w.lo >= k {
+                    Some(true)
+                } else if w.hi < k {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+impl Ask for Region {
+    fn ask(&mut self, atom: Atom) -> Result<bool, Stop> {
+        if let Some(answer) = self.settled(atom) {
+            return Ok(answer);
+        }
+        let yes = self.allows(atom, true).map_err(|_| Stop::Exhausted)?;
+        let no = self.allows(atom, false).map_err(|_| Stop::Exhausted)?;
+        match (yes, no) {
+            (true, true) => Err(Stop::Split(atom)),
+            (y, _) => Ok(y),
+        }
+    }
+    fn range(&self, word: usize) -> (u32, u32) {
+        Region::range(self, word)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct SubCall {
+    call: u32,
+    mask: u32,
+    action: Action,
+    at_least: bool,
+    cause: Cause,
+}
+
+#[derive(Debug, Default)]
+struct Abi {
+    info: Option<&'static ArchInfo>,
+    narrow: bool,
+    big_endian: bool,
+    /// Highest number the profile names, for the stub.
+    max: Option<u32>,
+    rules: BTreeMap<u32, Vec<Rule>>,
+    /// Multiplexer number -> sub-calls with rules.
+    subcalls: BTreeMap<u32, Vec<SubCall>>,
+}
+
+#[derive(Debug, Default)]
+struct ArchModel {
+    audit: u32,
+    plain: Option<Abi>,
+    x32: Option<Abi>,
+}
+
+/// The profile's semantics, indexed for questions.
+#[derive(Debug)]
+pub struct Model {
+    arches: Vec<ArchModel>,
+    default: Action,
+    stub: bool,
+}
+
+impl Model {
+    /// Indexes `profile`; `stub` says whether the ENOSYS stub is part of the program.
+    pub fn new(profile: &Profile, stub: bool) -> Self {
+        let stub = stub && crate::stub::wanted(profile.default_action);
+        let mut arches: Vec<ArchModel> = Vec::new();
+        for a in &profile.architectures {
+            let mut numbers: std::collections::HashMap<String, Option<i32>> =
+                std::collections::HashMap::new();
+            let mut number = |n: &str| match numbers.get(n) {
+                Some(v) => *v,
+                None => {
+                    let v = arch::resolve(n, a);
+                    numbers.insert(n.to_string(), v);
+                    v
+                }
+            };
+            let max = profile
+                .names
+                .iter()
+                .filter_map(|(_, n)| number(n))
+                .map(|n| n as u32)
+                .max();
+            let mut abi = Abi {
+                info: Some(a),
+                narrow: a.narrow_args(),
+                big_endian: a.big_endian,
+                max,
+                ..Abi::default()
+            };
+            for r in &profile.rules {
+                if let Some(nr) = number(&r.name) {
+                    abi.rules.entry(nr as u32).or_default().push(r.clone());
+                }
+            }
+            if multiplexes(a) {
+                abi.subcalls = subcalls(profile, a, &abi);
+            }
+            let m = match arches.iter_mut().position(|m| m.audit == a.audit_arch) {
+                Some(i) => &mut arches[i],
+                None => {
+                    arches.push(ArchModel {
+                        audit: a.audit_arch,
+                        ..ArchModel::default()
+                    });
+                    arches.last_mut().expect("just pushed")
+                }
+            };
+            if a.x32 {
+                m.x32 = Some(abi);
+            } else {
+                m.plain = Some(abi);
+            }
+        }
+        Self {
+            arches,
+            default: profile.default_action,
+            stub,
+        }
+    }
+
+    fn decide(&self, q: &mut dyn Ask) -> Result<Verdict, Stop> {
+        let mut model = None;
+        for m in &self.arches {
+            if q.ask(Atom::eq(ARCH, m.audit))? {
+                model = Some(m);
+                break;
+            }
+        }
+        let Some(m) = model else {
+            return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
+        };
+        let bit30 = Atom {
+            word: NR,
+            test: Test::Masked(X32_SYSCALL_BIT, X32_SYSCALL_BIT),
+        };
+        let abi = if m.x32.is_some() {
+            if q.ask(bit30)? {
+                m.x32.as_ref()
+            } else {
+                m.plain.as_ref()
+            }
+        } else if m.audit == AUDIT_ARCH_X86_64 {
+            if q.ask(Atom {
+                word: NR,
+                test: Test::Ge(X32_SYSCALL_BIT),
+            })? {
+                // libseccomp lets -1 (a tracer skipping the call) through to the default,
+                // and the stub leaves bit-30 numbers alone.
+                if q.ask(Atom::eq(NR, FULL))? {
+                    return Ok(Verdict::one(self.default, Cause::Default));
+                }
+                return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
+            }
+            m.plain.as_ref()
+        } else {
+            m.plain.as_ref()
+        };
+        let Some(abi) = abi else {
+            return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
+        };
+        let (lo, hi) = q.range(NR);
+        for (nr, rules) in abi.rules.range(lo..=hi) {
+            if q.ask(Atom::eq(NR, *nr))? {
+                return self.decide_rules(abi, *nr, rules, q);
+            }
+        }
+        for (nr, subs) in abi.subcalls.range(lo..=hi) {
+            if q.ask(Atom::eq(NR, *nr))? {
+                return self.decide_multiplexer(abi, *nr, &[], subs, q);
+            }
+        }
+        self.no_match(abi, q)
+    }
+
+    fn no_match(&self, abi: &Abi, q: &mut dyn Ask) -> Result<Verdict, Stop> {
+        if self.stub {
+            if let Some(max) = abi.max {
+                let s390 = abi
+                    .info
+                    .is_some_and(|i| i.name.starts_with("SCMP_ARCH_S390"));
+                if q.ask(Atom {
+                    word: NR,
+                    test: Test::Gt(max),
+                })? || (s390 && q.ask(Atom::eq(NR, 0))?)
+                {
+                    return Ok(Verdict::one(Action::Errno(ENOSYS), Cause::Stub));
+                }
+            }
+        }
+        Ok(Verdict::one(self.default, Cause::Default))
+    }
+
+    fn decide_rules(
+        &self,
+        abi: &Abi,
+        nr: u32,
+        rules: &[Rule],
+        q: &mut dyn Ask,
+    ) -> Result<Verdict, Stop> {
+        if let Some(r) = rules.iter().find(|r| r.conditions.is_empty()) {
+            return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+        }
+        if let Some(subs) = abi.subcalls.get(&nr) {
+            return self.decide_multiplexer(abi, nr, rules, subs, q);
+        }
+        let mut outcomes = Vec::new();
+        for r in rules {
+            if rule_holds(r, abi, q)? {
+                outcomes.push((r.action, Cause::Entry(r.entry)));
+            }
+        }
+        if outcomes.is_empty() {
+            return self.no_match(abi, q);
+        }
+        Ok(Verdict {
+            outcomes,
+            at_least: false,
+        })
+    }
+
+    /// A multiplexer without an unconditional rule of its own: its own conditional rules
+    /// and the sub-calls of the syscalls it carries.
+    fn decide_multiplexer(
+        &self,
+        abi: &Abi,
+        _nr: u32,
+        own: &[Rule],
+        subs: &[SubCall],
+        q: &mut dyn Ask,
+    ) -> Result<Verdict, Stop> {
+        let mut outcomes = Vec::new();
+        let mut at_least = false;
+        for s in subs {
+            let low = if abi.big_endian { 5 } else { 4 };
+            if q.ask(Atom {
+                word: low,
+                test: Test::Masked(s.mask, s.call),
+            })? {
+                outcomes.push((s.action, s.cause.clone()));
+                at_least = s.at_least;
+                break;
+            }
+        }
+        for r in own {
+            if rule_holds(r, abi, q)? {
+                outcomes.push((r.action, Cause::Entry(r.entry)));
+            }
+        }
+        if outcomes.is_empty() {
+            return self.no_match(abi, q);
+        }
+        Ok(Verdict { outcomes, at_least })
+    }
+}
+
+/// Sub-call outcomes on a multiplexing architecture.
+fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<SubCall>> {
+    let mut by_name: BTreeMap<&str, Vec<&Rule>> = BTreeMap::new();
+    for r in &profile.rules {
+        if multiplexer_of(&r.name).is_some() {
+            by_name.entry(r.name.as_str()).or_default().push(r);
+        }
+    }
+    let mut out: BTreeMap<u32, Vec<SubCall>> = BTreeMap::new();
+    for (name, rules) in by_name {
+        let Some((mux, call, mask)) = multiplexer_of(name) else {
+            continue;
+        };
+        let Some(mux_nr) = arch::resolve(mux, a) else {
+            continue;
+        };
+        let sub = if let Some(r) = rules.iter().find(|r| r.conditions.is_empty()) {
+            // libseccomp tests the whole register (`ipc`'s version bits, the upper half
+            // of `socketcall`'s `int` on 64-bit ABIs), so other encodings of the same call
+            // get the multiplexer's own outcome: accepted when it is stricter.
+            SubCall {
+                call,
+                mask,
+                action: r.action,
+                at_least: true,
+                cause: Cause::Entry(r.entry),
+            }
+        } else {
+            // The filter cannot see the arguments: the strictest outcome.
+            let mut worst = (profile.default_action, Cause::Default);
+            for r in &rules {
+                if strictness(r.action) > strictness(worst.0) {
+                    worst = (
+                        r.action,
+                        Cause::Multiplexed {
+                            entry: r.entry,
+                            syscall: name.to_string(),
+                        },
+                    );
+                }
+            }
+            if worst.1 == Cause::Default {
+                worst.1 = Cause::Multiplexed {
+                    entry: rules[0].entry,
+                    syscall: name.to_string(),
+                };
+            }
+            SubCall {
+                call,
+                mask,
+                action: worst.0,
+                at_least: true,
+                cause: worst.1,
+            }
+        };
+        let _ = abi;
+        out.entry(mux_nr as u32).or_default().push(sub);
+    }
+    out
+}
+
+/// Whether every comparison of `rule` holds, asked word by word as the program compares.
+fn rule_holds(rule: &Rule, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
+    for c in &rule.conditions {
+        if !cond_holds(c, abi, q)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn cond_holds(c: &Condition, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
+    let i = usize::from(c.index);
+    let (lo_w, hi_w) = if abi.big_endian {
+        (5 + 2 * i, 4 + 2 * i)
+    } else {
+        (4 + 2 * i, 5 + 2 * i)
+    };
+    let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
+    let eq = |w, v| Atom::eq(w, v);
+    let gt = |w, v| Atom {
+        word: w,
+        test: Test::Gt(v),
+    };
+    let ge = |w, v| Atom {
+        word: w,
+        test: Test::Ge(v),
+    };
+    if abi.narrow {
+        // 32-bit ABIs: libseccomp compares the low word with the low word of the value.
+        return Ok(match c.op {
+            Op::Eq => q.ask(eq(lo_w, vl))?,
+            Op::Ne => !q.ask(eq(lo_w, vl))?,
+            Op::Gt => q.ask(gt(lo_w, vl))?,
+            Op::Ge => q.ask(ge(lo_w, vl))?,
+            Op::Lt => !q.ask(ge(lo_w, vl))?,
+            Op::Le => !q.ask(gt(lo_w, vl))?,
+            Op::MaskedEq => {
+                let m = c.value as u32;
+                q.ask(Atom {
+                    word: lo_w,
+                    test: Test::Masked(m, c.value_two as u32 & m),
+                })?
+            }
+        });
+    }
+    let eq64 = |q: &mut dyn Ask| -> Result<bool, Stop> {
+        Ok(q.ask(eq(hi_w, vh))? && q.ask(eq(lo_w, vl))?)
+    };
+    // (hi, lo) > (vh, vl) lexicographically, or >= when `or_equal`.
+    let greater = |q: &mut dyn Ask, or_equal: bool| -> Result<bool, Stop> {
+        if q.ask(gt(hi_w, vh))? {
+            return Ok(true);
+        }
+        if !q.ask(eq(hi_w, vh))? {
+            return Ok(false);
+        }
+        q.ask(if or_equal { ge(lo_w, vl) } else { gt(lo_w, vl) })
+    };
+    Ok(match c.op {
+        Op::Eq => eq64(q)?,
+        Op::Ne => !eq64(q)?,
+        Op::Gt => greater(q, false)?,
+        Op::Ge => greater(q, true)?,
+        Op::Lt => !greater(q, true)?,
+        Op::Le => !greater(q, false)?,
+        Op::MaskedEq => {
+            let (mh, ml) = ((c.value >> 32) as u32, c.value as u32);
+            let (th, tl) = ((c.value_two >> 32) as u32 & mh, c.value_two as u32 & ml);
+            q.ask(Atom {
+                word: hi_w,
+                test: Test::Masked(mh, th),
+            })? && q.ask(Atom {
+                word: lo_w,
+                test: Test::Masked(ml, tl),
+            })?
+        }
+    })
+}
+
+/// What the profile says about one call: the oracle behind `explain`.
+///
+/// `nr` is any 32-bit value the kernel can put in `seccomp_data.nr` (`-1` included);
+/// `arch` an `AUDIT_ARCH_*` value.
+pub fn decide(model: &Model, arch: u32, nr: u32, args: [u64; 6]) -> Verdict {
+    let big_endian = arch::ALL
+        .iter()
+        .find(|a| a.audit_arch == arch)
+        .is_some_and(|a| a.big_endian);
+    let mut p = SeccompPoint::new(arch, nr, args, big_endian);
+    match model.decide(&mut p) {
+        Ok(v) => v,
+        // A point answers every question.
+        Err(_) => Verdict::one(model.default, Cause::Default),
+    }
+}
+
+/// A call on which the program and the profile disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counterexample {
+    /// The input, as `seccomp_data` words.
+    pub point: SeccompPoint,
+    /// What the program returns.
+    pub got: Action,
+    /// What the profile says.
+    pub want: Verdict,
+}
+
+/// The accumulator of the symbolic run: a word masked with a constant, or a constant.
+#[derive(Clone, Copy, Debug)]
+enum Acc {
+    Word(usize, u32),
+    Const(u32),
+}
+
+/// Why a program could not be proven.
+#[derive(Debug)]
+pub enum ProofError {
+    /// The program and the profile disagree on this call.
+    Differs(Box<Counterexample>),
+    /// An instruction the proof does not model (only loads of `seccomp_data`, `AND` with a
+    /// constant, jumps on constants and `RET` constants are).
+    Unsupported {
+        /// Instruction index.
+        pc: usize,
+        /// What it is.
+        what: String,
+    },
+    /// The search exceeded [`MAX_STEPS`].
+    TooComplex,
+}
+
+struct Prover<'a> {
+    model: &'a Model,
+    insns: &'a [crate::program::Instruction],
+    region: Region,
+}
+
+impl Prover<'_> {
+    fn run(&mut self, mut pc: usize, mut acc: Acc) -> Result<(), ProofError> {
+        loop {
+            self.tick()?;
+            let Some(insn) = self.insns.get(pc) else {
+                return Err(ProofError::Unsupported {
+                    pc,
+                    what: "the program falls off its end".into(),
+                });
+            };
+            let k = insn.k;
+            match insn.code {
+                c if c == BPF_LD | BPF_W | BPF_ABS => {
+                    if k % 4 != 0 || k >= SECCOMP_DATA_LEN {
+                        return Err(ProofError::Unsupported {
+                            pc,
+                            what: format!("a load at offset {k}"),
+                        });
+                    }
+                    acc = Acc::Word(k as usize / 4, FULL);
+                }
+                c if c == BPF_LD | BPF_IMM => acc = Acc::Const(k),
+                c if c == BPF_LD | BPF_W | BPF_LEN => acc = Acc::Const(SECCOMP_DATA_LEN),
+                c if c == BPF_ALU | BPF_AND | BPF_K => {
+                    acc = match acc {
+                        Acc::Word(w, m) => Acc::Word(w, m & k),
+                        Acc::Const(v) => Acc::Const(v & k),
+                    }
+                }
+                c if c == BPF_JMP | BPF_JA => {
+                    pc = pc + 1 + k as usize;
+                    continue;
+                }
+                c if c == BPF_RET | BPF_K => return self.leaf(Action::from_ret(k)),
+                c if c & 0x07 == BPF_JMP && c & 0x08 == 0 => {
+                    let (t, f) = (pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf));
+                    let op = c & 0xf0;
+                    let atom = match acc {
+                        Acc::Const(v) => {
+                            let taken = match op {
+                                BPF_JEQ => v == k,
+                                BPF_JGT => v > k,
+                                BPF_JGE => v >= k,
+                                BPF_JSET => v & k != 0,
+                                _ => return Err(unsupported(pc, c)),
+                            };
+                            pc = if taken { t } else { f };
+                            continue;
+                        }
+                        Acc::Word(w, m) => match op {
+                            BPF_JEQ => (
+                                Atom {
+                                    word: w,
+                                    test: Test::Masked(m, k),
+                                },
+                                true,
+                            ),
+                            // Taken when (w & m & k) != 0, i.e. when the masked test fails.
+                            BPF_JSET => (
+                                Atom {
+                                    word: w,
+                                    test: Test::Masked(m & k, 0),
+                                },
+                                false,
+                            ),
+                            BPF_JGT if m == FULL => (
+                                Atom {
+                                    word: w,
+                                    test: Test::Gt(k),
+                                },
+                                true,
+                            ),
+                            BPF_JGE if m == FULL => (
+                                Atom {
+                                    word: w,
+                                    test: Test::Ge(k),
+                                },
+                                true,
+                            ),
+                            _ => return Err(unsupported(pc, c)),
+                        },
+                    };
+                    let (atom, taken_when) = atom;
+                    for (target, yes) in [(t, taken_when), (f, !taken_when)] {
+                        let sat = self
+                            .region
+                            .push(atom, yes)
+                            .map_err(|_| ProofError::TooComplex)?;
+                        let r = if sat { self.run(target, acc) } else { Ok(()) };
+                        self.region.pop();
+                        r?;
+                    }
+                    return Ok(());
+                }
+                c => return Err(unsupported(pc, c)),
+            }
+            pc += 1;
+        }
+    }
+
+    /// Every input in the region gets `got`: split the region until the profile's
+    /// decision is constant on each piece, and compare.
+    /// Counts one step of the proof against [`MAX_STEPS`].
+    fn tick(&mut self) -> Result<(), ProofError> {
+        self.region.steps += 1;
+        if self.region.steps > MAX_STEPS {
+            return Err(ProofError::TooComplex);
+        }
+        Ok(())
+    }
+
+    fn leaf(&mut self, got: Action) -> Result<(), ProofError> {
+        self.tick()?;
+        match self.model.decide(&mut self.region) {
+            Ok(want) => {
+                if want.accepts(got) {
+                    Ok(())
+                } else {
+                    let point = self.region.sample().map_err(|_| ProofError::TooComplex)?;
+                    Err(ProofError::Differs(Box::new(Counterexample {
+                        point,
+                        got,
+                        want,
+                    })))
+                }
+            }
+            Err(Stop::Exhausted) => Err(ProofError::TooComplex),
+            Err(Stop::Split(atom)) => {
+                for yes in [true, false] {
+                    let sat = self
+                        .region
+                        .push(atom, yes)
+                        .map_err(|_| ProofError::TooComplex)?;
+                    let r = if sat { self.leaf(got) } else { Ok(()) };
+                    self.region.pop();
+                    r?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn unsupported(pc: usize, code: u16) -> ProofError {
+    ProofError::Unsupported {
+        pc,
+        what: format!("opcode {code:#06x}"),
+    }
+}
+
+/// Proves that `insns` decide every possible input as `model` says.
+///
+/// # Errors
+///
+/// [`ProofError::Differs`] with a counterexample (the smallest input of the first region
+/// where they disagree), [`ProofError::Unsupported`] for an instruction the proof does not
+/// model, [`ProofError::TooComplex`] when the search exceeds [`MAX_STEPS`].
+pub fn prove_instructions(
+    model: &Model,
+    insns: &[crate::program::Instruction],
+) -> Result<(), ProofError> {
+    let mut p = Prover {
+        model,
+        insns,
+        region: Region::default(),
+    };
+    p.run(0, Acc::Const(0))
+}
+
+/// Proves `program` against `profile` (see the module documentation) and turns a failure
+/// into a [`CompileError`] that names the entry and a witness call.
+///
+/// # Errors
+///
+/// [`CompileError::Miscompiled`] when the program decides some call otherwise than the
+/// profile, or cannot be proven.
+pub fn prove(profile: &Profile, program: &Program, stub: bool) -> Result<(), CompileError> {
+    let model = Model::new(profile, stub);
+    match prove_instructions(&model, program.instructions()) {
+        Ok(()) => Ok(()),
+        Err(ProofError::Differs(cx)) => Err(describe(profile, &cx)),
+        Err(ProofError::Unsupported { pc, what }) => Err(CompileError::Miscompiled {
+            entry: "<filter>".into(),
+            detail: format!("instruction {pc} ({what}) cannot be proven; the program is refused"),
+        }),
+        Err(ProofError::TooComplex) => Err(CompileError::Miscompiled {
+            entry: "<filter>".into(),
+            detail: format!(
+                "the proof that the program decides as the profile says needed more than \
+                 {MAX_STEPS} steps; the program is refused (simplify the argument conditions)"
+            ),
+        }),
+    }
+}
+
+/// Text for a call: `getppid(0x1, 0x0, ...) on SCMP_ARCH_X86_64`.
+pub fn describe_call(point: &SeccompPoint) -> String {
+    let p = point.0;
+    let arch = arch::ALL.iter().find(|a| {
+        a.audit_arch == p[ARCH]
+            && (a.x32 == (p[NR] & X32_SYSCALL_BIT != 0) || a.audit_arch != AUDIT_ARCH_X86_64)
+    });
+    let Some(a) = arch else {
+        return format!("syscall {:#x} on audit arch {:#x}", p[NR], p[ARCH]);
+    };
+    let name =
+        arch::syscall_name(p[NR] as i32, a).unwrap_or_else(|| format!("syscall {}", p[NR] as i32));
+    let args: Vec<String> = (0..6)
+        .map(|i| format!("{:#x}", point.arg(i, a.big_endian)))
+        .collect();
+    format!("{name}({}) on {}", args.join(", "), a.name)
+}
+
+fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
+    let want: Vec<String> = cx
+        .want
+        .outcomes
+        .iter()
+        .map(|(a, c)| format!("{a} ({c})"))
+        .collect();
+    let entry = match &cx.want.outcomes[0].1 {
+        Cause::Entry(e) | Cause::Multiplexed { entry: e, .. } => format!("syscalls[{e}]"),
+        Cause::Default => {
+            // The program took an entry's action where none matches: name the entries
+            // of that syscall.
+            let entries: Vec<String> = profile
+                .rules
+                .iter()
+                .filter(|r| {
+                    profile.architectures.iter().any(|a| {
+                        arch::resolve(&r.name, a).map(|n| n as u32) == Some(cx.point.0[NR])
+                    })
+                })
+                .map(|r| format!("syscalls[{}]", r.entry))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if entries.is_empty() {
+                "defaultAction".into()
+            } else {
+                entries.join(", ")
+            }
+        }
+        Cause::Stub | Cause::BadArch => "<filter>".into(),
+    };
+    let mux = matches!(cx.want.outcomes[0].1, Cause::Multiplexed { .. });
+    let hint = if mux {
+        "the filter cannot read a socket or IPC call's arguments through socketcall/ipc; \
+         libseccomp applies the entry's conditions to the multiplexer's own registers. Add an \
+         unconditional rule for the multiplexer (socketcall or ipc), or leave the architecture out"
+    } else {
+        "libseccomp 2.5 builds wrong programs for some profiles (conditional rules on one \
+         argument merged wrongly, a missing load of the syscall number in a later \
+         architecture's block); rewrite the conditions, for example with one entry per range, \
+         or list fewer architectures"
+    };
+    CompileError::Miscompiled {
+        entry,
+        detail: format!(
+            "for {} the program libseccomp {} built returns {} instead of {}; {hint}",
+            describe_call(&cx.point),
+            crate::profile::libseccomp_version_string(),
+            cx.got,
+            want.join(" or "),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(lo: u32, hi: u32, mask: u32, bits: u32, not: &[(u32, u32)]) -> WordSet {
+        WordSet {
+            lo,
+            hi,
+            mask,
+            bits,
+            not: not.to_vec(),
+        }
+    }
+
+    fn brute(s: &WordSet, lo: u32, hi: u32) -> Option<u32> {
+        (lo..=hi).find(|&w| {
+            w >= s.lo && w <= s.hi && w & s.mask == s.bits && s.not.iter().all(|&(m, v)| w & m != v)
+        })
+    }
+
+    #[test]
+    fn witness_is_the_smallest_member() {
+        let mut steps = 0;
+        let cases = [
+            set(3, 40, 0b10, 0b10, &[(FULL, 3), (0b111, 0b110)]),
+            set(0, 255, 0xf0, 0x30, &[(0x0f, 0), (0x0f, 1), (0x0f, 2)]),
+            set(10, 10, 0, 0, &[(FULL, 10)]),
+            set(0, 255, 0x81, 0x81, &[(0x80, 0x80)]),
+            set(5, 200, 0, 0, &[(1, 1), (2, 0), (4, 4)]),
+            set(0, 255, 0x0f, 1, &[(FULL, 1), (FULL, 23)]),
+        ];
+        for s in cases {
+            assert_eq!(s.witness(&mut steps).unwrap(), brute(&s, 0, 255), "{s:?}");
+        }
+        let s = set(0, FULL, 0xffff, 1, &[(FULL, 23), (FULL, 1)]);
+        assert_eq!(s.witness(&mut steps).unwrap(), Some(0x10001));
+    }
+
+    #[test]
+    fn smallest_pattern_member() {
+        for (start, mask, bits) in [
+            (0u32, 0xf0, 0x30),
+            (0x35, 0xf0, 0x30),
+            (0x41, 0xf0, 0x30),
+            (7, 0b101, 0b100),
+            (0xffff_fff0, 0x1, 0x0),
+            (u32::MAX, 1, 0),
+        ] {
+            let want = (u64::from(start)..=u64::from(u32::MAX))
+                .map(|w| w as u32)
+                .find(|w| w & mask == bits);
+            assert_eq!(
+                min_matching_at_least(start, mask, bits),
+                want,
+                "{start:#x} {mask:#x} {bits:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn many_exclusions_stay_cheap() {
+        let not: Vec<(u32, u32)> = (0..2000).map(|v| (FULL, v)).collect();
+        let s = set(0, 5000, 0, 0, &not);
+        let mut steps = 0;
+        assert_eq!(s.witness(&mut steps).unwrap(), Some(2000));
+        assert!(steps < 200_000, "{steps}");
+    }
+}

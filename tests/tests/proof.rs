@@ -1,0 +1,321 @@
+//! Issue 10, items 1 and 2: every installed program is proven, and multiplexed calls
+//! cannot bypass argument conditions. Each test shows first that libseccomp's unproven
+//! program really misbehaves in the kernel (so the test can fail), then that `compile`
+//! refuses it with the entry, the architecture and a witness call.
+#![cfg(target_arch = "x86_64")]
+
+use oci_seccomp::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+use oci_seccomp::prove::{prove_instructions, Model, ProofError};
+use oci_seccomp::{
+    compile, parse_profile, simulate, Action, CompileError, CompileOptions, Profile,
+};
+use oci_seccomp_tests::{program, raw, run_filtered, Exit, TIMEOUT};
+
+const GETPPID: i64 = 110;
+
+fn unproven(json: &str) -> oci_seccomp::Program {
+    compile(
+        &parse_profile(json).unwrap(),
+        &CompileOptions::default().with_verify(false),
+    )
+    .unwrap()
+}
+
+fn refusal(json: &str) -> String {
+    match compile(&parse_profile(json).unwrap(), &CompileOptions::default()) {
+        Err(e @ CompileError::Miscompiled { .. }) => e.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The issue's example: three `getppid` entries on x86_64 that libseccomp 2.5 merges into
+/// a program that allows a call matching entry 0 only.
+const THREE_GETPPID: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":100,"args":[
+   {"index":1,"value":4294967295,"valueTwo":1,"op":"SCMP_CMP_MASKED_EQ"},
+   {"index":0,"value":3978633079640342432,"op":"SCMP_CMP_GT"},
+   {"index":1,"value":13,"op":"SCMP_CMP_GT"}]},
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":101,"args":[
+   {"index":0,"value":16282137733583660316,"op":"SCMP_CMP_EQ"}]},
+ {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":102,"args":[
+   {"index":3,"value":15,"op":"SCMP_CMP_EQ"},
+   {"index":0,"value":4111951094534433705,"op":"SCMP_CMP_LE"},
+   {"index":3,"value":12884901888,"op":"SCMP_CMP_NE"}]}]}"#;
+
+#[test]
+fn fail_open_miscompile_is_refused_with_a_witness_the_kernel_confirms() {
+    assert_eq!(3978633079640342432u64, 0x3736_f1b4_cb94_bfa0);
+    assert_eq!(16282137733583660316u64, 0xe1f5_c600_923c_e51c);
+    assert_eq!(4111951094534433705u64, 0x3910_95bc_0380_eba9);
+    // The issue's call matches entry 0 only; libseccomp's program lets it through.
+    let call = [0x3910_95bc_0380_ebab, 0, 0, 0x3_0000_0000, 0, 0];
+    let bad = unproven(THREE_GETPPID);
+    let r = run_filtered(&bad, TIMEOUT, |rep| {
+        rep.report(raw(GETPPID, call));
+        0
+    });
+    assert_eq!(r.exit, Exit::Code(0));
+    assert!(r.values[0] > 0, "libseccomp's program allowed it: {r:?}");
+
+    let err = refusal(THREE_GETPPID);
+    assert!(err.contains("syscalls[0]"), "{err}");
+    assert!(
+        err.contains("getppid(") && err.contains("SCMP_ACT_ERRNO(100)"),
+        "{err}"
+    );
+
+    // The witness of the proof is real: the kernel does what the proof says the program
+    // does, which is not what the profile says.
+    let profile = Profile::from_oci(&parse_profile(THREE_GETPPID).unwrap(), false).unwrap();
+    let model = Model::new(&profile, true);
+    let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
+        panic!("the proof must find the difference");
+    };
+    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
+    assert_eq!(cx.point.0[0], GETPPID as u32);
+    let r = run_filtered(&bad, TIMEOUT, |rep| {
+        rep.report(raw(GETPPID, args));
+        0
+    });
+    assert_eq!(cx.got, Action::Allow);
+    assert!(r.values[0] > 0, "witness {args:x?} must be allowed: {r:?}");
+    assert!(!cx.want.accepts(Action::Allow));
+}
+
+#[test]
+fn libseccomp_missing_load_on_the_second_arch_is_refused() {
+    // libseccomp 2.5.4 forgets to load `nr` for the x86 block of this profile, so every
+    // i386 call is compared by its arch value and gets the default action: the refused
+    // i386 ipc(SEMOP) runs.
+    let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+      {"names":["socket"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":40,"op":"SCMP_CMP_EQ"}]},
+      {"names":["shmget"],"action":"SCMP_ACT_ERRNO","args":[{"index":2,"value":7,"op":"SCMP_CMP_NE"}]},
+      {"names":["semop"],"action":"SCMP_ACT_ERRNO","errnoRet":9}]}"#;
+    let bad = unproven(json);
+    assert_eq!(
+        simulate(&bad, AUDIT_ARCH_I386, I386_IPC as i32, [1, 0, 0, 0, 0, 0])
+            .unwrap()
+            .action,
+        Action::Allow
+    );
+    // semop with a NULL array: EFAULT (14) from the kernel when the filter lets it
+    // through, EBADF (9) from the filter.
+    let r = run_filtered(&bad, TIMEOUT, |rep| {
+        rep.report(oci_seccomp_tests::int80(I386_IPC, 1, u32::MAX, 1));
+        0
+    });
+    assert_eq!(
+        r.values,
+        vec![-14],
+        "ipc(SEMOP) ran under libseccomp's program: {r:?}"
+    );
+    let err = refusal(json);
+    assert!(
+        err.contains("on SCMP_ARCH_X86 ") && err.contains("returns SCMP_ACT_ALLOW"),
+        "{err}"
+    );
+}
+
+/// An i386 syscall with five arguments through `int 0x80`.
+fn int80_5(nr: u32, a: [u32; 5]) -> i64 {
+    let ret: i32;
+    // SAFETY: `int 0x80` enters the i386 syscall path; rbx is saved and restored around it
+    // (LLVM reserves it). Pointer arguments point into a MAP_32BIT mapping of the caller.
+    unsafe {
+        std::arch::asm!(
+            "xchg {b}, rbx",
+            "int 0x80",
+            "xchg {b}, rbx",
+            b = inout(reg) u64::from(a[0]) => _,
+            inlateout("eax") nr as i32 => ret,
+            in("ecx") a[1],
+            in("edx") a[2],
+            in("esi") a[3],
+            in("edi") a[4],
+        );
+    }
+    i64::from(ret)
+}
+
+/// A page below 4 GiB, so that i386 calls can take pointers into it.
+fn low_page() -> *mut u32 {
+    // SAFETY: an anonymous private mapping; the result is checked.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_32BIT,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    p.cast()
+}
+
+const SOL_SOCKET: u32 = 1;
+const SO_PRIORITY: u32 = 12;
+const SO_KEEPALIVE: u32 = 9;
+const SYS_SETSOCKOPT: u32 = 14;
+const I386_SOCKETCALL: u32 = 102;
+const I386_SETSOCKOPT: u32 = 366;
+const I386_IPC: u32 = 117;
+const MSGGET: u32 = 13;
+
+/// Everything allowed except `setsockopt`, which is allowed only with optname 9.
+const SETSOCKOPT_ONLY_9: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+  {"names":["setsockopt"],"action":"SCMP_ACT_ERRNO","args":[{"index":2,"value":9,"op":"SCMP_CMP_NE"}]}SOCKETCALL]}"#;
+
+/// In a child: a socket, then SO_PRIORITY = 5 through i386 socketcall, the i386 direct
+/// call and the x86_64 call; reports each result and the priority after each.
+fn setsockopt_attempts(rep: &oci_seccomp_tests::Reporter) -> i32 {
+    // SAFETY: plain socket(2).
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0) };
+    let page = low_page();
+    let prio = || {
+        let mut v: i32 = -1;
+        let mut len: libc::socklen_t = 4;
+        // SAFETY: valid out-pointers.
+        unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_PRIORITY,
+                (&mut v as *mut i32).cast(),
+                &mut len,
+            )
+        };
+        i64::from(v)
+    };
+    // SAFETY: `page` is a fresh 4096-byte mapping; the writes stay in it.
+    let (val, args) = unsafe {
+        *page = 5;
+        let args = page.add(16);
+        for (i, v) in [fd as u32, SOL_SOCKET, SO_PRIORITY, page as u32, 4]
+            .iter()
+            .enumerate()
+        {
+            *args.add(i) = *v;
+        }
+        (page as u32, args as u32)
+    };
+    // edx = 9: libseccomp compares setsockopt's optname condition with socketcall's
+    // third register.
+    rep.report(int80_5(I386_SOCKETCALL, [SYS_SETSOCKOPT, args, 9, 0, 0]));
+    rep.report(prio());
+    rep.report(int80_5(
+        I386_SETSOCKOPT,
+        [fd as u32, SOL_SOCKET, SO_PRIORITY, val, 4],
+    ));
+    rep.report(raw(
+        libc::SYS_setsockopt,
+        [fd as u64, 1, u64::from(SO_PRIORITY), page as u64, 4, 0],
+    ));
+    rep.report(raw(
+        libc::SYS_setsockopt,
+        [fd as u64, 1, u64::from(SO_KEEPALIVE), page as u64, 4, 0],
+    ));
+    0
+}
+
+#[test]
+fn socketcall_cannot_bypass_a_setsockopt_condition() {
+    let json = SETSOCKOPT_ONLY_9.replace("SOCKETCALL", "");
+    // libseccomp's program: i386 socketcall(SYS_SETSOCKOPT) sets SO_PRIORITY.
+    let r = run_filtered(&unproven(&json), TIMEOUT, setsockopt_attempts);
+    assert_eq!(r.exit, Exit::Code(0));
+    assert_eq!(
+        r.values[0], 0,
+        "socketcall ran under libseccomp's program: {r:?}"
+    );
+    assert_eq!(r.values[1], 5, "and set the priority: {r:?}");
+    // Ours: refused, naming the entry and the architecture.
+    let err = refusal(&json);
+    assert!(
+        err.contains("syscalls[0]") && err.contains("SCMP_ARCH_X86"),
+        "{err}"
+    );
+    assert!(err.contains("socketcall"), "{err}");
+    // With the remedy the error suggests (the multiplexer refused), it compiles, and the
+    // kernel refuses the sub-call and every direct call with another optname.
+    let fixed = SETSOCKOPT_ONLY_9.replace(
+        "SOCKETCALL",
+        r#",{"names":["socketcall"],"action":"SCMP_ACT_ERRNO","errnoRet":38}"#,
+    );
+    let r = run_filtered(&program(&fixed), TIMEOUT, setsockopt_attempts);
+    assert_eq!(r.exit, Exit::Code(0));
+    assert_eq!(r.values, vec![-38, 0, -1, -1, 0], "{r:?}");
+}
+
+fn msgget_attempts(call: u32) -> impl FnOnce(&oci_seccomp_tests::Reporter) -> i32 {
+    move |rep| {
+        let flags = (libc::IPC_CREAT | 0o600) as u32;
+        let id = oci_seccomp_tests::int80(I386_IPC, call, 0, flags);
+        rep.report(id);
+        if id >= 0 {
+            // SAFETY: removes the queue the call made (plain integers).
+            unsafe { libc::msgctl(id as i32, libc::IPC_RMID, std::ptr::null_mut()) };
+        }
+        0
+    }
+}
+
+#[test]
+fn ipc_cannot_bypass_a_msgget_condition_or_rule() {
+    // msgget refused when msgflg (arg1) is not 0; libseccomp tests ipc's register a1 (the
+    // key) instead, so ipc(MSGGET, IPC_PRIVATE, IPC_CREAT) makes a queue.
+    let conditional = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+      {"names":["msgget"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":0,"op":"SCMP_CMP_NE"}]}]}"#;
+    let r = run_filtered(&unproven(conditional), TIMEOUT, msgget_attempts(MSGGET));
+    assert!(
+        r.values[0] >= 0,
+        "ipc(MSGGET) ran under libseccomp's program: {r:?}"
+    );
+    let err = refusal(conditional);
+    assert!(
+        err.contains("syscalls[0]") && err.contains("SCMP_ARCH_X86") && err.contains("ipc"),
+        "{err}"
+    );
+
+    // msgget refused outright: libseccomp tests `ipc`'s whole first register, but the
+    // kernel reads the call from its low 16 bits (the version sits above), so
+    // ipc(0x1000d) is msgget and runs.
+    let unconditional = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+      {"names":["msgget"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let bad = unproven(unconditional);
+    let r = run_filtered(&bad, TIMEOUT, msgget_attempts(MSGGET));
+    assert_eq!(r.values[0], -1, "plain ipc(MSGGET) is refused: {r:?}");
+    let r = run_filtered(&bad, TIMEOUT, msgget_attempts(0x1_0000 | MSGGET));
+    assert!(
+        r.values[0] >= 0,
+        "ipc(0x1000d) ran under libseccomp's program: {r:?}"
+    );
+    let err = refusal(unconditional);
+    assert!(err.contains("ipc(0x1000d"), "{err}");
+
+    // The remedy: refuse the multiplexer too.
+    let fixed = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+      {"names":["msgget"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":0,"op":"SCMP_CMP_NE"}]},
+      {"names":["ipc"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#;
+    for call in [MSGGET, 0x1_0000 | MSGGET] {
+        let r = run_filtered(&program(fixed), TIMEOUT, msgget_attempts(call));
+        assert_eq!(r.values[0], -38, "{r:?}");
+    }
+}
+
+#[test]
+fn docker_style_profiles_with_an_explicit_multiplexer_rule_compile() {
+    // Docker's profile allows socketcall outright, so its socket family condition has
+    // nothing to bypass that the profile did not already allow.
+    let json = r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],"syscalls":[
+      {"names":["socketcall","ipc","semop","getppid"],"action":"SCMP_ACT_ALLOW"},
+      {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":40,"op":"SCMP_CMP_NE"}]}]}"#;
+    let p = program(json);
+    assert_eq!(
+        simulate(&p, AUDIT_ARCH_X86_64, 41, [40, 0, 0, 0, 0, 0])
+            .unwrap()
+            .action,
+        Action::Errno(1)
+    );
+}
