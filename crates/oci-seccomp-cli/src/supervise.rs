@@ -436,6 +436,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn socket_modes_parse() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0o660"), Ok(0o660));
+        for bad in ["800", "1777", "rw", ""] {
+            let e = parse_mode(bad).unwrap_err();
+            assert!(e.contains("octal"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn answers_parse() {
         assert_eq!(Answer::parse("continue"), Some(Answer::Continue));
         assert_eq!(Answer::parse("errno:EPERM"), Some(Answer::Errno(1)));
