@@ -52,6 +52,11 @@ pub struct RunArgs {
     /// Seccomp agent socket (absolute path or @abstract); overrides listenerPath.
     #[arg(long, value_name = "PATH")]
     pub listener: Option<String>,
+    /// Also trust a seccomp agent whose socket belongs to this uid (repeatable). By default
+    /// the notify fd is sent only to a listener owned by root or by our own uid; another
+    /// owner (who may have bound the name first) fails the start before anything is sent.
+    #[arg(long = "listener-uid", value_name = "UID")]
+    pub listener_uid: Vec<u32>,
     /// Metadata sent to the agent; overrides listenerMetadata.
     #[arg(long = "listener-metadata", value_name = "TEXT")]
     pub listener_metadata: Option<String>,
@@ -402,9 +407,14 @@ fn prepare(args: &RunArgs) -> CliResult<Plan> {
     if let Some(mut spec) = seccomp {
         check_listener(&mut spec, args)?;
         // Connect early: an agent that is not there fails the start before anything runs.
-        listener = oci_seccomp_load::connect_for_spec(&spec).map_err(|e| {
-            CliError::problem(e.to_string())
-                .hint("start the agent first (oci-seccomp supervise --socket PATH)")
+        let allowed = oci_seccomp_load::AllowedPeers::with_extra(args.listener_uid.iter().copied());
+        listener = oci_seccomp_load::connect_for_spec_with(&spec, &allowed).map_err(|e| {
+            let hint = if matches!(e, oci_seccomp_load::HandoffError::UntrustedListener { .. }) {
+                "check who runs the agent; if it is trusted, pass --listener-uid UID"
+            } else {
+                "start the agent first (oci-seccomp supervise --socket PATH)"
+            };
+            CliError::problem(e.to_string()).hint(hint)
         })?;
         metadata = spec.listener_metadata().clone().unwrap_or_default();
         let p = compile_program(&spec, &name, args.no_cache, args.cache_dir.as_deref())?;

@@ -102,6 +102,20 @@ pub enum HandoffError {
         /// The error.
         source: std::io::Error,
     },
+    /// The socket at `listenerPath` belongs to a user the runtime does not trust: it would
+    /// receive the container's notify fd. Nothing was sent.
+    #[error(
+        "the seccomp agent at listenerPath {path:?} is not trusted: the listener is {peer}, \
+         allowed uids are {allowed:?} (another user may have bound the name first); nothing was sent"
+    )]
+    UntrustedListener {
+        /// The listener path.
+        path: String,
+        /// The listener's `SO_PEERCRED`.
+        peer: crate::listener::PeerCredentials,
+        /// The uids allowed.
+        allowed: Vec<u32>,
+    },
     /// The container process state could not be serialised or is too large.
     #[error("container process state: {reason}")]
     State {
@@ -138,6 +152,22 @@ pub enum NotifyError {
     BadMessage {
         /// What is wrong.
         reason: String,
+    },
+    /// A connection from a user the agent does not act for was refused before anything was
+    /// read from it.
+    #[error("connection refused: the peer is {peer}, allowed uids are {allowed:?}")]
+    PeerRefused {
+        /// The peer's `SO_PEERCRED`.
+        peer: crate::listener::PeerCredentials,
+        /// The uids allowed.
+        allowed: Vec<u32>,
+    },
+    /// The runtime did not finish its message within the handshake deadline. Every fd that
+    /// came with it has been closed.
+    #[error("the runtime's message did not arrive within {waited_ms} ms (handshake deadline)")]
+    HandshakeTimeout {
+        /// The deadline, in milliseconds.
+        waited_ms: u128,
     },
     /// A string argument was longer than the limit given.
     #[error("notification {id:#x}: string argument {index} is longer than {max} bytes")]

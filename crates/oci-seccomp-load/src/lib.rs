@@ -10,7 +10,9 @@
 //! - [`listener`]: hop 2, the runtime sends the fd and the container process state to the
 //!   seccomp agent (runc's protocol).
 //! - [`notify`]: the agent's side: listener, notifications, answers.
+//! - [`emulate`]: acting for a target (mkdir) with its root, cwd and credentials.
 
+pub mod emulate;
 mod error;
 pub mod features;
 pub mod handoff;
@@ -23,8 +25,11 @@ use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 pub use error::{HandoffError, LoadError, NotifyError, SeccompError};
 pub use features::{features, SeccompFeatures};
 pub use install::{action_supported, effective_flags, flag_supported, install};
-pub use listener::{connect_for_spec, connect_listener, send_state, ContainerProcessState};
-pub use notify::{decode_message, Listener, Notification, NotifyFd};
+pub use listener::{
+    connect_for_spec, connect_for_spec_with, connect_listener, connect_listener_with,
+    peer_credentials, send_state, AllowedPeers, ContainerProcessState, PeerCredentials,
+};
+pub use notify::{decode_message, Connection, Listener, ListenerOptions, Notification, NotifyFd};
 pub use oci_seccomp::LinuxSeccomp;
 
 /// Compiles `seccomp` with the default options and installs it in the calling process;
