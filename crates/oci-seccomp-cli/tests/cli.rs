@@ -1314,6 +1314,50 @@ fn run_gives_the_container_a_new_session() {
 /// process.capabilities say: the filter is installed before the identity changes here (no
 /// noNewPrivileges), and the launcher reads everything back before exec.
 #[test]
+fn run_bundle_identity_check_never_needs_calls_the_profile_denies() {
+    need_root!();
+    require_busybox();
+    let t = TempDir::new("creds-readers");
+    let bundle = t.0.join("b");
+    // With no-new-privileges the identity is read back before the filter is installed:
+    // a profile that refuses the reading calls still runs.
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", "echo ran"],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["getresuid", "getresgid", "getgroups", "capget"],
+                             "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}),
+    );
+    let b = bundle.display().to_string();
+    let o = cli(&["run", "--no-cache", "--bundle", &b]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ran"));
+    // Without it the filter comes first; when it can fake setresuid and refuses
+    // getresuid, the identity cannot be checked: refused before anything runs.
+    make_bundle(
+        &bundle,
+        &["/bin/sh", "-c", "echo ran"],
+        ALL_NS,
+        json!({"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["setresuid", "getresuid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}),
+    );
+    let cfg = bundle.join("config.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    v["process"]["noNewPrivileges"] = json!(false);
+    v["process"]["user"] = json!({"uid": 4242, "gid": 4242});
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let o = cli(&["run", "--no-cache", "--bundle", &b]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stdout(&o).contains("ran"));
+    let e = stderr(&o);
+    assert!(
+        e.contains("noNewPrivileges") && e.contains("getresuid"),
+        "{e}"
+    );
+}
+
+#[test]
 fn run_bundle_verifies_credentials_before_exec() {
     need_root!();
     require_busybox();
