@@ -34,87 +34,31 @@ use crate::listener::{
     MAX_STATE_LEN, SECCOMP_FD_NAME,
 };
 
-/// `struct seccomp_data`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompData {
-    /// Syscall number.
-    pub nr: i32,
-    /// `AUDIT_ARCH_*`.
-    pub arch: u32,
-    /// Instruction pointer.
-    pub instruction_pointer: u64,
-    /// Arguments.
-    pub args: [u64; 6],
-}
+/// `struct seccomp_data`, as the `libc` crate defines it for the target architecture.
+pub type SeccompData = libc::seccomp_data;
+/// `struct seccomp_notif` (80 bytes), from the `libc` crate.
+pub type SeccompNotif = libc::seccomp_notif;
+/// `struct seccomp_notif_resp` (24 bytes), from the `libc` crate.
+pub type SeccompNotifResp = libc::seccomp_notif_resp;
+/// `struct seccomp_notif_addfd` (24 bytes), from the `libc` crate.
+pub type SeccompNotifAddfd = libc::seccomp_notif_addfd;
 
-/// `struct seccomp_notif` (80 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompNotif {
-    /// Cookie.
-    pub id: u64,
-    /// Target pid (in the supervisor's pid namespace).
-    pub pid: u32,
-    /// Unused, zero.
-    pub flags: u32,
-    /// The syscall.
-    pub data: SeccompData,
-}
+/// The type of an ioctl request on this target (`libc::Ioctl`).
+pub type IoctlRequest = libc::Ioctl;
 
-/// `struct seccomp_notif_resp` (24 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompNotifResp {
-    /// Cookie.
-    pub id: u64,
-    /// Return value.
-    pub val: i64,
-    /// Negative errno, or 0.
-    pub error: i32,
-    /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE` or 0.
-    pub flags: u32,
-}
-
-/// `struct seccomp_notif_addfd` (24 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompNotifAddfd {
-    /// Cookie.
-    pub id: u64,
-    /// `SECCOMP_ADDFD_FLAG_*`.
-    pub flags: u32,
-    /// The supervisor's fd.
-    pub srcfd: u32,
-    /// The fd number in the target with `SECCOMP_ADDFD_FLAG_SETFD`.
-    pub newfd: u32,
-    /// `O_CLOEXEC` or 0.
-    pub newfd_flags: u32,
-}
-
-const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
-    // _IOC(dir, type, nr, size) on the generic ioctl layout (x86, arm, riscv, s390).
-    (dir << 30) | ((size as u32) << 16) | ((b'!' as u32) << 8) | nr
-}
-const IOC_WRITE: u32 = 1;
-const IOC_READ: u32 = 2;
-
+// The request numbers come from the `libc` crate, which encodes `_IOWR`/`_IOW` with each
+// architecture's own direction bits and size field (PowerPC and MIPS differ from the
+// generic layout).
 /// `SECCOMP_IOCTL_NOTIF_RECV` = `_IOWR('!', 0, struct seccomp_notif)`.
-pub const SECCOMP_IOCTL_NOTIF_RECV: u32 =
-    ioc(IOC_READ | IOC_WRITE, 0, std::mem::size_of::<SeccompNotif>());
+pub const SECCOMP_IOCTL_NOTIF_RECV: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_RECV;
 /// `SECCOMP_IOCTL_NOTIF_SEND` = `_IOWR('!', 1, struct seccomp_notif_resp)`.
-pub const SECCOMP_IOCTL_NOTIF_SEND: u32 = ioc(
-    IOC_READ | IOC_WRITE,
-    1,
-    std::mem::size_of::<SeccompNotifResp>(),
-);
+pub const SECCOMP_IOCTL_NOTIF_SEND: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_SEND;
 /// `SECCOMP_IOCTL_NOTIF_ID_VALID` = `_IOW('!', 2, __u64)`.
-pub const SECCOMP_IOCTL_NOTIF_ID_VALID: u32 = ioc(IOC_WRITE, 2, 8);
+pub const SECCOMP_IOCTL_NOTIF_ID_VALID: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_ID_VALID;
 /// `SECCOMP_IOCTL_NOTIF_ADDFD` = `_IOW('!', 3, struct seccomp_notif_addfd)`.
-pub const SECCOMP_IOCTL_NOTIF_ADDFD: u32 =
-    ioc(IOC_WRITE, 3, std::mem::size_of::<SeccompNotifAddfd>());
+pub const SECCOMP_IOCTL_NOTIF_ADDFD: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_ADDFD;
 /// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` = `_IOW('!', 4, __u64)`.
-pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: u32 = ioc(IOC_WRITE, 4, 8);
+pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS;
 
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`.
 pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
@@ -200,10 +144,10 @@ impl NotifyFd {
 
     /// # Safety
     /// `arg` must be what `request` expects.
-    unsafe fn ioctl(&self, request: u32, arg: *mut libc::c_void) -> Result<i32, i32> {
+    unsafe fn ioctl(&self, request: IoctlRequest, arg: *mut libc::c_void) -> Result<i32, i32> {
         loop {
             // SAFETY: the fd is ours; the caller guarantees `arg` matches `request`.
-            let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), request as _, arg) };
+            let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), request, arg) };
             if rc >= 0 {
                 return Ok(rc);
             }
@@ -217,8 +161,10 @@ impl NotifyFd {
     /// Blocks until a notification arrives. ENOENT (the target died before we read it) is
     /// [`NotifyError::TargetGone`]: not fatal, call again.
     pub fn receive(&self) -> Result<Notification, NotifyError> {
-        let mut n = SeccompNotif::default(); // the kernel requires it zeroed
-                                             // SAFETY: RECV writes one `struct seccomp_notif`, which `n` is.
+        // SAFETY: `seccomp_notif` is plain old data (integers only), for which all zero
+        // bytes is a valid value; the kernel requires it zeroed.
+        let mut n: SeccompNotif = unsafe { std::mem::zeroed() };
+        // SAFETY: RECV writes one `struct seccomp_notif`, which `n` is.
         match unsafe {
             self.ioctl(
                 SECCOMP_IOCTL_NOTIF_RECV,
@@ -403,7 +349,7 @@ impl NotifyFd {
         let rc = unsafe {
             libc::ioctl(
                 self.fd.as_raw_fd(),
-                SECCOMP_IOCTL_NOTIF_SET_FLAGS as _,
+                SECCOMP_IOCTL_NOTIF_SET_FLAGS,
                 SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as libc::c_ulong,
             )
         };
