@@ -63,6 +63,21 @@ pub enum SeccompError {
     /// The compiled program could not be installed.
     #[error("cannot install the seccomp filter: {0}")]
     Load(#[from] LoadError),
+    /// [`crate::initialize_seccomp`] was asked for `SCMP_ACT_NOTIFY` on a syscall that its
+    /// caller may need to hand the notify fd over (`write`, `sendmsg`, ...): the caller
+    /// would wait for a supervisor that never gets the fd.
+    #[error(
+        "{path}: SCMP_ACT_NOTIFY on {name:?}: initialize_seccomp cannot know how its caller \
+         hands the notify fd over, and that may need {name}; use oci_seccomp_load::handoff \
+         (compile in the parent, install_and_send in the child), which hands the fd over \
+         without any syscall after the install"
+    )]
+    NotifyOnHandoffSyscall {
+        /// JSON path of the entry, for example `syscalls[2].names[0]`.
+        path: String,
+        /// The syscall.
+        name: String,
+    },
 }
 
 /// Why a notify-fd handoff (hop 1, [`crate::handoff`], or hop 2, [`crate::listener`])
