@@ -280,6 +280,30 @@ pub const MAX_SYSCALL_COMPARISONS: usize = 20;
 /// Most argument comparisons in multi-comparison rules over all syscalls and
 /// architectures (see [`check_complexity`]).
 pub const MAX_TOTAL_COMPARISONS: usize = 60;
+/// Most conditional rules for one syscall on one architecture (see [`check_complexity`]).
+pub const MAX_SYSCALL_CONDITIONAL_RULES: usize = 100;
+/// Budget for the sum, over syscalls and architectures, of the cube of each one's number
+/// of conditional rules (see [`check_complexity`]).
+pub const MAX_RULE_CUBES: u64 = 1_500_000;
+/// Most conditional rules in all, counted once per architecture (see [`check_complexity`]).
+pub const MAX_CONDITIONAL_RULES: usize = 800;
+/// Most instructions that the argument comparisons of conditional rules may need, by the
+/// estimate of [`check_complexity`].
+pub const MAX_COMPARISON_INSTRUCTIONS: usize = 2000;
+
+/// Instructions libseccomp emits for one comparison: on 64-bit ABIs both words are
+/// loaded and compared (an ordered comparison tests the high word twice), masks add an
+/// `AND` per word; 32-bit ABIs compare the low word only.
+fn comparison_instructions(op: crate::profile::Op, narrow: bool) -> usize {
+    use crate::profile::Op;
+    match (op, narrow) {
+        (Op::MaskedEq, false) => 6,
+        (Op::MaskedEq, true) => 3,
+        (Op::Eq | Op::Ne, false) => 4,
+        (_, false) => 5,
+        (_, true) => 2,
+    }
+}
 
 /// Refuses, before libseccomp runs, a profile whose program libseccomp 2.5 would take
 /// too long to generate.
@@ -294,10 +318,95 @@ pub const MAX_TOTAL_COMPARISONS: usize = 60;
 /// shape within both limits (three syscalls with three rules of six comparisons) takes
 /// 0.36 s. libseccomp miscompiles most such profiles anyway (see the `prove` module).
 ///
+/// Adding the rules themselves costs libseccomp about the cube of their number per
+/// syscall (it compares each new rule with the ones it has: one entry with 150 `GT`/`LE`
+/// comparisons on one argument, which become 150 rules, takes 0.75 s; 200 take 2.7 s),
+/// so a syscall may have at most [`MAX_SYSCALL_CONDITIONAL_RULES`] conditional rules per
+/// architecture, and the cubes of those numbers may add up to at most
+/// [`MAX_RULE_CUBES`] (about 0.25 s of libseccomp's time). Spread over many syscalls,
+/// conditional rules still cost about the cube of their total (1,008 rules over 72
+/// syscalls: 0.62 s; 2,030: 6 s), so there may be at most [`MAX_CONDITIONAL_RULES`] in
+/// all, counted once per architecture. And the time libseccomp takes to generate the
+/// program grows much faster than its length (800 masked comparisons, about 4,800
+/// instructions: 5.3 s), so the instructions the comparisons need, estimated per
+/// architecture, may add up to at most [`MAX_COMPARISON_INSTRUCTIONS`].
+///
 /// # Errors
 ///
 /// [`CompileError::InvalidField`] naming the entry that went over a limit.
 pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
+    let mut cubes = 0u64;
+    let mut conditional = 0usize;
+    let mut instructions = 0usize;
+    for a in &profile.architectures {
+        let mut rules: BTreeMap<i32, (u64, usize)> = BTreeMap::new();
+        for rule in profile.rules.iter().filter(|r| !r.conditions.is_empty()) {
+            let Some(nr) = arch::resolve(&rule.name, a) else {
+                continue;
+            };
+            let n = rules.entry(nr).or_default();
+            n.0 += 1;
+            n.1 = rule.entry;
+            conditional += 1;
+            instructions += rule
+                .conditions
+                .iter()
+                .map(|c| comparison_instructions(c.op, a.narrow_args()))
+                .sum::<usize>();
+            if instructions > MAX_COMPARISON_INSTRUCTIONS {
+                return Err(CompileError::invalid(
+                    format!("syscalls[{}]", rule.entry),
+                    format!("{:?}", rule.name),
+                    format!(
+                        "the argument comparisons need about {instructions} instructions \
+                         (counted per architecture), more than {MAX_COMPARISON_INSTRUCTIONS}: \
+                         libseccomp's time to generate the program grows much faster than its \
+                         length; use fewer comparisons or fewer architectures"
+                    ),
+                ));
+            }
+            if conditional > MAX_CONDITIONAL_RULES {
+                return Err(CompileError::invalid(
+                    format!("syscalls[{}]", rule.entry),
+                    format!("{:?}", rule.name),
+                    format!(
+                        "more than {MAX_CONDITIONAL_RULES} conditional rules (counted once per \
+                         architecture; a repeated argument index makes one rule per \
+                         comparison): libseccomp's time grows with the cube of their number; \
+                         use fewer comparisons or fewer architectures"
+                    ),
+                ));
+            }
+            if n.0 > MAX_SYSCALL_CONDITIONAL_RULES as u64 {
+                return Err(CompileError::invalid(
+                    format!("syscalls[{}]", rule.entry),
+                    format!("{:?}", rule.name),
+                    format!(
+                        "{} has more than {MAX_SYSCALL_CONDITIONAL_RULES} conditional rules on {} \
+                         (a repeated argument index makes one rule per comparison): libseccomp \
+                         takes time that grows with the cube of their number; use ranges \
+                         (fewer comparisons) or SCMP_CMP_MASKED_EQ",
+                        rule.name, a.name
+                    ),
+                ));
+            }
+        }
+        for (n, entry) in rules.values() {
+            cubes += n * n * n;
+            if cubes > MAX_RULE_CUBES {
+                return Err(CompileError::invalid(
+                    format!("syscalls[{entry}]"),
+                    "conditional rules",
+                    format!(
+                        "the profile has too many conditional rules for libseccomp to build \
+                         its program in time (the cubes of each syscall's count of \
+                         conditional rules, per architecture, add up to more than \
+                         {MAX_RULE_CUBES}); use fewer comparisons or fewer architectures"
+                    ),
+                ));
+            }
+        }
+    }
     let mut total = 0usize;
     for a in &profile.architectures {
         let mut per: BTreeMap<i32, usize> = BTreeMap::new();

@@ -186,12 +186,14 @@ impl WordSet {
                     sorted.binary_search(&w).is_ok()
                 }
             };
+            // Each round passes one excluded value, so the loop ends after at most
+            // `not.len() + 1` rounds; it counts as one step.
+            *steps += 1;
+            if *steps > MAX_STEPS {
+                return Err(Exhausted);
+            }
             let mut start = self.lo;
             loop {
-                *steps += 1;
-                if *steps > MAX_STEPS {
-                    return Err(Exhausted);
-                }
                 let Some(w) = min_matching_at_least(start, self.mask, self.bits) else {
                     return Ok(None);
                 };
@@ -637,7 +639,15 @@ impl Model {
         }
     }
 
+    /// The profile's verdict. With `only`, a shortcut for a program that returns that
+    /// action: the verdict is exact whenever it accepts `only`, and otherwise any verdict
+    /// that does not accept it (the rules of other actions are asked only when the
+    /// no-match outcome is `only`), so far fewer questions split the region.
     fn decide(&self, q: &mut dyn Ask) -> Result<Verdict, Stop> {
+        self.decide_for(q, None)
+    }
+
+    fn decide_for(&self, q: &mut dyn Ask, only: Option<Action>) -> Result<Verdict, Stop> {
         let mut model = None;
         for m in &self.arches {
             if q.ask(Atom::eq(ARCH, m.audit))? {
@@ -680,7 +690,7 @@ impl Model {
         let (lo, hi) = q.range(NR);
         for (nr, rules) in abi.rules.range(lo..=hi) {
             if q.ask(Atom::eq(NR, *nr))? {
-                return self.decide_rules(abi, *nr, rules, q);
+                return self.decide_rules(abi, *nr, rules, q, only);
             }
         }
         for (nr, subs) in abi.subcalls.range(lo..=hi) {
@@ -715,12 +725,33 @@ impl Model {
         nr: u32,
         rules: &[Rule],
         q: &mut dyn Ask,
+        only: Option<Action>,
     ) -> Result<Verdict, Stop> {
         if let Some(r) = rules.iter().find(|r| r.conditions.is_empty()) {
             return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
         }
         if let Some(subs) = abi.subcalls.get(&nr) {
             return self.decide_multiplexer(abi, nr, rules, subs, q);
+        }
+        if let Some(got) = only {
+            // A rule with the program's action that holds settles it.
+            for r in rules.iter().filter(|r| r.action == got) {
+                if rule_holds(r, abi, q)? {
+                    return Ok(Verdict::one(got, Cause::Entry(r.entry)));
+                }
+            }
+            // None holds: the program is right only if no rule holds at all and the
+            // no-match outcome is its action.
+            let none = self.no_match(abi, q)?;
+            if !none.accepts(got) {
+                return Ok(none);
+            }
+            for r in rules.iter().filter(|r| r.action != got) {
+                if rule_holds(r, abi, q)? {
+                    return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+                }
+            }
+            return Ok(none);
         }
         let mut outcomes = Vec::new();
         for r in rules {
@@ -1083,12 +1114,14 @@ impl Prover<'_> {
 
     fn leaf(&mut self, got: Action) -> Result<(), ProofError> {
         self.tick()?;
-        match self.model.decide(&mut self.region) {
+        match self.model.decide_for(&mut self.region, Some(got)) {
             Ok(want) => {
                 if want.accepts(got) {
                     Ok(())
                 } else {
-                    let point = self.region.sample().map_err(|_| ProofError::TooComplex)?;
+                    let mut point = self.region.sample().map_err(|_| ProofError::TooComplex)?;
+                    // The full verdict at the witness, for the error message.
+                    let want = self.model.decide(&mut point).unwrap_or(want);
                     Err(ProofError::Differs(Box::new(Counterexample {
                         point,
                         got,
