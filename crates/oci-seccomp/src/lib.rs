@@ -30,6 +30,7 @@
 pub mod arch;
 pub mod cache;
 mod compile;
+pub mod errno;
 pub mod error;
 pub mod lint;
 pub mod moby;

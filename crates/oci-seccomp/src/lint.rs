@@ -299,23 +299,6 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
     let empty = Vec::new();
     let entries: &Vec<LinuxSyscall> = spec.syscalls().as_ref().unwrap_or(&empty);
 
-    if spec.default_errno_ret().is_some()
-        && !matches!(
-            spec.default_action(),
-            LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
-        )
-    {
-        out.push(Finding::new(
-            Severity::Warning,
-            "errno-ignored",
-            "defaultErrnoRet",
-            format!(
-                "defaultErrnoRet is ignored with defaultAction {}: only SCMP_ACT_ERRNO and \
-                 SCMP_ACT_TRACE carry an errno (crun refuses such a profile, runc ignores it)",
-                spec.default_action()
-            ),
-        ));
-    }
     if spec.listener_path().is_some()
         && !entries
             .iter()
@@ -360,24 +343,6 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
         let action = action_from_oci(e.action(), e.errno_ret());
         let args = e.args().clone().unwrap_or_default();
         let unconditional = args.is_empty();
-
-        if e.errno_ret().is_some()
-            && !matches!(
-                e.action(),
-                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
-            )
-        {
-            out.push(Finding::new(
-                Severity::Warning,
-                "errno-ignored",
-                format!("{path}.errnoRet"),
-                format!(
-                    "errnoRet is ignored with action {}: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE carry \
-                     an errno (crun refuses the profile, runc ignores the field)",
-                    e.action()
-                ),
-            ));
-        }
 
         if action == default {
             out.push(Finding::new(
@@ -697,12 +662,26 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
     out
 }
 
-/// Everything `oci-seccomp check` reports for a profile's JSON text: Docker keys in an OCI
-/// file, parse errors (with line and column), validation and compile errors, then [`lint`].
+/// Everything `oci-seccomp check` reports for a profile's JSON text: [`check_text_with`]
+/// with Docker profiles rendered for this host (Docker's default capabilities, the native
+/// architecture, the running kernel).
+pub fn check_text(json: &str) -> Vec<Finding> {
+    check_text_with(json, &crate::moby::RenderOptions::host())
+}
+
+/// Everything `oci-seccomp check` reports for a profile's JSON text.
+///
+/// An OCI `linux.seccomp` object is validated, compiled and linted ([`lint`]); parse
+/// errors carry line and column. A Docker (moby) profile — `archMap`, `includes`,
+/// `excludes`, a legacy `name` or a `comment`, in any letter case, and containers-common's
+/// `defaultErrno`/`errno` names — is validated as moby reads it (every error names its
+/// JSON path, for example `syscalls[3].includes.minKernel`), rendered for `opts`, and the
+/// result is checked as an OCI profile, with each finding's `syscalls[N]` pointing back
+/// at the entry of the Docker file.
 ///
 /// An `Error` finding means the profile cannot be installed as written; the others are
 /// advice. The findings come sorted by severity, errors first.
-pub fn check_text(json: &str) -> Vec<Finding> {
+pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
     let mut out = Vec::new();
     if json.len() > crate::MAX_PROFILE_BYTES {
         out.push(Finding::new(
@@ -717,26 +696,24 @@ pub fn check_text(json: &str) -> Vec<Finding> {
         ));
         return out;
     }
+    if crate::moby::is_moby(json) {
+        return check_moby(json, opts);
+    }
     let spec = match crate::parse_profile(json) {
         Ok(s) => s,
-        Err(crate::ParseError::DockerKey { path, .. }) => {
-            out.push(Finding::new(
-                Severity::Error,
-                "docker-keys",
-                path,
-                "this is a Docker (moby) profile, not an OCI linux.seccomp object: an OCI runtime \
-                 drops archMap, includes and excludes and would allow every capability-gated \
-                 syscall; render it first with `oci-seccomp render FILE`"
-                    .into(),
-            ));
-            return out;
-        }
+        Err(crate::ParseError::DockerKey { .. }) => return check_moby(json, opts),
         Err(e) => {
             out.push(Finding::new(Severity::Error, "parse", "", e.to_string()));
             return out;
         }
     };
-    match Profile::from_oci(&spec, false) {
+    check_spec(&spec)
+}
+
+/// Validation, compilation and [`lint`] of a parsed OCI profile, errors first.
+fn check_spec(spec: &LinuxSeccomp) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match Profile::from_oci(spec, false) {
         Err(e) => out.push(Finding::new(Severity::Error, "invalid", "", e.to_string())),
         Ok(profile) => {
             if let Err(e) = crate::compile_profile(&profile, &CompileOptions::default()) {
@@ -744,7 +721,92 @@ pub fn check_text(json: &str) -> Vec<Finding> {
             }
         }
     }
-    out.extend(lint(&spec));
+    out.extend(lint(spec));
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// A Docker profile: moby's validation, then the rendered profile's checks with entry
+/// indices mapped back to the Docker file.
+fn check_moby(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
+    let profile = match crate::moby::parse_moby(json) {
+        Ok(p) => p,
+        Err(e) => {
+            let path = e.path().unwrap_or("").to_string();
+            return vec![Finding::new(
+                Severity::Error,
+                "docker-invalid",
+                path,
+                e.to_string(),
+            )];
+        }
+    };
+    let spec = match crate::moby::render(&profile, opts) {
+        Ok(s) => s,
+        Err(e) => {
+            let path = e.path().unwrap_or("").to_string();
+            return vec![Finding::new(
+                Severity::Error,
+                "docker-render",
+                path,
+                e.to_string(),
+            )];
+        }
+    };
+    // Rendered entry k is the Docker file's entry kept[k].
+    let kept: Vec<usize> = profile
+        .syscalls
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.applies(opts))
+        .map(|(i, _)| i)
+        .collect();
+    let mut out: Vec<Finding> = check_spec(&spec)
+        .into_iter()
+        .map(|mut f| {
+            f.path = map_entry_indices(&f.path, &kept);
+            f.message = map_entry_indices(&f.message, &kept);
+            f
+        })
+        .collect();
+    out.push(Finding::new(
+        Severity::Note,
+        "docker-rendered",
+        "",
+        format!(
+            "a Docker (moby) profile, checked as rendered for architecture {}, kernel {} and \
+             capabilities {} ({} of its {} entries apply); use --arch, --kernel and --cap for \
+             another target",
+            opts.arch.name,
+            opts.kernel,
+            if opts.capabilities.is_empty() {
+                "none".to_string()
+            } else {
+                opts.capabilities.join(",")
+            },
+            kept.len(),
+            profile.syscalls.len()
+        ),
+    ));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// Rewrites every `syscalls[k]` in `text` to `syscalls[kept[k]]`.
+fn map_entry_indices(text: &str, kept: &[usize]) -> String {
+    const KEY: &str = "syscalls[";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(at + KEY.len());
+        out.push_str(head);
+        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        match digits.parse::<usize>().ok().and_then(|k| kept.get(k)) {
+            Some(i) if tail[digits.len()..].starts_with(']') => out.push_str(&i.to_string()),
+            _ => out.push_str(&digits),
+        }
+        rest = &tail[digits.len()..];
+    }
+    out.push_str(rest);
     out
 }
