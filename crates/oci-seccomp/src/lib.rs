@@ -28,6 +28,7 @@
 //! ```
 
 pub mod arch;
+pub mod argwidth;
 pub mod cache;
 mod compile;
 pub mod errno;
