@@ -409,6 +409,52 @@ fn check_explain_and_run_refuse_a_program_that_libseccomp_miscompiled() {
     }
 }
 
+/// Issue 11 item 4: `explain` says how the kernel reads each argument (the argument-width
+/// table): `ioctl`'s request is an `unsigned int`, so 0x1_0000_541b runs as FIONREAD while
+/// the filter's `EQ 0x541b` does not match it.
+#[test]
+fn explain_says_how_the_kernel_reads_each_argument() {
+    let t = TempDir::new("explain-width");
+    let p = t.write(
+        "ioctl.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 21531, "op": "SCMP_CMP_EQ"}]}]}"#,
+    );
+    let o = cli(&[
+        "explain",
+        &p,
+        "ioctl",
+        "3",
+        "0x10000541b",
+        "--arch",
+        "x86_64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("SCMP_ACT_ALLOW"), "{s}");
+    assert!(
+        s.contains("`unsigned int cmd` (32 bits): 0x541b") && s.contains("SCMP_CMP_MASKED_EQ"),
+        "{s}"
+    );
+    assert!(s.contains("`unsigned int fd` (32 bits): 0x3"), "{s}");
+    let o = cli(&[
+        "explain",
+        &p,
+        "ioctl",
+        "3",
+        "0x10000541b",
+        "--arch",
+        "x86_64",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kernel_reads"][1]["bits"], json!(32), "{v}");
+    assert_eq!(v["kernel_reads"][1]["value"], json!("0x541b"), "{v}");
+    // On i386 the register is 32 bits: the filter sees what the kernel reads.
+    let o = cli(&["explain", &p, "ioctl", "3", "0x541b", "--arch", "x86"]);
+    assert!(stdout(&o).contains("(32 bits): 0x541b"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("MASKED_EQ"), "{}", stdout(&o));
+}
+
 #[test]
 fn explain_bad_inputs() {
     let t = TempDir::new("explain-bad");
