@@ -1,4 +1,4 @@
-//! Issue 2: every row of DESIGN.md §2.1, proved by what the kernel does in a forked child.
+//! Issue 2: every row of docs/design.md §2.1, proved by what the kernel does in a forked child.
 #![cfg(target_arch = "x86_64")]
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -98,7 +98,7 @@ const BASE: &[&str] = &[
 ///
 /// The only difference seen is runc's ENOSYS stub: a syscall newer than every syscall the
 /// profile names gets ENOSYS from runc and the default action from crun (an errno, or
-/// SIGSYS under a kill default). We follow runc (DESIGN.md §2.2).
+/// SIGSYS under a kill default). We follow runc (docs/design.md §2.2).
 fn known_difference(runc: &str, crun: &str, default_outcome: &str) -> Option<&'static str> {
     (runc == "err 38" && crun == default_outcome).then_some("runc's ENOSYS stub")
 }

@@ -5,7 +5,7 @@
 //! findings of [`lint`]. [`lint`] looks at a parsed profile and reports, per entry, what
 //! libseccomp 2.5 and the kernel will actually do where that differs from what a reader
 //! of the JSON would expect. The facts behind each lint were checked against libseccomp
-//! 2.5.4 (see DESIGN.md §4):
+//! 2.5.4 (see docs/design.md §4):
 //!
 //! - an unconditional entry for a syscall wins over every conditional entry for it, in
 //!   either order: libseccomp drops the conditions without an error;

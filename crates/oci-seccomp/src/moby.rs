@@ -1,7 +1,7 @@
 //! Docker (moby) seccomp profile format: parse, validate and render to OCI.
 //!
 //! A Docker profile is an OCI `linux.seccomp` object plus a few keys that only mean
-//! something to Docker's renderer (DESIGN.md §2.3, `docs/moby.md`):
+//! something to Docker's renderer (docs/design.md §2.4, `docs/moby.md`):
 //!
 //! - top level `archMap`: `[{"architecture": A, "subArchitectures": [..]}]`, used instead
 //!   of `architectures`;
