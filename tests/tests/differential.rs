@@ -349,8 +349,10 @@ fn runc_crun_and_ours_agree() {
                     crun_only && known_difference(o, r, &default_outcome(&seccomp)).is_some();
                 if !stub {
                     assert_eq!(
-                        o, r,
-                        "{name}/{probe_name}: runc and crun agree on {r}, we said {o}"
+                        o,
+                        r,
+                        "{name}/{probe_name}: runc and crun agree on {r}, we said {o}\n{}",
+                        ours.as_ref().map_or("", |(_, e)| e.as_str())
                     );
                 }
             }

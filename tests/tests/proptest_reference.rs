@@ -41,16 +41,20 @@ fn compile_or_refused(
         Ok(p) => Some(p),
         Err(oci_seccomp::CompileError::Miscompiled { detail, .. }) => {
             let raw = compile(&parsed, &CompileOptions::default().with_verify(false)).unwrap();
-            let wrong = (0..480u32).any(|nr| {
-                (0..64u64).any(|i| {
-                    let args = args_for(spec, i.wrapping_mul(0x9e37_79b9) ^ u64::from(nr));
-                    simulate(&raw, AUDIT_ARCH_X86_64, nr as i32, args)
-                        .unwrap()
-                        .action
-                        != reference(spec, AUDIT_ARCH_X86_64, nr, &args)
-                })
-            }) || detail.contains("SCMP_ARCH_X86")
-                || detail.contains("SCMP_ARCH_X32");
+            // The proof's witness: the unproven program and the independent reference
+            // must disagree there.
+            let profile = oci_seccomp::Profile::from_oci(&parsed, false).unwrap();
+            let model = oci_seccomp::prove::Model::new(&profile, true);
+            let wrong = match oci_seccomp::prove::prove_instructions(&model, raw.instructions()) {
+                Err(oci_seccomp::prove::ProofError::Differs(cx)) => {
+                    let (arch, nr) = (cx.point.0[1], cx.point.0[0]);
+                    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
+                    let got = simulate(&raw, arch, nr as i32, args).unwrap().action;
+                    got == cx.got
+                        && (arch != AUDIT_ARCH_X86_64 || got != reference(spec, arch, nr, &args))
+                }
+                other => panic!("refused, but the proof of the same program says {other:?}"),
+            };
             assert!(
                 wrong,
                 "refused a program that agrees with the reference: {detail}\n{json}"

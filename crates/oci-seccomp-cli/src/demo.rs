@@ -160,7 +160,7 @@ fn notify_in(dir: &Path) -> CliResult<bool> {
         "   profile: the embedded default with {{\"names\": [\"mkdir\", \"mkdirat\"], \"action\": \"SCMP_ACT_NOTIFY\"}}, listenerMetadata \"demo\""
     );
     println!(
-        "   $ oci-seccomp supervise --socket {} --policy {} --max-containers 1 &",
+        "   $ oci-seccomp supervise --socket {} --policy {} --max-containers 1 --allow-host-root &",
         socket.display(),
         policy.display()
     );
@@ -170,7 +170,9 @@ fn notify_in(dir: &Path) -> CliResult<bool> {
         .arg(&socket)
         .arg("--policy")
         .arg(&policy)
-        .args(["--max-containers", "1"])
+        // The demo's "container" shares the host's root: the agent acts for it only when
+        // told to.
+        .args(["--max-containers", "1", "--allow-host-root"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -52,6 +52,11 @@ pub struct RunArgs {
     /// Seccomp agent socket (absolute path or @abstract); overrides listenerPath.
     #[arg(long, value_name = "PATH")]
     pub listener: Option<String>,
+    /// Also trust a seccomp agent whose socket belongs to this uid (repeatable). By default
+    /// the notify fd is sent only to a listener owned by root or by our own uid; another
+    /// owner (who may have bound the name first) fails the start before anything is sent.
+    #[arg(long = "listener-uid", value_name = "UID")]
+    pub listener_uid: Vec<u32>,
     /// Metadata sent to the agent; overrides listenerMetadata.
     #[arg(long = "listener-metadata", value_name = "TEXT")]
     pub listener_metadata: Option<String>,
@@ -76,6 +81,9 @@ pub struct RunArgs {
 /// Everything the child needs, prepared in the parent.
 struct Plan {
     program: Option<Program>,
+    /// Without no-new-privileges the filter is installed before the identity changes:
+    /// read the identity back after the filter (it could fake those calls).
+    verify_after_filter: bool,
     listener: Option<UnixStream>,
     metadata: String,
     nnp: bool,
@@ -402,20 +410,30 @@ fn prepare(args: &RunArgs) -> CliResult<Plan> {
     if let Some(mut spec) = seccomp {
         check_listener(&mut spec, args)?;
         // Connect early: an agent that is not there fails the start before anything runs.
-        listener = oci_seccomp_load::connect_for_spec(&spec).map_err(|e| {
-            CliError::problem(e.to_string())
-                .hint("start the agent first (oci-seccomp supervise --socket PATH)")
+        let allowed = oci_seccomp_load::AllowedPeers::with_extra(args.listener_uid.iter().copied());
+        listener = oci_seccomp_load::connect_for_spec_with(&spec, &allowed).map_err(|e| {
+            let hint = if matches!(e, oci_seccomp_load::HandoffError::UntrustedListener { .. }) {
+                "check who runs the agent; if it is trusted, pass --listener-uid UID"
+            } else {
+                "start the agent first (oci-seccomp supervise --socket PATH)"
+            };
+            CliError::problem(e.to_string()).hint(hint)
         })?;
         metadata = spec.listener_metadata().clone().unwrap_or_default();
         let p = compile_program(&spec, &name, args.no_cache, args.cache_dir.as_deref())?;
         program = Some(p);
     }
+    let verify_after_filter = match (&program, &container, nnp) {
+        (Some(p), Some(_), false) => identity_needs_check(p)?,
+        _ => false,
+    };
     let id = args
         .id
         .clone()
         .unwrap_or_else(|| format!("oci-seccomp-{}", std::process::id()));
     Ok(Plan {
         program,
+        verify_after_filter,
         listener,
         metadata,
         nnp,
@@ -427,6 +445,55 @@ fn prepare(args: &RunArgs) -> CliResult<Plan> {
         id,
         annotations,
     })
+}
+
+/// Syscalls that set the container's identity after a filter installed without
+/// no-new-privileges (glibc's setrlimit is prlimit64).
+const IDENTITY_SETTERS: &[&str] = &[
+    "setresuid",
+    "setresgid",
+    "setgroups",
+    "capset",
+    "prctl",
+    "prlimit64",
+    "setrlimit",
+];
+/// Syscalls that read the identity back.
+const IDENTITY_READERS: &[&str] = &[
+    "getresuid",
+    "getresgid",
+    "getgroups",
+    "capget",
+    "prctl",
+    "prlimit64",
+    "getrlimit",
+];
+
+/// Whether the filter, installed before the identity changes (no no-new-privileges), can
+/// change what the identity calls do; then the identity must be read back after it, which
+/// needs the reading calls allowed. Decided on the compiled program for the native
+/// architecture.
+fn identity_needs_check(program: &Program) -> CliResult<bool> {
+    let native = oci_seccomp::arch::native();
+    let allowed = |name: &str| {
+        oci_seccomp::arch::resolve(name, native).is_none_or(|nr| {
+            oci_seccomp::is_constant_allow(program.instructions(), native.audit_arch, nr as u32)
+        })
+    };
+    if IDENTITY_SETTERS.iter().all(|n| allowed(n)) {
+        return Ok(false);
+    }
+    if let Some(n) = IDENTITY_READERS.iter().find(|n| !allowed(n)) {
+        return Err(CliError::problem(format!(
+            "process.noNewPrivileges is false, so the filter is installed before the user \
+             and capabilities are set, and the profile does not simply allow all of {}: the \
+             launcher must read the identity back after the filter, but the profile does \
+             not allow {n}",
+            IDENTITY_SETTERS.join(", ")
+        ))
+        .hint("set process.noNewPrivileges to true, or allow the calls that read the identity"));
+    }
+    Ok(true)
 }
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
@@ -548,18 +615,27 @@ fn child_main(plan: &Plan, end: Option<ChildEnd>, report: OwnedFd) -> ! {
             let e = std::io::Error::last_os_error();
             child_fail(report, &format!("prctl(PR_SET_NO_NEW_PRIVS): {e}"));
         }
-        // NNP: install as late as possible before exec.
-        child_install(plan, end.as_ref(), report);
-        // SAFETY: prctl with integer arguments. A faked prctl returns 0, not 1.
+        // SAFETY: prctl with integer arguments.
         if unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } != 1 {
             child_fail(report, "verify before exec: no-new-privileges is not set");
         }
-    }
-    // Whatever the filter does to the calls above, the workload starts with the planned
-    // identity or not at all.
-    if let Some(c) = &plan.container {
-        if let Err(what) = c.verify(&mut groups) {
-            child_fail(report, what);
+        // No filter is in yet, so what is read back is what the kernel did; nothing can
+        // change the identity or clear no-new-privileges after this point.
+        if let Some(c) = &plan.container {
+            if let Err(what) = c.verify(&mut groups) {
+                child_fail(report, what);
+            }
+        }
+        // NNP: install as late as possible before exec.
+        child_install(plan, end.as_ref(), report);
+    } else if plan.verify_after_filter {
+        // The filter was in while the identity was set and could have faked those calls
+        // (the plan made sure the reading calls are allowed): the workload starts with
+        // the planned identity or not at all.
+        if let Some(c) = &plan.container {
+            if let Err(what) = c.verify(&mut groups) {
+                child_fail(report, what);
+            }
         }
     }
     let mut first_err = 0;

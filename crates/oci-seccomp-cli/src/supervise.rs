@@ -14,20 +14,29 @@
 //! agent: create `<path>-<metadata>` for the target and return 0). Without a policy
 //! file every syscall gets `continue`.
 //!
-//! The mkdir emulation resolves the target's path with `openat2(RESOLVE_IN_ROOT)` under
-//! `/proc/PID/root` (absolute paths) or `/proc/PID/cwd` (relative ones), so a container
-//! cannot make the agent create directories outside its own root through symlinks.
+//! Trust (docs/security.md): every connection's `SO_PEERCRED` is checked before anything
+//! is read (root and the agent's own uid by default, `--allow-uid` for more); a socket
+//! file is mode 0600 whatever the umask (`--socket-mode`, `--socket-group`); an abstract
+//! name has no permissions and a warning says so. Each runtime's message is read in its
+//! own thread with a deadline for the whole message, so slow peers never hold up the
+//! accept loop. The mkdir emulation (`oci_seccomp_load::emulate`) resolves the path as the
+//! kernel would for the target — its root, its cwd or `dirfd`, `..` and symlinks — with
+//! `openat2(RESOLVE_IN_ROOT)` under `/proc/PID/root`, and acts with the target's fsuid,
+//! fsgid, groups and umask; it refuses targets whose root is the agent's own unless
+//! `--allow-host-root`.
 
 use std::collections::HashMap;
-use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use oci_seccomp_load::{ContainerProcessState, Listener, Notification, NotifyError, NotifyFd};
+use oci_seccomp_load::emulate::{mkdir_for_target, MkdirOptions};
+use oci_seccomp_load::{
+    AllowedPeers, ContainerProcessState, Listener, ListenerOptions, Notification, NotifyError,
+    NotifyFd,
+};
 use serde_json::json;
 
 use crate::util;
@@ -49,7 +58,41 @@ pub struct SuperviseArgs {
     /// Exit once N containers have connected and finished.
     #[arg(long = "max-containers", value_name = "N")]
     pub max_containers: Option<u64>,
+    /// Also serve runtimes running as this uid (repeatable). Root and the agent's own uid
+    /// are always allowed; every other connection is refused before it is read.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    pub allow_uid: Vec<u32>,
+    /// Permission bits of the socket file (octal), whatever the umask.
+    #[arg(long = "socket-mode", value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+    pub socket_mode: u32,
+    /// Group (gid) of the socket file.
+    #[arg(long = "socket-group", value_name = "GID")]
+    pub socket_group: Option<u32>,
+    /// Also act (emulate-mkdir) for processes whose root is the agent's own root, that is
+    /// processes not in a container. Off by default.
+    #[arg(long = "allow-host-root")]
+    pub allow_host_root: bool,
+    /// Deadline for a runtime's whole message, in milliseconds.
+    #[arg(
+        long = "handshake-timeout-ms",
+        value_name = "MS",
+        default_value_t = 10_000
+    )]
+    pub handshake_timeout_ms: u64,
 }
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    match u32::from_str_radix(text.trim_start_matches("0o"), 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!(
+            "{text:?}: expected octal permission bits such as 600 or 660"
+        )),
+    }
+}
+
+/// At most this many runtime messages are read at once; more connections wait in the
+/// kernel's backlog.
+const MAX_HANDSHAKES: usize = 1024;
 
 /// How to answer a notification.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,7 +202,9 @@ extern "C" fn on_stop(_sig: libc::c_int) {
 struct Shared {
     policy: Policy,
     json: bool,
+    allow_host_root: bool,
     finished: AtomicU64,
+    handshakes: AtomicU64,
 }
 
 fn emit(shared: &Shared, text: String, value: serde_json::Value) {
@@ -167,98 +212,6 @@ fn emit(shared: &Shared, text: String, value: serde_json::Value) {
     let line = if shared.json { value.to_string() } else { text };
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
-}
-
-/// The kernel's `struct open_how` (openat2).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
-/// Creates `<path>-<metadata>` for the target of `n` (mkdir or mkdirat).
-fn emulate_mkdir(
-    fd: &NotifyFd,
-    n: &Notification,
-    name: &str,
-    metadata: &str,
-) -> Result<String, i32> {
-    let (path_idx, mode_idx, dirfd) = match name {
-        "mkdir" => (0, 1, libc::AT_FDCWD),
-        "mkdirat" => (1, 2, n.args[0] as i32),
-        _ => return Err(libc::ENOSYS),
-    };
-    let path = fd.read_string_arg(n, path_idx, 4096).map_err(|e| match e {
-        NotifyError::TargetGone { .. } => libc::ENOENT,
-        NotifyError::StringTooLong { .. } => libc::ENAMETOOLONG,
-        _ => libc::EFAULT,
-    })?;
-    let mut new = path.as_bytes().to_vec();
-    while new.len() > 1 && new.ends_with(b"/") {
-        new.pop();
-    }
-    if !metadata.is_empty() {
-        new.push(b'-');
-        new.extend_from_slice(metadata.as_bytes());
-    }
-    let absolute = new.first() == Some(&b'/');
-    let base = if absolute {
-        format!("/proc/{}/root", n.pid)
-    } else if dirfd == libc::AT_FDCWD {
-        format!("/proc/{}/cwd", n.pid)
-    } else {
-        format!("/proc/{}/fd/{dirfd}", n.pid)
-    };
-    let base = std::fs::File::open(&base).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
-    let (parent, leaf) = match new.iter().rposition(|&b| b == b'/') {
-        Some(i) => (new[..i].to_vec(), new[i + 1..].to_vec()),
-        None => (Vec::new(), new.clone()),
-    };
-    if leaf.is_empty() || leaf == b"." || leaf == b".." {
-        return Err(libc::EEXIST);
-    }
-    let parent = if parent.is_empty() {
-        b".".to_vec()
-    } else {
-        parent
-    };
-    let parent_c = CString::new(parent).map_err(|_| libc::EINVAL)?;
-    let leaf_c = CString::new(leaf).map_err(|_| libc::EINVAL)?;
-    let how = OpenHow {
-        flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
-    };
-    // SAFETY: valid dirfd, C string and open_how of the size passed.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            base.as_raw_fd(),
-            parent_c.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if rc < 0 {
-        return Err(std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO));
-    }
-    // SAFETY: openat2 returned a new fd that we own.
-    let parent_fd = unsafe { OwnedFd::from_raw_fd(rc as i32) };
-    // The target still waits (its pid was not reused) before we act for it.
-    if !fd.id_valid(n.id) {
-        return Err(libc::ENOENT);
-    }
-    let mode = (n.args[mode_idx] & 0o7777) as libc::mode_t;
-    // SAFETY: valid dirfd and C string.
-    if unsafe { libc::mkdirat(parent_fd.as_raw_fd(), leaf_c.as_ptr(), mode) } != 0 {
-        return Err(std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO));
-    }
-    Ok(String::from_utf8_lossy(&new).into_owned())
 }
 
 fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Notification) {
@@ -273,13 +226,21 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
         Answer::Continue => (fd.respond_continue(n.id), String::new()),
         Answer::Errno(e) => (fd.respond_errno(n.id, *e), String::new()),
         Answer::Value(v) => (fd.respond_value(n.id, *v), String::new()),
-        Answer::EmulateMkdir => match emulate_mkdir(fd, n, &name, &state.metadata) {
-            Ok(created) => (fd.respond_value(n.id, 0), format!("created {created}")),
-            Err(e) => (
-                fd.respond_errno(n.id, e),
-                format!("failed: {}", util::errno_name(e).unwrap_or("?")),
-            ),
-        },
+        Answer::EmulateMkdir => {
+            let opts = MkdirOptions::default()
+                .with_allow_host_root(shared.allow_host_root)
+                .with_suffix(state.metadata.clone());
+            match mkdir_for_target(fd, n, &opts) {
+                Ok(created) => (
+                    fd.respond_value(n.id, 0),
+                    format!("created {}", created.to_string_lossy()),
+                ),
+                Err(e) => (
+                    fd.respond_errno(n.id, e as i32),
+                    format!("failed: {}", util::errno_name(e as i32).unwrap_or("?")),
+                ),
+            }
+        }
     };
     let outcome = match &result {
         Ok(()) => "answered".to_string(),
@@ -339,8 +300,8 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
     shared.finished.fetch_add(1, Ordering::SeqCst);
 }
 
-fn bind(path: &str) -> CliResult<Listener> {
-    match Listener::bind(path) {
+fn bind(path: &str, options: &ListenerOptions) -> CliResult<Listener> {
+    match Listener::bind_with(path, options.clone()) {
         Ok(l) => Ok(l),
         Err(first) => {
             // A stale socket file from a dead agent: remove it and try once more.
@@ -354,7 +315,7 @@ fn bind(path: &str) -> CliResult<Listener> {
                     .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
             if stale {
                 let _ = std::fs::remove_file(p);
-                return Listener::bind(path)
+                return Listener::bind_with(path, options.clone())
                     .map_err(|e| CliError::problem(format!("--socket {path:?}: {e}")));
             }
             Err(CliError::problem(format!("--socket {path:?}: {first}"))
@@ -381,12 +342,24 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         // SAFETY: the handler only stores to an atomic.
         unsafe { libc::signal(sig, handler) };
     }
-    let listener = bind(&a.socket)?;
-    eprintln!("oci-seccomp supervise: listening on {}", a.socket);
+    let options = ListenerOptions {
+        allowed: AllowedPeers::with_extra(a.allow_uid.iter().copied()),
+        mode: a.socket_mode,
+        group: a.socket_group,
+        handshake_timeout: Duration::from_millis(a.handshake_timeout_ms),
+    };
+    let listener = bind(&a.socket, &options)?;
+    eprintln!(
+        "oci-seccomp supervise: listening on {} (serving uids {:?})",
+        a.socket,
+        options.allowed.uids()
+    );
     let shared = Arc::new(Shared {
         policy,
         json: a.json,
+        allow_host_root: a.allow_host_root,
         finished: AtomicU64::new(0),
+        handshakes: AtomicU64::new(0),
     });
     let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
     loop {
@@ -399,29 +372,54 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
             }
         }
         threads.retain(|t| !t.is_finished());
-        match listener.accept_timeout(Duration::from_millis(100)) {
-            Ok(None) => {}
-            Ok(Some((state, fd))) => {
-                let sh = Arc::clone(&shared);
-                let spawned = std::thread::Builder::new()
-                    .name(format!("notify-{}", state.pid))
-                    .stack_size(256 * 1024)
-                    .spawn(move || serve(sh, state, fd));
-                match spawned {
-                    Ok(t) => threads.push(t),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot start a thread for a container; its notify fd is closed")
-                    }
-                }
-            }
+        if shared.handshakes.load(Ordering::SeqCst) >= MAX_HANDSHAKES as u64 {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        match listener.wait_readable(Duration::from_millis(100)) {
+            Ok(false) => continue,
+            Ok(true) => {}
             Err(e) => {
-                if STOP.load(Ordering::Relaxed) {
-                    break;
+                if !STOP.load(Ordering::Relaxed) {
+                    tracing::warn!(error = %e, "poll on the listener");
                 }
+                continue;
+            }
+        }
+        // Only the peer check happens here; the message is read in the connection's own
+        // thread, within the handshake deadline.
+        let conn = match listener.accept_connection() {
+            Ok(c) => c,
+            Err(e) => {
                 if !matches!(&e, NotifyError::Io { source, .. } if source.kind() == std::io::ErrorKind::Interrupted)
                 {
-                    tracing::warn!(error = %e, "handoff refused");
+                    tracing::warn!(error = %e, "connection refused");
+                    eprintln!("oci-seccomp supervise: {e}");
                 }
+                continue;
+            }
+        };
+        let sh = Arc::clone(&shared);
+        sh.handshakes.fetch_add(1, Ordering::SeqCst);
+        let peer = conn.peer();
+        let spawned = std::thread::Builder::new()
+            .name(format!("runtime-{}", peer.pid))
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let received = conn.receive();
+                sh.handshakes.fetch_sub(1, Ordering::SeqCst);
+                match received {
+                    Ok((state, fd)) => serve(sh, state, fd),
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "handoff refused");
+                    }
+                }
+            });
+        match spawned {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                shared.handshakes.fetch_sub(1, Ordering::SeqCst);
+                tracing::warn!(error = %e, "cannot start a thread for a connection; it is closed")
             }
         }
     }
@@ -436,6 +434,16 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_modes_parse() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0o660"), Ok(0o660));
+        for bad in ["800", "1777", "rw", ""] {
+            let e = parse_mode(bad).unwrap_err();
+            assert!(e.contains("octal"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn answers_parse() {

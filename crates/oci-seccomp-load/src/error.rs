@@ -63,6 +63,21 @@ pub enum SeccompError {
     /// The compiled program could not be installed.
     #[error("cannot install the seccomp filter: {0}")]
     Load(#[from] LoadError),
+    /// [`crate::initialize_seccomp`] was asked for `SCMP_ACT_NOTIFY` on a syscall that its
+    /// caller may need to hand the notify fd over (`write`, `sendmsg`, ...): the caller
+    /// would wait for a supervisor that never gets the fd.
+    #[error(
+        "{path}: SCMP_ACT_NOTIFY on {name:?}: initialize_seccomp cannot know how its caller \
+         hands the notify fd over, and that may need {name}; use oci_seccomp_load::handoff \
+         (compile in the parent, install_and_send in the child), which hands the fd over \
+         without any syscall after the install"
+    )]
+    NotifyOnHandoffSyscall {
+        /// JSON path of the entry, for example `syscalls[2].names[0]`.
+        path: String,
+        /// The syscall.
+        name: String,
+    },
 }
 
 /// Why a notify-fd handoff (hop 1, [`crate::handoff`], or hop 2, [`crate::listener`])
@@ -102,6 +117,20 @@ pub enum HandoffError {
         /// The error.
         source: std::io::Error,
     },
+    /// The socket at `listenerPath` belongs to a user the runtime does not trust: it would
+    /// receive the container's notify fd. Nothing was sent.
+    #[error(
+        "the seccomp agent at listenerPath {path:?} is not trusted: the listener is {peer}, \
+         allowed uids are {allowed:?} (another user may have bound the name first); nothing was sent"
+    )]
+    UntrustedListener {
+        /// The listener path.
+        path: String,
+        /// The listener's `SO_PEERCRED`.
+        peer: crate::listener::PeerCredentials,
+        /// The uids allowed.
+        allowed: Vec<u32>,
+    },
     /// The container process state could not be serialised or is too large.
     #[error("container process state: {reason}")]
     State {
@@ -138,6 +167,22 @@ pub enum NotifyError {
     BadMessage {
         /// What is wrong.
         reason: String,
+    },
+    /// A connection from a user the agent does not act for was refused before anything was
+    /// read from it.
+    #[error("connection refused: the peer is {peer}, allowed uids are {allowed:?}")]
+    PeerRefused {
+        /// The peer's `SO_PEERCRED`.
+        peer: crate::listener::PeerCredentials,
+        /// The uids allowed.
+        allowed: Vec<u32>,
+    },
+    /// The runtime did not finish its message within the handshake deadline. Every fd that
+    /// came with it has been closed.
+    #[error("the runtime's message did not arrive within {waited_ms} ms (handshake deadline)")]
+    HandshakeTimeout {
+        /// The deadline, in milliseconds.
+        waited_ms: u128,
     },
     /// A string argument was longer than the limit given.
     #[error("notification {id:#x}: string argument {index} is longer than {max} bytes")]

@@ -90,6 +90,11 @@ pub fn effective_flags(program: &Program) -> FilterFlags {
 /// This function makes no heap allocation, on success or failure, so a runtime may call it
 /// in a child between `fork` and `exec`. It never sets no-new-privileges: the caller (the
 /// OCI `process.noNewPrivileges`) decides that.
+///
+/// `install` enforces exactly the instructions it is given. A [`Program`] read back with
+/// `Program::from_bytes` carries a checksum that detects damage, not forgery: install only
+/// programs compiled here or from a trusted source (the compiled-program cache
+/// authenticates its entries with a keyed MAC before returning them).
 pub fn install(program: &Program) -> Result<Option<OwnedFd>, LoadError> {
     let insns = program.instructions();
     if insns.is_empty() || insns.len() > oci_seccomp::program::BPF_MAXINSNS {

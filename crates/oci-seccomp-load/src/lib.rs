@@ -10,7 +10,9 @@
 //! - [`listener`]: hop 2, the runtime sends the fd and the container process state to the
 //!   seccomp agent (runc's protocol).
 //! - [`notify`]: the agent's side: listener, notifications, answers.
+//! - [`emulate`]: acting for a target (mkdir) with its root, cwd and credentials.
 
+pub mod emulate;
 mod error;
 pub mod features;
 pub mod handoff;
@@ -23,8 +25,11 @@ use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 pub use error::{HandoffError, LoadError, NotifyError, SeccompError};
 pub use features::{features, SeccompFeatures};
 pub use install::{action_supported, effective_flags, flag_supported, install};
-pub use listener::{connect_for_spec, connect_listener, send_state, ContainerProcessState};
-pub use notify::{decode_message, Listener, Notification, NotifyFd};
+pub use listener::{
+    connect_for_spec, connect_for_spec_with, connect_listener, connect_listener_with,
+    peer_credentials, send_state, AllowedPeers, ContainerProcessState, PeerCredentials,
+};
+pub use notify::{decode_message, Connection, Listener, ListenerOptions, Notification, NotifyFd};
 pub use oci_seccomp::LinuxSeccomp;
 
 /// Compiles `seccomp` with the default options and installs it in the calling process;
@@ -34,12 +39,53 @@ pub use oci_seccomp::LinuxSeccomp;
 /// Never sets no-new-privileges: without it the process needs CAP_SYS_ADMIN, and the error
 /// says so. Compiling allocates; to install between `fork` and `exec` without allocating,
 /// compile in the parent with [`oci_seccomp::compile`] and call [`install`] in the child.
+///
+/// Like youki's and runc's, it refuses `SCMP_ACT_NOTIFY` on the syscalls a caller may need
+/// to pass the fd on ([`HANDOFF_SYSCALLS`]); [`handoff`] allows NOTIFY on any syscall.
+///
+/// # Errors
+///
+/// [`SeccompError::Compile`] for a profile that cannot be compiled (nothing installed),
+/// [`SeccompError::NotifyOnHandoffSyscall`], [`SeccompError::Load`] when the kernel refuses
+/// the filter.
 pub fn initialize_seccomp(seccomp: &LinuxSeccomp) -> Result<Option<RawFd>, SeccompError> {
     Ok(initialize_seccomp_owned(seccomp)?.map(IntoRawFd::into_raw_fd))
 }
 
+/// Syscalls on which [`initialize_seccomp`] refuses `SCMP_ACT_NOTIFY`: those a caller may
+/// use to hand the notify fd to its supervisor or to report (youki refuses `write`).
+pub const HANDOFF_SYSCALLS: &[&str] = &["write", "writev", "sendmsg", "sendmmsg", "sendto", "send"];
+
 /// [`initialize_seccomp`] returning an owned fd.
+///
+/// # Errors
+///
+/// As [`initialize_seccomp`].
 pub fn initialize_seccomp_owned(seccomp: &LinuxSeccomp) -> Result<Option<OwnedFd>, SeccompError> {
+    for (i, entry) in seccomp.syscalls().iter().flatten().enumerate() {
+        if entry.action() != oci_seccomp::LinuxSeccompAction::ScmpActNotify {
+            continue;
+        }
+        if let Some((j, name)) = entry
+            .names()
+            .iter()
+            .enumerate()
+            .find(|(_, n)| HANDOFF_SYSCALLS.contains(&n.as_str()))
+        {
+            return Err(SeccompError::NotifyOnHandoffSyscall {
+                path: format!("syscalls[{i}].names[{j}]"),
+                name: name.clone(),
+            });
+        }
+    }
     let program = oci_seccomp::compile(seccomp, &oci_seccomp::CompileOptions::default())?;
     Ok(install(&program)?)
+}
+
+/// Whether [`initialize_seccomp`] returns a notify fd for `seccomp`: true when a rule that
+/// is really installed uses `SCMP_ACT_NOTIFY` (a NOTIFY entry whose names libseccomp does
+/// not know, or whose action equals the default, installs nothing and gives no fd).
+/// youki's name and signature; false for a profile that does not validate.
+pub fn is_notify(seccomp: &LinuxSeccomp) -> bool {
+    oci_seccomp::Profile::from_oci(seccomp, false).is_ok_and(|p| p.needs_listener)
 }

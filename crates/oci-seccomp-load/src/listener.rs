@@ -8,10 +8,16 @@
 //! Connect early ([`connect_listener`] / [`connect_for_spec`]), before the workload runs,
 //! so that an unreachable agent fails the container start; send ([`send_state`]) once the
 //! fd came back over hop 1 ([`crate::handoff`]). Every fd made here is close-on-exec.
+//!
+//! Whoever listens at `listenerPath` receives the container's notify fd — the power to
+//! answer its syscalls — and its state. Any local user can bind a path in a directory it
+//! may write, or an abstract name (which has no permissions) before the agent does, so
+//! [`connect_listener`] checks the listener's `SO_PEERCRED` before anything is sent:
+//! by default only root or the caller's own uid may be the agent ([`AllowedPeers`]).
 
 use std::collections::BTreeMap;
 use std::io::{IoSlice, Write};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixStream};
 use std::path::{Path, PathBuf};
@@ -149,10 +155,103 @@ impl ListenerAddress {
     }
 }
 
+/// The uids a peer may have: the agent for the runtime, the runtime for the agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowedPeers {
+    uids: Vec<u32>,
+}
+
+impl Default for AllowedPeers {
+    /// Root and the calling process's effective uid.
+    fn default() -> Self {
+        Self::new([0, nix::unistd::geteuid().as_raw()])
+    }
+}
+
+impl AllowedPeers {
+    /// Exactly these uids (root is not added: list it if it should be allowed).
+    pub fn new(uids: impl IntoIterator<Item = u32>) -> Self {
+        let mut uids: Vec<u32> = uids.into_iter().collect();
+        uids.sort_unstable();
+        uids.dedup();
+        Self { uids }
+    }
+
+    /// Root, the caller's effective uid, and `extra`.
+    pub fn with_extra(extra: impl IntoIterator<Item = u32>) -> Self {
+        Self::new(
+            Self::default()
+                .uids
+                .into_iter()
+                .chain(extra)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Whether a peer with `uid` is allowed.
+    pub fn allows(&self, uid: u32) -> bool {
+        self.uids.binary_search(&uid).is_ok()
+    }
+
+    /// The allowed uids, sorted.
+    pub fn uids(&self) -> &[u32] {
+        &self.uids
+    }
+}
+
+/// The credentials of the other end of a connected unix socket (`SO_PEERCRED`): the pid,
+/// uid and gid it had when it called `connect` or `listen`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerCredentials {
+    /// Its pid (in our pid namespace; 0 when it is not visible there).
+    pub pid: i32,
+    /// Its effective uid.
+    pub uid: u32,
+    /// Its effective gid.
+    pub gid: u32,
+}
+
+impl std::fmt::Display for PeerCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pid {} uid {} gid {}", self.pid, self.uid, self.gid)
+    }
+}
+
+/// Reads `SO_PEERCRED` of a connected unix socket.
+///
+/// # Errors
+/// The `getsockopt` error (for example `ENOTCONN`).
+pub fn peer_credentials(socket: impl AsFd) -> std::io::Result<PeerCredentials> {
+    let c = nix::sys::socket::getsockopt(&socket, nix::sys::socket::sockopt::PeerCredentials)?;
+    Ok(PeerCredentials {
+        pid: c.pid(),
+        uid: c.uid(),
+        gid: c.gid(),
+    })
+}
+
 /// Connects to the seccomp agent at `path` (absolute, or `@name`): a close-on-exec
 /// `SOCK_STREAM` unix socket. Call it before the workload runs, so that an agent that is
 /// not there fails the start.
+///
+/// The listener must belong to root or to the caller's uid ([`AllowedPeers::default`]);
+/// use [`connect_listener_with`] to allow others.
+///
+/// # Errors
+/// [`HandoffError::BadListenerPath`], [`HandoffError::Connect`], or
+/// [`HandoffError::UntrustedListener`] naming the listener's pid, uid and gid.
 pub fn connect_listener(path: impl AsRef<Path>) -> Result<UnixStream, HandoffError> {
+    connect_listener_with(path, &AllowedPeers::default())
+}
+
+/// [`connect_listener`], accepting a listener whose `SO_PEERCRED` uid is in `allowed`.
+///
+/// # Errors
+/// As [`connect_listener`].
+pub fn connect_listener_with(
+    path: impl AsRef<Path>,
+    allowed: &AllowedPeers,
+) -> Result<UnixStream, HandoffError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
     let addr = ListenerAddress::parse(path).ok_or_else(|| HandoffError::BadListenerPath {
@@ -165,10 +264,22 @@ pub fn connect_listener(path: impl AsRef<Path>) -> Result<UnixStream, HandoffErr
             source,
         })?;
     // std creates the socket with SOCK_CLOEXEC.
-    UnixStream::connect_addr(&sa).map_err(|source| HandoffError::Connect {
-        path: shown,
+    let stream = UnixStream::connect_addr(&sa).map_err(|source| HandoffError::Connect {
+        path: shown.clone(),
         source,
-    })
+    })?;
+    let peer = peer_credentials(&stream).map_err(|source| HandoffError::Connect {
+        path: shown.clone(),
+        source,
+    })?;
+    if !allowed.allows(peer.uid) {
+        return Err(HandoffError::UntrustedListener {
+            path: shown,
+            peer,
+            allowed: allowed.uids().to_vec(),
+        });
+    }
+    Ok(stream)
 }
 
 /// Whether any rule of `spec` uses `SCMP_ACT_NOTIFY`.
@@ -181,10 +292,25 @@ pub fn has_notify_rule(spec: &LinuxSeccomp) -> bool {
 
 /// Connects to `spec.listenerPath` when the profile needs it: `Ok(None)` when there is no
 /// listener path, or when no rule uses `SCMP_ACT_NOTIFY` (the listener path is then
-/// ignored, as runc does, and no connection is made).
+/// ignored, as runc does, and no connection is made). The listener must belong to root or
+/// the caller ([`connect_listener`]).
+///
+/// # Errors
+/// As [`connect_listener`].
 pub fn connect_for_spec(spec: &LinuxSeccomp) -> Result<Option<UnixStream>, HandoffError> {
+    connect_for_spec_with(spec, &AllowedPeers::default())
+}
+
+/// [`connect_for_spec`] with the listener's allowed uids.
+///
+/// # Errors
+/// As [`connect_listener`].
+pub fn connect_for_spec_with(
+    spec: &LinuxSeccomp,
+    allowed: &AllowedPeers,
+) -> Result<Option<UnixStream>, HandoffError> {
     match spec.listener_path() {
-        Some(path) if has_notify_rule(spec) => connect_listener(path).map(Some),
+        Some(path) if has_notify_rule(spec) => connect_listener_with(path, allowed).map(Some),
         Some(path) => {
             tracing::debug!(
                 path = %path.display(),

@@ -22,7 +22,6 @@
 //! ```
 
 use std::ffi::CString;
-use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -30,89 +29,36 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::NotifyError;
-use crate::listener::{ContainerProcessState, ListenerAddress, MAX_STATE_LEN, SECCOMP_FD_NAME};
+use crate::listener::{
+    peer_credentials, AllowedPeers, ContainerProcessState, ListenerAddress, PeerCredentials,
+    MAX_STATE_LEN, SECCOMP_FD_NAME,
+};
 
-/// `struct seccomp_data`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompData {
-    /// Syscall number.
-    pub nr: i32,
-    /// `AUDIT_ARCH_*`.
-    pub arch: u32,
-    /// Instruction pointer.
-    pub instruction_pointer: u64,
-    /// Arguments.
-    pub args: [u64; 6],
-}
+/// `struct seccomp_data`, as the `libc` crate defines it for the target architecture.
+pub type SeccompData = libc::seccomp_data;
+/// `struct seccomp_notif` (80 bytes), from the `libc` crate.
+pub type SeccompNotif = libc::seccomp_notif;
+/// `struct seccomp_notif_resp` (24 bytes), from the `libc` crate.
+pub type SeccompNotifResp = libc::seccomp_notif_resp;
+/// `struct seccomp_notif_addfd` (24 bytes), from the `libc` crate.
+pub type SeccompNotifAddfd = libc::seccomp_notif_addfd;
 
-/// `struct seccomp_notif` (80 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompNotif {
-    /// Cookie.
-    pub id: u64,
-    /// Target pid (in the supervisor's pid namespace).
-    pub pid: u32,
-    /// Unused, zero.
-    pub flags: u32,
-    /// The syscall.
-    pub data: SeccompData,
-}
+/// The type of an ioctl request on this target (`libc::Ioctl`).
+pub type IoctlRequest = libc::Ioctl;
 
-/// `struct seccomp_notif_resp` (24 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompNotifResp {
-    /// Cookie.
-    pub id: u64,
-    /// Return value.
-    pub val: i64,
-    /// Negative errno, or 0.
-    pub error: i32,
-    /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE` or 0.
-    pub flags: u32,
-}
-
-/// `struct seccomp_notif_addfd` (24 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SeccompNotifAddfd {
-    /// Cookie.
-    pub id: u64,
-    /// `SECCOMP_ADDFD_FLAG_*`.
-    pub flags: u32,
-    /// The supervisor's fd.
-    pub srcfd: u32,
-    /// The fd number in the target with `SECCOMP_ADDFD_FLAG_SETFD`.
-    pub newfd: u32,
-    /// `O_CLOEXEC` or 0.
-    pub newfd_flags: u32,
-}
-
-const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
-    // _IOC(dir, type, nr, size) on the generic ioctl layout (x86, arm, riscv, s390).
-    (dir << 30) | ((size as u32) << 16) | ((b'!' as u32) << 8) | nr
-}
-const IOC_WRITE: u32 = 1;
-const IOC_READ: u32 = 2;
-
+// The request numbers come from the `libc` crate, which encodes `_IOWR`/`_IOW` with each
+// architecture's own direction bits and size field (PowerPC and MIPS differ from the
+// generic layout).
 /// `SECCOMP_IOCTL_NOTIF_RECV` = `_IOWR('!', 0, struct seccomp_notif)`.
-pub const SECCOMP_IOCTL_NOTIF_RECV: u32 =
-    ioc(IOC_READ | IOC_WRITE, 0, std::mem::size_of::<SeccompNotif>());
+pub const SECCOMP_IOCTL_NOTIF_RECV: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_RECV;
 /// `SECCOMP_IOCTL_NOTIF_SEND` = `_IOWR('!', 1, struct seccomp_notif_resp)`.
-pub const SECCOMP_IOCTL_NOTIF_SEND: u32 = ioc(
-    IOC_READ | IOC_WRITE,
-    1,
-    std::mem::size_of::<SeccompNotifResp>(),
-);
+pub const SECCOMP_IOCTL_NOTIF_SEND: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_SEND;
 /// `SECCOMP_IOCTL_NOTIF_ID_VALID` = `_IOW('!', 2, __u64)`.
-pub const SECCOMP_IOCTL_NOTIF_ID_VALID: u32 = ioc(IOC_WRITE, 2, 8);
+pub const SECCOMP_IOCTL_NOTIF_ID_VALID: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_ID_VALID;
 /// `SECCOMP_IOCTL_NOTIF_ADDFD` = `_IOW('!', 3, struct seccomp_notif_addfd)`.
-pub const SECCOMP_IOCTL_NOTIF_ADDFD: u32 =
-    ioc(IOC_WRITE, 3, std::mem::size_of::<SeccompNotifAddfd>());
+pub const SECCOMP_IOCTL_NOTIF_ADDFD: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_ADDFD;
 /// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` = `_IOW('!', 4, __u64)`.
-pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: u32 = ioc(IOC_WRITE, 4, 8);
+pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: IoctlRequest = libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS;
 
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`.
 pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
@@ -198,10 +144,10 @@ impl NotifyFd {
 
     /// # Safety
     /// `arg` must be what `request` expects.
-    unsafe fn ioctl(&self, request: u32, arg: *mut libc::c_void) -> Result<i32, i32> {
+    unsafe fn ioctl(&self, request: IoctlRequest, arg: *mut libc::c_void) -> Result<i32, i32> {
         loop {
             // SAFETY: the fd is ours; the caller guarantees `arg` matches `request`.
-            let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), request as _, arg) };
+            let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), request, arg) };
             if rc >= 0 {
                 return Ok(rc);
             }
@@ -215,8 +161,10 @@ impl NotifyFd {
     /// Blocks until a notification arrives. ENOENT (the target died before we read it) is
     /// [`NotifyError::TargetGone`]: not fatal, call again.
     pub fn receive(&self) -> Result<Notification, NotifyError> {
-        let mut n = SeccompNotif::default(); // the kernel requires it zeroed
-                                             // SAFETY: RECV writes one `struct seccomp_notif`, which `n` is.
+        // SAFETY: `seccomp_notif` is plain old data (integers only), for which all zero
+        // bytes is a valid value; the kernel requires it zeroed.
+        let mut n: SeccompNotif = unsafe { std::mem::zeroed() };
+        // SAFETY: RECV writes one `struct seccomp_notif`, which `n` is.
         match unsafe {
             self.ioctl(
                 SECCOMP_IOCTL_NOTIF_RECV,
@@ -401,7 +349,7 @@ impl NotifyFd {
         let rc = unsafe {
             libc::ioctl(
                 self.fd.as_raw_fd(),
-                SECCOMP_IOCTL_NOTIF_SET_FLAGS as _,
+                SECCOMP_IOCTL_NOTIF_SET_FLAGS,
                 SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as libc::c_ulong,
             )
         };
@@ -512,11 +460,42 @@ fn read_mem(mem: &std::fs::File, addr: u64, buf: &mut [u8]) -> Result<usize, Not
     }
 }
 
+/// How [`Listener::bind_with`] sets up the socket and whom it accepts.
+#[derive(Clone, Debug)]
+pub struct ListenerOptions {
+    /// Peers whose `SO_PEERCRED` uid is here are served; others are refused before
+    /// anything is read. Default: root and the agent's own uid.
+    pub allowed: AllowedPeers,
+    /// Permission bits of a socket file, whatever the umask. Default `0o600`.
+    pub mode: u32,
+    /// Group of a socket file (default: the agent's).
+    pub group: Option<u32>,
+    /// Deadline for a runtime's whole message, from the accepted connection on.
+    /// Default [`HANDSHAKE_TIMEOUT`].
+    pub handshake_timeout: Duration,
+}
+
+impl Default for ListenerOptions {
+    fn default() -> Self {
+        Self {
+            allowed: AllowedPeers::default(),
+            mode: 0o600,
+            group: None,
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+        }
+    }
+}
+
+/// The default deadline for a runtime's whole message (the runtime connects before it
+/// starts the container and sends once the notify fd is there).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The agent's listening socket at `listenerPath`.
 #[derive(Debug)]
 pub struct Listener {
     inner: UnixListener,
     address: ListenerAddress,
+    options: ListenerOptions,
 }
 
 impl AsFd for Listener {
@@ -525,10 +504,87 @@ impl AsFd for Listener {
     }
 }
 
+/// An accepted connection from an allowed peer whose message has not been read yet.
+/// [`Connection::receive`] reads it; do that off the accept loop (a slow peer then
+/// delays nobody).
+#[derive(Debug)]
+pub struct Connection {
+    stream: UnixStream,
+    peer: PeerCredentials,
+    timeout: Duration,
+}
+
+impl Connection {
+    /// The peer's `SO_PEERCRED`.
+    pub fn peer(&self) -> PeerCredentials {
+        self.peer
+    }
+
+    /// Reads the runtime's message within the listener's handshake deadline (for the
+    /// whole message, however it is split).
+    ///
+    /// # Errors
+    /// As [`receive_message_within`].
+    pub fn receive(self) -> Result<(ContainerProcessState, NotifyFd), NotifyError> {
+        receive_message_within(&self.stream, self.timeout)
+    }
+}
+
+/// Binds `sa` so that the socket file gets exactly `mode` and, when given, `group`: in a
+/// helper thread with its own filesystem attributes (`unshare(CLONE_FS)`) and umask, and
+/// with `group` as its filesystem gid, so the file is created that way — nothing is
+/// changed by path afterwards (a path another user could swap) and the process's umask
+/// and gid never change.
+fn bind_private(
+    sa: &std::os::unix::net::SocketAddr,
+    mode: u32,
+    group: Option<u32>,
+) -> std::io::Result<UnixListener> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(!mode & 0o777));
+            if let Some(g) = group {
+                // SAFETY: setfsgid takes a plain id; as a raw syscall it changes only this
+                // thread, which ends right after the bind.
+                unsafe { libc::syscall(libc::SYS_setfsgid, g) };
+                // SAFETY: as above; a second call returns the id now in force.
+                let now = unsafe { libc::syscall(libc::SYS_setfsgid, g) } as u32;
+                if now != g {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!("cannot create the socket file with group {g}"),
+                    ));
+                }
+            }
+            UnixListener::bind_addr(sa)
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the bind thread panicked")))
+    })
+}
+
 impl Listener {
     /// Binds and listens at `path` (an absolute path, or `@name` in the abstract
-    /// namespace). The socket is close-on-exec; a socket file is removed on drop.
+    /// namespace) with [`ListenerOptions::default`]: a socket file is mode 0600 whatever
+    /// the umask, and only root and the agent's own uid are served. The socket is
+    /// close-on-exec; a socket file is removed on drop.
+    ///
+    /// # Errors
+    /// [`NotifyError::BadListenerPath`], or the failed `bind`.
     pub fn bind(path: impl AsRef<Path>) -> Result<Self, NotifyError> {
+        Self::bind_with(path, ListenerOptions::default())
+    }
+
+    /// [`Listener::bind`] with `options`. An abstract name has no permissions: anyone can
+    /// connect (only the `SO_PEERCRED` check protects it), and a warning says so.
+    ///
+    /// # Errors
+    /// [`NotifyError::BadListenerPath`], or the failed `bind`.
+    pub fn bind_with(
+        path: impl AsRef<Path>,
+        options: ListenerOptions,
+    ) -> Result<Self, NotifyError> {
         let path = path.as_ref();
         let address = ListenerAddress::parse(path).ok_or_else(|| NotifyError::BadListenerPath {
             path: path.display().to_string(),
@@ -536,9 +592,23 @@ impl Listener {
         let sa = address
             .to_socket_addr()
             .map_err(|e| NotifyError::io("listener address", e))?;
-        let inner =
-            UnixListener::bind_addr(&sa).map_err(|e| NotifyError::io("bind of the listener", e))?;
-        Ok(Self { inner, address })
+        let inner = match &address {
+            ListenerAddress::Abstract(_) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "an abstract socket name has no permissions: any local user can connect \
+                     (refused unless its uid is allowed) or bind the name first"
+                );
+                UnixListener::bind_addr(&sa)
+            }
+            ListenerAddress::Path(_) => bind_private(&sa, options.mode, options.group),
+        }
+        .map_err(|e| NotifyError::io("bind of the listener", e))?;
+        Ok(Self {
+            inner,
+            address,
+            options,
+        })
     }
 
     /// The address it listens at.
@@ -546,23 +616,48 @@ impl Listener {
         &self.address
     }
 
-    /// Accepts one runtime connection and reads its message: the container process state
-    /// and the notify fd. A bad message is an error (and every fd that came with it is
-    /// closed); the listener can accept again.
-    pub fn accept(&self) -> Result<(ContainerProcessState, NotifyFd), NotifyError> {
+    /// Accepts one connection and checks its peer's `SO_PEERCRED` against the allowed
+    /// uids, without reading anything.
+    ///
+    /// # Errors
+    /// [`NotifyError::PeerRefused`] (the connection is closed), or the failed `accept`.
+    pub fn accept_connection(&self) -> Result<Connection, NotifyError> {
         let (stream, _) = self
             .inner
             .accept()
             .map_err(|e| NotifyError::io("accept on the listener", e))?;
-        receive_message(&stream)
+        let peer = peer_credentials(&stream)
+            .map_err(|e| NotifyError::io("SO_PEERCRED of the runtime connection", e))?;
+        if !self.options.allowed.allows(peer.uid) {
+            return Err(NotifyError::PeerRefused {
+                peer,
+                allowed: self.options.allowed.uids().to_vec(),
+            });
+        }
+        Ok(Connection {
+            stream,
+            peer,
+            timeout: self.options.handshake_timeout,
+        })
     }
 
-    /// [`Listener::accept`] waiting at most `timeout` for a connection: `Ok(None)` when
-    /// none came.
-    pub fn accept_timeout(
-        &self,
-        timeout: Duration,
-    ) -> Result<Option<(ContainerProcessState, NotifyFd)>, NotifyError> {
+    /// Accepts one runtime connection and reads its message: the container process state
+    /// and the notify fd. A bad message is an error (and every fd that came with it is
+    /// closed); the listener can accept again. This blocks for up to the handshake
+    /// deadline on a slow peer: a server with many clients uses
+    /// [`Listener::accept_connection`] and reads each message in its own thread.
+    ///
+    /// # Errors
+    /// As [`Listener::accept_connection`] and [`Connection::receive`].
+    pub fn accept(&self) -> Result<(ContainerProcessState, NotifyFd), NotifyError> {
+        self.accept_connection()?.receive()
+    }
+
+    /// Waits at most `timeout` for a connection to accept: `Ok(false)` when none came.
+    ///
+    /// # Errors
+    /// The failed `poll`.
+    pub fn wait_readable(&self, timeout: Duration) -> Result<bool, NotifyError> {
         let mut p = libc::pollfd {
             fd: self.inner.as_raw_fd(),
             events: libc::POLLIN,
@@ -577,7 +672,19 @@ impl Listener {
                 std::io::Error::last_os_error(),
             ));
         }
-        if rc == 0 {
+        Ok(rc > 0)
+    }
+
+    /// [`Listener::accept`] waiting at most `timeout` for a connection: `Ok(None)` when
+    /// none came.
+    ///
+    /// # Errors
+    /// As [`Listener::accept`].
+    pub fn accept_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<(ContainerProcessState, NotifyFd)>, NotifyError> {
+        if !self.wait_readable(timeout)? {
             return Ok(None);
         }
         self.accept().map(Some)
@@ -621,65 +728,141 @@ pub fn decode_message(data: &[u8], fd_count: usize) -> Result<ContainerProcessSt
     Ok(state)
 }
 
-/// How long [`receive_message`] waits for the rest of a message.
-const MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Receives one chunk of the message with `recvmsg(2)`, adding every fd that came with it
+/// to `fds` — all of them, also when the control data was truncated (`MSG_CTRUNC`), so
+/// none stays open unowned. Returns the number of bytes and whether control data was
+/// truncated.
+fn recv_chunk(
+    stream: &UnixStream,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> std::io::Result<(usize, bool)> {
+    // Room for 16 fds; the kernel installs as many as fit and closes the rest.
+    const CMSG_FDS: usize = 16;
+    let mut control = [0u64; 16];
+    let control_len = std::mem::size_of_val(&control);
+    // SAFETY: CMSG_SPACE only computes a size.
+    debug_assert!(unsafe { libc::CMSG_SPACE((CMSG_FDS * 4) as u32) } as usize <= control_len);
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = control_len as _;
+    let n = loop {
+        // SAFETY: msg points at a live iovec over `buf` and at `control`, sized as given.
+        let n = unsafe {
+            libc::recvmsg(
+                stream.as_raw_fd(),
+                &mut msg,
+                libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            break n as usize;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    };
+    // Walk every control message the kernel wrote, and own every fd in them.
+    // SAFETY: msg.msg_control/msg_controllen describe the buffer the kernel filled;
+    // CMSG_FIRSTHDR/CMSG_NXTHDR stay within msg_controllen.
+    let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !c.is_null() {
+        // SAFETY: `c` is a header inside the control buffer (checked by CMSG_*HDR).
+        let h = unsafe { &*c };
+        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
+            // SAFETY: CMSG_LEN(0) only computes a size.
+            let header = unsafe { libc::CMSG_LEN(0) } as usize;
+            let count = (h.cmsg_len as usize).saturating_sub(header) / std::mem::size_of::<RawFd>();
+            // SAFETY: CMSG_DATA points at `count` ints inside the buffer (cmsg_len says so).
+            let data = unsafe { libc::CMSG_DATA(c) }.cast::<RawFd>();
+            for i in 0..count {
+                // SAFETY: within the `count` ints; read_unaligned as the data may be unaligned.
+                let raw = unsafe { data.add(i).read_unaligned() };
+                if raw >= 0 {
+                    // SAFETY: SCM_RIGHTS installed this new fd for us; nobody else owns it.
+                    fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+                }
+            }
+        }
+        // SAFETY: as CMSG_FIRSTHDR above.
+        c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
+    }
+    Ok((n, msg.msg_flags & libc::MSG_CTRUNC != 0))
+}
 
-/// Reads the runtime's message from an accepted connection: JSON container process state
-/// plus exactly one fd, which must be a seccomp notify fd. On any error every received fd
-/// is closed.
+/// Reads the runtime's message from an accepted connection within [`HANDSHAKE_TIMEOUT`]:
+/// JSON container process state plus exactly one fd, which must be a seccomp notify fd.
+/// On any error every received fd is closed.
+///
+/// # Errors
+/// As [`receive_message_within`].
 pub fn receive_message(
     stream: &UnixStream,
 ) -> Result<(ContainerProcessState, NotifyFd), NotifyError> {
-    stream
-        .set_read_timeout(Some(MESSAGE_TIMEOUT))
-        .map_err(|e| NotifyError::io("SO_RCVTIMEO on the runtime connection", e))?;
+    receive_message_within(stream, HANDSHAKE_TIMEOUT)
+}
+
+/// [`receive_message`] with a deadline of `timeout` for the whole message, however the
+/// peer splits it (one byte every few seconds does not extend it).
+///
+/// # Errors
+/// [`NotifyError::HandshakeTimeout`], [`NotifyError::BadMessage`] (wrong fd count,
+/// truncated control data, bad JSON, too large, not a notify fd), or a failed `recvmsg`.
+/// Every fd received is closed on error.
+pub fn receive_message_within(
+    stream: &UnixStream,
+    timeout: Duration,
+) -> Result<(ContainerProcessState, NotifyFd), NotifyError> {
+    let deadline = Instant::now() + timeout;
     let mut data = vec![0u8; MAX_STATE_LEN + 1];
+    // Owned from the moment they arrive: dropped (closed) on every early return.
     let mut fds: Vec<OwnedFd> = Vec::new();
     let mut len = 0usize;
     let mut truncated_fds = false;
     loop {
-        let mut cmsg = nix::cmsg_space!([RawFd; 16]);
-        let (n, more_fds) = {
-            let mut iov = [IoSliceMut::new(&mut data[len..])];
-            let msg = match nix::sys::socket::recvmsg::<()>(
-                stream.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg),
-                nix::sys::socket::MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Ok(m) => m,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    return Err(NotifyError::io(
-                        "recvmsg of the runtime's message",
-                        e.into(),
-                    ))
-                }
-            };
-            let mut got = Vec::new();
-            if let Ok(cmsgs) = msg.cmsgs() {
-                for c in cmsgs {
-                    if let nix::sys::socket::ControlMessageOwned::ScmRights(v) = c {
-                        got.extend(v);
-                    }
-                }
-            }
-            if msg.flags.contains(nix::sys::socket::MsgFlags::MSG_CTRUNC) {
-                truncated_fds = true;
-            }
-            (msg.bytes, got)
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut p = libc::pollfd {
+            fd: stream.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
         };
-        for raw in more_fds {
-            // SAFETY: SCM_RIGHTS gave us these new fds; nobody else owns them.
-            fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+        // Round up so that a sub-millisecond remainder still waits.
+        let ms = (left.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd for the duration of the call.
+        let rc = unsafe { libc::poll(&mut p, 1, ms) };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(NotifyError::io("poll on the runtime connection", e));
         }
+        if rc == 0 {
+            return Err(NotifyError::HandshakeTimeout {
+                waited_ms: timeout.as_millis(),
+            });
+        }
+        let (n, ctrunc) = match recv_chunk(stream, &mut data[len..], &mut fds) {
+            Ok(x) => x,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(NotifyError::io("recvmsg of the runtime's message", e)),
+        };
+        truncated_fds |= ctrunc;
         len += n;
         if len > MAX_STATE_LEN {
             return Err(NotifyError::bad(format!(
                 "the message is larger than {MAX_STATE_LEN} bytes"
             )));
         }
-        if n == 0 {
+        if n == 0 || truncated_fds {
             break;
         }
         match serde_json::from_slice::<serde_json::Value>(&data[..len]) {
@@ -689,9 +872,10 @@ pub fn receive_message(
         }
     }
     if truncated_fds {
-        return Err(NotifyError::bad(
-            "too many fds (control data truncated); exactly one is expected",
-        ));
+        return Err(NotifyError::bad(format!(
+            "too many fds (control data truncated after {}); exactly one is expected",
+            fds.len()
+        )));
     }
     let state = decode_message(&data[..len], fds.len())?;
     let Some(fd) = fds.pop() else {

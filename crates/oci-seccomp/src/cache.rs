@@ -9,22 +9,45 @@
 //!
 //! An entry stores the full key next to the program, and a lookup compares it byte for
 //! byte, so a collision of the file-name hash can only cause a miss, never the wrong
-//! filter. Entries carry a checksum (and the program its own); a truncated or altered
-//! entry is detected, reported, recompiled and rewritten — never returned.
+//! filter.
 //!
-//! On disk: the directory is created with mode 0700 and refused when another user owns it
-//! or when group or others may write to it; entries are written to a temporary file with
-//! mode 0600 and renamed into place, so concurrent writers and readers only ever see whole
-//! entries. The size is bounded (entries and bytes) with least-recently-used eviction.
+//! # Trust
+//!
+//! A cached program is installed as the container's filter, so whoever can write an entry
+//! decides what the container may do. The cache trusts nothing it did not write itself:
+//!
+//! - [`Cache::open`] walks the path from `/` one component at a time with
+//!   `O_DIRECTORY|O_NOFOLLOW` (a symbolic link anywhere is refused) and checks every
+//!   ancestor: owned by root or the caller, and not writable by group or others unless it
+//!   is sticky (like `/tmp`). The directory itself must be owned by the caller and not
+//!   writable by group or others. Otherwise [`CacheError::InsecureDirectory`] names the
+//!   offending directory; callers warn and compile without the cache.
+//! - Every later access goes through the directory fd opened then, entries opened
+//!   relative to it with `O_NOFOLLOW`: renaming or swapping directories above it changes
+//!   nothing, and a symlinked entry is never followed.
+//! - Each entry is authenticated with a keyed MAC (BLAKE3 keyed mode) over the whole entry
+//!   — the cache key (profile, options, versions) and the program bytes. The 32-byte key
+//!   lives in the directory as `mac.key`, created mode 0600 with `O_EXCL|O_NOFOLLOW` and
+//!   owned by the caller, so only the cache's owner can make an entry that verifies. An
+//!   entry that fails the MAC (forged, copied from another cache, damaged) is reported,
+//!   removed, recompiled and rewritten — never returned.
+//!
+//! Entries are written to a temporary file with mode 0600 and renamed into place, so
+//! concurrent writers and readers only ever see whole entries. The size is bounded
+//! (entries and bytes) with least-recently-used eviction.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::Mode;
+use nix::unistd::UnlinkatFlags;
 use oci_spec::runtime::LinuxSeccomp;
 
 use crate::compile::{compile, CompileOptions};
@@ -32,7 +55,7 @@ use crate::error::CompileError;
 use crate::program::{fnv1a64, Program};
 
 const ENTRY_MAGIC: [u8; 8] = *b"OCISCACH";
-const ENTRY_VERSION: u32 = 1;
+const ENTRY_VERSION: u32 = 2;
 /// Default bound on the number of entries in a [`Cache`].
 pub const DEFAULT_MAX_ENTRIES: usize = 256;
 /// Default bound on the total size of a [`Cache`]'s entries.
@@ -202,17 +225,30 @@ impl CacheKey {
     }
 }
 
-fn encode_entry(key: &CacheKey, program: &Program) -> Vec<u8> {
+/// Length of the keyed MAC that ends an entry.
+const MAC_LEN: usize = 32;
+/// Length of the MAC key in `mac.key`.
+const MAC_KEY_LEN: usize = 32;
+/// The MAC key's file name in the cache directory.
+const MAC_KEY_FILE: &str = "mac.key";
+/// The largest entry read back (a program is at most 4096 instructions).
+const MAX_ENTRY_LEN: u64 = 1 << 20;
+
+fn entry_mac(mac_key: &[u8; MAC_KEY_LEN], body: &[u8]) -> blake3::Hash {
+    blake3::keyed_hash(mac_key, body)
+}
+
+fn encode_entry(mac_key: &[u8; MAC_KEY_LEN], key: &CacheKey, program: &Program) -> Vec<u8> {
     let prog = program.to_bytes();
-    let mut out = Vec::with_capacity(32 + key.bytes.len() + prog.len());
+    let mut out = Vec::with_capacity(28 + key.bytes.len() + prog.len() + MAC_LEN);
     out.extend_from_slice(&ENTRY_MAGIC);
     out.extend_from_slice(&ENTRY_VERSION.to_le_bytes());
     out.extend_from_slice(&(key.bytes.len() as u64).to_le_bytes());
     out.extend_from_slice(&key.bytes);
     out.extend_from_slice(&(prog.len() as u64).to_le_bytes());
     out.extend_from_slice(&prog);
-    let sum = fnv1a64(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
+    let mac = entry_mac(mac_key, &out);
+    out.extend_from_slice(mac.as_bytes());
     out
 }
 
@@ -224,16 +260,19 @@ enum Decoded {
     Damaged(String),
 }
 
-fn decode_entry(key: &CacheKey, data: &[u8]) -> Decoded {
+fn decode_entry(mac_key: &[u8; MAC_KEY_LEN], key: &CacheKey, data: &[u8]) -> Decoded {
     let damaged = |why: &str| Decoded::Damaged(why.to_string());
-    if data.len() < 8 + 4 + 8 + 8 + 8 {
+    if data.len() < 8 + 4 + 8 + 8 + MAC_LEN {
         return damaged("shorter than an entry header");
     }
-    let (body, sum) = data.split_at(data.len() - 8);
-    let mut s = [0u8; 8];
-    s.copy_from_slice(sum);
-    if u64::from_le_bytes(s) != fnv1a64(body) {
-        return damaged("checksum mismatch (truncated or altered)");
+    let (body, mac) = data.split_at(data.len() - MAC_LEN);
+    let mut m = [0u8; MAC_LEN];
+    m.copy_from_slice(mac);
+    // blake3::Hash compares in constant time.
+    if blake3::Hash::from(m) != entry_mac(mac_key, body) {
+        return damaged(
+            "MAC mismatch: not written with this cache's key (forged, copied from elsewhere, or damaged)",
+        );
     }
     if body[..8] != ENTRY_MAGIC {
         return damaged("bad magic");
@@ -251,7 +290,10 @@ fn decode_entry(key: &CacheKey, data: &[u8]) -> Decoded {
     let Some(klen) = read_len(12) else {
         return damaged("bad key length");
     };
-    let Some(kend) = 20usize.checked_add(klen).filter(|e| *e + 8 <= body.len()) else {
+    let Some(kend) = 20usize
+        .checked_add(klen)
+        .filter(|e| e.checked_add(8).is_some_and(|x| x <= body.len()))
+    else {
         return damaged("bad key length");
     };
     if body[20..kend] != key.bytes[..] {
@@ -260,7 +302,7 @@ fn decode_entry(key: &CacheKey, data: &[u8]) -> Decoded {
     let Some(plen) = read_len(kend) else {
         return damaged("bad program length");
     };
-    if kend + 8 + plen != body.len() {
+    if (kend + 8).checked_add(plen) != Some(body.len()) {
         return damaged("bad program length");
     }
     match Program::from_bytes(&body[kend + 8..]) {
@@ -269,12 +311,25 @@ fn decode_entry(key: &CacheKey, data: &[u8]) -> Decoded {
     }
 }
 
-/// An on-disk cache of compiled programs.
-#[derive(Debug)]
+/// An on-disk cache of compiled programs (see the module docs for what it trusts).
 pub struct Cache {
     dir: PathBuf,
+    fd: OwnedFd,
+    mac_key: [u8; MAC_KEY_LEN],
     max_entries: usize,
     max_bytes: u64,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the MAC key.
+        f.debug_struct("Cache")
+            .field("dir", &self.dir)
+            .field("fd", &self.fd)
+            .field("max_entries", &self.max_entries)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -287,46 +342,253 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Cac
     }
 }
 
-impl Cache {
-    /// Opens (creating with mode 0700 if needed) the cache directory `dir`.
-    ///
-    /// Refuses a directory that is a symlink, owned by another user, or writable by group
-    /// or others.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Self, CacheError> {
-        let dir = dir.as_ref().to_path_buf();
-        match fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-        {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_err("create directory", &dir)(e)),
-        }
-        let meta = fs::symlink_metadata(&dir).map_err(io_err("inspect", &dir))?;
-        let euid = nix::unistd::geteuid().as_raw();
-        let insecure = |reason: String| CacheError::InsecureDirectory {
-            path: dir.clone(),
-            reason,
-            euid,
+fn nix_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(nix::errno::Errno) -> CacheError + 'a {
+    move |e| CacheError::Io {
+        op,
+        path: path.to_path_buf(),
+        source: e.into(),
+    }
+}
+
+fn tmp_name(what: &str) -> String {
+    format!(
+        ".tmp-{what}-{}-{}",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Opens `path` (absolute) one component at a time from `/`, never following a symbolic
+/// link, creating missing components with mode 0700 when `create`, and checking every
+/// directory on the way. Returns an `O_RDONLY|O_DIRECTORY` fd of the last one.
+fn open_trusted_dir(path: &Path, create: bool) -> Result<OwnedFd, CacheError> {
+    use std::path::Component;
+    let euid = nix::unistd::geteuid().as_raw();
+    let insecure = |reason: String| CacheError::InsecureDirectory {
+        path: path.to_path_buf(),
+        reason,
+        euid,
+    };
+    let names: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(Ok(n)),
+            Component::RootDir | Component::CurDir => None,
+            Component::ParentDir | Component::Prefix(_) => Some(Err(())),
+        })
+        .collect::<Result<_, ()>>()
+        .map_err(|()| insecure("the path contains '..'".into()))?;
+    if names.is_empty() {
+        return Err(insecure("the root directory cannot be a cache".into()));
+    }
+    let walk = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut cur = nix::fcntl::open("/", walk, Mode::empty()).map_err(nix_err("open", path))?;
+    let mut shown = PathBuf::from("/");
+    check_ancestor(&cur, &shown, euid).map_err(insecure)?;
+    for (i, name) in names.iter().enumerate() {
+        shown.push(name);
+        let last = i + 1 == names.len();
+        let flags = if last {
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+        } else {
+            walk
         };
-        if meta.file_type().is_symlink() || !meta.is_dir() {
-            return Err(insecure("it is not a plain directory".into()));
+        let mut opened = nix::fcntl::openat(&cur, *name, flags, Mode::empty());
+        if matches!(opened, Err(Errno::ENOENT)) && create {
+            match nix::sys::stat::mkdirat(&cur, *name, Mode::from_bits_truncate(0o700)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(nix_err("create directory", &shown)(e)),
+            }
+            opened = nix::fcntl::openat(&cur, *name, flags, Mode::empty());
         }
-        if meta.uid() != euid {
-            return Err(insecure(format!("it is owned by uid {}", meta.uid())));
+        let next = match opened {
+            Ok(fd) => fd,
+            Err(Errno::ELOOP | Errno::ENOTDIR) => {
+                let what = match nix::sys::stat::fstatat(&cur, *name, AtFlags::AT_SYMLINK_NOFOLLOW)
+                {
+                    Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
+                        "is a symbolic link (never followed)"
+                    }
+                    _ => "is not a directory",
+                };
+                return Err(insecure(format!("{} {what}", shown.display())));
+            }
+            Err(e) => return Err(nix_err("open", &shown)(e)),
+        };
+        if last {
+            let st = nix::sys::stat::fstat(&next).map_err(nix_err("inspect", &shown))?;
+            if st.st_uid != euid {
+                return Err(insecure(format!("it is owned by uid {}", st.st_uid)));
+            }
+            if st.st_mode & 0o022 != 0 {
+                return Err(insecure(format!(
+                    "its mode {:04o} lets group or others write to it",
+                    st.st_mode & 0o7777
+                )));
+            }
+        } else {
+            check_ancestor(&next, &shown, euid).map_err(insecure)?;
         }
-        if meta.mode() & 0o022 != 0 {
-            return Err(insecure(format!(
-                "its mode {:04o} lets group or others write to it",
-                meta.mode() & 0o7777
-            )));
+        cur = next;
+    }
+    Ok(cur)
+}
+
+/// An ancestor is safe when only root or the caller can rename what is in it: owned by
+/// root or the caller, and writable by group or others only when sticky.
+fn check_ancestor(fd: &OwnedFd, shown: &Path, euid: u32) -> Result<(), String> {
+    let st = nix::sys::stat::fstat(fd)
+        .map_err(|e| format!("cannot inspect {}: {e}", shown.display()))?;
+    if st.st_uid != 0 && st.st_uid != euid {
+        return Err(format!(
+            "its ancestor {} is owned by uid {}, who could swap the directory",
+            shown.display(),
+            st.st_uid
+        ));
+    }
+    if st.st_mode & 0o022 != 0 && st.st_mode & libc::S_ISVTX == 0 {
+        return Err(format!(
+            "its ancestor {} has mode {:04o}: group or others may rename what is in it",
+            shown.display(),
+            st.st_mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+fn fill_random(buf: &mut [u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: getrandom writes at most `buf.len() - done` bytes into the rest of `buf`.
+        let n = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
         }
+        done += n as usize;
+    }
+    Ok(())
+}
+
+impl Cache {
+    /// Opens (creating with mode 0700 if needed) the cache directory `dir`, and its MAC key
+    /// (creating it on first use).
+    ///
+    /// # Errors
+    /// [`CacheError::InsecureDirectory`] when `dir` or any ancestor is a symbolic link, an
+    /// ancestor is owned by a user other than root and the caller or is writable by group
+    /// or others without being sticky, `dir` is owned by another user or writable by group
+    /// or others, or the key file is not a private regular file of the caller;
+    /// [`CacheError::Io`] when a directory cannot be created or opened.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, CacheError> {
+        let given = dir.as_ref();
+        let dir = if given.is_absolute() {
+            given.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(io_err("resolve", given))?
+                .join(given)
+        };
+        let fd = open_trusted_dir(&dir, true)?;
+        let mac_key = Self::load_key(&dir, &fd)?;
         Ok(Self {
             dir,
+            fd,
+            mac_key,
             max_entries: DEFAULT_MAX_ENTRIES,
             max_bytes: DEFAULT_MAX_BYTES,
         })
+    }
+
+    fn load_key(dir: &Path, fd: &OwnedFd) -> Result<[u8; MAC_KEY_LEN], CacheError> {
+        let path = dir.join(MAC_KEY_FILE);
+        let ro = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+        let file = match nix::fcntl::openat(fd, MAC_KEY_FILE, ro, Mode::empty()) {
+            Ok(f) => f,
+            Err(Errno::ENOENT) => {
+                Self::create_key(dir, fd)?;
+                nix::fcntl::openat(fd, MAC_KEY_FILE, ro, Mode::empty())
+                    .map_err(nix_err("open", &path))?
+            }
+            Err(Errno::ELOOP) => {
+                return Err(CacheError::InsecureDirectory {
+                    path: dir.to_path_buf(),
+                    reason: format!("{} is a symbolic link (never followed)", path.display()),
+                    euid: nix::unistd::geteuid().as_raw(),
+                })
+            }
+            Err(e) => return Err(nix_err("open", &path)(e)),
+        };
+        let st = nix::sys::stat::fstat(&file).map_err(nix_err("inspect", &path))?;
+        let euid = nix::unistd::geteuid().as_raw();
+        let bad = if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            Some("it is not a regular file".to_string())
+        } else if st.st_uid != euid {
+            Some(format!("it is owned by uid {}", st.st_uid))
+        } else if st.st_mode & 0o077 != 0 {
+            Some(format!(
+                "its mode {:04o} lets others read or write it",
+                st.st_mode & 0o7777
+            ))
+        } else if st.st_size != MAC_KEY_LEN as i64 {
+            Some(format!("it has {} bytes, not {MAC_KEY_LEN}", st.st_size))
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            return Err(CacheError::InsecureDirectory {
+                path: dir.to_path_buf(),
+                reason: format!("its key file {}: {why}", path.display()),
+                euid,
+            });
+        }
+        let mut key = [0u8; MAC_KEY_LEN];
+        fs::File::from(file)
+            .read_exact(&mut key)
+            .map_err(io_err("read", &path))?;
+        Ok(key)
+    }
+
+    fn create_key(dir: &Path, fd: &OwnedFd) -> Result<(), CacheError> {
+        let mut key = [0u8; MAC_KEY_LEN];
+        fill_random(&mut key).map_err(io_err("getrandom for", &dir.join(MAC_KEY_FILE)))?;
+        let tmp = tmp_name("key");
+        let tmp_path = dir.join(&tmp);
+        let result = (|| {
+            let f = nix::fcntl::openat(
+                fd,
+                tmp.as_str(),
+                OFlag::O_WRONLY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o600),
+            )
+            .map_err(nix_err("create", &tmp_path))?;
+            let mut f = fs::File::from(f);
+            f.write_all(&key).map_err(io_err("write", &tmp_path))?;
+            f.sync_all().map_err(io_err("sync", &tmp_path))?;
+            // Another process may have made the key first: keep theirs.
+            match nix::fcntl::renameat2(
+                fd,
+                tmp.as_str(),
+                fd,
+                MAC_KEY_FILE,
+                nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Ok(()) | Err(Errno::EEXIST) => Ok(()),
+                Err(e) => Err(nix_err("rename into", &dir.join(MAC_KEY_FILE))(e)),
+            }
+        })();
+        let _ = nix::unistd::unlinkat(fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+        result
     }
 
     /// Sets the bounds: at most `entries` entries and `bytes` bytes in total.
@@ -342,12 +604,11 @@ impl Cache {
         &self.dir
     }
 
-    fn path_for(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(key.file_name())
-    }
-
-    /// Looks `spec` up. `Ok(None)` on a miss; a damaged entry is removed and reported as
-    /// a miss (with a warning).
+    /// Looks `spec` up. `Ok(None)` on a miss; an entry that does not verify is removed and
+    /// reported as a miss (with a warning).
+    ///
+    /// # Errors
+    /// [`CacheError::Io`] when the entry exists but cannot be read.
     pub fn get(
         &self,
         spec: &LinuxSeccomp,
@@ -360,32 +621,61 @@ impl Cache {
         })
     }
 
-    /// `None`: absent; `Some(Err(why))`: damaged; `Some(Ok(p))`: hit.
+    fn reject(&self, name: &str, why: String) -> Option<Result<Program, String>> {
+        tracing::warn!(path = %self.dir.join(name).display(), %why, "cache entry ignored");
+        let _ = nix::unistd::unlinkat(&self.fd, name, UnlinkatFlags::NoRemoveDir);
+        Some(Err(why))
+    }
+
+    /// `None`: absent; `Some(Err(why))`: refused; `Some(Ok(p))`: hit.
     fn lookup(&self, key: &CacheKey) -> Result<Option<Result<Program, String>>, CacheError> {
-        let path = self.path_for(key);
-        let data = match fs::read(&path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err("read", &path)(e)),
+        let name = key.file_name();
+        let flags = OFlag::O_RDONLY
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_CLOEXEC
+            | OFlag::O_NONBLOCK
+            | OFlag::O_NOCTTY;
+        let fd = match nix::fcntl::openat(&self.fd, name.as_str(), flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(Errno::ELOOP) => {
+                return Ok(self.reject(&name, "a symbolic link (never followed)".into()))
+            }
+            Err(e) => return Err(nix_err("open", &self.dir.join(&name))(e)),
         };
-        match decode_entry(key, &data) {
+        let st = nix::sys::stat::fstat(&fd).map_err(nix_err("inspect", &self.dir.join(&name)))?;
+        let euid = nix::unistd::geteuid().as_raw();
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Ok(self.reject(&name, "not a regular file".into()));
+        }
+        if st.st_uid != euid {
+            return Ok(self.reject(&name, format!("owned by uid {}", st.st_uid)));
+        }
+        if st.st_size < 0 || st.st_size as u64 > MAX_ENTRY_LEN {
+            return Ok(self.reject(&name, format!("{} bytes long", st.st_size)));
+        }
+        let mut file = fs::File::from(fd);
+        let mut data = Vec::with_capacity(st.st_size as usize);
+        (&mut file)
+            .take(MAX_ENTRY_LEN + 1)
+            .read_to_end(&mut data)
+            .map_err(io_err("read", &self.dir.join(&name)))?;
+        match decode_entry(&self.mac_key, key, &data) {
             Decoded::Program(p) => {
                 // Mark as recently used for eviction; failure to do so is harmless.
-                if let Ok(f) = fs::File::open(&path) {
-                    let _ = f.set_modified(std::time::SystemTime::now());
-                }
+                let _ = file.set_modified(std::time::SystemTime::now());
                 Ok(Some(Ok(p)))
             }
             Decoded::OtherKey => Ok(None),
-            Decoded::Damaged(why) => {
-                tracing::warn!(path = %path.display(), %why, "damaged cache entry ignored");
-                let _ = fs::remove_file(&path);
-                Ok(Some(Err(why)))
-            }
+            Decoded::Damaged(why) => Ok(self.reject(&name, why)),
         }
     }
 
-    /// Stores `program` for `spec` atomically (temporary file, then rename).
+    /// Stores `program` for `spec` atomically (temporary file, then rename), authenticated
+    /// with this cache's key.
+    ///
+    /// # Errors
+    /// [`CacheError::Io`] when the entry cannot be written.
     pub fn insert(
         &self,
         spec: &LinuxSeccomp,
@@ -397,57 +687,79 @@ impl Cache {
     }
 
     fn store(&self, key: &CacheKey, program: &Program) -> Result<(), CacheError> {
-        let data = encode_entry(key, program);
-        let tmp = self.dir.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        let data = encode_entry(&self.mac_key, key, program);
+        let tmp = tmp_name("entry");
+        let tmp_path = self.dir.join(&tmp);
         let result = (|| {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
-                .open(&tmp)
-                .map_err(io_err("create", &tmp))?;
-            f.write_all(&data).map_err(io_err("write", &tmp))?;
-            f.sync_data().map_err(io_err("sync", &tmp))?;
-            let path = self.path_for(key);
-            fs::rename(&tmp, &path).map_err(io_err("rename into", &path))
+            let f = nix::fcntl::openat(
+                &self.fd,
+                tmp.as_str(),
+                OFlag::O_WRONLY
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o600),
+            )
+            .map_err(nix_err("create", &tmp_path))?;
+            let mut f = fs::File::from(f);
+            f.write_all(&data).map_err(io_err("write", &tmp_path))?;
+            f.sync_data().map_err(io_err("sync", &tmp_path))?;
+            let name = key.file_name();
+            nix::fcntl::renameat(&self.fd, tmp.as_str(), &self.fd, name.as_str())
+                .map_err(nix_err("rename into", &self.dir.join(&name)))
         })();
         if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+            let _ = nix::unistd::unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
         }
         result?;
         self.evict();
         Ok(())
     }
 
+    /// The names of the entries (`*.prog`), read through the directory fd.
+    fn entry_names(&self) -> Result<Vec<std::ffi::OsString>, CacheError> {
+        use std::os::unix::ffi::OsStrExt;
+        let mut d = nix::dir::Dir::openat(
+            &self.fd,
+            ".",
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(nix_err("list", &self.dir))?;
+        Ok(d.iter()
+            .flatten()
+            .map(|e| std::ffi::OsStr::from_bytes(e.file_name().to_bytes()).to_os_string())
+            .filter(|n| n.as_bytes().ends_with(b".prog"))
+            .collect())
+    }
+
     /// Removes least-recently-used entries until both bounds hold.
     fn evict(&self) {
-        let Ok(rd) = fs::read_dir(&self.dir) else {
+        let Ok(names) = self.entry_names() else {
             return;
         };
-        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = rd
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".prog"))
-            .filter_map(|e| {
-                let m = e.metadata().ok()?;
-                Some((m.modified().ok()?, m.len(), e.path()))
+        let mut entries: Vec<(i64, i64, u64, std::ffi::OsString)> = names
+            .into_iter()
+            .filter_map(|n| {
+                let st =
+                    nix::sys::stat::fstatat(&self.fd, n.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+                        .ok()?;
+                Some((st.st_mtime, st.st_mtime_nsec, st.st_size.max(0) as u64, n))
             })
             .collect();
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        let mut total: u64 = entries.iter().map(|e| e.2).sum();
         if entries.len() <= self.max_entries && total <= self.max_bytes {
             return;
         }
         entries.sort();
         let mut count = entries.len();
-        for (_, len, path) in entries {
+        for (_, _, len, name) in entries {
             if count <= self.max_entries && total <= self.max_bytes {
                 break;
             }
-            if fs::remove_file(&path).is_ok() {
+            if nix::unistd::unlinkat(&self.fd, name.as_os_str(), UnlinkatFlags::NoRemoveDir).is_ok()
+            {
                 count -= 1;
                 total = total.saturating_sub(len);
             }
@@ -456,8 +768,12 @@ impl Cache {
 
     /// Returns the cached program for `spec`, or compiles and stores it.
     ///
-    /// A damaged entry is never returned: it is recompiled and replaced. A failure to
-    /// store the fresh program is logged and does not fail the call.
+    /// An entry that does not verify is never returned: it is recompiled and replaced. A
+    /// failure to store the fresh program is logged and does not fail the call.
+    ///
+    /// # Errors
+    /// [`CacheError::Compile`] when the profile does not compile; [`CacheError::Io`] when an
+    /// existing entry cannot be read.
     pub fn get_or_compile(
         &self,
         spec: &LinuxSeccomp,
@@ -477,24 +793,25 @@ impl Cache {
     }
 
     /// Removes every entry.
+    ///
+    /// # Errors
+    /// [`CacheError::Io`] when the directory cannot be listed or an entry removed.
     pub fn clear(&self) -> Result<(), CacheError> {
-        for e in fs::read_dir(&self.dir)
-            .map_err(io_err("list", &self.dir))?
-            .flatten()
-        {
-            if e.file_name().to_string_lossy().ends_with(".prog") {
-                fs::remove_file(e.path()).map_err(io_err("remove", &e.path()))?;
-            }
+        for n in self.entry_names()? {
+            nix::unistd::unlinkat(&self.fd, n.as_os_str(), UnlinkatFlags::NoRemoveDir)
+                .map_err(nix_err("remove", &self.dir.join(&n)))?;
         }
         Ok(())
     }
 
-    /// Checks that the directory's permissions are still as [`Cache::open`] requires.
+    /// The permission bits of the opened directory.
+    ///
+    /// # Errors
+    /// [`CacheError::Io`] when `fstat` fails.
     pub fn mode(&self) -> Result<u32, CacheError> {
-        Ok(fs::metadata(&self.dir)
-            .map_err(io_err("inspect", &self.dir))?
-            .permissions()
-            .mode()
+        Ok(nix::sys::stat::fstat(&self.fd)
+            .map_err(nix_err("inspect", &self.dir))?
+            .st_mode
             & 0o7777)
     }
 }
@@ -580,15 +897,21 @@ mod tests {
         let o = CompileOptions::default();
         let k = CacheKey::new(&spec(2), &o);
         let p = compile(&spec(2), &o).unwrap();
-        let e = encode_entry(&k, &p);
-        assert_eq!(decode_entry(&k, &e), Decoded::Program(p));
+        let mk = [7u8; MAC_KEY_LEN];
+        let e = encode_entry(&mk, &k, &p);
+        assert_eq!(decode_entry(&mk, &k, &e), Decoded::Program(p));
         assert_eq!(
-            decode_entry(&CacheKey::new(&spec(3), &o), &e),
+            decode_entry(&mk, &CacheKey::new(&spec(3), &o), &e),
             Decoded::OtherKey
         );
+        // Another key (another cache's owner) cannot make an entry that verifies here.
+        assert!(matches!(
+            decode_entry(&[8u8; MAC_KEY_LEN], &k, &e),
+            Decoded::Damaged(_)
+        ));
         for n in 0..e.len() {
             assert!(
-                matches!(decode_entry(&k, &e[..n]), Decoded::Damaged(_)),
+                matches!(decode_entry(&mk, &k, &e[..n]), Decoded::Damaged(_)),
                 "prefix {n}"
             );
         }
@@ -596,7 +919,7 @@ mod tests {
             let mut c = e.clone();
             c[i / 8] ^= 1 << (i % 8);
             assert!(
-                !matches!(decode_entry(&k, &c), Decoded::Program(_)),
+                !matches!(decode_entry(&mk, &k, &c), Decoded::Program(_)),
                 "bit {i}"
             );
         }

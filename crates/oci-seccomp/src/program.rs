@@ -240,6 +240,14 @@ impl Program {
 
     /// Parses bytes made by [`Program::to_bytes`], checking magic, version, length,
     /// instruction count and checksum.
+    ///
+    /// The checksum detects damage (truncation, flipped bits), **not forgery**: anyone can
+    /// write a program that allows everything and recompute it. Parse only bytes from a
+    /// trusted source — a file only the caller can write, or an entry authenticated as
+    /// [`crate::Cache`] does with a keyed MAC.
+    ///
+    /// # Errors
+    /// [`ProgramFormatError`] naming what is wrong (length, magic, version, count, checksum).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProgramFormatError> {
         if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
             return Err(ProgramFormatError::Truncated {

@@ -297,7 +297,8 @@ fn min_matching_at_least(start: u32, mask: u32, bits: u32) -> Option<u32> {
     None
 }
 
-/// A set of `seccomp_data` values: one `WordSet` per word, with an undo log.
+/// A set of `seccomp_data` values: one constraint per 32-bit word (an interval, a bit
+/// pattern and excluded patterns), with an undo log.
 #[derive(Clone, Debug, Default)]
 pub struct Region {
     words: [WordSet; WORDS],

@@ -168,6 +168,24 @@ pub fn run_with_supervisor(
     handler: Handler,
     workload: impl FnOnce() -> i32,
 ) -> (WaitStatus, Seen) {
+    run_with_supervisor_setup(
+        profile_json_without_listener,
+        metadata,
+        handler,
+        || true,
+        workload,
+    )
+}
+
+/// [`run_with_supervisor`] with `setup` run in the child before it installs its filter
+/// (chroot, chdir, dropping credentials); the child exits 99 when `setup` says false.
+pub fn run_with_supervisor_setup(
+    profile_json_without_listener: &str,
+    metadata: &str,
+    handler: Handler,
+    setup: impl FnOnce() -> bool,
+    workload: impl FnOnce() -> i32,
+) -> (WaitStatus, Seen) {
     let sock = unique_path("agent.sock");
     let mut value: serde_json::Value = serde_json::from_str(profile_json_without_listener).unwrap();
     value["listenerPath"] = sock.display().to_string().into();
@@ -184,6 +202,9 @@ pub fn run_with_supervisor(
 
     let (parent_end, child_end) = handoff::channel().expect("channel");
     let pid = fork_child(|| {
+        if !setup() {
+            return 99;
+        }
         set_nnp();
         if child_end.install_and_send(&program).is_err() {
             return 100;

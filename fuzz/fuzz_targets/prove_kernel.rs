@@ -1,0 +1,199 @@
+//! Random argument-heavy profiles, compiled by libseccomp without the proof, then proven:
+//! a counterexample must be real (the kernel, running the program in a forked child, does
+//! what the proof says the program does, which the profile does not accept), and a proven
+//! program must agree with the oracle on sample calls, checked in the kernel too. The
+//! default `compile` must return exactly the unproven program when the proof passes and
+//! an error when it fails.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use oci_seccomp::prove::{decide, prove_instructions, Model, ProofError};
+use oci_seccomp::{compile, Action, CompileOptions, Profile, Program};
+
+/// Calls that are harmless to run in the child whatever the arguments.
+const CALLS: &[(&str, i64)] = &[("getppid", 110), ("getpid", 39), ("getuid", 102)];
+
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        let (b, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        *b
+    }
+    fn u64(&mut self) -> u64 {
+        (0..8).fold(0, |acc, _| (acc << 8) | u64::from(self.u8()))
+    }
+}
+
+/// Values that make comparisons collide: small numbers, word boundaries, and a few
+/// random constants reused across rules.
+fn value(b: &mut Bytes, pool: &[u64]) -> u64 {
+    match b.u8() % 8 {
+        0 => u64::from(b.u8() % 16),
+        1 => 0xffff_ffff,
+        2 => 0x1_0000_0000 | u64::from(b.u8() % 4),
+        3 => u64::MAX - u64::from(b.u8() % 2),
+        _ => pool[usize::from(b.u8()) % pool.len()].wrapping_add(u64::from(b.u8() % 3)),
+    }
+}
+
+fn profile(b: &mut Bytes) -> serde_json::Value {
+    let pool: Vec<u64> = (0..4).map(|_| b.u64()).collect();
+    let actions = [
+        serde_json::json!({"action": "SCMP_ACT_ALLOW"}),
+        serde_json::json!({"action": "SCMP_ACT_ERRNO", "errnoRet": 100}),
+        serde_json::json!({"action": "SCMP_ACT_ERRNO", "errnoRet": 101}),
+        serde_json::json!({"action": "SCMP_ACT_ERRNO", "errnoRet": 102}),
+        serde_json::json!({"action": "SCMP_ACT_TRAP"}),
+        serde_json::json!({"action": "SCMP_ACT_LOG"}),
+    ];
+    let ops = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
+    // The child must be able to report and exit whatever the default action is.
+    let mut entries = vec![serde_json::json!({
+        "names": ["write", "exit_group", "exit", "rt_sigreturn"],
+        "action": "SCMP_ACT_ALLOW"
+    })];
+    for _ in 0..1 + b.u8() % 5 {
+        let mut e = actions[usize::from(b.u8()) % actions.len()].clone();
+        e["names"] = serde_json::json!([CALLS[usize::from(b.u8()) % CALLS.len()].0]);
+        let args: Vec<serde_json::Value> = (0..b.u8() % 4)
+            .map(|_| {
+                serde_json::json!({
+                    "index": b.u8() % 4,
+                    "op": ops[usize::from(b.u8()) % ops.len()],
+                    "value": value(b, &pool),
+                    "valueTwo": value(b, &pool),
+                })
+            })
+            .collect();
+        e["args"] = serde_json::Value::Array(args);
+        entries.push(e);
+    }
+    let default = if b.u8() % 2 == 0 {
+        serde_json::json!("SCMP_ACT_ALLOW")
+    } else {
+        serde_json::json!("SCMP_ACT_ERRNO")
+    };
+    let mut arches = vec!["SCMP_ARCH_X86_64"];
+    if b.u8() % 3 == 0 {
+        arches.push("SCMP_ARCH_X86");
+    }
+    serde_json::json!({"defaultAction": default, "architectures": arches, "syscalls": entries,
+                       "flags": []})
+}
+
+/// What the kernel did with one call in a child under `program`.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Ran,
+    Errno(i64),
+    Signal(i32),
+}
+
+fn expected(a: Action) -> Outcome {
+    match a {
+        Action::Allow | Action::Log => Outcome::Ran,
+        Action::Errno(e) => Outcome::Errno(i64::from(e)),
+        Action::Trace(_) => Outcome::Errno(38),
+        _ => Outcome::Signal(libc::SIGSYS),
+    }
+}
+
+fn run(program: &Program, nr: i64, args: [u64; 6]) -> Outcome {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid array of two ints.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: the child only makes raw syscalls and `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: async-signal-safe calls only, then `_exit`.
+        unsafe {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            if oci_seccomp_load::install(program).is_err() {
+                libc::_exit(3);
+            }
+            let r = libc::syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+            let v: i64 = if r < 0 { -i64::from(*libc::__errno_location()) } else { 0 };
+            libc::write(fds[1], (&v as *const i64).cast(), 8);
+            libc::_exit(0);
+        }
+    }
+    let mut status = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // SAFETY: closing our copy of the write end; waiting for (and if need be killing) our
+    // own child; then reading what it wrote, which the pipe holds after it exited.
+    let (v, n) = unsafe {
+        libc::close(fds[1]);
+        while libc::waitpid(pid, &mut status, libc::WNOHANG) == 0 {
+            if std::time::Instant::now() > deadline {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+                panic!("the child hung");
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let mut v: i64 = 1;
+        let n = libc::read(fds[0], (&mut v as *mut i64).cast(), 8);
+        libc::close(fds[0]);
+        (v, n)
+    };
+    if libc::WIFSIGNALED(status) {
+        return Outcome::Signal(libc::WTERMSIG(status));
+    }
+    assert_eq!(libc::WEXITSTATUS(status), 0, "install failed in the child");
+    assert_eq!(n, 8);
+    if v < 0 {
+        Outcome::Errno(-v)
+    } else {
+        Outcome::Ran
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let json = profile(&mut b);
+    let Ok(spec) = oci_seccomp::parse_profile(&json.to_string()) else {
+        return;
+    };
+    let Ok(prof) = Profile::from_oci(&spec, false) else {
+        return;
+    };
+    let Ok(unproven) = compile(&spec, &CompileOptions::default().with_verify(false)) else {
+        return;
+    };
+    let model = Model::new(&prof, true);
+    let native = oci_seccomp::arch::native().audit_arch;
+    match prove_instructions(&model, unproven.instructions()) {
+        Err(ProofError::Differs(cx)) => {
+            assert!(!cx.want.accepts(cx.got));
+            assert!(compile(&spec, &CompileOptions::default()).is_err());
+            if cx.point.0[1] == native {
+                let nr = i64::from(cx.point.0[0] as i32);
+                if CALLS.iter().any(|(_, n)| *n == nr) {
+                    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
+                    let got = run(&unproven, nr, args);
+                    assert_eq!(got, expected(cx.got), "witness {args:x?} of {spec:?}");
+                }
+            }
+        }
+        Err(e) => panic!("the proof failed without a counterexample: {e:?}"),
+        Ok(()) => {
+            let proven = compile(&spec, &CompileOptions::default()).expect("proven");
+            assert_eq!(proven, unproven);
+            let pool: Vec<u64> = (0..6).map(|_| value(&mut b, &[0, 1, u64::MAX])).collect();
+            for (k, (_, nr)) in CALLS.iter().enumerate() {
+                let mut args = [0u64; 6];
+                for (i, a) in args.iter_mut().enumerate() {
+                    *a = pool[(i + k) % pool.len()];
+                }
+                let d = oci_seccomp::simulate(&proven, native, *nr as i32, args).unwrap();
+                let v = decide(&model, native, *nr as u32, args);
+                assert!(v.accepts(d.action), "{nr} {args:x?}: {v:?} vs {:?}", d.action);
+                if k == 0 {
+                    assert_eq!(run(&proven, *nr, args), expected(d.action));
+                }
+            }
+        }
+    }
+});

@@ -1,0 +1,158 @@
+//! youki's seccomp tests, ported to run against `youki_compat::seccomp` (which is
+//! `oci-seccomp-load`), plus the cases where the swap must keep youki's behaviour: NOTIFY
+//! as the default and on `write` refused, and `is_notify` agreeing with the fd returned.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompBuilder, LinuxSyscallBuilder,
+};
+use serial_test::serial;
+use youki_compat::seccomp::{initialize_seccomp, is_notify, SeccompError};
+use youki_compat::{init_seccomp, InitProcessError};
+
+/// youki's `test_utils::test_in_child_process`: runs `f` in a forked child and fails the
+/// test when it returns an error, panics or dies.
+fn in_child(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    // SAFETY: the child runs `f` and `_exit`s; it never returns into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(Ok(())) => 0,
+            Ok(Err(e)) => {
+                eprintln!("child: {e}");
+                1
+            }
+            Err(_) => 2,
+        };
+        // SAFETY: ends the child without running the harness's exit handlers.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else {
+        Err(format!("the child failed (wait status {status:#x})"))
+    }
+}
+
+fn profile(names: &[&str], action: LinuxSeccompAction, errno: Option<u32>) -> LinuxSeccomp {
+    let mut b = LinuxSyscallBuilder::default()
+        .names(names.iter().map(|n| (*n).to_string()).collect::<Vec<_>>())
+        .action(action);
+    if let Some(e) = errno {
+        b = b.errno_ret(e);
+    }
+    LinuxSeccompBuilder::default()
+        .default_action(LinuxSeccompAction::ScmpActAllow)
+        .architectures(vec![Arch::ScmpArchNative])
+        .syscalls(vec![b.build().unwrap()])
+        .build()
+        .unwrap()
+}
+
+#[test]
+#[serial]
+fn test_basic() -> Result<(), String> {
+    // An errno getcwd never returns on its own.
+    let expect = libc::EAGAIN;
+    let p = profile(
+        &["getcwd"],
+        LinuxSeccompAction::ScmpActErrno,
+        Some(expect as u32),
+    );
+    in_child(|| {
+        prctl::set_no_new_privileges(true).map_err(|e| format!("prctl: {e}"))?;
+        initialize_seccomp(&p).map_err(|e| e.to_string())?;
+        match nix::unistd::getcwd() {
+            Err(e) if e == nix::errno::Errno::from_raw(expect) => Ok(()),
+            other => Err(format!("getcwd gave {other:?}, not EAGAIN")),
+        }
+    })
+}
+
+#[test]
+#[serial]
+fn test_moby() -> Result<(), String> {
+    // youki loads a config.json carrying Docker's default profile; ours is rendered from
+    // the embedded Docker-format default for this host.
+    let p = oci_seccomp::moby::render_default(&oci_seccomp::moby::RenderOptions::host())
+        .map_err(|e| e.to_string())?;
+    in_child(|| {
+        prctl::set_no_new_privileges(true).map_err(|e| format!("prctl: {e}"))?;
+        initialize_seccomp(&p).map_err(|e| e.to_string())?;
+        Ok(())
+    })
+}
+
+#[test]
+#[serial]
+fn test_seccomp_notify() -> Result<(), String> {
+    let p = profile(&["getcwd"], LinuxSeccompAction::ScmpActNotify, None);
+    assert!(is_notify(&p));
+    in_child(|| {
+        prctl::set_no_new_privileges(true).map_err(|e| format!("prctl: {e}"))?;
+        let fd = initialize_seccomp(&p).map_err(|e| e.to_string())?;
+        // SAFETY: the fd was just returned to us and nobody else owns it.
+        let _fd = fd
+            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+            .ok_or("no notify fd for a NOTIFY profile")?;
+        Ok(())
+    })
+}
+
+#[test]
+#[serial]
+fn notify_as_default_action_is_refused() {
+    let mut p = profile(&["getcwd"], LinuxSeccompAction::ScmpActAllow, None);
+    p.set_default_action(LinuxSeccompAction::ScmpActNotify);
+    // Compiling fails before anything is installed, so no child is needed.
+    let e = initialize_seccomp(&p).unwrap_err();
+    assert!(matches!(e, SeccompError::Compile(_)), "{e}");
+}
+
+#[test]
+#[serial]
+fn notify_on_write_is_refused_and_names_the_safe_api() {
+    for name in ["write", "sendmsg"] {
+        let p = profile(&[name], LinuxSeccompAction::ScmpActNotify, None);
+        let e = initialize_seccomp(&p).unwrap_err();
+        assert!(
+            matches!(&e, SeccompError::NotifyOnHandoffSyscall { name: n, .. } if n == name),
+            "{e}"
+        );
+        assert!(e.to_string().contains("oci_seccomp_load::handoff"), "{e}");
+        // The error flows into youki's error enum through `#[from]`.
+        let wrapped: InitProcessError = e.into();
+        assert!(matches!(wrapped, InitProcessError::Seccomp(_)));
+    }
+}
+
+#[test]
+#[serial]
+fn is_notify_agrees_with_the_fd_returned() -> Result<(), String> {
+    // A NOTIFY entry whose only name libseccomp does not know installs nothing.
+    let p = profile(
+        &["no_such_syscall_at_all"],
+        LinuxSeccompAction::ScmpActNotify,
+        None,
+    );
+    assert!(!is_notify(&p));
+    in_child(|| {
+        prctl::set_no_new_privileges(true).map_err(|e| format!("prctl: {e}"))?;
+        match initialize_seccomp(&p).map_err(|e| e.to_string())? {
+            None => Ok(()),
+            Some(_) => Err("an fd for a profile is_notify called plain".into()),
+        }
+    })?;
+    // youki's init refuses a NOTIFY profile without a listener path before installing.
+    let p = profile(&["getcwd"], LinuxSeccompAction::ScmpActNotify, None);
+    assert!(matches!(
+        init_seccomp(&p),
+        Err(InitProcessError::NoListenerPath)
+    ));
+    Ok(())
+}
