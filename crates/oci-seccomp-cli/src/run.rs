@@ -263,7 +263,7 @@ fn check_config_key_case(v: &serde_json::Value) -> CliResult<()> {
         for k in obj.keys() {
             if let Some(want) = keys
                 .iter()
-                .find(|n| n.eq_ignore_ascii_case(k) && **n != k.as_str())
+                .find(|n| oci_seccomp::go_key_eq(k, n) && **n != k.as_str())
             {
                 let at = if path.is_empty() {
                     k.clone()

@@ -479,7 +479,7 @@ fn fields<'a>(
 ) -> Result<Vec<(&'static str, &'a Value)>, MobyError> {
     let mut out: Vec<(&'static str, &'a Value)> = Vec::new();
     for (k, v) in obj {
-        match known.iter().find(|n| n.eq_ignore_ascii_case(k)) {
+        match known.iter().find(|n| crate::parse::go_key_eq(k, n)) {
             Some(name) => {
                 if out.iter().any(|(n, _)| n == name) {
                     return Err(MobyError::invalid(
@@ -870,9 +870,12 @@ pub fn is_moby(json: &str) -> bool {
         return true;
     }
     let any_case =
-        |o: &Map<String, Value>, key: &str| o.iter().any(|(k, _)| k.eq_ignore_ascii_case(key));
+        |o: &Map<String, Value>, key: &str| o.iter().any(|(k, _)| crate::parse::go_key_eq(k, key));
     v.as_object()
-        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("syscalls")))
+        .and_then(|o| {
+            o.iter()
+                .find(|(k, _)| crate::parse::go_key_eq(k, "syscalls"))
+        })
         .and_then(|(_, s)| s.as_array())
         .is_some_and(|s| {
             s.iter()

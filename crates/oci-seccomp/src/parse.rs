@@ -26,13 +26,29 @@ const TOP_OCI_KEYS: &[&str] = &[
 const ENTRY_OCI_KEYS: &[&str] = &["names", "action", "errnoRet", "args"];
 const ARG_OCI_KEYS: &[&str] = &["index", "value", "valueTwo", "op"];
 
+/// Whether JSON object key `key` names field `name` as Go's `encoding/json` (runc, moby)
+/// reads it: equal under Unicode simple case folding. Besides the ASCII letters, two
+/// characters fold onto ASCII ones (Unicode `CaseFolding.txt`): U+017F LATIN SMALL LETTER
+/// LONG S onto `s` and U+212A KELVIN SIGN onto `k`, so `"ſeccomp"` is `seccomp` to Go.
+pub fn go_key_eq(key: &str, name: &str) -> bool {
+    fn fold(c: char) -> char {
+        match c {
+            '\u{017f}' => 's',
+            '\u{212a}' => 'k',
+            c => c.to_ascii_lowercase(),
+        }
+    }
+    key.chars().count() == name.chars().count()
+        && key
+            .chars()
+            .zip(name.chars())
+            .all(|(a, b)| fold(a) == fold(b))
+}
+
 /// The value of the first key of `obj` equal to `key` in any letter case (as Go reads it).
 fn get_any_case<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    obj.get(key)
+        .or_else(|| obj.iter().find(|(k, _)| go_key_eq(k, key)).map(|(_, v)| v))
 }
 
 /// Finds the first Docker/moby-only key in a parsed JSON profile, with its path.
@@ -44,7 +60,7 @@ fn get_any_case<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Optio
 pub fn find_docker_key(v: &Value) -> Option<(String, String)> {
     let obj = v.as_object()?;
     for k in obj.keys() {
-        if TOP_DOCKER_KEYS.iter().any(|d| d.eq_ignore_ascii_case(k)) {
+        if TOP_DOCKER_KEYS.iter().any(|d| go_key_eq(k, d)) {
             return Some((k.clone(), k.clone()));
         }
     }
@@ -54,7 +70,7 @@ pub fn find_docker_key(v: &Value) -> Option<(String, String)> {
                 for k in e.keys() {
                     if ENTRY_DOCKER_KEYS
                         .iter()
-                        .any(|d| *d != "comment" && d.eq_ignore_ascii_case(k))
+                        .any(|d| *d != "comment" && go_key_eq(k, d))
                     {
                         return Some((format!("syscalls[{i}].{k}"), k.clone()));
                     }
@@ -74,10 +90,7 @@ fn find_miscased_key(v: &Value) -> Option<(String, String, &'static str)> {
         known: &[&'static str],
     ) -> Option<(String, String, &'static str)> {
         for k in obj.keys() {
-            if let Some(want) = known
-                .iter()
-                .find(|n| n.eq_ignore_ascii_case(k) && **n != k.as_str())
-            {
+            if let Some(want) = known.iter().find(|n| go_key_eq(k, n) && **n != k.as_str()) {
                 let p = if path.is_empty() {
                     k.clone()
                 } else {
@@ -277,6 +290,24 @@ mod tests {
             e.to_string().starts_with("syscalls[0].args[0].Index:"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn keys_that_go_folds_onto_oci_or_docker_keys_are_refused() {
+        // U+017F (long s) folds onto `s` and U+212A (Kelvin sign) onto `k` in Go.
+        assert!(go_key_eq("\u{17f}yscalls", "syscalls"));
+        assert!(go_key_eq("\u{212a}EY", "key"));
+        assert!(!go_key_eq("sy\u{17f}", "syscalls"));
+        let e = parse_profile(
+            "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"unshare\"],\"action\":\"SCMP_ACT_LOG\",\"arg\u{17f}\":[{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("syscalls[0].arg\u{17f}:"), "{e}");
+        let e = parse_profile(
+            "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"unshare\"],\"action\":\"SCMP_ACT_ALLOW\",\"include\u{17f}\":{\"caps\":[\"CAP_SYS_ADMIN\"]}}]}",
+        )
+        .unwrap_err();
+        assert!(matches!(e, ParseError::DockerKey { .. }), "{e}");
     }
 
     #[test]
