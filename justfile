@@ -6,23 +6,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Install the system packages the build needs (libseccomp-dev, pkg-config).
+# Install every system package the build, the tests and the demo need, when root
+# (otherwise print the exact command and fail): the list lives in scripts/setup only.
 setup:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    missing=()
-    dpkg -s libseccomp-dev >/dev/null 2>&1 || missing+=(libseccomp-dev)
-    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-    if [ "${#missing[@]}" -eq 0 ]; then exit 0; fi
-    if [ "$(id -u)" -eq 0 ]; then
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    else
-        echo "missing system packages; run:" >&2
-        echo "  sudo apt-get install -y ${missing[*]}" >&2
-        exit 1
-    fi
+    ./scripts/setup
 
 # A tour on the embedded default: a refused `unshare --user`, why (explain), a NOTIFY answered by supervise.
 demo: setup
@@ -53,14 +40,12 @@ bench: setup
 bench-e2e: setup
     #!/usr/bin/env bash
     set -euo pipefail
-    missing=()
-    for tool in hyperfine runc crun busybox; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        pkgs=$(printf '%s\n' "${missing[@]}" | sed 's/^busybox$/busybox-static/' | tr '\n' ' ')
+    # runc, crun and busybox come from scripts/setup; hyperfine is for this recipe only.
+    if ! command -v hyperfine >/dev/null 2>&1; then
         if [ "$(id -u)" -eq 0 ]; then
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $pkgs
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hyperfine
         else
-            echo "missing tools; run: sudo apt-get install -y $pkgs" >&2; exit 1
+            echo "missing hyperfine; run: sudo apt-get install -y hyperfine" >&2; exit 1
         fi
     fi
     ./scripts/bench-e2e.sh

@@ -17,7 +17,8 @@ pub fn missing_tools() -> Option<String> {
         .collect();
     (!missing.is_empty()).then(|| {
         format!(
-            "missing {} (apt-get install runc crun busybox-static gcc)",
+            "missing {}: install them with ./scripts/setup (as root), or: \
+             apt-get install -y runc crun busybox-static gcc libc6-dev",
             missing.join(", ")
         )
     })

@@ -1,8 +1,8 @@
 //! Docker's own default seccomp profile, for conformance tests and benchmarks.
 //!
 //! The upstream file comes from the Debian package `golang-github-docker-docker-dev`
-//! (DESIGN.md §6). In CI (`CI` set) a missing file is a failure; locally the tests that
-//! need it skip with a visible reason.
+//! ([docs/design.md](../../docs/design.md), testing). A missing file is a test failure
+//! naming the install command, on every machine: no test passes without running.
 
 use std::path::{Path, PathBuf};
 
@@ -20,25 +20,19 @@ pub fn upstream_docker_profile_path() -> Option<PathBuf> {
 
 /// Docker's upstream default profile, parsed.
 ///
-/// When the file is missing: panics if the `CI` environment variable is set (CI must
-/// install the package), otherwise prints why on stderr and returns `None` so that the
-/// caller can skip. Panics if the file exists but does not parse (that is a real bug).
-pub fn upstream_docker_profile() -> Option<MobyProfile> {
+/// Panics when the file is missing, naming the package that installs it (a test that
+/// needs it must fail, not pass without running), and when it does not parse.
+pub fn upstream_docker_profile() -> MobyProfile {
     let Some(path) = upstream_docker_profile_path() else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "{UPSTREAM_DOCKER_PROFILE} is missing: CI must install golang-github-docker-docker-dev"
-            );
-        }
-        eprintln!(
-            "SKIPPED: Docker's default profile is not installed ({UPSTREAM_DOCKER_PROFILE}); \
-             install golang-github-docker-docker-dev to run this test"
+        panic!(
+            "{UPSTREAM_DOCKER_PROFILE} is missing: this test needs Docker's default profile; \
+             install it with ./scripts/setup (as root), or: \
+             apt-get install -y golang-github-docker-docker-dev"
         );
-        return None;
     };
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    Some(parse_moby(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    parse_moby(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Docker's upstream default profile rendered for Docker's default capabilities on the

@@ -1,4 +1,4 @@
-//! Issue 2: every row of DESIGN.md §2.1, proved by what the kernel does in a forked child.
+//! Issue 2: every row of docs/design.md §2.1, proved by what the kernel does in a forked child.
 #![cfg(target_arch = "x86_64")]
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -603,4 +603,50 @@ fn libseccomp_miscompile_is_refused_not_installed() {
         probe(&raw, &[(GETPID, a0(2))])[0] > 0,
         "libseccomp fixed this bug: drop the workaround note"
     );
+}
+
+/// Issue 11 item 4 (`arg-width` lint): the kernel reads `ioctl`'s request as `unsigned
+/// int` (fs/ioctl.c, `SYSCALL_DEFINE3(ioctl, unsigned int, fd, unsigned int, cmd,
+/// unsigned long, arg)`), the filter compares 64 bits. On a pipe with 3 bytes queued,
+/// `ioctl(fd, 0x1_0000_541b, &n)` steps around `arg1 EQ 0x541b` (FIONREAD) and still
+/// reports 3; MASKED_EQ with mask 0xffffffff catches it.
+#[test]
+fn upper_bits_dodge_a_32_bit_argument() {
+    const IOCTL: i64 = 16;
+    const FIONREAD: u64 = 0x541b;
+    let eq = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ioctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":21531,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let masked = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ioctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":4294967295,"valueTwo":21531,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
+    let probe = |json: &str| {
+        let p = program(json);
+        let r = run_filtered(&p, TIMEOUT, |rep| {
+            let mut fds = [0i32; 2];
+            // SAFETY: `fds` is a valid array of two ints.
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+            // SAFETY: a 3-byte buffer written to the pipe's write end.
+            assert_eq!(unsafe { libc::write(fds[1], b"abc".as_ptr().cast(), 3) }, 3);
+            for cmd in [FIONREAD, FIONREAD | 1 << 32] {
+                let mut n: libc::c_int = -1;
+                let ret = raw(
+                    IOCTL,
+                    [
+                        fds[0] as u64,
+                        cmd,
+                        &mut n as *mut libc::c_int as u64,
+                        0,
+                        0,
+                        0,
+                    ],
+                );
+                rep.report(ret);
+                rep.report(i64::from(n));
+            }
+            0
+        });
+        assert_eq!(r.exit, Exit::Code(0), "{json}");
+        r.values
+    };
+    // EQ: FIONREAD refused, the same request with bit 32 set runs and reports 3 bytes.
+    assert_eq!(probe(eq), [-EPERM, -1, 0, 3]);
+    // MASKED_EQ 0xffffffff: both refused.
+    assert_eq!(probe(masked), [-EPERM, -1, -EPERM, -1]);
 }

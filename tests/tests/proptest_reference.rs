@@ -1,6 +1,6 @@
 //! Issue 6 item 2: for random profiles, `simulate(compile(p))` decides every random
 //! (arch, nr, args) exactly as an independent reference evaluator written from the OCI
-//! semantics in DESIGN.md §2.1 and §2.2 — and a sample is checked against the kernel.
+//! semantics in docs/design.md §2.1 and §2.2 — and a sample is checked against the kernel.
 //!
 //! The reference below does not use the compiler's code: it reads the `LinuxSeccomp` JSON
 //! values directly and only asks libseccomp's name tables for syscall numbers (facts).
@@ -320,7 +320,7 @@ fn spec_strategy(pool: &'static [&'static str], kernel_safe: bool) -> impl Strat
         })
 }
 
-// ---- the reference evaluator (DESIGN.md §2.1, §2.2) ----
+// ---- the reference evaluator (docs/design.md §2.1, §2.2) ----
 
 fn ref_action((a, e): (&str, Option<u32>)) -> Action {
     let errno = e.unwrap_or(1) as u16;

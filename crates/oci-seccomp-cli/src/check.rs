@@ -1,15 +1,17 @@
 //! `oci-seccomp check`: validate and lint a profile.
 
 use oci_seccomp::lint::{self, Severity};
+use oci_seccomp::moby::RenderOptions;
 use serde_json::json;
 
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
 
-/// Runs `check`: prints every finding, exit 1 when any is an error.
-pub fn run(path: &str, as_json: bool) -> CliResult<u8> {
+/// Runs `check`: prints every finding, exit 1 when any is an error. Docker profiles are
+/// rendered for `opts` first.
+pub fn run(path: &str, as_json: bool, opts: &RenderOptions) -> CliResult<u8> {
     let text = util::read_input(path)?;
-    let findings = lint::check_text(&text);
+    let findings = lint::check_text_with(&text, opts);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let (errors, warnings, notes) = (
         count(Severity::Error),

@@ -195,6 +195,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
         Action::Errno(e) => Some(i32::from(e)),
         _ => None,
     };
+    let reads = kernel_reads(&sys_name, arch, &args[..a.args.len()]);
     if a.json {
         let v = json!({
             "profile": name,
@@ -209,6 +210,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             "executed": d.executed,
             "ret_index": d.ret_index,
             "program_length": program.len(),
+            "kernel_reads": reads.iter().map(|r| &r.1).collect::<Vec<_>>(),
         });
         let mut s =
             serde_json::to_string_pretty(&v).map_err(|e| CliError::problem(e.to_string()))?;
@@ -228,7 +230,53 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             d.ret_index,
             program.len()
         );
+        let mut s = s;
+        for (line, _) in &reads {
+            s.push_str(line);
+            s.push('\n');
+        }
         util::write_output(None, s.as_bytes())?;
     }
     Ok(0)
+}
+
+/// How the kernel reads each given argument ([`oci_seccomp::argwidth`], from the
+/// syscall's `SYSCALL_DEFINE` types): one text line and one JSON object per argument the
+/// table knows.
+fn kernel_reads(
+    syscall: &str,
+    arch: &'static arch::ArchInfo,
+    args: &[u64],
+) -> Vec<(String, serde_json::Value)> {
+    use oci_seccomp::argwidth;
+    let mut out = Vec::new();
+    for (i, &v) in args.iter().enumerate() {
+        let Some(info) = argwidth::arg_info(syscall, i) else {
+            continue;
+        };
+        // A 32-bit ABI's register holds 32 bits whatever the type.
+        let bits = if arch.narrow_args() {
+            info.bits.min(32)
+        } else {
+            info.bits
+        };
+        let read = v & argwidth::read_mask(bits);
+        let note = if read != v {
+            format!(
+                "; the filter compares {v:#x} but the syscall runs with {read:#x} (compare with \
+                 SCMP_CMP_MASKED_EQ, mask {:#x}, to match what the kernel reads)",
+                argwidth::read_mask(bits)
+            )
+        } else {
+            String::new()
+        };
+        out.push((
+            format!(
+                "arg{i}:       the kernel reads `{} {}` ({bits} bits): {read:#x}{note}",
+                info.ty, info.name
+            ),
+            json!({"index": i, "type": info.ty, "name": info.name, "bits": bits, "value": format!("{read:#x}")}),
+        ));
+    }
+    out
 }

@@ -55,12 +55,27 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Validate and lint a profile (OCI or Docker); exit 1 if any error is found.
+    ///
+    /// A Docker (moby) profile is validated as moby reads it, rendered (for this host, or
+    /// --cap/--arch/--kernel as in `render`) and the result is linted.
     Check {
         /// The profile (JSON); `-` reads standard input.
         profile: String,
         /// Print the findings as JSON.
         #[arg(long)]
         json: bool,
+        /// Docker profiles: add a capability to Docker's default set; repeatable.
+        #[arg(long = "cap", value_name = "CAP")]
+        cap: Vec<String>,
+        /// Docker profiles: start from an empty capability set.
+        #[arg(long = "no-default-caps")]
+        no_default_caps: bool,
+        /// Docker profiles: the target architecture (default: native).
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
+        /// Docker profiles: the kernel version compared with minKernel, X.Y (default: running).
+        #[arg(long, value_name = "X.Y")]
+        kernel: Option<String>,
     },
     /// Compile an OCI profile to a BPF program.
     Compile {
@@ -147,7 +162,17 @@ enum Command {
 
 fn dispatch(cli: Cli) -> CliResult<u8> {
     match cli.command {
-        Command::Check { profile, json } => check::run(&profile, json),
+        Command::Check {
+            profile,
+            json,
+            cap,
+            no_default_caps,
+            arch,
+            kernel,
+        } => {
+            let opts = render::options(&cap, no_default_caps, arch.as_deref(), kernel.as_deref())?;
+            check::run(&profile, json, &opts)
+        }
         Command::Compile {
             profile,
             default,

@@ -7,7 +7,7 @@
 //! it with the container process state to the agent, closes its copy, waits for the child
 //! and exits with its status (128 + signal when it was killed).
 //!
-//! Order (DESIGN.md §3): without no-new-privileges the filter goes in before capabilities
+//! Order (docs/design.md §3): without no-new-privileges the filter goes in before capabilities
 //! are dropped (installing needs CAP_SYS_ADMIN then); with it, as late as possible before
 //! `execve`. No-new-privileges is only set when asked for (`--no-new-privs` or
 //! `process.noNewPrivileges`).

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `oci-seccomp` binary: output, exit status and bad input for
 //! every command. `run`, `supervise` and `demo` install filters in child processes (never
-//! in the test runner) and need root for namespaces; they say so and skip otherwise.
+//! in the test runner) and need root for namespaces; without root, or without busybox,
+//! they fail naming what to run (never pass without running).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -61,8 +62,10 @@ fn is_root() -> bool {
 macro_rules! need_root {
     () => {
         if !is_root() {
-            eprintln!("SKIPPED: needs root (namespaces, CAP_SYS_ADMIN)");
-            return;
+            panic!(
+                "this test needs root (namespaces, CAP_SYS_ADMIN): run the tests as root \
+                 (./scripts/setup && just test)"
+            );
         }
     };
 }
@@ -406,6 +409,52 @@ fn check_explain_and_run_refuse_a_program_that_libseccomp_miscompiled() {
     }
 }
 
+/// Issue 11 item 4: `explain` says how the kernel reads each argument (the argument-width
+/// table): `ioctl`'s request is an `unsigned int`, so 0x1_0000_541b runs as FIONREAD while
+/// the filter's `EQ 0x541b` does not match it.
+#[test]
+fn explain_says_how_the_kernel_reads_each_argument() {
+    let t = TempDir::new("explain-width");
+    let p = t.write(
+        "ioctl.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["ioctl"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 21531, "op": "SCMP_CMP_EQ"}]}]}"#,
+    );
+    let o = cli(&[
+        "explain",
+        &p,
+        "ioctl",
+        "3",
+        "0x10000541b",
+        "--arch",
+        "x86_64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("SCMP_ACT_ALLOW"), "{s}");
+    assert!(
+        s.contains("`unsigned int cmd` (32 bits): 0x541b") && s.contains("SCMP_CMP_MASKED_EQ"),
+        "{s}"
+    );
+    assert!(s.contains("`unsigned int fd` (32 bits): 0x3"), "{s}");
+    let o = cli(&[
+        "explain",
+        &p,
+        "ioctl",
+        "3",
+        "0x10000541b",
+        "--arch",
+        "x86_64",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kernel_reads"][1]["bits"], json!(32), "{v}");
+    assert_eq!(v["kernel_reads"][1]["value"], json!("0x541b"), "{v}");
+    // On i386 the register is 32 bits: the filter sees what the kernel reads.
+    let o = cli(&["explain", &p, "ioctl", "3", "0x541b", "--arch", "x86"]);
+    assert!(stdout(&o).contains("(32 bits): 0x541b"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("MASKED_EQ"), "{}", stdout(&o));
+}
+
 #[test]
 fn explain_bad_inputs() {
     let t = TempDir::new("explain-bad");
@@ -610,17 +659,146 @@ fn check_reports_what_run_refuses() {
         r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
              {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "Includes": {"caps": ["CAP_SYS_ADMIN"]}}]}"#,
     );
+    // `check` reads it as moby does (issue 11 item 2): valid, rendered, and the
+    // capability-gated unshare is not allowed without CAP_SYS_ADMIN.
     let o = cli(&["check", &inc]);
-    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("syscalls[0].Includes") && stdout(&o).contains("docker-keys"),
-        "{}",
-        stdout(&o)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("docker-rendered"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("unshare"), "{}", stdout(&o));
+    let o = cli(&["check", &inc, "--cap", "SYS_ADMIN"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("unshare is allowed"), "{}", stdout(&o));
     // `render` reads it as moby does: without CAP_SYS_ADMIN the entry is not there.
     let o = cli(&["render", &inc]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stdout(&o).contains("unshare"), "{}", stdout(&o));
+}
+
+/// Issue 11 item 2: `check` takes Docker profiles, as `--help` says: our embedded default,
+/// Docker's own `default.json` and containers-common's `seccomp.json` exit 0; a bad
+/// `minKernel` is an error naming its path; `--arch/--kernel/--cap` work as in `render`.
+#[test]
+fn check_accepts_docker_profiles() {
+    let t = TempDir::new("check-moby");
+    let embedded = t.write("default.json", oci_seccomp_default_json());
+    for p in [embedded.as_str(), DOCKER_DEFAULT, CONTAINERS_SECCOMP] {
+        assert!(
+            Path::new(p).is_file(),
+            "{p} is missing: install it with ./scripts/setup (as root), or: apt-get install -y \
+             golang-github-docker-docker-dev golang-github-containers-common"
+        );
+        let o = cli(&["check", p]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{p}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stdout(&o).contains("docker-rendered"),
+            "{p}: {}",
+            stdout(&o)
+        );
+        assert!(!stderr(&o).contains("unknown key"), "{p}: {}", stderr(&o));
+        for args in [
+            &["--arch", "arm64", "--kernel", "5.10"][..],
+            &["--cap", "SYS_ADMIN", "--no-default-caps"][..],
+        ] {
+            let mut a = vec!["check", p];
+            a.extend_from_slice(args);
+            let o = cli(&a);
+            assert_eq!(o.status.code(), Some(0), "{p} {args:?}: {}", stdout(&o));
+        }
+    }
+    let bad = t.write(
+        "minkernel.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+             {"names": ["getppid"], "action": "SCMP_ACT_ALLOW"},
+             {"names": ["bpf"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8.0"}}]}"#,
+    );
+    let o = cli(&["check", &bad]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("syscalls[1].includes.minKernel") && stdout(&o).contains("4.8.0"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Issue 11 item 2: containers-common's dialect (Podman, CRI-O): `defaultErrno` and
+/// per-entry `errno` names are recognised without "unknown key" warnings, checked against
+/// their numbers, and the real file renders, checks and runs.
+#[test]
+fn containers_common_profile_renders_checks_and_runs() {
+    need_root!();
+    assert!(
+        Path::new(CONTAINERS_SECCOMP).is_file(),
+        "{CONTAINERS_SECCOMP} is missing: install it with ./scripts/setup (as root), or: \
+         apt-get install -y golang-github-containers-common"
+    );
+    let o = cli(&["render", CONTAINERS_SECCOMP]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("unknown key"), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["defaultErrnoRet"], json!(38), "{v}");
+    let o = cli(&[
+        "run",
+        "--no-cache",
+        "--profile",
+        CONTAINERS_SECCOMP,
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo ran",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("ran"), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("unknown key"), "{}", stderr(&o));
+
+    // A name that disagrees with its number is an error naming the entry.
+    let t = TempDir::new("containers-common");
+    let p = t.write(
+        "mismatch.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS", "defaultErrnoRet": 38,
+            "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ERRNO", "errno": "EPERM", "errnoRet": 22, "comment": ""}]}"#,
+    );
+    for cmd in ["check", "render"] {
+        let o = cli(&[cmd, &p]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        let text = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(
+            text.contains("syscalls[0].errno") && text.contains("EPERM") && text.contains("22"),
+            "{cmd}: {text}"
+        );
+    }
+    let p = t.write(
+        "default-mismatch.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "EPERM", "defaultErrnoRet": 38, "archMap": []}"#,
+    );
+    let o = cli(&["check", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("defaultErrno"), "{}", stdout(&o));
+    // The name alone gives the number.
+    let p = t.write(
+        "name-only.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "archMap": [],
+            "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errno": "EACCES"}]}"#,
+    );
+    let o = cli(&["render", &p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["syscalls"][0]["errnoRet"], json!(13), "{v}");
+}
+
+/// Docker's own default profile (Debian `golang-github-docker-docker-dev`).
+const DOCKER_DEFAULT: &str =
+    "/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json";
+/// Podman's and CRI-O's profile (Debian `golang-github-containers-common`).
+const CONTAINERS_SECCOMP: &str = "/usr/share/containers/seccomp.json";
+
+fn oci_seccomp_default_json() -> &'static str {
+    include_str!("../../oci-seccomp/profiles/default.json")
 }
 
 /// Issue 10 item 7: `"Includes"` is moby's `includes` (Go reads keys in any case). The
@@ -741,6 +919,7 @@ fn run_denies_with_errno() {
 #[test]
 fn run_killed_by_kill_rule() {
     need_root!();
+    require_busybox();
     let t = TempDir::new("run-kill");
     let p = t.write(
         "kill.json",
@@ -823,6 +1002,46 @@ fn run_bad_inputs() {
     let o = cli(&["run", "--profile", &p, "--", "true"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("listenerPath"), "{}", stderr(&o));
+}
+
+/// Issue 11 item 5: `errnoRet` on ALLOW (and `defaultErrnoRet` on a KILL default) is an
+/// error naming the field, and nothing runs (runc ignores the field; crun and the runtime
+/// spec fail).
+#[test]
+fn run_refuses_errno_ret_on_allow() {
+    let t = TempDir::new("run-errno-allow");
+    let marker = t.path("ran");
+    let script = format!("touch {marker}");
+    for (name, json, field) in [
+        (
+            "allow.json",
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ALLOW", "errnoRet": 38}]}"#,
+            "syscalls[0].errnoRet",
+        ),
+        (
+            "kill.json",
+            r#"{"defaultAction": "SCMP_ACT_KILL", "defaultErrnoRet": 1}"#,
+            "defaultErrnoRet",
+        ),
+    ] {
+        let p = t.write(name, json);
+        let o = cli(&[
+            "run",
+            "--profile",
+            &p,
+            "--no-cache",
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains(field), "{name}: {}", stderr(&o));
+        assert!(!Path::new(&marker).exists(), "{name}: the command ran");
+        let o = cli(&["check", &p]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stdout(&o));
+        assert!(stdout(&o).contains(field), "{name}: {}", stdout(&o));
+    }
 }
 
 #[test]
@@ -948,6 +1167,7 @@ fn notify_and_supervise_emulate_mkdir() {
 
 #[test]
 fn supervise_json_and_many_containers() {
+    require_busybox();
     need_root!();
     let t = TempDir::new("notify-many");
     let sock = t.path("agent.sock");
@@ -1095,10 +1315,7 @@ const ALL_NS: &[&str] = &["pid", "ipc", "uts", "mount", "network"];
 #[test]
 fn run_bundle_sets_up_the_container() {
     need_root!();
-    if busybox().is_none() {
-        eprintln!("SKIPPED: busybox-static is not installed");
-        return;
-    }
+    require_busybox();
     let t = TempDir::new("bundle");
     let bundle = t.0.join("b");
     make_bundle(
@@ -1154,10 +1371,7 @@ fn run_bundle_sets_up_the_container() {
 #[test]
 fn run_bundle_refuses_what_it_cannot_do() {
     need_root!();
-    if busybox().is_none() {
-        eprintln!("SKIPPED: busybox-static is not installed");
-        return;
-    }
+    require_busybox();
     let t = TempDir::new("bundle-bad");
     let seccomp = json!({"defaultAction": "SCMP_ACT_ALLOW"});
     let cases: &[(&[&str], &str)] = &[
@@ -1197,10 +1411,7 @@ fn run_bundle_refuses_what_it_cannot_do() {
 #[test]
 fn run_bundle_notify_with_pid_namespace() {
     need_root!();
-    if busybox().is_none() {
-        eprintln!("SKIPPED: busybox-static is not installed");
-        return;
-    }
+    require_busybox();
     let t = TempDir::new("bundle-notify");
     let sock = t.path("agent.sock");
     let policy = t.write(
@@ -1245,7 +1456,8 @@ fn run_bundle_notify_with_pid_namespace() {
 fn require_busybox() {
     assert!(
         busybox().is_some(),
-        "busybox is required for this test: apt-get install busybox-static"
+        "busybox is required for this test: install it with ./scripts/setup (as root), or: \
+         apt-get install -y busybox-static"
     );
 }
 

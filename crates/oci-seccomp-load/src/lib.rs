@@ -1,5 +1,5 @@
 //! Install a compiled seccomp program in the calling process, return the
-//! user-notification fd, and hand it to a supervisor (DESIGN.md §3).
+//! user-notification fd, and hand it to a supervisor (docs/design.md §3).
 //!
 //! - [`install`]: one `seccomp(2)` call, no allocation, kernel support checked first.
 //! - [`initialize_seccomp`]: youki's signature (compile + install), and

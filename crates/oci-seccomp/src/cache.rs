@@ -1,4 +1,4 @@
-//! A compiled-program cache (DESIGN.md §5).
+//! A compiled-program cache (docs/design.md §6).
 //!
 //! A runtime pays for libseccomp's rule database at every container start unless it keeps
 //! the result. [`Cache`] keeps programs on disk, [`MemoryCache`] in memory for long-lived

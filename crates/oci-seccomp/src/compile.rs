@@ -20,7 +20,7 @@ pub struct CompileOptions {
     /// Refuse unknown syscall names and conflicting unconditional entries instead of
     /// warning about them.
     pub strict: bool,
-    /// Add the ENOSYS stub for syscalls newer than the profile (DESIGN.md §2.2), on the
+    /// Add the ENOSYS stub for syscalls newer than the profile (docs/design.md §2.2), on the
     /// default path of the program.
     pub enosys_stub: bool,
     /// Use libseccomp's binary-tree layout when the profile has more rules than this.
@@ -240,7 +240,7 @@ fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchIn
 
 /// Compiles an OCI `linux.seccomp` object into a loadable program.
 ///
-/// See DESIGN.md §2.1 for the exact semantics; in short they are runc's, with the OCI
+/// See docs/design.md §2.1 for the exact semantics; in short they are runc's, with the OCI
 /// meaning of `SCMP_CMP_MASKED_EQ`, errors for what libseccomp would silently wrap, and a
 /// deterministic ENOSYS stub on the default path.
 pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {

@@ -28,8 +28,10 @@
 //! ```
 
 pub mod arch;
+pub mod argwidth;
 pub mod cache;
 mod compile;
+pub mod errno;
 pub mod error;
 pub mod lint;
 pub mod moby;

@@ -5,7 +5,7 @@
 //! findings of [`lint`]. [`lint`] looks at a parsed profile and reports, per entry, what
 //! libseccomp 2.5 and the kernel will actually do where that differs from what a reader
 //! of the JSON would expect. The facts behind each lint were checked against libseccomp
-//! 2.5.4 (see DESIGN.md §4):
+//! 2.5.4 (see docs/design.md §4):
 //!
 //! - an unconditional entry for a syscall wins over every conditional entry for it, in
 //!   either order: libseccomp drops the conditions without an error;
@@ -36,7 +36,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompOperator, LinuxSyscall};
+use oci_spec::runtime::{
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall,
+};
 use serde::Serialize;
 
 use crate::arch;
@@ -299,23 +301,6 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
     let empty = Vec::new();
     let entries: &Vec<LinuxSyscall> = spec.syscalls().as_ref().unwrap_or(&empty);
 
-    if spec.default_errno_ret().is_some()
-        && !matches!(
-            spec.default_action(),
-            LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
-        )
-    {
-        out.push(Finding::new(
-            Severity::Warning,
-            "errno-ignored",
-            "defaultErrnoRet",
-            format!(
-                "defaultErrnoRet is ignored with defaultAction {}: only SCMP_ACT_ERRNO and \
-                 SCMP_ACT_TRACE carry an errno (crun refuses such a profile, runc ignores it)",
-                spec.default_action()
-            ),
-        ));
-    }
     if spec.listener_path().is_some()
         && !entries
             .iter()
@@ -360,24 +345,6 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
         let action = action_from_oci(e.action(), e.errno_ret());
         let args = e.args().clone().unwrap_or_default();
         let unconditional = args.is_empty();
-
-        if e.errno_ret().is_some()
-            && !matches!(
-                e.action(),
-                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
-            )
-        {
-            out.push(Finding::new(
-                Severity::Warning,
-                "errno-ignored",
-                format!("{path}.errnoRet"),
-                format!(
-                    "errnoRet is ignored with action {}: only SCMP_ACT_ERRNO and SCMP_ACT_TRACE carry \
-                     an errno (crun refuses the profile, runc ignores the field)",
-                    e.action()
-                ),
-            ));
-        }
 
         if action == default {
             out.push(Finding::new(
@@ -661,6 +628,9 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
         }
     }
 
+    lint_arg_width(spec, entries, default, &mut out);
+    lint_union_covers(spec, entries, &mut out);
+
     // socketcall bypass of a socket family filter on i386.
     let has_x86 = spec
         .architectures()
@@ -697,12 +667,257 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
     out
 }
 
-/// Everything `oci-seccomp check` reports for a profile's JSON text: Docker keys in an OCI
-/// file, parse errors (with line and column), validation and compile errors, then [`lint`].
+/// Whether `arg` satisfies `a` as libseccomp compares on a 64-bit ABI.
+fn arg_matches(a: &LinuxSeccompArg, arg: u64) -> bool {
+    let v = a.value();
+    match a.op() {
+        LinuxSeccompOperator::ScmpCmpNe => arg != v,
+        LinuxSeccompOperator::ScmpCmpLt => arg < v,
+        LinuxSeccompOperator::ScmpCmpLe => arg <= v,
+        LinuxSeccompOperator::ScmpCmpEq => arg == v,
+        LinuxSeccompOperator::ScmpCmpGe => arg >= v,
+        LinuxSeccompOperator::ScmpCmpGt => arg > v,
+        LinuxSeccompOperator::ScmpCmpMaskedEq => arg & v == a.value_two().unwrap_or(0) & v,
+    }
+}
+
+/// Two register values that the kernel reads alike (same low `bits`) on which the
+/// comparison disagrees: `(plain, dodged)`, `plain` with its upper bits clear. `None` when
+/// the upper bits cannot change the comparison's result.
+pub(crate) fn dodge(a: &LinuxSeccompArg, bits: u8) -> Option<(u64, u64)> {
+    let mask = crate::argwidth::read_mask(bits);
+    let (v, v2) = (a.value() & mask, a.value_two().unwrap_or(0) & mask);
+    let lows = [
+        v,
+        v2,
+        v.wrapping_add(1) & mask,
+        v.wrapping_sub(1) & mask,
+        0,
+        mask,
+    ];
+    let highs = [
+        1u64 << bits,
+        !mask,
+        !mask & (1u64 << 63),
+        !mask & 0xffff_ffff_0000_0000,
+    ];
+    for low in lows {
+        for high in highs {
+            let dodged = low | high;
+            if arg_matches(a, low) != arg_matches(a, dodged) {
+                return Some((low, dodged));
+            }
+        }
+    }
+    None
+}
+
+/// Every ABI in the filter (the native one included).
+fn filter_abis(spec: &LinuxSeccomp) -> Vec<&'static crate::arch::ArchInfo> {
+    let mut abis = vec![arch::native()];
+    for a in spec.architectures().iter().flatten() {
+        let info = arch::from_oci(*a);
+        if !abis.iter().any(|b| b.name == info.name) {
+            abis.push(info);
+        }
+    }
+    abis
+}
+
+/// 32-bit (and 16-bit) arguments compared as 64 bits: the upper bits reach the filter but
+/// not the syscall, so a caller can set them to step around the comparison
+/// ([`crate::argwidth`]).
+fn lint_arg_width(
+    spec: &LinuxSeccomp,
+    entries: &[LinuxSyscall],
+    default: Action,
+    out: &mut Vec<Finding>,
+) {
+    let abis = filter_abis(spec);
+    let Some(wide) = abis.iter().find(|a| !a.narrow_args()) else {
+        return;
+    };
+    for (i, e) in entries.iter().enumerate() {
+        for (j, a) in e.args().iter().flatten().enumerate() {
+            let index = a.index();
+            for n in e.names() {
+                let Some(bits) = crate::argwidth::dodgeable_bits(n, index, wide) else {
+                    continue;
+                };
+                let Some((plain, dodged)) = dodge(a, bits) else {
+                    continue;
+                };
+                let info = crate::argwidth::arg_info(n, index).expect("dodgeable_bits knows it");
+                let mask = crate::argwidth::read_mask(bits);
+                let verb = |m: bool| if m { "matches" } else { "does not match" };
+                // Which way the dodge goes: to a weaker action (an escape: warning) or to a
+                // stricter one (calls refused that the author meant to let through: note).
+                let action = action_from_oci(e.action(), e.errno_ret());
+                let outcome = |m: bool| if m { action } else { default };
+                let (got_plain, got_dodged) = (
+                    outcome(arg_matches(a, plain)),
+                    outcome(arg_matches(a, dodged)),
+                );
+                let escapes =
+                    crate::prove::strictness(got_dodged) < crate::prove::strictness(got_plain);
+                let (severity, effect) = if escapes {
+                    (
+                        Severity::Warning,
+                        format!(
+                            "a call gets {} instead of {}",
+                            action_text(got_dodged),
+                            action_text(got_plain)
+                        ),
+                    )
+                } else {
+                    (
+                        Severity::Note,
+                        format!(
+                            "such a call gets {} instead of {} (stricter, so no escape, but \
+                             not what the entry says)",
+                            action_text(got_dodged),
+                            action_text(got_plain)
+                        ),
+                    )
+                };
+                let fix = match a.op() {
+                    LinuxSeccompOperator::ScmpCmpEq | LinuxSeccompOperator::ScmpCmpMaskedEq => {
+                        format!(
+                            "use SCMP_CMP_MASKED_EQ with value (the mask) {mask:#x} and valueTwo \
+                             {:#x}, which compares only the bits the kernel reads",
+                            if a.op() == LinuxSeccompOperator::ScmpCmpEq {
+                                a.value() & mask
+                            } else {
+                                a.value_two().unwrap_or(0) & a.value() & mask
+                            }
+                        )
+                    }
+                    _ => format!(
+                        "compare only the bits the kernel reads: SCMP_CMP_MASKED_EQ with value \
+                         (the mask) {mask:#x} for each value, or another entry for the calls \
+                         whose bits above {mask:#x} are set (SCMP_CMP_GT {mask:#x})"
+                    ),
+                };
+                out.push(Finding::new(
+                    severity,
+                    "arg-width",
+                    format!("{}.args[{j}]", format_args!("syscalls[{i}]")),
+                    format!(
+                        "{n} reads argument {index} as `{} {}` ({bits} bits; \
+                         include/linux/syscalls.h), but on {} the filter compares all 64 bits: \
+                         {dodged:#x} {} this comparison while {plain:#x} {}, and the kernel runs \
+                         both as {plain:#x}: {effect}; {fix}",
+                        info.ty,
+                        info.name,
+                        wide.name,
+                        verb(arg_matches(a, dodged)),
+                        verb(arg_matches(a, plain)),
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Conditional rules for one syscall with one action whose conditions together match
+/// every argument value (`fcntl` `arg1 != 8` in one entry and `arg1 != 10` in another):
+/// decided exactly by the proof module's search ([`crate::prove::find_other`]) on a
+/// profile of just those rules with another default.
+fn lint_union_covers(spec: &LinuxSeccomp, entries: &[LinuxSyscall], out: &mut Vec<Finding>) {
+    // Validation errors are check's to report, once: no log output from here.
+    let profile =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            Profile::from_oci(spec, false)
+        });
+    let Ok(profile) = profile else {
+        return;
+    };
+    let native = arch::native();
+    let mut groups: BTreeMap<(&str, String), Vec<&crate::profile::Rule>> = BTreeMap::new();
+    let unconditional: std::collections::BTreeSet<&str> = profile
+        .rules
+        .iter()
+        .filter(|r| r.conditions.is_empty())
+        .map(|r| r.name.as_str())
+        .collect();
+    for r in &profile.rules {
+        if !r.conditions.is_empty() && !unconditional.contains(r.name.as_str()) {
+            groups
+                .entry((r.name.as_str(), r.action.to_string()))
+                .or_default()
+                .push(r);
+        }
+    }
+    for ((name, _), rules) in groups {
+        let Some(nr) = arch::resolve(name, native) else {
+            continue;
+        };
+        let action = rules[0].action;
+        let mut members: Vec<usize> = rules.iter().map(|r| r.entry).collect();
+        members.dedup();
+        // One entry with two != on one index: `repeated-index-ne` already says it.
+        if members.len() == 1 {
+            let args = entries[members[0]].args().clone().unwrap_or_default();
+            let mut by_index: BTreeMap<usize, Vec<LinuxSeccompOperator>> = BTreeMap::new();
+            for a in &args {
+                by_index.entry(a.index()).or_default().push(a.op());
+            }
+            if by_index.values().any(|ops| {
+                ops.len() > 1 && ops.iter().all(|o| *o == LinuxSeccompOperator::ScmpCmpNe)
+            }) {
+                continue;
+            }
+        }
+        let mut sub = profile.clone();
+        sub.architectures = vec![native];
+        sub.default_action = if action == Action::KillProcess {
+            Action::Allow
+        } else {
+            Action::KillProcess
+        };
+        sub.rules = rules.iter().map(|r| (*r).clone()).collect();
+        sub.names.retain(|(_, n)| n == name);
+        let model = crate::prove::Model::new(&sub, false);
+        if let Ok(None) = crate::prove::find_other(&model, native.audit_arch, nr as u32, action) {
+            let list: Vec<String> = members.iter().map(|k| format!("syscalls[{k}]")).collect();
+            out.push(Finding::new(
+                Severity::Warning,
+                "conditions-cover-all",
+                list[0].clone(),
+                format!(
+                    "the conditions of {} ({} for {name}) together match every argument value: \
+                     every {name} call gets {}, as if the entries had no conditions (each \
+                     rule is ORed with the others; with != on one argument, any two values \
+                     cover everything); write the values to refuse (or allow) with == instead",
+                    list.join(" and "),
+                    action_text(action),
+                    action_text(action)
+                ),
+            ));
+        }
+    }
+}
+
+/// Everything `oci-seccomp check` reports for a profile's JSON text: [`check_text_with`]
+/// with Docker profiles rendered for this host (Docker's default capabilities, the native
+/// architecture, the running kernel).
+pub fn check_text(json: &str) -> Vec<Finding> {
+    check_text_with(json, &crate::moby::RenderOptions::host())
+}
+
+/// Everything `oci-seccomp check` reports for a profile's JSON text.
+///
+/// An OCI `linux.seccomp` object is validated, compiled and linted ([`lint`]); parse
+/// errors carry line and column. A Docker (moby) profile — `archMap`, `includes`,
+/// `excludes`, a legacy `name` or a `comment`, in any letter case, and containers-common's
+/// `defaultErrno`/`errno` names — is validated as moby reads it (every error names its
+/// JSON path, for example `syscalls[3].includes.minKernel`), rendered for `opts`, and the
+/// result is checked as an OCI profile, with each finding's `syscalls[N]` pointing back
+/// at the entry of the Docker file.
 ///
 /// An `Error` finding means the profile cannot be installed as written; the others are
 /// advice. The findings come sorted by severity, errors first.
-pub fn check_text(json: &str) -> Vec<Finding> {
+pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
     let mut out = Vec::new();
     if json.len() > crate::MAX_PROFILE_BYTES {
         out.push(Finding::new(
@@ -717,26 +932,24 @@ pub fn check_text(json: &str) -> Vec<Finding> {
         ));
         return out;
     }
+    if crate::moby::is_moby(json) {
+        return check_moby(json, opts);
+    }
     let spec = match crate::parse_profile(json) {
         Ok(s) => s,
-        Err(crate::ParseError::DockerKey { path, .. }) => {
-            out.push(Finding::new(
-                Severity::Error,
-                "docker-keys",
-                path,
-                "this is a Docker (moby) profile, not an OCI linux.seccomp object: an OCI runtime \
-                 drops archMap, includes and excludes and would allow every capability-gated \
-                 syscall; render it first with `oci-seccomp render FILE`"
-                    .into(),
-            ));
-            return out;
-        }
+        Err(crate::ParseError::DockerKey { .. }) => return check_moby(json, opts),
         Err(e) => {
             out.push(Finding::new(Severity::Error, "parse", "", e.to_string()));
             return out;
         }
     };
-    match Profile::from_oci(&spec, false) {
+    check_spec(&spec)
+}
+
+/// Validation, compilation and [`lint`] of a parsed OCI profile, errors first.
+fn check_spec(spec: &LinuxSeccomp) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match Profile::from_oci(spec, false) {
         Err(e) => out.push(Finding::new(Severity::Error, "invalid", "", e.to_string())),
         Ok(profile) => {
             if let Err(e) = crate::compile_profile(&profile, &CompileOptions::default()) {
@@ -744,7 +957,92 @@ pub fn check_text(json: &str) -> Vec<Finding> {
             }
         }
     }
-    out.extend(lint(&spec));
+    out.extend(lint(spec));
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// A Docker profile: moby's validation, then the rendered profile's checks with entry
+/// indices mapped back to the Docker file.
+fn check_moby(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
+    let profile = match crate::moby::parse_moby(json) {
+        Ok(p) => p,
+        Err(e) => {
+            let path = e.path().unwrap_or("").to_string();
+            return vec![Finding::new(
+                Severity::Error,
+                "docker-invalid",
+                path,
+                e.to_string(),
+            )];
+        }
+    };
+    let spec = match crate::moby::render(&profile, opts) {
+        Ok(s) => s,
+        Err(e) => {
+            let path = e.path().unwrap_or("").to_string();
+            return vec![Finding::new(
+                Severity::Error,
+                "docker-render",
+                path,
+                e.to_string(),
+            )];
+        }
+    };
+    // Rendered entry k is the Docker file's entry kept[k].
+    let kept: Vec<usize> = profile
+        .syscalls
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.applies(opts))
+        .map(|(i, _)| i)
+        .collect();
+    let mut out: Vec<Finding> = check_spec(&spec)
+        .into_iter()
+        .map(|mut f| {
+            f.path = map_entry_indices(&f.path, &kept);
+            f.message = map_entry_indices(&f.message, &kept);
+            f
+        })
+        .collect();
+    out.push(Finding::new(
+        Severity::Note,
+        "docker-rendered",
+        "",
+        format!(
+            "a Docker (moby) profile, checked as rendered for architecture {}, kernel {} and \
+             capabilities {} ({} of its {} entries apply); use --arch, --kernel and --cap for \
+             another target",
+            opts.arch.name,
+            opts.kernel,
+            if opts.capabilities.is_empty() {
+                "none".to_string()
+            } else {
+                opts.capabilities.join(",")
+            },
+            kept.len(),
+            profile.syscalls.len()
+        ),
+    ));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// Rewrites every `syscalls[k]` in `text` to `syscalls[kept[k]]`.
+fn map_entry_indices(text: &str, kept: &[usize]) -> String {
+    const KEY: &str = "syscalls[";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        let (head, tail) = rest.split_at(at + KEY.len());
+        out.push_str(head);
+        let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        match digits.parse::<usize>().ok().and_then(|k| kept.get(k)) {
+            Some(i) if tail[digits.len()..].starts_with(']') => out.push_str(&i.to_string()),
+            _ => out.push_str(&digits),
+        }
+        rest = &tail[digits.len()..];
+    }
+    out.push_str(rest);
     out
 }

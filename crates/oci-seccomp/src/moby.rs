@@ -1,7 +1,7 @@
 //! Docker (moby) seccomp profile format: parse, validate and render to OCI.
 //!
 //! A Docker profile is an OCI `linux.seccomp` object plus a few keys that only mean
-//! something to Docker's renderer (DESIGN.md §2.3, `docs/moby.md`):
+//! something to Docker's renderer (docs/design.md §2.4, `docs/moby.md`):
 //!
 //! - top level `archMap`: `[{"architecture": A, "subArchitectures": [..]}]`, used instead
 //!   of `architectures`;
@@ -204,8 +204,11 @@ pub struct MobySyscall {
     pub legacy_name: bool,
     /// `action`.
     pub action: LinuxSeccompAction,
-    /// `errnoRet`.
+    /// `errnoRet` (from `errno` when only the name is given).
     pub errno_ret: Option<u32>,
+    /// containers-common's `errno`: the errno's name beside (or instead of) `errnoRet`,
+    /// checked against it.
+    pub errno_name: Option<String>,
     /// `args` (`null` and `[]` read as none).
     pub args: Vec<LinuxSeccompArg>,
     /// `comment`.
@@ -222,8 +225,11 @@ pub struct MobySyscall {
 pub struct MobyProfile {
     /// `defaultAction`.
     pub default_action: LinuxSeccompAction,
-    /// `defaultErrnoRet`.
+    /// `defaultErrnoRet` (from `defaultErrno` when only the name is given).
     pub default_errno_ret: Option<u32>,
+    /// containers-common's `defaultErrno`: the default errno's name, checked against
+    /// `defaultErrnoRet`.
+    pub default_errno_name: Option<String>,
     /// `architectures` (legacy; refused together with a non-empty `archMap`).
     pub architectures: Vec<Arch>,
     /// `archMap`.
@@ -566,6 +572,43 @@ fn errno(v: &Value, path: &str) -> Result<Option<u32>, MobyError> {
     typed::<u32>(v, path, "an unsigned 32-bit integer").map(Some)
 }
 
+/// containers-common's dialect (Podman, CRI-O: `pkg/seccomp` of containers/common, whose
+/// `seccomp.json` Debian ships in `golang-github-containers-common`): an errno may be named
+/// (`"errno": "EPERM"`, `"defaultErrno": "ENOSYS"`) beside or instead of its number. The
+/// name must be a Linux errno name, and must agree with the number when both are given.
+/// Returns the number to use.
+fn errno_by_name(
+    name: Option<&str>,
+    number: Option<u32>,
+    path: &str,
+    number_key: &str,
+) -> Result<Option<u32>, MobyError> {
+    let Some(name) = name else {
+        return Ok(number);
+    };
+    let value = Value::String(name.to_string());
+    let Some(n) = crate::errno::errno_number(name) else {
+        return Err(MobyError::invalid(
+            path,
+            &value,
+            "not a Linux errno name (expected an upper-case name such as \"EPERM\" or \"ENOSYS\")",
+        ));
+    };
+    match number {
+        Some(m) if m != n => Err(MobyError::invalid(
+            path,
+            &value,
+            format!(
+                "{name} is errno {n}, but {number_key} beside it is {m}{}: the two must name the same errno",
+                crate::errno::errno_name(m)
+                    .map(|x| format!(" ({x})"))
+                    .unwrap_or_default()
+            ),
+        )),
+        _ => Ok(Some(n)),
+    }
+}
+
 fn parse_filter(v: &Value, path: &str) -> Result<MobyFilter, MobyError> {
     let mut f = MobyFilter::default();
     if v.is_null() {
@@ -606,13 +649,14 @@ fn parse_entry(v: &Value, path: &str) -> Result<MobySyscall, MobyError> {
         legacy_name: false,
         action: LinuxSeccompAction::default(),
         errno_ret: None,
+        errno_name: None,
         args: Vec::new(),
         comment: None,
         includes: MobyFilter::default(),
         excludes: MobyFilter::default(),
     };
     let known = [
-        "name", "names", "action", "errnoRet", "args", "comment", "includes", "excludes",
+        "name", "names", "action", "errnoRet", "errno", "args", "comment", "includes", "excludes",
     ];
     for (k, v) in fields(obj, path, &known)? {
         let p = join(path, k);
@@ -632,6 +676,11 @@ fn parse_entry(v: &Value, path: &str) -> Result<MobySyscall, MobyError> {
                 action = Some(typed(v, &p, "a seccomp action such as \"SCMP_ACT_ALLOW\"")?);
             }
             "errnoRet" => entry.errno_ret = errno(v, &p)?,
+            "errno" => {
+                if !v.is_null() {
+                    entry.errno_name = Some(string(v, &p)?);
+                }
+            }
             "args" => {
                 for (j, a) in array(v, &p)?.iter().enumerate() {
                     let ap = format!("{p}[{j}]");
@@ -670,6 +719,12 @@ fn parse_entry(v: &Value, path: &str) -> Result<MobySyscall, MobyError> {
         path: join(path, "action"),
         reason: "every entry needs an action such as \"SCMP_ACT_ALLOW\"".into(),
     })?;
+    entry.errno_ret = errno_by_name(
+        entry.errno_name.as_deref(),
+        entry.errno_ret,
+        &join(path, "errno"),
+        "errnoRet",
+    )?;
     Ok(entry)
 }
 
@@ -711,6 +766,7 @@ pub fn parse_moby_value(value: &Value) -> Result<MobyProfile, MobyError> {
         "listenerMetadata",
         "syscalls",
         "comment",
+        "defaultErrno",
     ];
     for (k, v) in fields(top, "", &known)? {
         match k {
@@ -721,6 +777,11 @@ pub fn parse_moby_value(value: &Value) -> Result<MobyProfile, MobyError> {
                 default_action = Some(typed(v, k, "a seccomp action such as \"SCMP_ACT_ERRNO\"")?);
             }
             "defaultErrnoRet" => p.default_errno_ret = errno(v, k)?,
+            "defaultErrno" => {
+                if !v.is_null() {
+                    p.default_errno_name = Some(string(v, k)?);
+                }
+            }
             "architectures" => p.architectures = arches(v, k)?,
             "archMap" => {
                 for (i, e) in array(v, k)?.iter().enumerate() {
@@ -781,6 +842,12 @@ pub fn parse_moby_value(value: &Value) -> Result<MobyProfile, MobyError> {
             second: "archMap",
         });
     }
+    p.default_errno_ret = errno_by_name(
+        p.default_errno_name.as_deref(),
+        p.default_errno_ret,
+        "defaultErrno",
+        "defaultErrnoRet",
+    )?;
     p.default_action = default_action.ok_or_else(|| MobyError::Missing {
         path: "defaultAction".into(),
         reason: "a profile needs a default action such as \"SCMP_ACT_ERRNO\" (moby would read a \

@@ -172,6 +172,34 @@ fn check_errno(path: &str, errno: Option<u32>) -> Result<(), CompileError> {
     }
 }
 
+/// The runtime spec: "When the action doesn't support an errno, the runtime MUST print an
+/// error and fail" (config-linux.md, `errnoRet`). Only ERRNO and TRACE carry one. crun
+/// fails too; runc ignores the field (docs/conformance.md).
+fn check_errno_allowed(
+    path: &str,
+    errno: Option<u32>,
+    action: LinuxSeccompAction,
+) -> Result<(), CompileError> {
+    match errno {
+        Some(e)
+            if !matches!(
+                action,
+                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+            ) =>
+        {
+            Err(CompileError::invalid(
+                path,
+                e,
+                format!(
+                    "{action} does not return an errno (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE do); \
+                     the runtime spec requires a failure here: remove the field or change the action"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Runtime libseccomp version as `(major, minor, micro)`.
 pub fn libseccomp_version() -> (u32, u32, u32) {
     libseccomp::ScmpVersion::current()
@@ -193,17 +221,11 @@ impl Profile {
             return Err(CompileError::NotifyDefaultAction);
         }
         check_errno("defaultErrnoRet", spec.default_errno_ret())?;
-        if spec.default_errno_ret().is_some()
-            && !matches!(
-                spec.default_action(),
-                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
-            )
-        {
-            tracing::warn!(
-                default_action = %spec.default_action(),
-                "defaultErrnoRet is ignored: the default action is neither SCMP_ACT_ERRNO nor SCMP_ACT_TRACE"
-            );
-        }
+        check_errno_allowed(
+            "defaultErrnoRet",
+            spec.default_errno_ret(),
+            spec.default_action(),
+        )?;
         let default_action = action_from_oci(spec.default_action(), spec.default_errno_ret());
 
         let version = libseccomp_version();
@@ -288,14 +310,11 @@ impl Profile {
                 ));
             }
             check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
-            if entry.errno_ret().is_some()
-                && !matches!(
-                    entry.action(),
-                    LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
-                )
-            {
-                tracing::warn!(entry = %path, action = %entry.action(), "errnoRet is ignored: the action is neither SCMP_ACT_ERRNO nor SCMP_ACT_TRACE");
-            }
+            check_errno_allowed(
+                &format!("{path}.errnoRet"),
+                entry.errno_ret(),
+                entry.action(),
+            )?;
             let action = action_from_oci(entry.action(), entry.errno_ret());
 
             let mut conditions = Vec::new();

@@ -1198,6 +1198,72 @@ pub fn prove(profile: &Profile, program: &Program, stub: bool) -> Result<(), Com
     }
 }
 
+/// Searches every call of syscall `nr` on the ABI with audit arch `arch` (all 2^384
+/// argument values, bit 30 of `nr` included for x32) for one that `model` does not decide
+/// as `want` alone: `Ok(None)` proves that every such call gets `want`, `Ok(Some(..))`
+/// gives the smallest call of the first region that does not, with the profile's verdict.
+///
+/// The lints use it to ask whether a union of conditional rules covers every value: build
+/// a profile of just those rules with another default, and search for a call that reaches
+/// the default.
+///
+/// # Errors
+///
+/// [`ProofError::TooComplex`] when the search exceeds [`MAX_STEPS`].
+pub fn find_other(
+    model: &Model,
+    arch: u32,
+    nr: u32,
+    want: Action,
+) -> Result<Option<(SeccompPoint, Verdict)>, ProofError> {
+    let mut region = Region::default();
+    let ok = region
+        .push(Atom::eq(ARCH, arch), true)
+        .and_then(|a| Ok(a && region.push(Atom::eq(NR, nr), true)?))
+        .map_err(|_| ProofError::TooComplex)?;
+    if !ok {
+        return Ok(None);
+    }
+    search_other(model, &mut region, want)
+}
+
+fn search_other(
+    model: &Model,
+    region: &mut Region,
+    want: Action,
+) -> Result<Option<(SeccompPoint, Verdict)>, ProofError> {
+    region.steps += 1;
+    if region.steps > MAX_STEPS {
+        return Err(ProofError::TooComplex);
+    }
+    match model.decide(region) {
+        Ok(v) => {
+            if v.outcomes.iter().all(|(a, _)| *a == want) {
+                Ok(None)
+            } else {
+                let point = region.sample().map_err(|_| ProofError::TooComplex)?;
+                Ok(Some((point, v)))
+            }
+        }
+        Err(Stop::Exhausted) => Err(ProofError::TooComplex),
+        Err(Stop::Split(atom)) => {
+            for yes in [true, false] {
+                let sat = region.push(atom, yes).map_err(|_| ProofError::TooComplex);
+                let r = match sat {
+                    Ok(true) => search_other(model, region, want),
+                    Ok(false) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                region.pop();
+                if let Some(found) = r? {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
 /// Text for a call: `getppid(0x1, 0x0, ...) on SCMP_ARCH_X86_64`.
 pub fn describe_call(point: &SeccompPoint) -> String {
     let p = point.0;

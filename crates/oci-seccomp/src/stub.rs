@@ -1,4 +1,4 @@
-//! The ENOSYS stub (DESIGN.md §2.2).
+//! The ENOSYS stub (docs/design.md §2.2).
 //!
 //! A profile written for an older kernel denies newer syscalls with its default errno,
 //! usually EPERM; glibc and Rust's std fall back to older syscalls only on ENOSYS. The stub

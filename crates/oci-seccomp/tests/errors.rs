@@ -54,6 +54,46 @@ fn errno_above_4095() {
     assert!(compile(&spec, &CompileOptions::default()).is_ok());
 }
 
+/// Issue 11 item 5: the runtime spec says a runtime MUST fail on an errno given to an
+/// action that has none (crun does; runc ignores the field, docs/conformance.md).
+#[test]
+fn errno_ret_on_an_action_without_an_errno() {
+    let m = err(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ALLOW","errnoRet":38}]}"#,
+    );
+    has(
+        &m,
+        &[
+            "syscalls[0].errnoRet",
+            "38",
+            "SCMP_ACT_ALLOW",
+            "does not return an errno",
+        ],
+    );
+    for default in [
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_KILL_PROCESS",
+        "SCMP_ACT_ALLOW",
+        "SCMP_ACT_LOG",
+    ] {
+        let m = err(&format!(
+            r#"{{"defaultAction":"{default}","defaultErrnoRet":1}}"#
+        ));
+        has(
+            &m,
+            &["defaultErrnoRet", "1", default, "does not return an errno"],
+        );
+    }
+    // ERRNO and TRACE carry one.
+    for action in ["SCMP_ACT_ERRNO", "SCMP_ACT_TRACE"] {
+        let json = format!(
+            r#"{{"defaultAction":"{action}","defaultErrnoRet":1,"syscalls":[{{"names":["getppid"],"action":"{action}","errnoRet":38}}]}}"#
+        );
+        let spec = parse_profile(&json).unwrap();
+        assert!(compile(&spec, &CompileOptions::default()).is_ok(), "{json}");
+    }
+}
+
 #[test]
 fn argument_index_above_5() {
     let m = err(
