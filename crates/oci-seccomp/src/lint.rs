@@ -319,23 +319,27 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
         && spec.listener_path().is_none()
     {
         out.push(Finding::new(
-            Severity::Note,
+            Severity::Warning,
             "notify-without-listener",
             "listenerPath",
-            "SCMP_ACT_NOTIFY is used but listenerPath is empty: the runtime must hand the notify \
-             fd to a supervisor itself (runc refuses such a profile; until someone answers, \
-             notified syscalls block)"
+            "SCMP_ACT_NOTIFY is used but listenerPath is empty: `oci-seccomp run` refuses it \
+             unless --listener names an agent, and runc refuses it; a runtime must hand the \
+             notify fd to a supervisor itself (until someone answers, notified syscalls block)"
                 .into(),
         ));
     }
+    out.extend(listener_problems(spec));
 
     // name -> first unconditional entry (index, action).
     let mut first_uncond: BTreeMap<&str, (usize, Action)> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
         if e.args().as_ref().is_none_or(|a| a.is_empty()) {
             let a = action_from_oci(e.action(), e.errno_ret());
-            for n in e.names() {
-                first_uncond.entry(n.as_str()).or_insert((i, a));
+            // An entry whose action is the default installs no rule, so it shadows nothing.
+            if a != default {
+                for n in e.names() {
+                    first_uncond.entry(n.as_str()).or_insert((i, a));
+                }
             }
         }
     }
@@ -896,6 +900,55 @@ fn lint_union_covers(spec: &LinuxSeccomp, entries: &[LinuxSyscall], out: &mut Ve
             ));
         }
     }
+}
+
+/// Longest `listenerPath`: `sun_path` holds 108 bytes, the last one the NUL (an abstract
+/// `@name` replaces the `@` with the leading NUL).
+pub const MAX_LISTENER_PATH: usize = 107;
+/// Largest state message an agent accepts (runc's and ours: 64 KiB), of which
+/// `listenerMetadata` is part.
+pub const MAX_LISTENER_STATE: usize = 64 * 1024;
+
+/// What the runtime side of the listener protocol refuses in `listenerPath` and
+/// `listenerMetadata`: errors, so that `check` says what `run` would refuse.
+fn listener_problems(spec: &LinuxSeccomp) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(p) = spec.listener_path() {
+        let text = p.to_string_lossy();
+        if !(text.starts_with('/') || (text.starts_with('@') && text.len() > 1)) {
+            out.push(Finding::new(
+                Severity::Error,
+                "listener-path",
+                "listenerPath",
+                format!("{text:?}: must be an absolute path or @name (an abstract socket name)"),
+            ));
+        } else if text.len() > MAX_LISTENER_PATH {
+            out.push(Finding::new(
+                Severity::Error,
+                "listener-path",
+                "listenerPath",
+                format!(
+                    "{} bytes: a socket path must be at most {MAX_LISTENER_PATH} bytes (sun_path)",
+                    text.len()
+                ),
+            ));
+        }
+    }
+    if let Some(m) = spec.listener_metadata() {
+        if m.len() >= MAX_LISTENER_STATE {
+            out.push(Finding::new(
+                Severity::Error,
+                "listener-metadata",
+                "listenerMetadata",
+                format!(
+                    "{} bytes: the state message that carries it may be at most \
+                     {MAX_LISTENER_STATE} bytes, which agents enforce",
+                    m.len()
+                ),
+            ));
+        }
+    }
+    out
 }
 
 /// Everything `oci-seccomp check` reports for a profile's JSON text: [`check_text_with`]

@@ -1314,10 +1314,20 @@ fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
         }
         Cause::Stub | Cause::BadArch => "<filter>".into(),
     };
-    let mux = matches!(cx.want.outcomes[0].1, Cause::Multiplexed { .. });
+    // The witness is a call through `socketcall` or `ipc` on an architecture that has them.
+    let through_multiplexer = profile.architectures.iter().any(|a| {
+        a.audit_arch == cx.point.0[ARCH]
+            && multiplexes(a)
+            && ["socketcall", "ipc"]
+                .iter()
+                .any(|m| arch::resolve(m, a).map(|n| n as u32) == Some(cx.point.0[NR]))
+    });
+    let mux = through_multiplexer || matches!(cx.want.outcomes[0].1, Cause::Multiplexed { .. });
     let hint = if mux {
         "the filter cannot read a socket or IPC call's arguments through socketcall/ipc; \
-         libseccomp applies the entry's conditions to the multiplexer's own registers. Add an \
+         libseccomp applies the entry's conditions to the multiplexer's own registers, and \
+         tests ipc's whole first register although the kernel reads the call from its low 16 \
+         bits. Add an \
          unconditional rule for the multiplexer (socketcall or ipc), or leave the architecture out"
     } else {
         "libseccomp 2.5 builds wrong programs for some profiles (conditional rules on one \

@@ -572,3 +572,48 @@ fn conditions_covering_every_value_across_entries() {
         Action::Errno(1)
     );
 }
+
+/// `check` says what `run` refuses about the listener (red-team finding F4), and an
+/// unconditional entry equal to the default shadows nothing (F5).
+#[test]
+fn listener_settings_run_refuses_are_errors_and_default_entries_shadow_nothing() {
+    let with = |extra: &str| {
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW",{extra}"syscalls":[{{"names":["getcwd"],"action":"SCMP_ACT_NOTIFY"}}]}}"#
+        )
+    };
+    let long = format!("/{}", "a".repeat(120));
+    let meta = "x".repeat(70_000);
+    for (extra, code) in [
+        (r#""listenerPath":"rel.sock","#.to_string(), "listener-path"),
+        (r#""listenerPath":"@","#.to_string(), "listener-path"),
+        (format!(r#""listenerPath":"{long}","#), "listener-path"),
+        (
+            format!(r#""listenerPath":"/run/a.sock","listenerMetadata":"{meta}","#),
+            "listener-metadata",
+        ),
+    ] {
+        let f = check_text(&with(&extra));
+        assert!(
+            f.iter()
+                .any(|x| x.code == code && x.severity == Severity::Error),
+            "{code}: {f:?}"
+        );
+    }
+    let f = check_text(&with(r#""listenerPath":"/run/agent.sock","#));
+    assert!(!f.iter().any(|x| x.severity == Severity::Error), "{f:?}");
+    let f = check_text(&with(""));
+    assert!(f
+        .iter()
+        .any(|x| x.code == "notify-without-listener" && x.severity == Severity::Warning));
+
+    // Entry 0 equals the default and is not compiled: entry 1 decides, nothing is shadowed.
+    let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["unshare"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["unshare"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":268435456,"valueTwo":268435456,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
+    assert!(!codes(p).iter().any(|(c, _)| *c == "shadowed-entry"));
+    assert_eq!(
+        decide(p, AUDIT_ARCH_X86_64, 272, [0x1000_0000, 0, 0, 0, 0, 0]),
+        Action::Errno(1)
+    );
+}
