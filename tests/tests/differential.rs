@@ -197,10 +197,17 @@ fn start_agent(work: &Path, socket: &Path) -> std::process::Child {
 
 /// Docker's upstream default profile rendered for Docker's default capabilities on this
 /// host, by our renderer (every runtime gets the same OCI JSON).
+/// Docker's own profile rendered for the host; a missing file or a failed render is a
+/// test failure that says what to install, never a silently smaller comparison.
 fn docker_rendered() -> Option<Value> {
     let path =
         Path::new("/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json");
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; install it with `apt-get install golang-github-docker-docker-dev` (or run scripts/setup)",
+            path.display()
+        )
+    });
     let exe = cli()?;
     let dir = std::env::temp_dir().join(format!(
         "oci-seccomp-diff-docker-{}.json",
@@ -209,9 +216,11 @@ fn docker_rendered() -> Option<Value> {
     std::fs::write(&dir, text).ok()?;
     let out = Command::new(exe).arg("render").arg(&dir).output().ok()?;
     let _ = std::fs::remove_file(&dir);
-    if !out.status.success() {
-        return None;
-    }
+    assert!(
+        out.status.success(),
+        "render of Docker's profile failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).ok()
 }
 

@@ -135,7 +135,9 @@ const TABLE: &[(&str, &[&str])] = &[
     ("personality", &["unsigned int personality"]),
     ("setns", &["int fd", "int flags"]),
     ("unshare", &["unsigned long unshare_flags"]),
-    ("clone", &["unsigned long clone_flags", "unsigned long newsp", "int *parent_tidptr", "int *child_tidptr", "unsigned long tls"]),
+    // Declared `unsigned long clone_flags`, but kernel/fork.c builds the clone arguments
+    // from `lower_32_bits(clone_flags)`: the kernel reads 32 bits.
+    ("clone", &["u32 clone_flags", "unsigned long newsp", "int *parent_tidptr", "int *child_tidptr", "unsigned long tls"]),
     ("clone3", &["struct clone_args *uargs", "size_t size"]),
     ("kill", &["pid_t pid", "int sig"]),
     ("tkill", &["pid_t pid", "int sig"]),

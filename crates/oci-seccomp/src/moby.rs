@@ -621,6 +621,10 @@ fn parse_filter(v: &Value, path: &str) -> Result<MobyFilter, MobyError> {
             "caps" => f.caps = strings(v, &p)?,
             "arches" => f.arches = strings(v, &p)?,
             _ => {
+                // moby reads "" and null as no minimum.
+                if v.is_null() || v.as_str() == Some("") {
+                    continue;
+                }
                 let Value::String(text) = v else {
                     return Err(MobyError::invalid(
                         p,
