@@ -985,18 +985,37 @@ pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Fin
         ));
         return out;
     }
-    if crate::moby::is_moby(json) {
-        return check_moby(json, opts);
-    }
-    let spec = match crate::parse_profile(json) {
-        Ok(s) => s,
-        Err(crate::ParseError::DockerKey { .. }) => return check_moby(json, opts),
-        Err(e) => {
-            out.push(Finding::new(Severity::Error, "parse", "", e.to_string()));
-            return out;
+    let docker = crate::moby::is_moby(json);
+    let unknown: Vec<Finding> = serde_json::from_str::<serde_json::Value>(json)
+        .map(|v| crate::parse::unknown_keys(&v, docker))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|path| {
+            Finding::new(
+                Severity::Warning,
+                "unknown-key",
+                path.clone(),
+                "not a key of this format: it is ignored (as oci-spec and moby do), so a \
+                 misspelt key such as `args` silently drops what it holds"
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut found = if docker {
+        check_moby(json, opts)
+    } else {
+        match crate::parse_profile(json) {
+            Ok(s) => check_spec(&s),
+            Err(crate::ParseError::DockerKey { .. }) => check_moby(json, opts),
+            Err(e) => {
+                out.push(Finding::new(Severity::Error, "parse", "", e.to_string()));
+                return out;
+            }
         }
     };
-    check_spec(&spec)
+    found.extend(unknown);
+    found.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    found
 }
 
 /// Validation, compilation and [`lint`] of a parsed OCI profile, errors first.
@@ -1022,11 +1041,16 @@ fn check_moby(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
         Ok(p) => p,
         Err(e) => {
             let path = e.path().unwrap_or("").to_string();
+            // The error's text starts with its path; the finding shows the path once.
+            let text = e.to_string();
+            let message = text
+                .strip_prefix(&format!("{path}: "))
+                .map_or(text.clone(), str::to_string);
             return vec![Finding::new(
                 Severity::Error,
                 "docker-invalid",
                 path,
-                e.to_string(),
+                message,
             )];
         }
     };

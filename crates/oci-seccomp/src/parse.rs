@@ -9,8 +9,8 @@ use crate::error::ParseError;
 pub const MAX_PROFILE_BYTES: usize = 4 << 20;
 
 /// Keys that exist only in the Docker/moby profile format.
-const TOP_DOCKER_KEYS: &[&str] = &["archMap"];
-const ENTRY_DOCKER_KEYS: &[&str] = &["name", "includes", "excludes", "comment"];
+const TOP_DOCKER_KEYS: &[&str] = &["archMap", "defaultErrno"];
+const ENTRY_DOCKER_KEYS: &[&str] = &["name", "includes", "excludes", "comment", "errno"];
 
 /// Keys of the OCI `linux.seccomp` object, of a syscall entry and of an argument: oci-spec
 /// reads them case-sensitively, Go's `encoding/json` (runc, moby) case-insensitively.
@@ -51,12 +51,84 @@ fn get_any_case<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Optio
         .or_else(|| obj.iter().find(|(k, _)| go_key_eq(k, key)).map(|(_, v)| v))
 }
 
+/// Keys no reader of the format knows, with their JSON paths: oci-spec (and moby) ignore
+/// them, so a misspelt `args` makes a conditional entry unconditional. `docker` adds the
+/// Docker and containers-common keys to the known ones. Matching is Go's.
+pub fn unknown_keys(v: &Value, docker: bool) -> Vec<String> {
+    const DOCKER_TOP: &[&str] = &["archMap", "defaultErrno"];
+    const DOCKER_ENTRY: &[&str] = &["name", "includes", "excludes", "comment", "errno"];
+    const FILTER: &[&str] = &["caps", "arches", "minKernel"];
+    const ARCH_MAP: &[&str] = &["architecture", "subArchitectures"];
+    fn check(
+        obj: &serde_json::Map<String, Value>,
+        path: &str,
+        known: &[&[&str]],
+        out: &mut Vec<String>,
+    ) {
+        for k in obj.keys() {
+            if !known
+                .iter()
+                .any(|list| list.iter().any(|n| go_key_eq(k, n)))
+            {
+                out.push(if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let Some(obj) = v.as_object() else {
+        return out;
+    };
+    let none: &[&str] = &[];
+    let (top_extra, entry_extra) = if docker {
+        (DOCKER_TOP, DOCKER_ENTRY)
+    } else {
+        (none, none)
+    };
+    check(obj, "", &[TOP_OCI_KEYS, top_extra], &mut out);
+    if let Some(Value::Array(entries)) = get_any_case(obj, "syscalls") {
+        for (i, e) in entries.iter().enumerate() {
+            let Some(e) = e.as_object() else { continue };
+            let p = format!("syscalls[{i}]");
+            check(e, &p, &[ENTRY_OCI_KEYS, entry_extra], &mut out);
+            if let Some(Value::Array(args)) = get_any_case(e, "args") {
+                for (j, a) in args.iter().enumerate() {
+                    if let Some(a) = a.as_object() {
+                        check(a, &format!("{p}.args[{j}]"), &[ARG_OCI_KEYS], &mut out);
+                    }
+                }
+            }
+            if docker {
+                for f in ["includes", "excludes"] {
+                    if let Some(Value::Object(o)) = get_any_case(e, f) {
+                        check(o, &format!("{p}.{f}"), &[FILTER], &mut out);
+                    }
+                }
+            }
+        }
+    }
+    if docker {
+        if let Some(Value::Array(m)) = get_any_case(obj, "archMap") {
+            for (i, e) in m.iter().enumerate() {
+                if let Some(e) = e.as_object() {
+                    check(e, &format!("archMap[{i}]"), &[ARCH_MAP], &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Finds the first Docker/moby-only key in a parsed JSON profile, with its path.
 ///
 /// Keys are matched in any letter case, as moby (Go's `encoding/json`) reads them:
-/// `"Includes"` is moby's `includes`. `comment` alone is harmless but still marks a Docker
-/// file; `name`, `includes`, `excludes` and `archMap` change meaning and are dropped by
-/// oci-spec.
+/// `"Includes"` is moby's `includes`. `name`, `includes`, `excludes` and `archMap` change
+/// meaning and are dropped by oci-spec; `comment`, and containers-common's `defaultErrno`
+/// and `errno`, mark the file as that format too, so that every command reads it the same
+/// way (as a Docker-format file, where the errno names are checked against the numbers).
 pub fn find_docker_key(v: &Value) -> Option<(String, String)> {
     let obj = v.as_object()?;
     for k in obj.keys() {
@@ -68,10 +140,7 @@ pub fn find_docker_key(v: &Value) -> Option<(String, String)> {
         for (i, e) in entries.iter().enumerate() {
             if let Some(e) = e.as_object() {
                 for k in e.keys() {
-                    if ENTRY_DOCKER_KEYS
-                        .iter()
-                        .any(|d| *d != "comment" && go_key_eq(k, d))
-                    {
+                    if ENTRY_DOCKER_KEYS.iter().any(|d| go_key_eq(k, d)) {
                         return Some((format!("syscalls[{i}].{k}"), k.clone()));
                     }
                 }

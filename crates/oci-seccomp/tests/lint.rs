@@ -617,3 +617,33 @@ fn listener_settings_run_refuses_are_errors_and_default_entries_shadow_nothing()
         Action::Errno(1)
     );
 }
+
+/// Red team on issue 11: a misspelt key is reported, containers-common's `errno` marks the
+/// dialect for every reader, and moby's empty `minKernel` means no minimum.
+#[test]
+fn unknown_keys_dialect_markers_and_empty_min_kernel() {
+    let typo = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["socket"],"action":"SCMP_ACT_ALLOW","arg":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#;
+    assert!(check_text(typo)
+        .iter()
+        .any(|f| f.code == "unknown-key" && f.path == "syscalls[0].arg"));
+    // `errno` alone marks containers-common's dialect: refused on the OCI path, checked
+    // against errnoRet on the Docker path (by `check`, `render` and `run` alike).
+    let pm = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"errno":"ENOSYS"}]}"#;
+    assert!(matches!(
+        parse_profile(pm),
+        Err(oci_seccomp::ParseError::DockerKey { .. })
+    ));
+    assert!(check_text(pm)
+        .iter()
+        .any(|f| f.severity == Severity::Error && f.message.contains("ENOSYS is errno 38")));
+    for mk in [r#""""#, "null"] {
+        let p = format!(
+            r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{{"names":["getppid"],"action":"SCMP_ACT_ALLOW","includes":{{"minKernel":{mk}}}}}]}}"#
+        );
+        assert!(
+            !check_text(&p).iter().any(|f| f.severity == Severity::Error),
+            "{mk}: {:?}",
+            check_text(&p)
+        );
+    }
+}
