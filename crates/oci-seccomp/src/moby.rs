@@ -688,9 +688,15 @@ fn parse_entry(v: &Value, path: &str) -> Result<MobySyscall, MobyError> {
             "args" => {
                 for (j, a) in array(v, &p)?.iter().enumerate() {
                     let ap = format!("{p}[{j}]");
-                    object(a, &ap)?;
+                    // moby reads the keys in any case: rename them to OCI's before decoding.
+                    let mut canonical = Map::new();
+                    for (k, v) in
+                        fields(object(a, &ap)?, &ap, &["index", "value", "valueTwo", "op"])?
+                    {
+                        canonical.insert(k.to_string(), v.clone());
+                    }
                     entry.args.push(typed(
-                        a,
+                        &Value::Object(canonical),
                         &ap,
                         "an argument condition {\"index\", \"value\", \"valueTwo\", \"op\"}",
                     )?);

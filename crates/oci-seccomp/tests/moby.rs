@@ -645,3 +645,14 @@ fn embedded_default_compiles() {
         }
     }
 }
+
+/// moby reads an argument's keys in any case too (red team on issue 11).
+#[test]
+fn argument_keys_in_any_case() {
+    let p = parse_moby(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"INDEX":1,"VALUE":8,"Op":"SCMP_CMP_EQ"}]}]}"#,
+    )
+    .unwrap();
+    let a = &p.syscalls[0].args[0];
+    assert_eq!((a.index(), a.value()), (1, 8));
+}
