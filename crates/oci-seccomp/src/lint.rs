@@ -758,12 +758,32 @@ fn lint_arg_width(
                 // stricter one (calls refused that the author meant to let through: note).
                 let action = action_from_oci(e.action(), e.errno_ret());
                 let outcome = |m: bool| if m { action } else { default };
-                let (got_plain, got_dodged) = (
+                let (mut got_plain, mut got_dodged) = (
                     outcome(arg_matches(a, plain)),
                     outcome(arg_matches(a, dodged)),
                 );
-                let escapes =
+                let mut escapes =
                     crate::prove::strictness(got_dodged) < crate::prove::strictness(got_plain);
+                // The value the entry names is what its author meant: if a call the kernel
+                // reads as that same value (zero- or sign-extended, or with other upper
+                // bits) gets a weaker action than the value itself, that call escapes the
+                // entry, whichever of the two the search above happened to pick.
+                let named = if a.op() == LinuxSeccompOperator::ScmpCmpMaskedEq {
+                    a.value_two().unwrap_or(0) & a.value()
+                } else {
+                    a.value()
+                };
+                let low = named & mask;
+                let sign = 1u64 << (bits - 1);
+                let signed = if low & sign != 0 { low | !mask } else { low };
+                let meant = outcome(arg_matches(a, named));
+                for m in [low, signed, low | !mask, low | (1u64 << bits)] {
+                    let got = outcome(arg_matches(a, m));
+                    if !escapes && crate::prove::strictness(got) < crate::prove::strictness(meant) {
+                        escapes = true;
+                        (got_plain, got_dodged) = (meant, got);
+                    }
+                }
                 let (severity, effect) = if escapes {
                     (
                         Severity::Warning,

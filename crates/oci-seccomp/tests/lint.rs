@@ -647,3 +647,23 @@ fn unknown_keys_dialect_markers_and_empty_min_kernel() {
         );
     }
 }
+
+/// A sign-extended negative `int` named by a deny entry: the zero-extended spelling, which
+/// the kernel reads as the same -1, gets the default: an escape, so a warning (red team on
+/// issue 11). Checked by simulation.
+#[test]
+fn arg_width_escape_through_the_other_extension_is_a_warning() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["umask"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]}]}"#;
+    assert!(findings(p)
+        .iter()
+        .any(|f| f.code == "arg-width" && f.severity == Severity::Warning));
+    // umask is 95 on x86_64: -1 is refused, 0xffffffff (the same int to the kernel) is not.
+    assert_eq!(
+        decide(p, AUDIT_ARCH_X86_64, 95, [u64::MAX, 0, 0, 0, 0, 0]),
+        Action::Errno(5)
+    );
+    assert_eq!(
+        decide(p, AUDIT_ARCH_X86_64, 95, [0xffff_ffff, 0, 0, 0, 0, 0]),
+        Action::Allow
+    );
+}
