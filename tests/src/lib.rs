@@ -71,21 +71,32 @@ pub fn raw(nr: i64, args: [u64; 6]) -> i64 {
     }
 }
 
-/// An i386 syscall through `int 0x80` (returns the raw kernel result, `-errno` on error).
+/// An i386 syscall through `int 0x80` with three arguments (returns the raw kernel
+/// result, `-errno` on error).
 #[cfg(target_arch = "x86_64")]
 pub fn int80(nr: u32, a1: u32, a2: u32, a3: u32) -> i64 {
+    int80_5(nr, [a1, a2, a3, 0, 0])
+}
+
+/// An i386 syscall through `int 0x80` with five arguments (ebx, ecx, edx, esi, edi).
+/// Pointer arguments must point below 4 GiB (for example into a `MAP_32BIT` mapping).
+#[cfg(target_arch = "x86_64")]
+pub fn int80_5(nr: u32, a: [u32; 5]) -> i64 {
     let ret: i32;
     // SAFETY: `int 0x80` enters the kernel's i386 syscall path; rbx is saved and restored
-    // around it because LLVM reserves it. The tests pass only integer arguments.
+    // around it because LLVM reserves it. The tests pass integers and pointers into their
+    // own low mappings only.
     unsafe {
         std::arch::asm!(
             "xchg {b}, rbx",
             "int 0x80",
             "xchg {b}, rbx",
-            b = inout(reg) u64::from(a1) => _,
+            b = inout(reg) u64::from(a[0]) => _,
             inlateout("eax") nr as i32 => ret,
-            in("ecx") a2,
-            in("edx") a3,
+            in("ecx") a[1],
+            in("edx") a[2],
+            in("esi") a[3],
+            in("edi") a[4],
         );
     }
     i64::from(ret)

@@ -650,3 +650,39 @@ fn upper_bits_dodge_a_32_bit_argument() {
     // MASKED_EQ 0xffffffff: both refused.
     assert_eq!(probe(masked), [-EPERM, -1, -EPERM, -1]);
 }
+
+/// `clone`'s flags are declared `unsigned long`, but kernel/fork.c takes
+/// `lower_32_bits(clone_flags)`: with `clone` refused for flags == SIGCHLD (17),
+/// `clone(0x1_0000_0011)` still forks. The width table says so (lint `arg-width`), and
+/// MASKED_EQ with 0xffffffff closes it.
+#[test]
+fn clone_flags_are_read_as_32_bits() {
+    let eq = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":0,"value":17,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let masked = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":0,"value":4294967295,"valueTwo":17,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
+    let probe = |json: &str| {
+        let r = run_filtered(&program(json), TIMEOUT, |rep| {
+            for flags in [17u64, 17 | 1 << 32] {
+                let ret = raw(CLONE, [flags, 0, 0, 0, 0, 0]);
+                if ret == 0 {
+                    // The forked copy: leave at once.
+                    // SAFETY: `_exit` ends the copy without running anything of the parent's.
+                    unsafe { libc::_exit(0) };
+                }
+                if ret > 0 {
+                    let mut status = 0;
+                    // SAFETY: reaping the copy we just made.
+                    unsafe { libc::waitpid(ret as i32, &mut status, 0) };
+                }
+                rep.report(ret.min(1));
+            }
+            0
+        });
+        assert_eq!(r.exit, Exit::Code(0), "{json}");
+        r.values
+    };
+    // EQ: SIGCHLD alone refused; with bit 32 set the kernel forks (1 stands for a pid).
+    assert_eq!(probe(eq), [-5, 1]);
+    assert_eq!(probe(masked), [-5, -5]);
+    let lint = oci_seccomp::lint::lint(&oci_seccomp::parse_profile(eq).unwrap());
+    assert!(lint.iter().any(|f| f.code == "arg-width"), "{lint:?}");
+}

@@ -9,7 +9,7 @@ use oci_seccomp::prove::{prove_instructions, Model, ProofError};
 use oci_seccomp::{
     compile, parse_profile, simulate, Action, CompileError, CompileOptions, Profile,
 };
-use oci_seccomp_tests::{program, raw, run_filtered, Exit, TIMEOUT};
+use oci_seccomp_tests::{int80_5, program, raw, run_filtered, Exit, TIMEOUT};
 
 const GETPPID: i64 = 110;
 
@@ -29,18 +29,8 @@ fn refusal(json: &str) -> String {
 }
 
 /// The issue's example: three `getppid` entries on x86_64 that libseccomp 2.5 merges into
-/// a program that allows a call matching entry 0 only.
-const THREE_GETPPID: &str = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
- {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":100,"args":[
-   {"index":1,"value":4294967295,"valueTwo":1,"op":"SCMP_CMP_MASKED_EQ"},
-   {"index":0,"value":3978633079640342432,"op":"SCMP_CMP_GT"},
-   {"index":1,"value":13,"op":"SCMP_CMP_GT"}]},
- {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":101,"args":[
-   {"index":0,"value":16282137733583660316,"op":"SCMP_CMP_EQ"}]},
- {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":102,"args":[
-   {"index":3,"value":15,"op":"SCMP_CMP_EQ"},
-   {"index":0,"value":4111951094534433705,"op":"SCMP_CMP_LE"},
-   {"index":3,"value":12884901888,"op":"SCMP_CMP_NE"}]}]}"#;
+/// a program that allows a call matching entry 0 only (also used by the CLI's tests).
+const THREE_GETPPID: &str = include_str!("../../fixtures/miscompiled/three-getppid.json");
 
 #[test]
 fn fail_open_miscompile_is_refused_with_a_witness_the_kernel_confirms() {
@@ -114,27 +104,6 @@ fn libseccomp_missing_load_on_the_second_arch_is_refused() {
         err.contains("on SCMP_ARCH_X86 ") && err.contains("returns SCMP_ACT_ALLOW"),
         "{err}"
     );
-}
-
-/// An i386 syscall with five arguments through `int 0x80`.
-fn int80_5(nr: u32, a: [u32; 5]) -> i64 {
-    let ret: i32;
-    // SAFETY: `int 0x80` enters the i386 syscall path; rbx is saved and restored around it
-    // (LLVM reserves it). Pointer arguments point into a MAP_32BIT mapping of the caller.
-    unsafe {
-        std::arch::asm!(
-            "xchg {b}, rbx",
-            "int 0x80",
-            "xchg {b}, rbx",
-            b = inout(reg) u64::from(a[0]) => _,
-            inlateout("eax") nr as i32 => ret,
-            in("ecx") a[1],
-            in("edx") a[2],
-            in("esi") a[3],
-            in("edi") a[4],
-        );
-    }
-    i64::from(ret)
 }
 
 /// A page below 4 GiB, so that i386 calls can take pointers into it.

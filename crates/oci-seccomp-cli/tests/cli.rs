@@ -368,17 +368,11 @@ fn check_explain_and_run_refuse_a_program_that_libseccomp_miscompiled() {
     // only, and libseccomp 2.5.4's program allows it.
     let p = t.write(
         "three.json",
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
- {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":100,"args":[
-   {"index":1,"value":4294967295,"valueTwo":1,"op":"SCMP_CMP_MASKED_EQ"},
-   {"index":0,"value":3978633079640342432,"op":"SCMP_CMP_GT"},
-   {"index":1,"value":13,"op":"SCMP_CMP_GT"}]},
- {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":101,"args":[
-   {"index":0,"value":16282137733583660316,"op":"SCMP_CMP_EQ"}]},
- {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":102,"args":[
-   {"index":3,"value":15,"op":"SCMP_CMP_EQ"},
-   {"index":0,"value":4111951094534433705,"op":"SCMP_CMP_LE"},
-   {"index":3,"value":12884901888,"op":"SCMP_CMP_NE"}]}]}"#,
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/miscompiled/three-getppid.json"
+        ))
+        .unwrap(),
     );
     let o = cli(&["check", &p]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));

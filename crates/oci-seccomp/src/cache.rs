@@ -353,6 +353,36 @@ fn nix_err<'a>(
     }
 }
 
+/// Writes `data` to a new private file (0600, never following a link, never replacing a
+/// file) in the directory `dir_fd` (at `dir`, for messages); returns its name. The caller
+/// renames it into place; on an error here nothing is left behind.
+fn write_private(
+    dir_fd: &OwnedFd,
+    dir: &Path,
+    what: &str,
+    data: &[u8],
+) -> Result<String, CacheError> {
+    let tmp = tmp_name(what);
+    let tmp_path = dir.join(&tmp);
+    let result = (|| {
+        let f = nix::fcntl::openat(
+            dir_fd,
+            tmp.as_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )
+        .map_err(nix_err("create", &tmp_path))?;
+        let mut f = fs::File::from(f);
+        f.write_all(data).map_err(io_err("write", &tmp_path))?;
+        f.sync_all().map_err(io_err("sync", &tmp_path))
+    })();
+    if let Err(e) = result {
+        let _ = nix::unistd::unlinkat(dir_fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+        return Err(e);
+    }
+    Ok(tmp)
+}
+
 fn tmp_name(what: &str) -> String {
     format!(
         ".tmp-{what}-{}-{}",
@@ -558,35 +588,18 @@ impl Cache {
     fn create_key(dir: &Path, fd: &OwnedFd) -> Result<(), CacheError> {
         let mut key = [0u8; MAC_KEY_LEN];
         fill_random(&mut key).map_err(io_err("getrandom for", &dir.join(MAC_KEY_FILE)))?;
-        let tmp = tmp_name("key");
-        let tmp_path = dir.join(&tmp);
-        let result = (|| {
-            let f = nix::fcntl::openat(
-                fd,
-                tmp.as_str(),
-                OFlag::O_WRONLY
-                    | OFlag::O_CREAT
-                    | OFlag::O_EXCL
-                    | OFlag::O_NOFOLLOW
-                    | OFlag::O_CLOEXEC,
-                Mode::from_bits_truncate(0o600),
-            )
-            .map_err(nix_err("create", &tmp_path))?;
-            let mut f = fs::File::from(f);
-            f.write_all(&key).map_err(io_err("write", &tmp_path))?;
-            f.sync_all().map_err(io_err("sync", &tmp_path))?;
-            // Another process may have made the key first: keep theirs.
-            match nix::fcntl::renameat2(
-                fd,
-                tmp.as_str(),
-                fd,
-                MAC_KEY_FILE,
-                nix::fcntl::RenameFlags::RENAME_NOREPLACE,
-            ) {
-                Ok(()) | Err(Errno::EEXIST) => Ok(()),
-                Err(e) => Err(nix_err("rename into", &dir.join(MAC_KEY_FILE))(e)),
-            }
-        })();
+        let tmp = write_private(fd, dir, "key", &key)?;
+        // Another process may have made the key first: keep theirs.
+        let result = match nix::fcntl::renameat2(
+            fd,
+            tmp.as_str(),
+            fd,
+            MAC_KEY_FILE,
+            nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) | Err(Errno::EEXIST) => Ok(()),
+            Err(e) => Err(nix_err("rename into", &dir.join(MAC_KEY_FILE))(e)),
+        };
         let _ = nix::unistd::unlinkat(fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
         result
     }
@@ -688,27 +701,10 @@ impl Cache {
 
     fn store(&self, key: &CacheKey, program: &Program) -> Result<(), CacheError> {
         let data = encode_entry(&self.mac_key, key, program);
-        let tmp = tmp_name("entry");
-        let tmp_path = self.dir.join(&tmp);
-        let result = (|| {
-            let f = nix::fcntl::openat(
-                &self.fd,
-                tmp.as_str(),
-                OFlag::O_WRONLY
-                    | OFlag::O_CREAT
-                    | OFlag::O_EXCL
-                    | OFlag::O_NOFOLLOW
-                    | OFlag::O_CLOEXEC,
-                Mode::from_bits_truncate(0o600),
-            )
-            .map_err(nix_err("create", &tmp_path))?;
-            let mut f = fs::File::from(f);
-            f.write_all(&data).map_err(io_err("write", &tmp_path))?;
-            f.sync_data().map_err(io_err("sync", &tmp_path))?;
-            let name = key.file_name();
-            nix::fcntl::renameat(&self.fd, tmp.as_str(), &self.fd, name.as_str())
-                .map_err(nix_err("rename into", &self.dir.join(&name)))
-        })();
+        let tmp = write_private(&self.fd, &self.dir, "entry", &data)?;
+        let name = key.file_name();
+        let result = nix::fcntl::renameat(&self.fd, tmp.as_str(), &self.fd, name.as_str())
+            .map_err(nix_err("rename into", &self.dir.join(&name)));
         if result.is_err() {
             let _ = nix::unistd::unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
         }
