@@ -7,7 +7,6 @@
 
 mod check;
 mod compile;
-mod container;
 mod demo;
 mod errors;
 mod explain;

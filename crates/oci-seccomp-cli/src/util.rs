@@ -206,13 +206,6 @@ pub fn normalize_cap(name: &str) -> Option<String> {
     CAPS.contains(&bare).then(|| format!("CAP_{bare}"))
 }
 
-/// The number of a capability name (with or without `CAP_`).
-pub fn cap_number(name: &str) -> Option<u32> {
-    let upper = name.trim().to_ascii_uppercase();
-    let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
-    CAPS.iter().position(|c| *c == bare).map(|i| i as u32)
-}
-
 /// The name of signal `sig` (`SIGSYS`).
 pub fn signal_name(sig: i32) -> String {
     nix::sys::signal::Signal::try_from(sig)
@@ -265,7 +258,5 @@ mod tests {
             Some("CAP_SYS_ADMIN")
         );
         assert_eq!(normalize_cap("CAP_NOPE"), None);
-        assert_eq!(cap_number("CAP_SYS_ADMIN"), Some(21));
-        assert_eq!(cap_number("CHECKPOINT_RESTORE"), Some(40));
     }
 }

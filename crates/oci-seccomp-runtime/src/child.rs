@@ -1,0 +1,662 @@
+//! The child's work, after `fork`: a short list of single-purpose steps, each with its own
+//! `Copy` error ([`crate::report`]), run in the order of docs/security.md ("Launcher").
+//!
+//! **Async-signal safety.** The parent forks while single-threaded, so the child may call
+//! anything, but the steps from [`Step::Privileges`](crate::Step::Privileges) on make no
+//! heap allocation (a filter may be in, and a failure is reported with a fixed-size record):
+//! every C string, pointer array and scratch buffer is made before `fork`. The mount steps
+//! do not allocate either (paths are the plan's C strings or stack buffers).
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sys::signal::{SigHandler, Signal};
+use nix::sys::stat::Mode;
+use oci_seccomp::Program;
+use oci_seccomp_load::handoff::ChildEnd;
+use rustix::thread::CapabilitySet;
+
+use crate::container::{ContainerPlan, MountPlan, DEV_SYMLINKS};
+use crate::mounts::{self, Kind, ProcFd};
+use crate::report::{
+    At, CapabilityOp, ExecError, Failed, IdentityOp, InstallError, KeyringError, MountError,
+    MountOp, NamespaceError, NoNewPrivilegesError, PathError, PrivilegeOp, Record, SessionError,
+    StepFailure, VerifyError,
+};
+use crate::LaunchPlan;
+
+type StepResult<E> = Result<(), Failed<E>>;
+
+/// Everything the child needs, made before `fork`.
+pub(crate) struct ChildContext<'a> {
+    pub(crate) plan: &'a LaunchPlan,
+    pub(crate) program: Option<&'a Program>,
+    pub(crate) verify_after_filter: bool,
+    /// Null-terminated pointer arrays into the plan's C strings, for `execve`.
+    pub(crate) argv: Vec<*const libc::c_char>,
+    pub(crate) envp: Vec<*const libc::c_char>,
+    /// Scratch space for reading the groups back.
+    pub(crate) groups: Vec<libc::gid_t>,
+}
+
+impl<'a> ChildContext<'a> {
+    pub(crate) fn new(plan: &'a LaunchPlan, program: Option<&'a Program>, verify: bool) -> Self {
+        let mut argv: Vec<*const libc::c_char> = plan.argv.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut envp: Vec<*const libc::c_char> = plan.envp.iter().map(|a| a.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        let groups = vec![0; plan.container.as_ref().map_or(0, |c| c.gids.len()) + 1];
+        Self {
+            plan,
+            program,
+            verify_after_filter: verify,
+            argv,
+            envp,
+            groups,
+        }
+    }
+}
+
+fn send(report: BorrowedFd<'_>, r: &Record) {
+    let bytes = r.to_bytes();
+    // One write of 16 bytes (< PIPE_BUF): all or nothing. A parent that is gone cannot be
+    // told anything.
+    loop {
+        match nix::unistd::write(report, &bytes) {
+            Err(Errno::EINTR) => continue,
+            _ => return,
+        }
+    }
+}
+
+/// Reports `f` to the parent and exits 1.
+fn fail(report: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
+    send(report, &f.into().to_record());
+    // SAFETY: _exit is async-signal-safe and always sound; it runs no destructors or atexit
+    // handlers, which must not run in a forked child.
+    unsafe { libc::_exit(1) }
+}
+
+/// The child, after fork. Never returns.
+pub(crate) fn run(ctx: &mut ChildContext<'_>, end: Option<&ChildEnd>, report: OwnedFd) -> ! {
+    let report = report.as_fd();
+    let plan = ctx.plan;
+    session().unwrap_or_else(|e| fail(report, e));
+    if let Some(c) = &plan.container {
+        keyring().unwrap_or_else(|e| fail(report, e));
+        namespaces(c).unwrap_or_else(|e| fail(report, e));
+        rootfs_and_mounts(c).unwrap_or_else(|e| fail(report, e));
+        masked_and_readonly_paths(c).unwrap_or_else(|e| fail(report, e));
+        // Bounding set, ambient set and groups before any filter can fake their results.
+        privileges(c).unwrap_or_else(|e| fail(report, e));
+    }
+    if !plan.nnp {
+        // No NNP: install before the capabilities are dropped (needs CAP_SYS_ADMIN).
+        seccomp(ctx.program, end, report).unwrap_or_else(|e| fail(report, e));
+    }
+    if let Some(c) = &plan.container {
+        identity(c).unwrap_or_else(|e| fail(report, e));
+        capabilities(c).unwrap_or_else(|e| fail(report, e));
+    }
+    if plan.nnp {
+        no_new_privileges().unwrap_or_else(|e| fail(report, e));
+        // No filter is in yet, so what is read back is what the kernel did; nothing can
+        // change the identity or clear no-new-privileges after this point.
+        if let Some(c) = &plan.container {
+            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(report, e));
+        }
+        // NNP: install as late as possible before exec.
+        seccomp(ctx.program, end, report).unwrap_or_else(|e| fail(report, e));
+    } else if ctx.verify_after_filter {
+        // The filter was in while the identity was set and could have faked those calls
+        // (the plan made sure the reading calls are allowed): the workload starts with the
+        // planned identity or not at all.
+        if let Some(c) = &plan.container {
+            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(report, e));
+        }
+    }
+    let e = exec(plan, &ctx.argv, &ctx.envp);
+    fail(report, e)
+}
+
+/// [`Step::Session`](crate::Step::Session): a new session (as runc and crun: `kill(0, sig)`
+/// in the workload reaches neither the runtime nor the shell that started it), death with
+/// the runtime, default signal dispositions, and every inherited fd from 3 up close-on-exec
+/// (before the install, which may refuse `close_range`).
+fn session() -> StepResult<SessionError> {
+    // The child of a fork is never a process-group leader: setsid cannot fail with EPERM.
+    nix::unistd::setsid().map_err(|e| Failed::with(SessionError::Setsid, e))?;
+    prctl::set_death_signal(libc::SIGKILL as isize).map_err(|errno| Failed {
+        error: SessionError::DeathSignal,
+        errno,
+    })?;
+    for sig in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGPIPE,
+    ] {
+        // SAFETY: SIG_DFL installs no handler; sigaction is async-signal-safe. The parent's
+        // forwarding handlers would not survive exec anyway, but ignored signals would.
+        let _ = unsafe { nix::sys::signal::signal(sig, SigHandler::SigDfl) };
+    }
+    cloexec_from(3);
+    Ok(())
+}
+
+/// Marks every fd from `first` up close-on-exec: `close_range(CLOSE_RANGE_CLOEXEC)` (Linux
+/// 5.11), else one `fcntl` per possible fd below the soft limit.
+fn cloexec_from(first: u32) {
+    // SAFETY: close_range takes no pointers and, with CLOSE_RANGE_CLOEXEC, closes nothing;
+    // a raw syscall is async-signal-safe. (No library wraps close_range safely.)
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    let max = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1024, |(soft, _)| soft.min(1 << 20) as i32);
+    for fd in first as i32..max {
+        // SAFETY: F_SETFD on a number that may not be open only fails with EBADF; fcntl is
+        // async-signal-safe. The fd is not owned here, so it is not wrapped in an OwnedFd.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// [`Step::Keyring`](crate::Step::Keyring): a new, anonymous session keyring, as runc and
+/// crun give every container (the kernel keyring is not namespaced).
+fn keyring() -> StepResult<KeyringError> {
+    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING with a null name reads no memory of ours; a raw
+    // syscall is async-signal-safe. Neither nix nor rustix wraps keyctl.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            libc::KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    if rc < 0 {
+        let e = Errno::last();
+        // Like runc: a kernel without keyrings, or one that refuses us (a filter of an
+        // outer container), is not fatal.
+        if !matches!(e, Errno::ENOSYS | Errno::EPERM | Errno::EACCES) {
+            return Err(Failed::with(KeyringError, e));
+        }
+    }
+    Ok(())
+}
+
+/// [`Step::Namespaces`](crate::Step::Namespaces): unshare every namespace but pid (the
+/// parent made that one), then the hostname in the new UTS namespace (checked in the plan).
+fn namespaces(c: &ContainerPlan) -> StepResult<NamespaceError> {
+    nix::sched::unshare(c.unshare).map_err(|e| Failed::with(NamespaceError::Unshare, e))?;
+    if let Some(h) = &c.hostname {
+        nix::unistd::sethostname(h).map_err(|e| Failed::with(NamespaceError::Hostname, e))?;
+    }
+    Ok(())
+}
+
+fn at(op: MountOp, detail: usize) -> MountError {
+    At {
+        op,
+        detail: detail as u32,
+    }
+}
+
+/// [`Step::RootfsAndMounts`](crate::Step::RootfsAndMounts): make `/` private (nothing may
+/// propagate to the host), mount the rootfs (nodev) and the listed mounts through fds
+/// opened under it, add the default devices, enter the root, make it read-only.
+fn rootfs_and_mounts(c: &ContainerPlan) -> StepResult<MountError> {
+    let fail = |op| move |e: Errno| Failed::with(at(op, 0), e);
+    mounts::mount(
+        None,
+        c"/",
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+    )
+    .map_err(fail(MountOp::MakePrivate))?;
+    mounts::mount(
+        Some(&c.rootfs),
+        &c.rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(fail(MountOp::BindRootfs))?;
+    // Device nodes the workload could make (CAP_MKNOD) or find in the rootfs are unusable:
+    // the rootfs and every mount but single-device binds are nodev.
+    mounts::remount_bind(&c.rootfs, MsFlags::MS_NODEV).map_err(fail(MountOp::RootfsNodev))?;
+    {
+        // Every destination is created and opened under this fd without following a
+        // symlink, and mounted on through the opened fd.
+        let root = nix::fcntl::open(
+            c.rootfs.as_c_str(),
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(fail(MountOp::OpenRootfs))?;
+        for (i, m) in c.mounts.iter().enumerate() {
+            mount_one(&root, m).map_err(|(op, e)| Failed::with(at(op, i), e))?;
+        }
+        default_devices(c, &root)?;
+    }
+    enter_root(c)?;
+    if c.readonly {
+        mounts::remount_bind(c"/", MsFlags::MS_RDONLY).map_err(fail(MountOp::ReadonlyRoot))?;
+    }
+    Ok(())
+}
+
+fn mount_one(root: &OwnedFd, m: &MountPlan) -> Result<(), (MountOp, Errno)> {
+    let kind = if m.source_is_file {
+        Kind::File
+    } else {
+        Kind::Dir
+    };
+    let dest = mounts::open_in_root(root, &m.rel, kind)?;
+    let covered = mounts::mnt_id(&dest).map_err(|e| (MountOp::Stat, e))?;
+    let target = ProcFd::new(&dest);
+    let r = if m.bind {
+        mounts::mount(
+            Some(&m.source),
+            target.as_cstr(),
+            None,
+            m.flags & (MsFlags::MS_BIND | MsFlags::MS_REC),
+            None,
+        )
+    } else {
+        let data = (!m.data.as_bytes().is_empty()).then_some(m.data.as_c_str());
+        mounts::mount(
+            Some(&m.source),
+            target.as_cstr(),
+            Some(&m.fstype),
+            m.flags,
+            data,
+        )
+    };
+    r.map_err(|e| (MountOp::Mount, e))?;
+    // The opened destination must still be where config.json says.
+    mounts::check_place(&dest, &m.target)?;
+    if !m.bind && m.propagation.is_empty() {
+        return Ok(());
+    }
+    // `dest` is the covered directory; the new mount's root is found again by path (still
+    // without symlinks) and must be a different mount.
+    let top = mounts::open_in_root(root, &m.rel, Kind::Existing)?;
+    if mounts::mnt_id(&top).map_err(|e| (MountOp::Stat, e))? == covered {
+        return Err((MountOp::NotNewMount, Errno::UnknownErrno));
+    }
+    mounts::check_place(&top, &m.target)?;
+    let top_c = ProcFd::new(&top);
+    let extra = m.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC);
+    if m.bind && !extra.is_empty() {
+        mounts::remount_bind(top_c.as_cstr(), extra).map_err(|e| (MountOp::Remount, e))?;
+    }
+    if !m.propagation.is_empty() {
+        mounts::mount(None, top_c.as_cstr(), None, m.propagation, None)
+            .map_err(|e| (MountOp::Propagation, e))?;
+    }
+    Ok(())
+}
+
+/// Bind-mounts the host's default devices into the container's `/dev` (a nodev mount: a
+/// bind mount keeps the flags of its source mount, so these nodes, and only these, are
+/// usable) and adds the usual /dev/fd, stdin, stdout and stderr symlinks.
+fn default_devices(c: &ContainerPlan, root: &OwnedFd) -> StepResult<MountError> {
+    for (i, d) in c.devices.iter().enumerate() {
+        let err = |(_, e): (MountOp, Errno)| Failed::with(at(MountOp::Device, i), e);
+        let dest = mounts::open_in_root(root, &d.rel, Kind::File).map_err(err)?;
+        mounts::mount(
+            Some(d.source),
+            ProcFd::new(&dest).as_cstr(),
+            None,
+            MsFlags::MS_BIND,
+            None,
+        )
+        .map_err(|e| Failed::with(at(MountOp::Device, i), e))?;
+        mounts::check_place(&dest, &d.target).map_err(err)?;
+    }
+    let dev = mounts::open_in_root(root, std::path::Path::new("dev"), Kind::Dir)
+        .map_err(|(op, e)| Failed::with(at(op, 0), e))?;
+    for (i, (name, to)) in DEV_SYMLINKS.iter().enumerate() {
+        match nix::unistd::symlinkat(*to, &dev, *name) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Failed::with(at(MountOp::DevSymlink, i), e)),
+        }
+    }
+    Ok(())
+}
+
+/// `pivot_root(".", ".")` in the rootfs (runc's trick: the old root is stacked on the new
+/// one, then detached); on a rootfs on the initramfs, `MS_MOVE` and `chroot` instead, as
+/// runc's `--no-pivot`.
+fn enter_root(c: &ContainerPlan) -> StepResult<MountError> {
+    let fail = |op| move |e: Errno| Failed::with(at(op, 0), e);
+    nix::unistd::chdir(c.rootfs.as_c_str()).map_err(fail(MountOp::Chdir))?;
+    match nix::unistd::pivot_root(c".", c".") {
+        Ok(()) => nix::mount::umount2(c".", nix::mount::MntFlags::MNT_DETACH)
+            .map_err(fail(MountOp::DetachOldRoot))?,
+        Err(Errno::EINVAL) => {
+            mounts::mount(Some(&c.rootfs), c"/", None, MsFlags::MS_MOVE, None)
+                .map_err(fail(MountOp::MoveRoot))?;
+            nix::unistd::chroot(c".").map_err(fail(MountOp::Chroot))?;
+        }
+        Err(e) => return Err(Failed::with(at(MountOp::PivotRoot, 0), e)),
+    }
+    nix::unistd::chdir(c"/").map_err(fail(MountOp::Chdir))
+}
+
+/// [`Step::MaskedAndReadonlyPaths`](crate::Step::MaskedAndReadonlyPaths), as runc, in the
+/// container's root (nothing of the host is reachable any more).
+fn masked_and_readonly_paths(c: &ContainerPlan) -> StepResult<PathError> {
+    let err = |i: usize| {
+        move |(op, e): (crate::report::PathOp, Errno)| {
+            Failed::with(
+                At {
+                    op,
+                    detail: i as u32,
+                },
+                e,
+            )
+        }
+    };
+    for (i, p) in c.readonly_paths.iter().enumerate() {
+        mounts::readonly_path(p).map_err(err(i))?;
+    }
+    if !c.masked_paths.is_empty() {
+        mounts::check_dev_null().map_err(err(0))?;
+    }
+    for (i, p) in c.masked_paths.iter().enumerate() {
+        mounts::mask_path(p).map_err(err(i))?;
+    }
+    Ok(())
+}
+
+fn cap_set(cap: u32) -> CapabilitySet {
+    CapabilitySet::from_bits_retain(1 << cap)
+}
+
+fn io(e: rustix::io::Errno) -> i32 {
+    e.raw_os_error()
+}
+
+/// [`Step::Privileges`](crate::Step::Privileges): drop the bounding set, clear the ambient
+/// set and set the additional groups, before any filter, so that no profile can fake their
+/// results (a rule returning `ERRNO(0)` for `prctl` or `setgroups`).
+fn privileges(c: &ContainerPlan) -> StepResult<crate::report::PrivilegeError> {
+    let err = |op, detail: u32, errno| Failed {
+        error: At { op, detail },
+        errno,
+    };
+    for cap in 0..=c.last_cap.min(63) {
+        if c.caps.bounding & (1 << cap) == 0 {
+            // Every capability up to last_cap is known to this kernel: no error is harmless.
+            rustix::thread::remove_capability_from_bounding_set(cap_set(cap))
+                .map_err(|e| err(PrivilegeOp::BoundingDrop, cap, io(e)))?;
+        }
+    }
+    // EINVAL: a kernel without ambient capabilities.
+    match rustix::thread::clear_ambient_capability_set() {
+        Ok(()) => {}
+        Err(e) if e == rustix::io::Errno::INVAL => {}
+        Err(e) => return Err(err(PrivilegeOp::AmbientClear, 0, io(e))),
+    }
+    nix::unistd::setgroups(&c.gids).map_err(|e| err(PrivilegeOp::SetGroups, 0, e as i32))?;
+    Ok(())
+}
+
+/// [`Step::Seccomp`](crate::Step::Seccomp): tell the parent to start taking the fd, then
+/// install and hand it over ([`ChildEnd::install_and_send`], which allocates nothing).
+fn seccomp(
+    program: Option<&Program>,
+    end: Option<&ChildEnd>,
+    report: BorrowedFd<'_>,
+) -> StepResult<InstallError> {
+    if let (Some(program), Some(end)) = (program, end) {
+        send(report, &Record::INSTALLING);
+        end.install_and_send(program)
+            .map_err(|_| Failed::plain(InstallError))?;
+    }
+    Ok(())
+}
+
+/// [`Step::Identity`](crate::Step::Identity): working directory, rlimits, group and user
+/// ids (capabilities kept across the uid change for the next step).
+fn identity(c: &ContainerPlan) -> StepResult<crate::report::IdentityError> {
+    let err = |op, detail: usize| {
+        move |e: Errno| {
+            Failed::with(
+                At {
+                    op,
+                    detail: detail as u32,
+                },
+                e,
+            )
+        }
+    };
+    nix::unistd::chdir(c.cwd.as_c_str()).map_err(err(IdentityOp::Chdir, 0))?;
+    for (i, r) in c.rlimits.iter().enumerate() {
+        nix::sys::resource::setrlimit(r.resource, r.soft, r.hard)
+            .map_err(err(IdentityOp::Setrlimit, i))?;
+    }
+    prctl::set_keep_capabilities(true)
+        .map_err(|e| err(IdentityOp::KeepCaps, 0)(Errno::from_raw(e)))?;
+    nix::unistd::setresgid(c.gid, c.gid, c.gid).map_err(err(IdentityOp::Setresgid, 0))?;
+    nix::unistd::setresuid(c.uid, c.uid, c.uid).map_err(err(IdentityOp::Setresuid, 0))?;
+    prctl::set_keep_capabilities(false)
+        .map_err(|e| err(IdentityOp::ClearKeepCaps, 0)(Errno::from_raw(e)))?;
+    Ok(())
+}
+
+/// [`Step::Capabilities`](crate::Step::Capabilities): the effective, permitted and
+/// inheritable sets, then the ambient ones.
+fn capabilities(c: &ContainerPlan) -> StepResult<crate::report::CapabilityError> {
+    let sets = rustix::thread::CapabilitySets {
+        effective: CapabilitySet::from_bits_retain(c.caps.effective),
+        permitted: CapabilitySet::from_bits_retain(c.caps.permitted),
+        inheritable: CapabilitySet::from_bits_retain(c.caps.inheritable),
+    };
+    rustix::thread::set_capabilities(None, sets).map_err(|e| Failed {
+        error: At {
+            op: CapabilityOp::Capset,
+            detail: 0,
+        },
+        errno: io(e),
+    })?;
+    for cap in 0..=c.last_cap.min(63) {
+        if c.caps.ambient & (1 << cap) != 0 {
+            rustix::thread::configure_capability_in_ambient_set(cap_set(cap), true).map_err(
+                |e| Failed {
+                    error: At {
+                        op: CapabilityOp::AmbientRaise,
+                        detail: cap,
+                    },
+                    errno: io(e),
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// [`Step::NoNewPrivileges`](crate::Step::NoNewPrivileges): set it and read it back.
+fn no_new_privileges() -> StepResult<NoNewPrivilegesError> {
+    prctl::set_no_new_privileges(true).map_err(|errno| Failed {
+        error: NoNewPrivilegesError::Set,
+        errno,
+    })?;
+    if prctl::get_no_new_privileges() != Ok(true) {
+        return Err(Failed::plain(NoNewPrivilegesError::NotSet));
+    }
+    Ok(())
+}
+
+/// [`Step::Verify`](crate::Step::Verify): reads the credentials, capability sets and rlimits
+/// back and compares them with the plan. A hostile profile can make `setresuid`, `capset`,
+/// `prctl` or `setrlimit` return success without doing anything; this check then fails
+/// instead of starting the workload as root. Every read starts from a value that cannot be
+/// the planned one, so a faked read (success without output) is a mismatch too: that is
+/// why these reads stay raw `libc` calls (the libraries read into uninitialised memory).
+fn verify(c: &ContainerPlan, scratch: &mut [libc::gid_t]) -> StepResult<VerifyError> {
+    let mismatch = |e| Err(Failed::plain(e));
+    // Ids above 2^31 - 1 are refused by the plan: u32::MAX is never a planned id.
+    let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
+    // SAFETY: three valid output pointers; getresuid is async-signal-safe.
+    let rc = unsafe { libc::getresuid(&mut r, &mut e, &mut s) };
+    if rc != 0 || [r, e, s] != [c.uid.as_raw(); 3] {
+        return mismatch(VerifyError::Uids);
+    }
+    let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
+    // SAFETY: three valid output pointers; getresgid is async-signal-safe.
+    let rc = unsafe { libc::getresgid(&mut r, &mut e, &mut s) };
+    if rc != 0 || [r, e, s] != [c.gid.as_raw(); 3] {
+        return mismatch(VerifyError::Gids);
+    }
+    let want = c.gids.len();
+    if scratch.len() <= want {
+        return mismatch(VerifyError::GroupBuffer);
+    }
+    scratch.fill(libc::gid_t::MAX);
+    // SAFETY: `scratch` is valid for `scratch.len()` entries (allocated before fork);
+    // getgroups is async-signal-safe.
+    let n = unsafe { libc::getgroups(scratch.len() as libc::c_int, scratch.as_mut_ptr()) };
+    if n < 0
+        || n as usize != want
+        || scratch[..want]
+            .iter()
+            .copied()
+            .ne(c.gids.iter().map(|g| g.as_raw()))
+    {
+        return mismatch(VerifyError::Groups);
+    }
+    let valid: u64 = if c.last_cap >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (c.last_cap + 1)) - 1
+    };
+    let got = capget().ok_or(Failed::last(VerifyError::Capget))?;
+    if got
+        != [
+            c.caps.effective & valid,
+            c.caps.permitted & valid,
+            c.caps.inheritable & valid,
+        ]
+    {
+        return mismatch(VerifyError::CapSets);
+    }
+    for cap in 0..=c.last_cap.min(63) {
+        let bit = 1u64 << cap;
+        // The bounding set was dropped before any filter: this read cannot be faked into
+        // hiding a capability the plan left out.
+        let b = rustix::thread::capability_is_in_bounding_set(cap_set(cap)).unwrap_or(false);
+        if b != (c.caps.bounding & bit != 0) {
+            return mismatch(VerifyError::Bounding);
+        }
+        if c.caps.ambient & bit != 0
+            && rustix::thread::capability_is_in_ambient_set(cap_set(cap)) != Ok(true)
+        {
+            return mismatch(VerifyError::Ambient);
+        }
+    }
+    for r in &c.rlimits {
+        let mut lim = libc::rlimit {
+            rlim_cur: !r.soft,
+            rlim_max: !r.hard,
+        };
+        // SAFETY: `lim` is valid output space; getrlimit is async-signal-safe.
+        let rc = unsafe { libc::getrlimit(r.resource as _, &mut lim) };
+        if rc != 0 || lim.rlim_cur != r.soft || lim.rlim_max != r.hard {
+            return mismatch(VerifyError::Rlimits);
+        }
+    }
+    Ok(())
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// This thread's effective, permitted and inheritable sets. The output starts as all ones,
+/// bits no kernel has, so a faked `capget` (success without output) never reads as a plan.
+fn capget() -> Option<[u64; 3]> {
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData {
+        effective: u32::MAX,
+        permitted: u32::MAX,
+        inheritable: u32::MAX,
+    }; 2];
+    // SAFETY: capget writes a v3 header and two data structs, which is what we pass; a raw
+    // syscall is async-signal-safe. (rustix's capget reads uninitialised output if faked.)
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &mut hdr as *mut CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Some([
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+        join(data[0].inheritable, data[1].inheritable),
+    ])
+}
+
+/// [`Step::Exec`](crate::Step::Exec): each candidate path in turn; returns only on failure,
+/// with the most telling errno (not ENOENT if another candidate failed otherwise).
+fn exec(
+    plan: &LaunchPlan,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> Failed<ExecError> {
+    let mut first_err = 0;
+    for path in &plan.exec_paths {
+        let path: &CStr = path;
+        // SAFETY: `path`, `argv` and `envp` are valid, NUL-terminated strings and
+        // null-terminated arrays made before fork that live until execve returns (it only
+        // returns on failure); execve is async-signal-safe. nix's execve would allocate
+        // the pointer arrays after the filter is in.
+        unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+        let e = Errno::last_raw();
+        if first_err == 0 || (first_err == libc::ENOENT && e != libc::ENOENT) {
+            first_err = e;
+        }
+    }
+    Failed {
+        error: ExecError,
+        errno: if first_err == 0 {
+            libc::ENOENT
+        } else {
+            first_err
+        },
+    }
+}

@@ -1,0 +1,279 @@
+//! Running a plan: fork, the child's steps, the handoff, the child's reports, the wait.
+
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+
+use nix::unistd::ForkResult;
+use oci_seccomp::Program;
+
+use crate::child::{self, ChildContext};
+use crate::container::{DEFAULT_DEVICES, DEV_SYMLINKS};
+use crate::error::{ChildFailure, LaunchError, PlanError};
+use crate::report::{
+    CapabilityOp, ChildError, IdentityOp, MountOp, NamespaceError, NoNewPrivilegesError, PathOp,
+    PrivilegeOp, Record, SessionError, StepFailure, VerifyError,
+};
+use crate::seccomp::Handoff;
+use crate::supervisor::{Exit, Supervisor};
+use crate::LaunchPlan;
+
+/// A plan with its compiled program and agent connection, ready to run.
+#[derive(Debug)]
+pub struct Launcher {
+    plan: LaunchPlan,
+    program: Option<Program>,
+    listener: Option<UnixStream>,
+    verify_after_filter: bool,
+}
+
+impl Launcher {
+    /// Pairs `plan` with the `program` compiled from [`LaunchPlan::seccomp`] (`None`: no
+    /// filter) and the agent connection from [`connect_listener`](crate::connect_listener).
+    ///
+    /// # Errors
+    ///
+    /// [`PlanError::IdentityUnreadable`]: see [`LaunchPlan::check_program`].
+    pub fn new(
+        plan: LaunchPlan,
+        program: Option<Program>,
+        listener: Option<UnixStream>,
+    ) -> Result<Self, PlanError> {
+        let verify_after_filter = match &program {
+            Some(p) => plan.check_program(p)?,
+            None => false,
+        };
+        Ok(Self {
+            plan,
+            program,
+            listener,
+            verify_after_filter,
+        })
+    }
+
+    /// The plan.
+    #[must_use]
+    pub fn plan(&self) -> &LaunchPlan {
+        &self.plan
+    }
+
+    /// Forks, runs the child's steps and execs the workload, hands the notify fd to the
+    /// agent, forwards signals and waits.
+    ///
+    /// # Errors
+    ///
+    /// [`LaunchError`]: a call of the parent failed, the handoff failed, or a step of the
+    /// child failed (then the workload never ran).
+    pub fn run(mut self) -> Result<Exit, LaunchError> {
+        let plan = &self.plan;
+        let mut handoff = Handoff::new(plan, self.program.as_ref(), self.listener.take())?;
+        let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|errno| {
+            LaunchError::Parent {
+                call: "pipe2",
+                errno,
+            }
+        })?;
+        if plan.container.as_ref().is_some_and(|c| c.pid_ns) {
+            // The child becomes pid 1 of a new pid namespace; this process stays where it is.
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).map_err(|errno| {
+                LaunchError::Parent {
+                    call: "unshare(CLONE_NEWPID) for the pid namespace",
+                    errno,
+                }
+            })?;
+        }
+        let mut ctx = ChildContext::new(plan, self.program.as_ref(), self.verify_after_filter);
+        // SAFETY: this process is single-threaded here (the launcher starts no threads), so
+        // the child may call anything; it only runs its steps and execs or exits.
+        let child = match unsafe { nix::unistd::fork() } {
+            Err(errno) => {
+                return Err(LaunchError::Parent {
+                    call: "fork",
+                    errno,
+                })
+            }
+            Ok(ForkResult::Child) => {
+                drop(rd);
+                child::run(&mut ctx, handoff.child_end(), wr)
+            }
+            Ok(ForkResult::Parent { child }) => child,
+        };
+        drop(wr);
+        handoff.forked();
+        let supervisor = Supervisor::new(child);
+
+        let mut reports = std::fs::File::from(rd);
+        let mut error: Option<LaunchError> = None;
+        let mut buf = [0u8; Record::SIZE];
+        while reports.read_exact(&mut buf).is_ok() {
+            let record = Record::from_bytes(&buf);
+            if record == Record::INSTALLING {
+                if let Err(e) = handoff.receive(plan, child) {
+                    error.get_or_insert(e);
+                }
+                continue;
+            }
+            let Some(failure) = StepFailure::from_record(&record) else {
+                continue;
+            };
+            // The handoff's words are the most precise for a failed install; for every other
+            // step, the child's own.
+            if failure.error() == ChildError::Seccomp && error.is_some() {
+                continue;
+            }
+            error = Some(LaunchError::Child(ChildFailure {
+                message: describe(plan, &failure),
+                failure,
+            }));
+        }
+        handoff.close();
+        let exit = supervisor.wait();
+        match error {
+            Some(e) => Err(e),
+            None => Ok(exit),
+        }
+    }
+}
+
+/// The words for a child's failure, from the plan.
+fn describe(plan: &LaunchPlan, f: &StepFailure) -> String {
+    let c = plan.container.as_ref();
+    let mount = |i: u32| {
+        c.and_then(|c| c.mounts.get(i as usize))
+            .map_or("?".to_string(), |m| m.destination.clone())
+    };
+    let path = |list: fn(&crate::container::ContainerPlan) -> &Vec<std::ffi::CString>, i: u32| {
+        c.and_then(|c| list(c).get(i as usize))
+            .map_or("?".to_string(), |p| p.to_string_lossy().into_owned())
+    };
+    match f.error() {
+        ChildError::Session(SessionError::Setsid) => "setsid".into(),
+        ChildError::Session(_) => "prctl(PR_SET_PDEATHSIG)".into(),
+        ChildError::Namespaces(NamespaceError::Unshare) => format!(
+            "unshare({:#x}) of the namespaces in linux.namespaces",
+            c.map_or(0, |c| c.unshare.bits())
+        ),
+        ChildError::Namespaces(_) => "sethostname".into(),
+        ChildError::Mounts(a) => {
+            let d = mount(a.detail);
+            match a.op {
+                MountOp::MakePrivate => "make / recursively private".into(),
+                MountOp::BindRootfs => "bind-mount the rootfs on itself".into(),
+                MountOp::RootfsNodev => "remount the rootfs nodev".into(),
+                MountOp::OpenRootfs => "open the rootfs".into(),
+                MountOp::Dup => format!("mount destination {d}: dup"),
+                MountOp::Create => format!("mount destination {d}: cannot create a component"),
+                MountOp::Symlink => format!(
+                    "mount destination {d}: a component is a symlink in the rootfs; not supported"
+                ),
+                MountOp::Open => format!("mount destination {d}: cannot open a component"),
+                MountOp::NotDirectory => {
+                    format!("mount destination {d}: a component is not a directory")
+                }
+                MountOp::Directory => format!(
+                    "mount destination {d}: is a directory but the bind source is a file"
+                ),
+                MountOp::Stat => format!("mount destination {d}: stat"),
+                MountOp::Mount => {
+                    let t = c
+                        .and_then(|c| c.mounts.get(a.detail as usize))
+                        .map_or("?".into(), |m| m.fstype.to_string_lossy().into_owned());
+                    format!("mount {t} on {d}")
+                }
+                MountOp::Moved => {
+                    format!("mount destination {d}: moved while mounting; refusing")
+                }
+                MountOp::NotNewMount => format!(
+                    "mount destination {d}: after mounting, the path no longer leads to the new mount (changed while mounting); refusing"
+                ),
+                MountOp::Remount => format!("remount {d} with its options"),
+                MountOp::Propagation => format!("set propagation of {d}"),
+                MountOp::Device => {
+                    let (name, src) = DEFAULT_DEVICES
+                        .get(a.detail as usize)
+                        .copied()
+                        .unwrap_or(("?", c"?"));
+                    format!(
+                        "bind-mount the host's {} on /dev/{name}",
+                        src.to_string_lossy()
+                    )
+                }
+                MountOp::DevSymlink => format!(
+                    "symlink /dev/{}",
+                    DEV_SYMLINKS.get(a.detail as usize).map_or("?", |s| s.0)
+                ),
+                MountOp::Chdir => "chdir into the rootfs".into(),
+                MountOp::PivotRoot => "pivot_root into the rootfs".into(),
+                MountOp::DetachOldRoot => "detach the old root after pivot_root".into(),
+                MountOp::MoveRoot => "move the rootfs to / (pivot_root fallback)".into(),
+                MountOp::Chroot => "chroot into the rootfs".into(),
+                MountOp::ReadonlyRoot => "remount the root read-only (root.readonly)".into(),
+            }
+        }
+        ChildError::Paths(a) => {
+            let i = a.detail;
+            let ro = || path(|c| &c.readonly_paths, i);
+            let masked = || path(|c| &c.masked_paths, i);
+            match a.op {
+                PathOp::ReadonlyBind => {
+                    format!("linux.readonlyPaths[{i}] {:?}: bind on itself", ro())
+                }
+                PathOp::ReadonlyRemount => {
+                    format!("linux.readonlyPaths[{i}] {:?}: remount read-only", ro())
+                }
+                PathOp::DevNullNotNull => {
+                    "linux.maskedPaths: /dev/null in the container is not the null device (1:3)"
+                        .into()
+                }
+                PathOp::DevNullStat => "linux.maskedPaths: /dev/null".into(),
+                PathOp::MaskStat => format!("linux.maskedPaths[{i}] {:?}", masked()),
+                PathOp::MaskMount => format!("linux.maskedPaths[{i}] {:?}: mount", masked()),
+            }
+        }
+        ChildError::Keyring => "keyctl(KEYCTL_JOIN_SESSION_KEYRING)".into(),
+        ChildError::Privileges(a) => match a.op {
+            PrivilegeOp::BoundingDrop => format!(
+                "prctl(PR_CAPBSET_DROP) of capability {} for process.capabilities.bounding",
+                a.detail
+            ),
+            PrivilegeOp::AmbientClear => "prctl(PR_CAP_AMBIENT_CLEAR_ALL)".into(),
+            PrivilegeOp::SetGroups => "setgroups for process.user.additionalGids".into(),
+        },
+        ChildError::Seccomp => "the container process could not install its seccomp filter".into(),
+        ChildError::Identity(a) => match a.op {
+            IdentityOp::Chdir => "chdir to process.cwd".into(),
+            IdentityOp::Setrlimit => format!("setrlimit for process.rlimits[{}]", a.detail),
+            IdentityOp::KeepCaps => "prctl(PR_SET_KEEPCAPS)".into(),
+            IdentityOp::Setresgid => "setresgid for process.user.gid".into(),
+            IdentityOp::Setresuid => "setresuid for process.user.uid".into(),
+            IdentityOp::ClearKeepCaps => "prctl(PR_SET_KEEPCAPS, 0)".into(),
+        },
+        ChildError::Capabilities(a) => match a.op {
+            CapabilityOp::Capset => {
+                "capset for process.capabilities (effective/permitted/inheritable)".into()
+            }
+            CapabilityOp::AmbientRaise => format!(
+                "prctl(PR_CAP_AMBIENT_RAISE) of capability {} for process.capabilities.ambient",
+                a.detail
+            ),
+        },
+        ChildError::NoNewPrivileges(NoNewPrivilegesError::Set) => {
+            "prctl(PR_SET_NO_NEW_PRIVS)".into()
+        }
+        ChildError::NoNewPrivileges(_) => {
+            "verify before exec: no-new-privileges is not set".into()
+        }
+        ChildError::Verify(v) => match v {
+            VerifyError::Uids => "verify before exec: the user ids are not process.user.uid (setresuid was refused or faked)",
+            VerifyError::Gids => "verify before exec: the group ids are not process.user.gid (setresgid was refused or faked)",
+            VerifyError::GroupBuffer => "verify before exec: internal error: group buffer too small",
+            VerifyError::Groups => "verify before exec: the additional groups are not process.user.additionalGids",
+            VerifyError::Capget => "verify before exec: capget failed",
+            VerifyError::CapSets => "verify before exec: the capability sets are not process.capabilities (capset was refused or faked)",
+            VerifyError::Bounding => "verify before exec: the bounding set is not process.capabilities.bounding",
+            VerifyError::Ambient => "verify before exec: the ambient set is not process.capabilities.ambient",
+            VerifyError::Rlimits => "verify before exec: process.rlimits are not in force (setrlimit was refused or faked)",
+        }
+        .into(),
+        ChildError::Exec => format!("cannot execute {:?}", plan.arg0()),
+    }
+}

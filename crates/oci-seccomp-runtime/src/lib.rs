@@ -1,0 +1,55 @@
+//! A minimal OCI launcher as a library: what `oci-seccomp run` is, for a runtime author.
+//!
+//! **The problem.** A launcher does three kinds of work that fail differently: it reads and
+//! checks a bundle (pure, and where nearly every refusal belongs), it makes the container in
+//! a forked child (where it may not allocate once a filter is in, and must report failures
+//! without prose), and it supervises the child (the notify-fd handoff, signals, the exit
+//! status).
+//!
+//! **The design** (firecracker's jailer and youki's libcontainer are the models):
+//!
+//! 1. [`LaunchPlan::from_bundle`] / [`LaunchPlan::from_command`]: the pure step. Every
+//!    refusal of docs/security.md ("Launcher") is a [`PlanError`] naming the config.json
+//!    field; nothing touches the system. Unit-tested without root.
+//! 2. [`compile`] the plan's profile and [`connect_listener`] to its agent (early: an agent
+//!    that is not there fails the start before anything runs), then [`Launcher::new`].
+//! 3. [`Launcher::run`]: fork; the child runs its [`Step`]s, each a function with its own
+//!    `Copy` error, and reports a failure as a fixed-size [`Record`]; the parent takes the
+//!    notify fd, forwards signals and maps the exit status ([`Supervisor`], [`Exit`]).
+//!
+//! ```no_run
+//! use oci_seccomp_runtime::{compile, connect_listener, CachePolicy, LaunchOptions, LaunchPlan, Launcher};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let plan = LaunchPlan::from_bundle("bundle".as_ref(), &LaunchOptions::default())?;
+//! let listener = connect_listener(&plan, &Default::default())?;
+//! let program = plan.seccomp().map(|s| compile(s, &CachePolicy::Default)).transpose()?;
+//! let exit = Launcher::new(plan, program, listener)?.run()?;
+//! std::process::exit(exit.code().into());
+//! # }
+//! ```
+
+mod child;
+mod config;
+mod container;
+mod error;
+mod launch;
+mod mounts;
+mod plan;
+mod report;
+mod seccomp;
+mod supervisor;
+
+pub use error::{ChildFailure, LaunchError, PlanError};
+pub use launch::Launcher;
+pub use plan::{LaunchOptions, LaunchPlan};
+pub use report::{
+    At, CapabilityError, CapabilityOp, ChildError, ExecError, Failed, IdentityError, IdentityOp,
+    InstallError, KeyringError, MountError, MountOp, NamespaceError, NoNewPrivilegesError,
+    PathError, PathOp, PrivilegeError, PrivilegeOp, Record, SessionError, Step, StepFailure,
+    VerifyError,
+};
+pub use seccomp::{compile, connect_listener, default_cache_dir, CachePolicy};
+pub use supervisor::{Exit, Supervisor};
+
+#[cfg(test)]
+mod tests;
