@@ -1,1 +1,332 @@
+//! The launch plan without root: a good bundle, and each refusal with its field.
 
+use serde_json::{json, Value};
+
+use crate::{LaunchOptions, LaunchPlan, PlanError};
+
+fn good() -> Value {
+    json!({
+        "ociVersion": "1.0.2",
+        "process": {"args": ["/bin/true"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                    "env": ["PATH=/bin"]},
+        "root": {"path": "rootfs"},
+        "hostname": "box",
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
+        "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "uts"}],
+                  "seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}
+    })
+}
+
+fn plan(config: &Value) -> Result<LaunchPlan, PlanError> {
+    plan_with(config, &LaunchOptions::default())
+}
+
+fn plan_with(config: &Value, opts: &LaunchOptions) -> Result<LaunchPlan, PlanError> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+    std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+    LaunchPlan::from_bundle(dir.path(), opts)
+}
+
+/// `edit` applied to the good config is refused with `field` and a message with `words`.
+fn refused(edit: impl FnOnce(&mut Value), field: Option<&str>, words: &str) {
+    let mut v = good();
+    edit(&mut v);
+    let e = plan(&v).expect_err("accepted");
+    assert_eq!(e.field().as_deref(), field, "{e}");
+    assert!(e.to_string().contains(words), "{e:?}: lacks {words:?}");
+}
+
+#[test]
+fn a_good_bundle_is_planned() {
+    let p = plan(&good()).unwrap();
+    assert!(p.is_container());
+    assert!(!p.no_new_privileges());
+    assert_eq!(p.arg0(), "/bin/true");
+    assert!(p.seccomp().is_some());
+    let c = p.container.as_ref().unwrap();
+    // /dev is added first, then the listed mounts.
+    assert_eq!(c.mounts[0].destination, "/dev");
+    assert_eq!(c.mounts[1].destination, "/proc");
+    assert!(c.pid_ns);
+    assert_eq!(c.hostname.as_deref(), Some("box"));
+    assert!(p.id().starts_with("oci-seccomp-"));
+}
+
+#[test]
+fn options_override_the_bundle() {
+    let mut opts = LaunchOptions::command(vec!["echo".into(), "hi".into()]);
+    opts.no_new_privs = true;
+    opts.id = Some("ctr".into());
+    let p = plan_with(&good(), &opts).unwrap();
+    assert_eq!(p.arg0(), "echo");
+    assert!(p.no_new_privileges());
+    assert_eq!(p.id(), "ctr");
+    // PATH from process.env.
+    assert_eq!(p.exec_paths[0].to_str().unwrap(), "/bin/echo");
+    opts.no_seccomp = true;
+    assert!(plan_with(&good(), &opts).unwrap().seccomp().is_none());
+}
+
+#[test]
+fn syntax_and_key_case() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.json"), "{\n  \"process\": }").unwrap();
+    let e = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("line 2"), "{e}");
+    refused(
+        |v| v["linux"]["Seccomp"] = json!({}),
+        Some("linux.Seccomp"),
+        "only in letter case",
+    );
+    refused(
+        |v| {
+            v["linux"]["seccomp"]["syscalls"] =
+                json!([{"names": ["x"], "action": "SCMP_ACT_ALLOW", "excludes": {}}])
+        },
+        Some("linux.seccomp.syscalls[0].excludes"),
+        "Docker (moby) profile key",
+    );
+}
+
+#[test]
+fn missing_bundle_and_root() {
+    let e =
+        LaunchPlan::from_bundle("/nonexistent/b".as_ref(), &LaunchOptions::default()).unwrap_err();
+    assert!(matches!(e, PlanError::Bundle { .. }), "{e}");
+    assert!(e.hint().is_some());
+    refused(|v| v["root"] = Value::Null, Some("root"), "missing");
+    refused(
+        |v| v["root"]["path"] = json!("nope"),
+        Some("root.path"),
+        "nope",
+    );
+    refused(
+        |v| v["root"]["path"] = json!("/"),
+        Some("root.path"),
+        "host's",
+    );
+}
+
+#[test]
+fn namespaces() {
+    refused(
+        |v| v["linux"]["namespaces"][2] = json!({"type": "user"}),
+        Some("linux.namespaces[2].type"),
+        "not supported",
+    );
+    refused(
+        |v| v["linux"]["namespaces"][0] = json!({"type": "pid", "path": "/proc/1/ns/pid"}),
+        Some("linux.namespaces[0].path"),
+        "joining",
+    );
+    refused(
+        |v| v["linux"]["namespaces"] = json!([{"type": "uts"}]),
+        Some("linux.namespaces"),
+        "no mount namespace",
+    );
+    refused(
+        |v| v["linux"]["namespaces"] = json!([{"type": "mount"}]),
+        Some("hostname"),
+        "without a UTS namespace",
+    );
+}
+
+#[test]
+fn resources_and_devices() {
+    refused(
+        |v| v["linux"]["resources"] = json!({"memory": {"limit": 1000000}}),
+        Some("linux.resources.memory"),
+        "not enforced",
+    );
+    refused(
+        |v| {
+            v["linux"]["resources"] = json!({"devices": [
+                {"allow": false, "access": "rwm"},
+                {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"}]})
+        },
+        Some("linux.resources.devices[1]"),
+        "allows type b 8:0",
+    );
+    let mut v = good();
+    v["linux"]["resources"] =
+        json!({"devices": [{"allow": true, "type": "c", "major": 1, "minor": 3}]});
+    plan(&v).unwrap();
+    refused(
+        |v| {
+            v["linux"]["devices"] =
+                json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}])
+        },
+        Some("linux.devices[0]"),
+        "(/dev/fuse)",
+    );
+}
+
+#[test]
+fn mounts() {
+    refused(
+        |v| v["mounts"][0]["destination"] = json!("proc"),
+        Some("mounts[0].destination"),
+        "must be an absolute path",
+    );
+    refused(
+        |v| v["mounts"][0]["destination"] = json!("/a/../b"),
+        Some("mounts[0].destination"),
+        "\"..\"",
+    );
+    refused(
+        |v| v["mounts"][0]["destination"] = json!("/"),
+        Some("mounts[0].destination"),
+        "over the root",
+    );
+    refused(
+        |v| v["mounts"][0]["type"] = json!("overlay"),
+        Some("mounts[0].type"),
+        "not supported",
+    );
+    refused(
+        |v| v["mounts"][0]["type"] = Value::Null,
+        Some("mounts[0].type"),
+        "no type",
+    );
+    refused(
+        |v| {
+            v["mounts"][0] =
+                json!({"destination": "/x", "type": "bind", "source": "/nonexistent/src"})
+        },
+        Some("mounts[0].source"),
+        "/nonexistent/src",
+    );
+}
+
+#[test]
+fn paths() {
+    refused(
+        |v| v["linux"]["maskedPaths"] = json!(["relative/path"]),
+        Some("linux.maskedPaths[0]"),
+        "linux.maskedPaths[0] \"relative/path\": must be an absolute path",
+    );
+    refused(
+        |v| v["linux"]["readonlyPaths"] = json!(["/ok", "proc/sys"]),
+        Some("linux.readonlyPaths[1]"),
+        "must be an absolute path",
+    );
+    refused(
+        |v| v["process"]["cwd"] = json!("here"),
+        Some("process.cwd"),
+        "must be an absolute path",
+    );
+}
+
+#[test]
+fn identity() {
+    refused(
+        |v| v["process"]["user"]["uid"] = json!(4294967295u32),
+        Some("process.user.uid"),
+        "outside 0..=2147483647",
+    );
+    refused(
+        |v| v["process"]["user"]["gid"] = json!(2147483648u32),
+        Some("process.user.gid"),
+        "outside",
+    );
+    refused(
+        |v| v["process"]["user"]["additionalGids"] = json!([1, 2147483648u32]),
+        Some("process.user.additionalGids[1]"),
+        "2147483648",
+    );
+    let mut v = good();
+    v["process"]["capabilities"] =
+        json!({"bounding": ["CAP_CHOWN", "CAP_KILL"], "ambient": ["CAP_KILL"]});
+    let p = plan(&v).unwrap();
+    let caps = p.container.as_ref().unwrap().caps;
+    assert_eq!(caps.bounding, (1 << 0) | (1 << 5));
+    assert_eq!(caps.ambient, 1 << 5);
+}
+
+#[test]
+fn rlimits() {
+    refused(
+        |v| v["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 64}]),
+        Some("process.rlimits[0]"),
+        "soft 1024 is above hard 64",
+    );
+    refused(
+        |v| {
+            v["process"]["rlimits"] = json!([
+                {"type": "RLIMIT_NOFILE", "soft": 1, "hard": 1},
+                {"type": "RLIMIT_NOFILE", "soft": 2, "hard": 2}])
+        },
+        Some("process.rlimits[1]"),
+        "given twice",
+    );
+    refused(
+        |v| v["process"]["rlimits"] = json!([{"type": "RLIMIT_SPEED", "soft": 1, "hard": 1}]),
+        None,
+        "RLIMIT_SPEED",
+    );
+}
+
+#[test]
+fn process_and_seccomp() {
+    refused(|v| v["process"] = Value::Null, Some("process"), "missing");
+    refused(
+        |v| v["process"]["args"] = json!([]),
+        Some("process.args"),
+        "empty",
+    );
+    refused(
+        |v| v["process"]["args"] = json!(["a\u{0}b"]),
+        Some("process.args"),
+        "NUL byte",
+    );
+    refused(
+        |v| {
+            v["linux"]["seccomp"]["syscalls"] =
+                json!([{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}])
+        },
+        Some("linux.seccomp"),
+        "no listenerPath",
+    );
+    refused(
+        |v| v["linux"]["seccomp"]["defaultAction"] = json!("SCMP_ACT_NOPE"),
+        Some("linux.seccomp"),
+        "SCMP_ACT_NOPE",
+    );
+    // A listener given by the caller satisfies a NOTIFY rule.
+    let mut v = good();
+    v["linux"]["seccomp"]["syscalls"] = json!([{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]);
+    let mut opts = LaunchOptions::default();
+    opts.listener_path = Some("/run/agent.sock".into());
+    plan_with(&v, &opts).unwrap();
+}
+
+#[test]
+fn commands() {
+    let e = LaunchPlan::from_command(None, &LaunchOptions::default()).unwrap_err();
+    assert!(matches!(e, PlanError::NoCommand));
+    let p =
+        LaunchPlan::from_command(None, &LaunchOptions::command(vec!["/bin/true".into()])).unwrap();
+    assert!(!p.is_container());
+    assert_eq!(p.exec_paths.len(), 1);
+}
+
+#[test]
+fn identity_read_back_needs_the_reading_calls() {
+    let v = good();
+    let p = plan(&v).unwrap();
+    let compile = |s: Value| {
+        let spec = oci_seccomp::parse_profile(&s.to_string()).unwrap();
+        oci_seccomp::compile(&spec, &Default::default()).unwrap()
+    };
+    let allow = compile(json!({"defaultAction": "SCMP_ACT_ALLOW"}));
+    assert_eq!(p.check_program(&allow).unwrap(), false);
+    let fakes = compile(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["setresuid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}));
+    assert_eq!(p.check_program(&fakes).unwrap(), true);
+    let blind = compile(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["setresuid", "getresuid"], "action": "SCMP_ACT_ERRNO"}]}));
+    let e = p.check_program(&blind).unwrap_err();
+    assert_eq!(e.field().as_deref(), Some("process.noNewPrivileges"));
+    assert!(e.to_string().contains("getresuid"), "{e}");
+}
