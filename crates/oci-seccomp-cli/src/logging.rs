@@ -1,81 +1,51 @@
-//! A minimal `tracing` subscriber: events at or above a level, one line each, on stderr.
+//! Log output: `tracing-subscriber` with an env filter, one line per event on stderr.
 //!
-//! The level comes from `OCI_SECCOMP_LOG` (`error`, `warn`, `info`, `debug`, `trace`);
-//! the default is `warn`, so the library's warnings (unknown syscall names skipped, cache
-//! problems) reach the user.
+//! The filter comes from `OCI_SECCOMP_LOG`, in `RUST_LOG` syntax: a level (`error`, `warn`,
+//! `info`, `debug`, `trace`) or directives (`warn,oci_seccomp::cache=debug`). The default
+//! is `warn`, so the library's warnings (unknown syscall names skipped, cache problems)
+//! reach the user. A line reads `oci-seccomp: LEVEL: message key=value...`.
 
-use std::fmt::Write as _;
+use std::fmt;
 
-use tracing::field::{Field, Visit};
-use tracing::{span, Event, Level, Metadata, Subscriber};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
-struct StderrLog {
-    max: Level,
-}
+/// The variable that holds the filter.
+const ENV: &str = "OCI_SECCOMP_LOG";
 
-struct Line {
-    message: String,
-    fields: String,
-}
+/// `oci-seccomp: warn: message key=value`.
+struct Line;
 
-impl Visit for Line {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        } else {
-            let _ = write!(self.fields, " {}={:?}", field.name(), value);
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else {
-            let _ = write!(self.fields, " {}={}", field.name(), value);
-        }
-    }
-}
-
-impl Subscriber for StderrLog {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.max
-    }
-
-    fn new_span(&self, _span: &span::Attributes<'_>) -> span::Id {
-        span::Id::from_u64(1)
-    }
-
-    fn record(&self, _span: &span::Id, _values: &span::Record<'_>) {}
-
-    fn record_follows_from(&self, _span: &span::Id, _follows: &span::Id) {}
-
-    fn event(&self, event: &Event<'_>) {
-        let mut line = Line {
-            message: String::new(),
-            fields: String::new(),
-        };
-        event.record(&mut line);
+impl<S, N> FormatEvent<S, N> for Line
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let level = event.metadata().level().as_str().to_ascii_lowercase();
-        eprintln!("oci-seccomp: {level}: {}{}", line.message, line.fields);
+        write!(w, "oci-seccomp: {level}: ")?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
     }
-
-    fn enter(&self, _span: &span::Id) {}
-
-    fn exit(&self, _span: &span::Id) {}
 }
 
 /// Installs the subscriber (once, at start-up).
 pub fn init() {
-    let max = match std::env::var("OCI_SECCOMP_LOG")
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "error" => Level::ERROR,
-        "info" => Level::INFO,
-        "debug" => Level::DEBUG,
-        "trace" => Level::TRACE,
-        _ => Level::WARN,
-    };
-    let _ = tracing::subscriber::set_global_default(StderrLog { max });
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::WARN.into())
+        .with_env_var(ENV)
+        .from_env_lossy();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .event_format(Line)
+        .try_init();
 }

@@ -95,7 +95,8 @@ fn parse_mode(text: &str) -> Result<u32, String> {
 const MAX_HANDSHAKES: usize = 1024;
 
 /// How to answer a notification.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Answer {
     /// Let the kernel run the syscall.
     Continue,
@@ -105,6 +106,14 @@ pub enum Answer {
     Value(i64),
     /// runc's sample agent: create `<path>-<metadata>` and return 0.
     EmulateMkdir,
+}
+
+impl TryFrom<String> for Answer {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text).ok_or_else(|| format!("{text:?}: not an answer"))
+    }
 }
 
 impl Answer {
@@ -135,61 +144,39 @@ impl Answer {
     }
 }
 
-/// The answers per syscall name.
-#[derive(Clone, Debug)]
+/// The answers per syscall name: `{"default": ANSWER, "syscalls": {NAME: ANSWER}}`, both
+/// optional; any other key is refused.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
+    #[serde(default = "continue_answer")]
     default: Answer,
+    #[serde(default)]
     syscalls: HashMap<String, Answer>,
+}
+
+fn continue_answer() -> Answer {
+    Answer::Continue
 }
 
 impl Policy {
     /// Parses a policy file's text.
     pub fn parse(name: &str, text: &str) -> CliResult<Self> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        // serde also reads a struct from an array; a policy is an object only.
+        if text.trim_start().starts_with('[') {
+            return Err(CliError::problem(format!("{name}: expected a JSON object")));
+        }
+        serde_json::from_str(text).map_err(|e| {
             CliError::problem(format!(
                 "{name}: line {}, column {}: {e}",
                 e.line(),
                 e.column()
             ))
-        })?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| CliError::problem(format!("{name}: expected a JSON object")))?;
-        let bad = |path: &str, val: &serde_json::Value| {
-            CliError::problem(format!("{name}: {path}: {val}: not an answer"))
-                .hint("use continue, errno:EPERM, errno:38, value:0 or emulate-mkdir")
-        };
-        let mut policy = Policy {
-            default: Answer::Continue,
-            syscalls: HashMap::new(),
-        };
-        for (k, val) in obj {
-            match k.as_str() {
-                "default" => {
-                    policy.default = val
-                        .as_str()
-                        .and_then(Answer::parse)
-                        .ok_or_else(|| bad("default", val))?
-                }
-                "syscalls" => {
-                    let m = val.as_object().ok_or_else(|| {
-                        CliError::problem(format!("{name}: syscalls: expected an object"))
-                    })?;
-                    for (sys, a) in m {
-                        let ans = a
-                            .as_str()
-                            .and_then(Answer::parse)
-                            .ok_or_else(|| bad(&format!("syscalls.{sys}"), a))?;
-                        policy.syscalls.insert(sys.clone(), ans);
-                    }
-                }
-                other => {
-                    return Err(CliError::problem(format!("{name}: {other}: unknown key"))
-                        .hint("a policy has \"default\" and \"syscalls\""))
-                }
-            }
-        }
-        Ok(policy)
+            .hint(
+                "a policy is {\"default\": ANSWER, \"syscalls\": {NAME: ANSWER}}; ANSWER is \
+                 continue, errno:EPERM, errno:38, value:0 or emulate-mkdir",
+            )
+        })
     }
 }
 
@@ -466,7 +453,17 @@ mod tests {
         assert_eq!(p.default, Answer::Errno(1));
         assert_eq!(p.syscalls["chmod"], Answer::Errno(123));
         assert!(Policy::parse("p", r#"{"default": "nope"}"#).is_err());
-        assert!(Policy::parse("p", r#"{"other": 1}"#).is_err());
+        let e = Policy::parse("p", r#"{"other": 1}"#).unwrap_err();
+        assert!(e.message.contains("unknown field `other`"), "{}", e.message);
+        let e = Policy::parse("p", r#"{"syscalls": {"mkdir": "allow"}}"#).unwrap_err();
+        assert!(
+            e.message.contains("\"allow\": not an answer"),
+            "{}",
+            e.message
+        );
+        let p = Policy::parse("p", r#"{"syscalls": {"mkdir": "value:0"}}"#).unwrap();
+        assert_eq!(p.default, Answer::Continue);
+        assert!(Policy::parse("p", "[]").is_err());
         let e = Policy::parse("p", "{\n  \"default\": }").unwrap_err();
         assert!(e.message.contains("line 2"), "{}", e.message);
     }

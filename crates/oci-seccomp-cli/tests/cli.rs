@@ -27,15 +27,19 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A fresh temporary directory for one test.
-struct TempDir(PathBuf);
+/// A fresh temporary directory for one test (`tempfile`, removed on drop), mode 0755 as a
+/// plain `mkdir` would make it: some tests run parts as another uid that must traverse it.
+struct TempDir(PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl TempDir {
     fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("oci-seccomp-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::Builder::new()
+            .prefix(&format!("oci-seccomp-cli-{name}-"))
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self(t.path().to_path_buf(), t)
     }
 
     fn write(&self, name: &str, text: &str) -> String {
@@ -46,12 +50,6 @@ impl TempDir {
 
     fn path(&self, name: &str) -> String {
         self.0.join(name).display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
