@@ -296,8 +296,10 @@ fn process_and_seccomp() {
     // A listener given by the caller satisfies a NOTIFY rule.
     let mut v = good();
     v["linux"]["seccomp"]["syscalls"] = json!([{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]);
-    let mut opts = LaunchOptions::default();
-    opts.listener_path = Some("/run/agent.sock".into());
+    let opts = LaunchOptions {
+        listener_path: Some("/run/agent.sock".into()),
+        ..LaunchOptions::default()
+    };
     plan_with(&v, &opts).unwrap();
 }
 
@@ -320,10 +322,10 @@ fn identity_read_back_needs_the_reading_calls() {
         oci_seccomp::compile(&spec, &Default::default()).unwrap()
     };
     let allow = compile(json!({"defaultAction": "SCMP_ACT_ALLOW"}));
-    assert_eq!(p.check_program(&allow).unwrap(), false);
+    assert!(!p.check_program(&allow).unwrap());
     let fakes = compile(json!({"defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": ["setresuid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0}]}));
-    assert_eq!(p.check_program(&fakes).unwrap(), true);
+    assert!(p.check_program(&fakes).unwrap());
     let blind = compile(json!({"defaultAction": "SCMP_ACT_ALLOW",
         "syscalls": [{"names": ["setresuid", "getresuid"], "action": "SCMP_ACT_ERRNO"}]}));
     let e = p.check_program(&blind).unwrap_err();
