@@ -29,8 +29,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use oci_seccomp::{Cache, CacheError, CompileOptions, LinuxSeccomp, Program};
 use oci_seccomp_load::handoff::{self, ChildEnd};
-use oci_seccomp_load::listener::ContainerStatus;
-use oci_seccomp_load::ContainerProcessState;
+use oci_seccomp_load::listener::{process_state, ContainerState};
 
 use crate::container::Setup;
 use crate::util::{self, shown};
@@ -784,11 +783,11 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
             match pe.for_child(child.as_raw()).receive() {
                 Ok(Some(fd)) => {
                     if let Some(sock) = listener.take() {
-                        let state = ContainerProcessState::new(
+                        let state = process_state(
                             child.as_raw(),
                             plan.metadata.clone(),
                             plan.id.clone(),
-                            ContainerStatus::Creating,
+                            ContainerState::Creating,
                             plan.bundle.clone(),
                             plan.annotations.clone(),
                         );

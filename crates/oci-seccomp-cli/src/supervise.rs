@@ -229,7 +229,7 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
         Answer::EmulateMkdir => {
             let opts = MkdirOptions::default()
                 .with_allow_host_root(shared.allow_host_root)
-                .with_suffix(state.metadata.clone());
+                .with_suffix(state.metadata().clone().unwrap_or_default());
             match mkdir_for_target(fd, n, &opts) {
                 Ok(created) => (
                     fd.respond_value(n.id, 0),
@@ -249,7 +249,7 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
     };
     let text = format!(
         "container={} pid={} syscall={name}({}) -> {}{}{} [{outcome}]",
-        state.state.id,
+        state.state().id(),
         n.pid,
         args.join(", "),
         answer.describe(),
@@ -257,9 +257,9 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
         detail
     );
     let value = json!({
-        "container": state.state.id, "pid": n.pid, "syscall": name, "nr": n.nr,
+        "container": state.state().id(), "pid": n.pid, "syscall": name, "nr": n.nr,
         "arch": format!("{:#x}", n.arch), "args": args, "answer": answer.describe(),
-        "detail": detail, "outcome": outcome, "metadata": state.metadata,
+        "detail": detail, "outcome": outcome, "metadata": state.metadata().as_deref().unwrap_or(""),
     });
     emit(shared, text, value);
 }
@@ -272,9 +272,12 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
         &shared,
         format!(
             "container={} pid={} connected (metadata {:?}, status {:?})",
-            state.state.id, state.pid, state.metadata, state.state.status
+            state.state().id(),
+            state.pid(),
+            state.metadata().as_deref().unwrap_or(""),
+            state.state().status()
         ),
-        json!({"event": "connected", "container": state.state.id, "pid": state.pid, "metadata": state.metadata}),
+        json!({"event": "connected", "container": state.state().id(), "pid": state.pid(), "metadata": state.metadata().as_deref().unwrap_or("")}),
     );
     loop {
         if STOP.load(Ordering::Relaxed) {
@@ -286,7 +289,7 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
             Err(e) if e.is_target_gone() => {}
             Err(NotifyError::AllTargetsGone) => break,
             Err(e) => {
-                tracing::warn!(container = %state.state.id, error = %e, "notification loop ended");
+                tracing::warn!(container = %state.state().id(), error = %e, "notification loop ended");
                 break;
             }
         }
@@ -294,8 +297,8 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
     drop(fd);
     emit(
         &shared,
-        format!("container={} finished", state.state.id),
-        json!({"event": "finished", "container": state.state.id}),
+        format!("container={} finished", state.state().id()),
+        json!({"event": "finished", "container": state.state().id()}),
     );
     shared.finished.fetch_add(1, Ordering::SeqCst);
 }

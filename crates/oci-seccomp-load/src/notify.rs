@@ -719,10 +719,10 @@ pub fn decode_message(data: &[u8], fd_count: usize) -> Result<ContainerProcessSt
     }
     let state: ContainerProcessState = serde_json::from_slice(data)
         .map_err(|e| NotifyError::bad(format!("invalid container process state JSON: {e}")))?;
-    if state.fds != [SECCOMP_FD_NAME] {
+    if state.fds() != &[SECCOMP_FD_NAME] {
         return Err(NotifyError::bad(format!(
             "fds is {:?}; [\"{SECCOMP_FD_NAME}\"] is expected",
-            state.fds
+            state.fds()
         )));
     }
     Ok(state)
