@@ -4,7 +4,8 @@
 //! - [`install`]: one `seccomp(2)` call, no allocation, kernel support checked first.
 //! - [`initialize_seccomp`]: youki's signature (compile + install), and
 //!   [`initialize_seccomp_owned`] beside it.
-//! - [`features()`]: what the kernel and libseccomp support, OCI `features.json` shape.
+//! - [`features()`]: what the kernel and libseccomp support, as oci-spec's `features.json`
+//!   `linux.seccomp` object ([`features_report`] adds the supported actions and libseccomp).
 //! - [`launch::Launch`]: the whole composition for a launcher — connect to the agent,
 //!   fork, install in the child, take the fd, send the state, kill the child on failure.
 //! - [`handoff`]: hop 1, the notify fd from the container's init to the runtime, safe with
@@ -26,7 +27,7 @@ pub mod notify;
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 
 pub use error::{HandoffError, LoadError, NotifyError, SeccompError};
-pub use features::{features, SeccompFeatures};
+pub use features::{features, features_report, SeccompFeatures};
 pub use install::{
     action_supported, effective_flags, flag_supported, install, InstallStatus, Installed,
 };
