@@ -22,7 +22,9 @@
 //! ```
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use rustix::event::PollFlags;
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -193,30 +195,15 @@ impl NotifyFd {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut p = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            // SAFETY: one valid pollfd for the duration of the call.
-            let rc = unsafe { libc::poll(&mut p, 1, ms) };
-            if rc < 0 {
-                if last_errno() == libc::EINTR {
-                    continue;
-                }
-                return Err(NotifyError::io(
-                    "poll on the notify fd",
-                    std::io::Error::last_os_error(),
-                ));
-            }
-            if rc == 0 {
+            let Some(revents) = poll_in(self.fd.as_fd(), left)
+                .map_err(|e| NotifyError::io("poll on the notify fd", e))?
+            else {
                 return Ok(None);
-            }
-            if p.revents & libc::POLLIN != 0 {
+            };
+            if revents.contains(PollFlags::IN) {
                 return self.receive().map(Some);
             }
-            if p.revents & libc::POLLHUP != 0 {
+            if revents.contains(PollFlags::HUP) {
                 return Err(NotifyError::AllTargetsGone);
             }
         }
@@ -545,12 +532,11 @@ fn bind_private(
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
             nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(!mode & 0o777));
             if let Some(g) = group {
-                // SAFETY: setfsgid takes a plain id; as a raw syscall it changes only this
-                // thread, which ends right after the bind.
-                unsafe { libc::syscall(libc::SYS_setfsgid, g) };
-                // SAFETY: as above; a second call returns the id now in force.
-                let now = unsafe { libc::syscall(libc::SYS_setfsgid, g) } as u32;
-                if now != g {
+                // setfsgid changes only this thread, which ends right after the bind; it
+                // returns the previous id, so a second call tells whether it took.
+                let gid = nix::unistd::Gid::from_raw(g);
+                nix::unistd::setfsgid(gid);
+                if nix::unistd::setfsgid(gid) != gid {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::PermissionDenied,
                         format!("cannot create the socket file with group {g}"),
@@ -658,21 +644,9 @@ impl Listener {
     /// # Errors
     /// The failed `poll`.
     pub fn wait_readable(&self, timeout: Duration) -> Result<bool, NotifyError> {
-        let mut p = libc::pollfd {
-            fd: self.inner.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd for the duration of the call.
-        let rc = unsafe { libc::poll(&mut p, 1, ms) };
-        if rc < 0 {
-            return Err(NotifyError::io(
-                "poll on the listener",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(rc > 0)
+        poll_in(self.inner.as_fd(), timeout)
+            .map(|r| r.is_some())
+            .map_err(|e| NotifyError::io("poll on the listener", e))
     }
 
     /// [`Listener::accept`] waiting at most `timeout` for a connection: `Ok(None)` when
@@ -737,65 +711,51 @@ fn recv_chunk(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
 ) -> std::io::Result<(usize, bool)> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags};
     // Room for 16 fds; the kernel installs as many as fit and closes the rest.
-    const CMSG_FDS: usize = 16;
-    let mut control = [0u64; 16];
-    let control_len = std::mem::size_of_val(&control);
-    // SAFETY: CMSG_SPACE only computes a size.
-    debug_assert!(unsafe { libc::CMSG_SPACE((CMSG_FDS * 4) as u32) } as usize <= control_len);
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control_len as _;
-    let n = loop {
-        // SAFETY: msg points at a live iovec over `buf` and at `control`, sized as given.
-        let n = unsafe {
-            libc::recvmsg(
-                stream.as_raw_fd(),
-                &mut msg,
-                libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT,
-            )
-        };
-        if n >= 0 {
-            break n as usize;
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
+    let mut space = [std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(16))];
+    // The buffer owns every fd the kernel installs in it: those we do not take are
+    // closed when it is dropped.
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let got = loop {
+        match rustix::net::recvmsg(
+            stream,
+            &mut [std::io::IoSliceMut::new(buf)],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
+        ) {
+            Ok(got) => break got,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     };
-    // Walk every control message the kernel wrote, and own every fd in them.
-    // SAFETY: msg.msg_control/msg_controllen describe the buffer the kernel filled;
-    // CMSG_FIRSTHDR/CMSG_NXTHDR stay within msg_controllen.
-    let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    while !c.is_null() {
-        // SAFETY: `c` is a header inside the control buffer (checked by CMSG_*HDR).
-        let h = unsafe { &*c };
-        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
-            // SAFETY: CMSG_LEN(0) only computes a size.
-            let header = unsafe { libc::CMSG_LEN(0) } as usize;
-            let count = (h.cmsg_len as usize).saturating_sub(header) / std::mem::size_of::<RawFd>();
-            // SAFETY: CMSG_DATA points at `count` ints inside the buffer (cmsg_len says so).
-            let data = unsafe { libc::CMSG_DATA(c) }.cast::<RawFd>();
-            for i in 0..count {
-                // SAFETY: within the `count` ints; read_unaligned as the data may be unaligned.
-                let raw = unsafe { data.add(i).read_unaligned() };
-                if raw >= 0 {
-                    // SAFETY: SCM_RIGHTS installed this new fd for us; nobody else owns it.
-                    fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
-                }
-            }
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(received) = message {
+            fds.extend(received);
         }
-        // SAFETY: as CMSG_FIRSTHDR above.
-        c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
     }
-    Ok((n, msg.msg_flags & libc::MSG_CTRUNC != 0))
+    Ok((got.bytes, got.flags.contains(ReturnFlags::CTRUNC)))
+}
+
+/// Waits at most `timeout` (nanosecond precision: `ppoll`) for `fd` to be readable (or
+/// hung up); retries on EINTR with the time left. `None` on timeout, else the events.
+fn poll_in(fd: BorrowedFd<'_>, timeout: Duration) -> std::io::Result<Option<PollFlags>> {
+    use rustix::event::{poll, PollFd, Timespec};
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ts = Timespec {
+            tv_sec: left.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => return Ok(None),
+            Ok(_) => return Ok(Some(fds[0].revents())),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Reads the runtime's message from an accepted connection within [`HANDSHAKE_TIMEOUT`]:
@@ -829,23 +789,9 @@ pub fn receive_message_within(
     let mut truncated_fds = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let mut p = libc::pollfd {
-            fd: stream.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // Round up so that a sub-millisecond remainder still waits.
-        let ms = (left.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd for the duration of the call.
-        let rc = unsafe { libc::poll(&mut p, 1, ms) };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(NotifyError::io("poll on the runtime connection", e));
-        }
-        if rc == 0 {
+        let ready = poll_in(stream.as_fd(), left)
+            .map_err(|e| NotifyError::io("poll on the runtime connection", e))?;
+        if ready.is_none() {
             return Err(NotifyError::HandshakeTimeout {
                 waited_ms: timeout.as_millis(),
             });
