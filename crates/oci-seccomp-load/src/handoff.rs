@@ -168,6 +168,10 @@ impl std::fmt::Debug for ChildEnd {
 
 /// Creates the channel. Call it before `fork`; keep the [`ParentEnd`] in the parent and
 /// the [`ChildEnd`] in the child. It creates no file descriptor.
+///
+/// # Errors
+///
+/// [`HandoffError::Io`] when the shared page cannot be mapped (`mmap`).
 pub fn channel() -> Result<(ParentEnd, ChildEnd), HandoffError> {
     let len = NonZeroUsize::new(4096.max(std::mem::size_of::<Shared>())).expect("non-zero");
     // SAFETY: a fresh anonymous mapping aliases nothing; the kernel zero-fills it.

@@ -98,6 +98,10 @@ impl ListenerAddress {
     }
 
     /// The socket address.
+    ///
+    /// # Errors
+    ///
+    /// An abstract name or path the kernel cannot take (too long for `sun_path`).
     pub fn to_socket_addr(&self) -> std::io::Result<SocketAddr> {
         match self {
             Self::Path(p) => SocketAddr::from_pathname(p),
@@ -278,6 +282,12 @@ pub fn connect_for_spec_with(
 ///
 /// The state must name exactly one fd, `seccompFd`. The JSON goes in one `sendmsg` when
 /// the socket buffer allows (runc's agents read it with one `recvmsg`).
+///
+/// # Errors
+///
+/// - [`HandoffError::State`]: `fds` is not exactly `["seccompFd"]`, or the JSON is larger
+///   than [`MAX_STATE_LEN`].
+/// - [`HandoffError::Io`]: `sendmsg`/`write` failed (the agent hung up, ...).
 pub fn send_state(
     socket: &UnixStream,
     state: &ContainerProcessState,

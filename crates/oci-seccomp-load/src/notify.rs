@@ -73,6 +73,10 @@ pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 
 /// `seccomp(SECCOMP_GET_NOTIF_SIZES)`: the kernel's sizes of `seccomp_notif`,
 /// `seccomp_notif_resp` and `seccomp_data`.
+///
+/// # Errors
+///
+/// The errno of `seccomp(2)` (EINVAL before Linux 5.0).
 pub fn kernel_notif_sizes() -> std::io::Result<(u16, u16, u16)> {
     let mut sizes = [0u16; 3];
     // SAFETY: SECCOMP_GET_NOTIF_SIZES (3) writes a struct of three u16 into `sizes`.
@@ -162,6 +166,11 @@ impl NotifyFd {
 
     /// Blocks until a notification arrives. ENOENT (the target died before we read it) is
     /// [`NotifyError::TargetGone`]: not fatal, call again.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] (call again), [`NotifyError::AllTargetsGone`] when no
+    /// process uses the filter any more, [`NotifyError::Io`] for another ioctl error.
     pub fn receive(&self) -> Result<Notification, NotifyError> {
         // SAFETY: `seccomp_notif` is plain old data (integers only), for which all zero
         // bytes is a valid value; the kernel requires it zeroed.
@@ -191,6 +200,10 @@ impl NotifyFd {
 
     /// Waits up to `timeout` for a notification: `Ok(None)` on timeout,
     /// [`NotifyError::AllTargetsGone`] once every process using the filter has exited.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::receive`], and [`NotifyError::Io`] for a failed `poll`.
     pub fn receive_timeout(&self, timeout: Duration) -> Result<Option<Notification>, NotifyError> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -228,6 +241,11 @@ impl NotifyFd {
     }
 
     /// Answers notification `id`: the syscall returns `val` without running.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] when the target died or the syscall was interrupted
+    /// (the answer is dropped; not fatal), [`NotifyError::Io`] for another ioctl error.
     pub fn respond_value(&self, id: u64, val: i64) -> Result<(), NotifyError> {
         self.send(SeccompNotifResp {
             id,
@@ -239,6 +257,10 @@ impl NotifyFd {
 
     /// Answers notification `id`: the syscall fails with `errno` (positive, e.g.
     /// `libc::EPERM`) without running.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::respond_value`].
     pub fn respond_errno(&self, id: u64, errno: i32) -> Result<(), NotifyError> {
         self.send(SeccompNotifResp {
             id,
@@ -252,6 +274,10 @@ impl NotifyFd {
     ///
     /// Never use CONTINUE to *allow* a syscall after inspecting its pointer arguments: the
     /// target (another thread of it) can change the memory after the check.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::respond_value`].
     pub fn respond_continue(&self, id: u64) -> Result<(), NotifyError> {
         self.send(SeccompNotifResp {
             id,
@@ -290,6 +316,12 @@ impl NotifyFd {
     /// there. `target_fd` picks the number (`SECCOMP_ADDFD_FLAG_SETFD`, replacing what is
     /// there); `cloexec` sets `O_CLOEXEC` on the new fd. The notification stays pending:
     /// answer it afterwards (usually with the returned number).
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] when the notification is no longer pending,
+    /// [`NotifyError::Io`] for another ioctl error (EBADF for a bad `fd`, EMFILE in the
+    /// target, ...).
     pub fn add_fd(
         &self,
         id: u64,
@@ -312,6 +344,10 @@ impl NotifyFd {
 
     /// Installs a copy of `fd` in the target and, atomically, answers notification `id`
     /// with the new fd number (`SECCOMP_ADDFD_FLAG_SEND`, Linux 5.14). Returns the number.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::add_fd`].
     pub fn add_fd_and_respond(
         &self,
         id: u64,
@@ -330,6 +366,10 @@ impl NotifyFd {
     /// Opts into `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the kernel wakes the
     /// supervisor and the target on the same CPU, which makes a synchronous
     /// receive/respond loop several times faster.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::Io`]: the kernel lacks the flag (EINVAL before Linux 6.6).
     pub fn set_sync_wakeup(&self) -> Result<(), NotifyError> {
         // SAFETY: SET_FLAGS takes the flags as the ioctl argument value, not a pointer;
         // the kernel does not dereference it.
@@ -352,6 +392,11 @@ impl NotifyFd {
     /// Reads `buf.len()` bytes (or fewer, at an unmapped page) at `addr` in the target's
     /// memory through `/proc/PID/mem`, checking [`NotifyFd::id_valid`] after opening the
     /// file (the pid may have been reused) and after reading.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] when the notification is no longer valid (before or
+    /// after the read), [`NotifyError::Io`] when `/proc/PID/mem` cannot be opened or read.
     pub fn read_memory(
         &self,
         n: &Notification,
@@ -379,6 +424,11 @@ impl NotifyFd {
     /// usually), at most `max` bytes without the NUL. `id_valid` is checked after opening
     /// the target's memory and after reading; still, the target may change the string at
     /// any time, so never answer CONTINUE on the strength of what this returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::read_memory`], and [`NotifyError::BadMessage`] when `index` is not
+    /// below 6 or no NUL comes within `max` bytes.
     pub fn read_string_arg(
         &self,
         n: &Notification,
@@ -677,6 +727,11 @@ impl Drop for Listener {
 /// a JSON `ContainerProcessState` whose `fds` is `["seccompFd"]`, and exactly one fd.
 /// [`receive_message`] calls it; it is public so the decoding can be tested and fuzzed on
 /// its own. It never panics, whatever the bytes.
+///
+/// # Errors
+///
+/// [`NotifyError::BadMessage`]: empty, larger than [`MAX_STATE_LEN`], not exactly one
+/// fd, invalid JSON, or `fds` other than `["seccompFd"]`.
 pub fn decode_message(data: &[u8], fd_count: usize) -> Result<ContainerProcessState, NotifyError> {
     if data.is_empty() {
         return Err(NotifyError::bad("empty message (connection closed)"));
