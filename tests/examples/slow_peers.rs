@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use oci_seccomp::{compile, parse_profile, CompileOptions};
 use oci_seccomp_load::handoff;
-use oci_seccomp_load::listener::{ContainerProcessState, ContainerStatus};
+use oci_seccomp_load::listener::{process_state, ContainerState};
 
 fn one_container(sock: &str, program: &oci_seccomp::Program) -> Duration {
     let conn = oci_seccomp_load::connect_listener(sock).expect("connect to the agent");
@@ -48,11 +48,11 @@ fn one_container(sock: &str, program: &oci_seccomp::Program) -> Duration {
         .receive_timeout(Duration::from_secs(10))
         .expect("handoff")
         .expect("a notify fd");
-    let state = ContainerProcessState::new(
+    let state = process_state(
         pid.as_raw(),
         "",
         "bench",
-        ContainerStatus::Creating,
+        ContainerState::Creating,
         "/",
         Default::default(),
     );

@@ -552,7 +552,7 @@ fn youki_notify_filter_yields_an_fd() {
     let r = oci_seccomp_tests::fork_child(TIMEOUT, |rep| {
         // SAFETY: prctl with integer arguments.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-        match oci_seccomp_load::install(&p) {
+        match oci_seccomp_load::install(&p).map(|i| i.notify_fd) {
             Ok(Some(fd)) => {
                 use std::os::fd::AsRawFd;
                 rep.report(i64::from(fd.as_raw_fd()));

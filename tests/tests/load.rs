@@ -12,8 +12,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_seccomp::{compile, parse_profile, CompileOptions};
-use oci_seccomp_load::listener::ContainerStatus;
-use oci_seccomp_load::{connect_for_spec, install, send_state, ContainerProcessState};
+use oci_seccomp_load::listener::{process_state, ContainerState};
+use oci_seccomp_load::{connect_for_spec, install, send_state};
 
 const CHILDREN: usize = 200;
 const CALLS: usize = 5;
@@ -53,14 +53,14 @@ fn child(spec: &oci_seccomp::LinuxSeccomp, program: &oci_seccomp::Program, i: us
     let Ok(Some(stream)) = connect_for_spec(spec) else {
         return 10;
     };
-    let Ok(Some(fd)) = install(program) else {
+    let Ok(Some(fd)) = install(program).map(|i| i.notify_fd) else {
         return 11;
     };
-    let state = ContainerProcessState::new(
+    let state = process_state(
         std::process::id() as i32,
         format!("load-{i}"),
         format!("load-{i}"),
-        ContainerStatus::Creating,
+        ContainerState::Creating,
         "/nonexistent-bundle",
         BTreeMap::new(),
     );

@@ -7,7 +7,7 @@ use crate::{CliError, CliResult};
 
 /// Runs `features`.
 pub fn run(as_json: bool) -> CliResult<u8> {
-    let f = oci_seccomp_load::features();
+    let f = oci_seccomp_load::features_report();
     let text = if as_json {
         let v = json!({ "linux": { "seccomp": f } });
         let mut s =
@@ -15,17 +15,30 @@ pub fn run(as_json: bool) -> CliResult<u8> {
         s.push('\n');
         s
     } else {
+        let names = |v: &[String]| v.join(" ");
+        let oci = &f.oci;
+        let list = |v: &Option<Vec<String>>| v.as_deref().map(names).unwrap_or_default();
+        let json_names = |v: serde_json::Value| {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        };
         format!(
             "seccomp enabled:   {}\nlibseccomp:        {} (API level {})\nactions:           {}\nsupported actions: {}\noperators:         {}\narchitectures:     {}\nknown flags:       {}\nsupported flags:   {}\n",
-            f.enabled,
+            oci.enabled().unwrap_or(false),
             f.libseccomp.version,
             f.libseccomp.api_level,
-            f.actions.join(" "),
-            f.supported_actions.join(" "),
-            f.operators.join(" "),
-            f.archs.join(" "),
-            f.known_flags.join(" "),
-            f.supported_flags.join(" "),
+            json_names(json!(oci.actions())),
+            json_names(json!(f.supported_actions)),
+            list(oci.operators()),
+            json_names(json!(oci.archs())),
+            list(oci.known_flags()),
+            list(oci.supported_flags()),
         )
     };
     util::write_output(None, text.as_bytes())?;

@@ -216,7 +216,7 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
         Answer::EmulateMkdir => {
             let opts = MkdirOptions::default()
                 .with_allow_host_root(shared.allow_host_root)
-                .with_suffix(state.metadata.clone());
+                .with_suffix(state.metadata().clone().unwrap_or_default());
             match mkdir_for_target(fd, n, &opts) {
                 Ok(created) => (
                     fd.respond_value(n.id, 0),
@@ -236,7 +236,7 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
     };
     let text = format!(
         "container={} pid={} syscall={name}({}) -> {}{}{} [{outcome}]",
-        state.state.id,
+        state.state().id(),
         n.pid,
         args.join(", "),
         answer.describe(),
@@ -244,9 +244,9 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
         detail
     );
     let value = json!({
-        "container": state.state.id, "pid": n.pid, "syscall": name, "nr": n.nr,
+        "container": state.state().id(), "pid": n.pid, "syscall": name, "nr": n.nr,
         "arch": format!("{:#x}", n.arch), "args": args, "answer": answer.describe(),
-        "detail": detail, "outcome": outcome, "metadata": state.metadata,
+        "detail": detail, "outcome": outcome, "metadata": state.metadata().as_deref().unwrap_or(""),
     });
     emit(shared, text, value);
 }
@@ -259,9 +259,12 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
         &shared,
         format!(
             "container={} pid={} connected (metadata {:?}, status {:?})",
-            state.state.id, state.pid, state.metadata, state.state.status
+            state.state().id(),
+            state.pid(),
+            state.metadata().as_deref().unwrap_or(""),
+            state.state().status()
         ),
-        json!({"event": "connected", "container": state.state.id, "pid": state.pid, "metadata": state.metadata}),
+        json!({"event": "connected", "container": state.state().id(), "pid": state.pid(), "metadata": state.metadata().as_deref().unwrap_or("")}),
     );
     loop {
         if STOP.load(Ordering::Relaxed) {
@@ -273,7 +276,7 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
             Err(e) if e.is_target_gone() => {}
             Err(NotifyError::AllTargetsGone) => break,
             Err(e) => {
-                tracing::warn!(container = %state.state.id, error = %e, "notification loop ended");
+                tracing::warn!(container = %state.state().id(), error = %e, "notification loop ended");
                 break;
             }
         }
@@ -281,8 +284,8 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
     drop(fd);
     emit(
         &shared,
-        format!("container={} finished", state.state.id),
-        json!({"event": "finished", "container": state.state.id}),
+        format!("container={} finished", state.state().id()),
+        json!({"event": "finished", "container": state.state().id()}),
     );
     shared.finished.fetch_add(1, Ordering::SeqCst);
 }

@@ -2226,7 +2226,7 @@ fn supervise_refuses_an_unprivileged_process_sending_its_own_notify_fd() {
     let attacker = fork_attacker(move || {
         // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes no pointers.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-        let Ok(Some(fd)) = oci_seccomp_load::install(&prog) else {
+        let Ok(Some(fd)) = oci_seccomp_load::install(&prog).map(|i| i.notify_fd) else {
             return 10;
         };
         // The agent's listener is root's, which the attacker's own runtime code trusts.
@@ -2235,11 +2235,11 @@ fn supervise_refuses_an_unprivileged_process_sending_its_own_notify_fd() {
         };
         // SAFETY: getpid has no preconditions.
         let me = unsafe { libc::getpid() };
-        let state = oci_seccomp_load::ContainerProcessState::new(
+        let state = oci_seccomp_load::process_state(
             me,
             "",
             "attack",
-            oci_seccomp_load::listener::ContainerStatus::Creating,
+            oci_seccomp_load::ContainerState::Creating,
             "/",
             Default::default(),
         );

@@ -20,10 +20,11 @@
 //!   `/proc` files, and right before acting.
 
 use std::ffi::{CString, OsString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 
 use nix::errno::Errno;
+use nix::unistd::{Gid, Uid};
 
 use crate::notify::{Notification, NotifyFd};
 use crate::NotifyError;
@@ -154,116 +155,61 @@ fn relative_to_root(root: &[u8], start: &[u8]) -> Result<Vec<u8>, Errno> {
     rel.map(<[u8]>::to_vec).ok_or(Errno::EACCES)
 }
 
-/// The kernel's `struct open_how` (openat2).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
+/// rustix's errno as nix's.
+fn nix_errno(e: rustix::io::Errno) -> Errno {
+    Errno::from_raw(e.raw_os_error())
 }
 
 /// `openat2(root, path, O_PATH|O_DIRECTORY, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)`.
 fn open_in_root(root: &OwnedFd, path: &CString) -> Result<OwnedFd, Errno> {
-    let how = OpenHow {
-        flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
-    };
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
     loop {
-        // SAFETY: a valid dirfd, a NUL-terminated path and an open_how of the size passed.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                root.as_raw_fd(),
-                path.as_ptr(),
-                &how as *const OpenHow,
-                std::mem::size_of::<OpenHow>(),
-            )
-        };
-        if rc >= 0 {
-            // SAFETY: openat2 returned a new fd that only we own.
-            return Ok(unsafe { OwnedFd::from_raw_fd(rc as i32) });
-        }
-        match Errno::last() {
+        match rustix::fs::openat2(
+            root,
+            path.as_c_str(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => return Ok(fd),
             // RESOLVE_IN_ROOT says EAGAIN when a rename raced the walk: try again.
-            Errno::EINTR | Errno::EAGAIN => continue,
-            e => return Err(e),
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
+            Err(e) => return Err(nix_errno(e)),
         }
     }
 }
 
-/// Takes the target's filesystem credentials in the calling thread only (raw syscalls:
-/// glibc's `setgroups` would change every thread).
+/// Takes the target's filesystem credentials in the calling thread only: rustix's
+/// `set_thread_groups` is the raw per-thread syscall (glibc's `setgroups` would change
+/// every thread), and `setfsuid`/`setfsgid` are per-thread by nature.
 fn become_target(c: &TargetCredentials) -> Result<(), Errno> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(c.umask & 0o777));
-    let groups: Vec<libc::gid_t> = c.groups.clone();
-    // SAFETY: setgroups reads `groups.len()` gids from the pointer; as a raw syscall it
-    // changes only this thread's credentials.
-    let rc = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
-    if rc != 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: setfsgid/setfsuid take plain ids; raw syscalls change only this thread.
-    unsafe {
-        libc::syscall(libc::SYS_setfsgid, c.fsgid);
-        libc::syscall(libc::SYS_setfsuid, c.fsuid);
-    }
+    let groups: Vec<rustix::process::Gid> = c
+        .groups
+        .iter()
+        .map(|&g| rustix::process::Gid::from_raw(g))
+        .collect();
+    rustix::thread::set_thread_groups(&groups).map_err(nix_errno)?;
+    let (gid, uid) = (Gid::from_raw(c.fsgid), Uid::from_raw(c.fsuid));
+    nix::unistd::setfsgid(gid);
+    nix::unistd::setfsuid(uid);
     // setfsuid/setfsgid report no error: they return the previous id, so calling again
     // with the same id tells whether it took.
-    // SAFETY: as above.
-    let (g, u) = unsafe {
-        (
-            libc::syscall(libc::SYS_setfsgid, c.fsgid) as u32,
-            libc::syscall(libc::SYS_setfsuid, c.fsuid) as u32,
-        )
-    };
-    if g != c.fsgid || u != c.fsuid {
+    if nix::unistd::setfsgid(gid) != gid || nix::unistd::setfsuid(uid) != uid {
         return Err(Errno::EPERM);
     }
     keep_only_caps(c.cap_eff)
 }
 
-/// `struct __user_cap_header_struct` (not in the libc crate).
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-/// `struct __user_cap_data_struct`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-/// `_LINUX_CAPABILITY_VERSION_3`: two `CapData`, 64 capability bits.
-const CAP_VERSION_3: u32 = 0x2008_0522;
-
 /// Drops from the calling thread's effective set every capability not in `keep`
-/// (capabilities are per-thread; pid 0 is the calling thread).
+/// (capabilities are per-thread; rustix's `capget`/`capset` with no pid act on the
+/// calling thread). The effective set only shrinks, so it stays within the permitted set.
 fn keep_only_caps(keep: u64) -> Result<(), Errno> {
-    let mut h = CapHeader {
-        version: CAP_VERSION_3,
-        pid: 0,
-    };
-    let mut d = [CapData::default(); 2];
-    // SAFETY: capget writes two CapData for version 3 into `d`, and reads `h`.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut h as *mut CapHeader, d.as_mut_ptr()) } != 0 {
-        return Err(Errno::last());
-    }
-    d[0].effective &= keep as u32;
-    d[1].effective &= (keep >> 32) as u32;
-    h.pid = 0;
-    // SAFETY: capset reads the header and two CapData; the effective set only shrinks, so
-    // it stays within the permitted set.
-    if unsafe { libc::syscall(libc::SYS_capset, &mut h as *mut CapHeader, d.as_ptr()) } != 0 {
-        return Err(Errno::last());
-    }
-    Ok(())
+    use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
+    let mut sets = capabilities(None).map_err(nix_errno)?;
+    sets.effective &= CapabilitySet::from_bits_retain(keep);
+    set_capabilities(None, sets).map_err(nix_errno)
 }
 
 /// Does notification `n`'s `mkdir(path, mode)` or `mkdirat(dirfd, path, mode)` for its

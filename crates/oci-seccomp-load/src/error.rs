@@ -68,9 +68,10 @@ pub enum SeccompError {
     /// would wait for a supervisor that never gets the fd.
     #[error(
         "{path}: SCMP_ACT_NOTIFY on {name:?}: initialize_seccomp cannot know how its caller \
-         hands the notify fd over, and that may need {name}; use oci_seccomp_load::handoff \
-         (compile in the parent, install_and_send in the child), which hands the fd over \
-         without any syscall after the install"
+         hands the notify fd over, and that may need {name}; use oci_seccomp_load::Launch \
+         (Launch::new before fork, LaunchChild::install in the child, \
+         LaunchParent::complete in the parent), which hands the fd over without any \
+         syscall after the install"
     )]
     NotifyOnHandoffSyscall {
         /// JSON path of the entry, for example `syscalls[2].names[0]`.

@@ -3,30 +3,24 @@
 
 use oci_seccomp::simulate::ret;
 use oci_seccomp::FilterFlags;
+use oci_spec::runtime::{Arch, LinuxSeccompAction, Seccomp};
 use serde::Serialize;
 
 use crate::install::{action_supported, flag_supported};
 
-/// The `linux.seccomp` part of OCI `features.json`, plus what the kernel supports.
+/// [`features()`] with what the OCI object has no field for: the known actions this kernel
+/// supports and the linked libseccomp. Serialises as the OCI object with two more keys
+/// (`supportedActions`, `libseccomp`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SeccompFeatures {
-    /// Whether seccomp filters can be installed here (the kernel has `CONFIG_SECCOMP_FILTER`).
-    pub enabled: bool,
-    /// The actions this runtime knows (OCI names).
-    pub actions: Vec<String>,
+    /// The OCI `features.json` `linux.seccomp` object ([`features()`]).
+    #[serde(flatten)]
+    pub oci: Seccomp,
     /// The known actions that the kernel supports (`SECCOMP_GET_ACTION_AVAIL`), and for
     /// `SCMP_ACT_NOTIFY` also libseccomp (API level >= 5).
-    pub supported_actions: Vec<String>,
-    /// The argument comparison operators.
-    pub operators: Vec<String>,
-    /// The architectures the linked libseccomp can build filters for.
-    pub archs: Vec<String>,
-    /// The filter flags a profile may set (`linux.seccomp.flags`).
-    pub known_flags: Vec<String>,
-    /// The known flags that this kernel supports (probed).
-    pub supported_flags: Vec<String>,
+    pub supported_actions: Vec<LinuxSeccompAction>,
     /// The linked libseccomp.
     pub libseccomp: LibseccompFeatures,
 }
@@ -77,31 +71,57 @@ pub const KNOWN_FLAGS: &[(&str, FilterFlags)] = &[
     ),
 ];
 
-/// Probes this kernel and libseccomp. Installs nothing.
-pub fn features() -> SeccompFeatures {
-    let api_level = libseccomp::get_api();
+/// An OCI name (`SCMP_ACT_…`, `SCMP_ARCH_…`) as oci-spec's typed value; `None` for a
+/// name oci-spec does not know.
+fn typed<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+}
+
+/// The OCI `features.json` `linux.seccomp` object for this host (oci-spec's type):
+/// `enabled` (the kernel has `CONFIG_SECCOMP_FILTER`), the actions and operators this
+/// crate knows, the architectures the linked libseccomp can build filters for, the
+/// filter flags a profile may set and those this kernel supports (probed). Installs
+/// nothing.
+pub fn features() -> Seccomp {
     let version = oci_seccomp::profile::libseccomp_version();
+    let archs: Vec<Arch> = oci_seccomp::arch::ALL
+        .iter()
+        .filter(|a| a.min_libseccomp <= version)
+        .filter_map(|a| typed(a.name))
+        .collect();
+    let mut oci = Seccomp::default();
+    oci.set_enabled(Some(action_supported(ret::ALLOW)))
+        .set_actions(Some(
+            KNOWN_ACTIONS.iter().filter_map(|(n, _)| typed(n)).collect(),
+        ))
+        .set_operators(Some(
+            KNOWN_OPERATORS.iter().map(|s| s.to_string()).collect(),
+        ))
+        .set_archs(Some(archs))
+        .set_known_flags(Some(
+            KNOWN_FLAGS.iter().map(|(n, _)| n.to_string()).collect(),
+        ))
+        .set_supported_flags(Some(
+            KNOWN_FLAGS
+                .iter()
+                .filter(|(_, f)| flag_supported(*f))
+                .map(|(n, _)| n.to_string())
+                .collect(),
+        ));
+    oci
+}
+
+/// [`features()`], the supported actions and the linked libseccomp. Installs nothing.
+pub fn features_report() -> SeccompFeatures {
+    let api_level = libseccomp::get_api();
     let supported_actions = KNOWN_ACTIONS
         .iter()
         .filter(|(name, r)| action_supported(*r) && (*name != "SCMP_ACT_NOTIFY" || api_level >= 5))
-        .map(|(n, _)| n.to_string())
+        .filter_map(|(n, _)| typed(n))
         .collect();
     SeccompFeatures {
-        enabled: action_supported(ret::ALLOW),
-        actions: KNOWN_ACTIONS.iter().map(|(n, _)| n.to_string()).collect(),
+        oci: features(),
         supported_actions,
-        operators: KNOWN_OPERATORS.iter().map(|s| s.to_string()).collect(),
-        archs: oci_seccomp::arch::ALL
-            .iter()
-            .filter(|a| a.min_libseccomp <= version)
-            .map(|a| a.name.to_string())
-            .collect(),
-        known_flags: KNOWN_FLAGS.iter().map(|(n, _)| n.to_string()).collect(),
-        supported_flags: KNOWN_FLAGS
-            .iter()
-            .filter(|(_, f)| flag_supported(*f))
-            .map(|(n, _)| n.to_string())
-            .collect(),
         libseccomp: LibseccompFeatures {
             version: oci_seccomp::profile::libseccomp_version_string(),
             api_level,

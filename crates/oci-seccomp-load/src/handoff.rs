@@ -67,16 +67,17 @@
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oci_seccomp::Program;
+use oci_seccomp::{FilterFlags, Program};
+use rustix::thread::futex;
 
 use crate::error::{HandoffError, LoadError};
-use crate::install::install;
+use crate::install::{install, InstallStatus};
 
 /// How long [`ParentEnd::receive`] waits for the child.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -99,6 +100,10 @@ struct Shared {
     state: AtomicU32,
     pid: AtomicI32,
     fd: AtomicI32,
+    /// [`InstallStatus::flags`] bits, written before READY_FD / READY_NONE.
+    flags: AtomicU32,
+    /// [`InstallStatus::missing_optional`] bits, written with `flags`.
+    missing: AtomicU32,
     error: UnsafeCell<MaybeUninit<LoadError>>,
 }
 
@@ -163,6 +168,10 @@ impl std::fmt::Debug for ChildEnd {
 
 /// Creates the channel. Call it before `fork`; keep the [`ParentEnd`] in the parent and
 /// the [`ChildEnd`] in the child. It creates no file descriptor.
+///
+/// # Errors
+///
+/// [`HandoffError::Io`] when the shared page cannot be mapped (`mmap`).
 pub fn channel() -> Result<(ParentEnd, ChildEnd), HandoffError> {
     let len = NonZeroUsize::new(4096.max(std::mem::size_of::<Shared>())).expect("non-zero");
     // SAFETY: a fresh anonymous mapping aliases nothing; the kernel zero-fills it.
@@ -183,19 +192,22 @@ pub fn channel() -> Result<(ParentEnd, ChildEnd), HandoffError> {
         ParentEnd {
             map: Arc::clone(&map),
             taken: false,
-            // SAFETY: getpid has no preconditions.
-            owner: unsafe { libc::getpid() },
+            owner: getpid(),
             child: None,
         },
         ChildEnd { map },
     ))
 }
 
-fn futex(word: &AtomicU32, op: libc::c_int, val: u32, timeout: Option<&libc::timespec>) -> i64 {
-    let ts = timeout.map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: `word` is a valid, aligned u32 in a shared mapping (so no FUTEX_PRIVATE);
-    // `ts` is null or points at a timespec that outlives the call.
-    unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), op, val, ts) }
+/// This process's pid (rustix: a raw syscall, async-signal-safe, no allocation).
+fn getpid() -> libc::pid_t {
+    rustix::process::getpid().as_raw_nonzero().get()
+}
+
+/// Wakes every waiter on the shared word. The page is `MAP_SHARED` between two processes,
+/// so the futex is not `FUTEX_PRIVATE`.
+fn wake_all(word: &AtomicU32) {
+    let _ = futex::wake(word, futex::Flags::empty(), i32::MAX as u32);
 }
 
 impl ChildEnd {
@@ -207,11 +219,18 @@ impl ChildEnd {
     /// (see the module docs for why this cannot deadlock).
     ///
     /// Makes no heap allocation. Never sets no-new-privileges.
-    pub fn install_and_send(&self, program: &Program) -> Result<(), HandoffError> {
+    ///
+    /// # Errors
+    ///
+    /// - [`HandoffError::Install`]: [`install`] failed; nothing is installed and the
+    ///   parent receives the same error.
+    /// - [`HandoffError::Abandoned`]: the parent gave up (timeout, dropped end). If the
+    ///   filter was installed the child still holds the fd and must exit at once without
+    ///   another syscall that could be a NOTIFY one (`_exit`), or wait to be killed.
+    pub fn install_and_send(&self, program: &Program) -> Result<InstallStatus, HandoffError> {
         let sh = self.map.shared();
-        // SAFETY: getpid has no preconditions; the filter is not installed yet.
-        let pid = unsafe { libc::getpid() };
-        sh.pid.store(pid, Ordering::Relaxed);
+        // The filter is not installed yet: getpid is safe.
+        sh.pid.store(getpid(), Ordering::Relaxed);
         if sh
             .state
             .compare_exchange(INIT, STARTED, Ordering::AcqRel, Ordering::Acquire)
@@ -220,7 +239,7 @@ impl ChildEnd {
             // The parent already gave up (or the channel was used twice): install nothing.
             return Err(HandoffError::Abandoned);
         }
-        let fd = match install(program) {
+        let installed = match install(program) {
             Err(e) => {
                 // SAFETY: only the child writes `error`, once, before publishing FAILED; the
                 // parent reads it only after observing FAILED with Acquire.
@@ -228,11 +247,15 @@ impl ChildEnd {
                 sh.state.store(FAILED, Ordering::Release);
                 return Err(HandoffError::Install(e));
             }
-            Ok(None) => {
-                sh.state.store(READY_NONE, Ordering::Release);
-                return Ok(());
-            }
-            Ok(Some(fd)) => fd,
+            Ok(installed) => installed,
+        };
+        let status = installed.status;
+        sh.flags.store(status.flags.bits(), Ordering::Relaxed);
+        sh.missing
+            .store(status.missing_optional.bits(), Ordering::Relaxed);
+        let Some(fd) = installed.notify_fd else {
+            sh.state.store(READY_NONE, Ordering::Release);
+            return Ok(status);
         };
         // No syscall from here until the parent holds the fd: plain stores only.
         sh.fd.store(fd.as_raw_fd(), Ordering::Relaxed);
@@ -251,7 +274,7 @@ impl ChildEnd {
             }
             std::hint::spin_loop();
         }
-        let ts = libc::timespec {
+        let ts = futex::Timespec {
             tv_sec: 0,
             tv_nsec: 10_000_000,
         };
@@ -261,7 +284,7 @@ impl ChildEnd {
                 TAKEN => break,
                 READY_FD if waits < CHILD_WAITS => {
                     // May be a NOTIFY syscall: see the module docs.
-                    futex(&sh.state, libc::FUTEX_WAIT, READY_FD, Some(&ts));
+                    let _ = futex::wait(&sh.state, futex::Flags::empty(), READY_FD, Some(&ts));
                     waits += 1;
                 }
                 _ => {
@@ -273,7 +296,7 @@ impl ChildEnd {
             }
         }
         drop(fd);
-        Ok(())
+        Ok(status)
     }
 }
 
@@ -301,8 +324,7 @@ impl ParentEnd {
             .lines()
             .find_map(|l| l.strip_prefix("PPid:"))
             .and_then(|v| v.trim().parse::<libc::pid_t>().ok());
-        // SAFETY: getpid has no preconditions.
-        let me = unsafe { libc::getpid() };
+        let me = getpid();
         if ppid != Some(me) {
             return Err(HandoffError::io(
                 "identify the child",
@@ -319,24 +341,55 @@ impl ParentEnd {
     /// In the parent: waits (up to [`DEFAULT_TIMEOUT`]) for the child's
     /// [`ChildEnd::install_and_send`] and returns its notify fd (`None` when the program
     /// has no NOTIFY rule). The fd is close-on-exec.
+    ///
+    /// # Errors
+    ///
+    /// As [`ParentEnd::receive_timeout`].
     pub fn receive(self) -> Result<Option<OwnedFd>, HandoffError> {
         self.receive_timeout(DEFAULT_TIMEOUT)
     }
 
     /// [`ParentEnd::receive`] with a chosen timeout. On any error after the child
     /// installed its filter, kill the child: it waits with a NOTIFY filter and nobody else
-    /// can ever answer it.
-    pub fn receive_timeout(mut self, timeout: Duration) -> Result<Option<OwnedFd>, HandoffError> {
+    /// can ever answer it. [`crate::launch::Launch`] does all of this for a launcher.
+    ///
+    /// # Errors
+    ///
+    /// - [`HandoffError::Install`]: the child's [`install`] failed (nothing installed).
+    /// - [`HandoffError::ChildExited`]: the child exited before it handed the fd over
+    ///   (also before it started installing, when the pid is known from
+    ///   [`ParentEnd::for_child`]).
+    /// - [`HandoffError::Timeout`]: nothing within `timeout`.
+    /// - [`HandoffError::Io`]: `pidfd_open`/`pidfd_getfd` failed, the published pid is not
+    ///   our child, or the copied fd is not a seccomp notify fd.
+    pub fn receive_timeout(self, timeout: Duration) -> Result<Option<OwnedFd>, HandoffError> {
+        self.receive_with_status(timeout).map(|(fd, _)| fd)
+    }
+
+    /// [`ParentEnd::receive_timeout`], with what the child's [`install`] applied.
+    pub(crate) fn receive_with_status(
+        mut self,
+        timeout: Duration,
+    ) -> Result<(Option<OwnedFd>, InstallStatus), HandoffError> {
         let start = Instant::now();
         let sh = self.map.shared();
-        let mut pidfd: Option<OwnedFd> = None;
+        let status = || InstallStatus {
+            flags: FilterFlags::from_bits(sh.flags.load(Ordering::Relaxed)),
+            missing_optional: FilterFlags::from_bits(sh.missing.load(Ordering::Relaxed)),
+        };
+        // With the pid from fork, watch the child from the start: a child that dies in its
+        // set-up, before it reaches the install, is reported at once, not at the timeout.
+        let mut pidfd: Option<OwnedFd> = match self.child {
+            Some(pid) => Some(pidfd_open(pid)?),
+            None => None,
+        };
         let mut nap = Duration::from_micros(20);
         loop {
             let state = sh.state.load(Ordering::Acquire);
             match state {
                 READY_NONE => {
                     self.taken = true;
-                    return Ok(None);
+                    return Ok((None, status()));
                 }
                 FAILED => {
                     self.taken = true;
@@ -347,16 +400,14 @@ impl ParentEnd {
                 READY_FD => break,
                 _ => {}
             }
-            if state == STARTED {
-                if pidfd.is_none() {
-                    let pid = self.child_pid(sh.pid.load(Ordering::Relaxed))?;
-                    pidfd = Some(pidfd_open(pid)?);
-                    self.child = Some(pid);
-                }
-                if let (Some(p), Some(pid)) = (&pidfd, self.child) {
-                    if exited(p) && sh.state.load(Ordering::Acquire) == STARTED {
-                        return Err(HandoffError::ChildExited { pid });
-                    }
+            if state == STARTED && pidfd.is_none() {
+                let pid = self.child_pid(sh.pid.load(Ordering::Relaxed))?;
+                pidfd = Some(pidfd_open(pid)?);
+                self.child = Some(pid);
+            }
+            if let (Some(p), Some(pid)) = (&pidfd, self.child) {
+                if exited(p) && matches!(sh.state.load(Ordering::Acquire), INIT | STARTED) {
+                    return Err(HandoffError::ChildExited { pid });
                 }
             }
             if start.elapsed() >= timeout {
@@ -372,26 +423,22 @@ impl ParentEnd {
             Some(p) => p,
             None => pidfd_open(pid)?,
         };
-        let child_fd: RawFd = sh.fd.load(Ordering::Relaxed);
-        // SAFETY: pidfd_getfd reads no memory of ours; a successful call returns a new fd
-        // (close-on-exec) that we own.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_getfd,
-                pidfd.as_raw_fd(),
-                child_fd,
-                0 as libc::c_uint,
-            )
-        };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::ESRCH) {
-                return Err(HandoffError::ChildExited { pid });
+        // A number in the child's fd table, not ours: only pidfd_getfd may use it.
+        let child_fd = RemoteFd(sh.fd.load(Ordering::Relaxed));
+        let fd = match rustix::process::pidfd_getfd(
+            &pidfd,
+            child_fd.0,
+            rustix::process::PidfdGetfdFlags::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::SRCH) => return Err(HandoffError::ChildExited { pid }),
+            Err(e) => {
+                return Err(HandoffError::io(
+                    "pidfd_getfd of the child's notify fd",
+                    e.into(),
+                ))
             }
-            return Err(HandoffError::io("pidfd_getfd of the child's notify fd", e));
-        }
-        // SAFETY: see above.
-        let fd = unsafe { OwnedFd::from_raw_fd(rc as RawFd) };
+        };
         // Never hand on an fd that is not a notify fd (a wrong pid, a reused fd number).
         let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
             .map_err(|e| HandoffError::io("readlink of the copied notify fd", e))?;
@@ -399,22 +446,22 @@ impl ParentEnd {
             return Err(HandoffError::io(
                 "check the copied notify fd",
                 std::io::Error::other(format!(
-                    "fd {child_fd} of pid {pid} is {}, not a seccomp notify fd",
+                    "fd {} of pid {pid} is {}, not a seccomp notify fd",
+                    child_fd.0,
                     link.display()
                 )),
             ));
         }
         sh.state.store(TAKEN, Ordering::Release);
         self.taken = true;
-        futex(&sh.state, libc::FUTEX_WAKE, i32::MAX as u32, None);
-        Ok(Some(fd))
+        wake_all(&sh.state);
+        Ok((Some(fd), status()))
     }
 }
 
 impl Drop for ParentEnd {
     fn drop(&mut self) {
-        // SAFETY: getpid has no preconditions.
-        if !self.taken && unsafe { libc::getpid() } == self.owner {
+        if !self.taken && getpid() == self.owner {
             let sh = self.map.shared();
             let mut cur = sh.state.load(Ordering::Acquire);
             while matches!(cur, INIT | STARTED | READY_FD) {
@@ -426,33 +473,35 @@ impl Drop for ParentEnd {
                     Err(now) => cur = now,
                 }
             }
-            futex(&sh.state, libc::FUTEX_WAKE, i32::MAX as u32, None);
+            wake_all(&sh.state);
         }
     }
 }
 
+/// An fd number in another process's fd table. It names nothing in ours, so it is never
+/// an `OwnedFd`/`BorrowedFd` here; only `pidfd_getfd` turns it into one of ours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteFd(pub RawFd);
+
 fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, HandoffError> {
-    // SAFETY: pidfd_open takes no pointers; a successful call returns a new fd we own.
-    let rc = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as libc::c_uint) };
-    if rc < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            return Err(HandoffError::ChildExited { pid });
-        }
-        return Err(HandoffError::io("pidfd_open of the container process", e));
+    let Some(p) = rustix::process::Pid::from_raw(pid) else {
+        return Err(HandoffError::ChildExited { pid });
+    };
+    match rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {
+        // pidfds are always close-on-exec.
+        Ok(fd) => Ok(fd),
+        Err(rustix::io::Errno::SRCH) => Err(HandoffError::ChildExited { pid }),
+        Err(e) => Err(HandoffError::io(
+            "pidfd_open of the container process",
+            e.into(),
+        )),
     }
-    // SAFETY: see above; pidfds are always close-on-exec.
-    Ok(unsafe { OwnedFd::from_raw_fd(rc as RawFd) })
 }
 
 /// Whether the process behind `pidfd` has exited (the pidfd polls readable).
 fn exited(pidfd: &OwnedFd) -> bool {
-    let mut p = libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: `p` is one valid pollfd for the duration of the call.
-    let rc = unsafe { libc::poll(&mut p, 1, 0) };
-    rc > 0 && p.revents & libc::POLLIN != 0
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+    matches!(poll(&mut fds, Some(&rustix::event::Timespec::default())), Ok(n) if n > 0)
+        && fds[0].revents().contains(PollFlags::IN)
 }

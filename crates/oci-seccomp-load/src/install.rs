@@ -2,6 +2,8 @@
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
+use rustix::fs::{Mode, OFlags};
+
 use oci_seccomp::simulate::{ret, BPF_RET_K};
 use oci_seccomp::{FilterFlags, Program};
 
@@ -58,16 +60,55 @@ pub fn action_supported(ret_value: u32) -> bool {
     rc == 0
 }
 
-/// The flags [`install`] passes to `seccomp(2)` for `program` on this kernel: the
-/// program's required flags, its optional flags where supported, `NEW_LISTENER` when the
-/// program needs a listener, and `TSYNC_ESRCH` when TSYNC and a listener meet.
-pub fn effective_flags(program: &Program) -> FilterFlags {
+/// What [`install`] did: the flags it passed to `seccomp(2)` and the optional flags the
+/// program asked for that this kernel lacks (rust-landlock's `RestrictionStatus` is the
+/// model), so a caller need not probe the kernel again to report or log it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstallStatus {
+    /// The flags passed to `seccomp(SECCOMP_SET_MODE_FILTER)`: the program's required
+    /// flags, its optional flags this kernel supports, `NEW_LISTENER` when the program has
+    /// a NOTIFY rule, and `TSYNC_ESRCH` when TSYNC and a listener meet.
+    pub flags: FilterFlags,
+    /// Optional flags of the program ([`Program::optional_flags`]) that this kernel does
+    /// not know, and that were therefore left out. Empty when every flag was applied.
+    pub missing_optional: FilterFlags,
+}
+
+/// The result of a successful [`install`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Installed {
+    /// The user-notification fd (close-on-exec) when the program has a NOTIFY rule.
+    pub notify_fd: Option<OwnedFd>,
+    /// The flags applied and the optional flags the kernel lacked.
+    pub status: InstallStatus,
+}
+
+impl Installed {
+    /// The user-notification fd, dropping the status.
+    pub fn into_notify_fd(self) -> Option<OwnedFd> {
+        self.notify_fd
+    }
+}
+
+/// Each single flag of `flags`, lowest bit first.
+fn single_flags(flags: FilterFlags) -> impl Iterator<Item = FilterFlags> {
+    (0..32)
+        .map(|bit| FilterFlags::from_bits(1 << bit))
+        .filter(move |f| flags.contains(*f) && !f.is_empty())
+}
+
+/// The flags [`install`] passes to `seccomp(2)` for `program` on this kernel, and the
+/// optional flags it leaves out because the kernel lacks them.
+fn plan_flags(program: &Program) -> InstallStatus {
     let mut flags = program.flags();
-    let optional = program.optional_flags();
-    for bit in 0..32 {
-        let f = FilterFlags::from_bits(1 << bit);
-        if optional.contains(f) && flag_supported(f) {
+    let mut missing_optional = FilterFlags::EMPTY;
+    for f in single_flags(program.optional_flags()) {
+        if flag_supported(f) {
             flags |= f;
+        } else {
+            missing_optional |= f;
         }
     }
     if program.needs_listener() {
@@ -76,11 +117,23 @@ pub fn effective_flags(program: &Program) -> FilterFlags {
             flags |= FilterFlags::TSYNC_ESRCH;
         }
     }
-    flags
+    InstallStatus {
+        flags,
+        missing_optional,
+    }
+}
+
+/// The flags [`install`] passes to `seccomp(2)` for `program` on this kernel: the
+/// program's required flags, its optional flags where supported, `NEW_LISTENER` when the
+/// program needs a listener, and `TSYNC_ESRCH` when TSYNC and a listener meet.
+/// [`Installed::status`] reports the same after the fact.
+pub fn effective_flags(program: &Program) -> FilterFlags {
+    plan_flags(program).flags
 }
 
 /// Installs `program` in the calling thread (all threads with TSYNC) and returns the
-/// user-notification fd when the program needs a listener.
+/// user-notification fd when the program needs a listener, with what was applied
+/// ([`InstallStatus`]).
 ///
 /// One `seccomp(SECCOMP_SET_MODE_FILTER)` call with the program's flags — not
 /// libseccomp's `load()`, which on 2.5.x cannot set `WAIT_KILLABLE_RECV`. Before it, every
@@ -88,24 +141,34 @@ pub fn effective_flags(program: &Program) -> FilterFlags {
 /// missing feature is a named error and nothing is installed.
 ///
 /// This function makes no heap allocation, on success or failure, so a runtime may call it
-/// in a child between `fork` and `exec`. It never sets no-new-privileges: the caller (the
+/// in a child between `fork` and `exec` (`crates/oci-seccomp-load/tests/no_alloc.rs`
+/// checks it with a counting allocator). It never sets no-new-privileges: the caller (the
 /// OCI `process.noNewPrivileges`) decides that.
 ///
 /// `install` enforces exactly the instructions it is given. A [`Program`] read back with
 /// `Program::from_bytes` carries a checksum that detects damage, not forgery: install only
 /// programs compiled here or from a trusted source (the compiled-program cache
 /// authenticates its entries with a keyed MAC before returning them).
-pub fn install(program: &Program) -> Result<Option<OwnedFd>, LoadError> {
+///
+/// # Errors
+///
+/// Nothing is installed on any error.
+/// - [`LoadError::BadProgram`]: no instructions, or more than `BPF_MAXINSNS` (4096).
+/// - [`LoadError::FlagUnsupported`]: a required flag (or `NEW_LISTENER` for a NOTIFY
+///   program) that this kernel does not know.
+/// - [`LoadError::ActionUnsupported`]: an action the program returns that this kernel
+///   lacks (`SECCOMP_GET_ACTION_AVAIL`).
+/// - [`LoadError::NoPrivilege`]: `EACCES`, neither no-new-privileges nor CAP_SYS_ADMIN.
+/// - [`LoadError::TsyncFailed`]: with TSYNC, a thread of the process could not be synced
+///   (its id when it can be found).
+/// - [`LoadError::Kernel`]: any other errno of `seccomp(2)`, with the flags passed.
+pub fn install(program: &Program) -> Result<Installed, LoadError> {
     let insns = program.instructions();
     if insns.is_empty() || insns.len() > oci_seccomp::program::BPF_MAXINSNS {
         return Err(LoadError::BadProgram { len: insns.len() });
     }
-    let required = program.flags();
-    for bit in 0..32 {
-        let f = FilterFlags::from_bits(1 << bit);
-        if required.contains(f) && !flag_supported(f) {
-            return Err(LoadError::FlagUnsupported { flag: f });
-        }
+    if let Some(f) = single_flags(program.flags()).find(|f| !flag_supported(*f)) {
+        return Err(LoadError::FlagUnsupported { flag: f });
     }
     // Probe each distinct action once (a fixed stack set: there are only 8 actions).
     let mut checked = [0u32; 16];
@@ -126,7 +189,8 @@ pub fn install(program: &Program) -> Result<Option<OwnedFd>, LoadError> {
             n_checked += 1;
         }
     }
-    let flags = effective_flags(program);
+    let status = plan_flags(program);
+    let flags = status.flags;
     if flags.contains(FilterFlags::NEW_LISTENER) && !flag_supported(FilterFlags::NEW_LISTENER) {
         return Err(LoadError::FlagUnsupported {
             flag: FilterFlags::NEW_LISTENER,
@@ -162,11 +226,13 @@ pub fn install(program: &Program) -> Result<Option<OwnedFd>, LoadError> {
             tid: Some(rc as libc::pid_t),
         });
     }
-    if flags.contains(FilterFlags::NEW_LISTENER) {
+    let notify_fd = if flags.contains(FilterFlags::NEW_LISTENER) {
         // SAFETY: with NEW_LISTENER a successful call returns a new fd that we now own.
-        return Ok(Some(unsafe { OwnedFd::from_raw_fd(rc as i32) }));
-    }
-    Ok(None)
+        Some(unsafe { OwnedFd::from_raw_fd(rc as i32) })
+    } else {
+        None
+    };
+    Ok(Installed { notify_fd, status })
 }
 
 /// Formats `n` in decimal into `buf`, returning the digits. No allocation.
@@ -197,7 +263,8 @@ fn parse_u32(s: &[u8]) -> Option<u32> {
 }
 
 /// `Seccomp:` mode and `Seccomp_filters:` count of thread `tid` of this process, read
-/// from `/proc/self/task/TID/status` into a stack buffer.
+/// from `/proc/self/task/TID/status` into a stack buffer (rustix's calls take the
+/// `CStr` as is: no allocation).
 fn thread_seccomp(tid: u32) -> Option<(u32, u32)> {
     let mut path = [0u8; 48];
     let prefix = b"/proc/self/task/";
@@ -208,28 +275,15 @@ fn thread_seccomp(tid: u32) -> Option<(u32, u32)> {
     path[..prefix.len()].copy_from_slice(prefix);
     path[prefix.len()..prefix.len() + d.len()].copy_from_slice(d);
     path[prefix.len() + d.len()..len].copy_from_slice(suffix);
-    // SAFETY: `path` is NUL-terminated; a successful open returns an fd we own.
-    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: `fd` was just opened by us.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let path = std::ffi::CStr::from_bytes_with_nul(&path[..len]).ok()?;
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0u8; 8192];
     let mut len = 0;
     while len < buf.len() {
-        // SAFETY: reads into the unused tail of `buf`.
-        let n = unsafe {
-            libc::read(
-                std::os::fd::AsRawFd::as_raw_fd(&fd),
-                buf[len..].as_mut_ptr().cast(),
-                buf.len() - len,
-            )
-        };
-        if n <= 0 {
-            break;
+        match rustix::io::read(&fd, &mut buf[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
         }
-        len += n as usize;
     }
     let text = &buf[..len];
     let mut mode = None;
@@ -247,62 +301,37 @@ fn thread_seccomp(tid: u32) -> Option<(u32, u32)> {
 /// Best effort, after TSYNC failed with ESRCH (TSYNC_ESRCH hides the thread id): the first
 /// other thread whose seccomp state cannot be an ancestor of ours — strict mode, or more
 /// filters than we have, or else a different non-zero number of filters. Reads
-/// `/proc/self/task` with raw syscalls and stack buffers: no allocation.
+/// `/proc/self/task` with rustix's `RawDir` over a stack buffer: no allocation.
 fn diverging_thread() -> Option<libc::pid_t> {
-    // SAFETY: gettid has no preconditions.
-    let me = unsafe { libc::gettid() } as u32;
+    let me = rustix::thread::gettid().as_raw_nonzero().get() as u32;
     let (_, my_filters) = thread_seccomp(me)?;
-    // SAFETY: a static NUL-terminated path; a successful open returns an fd we own.
-    let dir = unsafe {
-        libc::open(
-            c"/proc/self/task".as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
-    if dir < 0 {
-        return None;
-    }
-    // SAFETY: `dir` was just opened by us.
-    let dir = unsafe { OwnedFd::from_raw_fd(dir) };
+    let dir = rustix::fs::open(
+        c"/proc/self/task",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
     let mut weaker: Option<libc::pid_t> = None;
-    let mut buf = [0u8; 4096];
-    loop {
-        // SAFETY: getdents64 writes at most `buf.len()` bytes into `buf`.
-        let n = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                std::os::fd::AsRawFd::as_raw_fd(&dir),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+    let mut entries = rustix::fs::RawDir::new(&dir, &mut buf);
+    while let Some(entry) = entries.next() {
+        let Ok(entry) = entry else { break };
+        let Some(tid) = parse_u32(entry.file_name().to_bytes()) else {
+            continue;
         };
-        if n <= 0 {
-            return weaker;
+        if tid == me {
+            continue;
         }
-        let mut off = 0usize;
-        while off + 19 < n as usize {
-            // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, name.
-            let reclen = u16::from_ne_bytes([buf[off + 16], buf[off + 17]]) as usize;
-            if reclen == 0 {
-                break;
+        match thread_seccomp(tid) {
+            Some((1, _)) => return Some(tid as libc::pid_t),
+            Some((_, f)) if f > my_filters => return Some(tid as libc::pid_t),
+            Some((_, f)) if f != 0 && f != my_filters && weaker.is_none() => {
+                weaker = Some(tid as libc::pid_t);
             }
-            let name = &buf[off + 19..(off + reclen).min(n as usize)];
-            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            off += reclen;
-            let Some(tid) = parse_u32(name) else { continue };
-            if tid == me {
-                continue;
-            }
-            match thread_seccomp(tid) {
-                Some((1, _)) => return Some(tid as libc::pid_t),
-                Some((_, f)) if f > my_filters => return Some(tid as libc::pid_t),
-                Some((_, f)) if f != 0 && f != my_filters && weaker.is_none() => {
-                    weaker = Some(tid as libc::pid_t);
-                }
-                _ => {}
-            }
+            _ => {}
         }
     }
+    weaker
 }
 
 #[cfg(test)]
@@ -320,8 +349,7 @@ mod tests {
 
     #[test]
     fn own_thread_status_is_readable() {
-        // SAFETY: gettid has no preconditions.
-        let me = unsafe { libc::gettid() } as u32;
+        let me = rustix::thread::gettid().as_raw_nonzero().get() as u32;
         let (mode, _) = thread_seccomp(me).expect("/proc/self/task/TID/status");
         assert!(mode <= 2);
     }

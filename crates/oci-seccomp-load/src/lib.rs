@@ -4,7 +4,10 @@
 //! - [`install`]: one `seccomp(2)` call, no allocation, kernel support checked first.
 //! - [`initialize_seccomp`]: youki's signature (compile + install), and
 //!   [`initialize_seccomp_owned`] beside it.
-//! - [`features()`]: what the kernel and libseccomp support, OCI `features.json` shape.
+//! - [`features()`]: what the kernel and libseccomp support, as oci-spec's `features.json`
+//!   `linux.seccomp` object ([`features_report`] adds the supported actions and libseccomp).
+//! - [`launch::Launch`]: the whole composition for a launcher — connect to the agent,
+//!   fork, install in the child, take the fd, send the state, kill the child on failure.
 //! - [`handoff`]: hop 1, the notify fd from the container's init to the runtime, safe with
 //!   NOTIFY on any syscall.
 //! - [`listener`]: hop 2, the runtime sends the fd and the container process state to the
@@ -17,20 +20,25 @@ mod error;
 pub mod features;
 pub mod handoff;
 mod install;
+pub mod launch;
 pub mod listener;
 pub mod notify;
 
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 
 pub use error::{HandoffError, LoadError, NotifyError, SeccompError};
-pub use features::{features, SeccompFeatures};
-pub use install::{action_supported, effective_flags, flag_supported, install};
+pub use features::{features, features_report, SeccompFeatures};
+pub use install::{
+    action_supported, effective_flags, flag_supported, install, InstallStatus, Installed,
+};
+pub use launch::{Delivery, Launch, LaunchChild, LaunchParent};
 pub use listener::{
     connect_for_spec, connect_for_spec_with, connect_listener, connect_listener_with,
-    peer_credentials, send_state, AllowedPeers, ContainerProcessState, PeerCredentials,
+    peer_credentials, process_state, send_state, AllowedPeers, ContainerProcessState,
+    ContainerState, PeerCredentials,
 };
 pub use notify::{decode_message, Connection, Listener, ListenerOptions, Notification, NotifyFd};
-pub use oci_seccomp::LinuxSeccomp;
+pub use oci_seccomp::{FilterFlags, LinuxSeccomp};
 
 /// Compiles `seccomp` with the default options and installs it in the calling process;
 /// returns the notify fd when a rule uses `SCMP_ACT_NOTIFY`. youki's signature: the caller
@@ -79,7 +87,7 @@ pub fn initialize_seccomp_owned(seccomp: &LinuxSeccomp) -> Result<Option<OwnedFd
         }
     }
     let program = oci_seccomp::compile(seccomp, &oci_seccomp::CompileOptions::default())?;
-    Ok(install(&program)?)
+    Ok(install(&program)?.notify_fd)
 }
 
 /// Whether [`initialize_seccomp`] returns a notify fd for `seccomp`: true when a rule that

@@ -23,12 +23,10 @@ use std::os::unix::net::{SocketAddr, UnixStream};
 use std::path::{Path, PathBuf};
 
 use oci_seccomp::LinuxSeccomp;
-use serde::{Deserialize, Serialize};
 
 use crate::error::HandoffError;
 
-/// The name of the notify fd in [`ContainerProcessState::fds`].
-pub const SECCOMP_FD_NAME: &str = "seccompFd";
+pub use oci_spec::runtime::{ContainerProcessState, ContainerState, State, SECCOMP_FD_NAME};
 
 /// The OCI runtime-spec version this crate writes by default.
 pub const OCI_VERSION: &str = "1.2.0";
@@ -40,83 +38,36 @@ pub const MAX_STATE_LEN: usize = 64 * 1024;
 /// The size of the buffer runc's sample agent reads the state into.
 pub const RUNC_AGENT_BUFFER: usize = 4096;
 
-/// Status of the container in [`State::status`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerStatus {
-    /// The container is being created (the init process's filter).
-    Creating,
-    /// Created, not started.
-    Created,
-    /// Running (a process added with `exec`).
-    Running,
-    /// Stopped.
-    Stopped,
-}
-
-/// The OCI container state (runtime-spec `state.json`), inside [`ContainerProcessState`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
-    /// OCI runtime-spec version.
-    #[serde(rename = "ociVersion")]
-    pub oci_version: String,
-    /// Container id.
-    pub id: String,
-    /// Container status: `creating` for the init, `running` for `exec`.
-    pub status: ContainerStatus,
-    /// The container's init pid (as seen by the runtime).
-    #[serde(default)]
-    pub pid: i32,
-    /// Absolute path of the bundle.
-    pub bundle: String,
-    /// The container's annotations.
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
-}
-
-/// The message sent to the seccomp agent (runtime-spec `ContainerProcessState`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContainerProcessState {
-    /// OCI runtime-spec version.
-    #[serde(rename = "ociVersion")]
-    pub oci_version: String,
-    /// Names of the fds in the `SCM_RIGHTS` message, in order: `["seccompFd"]`.
-    pub fds: Vec<String>,
-    /// The pid of the process the filter is installed in.
-    pub pid: i32,
-    /// `linux.seccomp.listenerMetadata`.
-    #[serde(default)]
-    pub metadata: String,
-    /// The container state.
-    pub state: State,
-}
-
-impl ContainerProcessState {
-    /// The state for process `pid` of container `id` (bundle `bundle`), with
-    /// `fds: ["seccompFd"]` and the `ociVersion` [`OCI_VERSION`].
-    pub fn new(
-        pid: i32,
-        metadata: impl Into<String>,
-        id: impl Into<String>,
-        status: ContainerStatus,
-        bundle: impl Into<String>,
-        annotations: BTreeMap<String, String>,
-    ) -> Self {
-        Self {
-            oci_version: OCI_VERSION.to_string(),
-            fds: vec![SECCOMP_FD_NAME.to_string()],
-            pid,
-            metadata: metadata.into(),
-            state: State {
-                oci_version: OCI_VERSION.to_string(),
-                id: id.into(),
-                status,
-                pid,
-                bundle: bundle.into(),
-                annotations,
-            },
-        }
-    }
+/// The message for the seccomp agent (oci-spec's [`ContainerProcessState`], as youki sends
+/// it) for process `pid` of container `id` in `bundle`: `fds: ["seccompFd"]`, `ociVersion`
+/// [`OCI_VERSION`] in both objects, `pid` in both objects (the pid as the runtime sees it:
+/// `fork`'s result when the container has its own pid namespace). An empty `metadata` or
+/// `annotations` is left out of the JSON, as runc's `omitempty` does.
+pub fn process_state(
+    pid: i32,
+    metadata: impl Into<String>,
+    id: impl Into<String>,
+    status: ContainerState,
+    bundle: impl Into<PathBuf>,
+    annotations: BTreeMap<String, String>,
+) -> ContainerProcessState {
+    let metadata = metadata.into();
+    let mut state = State::default();
+    state
+        .set_version(OCI_VERSION.to_string())
+        .set_id(id.into())
+        .set_status(status)
+        .set_pid(Some(pid))
+        .set_bundle(bundle.into())
+        .set_annotations((!annotations.is_empty()).then(|| annotations.into_iter().collect()));
+    let mut message = ContainerProcessState::default();
+    message
+        .set_version(OCI_VERSION.to_string())
+        .set_fds(vec![SECCOMP_FD_NAME.to_string()])
+        .set_pid(pid)
+        .set_metadata((!metadata.is_empty()).then_some(metadata))
+        .set_state(state);
+    message
 }
 
 /// A parsed `listenerPath`.
@@ -147,6 +98,10 @@ impl ListenerAddress {
     }
 
     /// The socket address.
+    ///
+    /// # Errors
+    ///
+    /// An abstract name or path the kernel cannot take (too long for `sun_path`).
     pub fn to_socket_addr(&self) -> std::io::Result<SocketAddr> {
         match self {
             Self::Path(p) => SocketAddr::from_pathname(p),
@@ -327,16 +282,22 @@ pub fn connect_for_spec_with(
 ///
 /// The state must name exactly one fd, `seccompFd`. The JSON goes in one `sendmsg` when
 /// the socket buffer allows (runc's agents read it with one `recvmsg`).
+///
+/// # Errors
+///
+/// - [`HandoffError::State`]: `fds` is not exactly `["seccompFd"]`, or the JSON is larger
+///   than [`MAX_STATE_LEN`].
+/// - [`HandoffError::Io`]: `sendmsg`/`write` failed (the agent hung up, ...).
 pub fn send_state(
     socket: &UnixStream,
     state: &ContainerProcessState,
     notify_fd: BorrowedFd<'_>,
 ) -> Result<(), HandoffError> {
-    if state.fds != [SECCOMP_FD_NAME] {
+    if state.fds() != &[SECCOMP_FD_NAME] {
         return Err(HandoffError::State {
             reason: format!(
                 "fds must be [\"{SECCOMP_FD_NAME}\"] (exactly one fd is sent), found {:?}",
-                state.fds
+                state.fds()
             ),
         });
     }

@@ -22,7 +22,9 @@
 //! ```
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use rustix::event::PollFlags;
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -71,6 +73,10 @@ pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 
 /// `seccomp(SECCOMP_GET_NOTIF_SIZES)`: the kernel's sizes of `seccomp_notif`,
 /// `seccomp_notif_resp` and `seccomp_data`.
+///
+/// # Errors
+///
+/// The errno of `seccomp(2)` (EINVAL before Linux 5.0).
 pub fn kernel_notif_sizes() -> std::io::Result<(u16, u16, u16)> {
     let mut sizes = [0u16; 3];
     // SAFETY: SECCOMP_GET_NOTIF_SIZES (3) writes a struct of three u16 into `sizes`.
@@ -160,6 +166,11 @@ impl NotifyFd {
 
     /// Blocks until a notification arrives. ENOENT (the target died before we read it) is
     /// [`NotifyError::TargetGone`]: not fatal, call again.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] (call again), [`NotifyError::AllTargetsGone`] when no
+    /// process uses the filter any more, [`NotifyError::Io`] for another ioctl error.
     pub fn receive(&self) -> Result<Notification, NotifyError> {
         // SAFETY: `seccomp_notif` is plain old data (integers only), for which all zero
         // bytes is a valid value; the kernel requires it zeroed.
@@ -189,34 +200,23 @@ impl NotifyFd {
 
     /// Waits up to `timeout` for a notification: `Ok(None)` on timeout,
     /// [`NotifyError::AllTargetsGone`] once every process using the filter has exited.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::receive`], and [`NotifyError::Io`] for a failed `poll`.
     pub fn receive_timeout(&self, timeout: Duration) -> Result<Option<Notification>, NotifyError> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut p = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            // SAFETY: one valid pollfd for the duration of the call.
-            let rc = unsafe { libc::poll(&mut p, 1, ms) };
-            if rc < 0 {
-                if last_errno() == libc::EINTR {
-                    continue;
-                }
-                return Err(NotifyError::io(
-                    "poll on the notify fd",
-                    std::io::Error::last_os_error(),
-                ));
-            }
-            if rc == 0 {
+            let Some(revents) = poll_in(self.fd.as_fd(), left)
+                .map_err(|e| NotifyError::io("poll on the notify fd", e))?
+            else {
                 return Ok(None);
-            }
-            if p.revents & libc::POLLIN != 0 {
+            };
+            if revents.contains(PollFlags::IN) {
                 return self.receive().map(Some);
             }
-            if p.revents & libc::POLLHUP != 0 {
+            if revents.contains(PollFlags::HUP) {
                 return Err(NotifyError::AllTargetsGone);
             }
         }
@@ -241,6 +241,11 @@ impl NotifyFd {
     }
 
     /// Answers notification `id`: the syscall returns `val` without running.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] when the target died or the syscall was interrupted
+    /// (the answer is dropped; not fatal), [`NotifyError::Io`] for another ioctl error.
     pub fn respond_value(&self, id: u64, val: i64) -> Result<(), NotifyError> {
         self.send(SeccompNotifResp {
             id,
@@ -252,6 +257,10 @@ impl NotifyFd {
 
     /// Answers notification `id`: the syscall fails with `errno` (positive, e.g.
     /// `libc::EPERM`) without running.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::respond_value`].
     pub fn respond_errno(&self, id: u64, errno: i32) -> Result<(), NotifyError> {
         self.send(SeccompNotifResp {
             id,
@@ -265,6 +274,10 @@ impl NotifyFd {
     ///
     /// Never use CONTINUE to *allow* a syscall after inspecting its pointer arguments: the
     /// target (another thread of it) can change the memory after the check.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::respond_value`].
     pub fn respond_continue(&self, id: u64) -> Result<(), NotifyError> {
         self.send(SeccompNotifResp {
             id,
@@ -303,6 +316,12 @@ impl NotifyFd {
     /// there. `target_fd` picks the number (`SECCOMP_ADDFD_FLAG_SETFD`, replacing what is
     /// there); `cloexec` sets `O_CLOEXEC` on the new fd. The notification stays pending:
     /// answer it afterwards (usually with the returned number).
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] when the notification is no longer pending,
+    /// [`NotifyError::Io`] for another ioctl error (EBADF for a bad `fd`, EMFILE in the
+    /// target, ...).
     pub fn add_fd(
         &self,
         id: u64,
@@ -325,6 +344,10 @@ impl NotifyFd {
 
     /// Installs a copy of `fd` in the target and, atomically, answers notification `id`
     /// with the new fd number (`SECCOMP_ADDFD_FLAG_SEND`, Linux 5.14). Returns the number.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::add_fd`].
     pub fn add_fd_and_respond(
         &self,
         id: u64,
@@ -343,6 +366,10 @@ impl NotifyFd {
     /// Opts into `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the kernel wakes the
     /// supervisor and the target on the same CPU, which makes a synchronous
     /// receive/respond loop several times faster.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::Io`]: the kernel lacks the flag (EINVAL before Linux 6.6).
     pub fn set_sync_wakeup(&self) -> Result<(), NotifyError> {
         // SAFETY: SET_FLAGS takes the flags as the ioctl argument value, not a pointer;
         // the kernel does not dereference it.
@@ -365,6 +392,11 @@ impl NotifyFd {
     /// Reads `buf.len()` bytes (or fewer, at an unmapped page) at `addr` in the target's
     /// memory through `/proc/PID/mem`, checking [`NotifyFd::id_valid`] after opening the
     /// file (the pid may have been reused) and after reading.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::TargetGone`] when the notification is no longer valid (before or
+    /// after the read), [`NotifyError::Io`] when `/proc/PID/mem` cannot be opened or read.
     pub fn read_memory(
         &self,
         n: &Notification,
@@ -392,6 +424,11 @@ impl NotifyFd {
     /// usually), at most `max` bytes without the NUL. `id_valid` is checked after opening
     /// the target's memory and after reading; still, the target may change the string at
     /// any time, so never answer CONTINUE on the strength of what this returns.
+    ///
+    /// # Errors
+    ///
+    /// As [`NotifyFd::read_memory`], and [`NotifyError::BadMessage`] when `index` is not
+    /// below 6 or no NUL comes within `max` bytes.
     pub fn read_string_arg(
         &self,
         n: &Notification,
@@ -545,12 +582,11 @@ fn bind_private(
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
             nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(!mode & 0o777));
             if let Some(g) = group {
-                // SAFETY: setfsgid takes a plain id; as a raw syscall it changes only this
-                // thread, which ends right after the bind.
-                unsafe { libc::syscall(libc::SYS_setfsgid, g) };
-                // SAFETY: as above; a second call returns the id now in force.
-                let now = unsafe { libc::syscall(libc::SYS_setfsgid, g) } as u32;
-                if now != g {
+                // setfsgid changes only this thread, which ends right after the bind; it
+                // returns the previous id, so a second call tells whether it took.
+                let gid = nix::unistd::Gid::from_raw(g);
+                nix::unistd::setfsgid(gid);
+                if nix::unistd::setfsgid(gid) != gid {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::PermissionDenied,
                         format!("cannot create the socket file with group {g}"),
@@ -658,21 +694,9 @@ impl Listener {
     /// # Errors
     /// The failed `poll`.
     pub fn wait_readable(&self, timeout: Duration) -> Result<bool, NotifyError> {
-        let mut p = libc::pollfd {
-            fd: self.inner.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd for the duration of the call.
-        let rc = unsafe { libc::poll(&mut p, 1, ms) };
-        if rc < 0 {
-            return Err(NotifyError::io(
-                "poll on the listener",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(rc > 0)
+        poll_in(self.inner.as_fd(), timeout)
+            .map(|r| r.is_some())
+            .map_err(|e| NotifyError::io("poll on the listener", e))
     }
 
     /// [`Listener::accept`] waiting at most `timeout` for a connection: `Ok(None)` when
@@ -703,6 +727,11 @@ impl Drop for Listener {
 /// a JSON `ContainerProcessState` whose `fds` is `["seccompFd"]`, and exactly one fd.
 /// [`receive_message`] calls it; it is public so the decoding can be tested and fuzzed on
 /// its own. It never panics, whatever the bytes.
+///
+/// # Errors
+///
+/// [`NotifyError::BadMessage`]: empty, larger than [`MAX_STATE_LEN`], not exactly one
+/// fd, invalid JSON, or `fds` other than `["seccompFd"]`.
 pub fn decode_message(data: &[u8], fd_count: usize) -> Result<ContainerProcessState, NotifyError> {
     if data.is_empty() {
         return Err(NotifyError::bad("empty message (connection closed)"));
@@ -719,10 +748,10 @@ pub fn decode_message(data: &[u8], fd_count: usize) -> Result<ContainerProcessSt
     }
     let state: ContainerProcessState = serde_json::from_slice(data)
         .map_err(|e| NotifyError::bad(format!("invalid container process state JSON: {e}")))?;
-    if state.fds != [SECCOMP_FD_NAME] {
+    if state.fds() != &[SECCOMP_FD_NAME] {
         return Err(NotifyError::bad(format!(
             "fds is {:?}; [\"{SECCOMP_FD_NAME}\"] is expected",
-            state.fds
+            state.fds()
         )));
     }
     Ok(state)
@@ -737,65 +766,51 @@ fn recv_chunk(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
 ) -> std::io::Result<(usize, bool)> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags};
     // Room for 16 fds; the kernel installs as many as fit and closes the rest.
-    const CMSG_FDS: usize = 16;
-    let mut control = [0u64; 16];
-    let control_len = std::mem::size_of_val(&control);
-    // SAFETY: CMSG_SPACE only computes a size.
-    debug_assert!(unsafe { libc::CMSG_SPACE((CMSG_FDS * 4) as u32) } as usize <= control_len);
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; all-zero is a valid empty header.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = control_len as _;
-    let n = loop {
-        // SAFETY: msg points at a live iovec over `buf` and at `control`, sized as given.
-        let n = unsafe {
-            libc::recvmsg(
-                stream.as_raw_fd(),
-                &mut msg,
-                libc::MSG_CMSG_CLOEXEC | libc::MSG_DONTWAIT,
-            )
-        };
-        if n >= 0 {
-            break n as usize;
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
+    let mut space = [std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(16))];
+    // The buffer owns every fd the kernel installs in it: those we do not take are
+    // closed when it is dropped.
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let got = loop {
+        match rustix::net::recvmsg(
+            stream,
+            &mut [std::io::IoSliceMut::new(buf)],
+            &mut control,
+            RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
+        ) {
+            Ok(got) => break got,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     };
-    // Walk every control message the kernel wrote, and own every fd in them.
-    // SAFETY: msg.msg_control/msg_controllen describe the buffer the kernel filled;
-    // CMSG_FIRSTHDR/CMSG_NXTHDR stay within msg_controllen.
-    let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    while !c.is_null() {
-        // SAFETY: `c` is a header inside the control buffer (checked by CMSG_*HDR).
-        let h = unsafe { &*c };
-        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
-            // SAFETY: CMSG_LEN(0) only computes a size.
-            let header = unsafe { libc::CMSG_LEN(0) } as usize;
-            let count = (h.cmsg_len as usize).saturating_sub(header) / std::mem::size_of::<RawFd>();
-            // SAFETY: CMSG_DATA points at `count` ints inside the buffer (cmsg_len says so).
-            let data = unsafe { libc::CMSG_DATA(c) }.cast::<RawFd>();
-            for i in 0..count {
-                // SAFETY: within the `count` ints; read_unaligned as the data may be unaligned.
-                let raw = unsafe { data.add(i).read_unaligned() };
-                if raw >= 0 {
-                    // SAFETY: SCM_RIGHTS installed this new fd for us; nobody else owns it.
-                    fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
-                }
-            }
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(received) = message {
+            fds.extend(received);
         }
-        // SAFETY: as CMSG_FIRSTHDR above.
-        c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
     }
-    Ok((n, msg.msg_flags & libc::MSG_CTRUNC != 0))
+    Ok((got.bytes, got.flags.contains(ReturnFlags::CTRUNC)))
+}
+
+/// Waits at most `timeout` (nanosecond precision: `ppoll`) for `fd` to be readable (or
+/// hung up); retries on EINTR with the time left. `None` on timeout, else the events.
+fn poll_in(fd: BorrowedFd<'_>, timeout: Duration) -> std::io::Result<Option<PollFlags>> {
+    use rustix::event::{poll, PollFd, Timespec};
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ts = Timespec {
+            tv_sec: left.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => return Ok(None),
+            Ok(_) => return Ok(Some(fds[0].revents())),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Reads the runtime's message from an accepted connection within [`HANDSHAKE_TIMEOUT`]:
@@ -829,23 +844,9 @@ pub fn receive_message_within(
     let mut truncated_fds = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let mut p = libc::pollfd {
-            fd: stream.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // Round up so that a sub-millisecond remainder still waits.
-        let ms = (left.as_micros().div_ceil(1000)).min(i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd for the duration of the call.
-        let rc = unsafe { libc::poll(&mut p, 1, ms) };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(NotifyError::io("poll on the runtime connection", e));
-        }
-        if rc == 0 {
+        let ready = poll_in(stream.as_fd(), left)
+            .map_err(|e| NotifyError::io("poll on the runtime connection", e))?;
+        if ready.is_none() {
             return Err(NotifyError::HandshakeTimeout {
                 waited_ms: timeout.as_millis(),
             });

@@ -18,7 +18,7 @@ fn program_without_notify_hands_over_nothing() {
     let pid = fork_child(|| {
         set_nnp();
         match child_end.install_and_send(&program) {
-            Ok(()) => 0,
+            Ok(_) => 0,
             Err(_) => 1,
         }
     });
@@ -153,7 +153,7 @@ fn child_in_a_new_pid_namespace() {
                 set_nnp();
                 // Without the pid the parent gives up: the fd stays with us; exit anyway.
                 match child_end.install_and_send(&program) {
-                    Ok(()) | Err(HandoffError::Abandoned) => 0,
+                    Ok(_) | Err(HandoffError::Abandoned) => 0,
                     Err(_) => 21,
                 }
             });

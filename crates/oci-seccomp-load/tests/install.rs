@@ -24,7 +24,7 @@ fn install_denies_in_child() {
     let program = program(&spec(DENY_GETPPID_77));
     let pid = fork_child(|| {
         set_nnp();
-        match install(&program) {
+        match install(&program).map(|i| i.notify_fd) {
             Ok(None) => {}
             _ => return 2,
         }
@@ -87,43 +87,12 @@ fn tsync_with_notify_uses_tsync_esrch() {
     assert!(flags.contains(oci_seccomp::FilterFlags::NEW_LISTENER));
     let pid = fork_child(|| {
         set_nnp();
-        match install(&program) {
+        match install(&program).map(|i| i.notify_fd) {
             Ok(Some(_fd)) => 0,
             _ => 1,
         }
     });
     assert_exit_ok(wait_deadline(pid));
-}
-
-/// Drops CAP_SYS_ADMIN from the effective and permitted sets of the calling process.
-fn drop_cap_sys_admin() -> bool {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    let mut h = Header {
-        version: 0x2008_0522, // _LINUX_CAPABILITY_VERSION_3
-        pid: 0,
-    };
-    let mut d = [Data::default(); 2];
-    // SAFETY: header and a two-element data array, as capget(2) v3 requires.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) } != 0 {
-        return false;
-    }
-    let bit = 1u32 << 21; // CAP_SYS_ADMIN, in the first word
-    d[0].effective &= !bit;
-    d[0].permitted &= !bit;
-    d[0].inheritable &= !bit;
-    // SAFETY: as above.
-    unsafe { libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) == 0 }
 }
 
 #[test]
@@ -235,29 +204,34 @@ fn initialize_seccomp_compile_error_installs_nothing() {
 
 #[test]
 fn features_report() {
-    let f = oci_seccomp_load::features();
-    assert!(f.enabled);
+    use oci_seccomp::LinuxSeccompAction as A;
+    let f = oci_seccomp_load::features_report();
+    let oci = &f.oci;
+    assert_eq!(oci, &oci_seccomp_load::features());
+    assert_eq!(oci.enabled(), &Some(true));
+    let actions = oci.actions().as_ref().unwrap();
     for a in [
-        "SCMP_ACT_ALLOW",
-        "SCMP_ACT_ERRNO",
-        "SCMP_ACT_NOTIFY",
-        "SCMP_ACT_KILL_PROCESS",
-        "SCMP_ACT_LOG",
+        A::ScmpActAllow,
+        A::ScmpActErrno,
+        A::ScmpActNotify,
+        A::ScmpActKillProcess,
+        A::ScmpActLog,
     ] {
-        assert!(f.actions.iter().any(|x| x == a), "{a} not known");
+        assert!(actions.contains(&a), "{a:?} not known");
         assert!(
-            f.supported_actions.iter().any(|x| x == a),
-            "{a} not supported on this 6.x kernel"
+            f.supported_actions.contains(&a),
+            "{a:?} not supported on this 6.x kernel"
         );
     }
-    assert_eq!(f.operators.len(), 7);
-    assert!(f
-        .archs
-        .iter()
-        .any(|a| a == "SCMP_ARCH_X86_64" || a == "SCMP_ARCH_AARCH64"));
-    assert_eq!(f.known_flags.len(), 4);
-    // Linux 6.18: every known flag, WAIT_KILLABLE_RECV (6.0) included.
-    assert_eq!(f.supported_flags, f.known_flags);
+    assert_eq!(oci.operators().as_ref().unwrap().len(), 7);
+    assert!(oci.archs().as_ref().unwrap().iter().any(|a| matches!(
+        a,
+        oci_spec::runtime::Arch::ScmpArchX86_64 | oci_spec::runtime::Arch::ScmpArchAarch64
+    )));
+    let known = oci.known_flags().as_ref().unwrap();
+    assert_eq!(known.len(), 4);
+    // Linux 6.x: every known flag, WAIT_KILLABLE_RECV (6.0) included.
+    assert_eq!(oci.supported_flags().as_ref(), Some(known));
     assert!(!f.libseccomp.version.is_empty());
     assert!(f.libseccomp.api_level >= 1);
     let v = serde_json::to_value(&f).unwrap();

@@ -1,12 +1,13 @@
 //! "install allocates nothing", as a test: a counting global allocator around `install`
-//! and the child side of the handoff (`ChildEnd::install_and_send`), in forked children,
+//! and the child side of the composed launch (`LaunchChild::install`, after dropping the parent's part), in forked children,
 //! on the success path with and without a listener.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oci_seccomp::{compile, parse_profile, CompileOptions, Program};
-use oci_seccomp_load::{handoff, install};
+use oci_seccomp_load::install;
+use oci_seccomp_load::launch::{Delivery, Launch};
 
 /// Counts every allocation and reallocation of this test binary.
 struct Counting;
@@ -84,25 +85,38 @@ fn install_allocates_nothing() {
 #[test]
 fn the_child_side_of_the_handoff_allocates_nothing() {
     let p = program(NOTIFY);
-    let (parent, child) = handoff::channel().unwrap();
-    // SAFETY: the child only installs, reads an atomic and `_exit`s.
+    // The composed API: the agent connection is made and split before the fork.
+    let (agent_end, ours) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (parent, child) = Launch::with_agent(p, Some(ours)).unwrap().split();
+    // SAFETY: the child only drops the parent's part (a close), installs, reads an atomic
+    // and `_exit`s.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0);
     if pid == 0 {
         // SAFETY: prctl with integer arguments.
         unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
         let before = ALLOCATIONS.load(Ordering::SeqCst);
-        let ok = child.install_and_send(&p).is_ok();
+        drop(parent);
+        let ok = child.install().is_ok();
         let after = ALLOCATIONS.load(Ordering::SeqCst);
         // SAFETY: ends the child at once.
         unsafe { libc::_exit(if !ok { 2 } else { i32::from(after != before) }) };
     }
     drop(child);
-    let fd = parent
-        .for_child(pid)
-        .receive_timeout(std::time::Duration::from_secs(10))
-        .unwrap();
-    assert!(fd.is_some(), "the parent got the notify fd");
+    let state = oci_seccomp_load::process_state(
+        pid,
+        "",
+        "no-alloc",
+        oci_seccomp_load::ContainerState::Creating,
+        "/b",
+        Default::default(),
+    );
+    let delivered = parent.complete(pid, state).unwrap();
+    assert!(
+        matches!(delivered, Delivery::SentToAgent { .. }),
+        "the agent got the notify fd: {delivered:?}"
+    );
+    drop(agent_end);
     let mut status = 0;
     // SAFETY: waiting for our own child.
     unsafe { libc::waitpid(pid, &mut status, 0) };

@@ -28,7 +28,11 @@ fn mkdir_notify_supervisor_creates_suffixed_directory() {
             Err(e) if e.is_target_gone() => return,
             Err(e) => panic!("read_string_arg: {e}"),
         };
-        let made = format!("{}-{}", path.to_str().unwrap(), state.metadata);
+        let made = format!(
+            "{}-{}",
+            path.to_str().unwrap(),
+            state.metadata().as_deref().unwrap_or("")
+        );
         std::fs::create_dir(&made).expect("supervisor mkdir");
         if fd.id_valid(n.id) {
             fd.respond_value(n.id, 0).expect("respond");
@@ -53,8 +57,8 @@ fn mkdir_notify_supervisor_creates_suffixed_directory() {
     assert!(!base.exists(), "the real mkdir must not have run");
     std::fs::remove_dir(&made).unwrap();
     let st = seen.state.unwrap();
-    assert_eq!(st.metadata, "meta1");
-    assert_eq!(st.fds, ["seccompFd"]);
+    assert_eq!(st.metadata().as_deref(), Some("meta1"));
+    assert_eq!(st.fds(), &["seccompFd"]);
 }
 
 #[test]
@@ -521,11 +525,11 @@ fn supervisor_killed_pending_syscall_gets_enosys() {
     });
     drop(child_end);
     let fd = parent_end.receive_timeout(DEADLINE).unwrap().unwrap();
-    let state = oci_seccomp_load::ContainerProcessState::new(
+    let state = oci_seccomp_load::process_state(
         pid.as_raw(),
         "",
         "c",
-        oci_seccomp_load::listener::ContainerStatus::Creating,
+        oci_seccomp_load::ContainerState::Creating,
         "/b",
         Default::default(),
     );

@@ -8,17 +8,17 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use common::*;
-use oci_seccomp_load::listener::{ContainerProcessState, ContainerStatus};
+use oci_seccomp_load::listener::{process_state, ContainerProcessState, ContainerState};
 use oci_seccomp_load::{connect_for_spec, connect_listener, send_state, HandoffError, Listener};
 
 fn sample_state() -> ContainerProcessState {
     let mut ann = std::collections::BTreeMap::new();
     ann.insert("io.example/key".to_string(), "value".to_string());
-    ContainerProcessState::new(
+    process_state(
         4321,
         "meta-data",
         "ctr-1",
-        ContainerStatus::Creating,
+        ContainerState::Creating,
         "/run/bundle",
         ann,
     )
@@ -97,11 +97,11 @@ fn payload_has_exactly_the_fields_and_a_runc_receiver_accepts_it() {
     // The fd is the one we sent, close-on-exec on the receiving side.
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fds[0].as_raw_fd())).unwrap();
     assert_eq!(link, std::path::Path::new("/dev/null"));
-    let running = ContainerProcessState::new(
+    let running = process_state(
         1,
         "",
         "x",
-        ContainerStatus::Running,
+        ContainerState::Running,
         "/b",
         Default::default(),
     );
@@ -116,7 +116,7 @@ fn state_with_other_fds_is_refused_before_sending() {
     let (a, _b) = UnixStream::pair().unwrap();
     let devnull = std::fs::File::open("/dev/null").unwrap();
     let mut st = sample_state();
-    st.fds = vec!["seccompFd".into(), "other".into()];
+    st.set_fds(vec!["seccompFd".into(), "other".into()]);
     let e = send_state(&a, &st, devnull.as_fd()).unwrap_err();
     assert!(e.to_string().contains("seccompFd"), "{e}");
 }

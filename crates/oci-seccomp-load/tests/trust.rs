@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use nix::sys::wait::WaitStatus;
 use oci_seccomp_load::emulate::{mkdir_for_target, MkdirOptions};
-use oci_seccomp_load::listener::{ContainerProcessState, ContainerStatus};
+use oci_seccomp_load::listener::{process_state, ContainerProcessState, ContainerState};
 use oci_seccomp_load::notify::{receive_message, receive_message_within, Listener};
 use oci_seccomp_load::{
     connect_listener, connect_listener_with, AllowedPeers, HandoffError, ListenerOptions,
@@ -58,11 +58,11 @@ fn open_fds() -> usize {
 }
 
 fn state(pid: i32, metadata: &str) -> ContainerProcessState {
-    ContainerProcessState::new(
+    process_state(
         pid,
         metadata,
         "attacker",
-        ContainerStatus::Creating,
+        ContainerState::Creating,
         "/",
         Default::default(),
     )
@@ -136,7 +136,7 @@ fn attacker_sends_own_notify_fd(socket: &str, path: &Path) -> i32 {
             return 10;
         }
         set_nnp();
-        let Ok(Some(fd)) = oci_seccomp_load::install(&prog) else {
+        let Ok(Some(fd)) = oci_seccomp_load::install(&prog).map(|i| i.notify_fd) else {
             return 11;
         };
         let Ok(conn) = connect_listener(&socket) else {

@@ -15,8 +15,7 @@ use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::signal::{SigHandler, Signal};
 use nix::sys::stat::Mode;
-use oci_seccomp::Program;
-use oci_seccomp_load::handoff::ChildEnd;
+use oci_seccomp_load::LaunchChild;
 use rustix::thread::CapabilitySet;
 
 use crate::container::{ContainerPlan, MountPlan, DEV_SYMLINKS};
@@ -33,7 +32,6 @@ type StepResult<E> = Result<(), Failed<E>>;
 /// Everything the child needs, made before `fork`.
 pub(crate) struct ChildContext<'a> {
     pub(crate) plan: &'a LaunchPlan,
-    pub(crate) program: Option<&'a Program>,
     pub(crate) verify_after_filter: bool,
     /// Null-terminated pointer arrays into the plan's C strings, for `execve`.
     pub(crate) argv: Vec<*const libc::c_char>,
@@ -43,7 +41,7 @@ pub(crate) struct ChildContext<'a> {
 }
 
 impl<'a> ChildContext<'a> {
-    pub(crate) fn new(plan: &'a LaunchPlan, program: Option<&'a Program>, verify: bool) -> Self {
+    pub(crate) fn new(plan: &'a LaunchPlan, verify: bool) -> Self {
         let mut argv: Vec<*const libc::c_char> = plan.argv.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
         let mut envp: Vec<*const libc::c_char> = plan.envp.iter().map(|a| a.as_ptr()).collect();
@@ -51,7 +49,6 @@ impl<'a> ChildContext<'a> {
         let groups = vec![0; plan.container.as_ref().map_or(0, |c| c.gids.len()) + 1];
         Self {
             plan,
-            program,
             verify_after_filter: verify,
             argv,
             envp,
@@ -81,7 +78,7 @@ fn fail(report: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
 }
 
 /// The child, after fork. Never returns.
-pub(crate) fn run(ctx: &mut ChildContext<'_>, end: Option<&ChildEnd>, report: OwnedFd) -> ! {
+pub(crate) fn run(ctx: &mut ChildContext<'_>, end: Option<&LaunchChild>, report: OwnedFd) -> ! {
     let report = report.as_fd();
     let plan = ctx.plan;
     session().unwrap_or_else(|e| fail(report, e));
@@ -95,7 +92,7 @@ pub(crate) fn run(ctx: &mut ChildContext<'_>, end: Option<&ChildEnd>, report: Ow
     }
     if !plan.nnp {
         // No NNP: install before the capabilities are dropped (needs CAP_SYS_ADMIN).
-        seccomp(ctx.program, end, report).unwrap_or_else(|e| fail(report, e));
+        seccomp(end, report).unwrap_or_else(|e| fail(report, e));
     }
     if let Some(c) = &plan.container {
         identity(c).unwrap_or_else(|e| fail(report, e));
@@ -109,7 +106,7 @@ pub(crate) fn run(ctx: &mut ChildContext<'_>, end: Option<&ChildEnd>, report: Ow
             verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(report, e));
         }
         // NNP: install as late as possible before exec.
-        seccomp(ctx.program, end, report).unwrap_or_else(|e| fail(report, e));
+        seccomp(end, report).unwrap_or_else(|e| fail(report, e));
     } else if ctx.verify_after_filter {
         // The filter was in while the identity was set and could have faked those calls
         // (the plan made sure the reading calls are allowed): the workload starts with the
@@ -417,16 +414,11 @@ fn privileges(c: &ContainerPlan) -> StepResult<crate::report::PrivilegeError> {
 }
 
 /// [`Step::Seccomp`](crate::Step::Seccomp): tell the parent to start taking the fd, then
-/// install and hand it over ([`ChildEnd::install_and_send`], which allocates nothing).
-fn seccomp(
-    program: Option<&Program>,
-    end: Option<&ChildEnd>,
-    report: BorrowedFd<'_>,
-) -> StepResult<InstallError> {
-    if let (Some(program), Some(end)) = (program, end) {
+/// install and hand it over ([`LaunchChild::install`], which allocates nothing).
+fn seccomp(end: Option<&LaunchChild>, report: BorrowedFd<'_>) -> StepResult<InstallError> {
+    if let Some(end) = end {
         send(report, &Record::INSTALLING);
-        end.install_and_send(program)
-            .map_err(|_| Failed::plain(InstallError))?;
+        end.install().map_err(|_| Failed::plain(InstallError))?;
     }
     Ok(())
 }

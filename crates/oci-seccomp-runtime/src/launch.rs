@@ -65,7 +65,7 @@ impl Launcher {
     /// child failed (then the workload never ran).
     pub fn run(mut self) -> Result<Exit, LaunchError> {
         let plan = &self.plan;
-        let mut handoff = Handoff::new(plan, self.program.as_ref(), self.listener.take())?;
+        let mut handoff = Handoff::new(plan, self.program.take(), self.listener.take())?;
         let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|errno| {
             LaunchError::Parent {
                 call: "pipe2",
@@ -81,7 +81,7 @@ impl Launcher {
                 }
             })?;
         }
-        let mut ctx = ChildContext::new(plan, self.program.as_ref(), self.verify_after_filter);
+        let mut ctx = ChildContext::new(plan, self.verify_after_filter);
         // SAFETY: this process is single-threaded here (the launcher starts no threads), so
         // the child may call anything; it only runs its steps and execs or exits.
         let child = match unsafe { nix::unistd::fork() } {
@@ -93,7 +93,7 @@ impl Launcher {
             }
             Ok(ForkResult::Child) => {
                 drop(rd);
-                child::run(&mut ctx, handoff.child_end(), wr)
+                child::run(&mut ctx, handoff.child_part(), wr)
             }
             Ok(ForkResult::Parent { child }) => child,
         };

@@ -1,23 +1,20 @@
 //! The profile's side of a launch: compiling (through the on-disk cache), connecting to the
 //! seccomp agent early, and the notify-fd handoff around `fork`.
 //!
-//! The handoff is one composition of `oci-seccomp-load` (docs/design.md §3): connect to the
-//! listener before anything runs, make the handoff channel, fork, install in the child
-//! ([`ChildEnd::install_and_send`], safe with NOTIFY on any syscall), take the fd in the
-//! parent, send it with the container state to the agent, close our copies, and kill the
-//! child if any of that fails. [`Handoff`] is that composition and nothing else, so that it
-//! can be replaced by the load crate's own composed type.
+//! The handoff is `oci-seccomp-load`'s composed [`Launch`] (docs/design.md §3): connect to
+//! the listener before anything runs, make the handoff channel, fork, install in the child
+//! (safe with NOTIFY on any syscall), take the fd in the parent, send it with the container
+//! state to the agent, close our copies, and kill the child if any of that fails.
 
-use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use oci_seccomp::{Cache, CacheError, CompileError, CompileOptions, LinuxSeccomp, Program};
-use oci_seccomp_load::handoff::{self, ChildEnd, ParentEnd};
-use oci_seccomp_load::listener::ContainerStatus;
-use oci_seccomp_load::{AllowedPeers, ContainerProcessState, HandoffError};
+use oci_seccomp_load::{
+    process_state, AllowedPeers, ContainerState, Delivery, Launch, LaunchChild, LaunchParent,
+};
 
 use crate::error::LaunchError;
 use crate::LaunchPlan;
@@ -102,26 +99,30 @@ pub fn connect_listener(
     }
 }
 
-/// The handoff composition around `fork` (see the module docs).
+/// The handoff around `fork`: `oci-seccomp-load`'s composed [`Launch`], with the container
+/// state this launcher sends and its refusal of a notify fd nobody would answer.
 pub(crate) struct Handoff {
-    parent: Option<ParentEnd>,
-    child: Option<ChildEnd>,
-    listener: Option<UnixStream>,
+    parent: Option<LaunchParent>,
+    child: Option<LaunchChild>,
     metadata: String,
 }
 
 impl Handoff {
-    /// Before `fork`: the channel, if there is a program to install.
+    /// Before `fork`: the channel, if there is a program to install; `listener` is the
+    /// agent connection made early by [`connect_listener`].
     pub(crate) fn new(
         plan: &LaunchPlan,
-        program: Option<&Program>,
+        program: Option<Program>,
         listener: Option<UnixStream>,
     ) -> Result<Self, LaunchError> {
-        let (parent, child) = if program.is_some() {
-            let (p, c) = handoff::channel().map_err(LaunchError::Handoff)?;
-            (Some(p), Some(c))
-        } else {
-            (None, None)
+        let (parent, child) = match program {
+            Some(p) => {
+                let (parent, child) = Launch::with_agent(p, listener)
+                    .map_err(LaunchError::Handoff)?
+                    .split();
+                (Some(parent), Some(child))
+            }
+            None => (None, None),
         };
         let metadata = plan
             .seccomp()
@@ -130,64 +131,50 @@ impl Handoff {
         Ok(Self {
             parent,
             child,
-            listener,
             metadata,
         })
     }
 
-    /// The child's end (used in the child only).
-    pub(crate) fn child_end(&self) -> Option<&ChildEnd> {
+    /// The child's part (used in the child only).
+    pub(crate) fn child_part(&self) -> Option<&LaunchChild> {
         self.child.as_ref()
     }
 
-    /// In the parent, right after `fork`: the child's end is the child's.
+    /// In the parent, right after `fork`: the child's part is the child's.
     pub(crate) fn forked(&mut self) {
         self.child = None;
     }
 
-    /// The child is about to install: take its notify fd, send it with the container state
-    /// to the agent, close our copies. Kills the child when nobody could answer it.
+    /// The child is about to install: take its notify fd and send it with the container
+    /// state to the agent ([`LaunchParent::complete`], which kills the child when that
+    /// fails after the install). A notify fd with no agent to take it is refused too.
     pub(crate) fn receive(&mut self, plan: &LaunchPlan, child: Pid) -> Result<(), LaunchError> {
-        let Some(pe) = self.parent.take() else {
+        let Some(parent) = self.parent.take() else {
             return Ok(());
         };
-        match pe.for_child(child.as_raw()).receive() {
-            Ok(Some(fd)) => {
-                let Some(sock) = self.listener.take() else {
-                    let _ = kill(child, Signal::SIGKILL);
-                    return Err(LaunchError::NoListener);
-                };
-                let state = ContainerProcessState::new(
-                    child.as_raw(),
-                    self.metadata.clone(),
-                    plan.id.clone(),
-                    ContainerStatus::Creating,
-                    plan.bundle.display().to_string(),
-                    plan.annotations.clone(),
-                );
-                let sent = oci_seccomp_load::send_state(&sock, &state, fd.as_fd());
-                // Close our copies at once: the agent holds the fd now.
-                drop(sock);
-                drop(fd);
-                sent.map_err(|e| {
-                    // Nobody can answer the child's notified syscalls: stop it.
-                    let _ = kill(child, Signal::SIGKILL);
-                    LaunchError::Handoff(e)
-                })
+        let state = process_state(
+            child.as_raw(),
+            self.metadata.clone(),
+            plan.id.clone(),
+            ContainerState::Creating,
+            plan.bundle.clone(),
+            plan.annotations.clone(),
+        );
+        match parent.complete(child.as_raw(), state) {
+            Ok(Delivery::Fd { notify_fd, .. }) => {
+                // Nobody can answer the child's notified syscalls: stop it.
+                drop(notify_fd);
+                let _ = kill(child, Signal::SIGKILL);
+                Err(LaunchError::NoListener)
             }
-            Ok(None) => Ok(()),
-            Err(e) => {
-                if !matches!(e, HandoffError::Install(_)) {
-                    let _ = kill(child, Signal::SIGKILL);
-                }
-                Err(LaunchError::Handoff(e))
-            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(LaunchError::Handoff(e)),
         }
     }
 
     /// After the child's reports: our copy of the agent connection must not outlive the
     /// handoff.
     pub(crate) fn close(&mut self) {
-        self.listener = None;
+        self.parent = None;
     }
 }

@@ -124,7 +124,7 @@ fn notify_on_write_is_refused_and_names_the_safe_api() {
             matches!(&e, SeccompError::NotifyOnHandoffSyscall { name: n, .. } if n == name),
             "{e}"
         );
-        assert!(e.to_string().contains("oci_seccomp_load::handoff"), "{e}");
+        assert!(e.to_string().contains("oci_seccomp_load::Launch"), "{e}");
         // The error flows into youki's error enum through `#[from]`.
         let wrapped: InitProcessError = e.into();
         assert!(matches!(wrapped, InitProcessError::Seccomp(_)));

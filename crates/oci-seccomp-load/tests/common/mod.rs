@@ -2,7 +2,6 @@
 //! supervisor thread.
 #![allow(dead_code)]
 
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -12,9 +11,10 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_seccomp::{compile, parse_profile, CompileOptions, LinuxSeccomp, Program};
-use oci_seccomp_load::handoff;
-use oci_seccomp_load::listener::{ContainerProcessState, ContainerStatus};
+use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::listener::{process_state, ContainerProcessState, ContainerState};
 use oci_seccomp_load::notify::{Listener, Notification, NotifyFd};
+use oci_seccomp_load::AllowedPeers;
 
 /// A deadline for every wait: a deadlock fails the test instead of hanging CI.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -196,41 +196,39 @@ pub fn run_with_supervisor_setup(
 
     let listener = Listener::bind(&sock).expect("bind");
     let supervisor = spawn_supervisor(listener, handler);
-    let conn = oci_seccomp_load::connect_for_spec(&spec)
+    // The composed API: connect early, channel, fork, install, take, send, close.
+    let launch = Launch::new(program, &spec, &AllowedPeers::default())
         .expect("connect")
-        .expect("a NOTIFY rule, so a connection");
-
-    let (parent_end, child_end) = handoff::channel().expect("channel");
-    let pid = fork_child(|| {
+        .with_timeout(DEADLINE);
+    assert!(launch.has_agent(), "a NOTIFY rule, so a connection");
+    let (parent, child) = launch.split();
+    // The child's copy of the agent connection is close-on-exec; the closure cannot take
+    // `parent`, which the parent still needs after the fork.
+    let pid = fork_child(move || {
         if !setup() {
             return 99;
         }
         set_nnp();
-        if child_end.install_and_send(&program).is_err() {
+        if child.install().is_err() {
             return 100;
         }
         workload()
     });
-    drop(child_end);
-    let fd = match parent_end.receive_timeout(DEADLINE) {
-        Ok(Some(fd)) => fd,
-        other => {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-            panic!("handoff failed: {other:?}");
-        }
-    };
-    let state = ContainerProcessState::new(
+    let state = process_state(
         pid.as_raw(),
         metadata,
         "test-container",
-        ContainerStatus::Creating,
+        ContainerState::Creating,
         "/tmp/bundle",
         Default::default(),
     );
-    oci_seccomp_load::send_state(&conn, &state, fd.as_fd()).expect("send_state");
-    drop(conn);
-    drop(fd);
+    match parent.complete(pid.as_raw(), state) {
+        Ok(Delivery::SentToAgent { .. }) => {}
+        other => {
+            let _ = waitpid(pid, None);
+            panic!("handoff failed: {other:?}");
+        }
+    }
     let status = wait_deadline(pid);
     let seen = supervisor.join().expect("supervisor thread");
     assert!(
@@ -256,4 +254,13 @@ pub fn notify_profile(names: &[&str]) -> String {
         "syscalls": [{ "names": names, "action": "SCMP_ACT_NOTIFY" }]
     })
     .to_string()
+}
+
+/// Drops CAP_SYS_ADMIN from every set of the calling (child) process, so `seccomp(2)`
+/// without no-new-privileges fails with EACCES. True when done.
+pub fn drop_cap_sys_admin() -> bool {
+    use caps::{CapSet, Capability};
+    [CapSet::Effective, CapSet::Permitted, CapSet::Inheritable]
+        .into_iter()
+        .all(|set| caps::drop(None, set, Capability::CAP_SYS_ADMIN).is_ok())
 }
