@@ -6,11 +6,11 @@ use std::io::{Read, Seek, SeekFrom};
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 use oci_spec::runtime::LinuxSeccomp;
 
+use crate::action::Action;
 use crate::arch::{self, ArchInfo};
 use crate::error::CompileError;
 use crate::profile::{libseccomp_version_string, Op, Profile};
 use crate::program::{Instruction, Program, BPF_MAXINSNS};
-use crate::simulate::Action;
 use crate::stub;
 
 /// Options for [`compile`].
@@ -260,7 +260,7 @@ fn route_default_through_stub(
     stub: Vec<Instruction>,
     default_ret: u32,
 ) -> Vec<Instruction> {
-    use crate::simulate::{BPF_JA, BPF_JMP, BPF_K, BPF_RET};
+    use crate::bpf::{BPF_JA, BPF_JMP, BPF_K, BPF_RET};
     let tail = filter.len();
     for (i, insn) in filter.iter_mut().enumerate() {
         if insn.code == BPF_RET | BPF_K && insn.k == default_ret {

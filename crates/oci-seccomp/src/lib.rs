@@ -27,8 +27,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod action;
 pub mod arch;
 pub mod argwidth;
+pub mod bpf;
 pub mod cache;
 mod compile;
 pub mod errno;
@@ -43,6 +45,7 @@ pub mod simulate;
 pub mod stub;
 pub mod verify;
 
+pub use action::Action;
 pub use cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
 pub use compile::{
     build_context, build_profile_context, compile, compile_profile, export_instructions,
@@ -52,7 +55,7 @@ pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
 pub use parse::{find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES};
 pub use profile::Profile;
 pub use program::{FilterFlags, Instruction, Program};
-pub use simulate::{is_constant_allow, simulate, Action, Decision, SeccompData};
+pub use simulate::{is_constant_allow, simulate, Decision, SeccompData};
 
 /// Re-export of the oci-spec types this crate takes.
 pub use oci_spec::runtime::{

@@ -41,9 +41,9 @@ use oci_spec::runtime::{
 };
 use serde::Serialize;
 
+use crate::action::Action;
 use crate::arch;
 use crate::profile::{action_from_oci, Profile};
-use crate::simulate::Action;
 use crate::CompileOptions;
 
 const ENOSYS: u16 = 38;

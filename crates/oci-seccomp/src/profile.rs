@@ -9,10 +9,10 @@ use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
 
+use crate::action::Action;
 use crate::arch::{self, ArchInfo};
 use crate::error::CompileError;
 use crate::program::FilterFlags;
-use crate::simulate::Action;
 
 /// Largest errno the kernel passes through (`MAX_ERRNO`).
 pub const MAX_ERRNO: u32 = 4095;

@@ -47,16 +47,17 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::action::Action;
 use crate::arch::{
     self, multiplexer_of, multiplexes, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT,
+};
+use crate::bpf::{
+    BPF_ABS, BPF_ALU, BPF_AND, BPF_CLASS_MASK, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
+    BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_OP_MASK, BPF_RET, BPF_W, BPF_X, SECCOMP_DATA_LEN,
 };
 use crate::error::CompileError;
 use crate::profile::{Condition, Op, Profile, Rule};
 use crate::program::Program;
-use crate::simulate::{
-    Action, BPF_ABS, BPF_ALU, BPF_AND, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
-    BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_RET, BPF_W, SECCOMP_DATA_LEN,
-};
 use crate::stub::ENOSYS;
 
 /// Word index of `nr` in `seccomp_data` (byte offset / 4).
@@ -1035,9 +1036,9 @@ impl Prover<'_> {
                     continue;
                 }
                 c if c == BPF_RET | BPF_K => return self.leaf(Action::from_ret(k)),
-                c if c & 0x07 == BPF_JMP && c & 0x08 == 0 => {
+                c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
                     let (t, f) = (pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf));
-                    let op = c & 0xf0;
+                    let op = c & BPF_OP_MASK;
                     let atom = match acc {
                         Acc::Const(v) => {
                             let taken = match op {

@@ -15,12 +15,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::action::Action;
 use crate::arch::{ArchInfo, X32_SYSCALL_BIT};
-use crate::program::Instruction;
-use crate::simulate::{
-    ret, Action, BPF_ABS, BPF_JA, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET,
-    BPF_W,
+use crate::bpf::{
+    ret, BPF_ABS, BPF_JA, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W,
 };
+use crate::program::Instruction;
 
 /// `ENOSYS`.
 pub const ENOSYS: u16 = 38;
