@@ -65,7 +65,7 @@ pub fn effective_flags(program: &Program) -> FilterFlags {
     let mut flags = program.flags();
     let optional = program.optional_flags();
     for bit in 0..32 {
-        let f = FilterFlags::from_bits(1 << bit);
+        let f = FilterFlags::from_bits_retain(1 << bit);
         if optional.contains(f) && flag_supported(f) {
             flags |= f;
         }
@@ -102,7 +102,7 @@ pub fn install(program: &Program) -> Result<Option<OwnedFd>, LoadError> {
     }
     let required = program.flags();
     for bit in 0..32 {
-        let f = FilterFlags::from_bits(1 << bit);
+        let f = FilterFlags::from_bits_retain(1 << bit);
         if required.contains(f) && !flag_supported(f) {
             return Err(LoadError::FlagUnsupported { flag: f });
         }

@@ -43,10 +43,9 @@ use serde::Serialize;
 
 use crate::action::Action;
 use crate::arch;
+use crate::errno::ENOSYS;
 use crate::profile::{action_from_oci, Profile};
 use crate::CompileOptions;
-
-const ENOSYS: u16 = 38;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -545,7 +544,7 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
                         format!(
                             "clone3 is refused with errno {err}: glibc (>= 2.34) creates threads \
                              with clone3 and falls back to clone only on ENOSYS, so thread \
-                             creation fails; use \"errnoRet\": 38"
+                             creation fails; use \"errnoRet\": {ENOSYS}"
                         ),
                     ));
                 }
@@ -585,7 +584,7 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
                 format!(
                     "clone3 is not listed and the default gives errno {err}; our ENOSYS stub (and \
                      runc's) answers ENOSYS only for syscalls newer than every listed one, and crun \
-                     gives the default: list clone3 with \"errnoRet\": 38 so glibc falls back to clone"
+                     gives the default: list clone3 with \"errnoRet\": {ENOSYS} so glibc falls back to clone"
                 ),
             ));
         }

@@ -25,7 +25,7 @@ pub const MAX_NAME_LEN: usize = 64;
 /// libseccomp, whose rule database grows quadratically, from spending seconds on them.
 pub const MAX_RULES: usize = 4096;
 /// `EPERM`, the errno of an ERRNO or TRACE action without `errnoRet`.
-pub const EPERM: u16 = 1;
+pub use crate::errno::EPERM;
 
 /// A comparison operator on a syscall argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -48,59 +48,34 @@ impl fmt::Display for Instruction {
     }
 }
 
-/// Filter flags passed to `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)`.
-///
-/// The values are the kernel's `SECCOMP_FILTER_FLAG_*` bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct FilterFlags(u32);
+bitflags::bitflags! {
+    /// Filter flags passed to `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)`.
+    ///
+    /// The values are the kernel's `SECCOMP_FILTER_FLAG_*` bits, from `libc`. Bits the
+    /// kernel may define later are kept as they are ([`FilterFlags::from_bits_retain`]),
+    /// so that the loader can report them rather than drop them.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct FilterFlags: u32 {
+        /// `SECCOMP_FILTER_FLAG_TSYNC`: synchronise every thread of the process to this filter.
+        const TSYNC = libc::SECCOMP_FILTER_FLAG_TSYNC as u32;
+        /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
+        const LOG = libc::SECCOMP_FILTER_FLAG_LOG as u32;
+        /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force the speculative store bypass mitigation.
+        const SPEC_ALLOW = libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32;
+        /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification fd.
+        const NEW_LISTENER = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32;
+        /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: report TSYNC failure as ESRCH (needed with a listener).
+        const TSYNC_ESRCH = libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH as u32;
+        /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: a notified task waits killably once received.
+        const WAIT_KILLABLE_RECV = libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32;
+        // Any other bit is the kernel's to define: keep it.
+        const _ = !0;
+    }
+}
 
 impl FilterFlags {
-    /// No flags.
-    pub const EMPTY: Self = Self(0);
-    /// `SECCOMP_FILTER_FLAG_TSYNC`: synchronise every thread of the process to this filter.
-    pub const TSYNC: Self = Self(1 << 0);
-    /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
-    pub const LOG: Self = Self(1 << 1);
-    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force the speculative store bypass mitigation.
-    pub const SPEC_ALLOW: Self = Self(1 << 2);
-    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification fd.
-    pub const NEW_LISTENER: Self = Self(1 << 3);
-    /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: report TSYNC failure as ESRCH (needed with a listener).
-    pub const TSYNC_ESRCH: Self = Self(1 << 4);
-    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: a notified task waits killably once received.
-    pub const WAIT_KILLABLE_RECV: Self = Self(1 << 5);
-
-    /// The raw bits.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-
-    /// Flags from raw bits; bits the kernel does not define are kept as they are.
-    pub const fn from_bits(bits: u32) -> Self {
-        Self(bits)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Whether no bit is set.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The union of two sets of flags.
-    #[must_use]
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    /// `self` without the bits of `other`.
-    #[must_use]
-    pub const fn difference(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
-    }
+    /// No flags (the same as [`FilterFlags::empty`]).
+    pub const EMPTY: Self = Self::empty();
 
     /// The kernel names of the set bits, in bit order.
     pub fn names(self) -> Vec<&'static str> {
@@ -123,19 +98,6 @@ impl FilterFlags {
             .filter(|(f, _)| self.contains(*f))
             .map(|(_, n)| *n)
             .collect()
-    }
-}
-
-impl std::ops::BitOr for FilterFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        self.union(rhs)
-    }
-}
-
-impl std::ops::BitOrAssign for FilterFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        *self = self.union(rhs);
     }
 }
 
@@ -304,8 +266,8 @@ impl Program {
             .collect();
         Ok(Self {
             instructions,
-            flags: FilterFlags::from_bits(flags),
-            optional_flags: FilterFlags::from_bits(optional),
+            flags: FilterFlags::from_bits_retain(flags),
+            optional_flags: FilterFlags::from_bits_retain(optional),
             needs_listener: bits & FLAG_NEEDS_LISTENER != 0,
         })
     }

@@ -55,10 +55,10 @@ use crate::bpf::{
     BPF_ABS, BPF_ALU, BPF_AND, BPF_CLASS_MASK, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
     BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_OP_MASK, BPF_RET, BPF_W, BPF_X, SECCOMP_DATA_LEN,
 };
+use crate::errno::ENOSYS;
 use crate::error::CompileError;
 use crate::profile::{Condition, Op, Profile, Rule};
 use crate::program::Program;
-use crate::stub::ENOSYS;
 
 /// Word index of `nr` in `seccomp_data` (byte offset / 4).
 pub const NR: usize = 0;

@@ -22,8 +22,8 @@ use crate::bpf::{
 };
 use crate::program::Instruction;
 
-/// `ENOSYS`.
-pub const ENOSYS: u16 = 38;
+/// `ENOSYS` of the build host's ABI (see [`crate::errno::ENOSYS`]).
+pub use crate::errno::ENOSYS;
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 
