@@ -155,7 +155,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
     let model = Model::new(&profile, CompileOptions::default().enosys_stub);
     let verdict = prove::decide(&model, arch.audit_arch, nr as u32, args);
     let cause = verdict.cause_of(d.action).clone();
-    let listed = profile.architectures.iter().any(|x| x.name == arch.name);
+    let listed = profile.architectures().iter().any(|x| x.name == arch.name);
     let (why_text, why_json) = match &cause {
         Cause::Entry(i) => {
             let (t, v) = describe_entry(&spec, *i, &sys_name);

@@ -106,27 +106,21 @@ pub fn build_profile_context(
     profile: &Profile,
     opts: &CompileOptions,
 ) -> Result<ScmpFilterContext, CompileError> {
-    if profile.needs_listener {
+    if let Some(first) = profile.first_notify_rule() {
         let api = libseccomp::get_api();
         if api < 5 || crate::profile::libseccomp_version() < (2, 5, 0) {
-            let first = profile
-                .rules
-                .iter()
-                .find(|r| r.action == Action::Notify)
-                .map(|r| format!("syscalls[{}].action", r.entry))
-                .unwrap_or_default();
             return Err(CompileError::NotifyUnsupported {
-                path: first,
+                path: format!("syscalls[{}].action", first.entry),
                 version: libseccomp_version_string(),
                 api_level: api,
             });
         }
     }
-    let mut ctx = ScmpFilterContext::new(scmp_action(profile.default_action))
+    let mut ctx = ScmpFilterContext::new(scmp_action(profile.default_action()))
         .map_err(lsc("defaultAction", "create a filter context"))?;
     // Every architecture goes in before any rule: libseccomp only translates a rule for
     // the architectures present when it is added.
-    for (i, a) in profile.architectures.iter().enumerate() {
+    for (i, a) in profile.architectures().iter().enumerate() {
         let present = ctx.is_arch_present(a.scmp).map_err(lsc(
             format!("architectures[{i}]"),
             format!("query architecture {}", a.name),
@@ -138,11 +132,11 @@ pub fn build_profile_context(
             ))?;
         }
     }
-    if !profile.rules.is_empty() && profile.rules.len() > opts.binary_tree_threshold {
+    if !profile.rules().is_empty() && profile.rules().len() > opts.binary_tree_threshold {
         ctx.set_ctl_optimize(2)
             .map_err(lsc("<filter>", "select the binary-tree layout"))?;
     }
-    for rule in &profile.rules {
+    for rule in profile.rules() {
         let path = format!("syscalls[{}]", rule.entry);
         let sc = ScmpSyscall::from_name(&rule.name)
             .map_err(lsc(&path, format!("resolve {:?}", rule.name)))?;
@@ -224,9 +218,9 @@ pub fn export_instructions(ctx: &ScmpFilterContext) -> Result<Vec<Instruction>, 
 /// The highest syscall number the profile names, per architecture present.
 fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchInfo, u32)> {
     let mut out = BTreeMap::new();
-    for a in &profile.architectures {
+    for a in profile.architectures() {
         let max = profile
-            .names
+            .names()
             .iter()
             .filter_map(|(_, n)| arch::resolve(n, a))
             .map(|n| n as u32)
@@ -338,9 +332,9 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
     let mut cubes = 0u64;
     let mut conditional = 0usize;
     let mut instructions = 0usize;
-    for a in &profile.architectures {
+    for a in profile.architectures() {
         let mut rules: BTreeMap<i32, (u64, usize)> = BTreeMap::new();
-        for rule in profile.rules.iter().filter(|r| !r.conditions.is_empty()) {
+        for rule in profile.rules().iter().filter(|r| !r.conditions.is_empty()) {
             let Some(nr) = arch::resolve(&rule.name, a) else {
                 continue;
             };
@@ -408,9 +402,9 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
         }
     }
     let mut total = 0usize;
-    for a in &profile.architectures {
+    for a in profile.architectures() {
         let mut per: BTreeMap<i32, usize> = BTreeMap::new();
-        for rule in profile.rules.iter().filter(|r| r.conditions.len() >= 2) {
+        for rule in profile.rules().iter().filter(|r| r.conditions.len() >= 2) {
             let Some(nr) = arch::resolve(&rule.name, a) else {
                 continue;
             };
@@ -452,7 +446,7 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
     check_complexity(profile)?;
     let ctx = build_profile_context(profile, opts)?;
     let filter = export_instructions(&ctx)?;
-    let stub = if opts.enosys_stub && stub::wanted(profile.default_action) {
+    let stub = if opts.enosys_stub && stub::wanted(profile.default_action()) {
         stub::build(&highest_numbers(profile))
     } else {
         Vec::new()
@@ -460,7 +454,7 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
     let insns = if stub.is_empty() {
         filter
     } else {
-        route_default_through_stub(filter, stub, profile.default_action.to_ret())
+        route_default_through_stub(filter, stub, profile.default_action().to_ret())
     };
     let len = insns.len();
     if len > BPF_MAXINSNS {
@@ -469,12 +463,7 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
             max: BPF_MAXINSNS,
         });
     }
-    let program = Program::new(
-        insns,
-        profile.flags,
-        profile.optional_flags,
-        profile.needs_listener,
-    );
+    let program = Program::new(insns, profile.flags(), profile.optional_flags());
     if opts.verify {
         crate::prove::prove(profile, &program, opts.enosys_stub)?;
     }

@@ -858,12 +858,12 @@ fn lint_union_covers(spec: &LinuxSeccomp, entries: &[LinuxSyscall], out: &mut Ve
     let native = arch::native();
     let mut groups: BTreeMap<(&str, String), Vec<&crate::profile::Rule>> = BTreeMap::new();
     let unconditional: std::collections::BTreeSet<&str> = profile
-        .rules
+        .rules()
         .iter()
         .filter(|r| r.conditions.is_empty())
         .map(|r| r.name.as_str())
         .collect();
-    for r in &profile.rules {
+    for r in profile.rules() {
         if !r.conditions.is_empty() && !unconditional.contains(r.name.as_str()) {
             groups
                 .entry((r.name.as_str(), r.action.to_string()))
@@ -891,15 +891,12 @@ fn lint_union_covers(spec: &LinuxSeccomp, entries: &[LinuxSyscall], out: &mut Ve
                 continue;
             }
         }
-        let mut sub = profile.clone();
-        sub.architectures = vec![native];
-        sub.default_action = if action == Action::KillProcess {
+        let other = if action == Action::KillProcess {
             Action::Allow
         } else {
             Action::KillProcess
         };
-        sub.rules = rules.iter().map(|r| (*r).clone()).collect();
-        sub.names.retain(|(_, n)| n == name);
+        let sub = profile.restricted(name, rules.iter().map(|r| (*r).clone()).collect(), other);
         let model = crate::prove::Model::new(&sub, false);
         if let Ok(None) = crate::prove::find_other(&model, native.audit_arch, nr as u32, action) {
             let list: Vec<String> = members.iter().map(|k| format!("syscalls[{k}]")).collect();

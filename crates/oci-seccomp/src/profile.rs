@@ -117,25 +117,93 @@ pub struct Rule {
 }
 
 /// A validated `linux.seccomp` object.
+///
+/// The only way to get one is [`Profile::from_oci`] (or a function that calls it): the
+/// fields are private, so every `Profile` in a program has passed validation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Profile {
+    default_action: Action,
+    architectures: Vec<&'static ArchInfo>,
+    flags: FilterFlags,
+    optional_flags: FilterFlags,
+    rules: Vec<Rule>,
+    names: Vec<(usize, String)>,
+}
+
+impl Profile {
     /// The default action, errno resolved.
-    pub default_action: Action,
+    pub fn default_action(&self) -> Action {
+        self.default_action
+    }
+
     /// Architectures, the native one first, no duplicates.
-    pub architectures: Vec<&'static ArchInfo>,
+    pub fn architectures(&self) -> &[&'static ArchInfo] {
+        &self.architectures
+    }
+
     /// Flags the loader must apply.
-    pub flags: FilterFlags,
+    pub fn flags(&self) -> FilterFlags {
+        self.flags
+    }
+
     /// Flags the loader applies when the kernel supports them.
-    pub optional_flags: FilterFlags,
+    pub fn optional_flags(&self) -> FilterFlags {
+        self.optional_flags
+    }
+
     /// Rules in profile order, repeated-index entries already split into OR rules.
     /// Rules equal to the default action are not included.
-    pub rules: Vec<Rule>,
-    /// Every syscall name the profile mentions, with the entry index, skipped rules included
-    /// (the ENOSYS stub needs the highest number the profile knows about).
-    pub names: Vec<(usize, String)>,
-    /// Whether a NOTIFY rule is present.
-    pub needs_listener: bool,
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Every syscall name the profile mentions, with the entry index, skipped rules
+    /// included (the ENOSYS stub needs the highest number the profile knows about).
+    pub fn names(&self) -> &[(usize, String)] {
+        &self.names
+    }
+
+    /// Whether the compiled filter can return `SECCOMP_RET_USER_NOTIF`, so the loader must
+    /// ask for a user-notification fd: a `SCMP_ACT_NOTIFY` rule names a syscall that one
+    /// of the profile's architectures has (directly, or through its multiplexer).
+    ///
+    /// Derived from the rules, never stored. A NOTIFY rule for a name libseccomp knows
+    /// but none of the architectures has (`socketcall` on x86_64 alone) installs nothing,
+    /// so it needs no listener, as [`Program::needs_listener`](crate::Program::needs_listener)
+    /// of the compiled program says.
+    pub fn needs_listener(&self) -> bool {
+        self.first_notify_rule().is_some()
+    }
+
+    /// The first rule that makes [`Profile::needs_listener`] true.
+    pub(crate) fn first_notify_rule(&self) -> Option<&Rule> {
+        notify_rule(&self.rules, &self.architectures)
+    }
+
+    /// A copy with only `rules` (which must come from this profile), `default` as the
+    /// default action, the native architecture alone, and only the mentions of `name`: the
+    /// profile the `conditions-cover-all` lint searches.
+    pub(crate) fn restricted(&self, name: &str, rules: Vec<Rule>, default: Action) -> Self {
+        let mut sub = self.clone();
+        sub.architectures = vec![arch::native()];
+        sub.default_action = default;
+        sub.rules = rules;
+        sub.names.retain(|(_, n)| n == name);
+        sub
+    }
+}
+
+/// The first NOTIFY rule among `rules` whose syscall one of `arches` has.
+fn notify_rule<'r>(rules: &'r [Rule], arches: &[&'static ArchInfo]) -> Option<&'r Rule> {
+    rules.iter().find(|r| {
+        r.action == Action::Notify
+            && arches.iter().any(|a| {
+                arch::resolve(&r.name, a).is_some()
+                    || (arch::multiplexes(a)
+                        && arch::multiplexer_of(&r.name)
+                            .is_some_and(|(mux, _, _)| arch::resolve(mux, a).is_some()))
+            })
+    })
 }
 
 /// Converts an OCI action and its optional errno into a kernel action.
@@ -293,7 +361,6 @@ impl Profile {
 
         let mut rules = Vec::new();
         let mut names = Vec::new();
-        let mut needs_listener = false;
         let mut seen: std::collections::HashSet<(String, Action, Vec<Condition>)> =
             std::collections::HashSet::new();
         let mut counted = 0usize;
@@ -415,9 +482,6 @@ impl Profile {
                     }
                     unconditional.insert(name.clone(), (npath.clone(), action));
                 }
-                if action == Action::Notify {
-                    needs_listener = true;
-                }
                 for group in &groups {
                     // The same rule twice (same name, action and comparisons) is one rule
                     // for libseccomp; keep the first.
@@ -449,7 +513,7 @@ impl Profile {
             }
         }
 
-        if let (Some(n), false) = (wait_killable_at, needs_listener) {
+        if let (Some(n), None) = (wait_killable_at, notify_rule(&rules, &architectures)) {
             return Err(CompileError::invalid(
                 format!("flags[{n}]"),
                 "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
@@ -465,7 +529,6 @@ impl Profile {
             optional_flags,
             rules,
             names,
-            needs_listener,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::bpf::{ret, BPF_RET_K};
 use crate::error::ProgramFormatError;
 
 /// Kernel limit on the length of a classic BPF program (`BPF_MAXINSNS`).
@@ -112,7 +113,6 @@ pub struct Program {
     instructions: Vec<Instruction>,
     flags: FilterFlags,
     optional_flags: FilterFlags,
-    needs_listener: bool,
 }
 
 /// Magic bytes at the start of [`Program::to_bytes`] output.
@@ -121,24 +121,27 @@ pub const PROGRAM_MAGIC: [u8; 8] = *b"OCISECCP";
 pub const PROGRAM_FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 8 + 2 + 2 + 4 + 4 + 4; // magic, version, reserved, flags, optional, count
 const CHECKSUM_LEN: usize = 8;
+/// Header bit written when the program [needs a listener](Program::needs_listener). Kept so
+/// that the bytes stay readable by earlier versions; on reading it is checked for unknown
+/// neighbours only, since the need is derived from the instructions.
 const FLAG_NEEDS_LISTENER: u16 = 1;
 
 impl Program {
     /// Builds a program from its parts.
     ///
     /// `flags` must be honoured by the loader (an unsupported flag is an error);
-    /// `optional_flags` are applied only when the kernel supports them.
+    /// `optional_flags` are applied only when the kernel supports them. Whether the
+    /// program needs a listener follows from its instructions
+    /// ([`Program::needs_listener`]).
     pub fn new(
         instructions: Vec<Instruction>,
         flags: FilterFlags,
         optional_flags: FilterFlags,
-        needs_listener: bool,
     ) -> Self {
         Self {
             instructions,
             flags,
             optional_flags,
-            needs_listener,
         }
     }
 
@@ -168,10 +171,18 @@ impl Program {
         self.optional_flags
     }
 
-    /// Whether the profile has a `SCMP_ACT_NOTIFY` rule, so the loader must ask for a
-    /// user-notification fd (`SECCOMP_FILTER_FLAG_NEW_LISTENER`).
+    /// Whether some instruction returns `SECCOMP_RET_USER_NOTIF` (a `RET K` whose action
+    /// is USER_NOTIF), so the loader must ask for a user-notification fd
+    /// (`SECCOMP_FILTER_FLAG_NEW_LISTENER`); the kernel fails such a return with ENOSYS
+    /// when no listener exists.
+    ///
+    /// Derived from the instructions, so it cannot disagree with them. It scans the
+    /// program and allocates nothing, so a forked child may call it. Our programs never
+    /// return the accumulator (`RET A`); a hand-made one that does is not counted.
     pub fn needs_listener(&self) -> bool {
-        self.needs_listener
+        self.instructions
+            .iter()
+            .any(|i| i.code == BPF_RET_K && i.k & ret::ACTION_FULL == ret::USER_NOTIF)
     }
 
     /// Serialises the program: magic, format version, flags, instructions and a checksum.
@@ -179,7 +190,7 @@ impl Program {
         let mut out = Vec::with_capacity(HEADER_LEN + self.instructions.len() * 8 + CHECKSUM_LEN);
         out.extend_from_slice(&PROGRAM_MAGIC);
         out.extend_from_slice(&PROGRAM_FORMAT_VERSION.to_le_bytes());
-        let bits = if self.needs_listener {
+        let bits = if self.needs_listener() {
             FLAG_NEEDS_LISTENER
         } else {
             0
@@ -268,7 +279,6 @@ impl Program {
             instructions,
             flags: FilterFlags::from_bits_retain(flags),
             optional_flags: FilterFlags::from_bits_retain(optional),
-            needs_listener: bits & FLAG_NEEDS_LISTENER != 0,
         })
     }
 }
@@ -294,12 +304,25 @@ mod tests {
                 Instruction::stmt(0x20, 4),
                 Instruction::jump(0x15, 0xc000_003e, 1, 0),
                 Instruction::stmt(0x06, 0),
-                Instruction::stmt(0x06, 0x7fff_0000),
+                Instruction::stmt(0x06, 0x7fc0_0000),
             ],
             FilterFlags::LOG,
             FilterFlags::SPEC_ALLOW,
-            true,
         )
+    }
+
+    #[test]
+    fn listener_follows_the_instructions() {
+        assert!(sample().needs_listener());
+        let allow = Program::new(
+            vec![Instruction::stmt(0x06, 0x7fff_0000)],
+            FilterFlags::EMPTY,
+            FilterFlags::EMPTY,
+        );
+        assert!(!allow.needs_listener());
+        // The header bit of the byte format still says it, for earlier readers.
+        assert_eq!(sample().to_bytes()[10], 1);
+        assert_eq!(allow.to_bytes()[10], 0);
     }
 
     #[test]

@@ -583,9 +583,9 @@ pub struct Model {
 impl Model {
     /// Indexes `profile`; `stub` says whether the ENOSYS stub is part of the program.
     pub fn new(profile: &Profile, stub: bool) -> Self {
-        let stub = stub && crate::stub::wanted(profile.default_action);
+        let stub = stub && crate::stub::wanted(profile.default_action());
         let mut arches: Vec<ArchModel> = Vec::new();
-        for a in &profile.architectures {
+        for a in profile.architectures() {
             let mut numbers: std::collections::HashMap<String, Option<i32>> =
                 std::collections::HashMap::new();
             let mut number = |n: &str| match numbers.get(n) {
@@ -597,7 +597,7 @@ impl Model {
                 }
             };
             let max = profile
-                .names
+                .names()
                 .iter()
                 .filter_map(|(_, n)| number(n))
                 .map(|n| n as u32)
@@ -609,7 +609,7 @@ impl Model {
                 max,
                 ..Abi::default()
             };
-            for r in &profile.rules {
+            for r in profile.rules() {
                 if let Some(nr) = number(&r.name) {
                     abi.rules.entry(nr as u32).or_default().push(r.clone());
                 }
@@ -635,7 +635,7 @@ impl Model {
         }
         Self {
             arches,
-            default: profile.default_action,
+            default: profile.default_action(),
             stub,
         }
     }
@@ -807,7 +807,7 @@ impl Model {
 /// Sub-call outcomes on a multiplexing architecture.
 fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<SubCall>> {
     let mut by_name: BTreeMap<&str, Vec<&Rule>> = BTreeMap::new();
-    for r in &profile.rules {
+    for r in profile.rules() {
         if multiplexer_of(&r.name).is_some() {
             by_name.entry(r.name.as_str()).or_default().push(r);
         }
@@ -833,7 +833,7 @@ fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<Sub
             }
         } else {
             // The filter cannot see the arguments: the strictest outcome.
-            let mut worst = (profile.default_action, Cause::Default);
+            let mut worst = (profile.default_action(), Cause::Default);
             for r in &rules {
                 if strictness(r.action) > strictness(worst.0) {
                     worst = (
@@ -1296,10 +1296,10 @@ fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
             // The program took an entry's action where none matches: name the entries
             // of that syscall.
             let entries: Vec<String> = profile
-                .rules
+                .rules()
                 .iter()
                 .filter(|r| {
-                    profile.architectures.iter().any(|a| {
+                    profile.architectures().iter().any(|a| {
                         arch::resolve(&r.name, a).map(|n| n as u32) == Some(cx.point.0[NR])
                     })
                 })
@@ -1316,7 +1316,7 @@ fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
         Cause::Stub | Cause::BadArch => "<filter>".into(),
     };
     // The witness is a call through `socketcall` or `ipc` on an architecture that has them.
-    let through_multiplexer = profile.architectures.iter().any(|a| {
+    let through_multiplexer = profile.architectures().iter().any(|a| {
         a.audit_arch == cx.point.0[ARCH]
             && multiplexes(a)
             && ["socketcall", "ipc"]
