@@ -35,6 +35,7 @@ pub mod cache;
 mod compile;
 pub mod errno;
 pub mod error;
+pub mod explain;
 pub mod lint;
 pub mod moby;
 mod parse;

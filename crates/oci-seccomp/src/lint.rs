@@ -36,15 +36,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall,
-};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall};
 use serde::Serialize;
 
 use crate::action::Action;
 use crate::arch;
 use crate::errno::ENOSYS;
-use crate::profile::{action_from_oci, Profile};
+use crate::profile::{action_from_oci, notify_entry, Condition, Profile};
 use crate::CompileOptions;
 
 /// How serious a finding is.
@@ -300,11 +298,8 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
     let empty = Vec::new();
     let entries: &Vec<LinuxSyscall> = spec.syscalls().as_ref().unwrap_or(&empty);
 
-    if spec.listener_path().is_some()
-        && !entries
-            .iter()
-            .any(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
-    {
+    let notifies = notify_entry(spec).is_some();
+    if spec.listener_path().is_some() && !notifies {
         out.push(Finding::new(
             Severity::Note,
             "listener-unused",
@@ -312,11 +307,7 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
             "listenerPath is set but no entry uses SCMP_ACT_NOTIFY: no connection is made".into(),
         ));
     }
-    if entries
-        .iter()
-        .any(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
-        && spec.listener_path().is_none()
-    {
+    if notifies && spec.listener_path().is_none() {
         out.push(Finding::new(
             Severity::Warning,
             "notify-without-listener",
@@ -670,18 +661,10 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
     out
 }
 
-/// Whether `arg` satisfies `a` as libseccomp compares on a 64-bit ABI.
+/// Whether `arg` satisfies `a` as libseccomp compares on a 64-bit ABI: the profile's
+/// own comparison ([`Condition::matches`]).
 fn arg_matches(a: &LinuxSeccompArg, arg: u64) -> bool {
-    let v = a.value();
-    match a.op() {
-        LinuxSeccompOperator::ScmpCmpNe => arg != v,
-        LinuxSeccompOperator::ScmpCmpLt => arg < v,
-        LinuxSeccompOperator::ScmpCmpLe => arg <= v,
-        LinuxSeccompOperator::ScmpCmpEq => arg == v,
-        LinuxSeccompOperator::ScmpCmpGe => arg >= v,
-        LinuxSeccompOperator::ScmpCmpGt => arg > v,
-        LinuxSeccompOperator::ScmpCmpMaskedEq => arg & v == a.value_two().unwrap_or(0) & v,
-    }
+    Condition::from_oci(a).matches(arg)
 }
 
 /// Two register values that the kernel reads alike (same low `bits`) on which the

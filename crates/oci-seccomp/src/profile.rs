@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
 
 use crate::action::Action;
 use crate::arch::{self, ArchInfo};
 use crate::error::CompileError;
 use crate::program::FilterFlags;
+use crate::prove::{Model, Verdict};
 
 /// Largest errno the kernel passes through (`MAX_ERRNO`).
 pub const MAX_ERRNO: u32 = 4095;
@@ -89,6 +90,17 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// The comparison `arg` states, unvalidated (an index above 5 is kept modulo 256:
+    /// callers that need a valid index check it first, as [`Profile::from_oci`] does).
+    pub(crate) fn from_oci(arg: &LinuxSeccompArg) -> Self {
+        Self {
+            index: arg.index() as u8,
+            op: Op::from_oci(arg.op()),
+            value: arg.value(),
+            value_two: arg.value_two().unwrap_or(0),
+        }
+    }
+
     /// Whether an argument value satisfies the comparison (64-bit, unsigned, as libseccomp).
     pub fn matches(&self, arg: u64) -> bool {
         match self.op {
@@ -175,6 +187,43 @@ impl Profile {
         self.first_notify_rule().is_some()
     }
 
+    /// What the profile decides for one call, and which entry decides it: the decision
+    /// procedure of the complete check ([`prove`](crate::prove)), with the ENOSYS stub as
+    /// [`CompileOptions::default`](crate::CompileOptions) compiles it.
+    ///
+    /// `arch` is an `AUDIT_ARCH_*` value; `nr` any 32-bit value the kernel can put in
+    /// `seccomp_data.nr` (`-1` included, x32 numbers with their bit 30). Each of the
+    /// verdict's outcomes names its [`Cause`](crate::prove::Cause): the entry
+    /// (`syscalls[i]`), `defaultAction`, the stub, or an ABI not in the filter. Since every
+    /// compiled program is proven against this procedure, a program compiled from this
+    /// profile returns one of the verdict's actions.
+    ///
+    /// ```
+    /// use oci_seccomp::prove::Cause;
+    /// use oci_seccomp::{arch, parse_profile, Action, Profile};
+    ///
+    /// let spec = parse_profile(r#"{
+    ///     "defaultAction": "SCMP_ACT_ERRNO",
+    ///     "syscalls": [{ "names": ["getppid"], "action": "SCMP_ACT_ALLOW" }]
+    /// }"#)?;
+    /// let profile = Profile::from_oci(&spec, false)?;
+    /// let native = arch::native();
+    /// let nr = arch::resolve("getppid", native).unwrap() as u32;
+    /// let verdict = profile.decide(native.audit_arch, nr, [0; 6]);
+    /// assert_eq!(verdict.outcomes[0], (Action::Allow, Cause::Entry(0)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decide(&self, arch: u32, nr: u32, args: [u64; 6]) -> Verdict {
+        self.decide_with(crate::CompileOptions::default().enosys_stub, arch, nr, args)
+    }
+
+    /// [`Profile::decide`] for a program compiled with (`stub`) or without the ENOSYS
+    /// stub. To decide many calls, build the [`Model`] once and use
+    /// [`prove::decide`](crate::prove::decide).
+    pub fn decide_with(&self, stub: bool, arch: u32, nr: u32, args: [u64; 6]) -> Verdict {
+        crate::prove::decide(&Model::new(self, stub), arch, nr, args)
+    }
+
     /// The first rule that makes [`Profile::needs_listener`] true.
     pub(crate) fn first_notify_rule(&self) -> Option<&Rule> {
         notify_rule(&self.rules, &self.architectures)
@@ -204,6 +253,15 @@ fn notify_rule<'r>(rules: &'r [Rule], arches: &[&'static ArchInfo]) -> Option<&'
                             .is_some_and(|(mux, _, _)| arch::resolve(mux, a).is_some()))
             })
     })
+}
+
+/// The index of the first `syscalls` entry of `spec` whose action is `SCMP_ACT_NOTIFY`,
+/// as written (whether or not it installs a rule: see [`Profile::needs_listener`]).
+pub fn notify_entry(spec: &LinuxSeccomp) -> Option<usize> {
+    spec.syscalls()
+        .iter()
+        .flatten()
+        .position(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
 }
 
 /// Converts an OCI action and its optional errno into a kernel action.
@@ -406,13 +464,8 @@ impl Profile {
                 if op != Op::MaskedEq && a.value_two().is_some_and(|v| v != 0) {
                     tracing::warn!(arg = %format!("{path}.args[{j}]"), "valueTwo is only used by SCMP_CMP_MASKED_EQ and is ignored");
                 }
-                conditions.push(Condition {
-                    // index <= 5 was checked above.
-                    index: a.index() as u8,
-                    op,
-                    value: a.value(),
-                    value_two: a.value_two().unwrap_or(0),
-                });
+                // index <= 5 was checked above.
+                conditions.push(Condition::from_oci(a));
             }
             let repeated = conditions
                 .iter()
