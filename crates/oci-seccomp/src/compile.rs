@@ -102,6 +102,12 @@ fn lsc(
 }
 
 /// Builds the libseccomp context for a validated profile.
+///
+/// # Errors
+///
+/// [`CompileError::NotifyUnsupported`] when the profile notifies and libseccomp is older
+/// than 2.5 (API level 5); [`CompileError::Libseccomp`] naming the entry when libseccomp
+/// refuses an architecture, an attribute or a rule.
 pub fn build_profile_context(
     profile: &Profile,
     opts: &CompileOptions,
@@ -176,6 +182,10 @@ pub fn build_profile_context(
 ///
 /// The context has every architecture and rule of the profile; it does not include the
 /// ENOSYS stub, which exists only in [`compile`]'s output.
+///
+/// # Errors
+///
+/// As [`Profile::from_oci`] and [`build_profile_context`].
 pub fn build_context(spec: &LinuxSeccomp) -> Result<ScmpFilterContext, CompileError> {
     let opts = CompileOptions::default();
     let profile = Profile::from_oci(spec, opts.strict)?;
@@ -184,6 +194,12 @@ pub fn build_context(spec: &LinuxSeccomp) -> Result<ScmpFilterContext, CompileEr
 
 /// Exports the context's BPF through a memfd (never a pipe, which a large program would
 /// fill and deadlock on) and decodes it.
+///
+/// # Errors
+///
+/// [`CompileError::Libseccomp`] when libseccomp cannot export; [`CompileError::Export`]
+/// when the memfd cannot be made or read, or the exported bytes are not whole
+/// instructions.
 pub fn export_instructions(ctx: &ScmpFilterContext) -> Result<Vec<Instruction>, CompileError> {
     let fd =
         nix::sys::memfd::memfd_create(c"oci-seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
@@ -237,6 +253,10 @@ fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchIn
 /// See docs/design.md §2.1 for the exact semantics; in short they are runc's, with the OCI
 /// meaning of `SCMP_CMP_MASKED_EQ`, errors for what libseccomp would silently wrap, and a
 /// deterministic ENOSYS stub on the default path.
+///
+/// # Errors
+///
+/// As [`Profile::from_oci`] and [`compile_profile`].
 pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {
     let profile = Profile::from_oci(spec, opts.strict)?;
     compile_profile(&profile, opts)
@@ -442,6 +462,13 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
 }
 
 /// Compiles an already validated [`Profile`].
+///
+/// # Errors
+///
+/// A [`CompileError`]: the profile exceeds a complexity limit (naming the entry),
+/// libseccomp refuses or cannot export it, the program is longer than the kernel
+/// accepts, or (with `opts.verify`) the complete check finds a call the program decides
+/// otherwise than the profile ([`CompileError::Miscompiled`]).
 pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
     check_complexity(profile)?;
     let ctx = build_profile_context(profile, opts)?;

@@ -342,6 +342,14 @@ pub fn libseccomp_version_string() -> String {
 impl Profile {
     /// Validates `spec`. `strict` turns the warnings about unknown names and conflicting
     /// unconditional entries into errors.
+    ///
+    /// # Errors
+    ///
+    /// A [`CompileError`] naming the JSON path, the value and the reason: NOTIFY as default
+    /// action, an errno out of range or on an action without one, an architecture this
+    /// libseccomp lacks or of the other byte order, an argument index above 5, a bad or
+    /// (when `strict`) unknown syscall name, (when `strict`) conflicting unconditional
+    /// entries, too many rules, or `WAIT_KILLABLE_RECV` without a NOTIFY rule.
     pub fn from_oci(spec: &LinuxSeccomp, strict: bool) -> Result<Self, CompileError> {
         if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
             return Err(CompileError::NotifyDefaultAction);

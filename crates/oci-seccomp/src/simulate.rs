@@ -70,6 +70,10 @@ pub struct Decision {
 
 /// Runs `program` on a syscall of `arch` (an `AUDIT_ARCH_*` value) with number `nr` and
 /// arguments `args`.
+///
+/// # Errors
+///
+/// As [`run`].
 pub fn simulate(
     program: &Program,
     arch: u32,
@@ -88,6 +92,13 @@ pub fn simulate(
 }
 
 /// Runs raw instructions on `data`.
+///
+/// # Errors
+///
+/// [`SimulateError`] for what the kernel's `seccomp_check_filter` would refuse or what
+/// would fail at run time: a jump or fall-through out of the program, a load outside
+/// `seccomp_data` or misaligned, a bad opcode or scratch index, a division by zero, or
+/// more steps than instructions.
 pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, SimulateError> {
     let len = insns.len();
     let mut a: u32 = 0;
