@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! LinuxSeccomp (oci-spec) -> Profile (validated) -> libseccomp context -> exported BPF
-//!   -> ENOSYS stub on the default path -> self-check -> Program (instructions + flags + needs_listener)
+//!   -> ENOSYS stub on the default path -> complete check -> Program (instructions + flags)
 //! ```
 //!
 //! Installing the program is the job of the `oci-seccomp-load` crate; this crate never
