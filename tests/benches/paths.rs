@@ -56,7 +56,7 @@ fn main() {
             "embedded default"
         },
         native.name,
-        profile.architectures.len()
+        profile.architectures().len()
     );
     let resolve = |n: &str| arch::resolve(n, native).expect("known syscall");
     let cases: Vec<(&str, i32, [u64; 6])> = vec![

@@ -12,17 +12,17 @@ fn check_constant(json: &str) -> (usize, usize) {
     let profile = Profile::from_oci(&spec, false).unwrap();
     let p: Program = program_with(json, &CompileOptions::default());
     let (mut constant, mut conditional) = (0, 0);
-    for a in &profile.architectures {
+    for a in profile.architectures() {
         let a: &ArchInfo = a;
         let uncond: Vec<u32> = profile
-            .rules
+            .rules()
             .iter()
             .filter(|r| r.action == Action::Allow && r.conditions.is_empty())
             .filter_map(|r| arch::resolve(&r.name, a))
             .map(|n| n as u32)
             .collect();
         let cond: Vec<u32> = profile
-            .rules
+            .rules()
             .iter()
             .filter(|r| !r.conditions.is_empty())
             .filter_map(|r| arch::resolve(&r.name, a))

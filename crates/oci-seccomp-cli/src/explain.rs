@@ -1,9 +1,8 @@
 //! `oci-seccomp explain`: what a profile does with one syscall, and why.
 
 use oci_seccomp::arch;
-use oci_seccomp::profile::Profile;
-use oci_seccomp::prove::{self, Cause, Model};
-use oci_seccomp::{Action, CompileOptions, LinuxSeccomp};
+use oci_seccomp::explain::{self, DecidedBy, Entry, ExplainError, KernelRead};
+use oci_seccomp::Action;
 use serde_json::json;
 
 use crate::util::{self, shown};
@@ -36,8 +35,9 @@ pub fn describe_action(a: Action) -> String {
 /// the syscall being explained.
 const SHOWN_NAMES: usize = 8;
 
-fn describe_entry(spec: &LinuxSeccomp, i: usize, syscall: &str) -> (String, serde_json::Value) {
-    let Some(e) = spec.syscalls().as_ref().and_then(|s| s.get(i)) else {
+fn describe_entry(entry: &Entry, syscall: &str) -> (String, serde_json::Value) {
+    let i = entry.index;
+    let Some(e) = &entry.syscall else {
         return (format!("syscalls[{i}]"), json!({"index": i}));
     };
     let conds: Vec<String> = e
@@ -56,14 +56,6 @@ fn describe_entry(spec: &LinuxSeccomp, i: usize, syscall: &str) -> (String, serd
     } else {
         format!("{syscall} among {} names", e.names().len())
     };
-    // A repeated argument index splits the entry into one rule per comparison (OR).
-    let repeated = e.args().iter().flatten().enumerate().any(|(k, a)| {
-        e.args()
-            .iter()
-            .flatten()
-            .take(k)
-            .any(|b| b.index() == a.index())
-    });
     let text = format!(
         "syscalls[{i}]: {names}, action {}{}",
         e.action(),
@@ -72,7 +64,11 @@ fn describe_entry(spec: &LinuxSeccomp, i: usize, syscall: &str) -> (String, serd
         } else {
             format!(
                 ", when {}",
-                conds.join(if repeated { " or " } else { " and " })
+                conds.join(if entry.conditions_ored() {
+                    " or "
+                } else {
+                    " and "
+                })
             )
         }
     );
@@ -106,23 +102,12 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
     // Any 32-bit value the kernel can put in `seccomp_data.nr`: 0..=0xffffffff, or a
     // negative number such as -1 (a tracer skipping the call).
     let nr: i32 = if let Some(n) = util::parse_u64(&a.syscall) {
-        let n = if let Ok(n) = u32::try_from(n) {
-            n
-        } else if n >= 0xffff_ffff_8000_0000 {
-            n as u32
-        } else {
-            return Err(CliError::problem(format!(
+        explain::number_for(arch, n).ok_or_else(|| {
+            CliError::problem(format!(
                 "syscall number {:?} does not fit the 32-bit seccomp_data.nr",
                 a.syscall
-            )));
-        };
-        // An x32 call carries bit 30; give it for the plain number too.
-        let n = if arch.x32 && n < arch::X32_SYSCALL_BIT {
-            n | arch::X32_SYSCALL_BIT
-        } else {
-            n
-        };
-        n as i32
+            ))
+        })?
     } else {
         arch::resolve(&a.syscall, arch).ok_or_else(|| {
             CliError::problem(format!(
@@ -134,35 +119,20 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             .hint("check the spelling, or give the number")
         })?
     };
-    // On x86_64, numbers with bit 30 set are x32 calls (same audit arch).
-    let name_arch = if !arch.x32
-        && arch.audit_arch == arch::AUDIT_ARCH_X86_64
-        && (nr as u32) & arch::X32_SYSCALL_BIT != 0
-    {
-        arch::by_name("SCMP_ARCH_X32").unwrap_or(arch)
-    } else {
-        arch
-    };
-    let sys_name = arch::syscall_name(nr, name_arch).unwrap_or_else(|| format!("#{nr}"));
 
-    let profile = Profile::from_oci(&spec, false).map_err(|e| util::compile_error(&name, &e))?;
-    // `compile` proves the program against the profile, so the oracle below explains
-    // exactly what the program does.
-    let program = oci_seccomp::compile_profile(&profile, &CompileOptions::default())
-        .map_err(|e| util::compile_error(&name, &e))?;
-    let d = oci_seccomp::simulate(&program, arch.audit_arch, nr, args)
-        .map_err(|e| CliError::problem(format!("{name}: simulation failed: {e}")))?;
-    let model = Model::new(&profile, CompileOptions::default().enosys_stub);
-    let verdict = prove::decide(&model, arch.audit_arch, nr as u32, args);
-    let cause = verdict.cause_of(d.action).clone();
-    let listed = profile.architectures.iter().any(|x| x.name == arch.name);
-    let (why_text, why_json) = match &cause {
-        Cause::Entry(i) => {
-            let (t, v) = describe_entry(&spec, *i, &sys_name);
+    let d = explain::explain(&spec, arch, nr, &args[..a.args.len()]).map_err(|e| match e {
+        ExplainError::Compile(e) => util::compile_error(&name, &e),
+        ExplainError::Simulate(e) => CliError::problem(format!("{name}: simulation failed: {e}")),
+        other => CliError::problem(format!("{name}: {other}")),
+    })?;
+    let sys_name = &d.syscall;
+    let (why_text, why_json) = match &d.decided_by {
+        DecidedBy::Entry(entry) => {
+            let (t, v) = describe_entry(entry, sys_name);
             (t, json!({"kind": "entry", "entry": v}))
         }
-        Cause::Multiplexed { entry, syscall } => {
-            let (t, v) = describe_entry(&spec, *entry, syscall);
+        DecidedBy::Multiplexed { entry, syscall } => {
+            let (t, v) = describe_entry(entry, syscall);
             (
                 format!(
                     "{t}; reached through its multiplexer, whose arguments the filter cannot \
@@ -171,16 +141,16 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
                 json!({"kind": "multiplexed", "entry": v, "syscall": syscall}),
             )
         }
-        Cause::Default => (
-            format!("defaultAction {}", spec.default_action()),
+        DecidedBy::Default(default) => (
+            format!("defaultAction {default}"),
             json!({"kind": "defaultAction"}),
         ),
-        Cause::Stub => (
+        DecidedBy::Stub => (
             "ENOSYS stub: syscall newer than the profile (its number is above the highest the profile names for this ABI, and it is not listed)".to_string(),
             json!({"kind": "enosys-stub"}),
         ),
-        Cause::BadArch => (
-            if listed {
+        DecidedBy::BadArch { listed } => (
+            if *listed {
                 format!(
                     "the ABI of this number is not in the profile: KILL (on {}, numbers from 0x40000000 are x32 calls)",
                     arch.name
@@ -190,12 +160,13 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             },
             json!({"kind": "architecture-missing"}),
         ),
+        other => (format!("{other:?}"), json!({"kind": "other"})),
     };
     let errno = match d.action {
         Action::Errno(e) => Some(i32::from(e)),
         _ => None,
     };
-    let reads = kernel_reads(&sys_name, arch, &args[..a.args.len()]);
+    let reads: Vec<(String, serde_json::Value)> = d.kernel_reads.iter().map(kernel_read).collect();
     if a.json {
         let v = json!({
             "profile": name,
@@ -209,7 +180,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             "decided_by": why_json,
             "executed": d.executed,
             "ret_index": d.ret_index,
-            "program_length": program.len(),
+            "program_length": d.program_length,
             "kernel_reads": reads.iter().map(|r| &r.1).collect::<Vec<_>>(),
         });
         let mut s =
@@ -228,7 +199,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             describe_action(d.action),
             d.executed,
             d.ret_index,
-            program.len()
+            d.program_length
         );
         let mut s = s;
         for (line, _) in &reads {
@@ -240,43 +211,23 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
     Ok(0)
 }
 
-/// How the kernel reads each given argument ([`oci_seccomp::argwidth`], from the
-/// syscall's `SYSCALL_DEFINE` types): one text line and one JSON object per argument the
-/// table knows.
-fn kernel_reads(
-    syscall: &str,
-    arch: &'static arch::ArchInfo,
-    args: &[u64],
-) -> Vec<(String, serde_json::Value)> {
-    use oci_seccomp::argwidth;
-    let mut out = Vec::new();
-    for (i, &v) in args.iter().enumerate() {
-        let Some(info) = argwidth::arg_info(syscall, i) else {
-            continue;
-        };
-        // A 32-bit ABI's register holds 32 bits whatever the type.
-        let bits = if arch.narrow_args() {
-            info.bits.min(32)
-        } else {
-            info.bits
-        };
-        let read = v & argwidth::read_mask(bits);
-        let note = if read != v {
-            format!(
-                "; the filter compares {v:#x} but the syscall runs with {read:#x} (compare with \
-                 SCMP_CMP_MASKED_EQ, mask {:#x}, to match what the kernel reads)",
-                argwidth::read_mask(bits)
-            )
-        } else {
-            String::new()
-        };
-        out.push((
-            format!(
-                "arg{i}:       the kernel reads `{} {}` ({bits} bits): {read:#x}{note}",
-                info.ty, info.name
-            ),
-            json!({"index": i, "type": info.ty, "name": info.name, "bits": bits, "value": format!("{read:#x}")}),
-        ));
-    }
-    out
+/// One line of text and one JSON object for how the kernel reads an argument.
+fn kernel_read(r: &KernelRead) -> (String, serde_json::Value) {
+    let (i, v, read, bits) = (r.index, r.given, r.read, r.bits);
+    let note = if read != v {
+        format!(
+            "; the filter compares {v:#x} but the syscall runs with {read:#x} (compare with \
+             SCMP_CMP_MASKED_EQ, mask {:#x}, to match what the kernel reads)",
+            r.mask
+        )
+    } else {
+        String::new()
+    };
+    (
+        format!(
+            "arg{i}:       the kernel reads `{} {}` ({bits} bits): {read:#x}{note}",
+            r.ty, r.name
+        ),
+        json!({"index": i, "type": r.ty, "name": r.name, "bits": bits, "value": format!("{read:#x}")}),
+    )
 }

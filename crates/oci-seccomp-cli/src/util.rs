@@ -9,11 +9,11 @@ use oci_seccomp::{CompileError, LinuxSeccomp, ParseError};
 
 use crate::{CliError, CliResult};
 
-pub use oci_seccomp::errno::ERRNOS;
-
 /// The name of errno `n` (`EPERM`), if known.
 pub fn errno_name(n: i32) -> Option<&'static str> {
-    ERRNOS.iter().find(|(_, v)| *v == n).map(|(k, _)| *k)
+    u32::try_from(n)
+        .ok()
+        .and_then(oci_seccomp::errno::errno_name)
 }
 
 /// Parses an errno: a name (`EPERM`, case-insensitive) or a number 1..=4095.
@@ -21,8 +21,7 @@ pub fn parse_errno(text: &str) -> Option<i32> {
     if let Ok(n) = text.parse::<i32>() {
         return (1..=4095).contains(&n).then_some(n);
     }
-    let upper = text.to_ascii_uppercase();
-    ERRNOS.iter().find(|(k, _)| *k == upper).map(|(_, v)| *v)
+    oci_seccomp::errno::errno_number(&text.to_ascii_uppercase()).and_then(|n| i32::try_from(n).ok())
 }
 
 /// Parses a number: decimal, or hex with `0x`; a leading `-` gives the two's complement.

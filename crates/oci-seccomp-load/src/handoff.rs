@@ -374,8 +374,8 @@ impl ParentEnd {
         let start = Instant::now();
         let sh = self.map.shared();
         let status = || InstallStatus {
-            flags: FilterFlags::from_bits(sh.flags.load(Ordering::Relaxed)),
-            missing_optional: FilterFlags::from_bits(sh.missing.load(Ordering::Relaxed)),
+            flags: FilterFlags::from_bits_retain(sh.flags.load(Ordering::Relaxed)),
+            missing_optional: FilterFlags::from_bits_retain(sh.missing.load(Ordering::Relaxed)),
         };
         // With the pid from fork, watch the child from the start: a child that dies in its
         // set-up, before it reaches the install, is reported at once, not at the timeout.

@@ -95,7 +95,7 @@ impl Installed {
 /// Each single flag of `flags`, lowest bit first.
 fn single_flags(flags: FilterFlags) -> impl Iterator<Item = FilterFlags> {
     (0..32)
-        .map(|bit| FilterFlags::from_bits(1 << bit))
+        .map(|bit| FilterFlags::from_bits_retain(1 << bit))
         .filter(move |f| flags.contains(*f) && !f.is_empty())
 }
 

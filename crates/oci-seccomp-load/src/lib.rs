@@ -95,5 +95,5 @@ pub fn initialize_seccomp_owned(seccomp: &LinuxSeccomp) -> Result<Option<OwnedFd
 /// not know, or whose action equals the default, installs nothing and gives no fd).
 /// youki's name and signature; false for a profile that does not validate.
 pub fn is_notify(seccomp: &LinuxSeccomp) -> bool {
-    oci_seccomp::Profile::from_oci(seccomp, false).is_ok_and(|p| p.needs_listener)
+    listener::has_notify_rule(seccomp)
 }

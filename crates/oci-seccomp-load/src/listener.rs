@@ -237,12 +237,13 @@ pub fn connect_listener_with(
     Ok(stream)
 }
 
-/// Whether any rule of `spec` uses `SCMP_ACT_NOTIFY`.
+/// Whether the program compiled from `spec` returns `SECCOMP_RET_USER_NOTIF`, so that
+/// installing it gives a notify fd: [`oci_seccomp::Profile::needs_listener`], the one
+/// definition (a NOTIFY entry whose names none of the profile's architectures has, or
+/// whose action equals the default, installs nothing). False for a profile that does not
+/// validate (it cannot be installed either). [`crate::is_notify`] is the same question.
 pub fn has_notify_rule(spec: &LinuxSeccomp) -> bool {
-    spec.syscalls().as_ref().is_some_and(|s| {
-        s.iter()
-            .any(|r| r.action() == oci_seccomp::LinuxSeccompAction::ScmpActNotify)
-    })
+    oci_seccomp::Profile::from_oci(spec, false).is_ok_and(|p| p.needs_listener())
 }
 
 /// Connects to `spec.listenerPath` when the profile needs it: `Ok(None)` when there is no

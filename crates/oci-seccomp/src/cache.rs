@@ -829,6 +829,11 @@ impl MemoryCache {
     }
 
     /// Returns the cached program for `spec`, or compiles and keeps it.
+    ///
+    /// # Errors
+    ///
+    /// As [`compile`](crate::compile): a [`CompileError`] when the profile does not validate,
+    /// compile or prove (nothing is kept then).
     pub fn get_or_compile(
         &self,
         spec: &LinuxSeccomp,

@@ -6,11 +6,11 @@ use std::io::{Read, Seek, SeekFrom};
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 use oci_spec::runtime::LinuxSeccomp;
 
+use crate::action::Action;
 use crate::arch::{self, ArchInfo};
 use crate::error::CompileError;
 use crate::profile::{libseccomp_version_string, Op, Profile};
 use crate::program::{Instruction, Program, BPF_MAXINSNS};
-use crate::simulate::Action;
 use crate::stub;
 
 /// Options for [`compile`].
@@ -102,31 +102,31 @@ fn lsc(
 }
 
 /// Builds the libseccomp context for a validated profile.
+///
+/// # Errors
+///
+/// [`CompileError::NotifyUnsupported`] when the profile notifies and libseccomp is older
+/// than 2.5 (API level 5); [`CompileError::Libseccomp`] naming the entry when libseccomp
+/// refuses an architecture, an attribute or a rule.
 pub fn build_profile_context(
     profile: &Profile,
     opts: &CompileOptions,
 ) -> Result<ScmpFilterContext, CompileError> {
-    if profile.needs_listener {
+    if let Some(first) = profile.first_notify_rule() {
         let api = libseccomp::get_api();
         if api < 5 || crate::profile::libseccomp_version() < (2, 5, 0) {
-            let first = profile
-                .rules
-                .iter()
-                .find(|r| r.action == Action::Notify)
-                .map(|r| format!("syscalls[{}].action", r.entry))
-                .unwrap_or_default();
             return Err(CompileError::NotifyUnsupported {
-                path: first,
+                path: format!("syscalls[{}].action", first.entry),
                 version: libseccomp_version_string(),
                 api_level: api,
             });
         }
     }
-    let mut ctx = ScmpFilterContext::new(scmp_action(profile.default_action))
+    let mut ctx = ScmpFilterContext::new(scmp_action(profile.default_action()))
         .map_err(lsc("defaultAction", "create a filter context"))?;
     // Every architecture goes in before any rule: libseccomp only translates a rule for
     // the architectures present when it is added.
-    for (i, a) in profile.architectures.iter().enumerate() {
+    for (i, a) in profile.architectures().iter().enumerate() {
         let present = ctx.is_arch_present(a.scmp).map_err(lsc(
             format!("architectures[{i}]"),
             format!("query architecture {}", a.name),
@@ -138,11 +138,11 @@ pub fn build_profile_context(
             ))?;
         }
     }
-    if !profile.rules.is_empty() && profile.rules.len() > opts.binary_tree_threshold {
+    if !profile.rules().is_empty() && profile.rules().len() > opts.binary_tree_threshold {
         ctx.set_ctl_optimize(2)
             .map_err(lsc("<filter>", "select the binary-tree layout"))?;
     }
-    for rule in &profile.rules {
+    for rule in profile.rules() {
         let path = format!("syscalls[{}]", rule.entry);
         let sc = ScmpSyscall::from_name(&rule.name)
             .map_err(lsc(&path, format!("resolve {:?}", rule.name)))?;
@@ -182,6 +182,10 @@ pub fn build_profile_context(
 ///
 /// The context has every architecture and rule of the profile; it does not include the
 /// ENOSYS stub, which exists only in [`compile`]'s output.
+///
+/// # Errors
+///
+/// As [`Profile::from_oci`] and [`build_profile_context`].
 pub fn build_context(spec: &LinuxSeccomp) -> Result<ScmpFilterContext, CompileError> {
     let opts = CompileOptions::default();
     let profile = Profile::from_oci(spec, opts.strict)?;
@@ -190,6 +194,12 @@ pub fn build_context(spec: &LinuxSeccomp) -> Result<ScmpFilterContext, CompileEr
 
 /// Exports the context's BPF through a memfd (never a pipe, which a large program would
 /// fill and deadlock on) and decodes it.
+///
+/// # Errors
+///
+/// [`CompileError::Libseccomp`] when libseccomp cannot export; [`CompileError::Export`]
+/// when the memfd cannot be made or read, or the exported bytes are not whole
+/// instructions.
 pub fn export_instructions(ctx: &ScmpFilterContext) -> Result<Vec<Instruction>, CompileError> {
     let fd =
         nix::sys::memfd::memfd_create(c"oci-seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
@@ -224,9 +234,9 @@ pub fn export_instructions(ctx: &ScmpFilterContext) -> Result<Vec<Instruction>, 
 /// The highest syscall number the profile names, per architecture present.
 fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchInfo, u32)> {
     let mut out = BTreeMap::new();
-    for a in &profile.architectures {
+    for a in profile.architectures() {
         let max = profile
-            .names
+            .names()
             .iter()
             .filter_map(|(_, n)| arch::resolve(n, a))
             .map(|n| n as u32)
@@ -243,6 +253,10 @@ fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchIn
 /// See docs/design.md §2.1 for the exact semantics; in short they are runc's, with the OCI
 /// meaning of `SCMP_CMP_MASKED_EQ`, errors for what libseccomp would silently wrap, and a
 /// deterministic ENOSYS stub on the default path.
+///
+/// # Errors
+///
+/// As [`Profile::from_oci`] and [`compile_profile`].
 pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {
     let profile = Profile::from_oci(spec, opts.strict)?;
     compile_profile(&profile, opts)
@@ -260,7 +274,7 @@ fn route_default_through_stub(
     stub: Vec<Instruction>,
     default_ret: u32,
 ) -> Vec<Instruction> {
-    use crate::simulate::{BPF_JA, BPF_JMP, BPF_K, BPF_RET};
+    use crate::bpf::{BPF_JA, BPF_JMP, BPF_K, BPF_RET};
     let tail = filter.len();
     for (i, insn) in filter.iter_mut().enumerate() {
         if insn.code == BPF_RET | BPF_K && insn.k == default_ret {
@@ -338,9 +352,9 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
     let mut cubes = 0u64;
     let mut conditional = 0usize;
     let mut instructions = 0usize;
-    for a in &profile.architectures {
+    for a in profile.architectures() {
         let mut rules: BTreeMap<i32, (u64, usize)> = BTreeMap::new();
-        for rule in profile.rules.iter().filter(|r| !r.conditions.is_empty()) {
+        for rule in profile.rules().iter().filter(|r| !r.conditions.is_empty()) {
             let Some(nr) = arch::resolve(&rule.name, a) else {
                 continue;
             };
@@ -408,9 +422,9 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
         }
     }
     let mut total = 0usize;
-    for a in &profile.architectures {
+    for a in profile.architectures() {
         let mut per: BTreeMap<i32, usize> = BTreeMap::new();
-        for rule in profile.rules.iter().filter(|r| r.conditions.len() >= 2) {
+        for rule in profile.rules().iter().filter(|r| r.conditions.len() >= 2) {
             let Some(nr) = arch::resolve(&rule.name, a) else {
                 continue;
             };
@@ -448,11 +462,18 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
 }
 
 /// Compiles an already validated [`Profile`].
+///
+/// # Errors
+///
+/// A [`CompileError`]: the profile exceeds a complexity limit (naming the entry),
+/// libseccomp refuses or cannot export it, the program is longer than the kernel
+/// accepts, or (with `opts.verify`) the complete check finds a call the program decides
+/// otherwise than the profile ([`CompileError::Miscompiled`]).
 pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
     check_complexity(profile)?;
     let ctx = build_profile_context(profile, opts)?;
     let filter = export_instructions(&ctx)?;
-    let stub = if opts.enosys_stub && stub::wanted(profile.default_action) {
+    let stub = if opts.enosys_stub && stub::wanted(profile.default_action()) {
         stub::build(&highest_numbers(profile))
     } else {
         Vec::new()
@@ -460,7 +481,7 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
     let insns = if stub.is_empty() {
         filter
     } else {
-        route_default_through_stub(filter, stub, profile.default_action.to_ret())
+        route_default_through_stub(filter, stub, profile.default_action().to_ret())
     };
     let len = insns.len();
     if len > BPF_MAXINSNS {
@@ -469,12 +490,7 @@ pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Progr
             max: BPF_MAXINSNS,
         });
     }
-    let program = Program::new(
-        insns,
-        profile.flags,
-        profile.optional_flags,
-        profile.needs_listener,
-    );
+    let program = Program::new(insns, profile.flags(), profile.optional_flags());
     if opts.verify {
         crate::prove::prove(profile, &program, opts.enosys_stub)?;
     }

@@ -1,159 +1,105 @@
 //! Errno names, for profiles that name an errno beside its number (containers-common's
 //! `defaultErrno` and per-entry `errno`) and for `explain`.
+//!
+//! The names and numbers are `nix::errno::Errno`'s, which follow the `libc` crate for the
+//! architecture this crate is **built for**: they are the numbers the kernel uses for
+//! native processes of the build host (x86, arm, arm64, riscv, s390 and powerpc share the
+//! asm-generic numbers; alpha, mips, parisc and sparc number some differently: ENOSYS is
+//! 89 on MIPS). A profile is compiled for the host it runs on, so the host's numbers are
+//! the right ones; a profile that targets a foreign ABI of another numbering (none can be
+//! mixed into one filter with the native one except x32 and i386, which share x86_64's
+//! numbers) would need that ABI's table, which nothing here provides.
 
-/// Linux errno names and numbers, from the kernel's `include/uapi/asm-generic/errno-base.h`
-/// and `include/uapi/asm-generic/errno.h` (the numbers x86, arm, arm64, riscv, s390 and
-/// powerpc use; alpha, mips, parisc and sparc number some differently). Aliases
-/// (`EWOULDBLOCK`, `EDEADLOCK`, `ENOTSUP`) come after the primary names.
-pub const ERRNOS: &[(&str, i32)] = &[
-    ("EPERM", 1),
-    ("ENOENT", 2),
-    ("ESRCH", 3),
-    ("EINTR", 4),
-    ("EIO", 5),
-    ("ENXIO", 6),
-    ("E2BIG", 7),
-    ("ENOEXEC", 8),
-    ("EBADF", 9),
-    ("ECHILD", 10),
-    ("EAGAIN", 11),
-    ("ENOMEM", 12),
-    ("EACCES", 13),
-    ("EFAULT", 14),
-    ("ENOTBLK", 15),
-    ("EBUSY", 16),
-    ("EEXIST", 17),
-    ("EXDEV", 18),
-    ("ENODEV", 19),
-    ("ENOTDIR", 20),
-    ("EISDIR", 21),
-    ("EINVAL", 22),
-    ("ENFILE", 23),
-    ("EMFILE", 24),
-    ("ENOTTY", 25),
-    ("ETXTBSY", 26),
-    ("EFBIG", 27),
-    ("ENOSPC", 28),
-    ("ESPIPE", 29),
-    ("EROFS", 30),
-    ("EMLINK", 31),
-    ("EPIPE", 32),
-    ("EDOM", 33),
-    ("ERANGE", 34),
-    ("EDEADLK", 35),
-    ("ENAMETOOLONG", 36),
-    ("ENOLCK", 37),
-    ("ENOSYS", 38),
-    ("ENOTEMPTY", 39),
-    ("ELOOP", 40),
-    ("ENOMSG", 42),
-    ("EIDRM", 43),
-    ("ECHRNG", 44),
-    ("EL2NSYNC", 45),
-    ("EL3HLT", 46),
-    ("EL3RST", 47),
-    ("ELNRNG", 48),
-    ("EUNATCH", 49),
-    ("ENOCSI", 50),
-    ("EL2HLT", 51),
-    ("EBADE", 52),
-    ("EBADR", 53),
-    ("EXFULL", 54),
-    ("ENOANO", 55),
-    ("EBADRQC", 56),
-    ("EBADSLT", 57),
-    ("EBFONT", 59),
-    ("ENOSTR", 60),
-    ("ENODATA", 61),
-    ("ETIME", 62),
-    ("ENOSR", 63),
-    ("ENONET", 64),
-    ("ENOPKG", 65),
-    ("EREMOTE", 66),
-    ("ENOLINK", 67),
-    ("EADV", 68),
-    ("ESRMNT", 69),
-    ("ECOMM", 70),
-    ("EPROTO", 71),
-    ("EMULTIHOP", 72),
-    ("EDOTDOT", 73),
-    ("EBADMSG", 74),
-    ("EOVERFLOW", 75),
-    ("ENOTUNIQ", 76),
-    ("EBADFD", 77),
-    ("EREMCHG", 78),
-    ("ELIBACC", 79),
-    ("ELIBBAD", 80),
-    ("ELIBSCN", 81),
-    ("ELIBMAX", 82),
-    ("ELIBEXEC", 83),
-    ("EILSEQ", 84),
-    ("ERESTART", 85),
-    ("ESTRPIPE", 86),
-    ("EUSERS", 87),
-    ("ENOTSOCK", 88),
-    ("EDESTADDRREQ", 89),
-    ("EMSGSIZE", 90),
-    ("EPROTOTYPE", 91),
-    ("ENOPROTOOPT", 92),
-    ("EPROTONOSUPPORT", 93),
-    ("ESOCKTNOSUPPORT", 94),
-    ("EOPNOTSUPP", 95),
-    ("EPFNOSUPPORT", 96),
-    ("EAFNOSUPPORT", 97),
-    ("EADDRINUSE", 98),
-    ("EADDRNOTAVAIL", 99),
-    ("ENETDOWN", 100),
-    ("ENETUNREACH", 101),
-    ("ENETRESET", 102),
-    ("ECONNABORTED", 103),
-    ("ECONNRESET", 104),
-    ("ENOBUFS", 105),
-    ("EISCONN", 106),
-    ("ENOTCONN", 107),
-    ("ESHUTDOWN", 108),
-    ("ETOOMANYREFS", 109),
-    ("ETIMEDOUT", 110),
-    ("ECONNREFUSED", 111),
-    ("EHOSTDOWN", 112),
-    ("EHOSTUNREACH", 113),
-    ("EALREADY", 114),
-    ("EINPROGRESS", 115),
-    ("ESTALE", 116),
-    ("EUCLEAN", 117),
-    ("ENOTNAM", 118),
-    ("ENAVAIL", 119),
-    ("EISNAM", 120),
-    ("EREMOTEIO", 121),
-    ("EDQUOT", 122),
-    ("ENOMEDIUM", 123),
-    ("EMEDIUMTYPE", 124),
-    ("ECANCELED", 125),
-    ("ENOKEY", 126),
-    ("EKEYEXPIRED", 127),
-    ("EKEYREVOKED", 128),
-    ("EKEYREJECTED", 129),
-    ("EOWNERDEAD", 130),
-    ("ENOTRECOVERABLE", 131),
-    ("ERFKILL", 132),
-    ("EHWPOISON", 133),
-    ("EWOULDBLOCK", 11),
-    ("EDEADLOCK", 35),
-    ("ENOTSUP", 95),
-];
+use std::sync::OnceLock;
+
+use nix::errno::Errno;
+
+/// `ENOSYS` of the build host's ABI (38 on x86_64, arm64 and most others; 89 on MIPS).
+// libc's errno values are small positive numbers: the cast cannot truncate.
+pub const ENOSYS: u16 = libc::ENOSYS as u16;
+
+/// `EPERM`, the errno of an ERRNO or TRACE action without `errnoRet`.
+pub const EPERM: u16 = libc::EPERM as u16;
+
+/// Every errno name `nix` knows for this target with its number, primary names in
+/// numeric order, then the aliases (`EWOULDBLOCK`, `EDEADLOCK`, `ENOTSUP`) where the
+/// target defines them as aliases.
+///
+/// `nix` offers no iteration over its errno values and no name lookup, only
+/// `Errno::from_raw` and the variant names through `Debug`; the list is built once from
+/// those, so the names are exactly `nix`'s.
+pub fn errnos() -> &'static [(String, i32)] {
+    static TABLE: OnceLock<Vec<(String, i32)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        // MAX_ERRNO (4095) fits an i32.
+        let mut table: Vec<(String, i32)> = (1..=crate::profile::MAX_ERRNO as i32)
+            .filter_map(|n| {
+                let e = Errno::from_raw(n);
+                (e != Errno::UnknownErrno).then(|| (format!("{e:?}"), n))
+            })
+            .collect();
+        // Aliases are associated constants, invisible to `from_raw`; add those whose
+        // name is not already a variant of this target.
+        for (name, e) in [
+            ("EWOULDBLOCK", Errno::EWOULDBLOCK),
+            ("EDEADLOCK", Errno::EDEADLOCK),
+            ("ENOTSUP", Errno::ENOTSUP),
+        ] {
+            if !table.iter().any(|(k, _)| k == name) {
+                table.push((name.to_string(), e as i32));
+            }
+        }
+        table
+    })
+}
 
 /// The number of errno `name` (`"EPERM"` -> 1), exact spelling, if known.
 pub fn errno_number(name: &str) -> Option<u32> {
-    ERRNOS
+    errnos()
         .iter()
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| k == name)
         .and_then(|(_, v)| u32::try_from(*v).ok())
 }
 
 /// The primary name of errno `n` (`1` -> `"EPERM"`), if known.
 pub fn errno_name(n: u32) -> Option<&'static str> {
-    ERRNOS
+    let n = i32::try_from(n).ok()?;
+    errnos()
         .iter()
-        .find(|(_, v)| u32::try_from(*v).ok() == Some(n))
-        .map(|(k, _)| *k)
+        .find(|(_, v)| *v == n)
+        .map(|(k, _)| k.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(errno_name(1), Some("EPERM"));
+        assert_eq!(errno_number("EPERM"), Some(1));
+        assert_eq!(errno_name(u32::from(ENOSYS)), Some("ENOSYS"));
+        assert_eq!(errno_number("ENOTSUP"), errno_number("EOPNOTSUPP"));
+        assert_eq!(
+            errno_name(errno_number("EWOULDBLOCK").unwrap()),
+            Some("EAGAIN")
+        );
+        assert_eq!(errno_number("eperm"), None);
+        assert_eq!(errno_name(0), None);
+        assert_eq!(errno_name(4096), None);
+    }
+
+    /// The asm-generic numbering the hand table of earlier versions held: 131 primary
+    /// names (1 to 133 without 41 and 58) and three aliases.
+    #[test]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn asm_generic_table() {
+        assert_eq!(ENOSYS, 38);
+        assert_eq!(errnos().len(), 134);
+        for n in (1..=133).filter(|n| ![41, 58].contains(n)) {
+            assert!(errno_name(n).is_some(), "errno {n}");
+        }
+        assert_eq!(errno_name(133), Some("EHWPOISON"));
+        assert_eq!(errno_number("EDEADLOCK"), Some(35));
+    }
 }

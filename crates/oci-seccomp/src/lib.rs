@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! LinuxSeccomp (oci-spec) -> Profile (validated) -> libseccomp context -> exported BPF
-//!   -> ENOSYS stub on the default path -> self-check -> Program (instructions + flags + needs_listener)
+//!   -> ENOSYS stub on the default path -> complete check -> Program (instructions + flags)
 //! ```
 //!
 //! Installing the program is the job of the `oci-seccomp-load` crate; this crate never
@@ -27,12 +27,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod action;
 pub mod arch;
 pub mod argwidth;
+pub mod bpf;
 pub mod cache;
 mod compile;
 pub mod errno;
 pub mod error;
+pub mod explain;
 pub mod lint;
 pub mod moby;
 mod parse;
@@ -43,6 +46,7 @@ pub mod simulate;
 pub mod stub;
 pub mod verify;
 
+pub use action::Action;
 pub use cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
 pub use compile::{
     build_context, build_profile_context, compile, compile_profile, export_instructions,
@@ -52,7 +56,7 @@ pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
 pub use parse::{find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES};
 pub use profile::Profile;
 pub use program::{FilterFlags, Instruction, Program};
-pub use simulate::{is_constant_allow, simulate, Action, Decision, SeccompData};
+pub use simulate::{is_constant_allow, simulate, Decision, SeccompData};
 
 /// Re-export of the oci-spec types this crate takes.
 pub use oci_spec::runtime::{

@@ -36,17 +36,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall,
-};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall};
 use serde::Serialize;
 
+use crate::action::Action;
 use crate::arch;
-use crate::profile::{action_from_oci, Profile};
-use crate::simulate::Action;
+use crate::errno::ENOSYS;
+use crate::profile::{action_from_oci, notify_entry, Condition, Profile};
 use crate::CompileOptions;
-
-const ENOSYS: u16 = 38;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -294,18 +291,103 @@ fn known_anywhere(name: &str) -> bool {
 /// Lints a parsed profile. Every finding names the entry (`syscalls[i]`) and says what the
 /// kernel will do; none of them stops the profile from compiling (see [`check_text`] for
 /// errors).
+///
+/// Each lint is a function named after its code; this one calls them in a fixed order
+/// (the per-entry lints entry by entry), which is the order of the findings.
 pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
     let mut out = Vec::new();
-    let default = action_from_oci(spec.default_action(), spec.default_errno_ret());
-    let default_denies = is_deny(default);
-    let empty = Vec::new();
-    let entries: &Vec<LinuxSyscall> = spec.syscalls().as_ref().unwrap_or(&empty);
+    let cx = Context::new(spec);
 
-    if spec.listener_path().is_some()
-        && !entries
-            .iter()
-            .any(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
-    {
+    listener_unused(&cx, &mut out);
+    notify_without_listener(&cx, &mut out);
+    listener_path(&cx, &mut out);
+    listener_metadata(&cx, &mut out);
+
+    for (i, e) in cx.entries.iter().enumerate() {
+        let en = EntryContext::new(i, e);
+        rule_equals_default(&cx, &en, &mut out);
+        unknown_syscall(&cx, &en, &mut out);
+        duplicate_name(&en, &mut out);
+        shadowed_entry(&cx, &en, &mut out);
+        repeated_index(&en, &mut out);
+        masked_eq_bits(&en, &mut out);
+        risky_allow(&cx, &en, &mut out);
+        notify_hot(&en, &mut out);
+        clone3_errno(&en, &mut out);
+    }
+
+    vital_denied(&cx, &mut out);
+    clone3_default(&cx, &mut out);
+    family_bypass(&cx, &mut out);
+    arg_width(&cx, &mut out);
+    conditions_cover_all(&cx, &mut out);
+    socketcall_bypass(&cx, &mut out);
+    out
+}
+
+/// What every lint reads of the whole profile.
+struct Context<'a> {
+    spec: &'a LinuxSeccomp,
+    entries: &'a [LinuxSyscall],
+    /// The default action, errno resolved.
+    default: Action,
+    /// name -> first unconditional entry (index, action) that installs a rule.
+    first_uncond: BTreeMap<&'a str, (usize, Action)>,
+}
+
+impl<'a> Context<'a> {
+    fn new(spec: &'a LinuxSeccomp) -> Self {
+        let default = action_from_oci(spec.default_action(), spec.default_errno_ret());
+        let entries: &[LinuxSyscall] = spec.syscalls().as_deref().unwrap_or_default();
+        let mut first_uncond: BTreeMap<&str, (usize, Action)> = BTreeMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            if e.args().as_ref().is_none_or(|a| a.is_empty()) {
+                let a = action_from_oci(e.action(), e.errno_ret());
+                // An entry whose action is the default installs no rule, so it shadows nothing.
+                if a != default {
+                    for n in e.names() {
+                        first_uncond.entry(n.as_str()).or_insert((i, a));
+                    }
+                }
+            }
+        }
+        Self {
+            spec,
+            entries,
+            default,
+            first_uncond,
+        }
+    }
+}
+
+/// What the per-entry lints read of one entry.
+struct EntryContext<'a> {
+    i: usize,
+    path: String,
+    e: &'a LinuxSyscall,
+    action: Action,
+    args: Vec<LinuxSeccompArg>,
+    unconditional: bool,
+}
+
+impl<'a> EntryContext<'a> {
+    fn new(i: usize, e: &'a LinuxSyscall) -> Self {
+        let args = e.args().clone().unwrap_or_default();
+        Self {
+            i,
+            path: format!("syscalls[{i}]"),
+            e,
+            action: action_from_oci(e.action(), e.errno_ret()),
+            unconditional: args.is_empty(),
+            args,
+        }
+    }
+}
+
+/// `listener-unused` (note): `listenerPath` is set but no entry notifies, so the runtime
+/// makes no connection; the agent never hears from this container.
+fn listener_unused(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    if cx.spec.listener_path().is_some() && notify_entry(cx.spec).is_none() {
         out.push(Finding::new(
             Severity::Note,
             "listener-unused",
@@ -313,11 +395,12 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
             "listenerPath is set but no entry uses SCMP_ACT_NOTIFY: no connection is made".into(),
         ));
     }
-    if entries
-        .iter()
-        .any(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
-        && spec.listener_path().is_none()
-    {
+}
+
+/// `notify-without-listener` (warning): NOTIFY is used but no agent is named, so every
+/// notified syscall blocks until some supervisor the runtime found by itself answers.
+fn notify_without_listener(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    if notify_entry(cx.spec).is_some() && cx.spec.listener_path().is_none() {
         out.push(Finding::new(
             Severity::Warning,
             "notify-without-listener",
@@ -328,234 +411,254 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
                 .into(),
         ));
     }
-    out.extend(listener_problems(spec));
+}
 
-    // name -> first unconditional entry (index, action).
-    let mut first_uncond: BTreeMap<&str, (usize, Action)> = BTreeMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        if e.args().as_ref().is_none_or(|a| a.is_empty()) {
-            let a = action_from_oci(e.action(), e.errno_ret());
-            // An entry whose action is the default installs no rule, so it shadows nothing.
-            if a != default {
-                for n in e.names() {
-                    first_uncond.entry(n.as_str()).or_insert((i, a));
-                }
-            }
-        }
+/// `rule-equals-default` (warning): an entry whose action is the default action is not
+/// compiled (libseccomp refuses such a rule), so it changes nothing.
+fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    if en.action == cx.default {
+        out.push(Finding::new(
+            Severity::Warning,
+            "rule-equals-default",
+            en.path.clone(),
+            format!(
+                "this entry ({}) gives the default action {} and is not compiled: it changes nothing",
+                en.e.names().join(", "),
+                action_text(en.action)
+            ),
+        ));
     }
+}
 
-    for (i, e) in entries.iter().enumerate() {
-        let path = format!("syscalls[{i}]");
-        let action = action_from_oci(e.action(), e.errno_ret());
-        let args = e.args().clone().unwrap_or_default();
-        let unconditional = args.is_empty();
-
-        if action == default {
+/// `unknown-syscall` (warning): a name libseccomp does not know is skipped, so the call
+/// gets the default action whatever the entry says.
+fn unknown_syscall(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    for n in en.e.names() {
+        if !n.is_empty() && !n.contains('\0') && !known_anywhere(n) {
             out.push(Finding::new(
                 Severity::Warning,
-                "rule-equals-default",
-                path.clone(),
+                "unknown-syscall",
+                en.path.clone(),
                 format!(
-                    "this entry ({}) gives the default action {} and is not compiled: it changes nothing",
-                    e.names().join(", "),
-                    action_text(action)
+                    "{n:?} is not a syscall libseccomp {} knows: the name is skipped and the \
+                     call gets the default action {}",
+                    crate::profile::libseccomp_version_string(),
+                    action_text(cx.default)
                 ),
             ));
         }
+    }
+}
 
-        for n in e.names() {
-            if !n.is_empty() && !n.contains('\0') && !known_anywhere(n) {
-                out.push(Finding::new(
-                    Severity::Warning,
-                    "unknown-syscall",
-                    path.clone(),
-                    format!(
-                        "{n:?} is not a syscall libseccomp {} knows: the name is skipped and the \
-                         call gets the default action {}",
-                        crate::profile::libseccomp_version_string(),
-                        action_text(default)
-                    ),
-                ));
-            }
-        }
-
-        // Names listed twice inside one entry.
-        for (j, n) in e.names().iter().enumerate() {
-            if e.names()[..j].contains(n) {
-                out.push(Finding::new(
-                    Severity::Note,
-                    "duplicate-name",
-                    format!("{path}.names[{j}]"),
-                    format!("{n:?} is listed twice in this entry"),
-                ));
-            }
-        }
-
-        // Shadowing by an unconditional entry.
-        for n in e.names() {
-            let Some(&(k, first_action)) = first_uncond.get(n.as_str()) else {
-                continue;
-            };
-            if k == i {
-                continue;
-            }
-            if unconditional && k < i {
-                let (sev, code) = if first_action == action {
-                    (Severity::Note, "duplicate-entry")
-                } else {
-                    (Severity::Warning, "shadowed-entry")
-                };
-                out.push(Finding::new(
-                    sev,
-                    code,
-                    path.clone(),
-                    format!(
-                        "{n:?} already has an unconditional entry, syscalls[{k}] ({}): libseccomp \
-                         keeps the first and drops this one ({}) without an error",
-                        action_text(first_action),
-                        action_text(action)
-                    ),
-                ));
-            } else if !unconditional && first_action != action {
-                out.push(Finding::new(
-                    Severity::Warning,
-                    "shadowed-entry",
-                    path.clone(),
-                    format!(
-                        "{n:?} has an unconditional entry, syscalls[{k}] ({}), which wins over \
-                         this conditional entry ({}) whatever its order: libseccomp drops the \
-                         conditions and every call gets {}",
-                        action_text(first_action),
-                        action_text(action),
-                        action_text(first_action)
-                    ),
-                ));
-            }
-        }
-
-        // Repeated argument index: OR.
-        let mut by_index: BTreeMap<u32, Vec<LinuxSeccompOperator>> = BTreeMap::new();
-        for a in &args {
-            by_index.entry(a.index() as u32).or_default().push(a.op());
-        }
-        if by_index.values().any(|ops| ops.len() > 1) {
-            let all_ne = by_index
-                .values()
-                .filter(|ops| ops.len() > 1)
-                .any(|ops| ops.iter().all(|o| *o == LinuxSeccompOperator::ScmpCmpNe));
-            if all_ne {
-                out.push(Finding::new(
-                    Severity::Warning,
-                    "repeated-index-ne",
-                    format!("{path}.args"),
-                    format!(
-                        "two or more != comparisons on one argument are ORed (runc's rule for a \
-                         repeated index), so the entry ({}) matches every value; use separate \
-                         entries with <, == and > ranges instead",
-                        action_text(action)
-                    ),
-                ));
-            } else {
-                out.push(Finding::new(
-                    Severity::Note,
-                    "repeated-index-or",
-                    format!("{path}.args"),
-                    "an argument index appears more than once: the comparisons are ORed (one rule \
-                     per comparison), not ANDed as comparisons on distinct indices are"
-                        .into(),
-                ));
-            }
-        }
-        for (j, a) in args.iter().enumerate() {
-            if a.op() == LinuxSeccompOperator::ScmpCmpMaskedEq
-                && a.value_two().unwrap_or(0) & !a.value() != 0
-            {
-                out.push(Finding::new(
-                    Severity::Warning,
-                    "masked-eq-bits",
-                    format!("{path}.args[{j}]"),
-                    format!(
-                        "valueTwo {:#x} has bits outside the mask {:#x}: libseccomp ignores them and \
-                         matches (arg & {:#x}) == {:#x}",
-                        a.value_two().unwrap_or(0),
-                        a.value(),
-                        a.value(),
-                        a.value_two().unwrap_or(0) & a.value()
-                    ),
-                ));
-            }
-        }
-
-        // Risky allows.
-        if default_denies && action.lets_through() {
-            for n in e.names() {
-                if let Some((_, why)) = RISKY.iter().find(|(r, _)| r == n) {
-                    let cond = if unconditional {
-                        ""
-                    } else {
-                        " (with argument conditions)"
-                    };
-                    out.push(Finding::new(
-                        Severity::Warning,
-                        "risky-allow",
-                        path.clone(),
-                        format!("{n} is allowed{cond}: it {why}"),
-                    ));
-                }
-                if NAMESPACE_CALLS.contains(&n.as_str()) && unconditional {
-                    out.push(Finding::new(
-                        Severity::Warning,
-                        "risky-allow",
-                        path.clone(),
-                        format!(
-                            "{n} is allowed without an argument filter: the workload can create or \
-                             join namespaces (Docker filters clone on the namespace flags and \
-                             allows unshare/setns only with CAP_SYS_ADMIN)"
-                        ),
-                    ));
-                }
-            }
-        }
-
-        // NOTIFY on hot syscalls.
-        if action == Action::Notify && unconditional {
-            for n in e.names() {
-                if HOT.contains(&n.as_str()) {
-                    out.push(Finding::new(
-                        Severity::Warning,
-                        "notify-hot",
-                        path.clone(),
-                        format!(
-                            "every {n} call waits for the supervisor (tens of microseconds each, \
-                             forever if it hangs); add an argument filter or notify something rarer"
-                        ),
-                    ));
-                }
-            }
-        }
-
-        // clone3 refused with anything but ENOSYS.
-        if e.names().iter().any(|n| n == "clone3") {
-            if let Action::Errno(err) = action {
-                if err != ENOSYS {
-                    out.push(Finding::new(
-                        Severity::Warning,
-                        "clone3-errno",
-                        path.clone(),
-                        format!(
-                            "clone3 is refused with errno {err}: glibc (>= 2.34) creates threads \
-                             with clone3 and falls back to clone only on ENOSYS, so thread \
-                             creation fails; use \"errnoRet\": 38"
-                        ),
-                    ));
-                }
-            }
+/// `duplicate-name` (note): a name listed twice inside one entry; harmless, but usually a
+/// sign of a copy-and-paste edit.
+fn duplicate_name(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    for (j, n) in en.e.names().iter().enumerate() {
+        if en.e.names()[..j].contains(n) {
+            out.push(Finding::new(
+                Severity::Note,
+                "duplicate-name",
+                format!("{}.names[{j}]", en.path),
+                format!("{n:?} is listed twice in this entry"),
+            ));
         }
     }
+}
 
-    // Vital syscalls refused.
+/// `shadowed-entry` (warning) and `duplicate-entry` (note): an unconditional entry wins
+/// over every later unconditional entry for the same syscall (libseccomp keeps the first)
+/// and over every conditional one in either order (libseccomp drops the conditions), all
+/// without an error; a later entry with the same action is only a duplicate.
+fn shadowed_entry(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    for n in en.e.names() {
+        let Some(&(k, first_action)) = cx.first_uncond.get(n.as_str()) else {
+            continue;
+        };
+        if k == en.i {
+            continue;
+        }
+        if en.unconditional && k < en.i {
+            let (sev, code) = if first_action == en.action {
+                (Severity::Note, "duplicate-entry")
+            } else {
+                (Severity::Warning, "shadowed-entry")
+            };
+            out.push(Finding::new(
+                sev,
+                code,
+                en.path.clone(),
+                format!(
+                    "{n:?} already has an unconditional entry, syscalls[{k}] ({}): libseccomp \
+                     keeps the first and drops this one ({}) without an error",
+                    action_text(first_action),
+                    action_text(en.action)
+                ),
+            ));
+        } else if !en.unconditional && first_action != en.action {
+            out.push(Finding::new(
+                Severity::Warning,
+                "shadowed-entry",
+                en.path.clone(),
+                format!(
+                    "{n:?} has an unconditional entry, syscalls[{k}] ({}), which wins over \
+                     this conditional entry ({}) whatever its order: libseccomp drops the \
+                     conditions and every call gets {}",
+                    action_text(first_action),
+                    action_text(en.action),
+                    action_text(first_action)
+                ),
+            ));
+        }
+    }
+}
+
+/// `repeated-index-ne` (warning) and `repeated-index-or` (note): comparisons on a
+/// repeated argument index are ORed (one rule per comparison, runc's rule), not ANDed;
+/// with two `!=` on one argument the entry matches every value.
+fn repeated_index(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    let mut by_index: BTreeMap<u32, Vec<LinuxSeccompOperator>> = BTreeMap::new();
+    for a in &en.args {
+        by_index.entry(a.index() as u32).or_default().push(a.op());
+    }
+    if !by_index.values().any(|ops| ops.len() > 1) {
+        return;
+    }
+    let all_ne = by_index
+        .values()
+        .filter(|ops| ops.len() > 1)
+        .any(|ops| ops.iter().all(|o| *o == LinuxSeccompOperator::ScmpCmpNe));
+    if all_ne {
+        out.push(Finding::new(
+            Severity::Warning,
+            "repeated-index-ne",
+            format!("{}.args", en.path),
+            format!(
+                "two or more != comparisons on one argument are ORed (runc's rule for a \
+                 repeated index), so the entry ({}) matches every value; use separate \
+                 entries with <, == and > ranges instead",
+                action_text(en.action)
+            ),
+        ));
+    } else {
+        out.push(Finding::new(
+            Severity::Note,
+            "repeated-index-or",
+            format!("{}.args", en.path),
+            "an argument index appears more than once: the comparisons are ORed (one rule \
+             per comparison), not ANDed as comparisons on distinct indices are"
+                .into(),
+        ));
+    }
+}
+
+/// `masked-eq-bits` (warning): `valueTwo` of a `SCMP_CMP_MASKED_EQ` has bits outside the
+/// mask; libseccomp masks them away, so the comparison is not the one written.
+fn masked_eq_bits(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    for (j, a) in en.args.iter().enumerate() {
+        if a.op() == LinuxSeccompOperator::ScmpCmpMaskedEq
+            && a.value_two().unwrap_or(0) & !a.value() != 0
+        {
+            out.push(Finding::new(
+                Severity::Warning,
+                "masked-eq-bits",
+                format!("{}.args[{j}]", en.path),
+                format!(
+                    "valueTwo {:#x} has bits outside the mask {:#x}: libseccomp ignores them and \
+                     matches (arg & {:#x}) == {:#x}",
+                    a.value_two().unwrap_or(0),
+                    a.value(),
+                    a.value(),
+                    a.value_two().unwrap_or(0) & a.value()
+                ),
+            ));
+        }
+    }
+}
+
+/// `risky-allow` (warning): under a refusing default, an entry lets through a syscall
+/// that reaches around the container boundary or a large kernel attack surface
+/// ([`RISKY`]), or a namespace call without an argument filter.
+fn risky_allow(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    if !is_deny(cx.default) || !en.action.lets_through() {
+        return;
+    }
+    for n in en.e.names() {
+        if let Some((_, why)) = RISKY.iter().find(|(r, _)| r == n) {
+            let cond = if en.unconditional {
+                ""
+            } else {
+                " (with argument conditions)"
+            };
+            out.push(Finding::new(
+                Severity::Warning,
+                "risky-allow",
+                en.path.clone(),
+                format!("{n} is allowed{cond}: it {why}"),
+            ));
+        }
+        if NAMESPACE_CALLS.contains(&n.as_str()) && en.unconditional {
+            out.push(Finding::new(
+                Severity::Warning,
+                "risky-allow",
+                en.path.clone(),
+                format!(
+                    "{n} is allowed without an argument filter: the workload can create or \
+                     join namespaces (Docker filters clone on the namespace flags and \
+                     allows unshare/setns only with CAP_SYS_ADMIN)"
+                ),
+            ));
+        }
+    }
+}
+
+/// `notify-hot` (warning): an unconditional NOTIFY on a syscall programs make all the
+/// time ([`HOT`]): each call waits for the supervisor, forever if it hangs.
+fn notify_hot(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    if en.action != Action::Notify || !en.unconditional {
+        return;
+    }
+    for n in en.e.names() {
+        if HOT.contains(&n.as_str()) {
+            out.push(Finding::new(
+                Severity::Warning,
+                "notify-hot",
+                en.path.clone(),
+                format!(
+                    "every {n} call waits for the supervisor (tens of microseconds each, \
+                     forever if it hangs); add an argument filter or notify something rarer"
+                ),
+            ));
+        }
+    }
+}
+
+/// `clone3-errno` (warning): `clone3` refused with an errno other than ENOSYS; glibc
+/// (>= 2.34) falls back to `clone` only on ENOSYS, so thread creation fails.
+fn clone3_errno(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+    if !en.e.names().iter().any(|n| n == "clone3") {
+        return;
+    }
+    if let Action::Errno(err) = en.action {
+        if err != ENOSYS {
+            out.push(Finding::new(
+                Severity::Warning,
+                "clone3-errno",
+                en.path.clone(),
+                format!(
+                    "clone3 is refused with errno {err}: glibc (>= 2.34) creates threads \
+                     with clone3 and falls back to clone only on ENOSYS, so thread \
+                     creation fails; use \"errnoRet\": {ENOSYS}"
+                ),
+            ));
+        }
+    }
+}
+
+/// `vital-denied` (warning): a syscall every process needs ([`VITAL`]) is refused
+/// whatever its arguments, so processes die or hang.
+fn vital_denied(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for (name, why) in VITAL {
-        let (decided, entry) = unconditional_action(entries, default, name);
+        let (decided, entry) = unconditional_action(cx.entries, cx.default, name);
         if let Some(a) = decided {
             if is_deny(a) {
                 let path = entry
@@ -570,10 +673,15 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
             }
         }
     }
+}
 
-    // clone3 falling to an errno default while clone is allowed.
-    if let (Some(Action::Errno(err)), None) = unconditional_action(entries, default, "clone3") {
-        let clone_allowed = entries.iter().any(|e| {
+/// `clone3-default` (note): `clone3` is not listed, `clone` is allowed, and the default
+/// refuses with an errno other than ENOSYS: the stub answers ENOSYS only for syscalls
+/// newer than every listed one, so glibc may not fall back to `clone`.
+fn clone3_default(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    if let (Some(Action::Errno(err)), None) = unconditional_action(cx.entries, cx.default, "clone3")
+    {
+        let clone_allowed = cx.entries.iter().any(|e| {
             e.names().iter().any(|n| n == "clone")
                 && action_from_oci(e.action(), e.errno_ret()).lets_through()
         });
@@ -585,19 +693,23 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
                 format!(
                     "clone3 is not listed and the default gives errno {err}; our ENOSYS stub (and \
                      runc's) answers ENOSYS only for syscalls newer than every listed one, and crun \
-                     gives the default: list clone3 with \"errnoRet\": 38 so glibc falls back to clone"
+                     gives the default: list clone3 with \"errnoRet\": {ENOSYS} so glibc falls back to clone"
                 ),
             ));
         }
     }
+}
 
-    // Families with one member refused and another allowed outright.
+/// `family-bypass` (warning): one member of a family of syscalls that do the same job
+/// ([`FAMILIES`]) is refused while another is allowed outright, so the refusal can be
+/// stepped around.
+fn family_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
     for family in FAMILIES {
         let decided: Vec<(&str, Option<Action>, Option<usize>)> = family
             .iter()
             .filter(|n| arch::resolve(n, arch::native()).is_some() || **n == "socketcall")
             .map(|n| {
-                let (a, e) = unconditional_action(entries, default, n);
+                let (a, e) = unconditional_action(cx.entries, cx.default, n);
                 (*n, a, e)
             })
             .collect();
@@ -631,58 +743,51 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
             }
         }
     }
+}
 
-    lint_arg_width(spec, entries, default, &mut out);
-    lint_union_covers(spec, entries, &mut out);
-
-    // socketcall bypass of a socket family filter on i386.
-    let has_x86 = spec
+/// `socketcall-bypass` (warning): with the x86 ABI in the filter, a conditional ALLOW
+/// for `socket` makes libseccomp also allow `socketcall(SYS_SOCKET)` with no argument
+/// check, so the family filter can be bypassed unless `socketcall` is refused.
+fn socketcall_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let has_x86 = cx
+        .spec
         .architectures()
         .iter()
         .flatten()
         .any(|a| arch::from_oci(*a).name == "SCMP_ARCH_X86")
         || arch::native().name == "SCMP_ARCH_X86";
-    if has_x86 {
-        let filtered_socket = entries.iter().position(|e| {
-            e.names().iter().any(|n| n == "socket")
-                && e.args().as_ref().is_some_and(|a| !a.is_empty())
-                && action_from_oci(e.action(), e.errno_ret()).lets_through()
-        });
-        let socketcall_denied = entries.iter().any(|e| {
-            e.names().iter().any(|n| n == "socketcall")
-                && is_deny(action_from_oci(e.action(), e.errno_ret()))
-        });
-        if let Some(k) = filtered_socket {
-            if !socketcall_denied {
-                out.push(Finding::new(
-                    Severity::Warning,
-                    "socketcall-bypass",
-                    format!("syscalls[{k}]"),
-                    "socket is allowed with argument conditions and the x86 ABI is in the filter: \
-                     libseccomp then also allows socketcall(SYS_SOCKET) for i386 with no argument \
-                     check, so the family filter can be bypassed; deny socketcall (Docker answers \
-                     it with ENOSYS)"
-                        .into(),
-                ));
-            }
+    if !has_x86 {
+        return;
+    }
+    let filtered_socket = cx.entries.iter().position(|e| {
+        e.names().iter().any(|n| n == "socket")
+            && e.args().as_ref().is_some_and(|a| !a.is_empty())
+            && action_from_oci(e.action(), e.errno_ret()).lets_through()
+    });
+    let socketcall_denied = cx.entries.iter().any(|e| {
+        e.names().iter().any(|n| n == "socketcall")
+            && is_deny(action_from_oci(e.action(), e.errno_ret()))
+    });
+    if let Some(k) = filtered_socket {
+        if !socketcall_denied {
+            out.push(Finding::new(
+                Severity::Warning,
+                "socketcall-bypass",
+                format!("syscalls[{k}]"),
+                "socket is allowed with argument conditions and the x86 ABI is in the filter: \
+                 libseccomp then also allows socketcall(SYS_SOCKET) for i386 with no argument \
+                 check, so the family filter can be bypassed; deny socketcall (Docker answers \
+                 it with ENOSYS)"
+                    .into(),
+            ));
         }
     }
-
-    out
 }
 
-/// Whether `arg` satisfies `a` as libseccomp compares on a 64-bit ABI.
+/// Whether `arg` satisfies `a` as libseccomp compares on a 64-bit ABI: the profile's
+/// own comparison ([`Condition::matches`]).
 fn arg_matches(a: &LinuxSeccompArg, arg: u64) -> bool {
-    let v = a.value();
-    match a.op() {
-        LinuxSeccompOperator::ScmpCmpNe => arg != v,
-        LinuxSeccompOperator::ScmpCmpLt => arg < v,
-        LinuxSeccompOperator::ScmpCmpLe => arg <= v,
-        LinuxSeccompOperator::ScmpCmpEq => arg == v,
-        LinuxSeccompOperator::ScmpCmpGe => arg >= v,
-        LinuxSeccompOperator::ScmpCmpGt => arg > v,
-        LinuxSeccompOperator::ScmpCmpMaskedEq => arg & v == a.value_two().unwrap_or(0) & v,
-    }
+    Condition::from_oci(a).matches(arg)
 }
 
 /// Two register values that the kernel reads alike (same low `bits`) on which the
@@ -728,16 +833,12 @@ fn filter_abis(spec: &LinuxSeccomp) -> Vec<&'static crate::arch::ArchInfo> {
     abis
 }
 
-/// 32-bit (and 16-bit) arguments compared as 64 bits: the upper bits reach the filter but
-/// not the syscall, so a caller can set them to step around the comparison
-/// ([`crate::argwidth`]).
-fn lint_arg_width(
-    spec: &LinuxSeccomp,
-    entries: &[LinuxSyscall],
-    default: Action,
-    out: &mut Vec<Finding>,
-) {
-    let abis = filter_abis(spec);
+/// `arg-width` (warning when the dodge reaches a weaker action, note otherwise): a 32-bit
+/// (or 16-bit) argument compared as 64 bits. The upper bits reach the filter but not the
+/// syscall, so a caller can set them to step around the comparison ([`crate::argwidth`]).
+fn arg_width(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let (entries, default) = (cx.entries, cx.default);
+    let abis = filter_abis(cx.spec);
     let Some(wide) = abis.iter().find(|a| !a.narrow_args()) else {
         return;
     };
@@ -843,11 +944,12 @@ fn lint_arg_width(
     }
 }
 
-/// Conditional rules for one syscall with one action whose conditions together match
-/// every argument value (`fcntl` `arg1 != 8` in one entry and `arg1 != 10` in another):
+/// `conditions-cover-all` (warning): conditional rules for one syscall with one action
+/// whose conditions together match every argument value (`fcntl` `arg1 != 8` in one entry and `arg1 != 10` in another):
 /// decided exactly by the proof module's search ([`crate::prove::find_other`]) on a
 /// profile of just those rules with another default.
-fn lint_union_covers(spec: &LinuxSeccomp, entries: &[LinuxSyscall], out: &mut Vec<Finding>) {
+fn conditions_cover_all(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let (spec, entries) = (cx.spec, cx.entries);
     // Validation errors are check's to report, once: no log output from here.
     let profile =
         tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
@@ -859,12 +961,12 @@ fn lint_union_covers(spec: &LinuxSeccomp, entries: &[LinuxSyscall], out: &mut Ve
     let native = arch::native();
     let mut groups: BTreeMap<(&str, String), Vec<&crate::profile::Rule>> = BTreeMap::new();
     let unconditional: std::collections::BTreeSet<&str> = profile
-        .rules
+        .rules()
         .iter()
         .filter(|r| r.conditions.is_empty())
         .map(|r| r.name.as_str())
         .collect();
-    for r in &profile.rules {
+    for r in profile.rules() {
         if !r.conditions.is_empty() && !unconditional.contains(r.name.as_str()) {
             groups
                 .entry((r.name.as_str(), r.action.to_string()))
@@ -892,15 +994,12 @@ fn lint_union_covers(spec: &LinuxSeccomp, entries: &[LinuxSyscall], out: &mut Ve
                 continue;
             }
         }
-        let mut sub = profile.clone();
-        sub.architectures = vec![native];
-        sub.default_action = if action == Action::KillProcess {
+        let other = if action == Action::KillProcess {
             Action::Allow
         } else {
             Action::KillProcess
         };
-        sub.rules = rules.iter().map(|r| (*r).clone()).collect();
-        sub.names.retain(|(_, n)| n == name);
+        let sub = profile.restricted(name, rules.iter().map(|r| (*r).clone()).collect(), other);
         let model = crate::prove::Model::new(&sub, false);
         if let Ok(None) = crate::prove::find_other(&model, native.audit_arch, nr as u32, action) {
             let list: Vec<String> = members.iter().map(|k| format!("syscalls[{k}]")).collect();
@@ -929,32 +1028,38 @@ pub const MAX_LISTENER_PATH: usize = 107;
 /// `listenerMetadata` is part.
 pub const MAX_LISTENER_STATE: usize = 64 * 1024;
 
-/// What the runtime side of the listener protocol refuses in `listenerPath` and
-/// `listenerMetadata`: errors, so that `check` says what `run` would refuse.
-fn listener_problems(spec: &LinuxSeccomp) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if let Some(p) = spec.listener_path() {
-        let text = p.to_string_lossy();
-        if !(text.starts_with('/') || (text.starts_with('@') && text.len() > 1)) {
-            out.push(Finding::new(
-                Severity::Error,
-                "listener-path",
-                "listenerPath",
-                format!("{text:?}: must be an absolute path or @name (an abstract socket name)"),
-            ));
-        } else if text.len() > MAX_LISTENER_PATH {
-            out.push(Finding::new(
-                Severity::Error,
-                "listener-path",
-                "listenerPath",
-                format!(
-                    "{} bytes: a socket path must be at most {MAX_LISTENER_PATH} bytes (sun_path)",
-                    text.len()
-                ),
-            ));
-        }
+/// `listener-path` (error): `listenerPath` is neither absolute nor `@name`, or longer
+/// than `sun_path` holds; the runtime side of the listener protocol refuses it, so `check`
+/// says what `run` would refuse.
+fn listener_path(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let Some(p) = cx.spec.listener_path() else {
+        return;
+    };
+    let text = p.to_string_lossy();
+    if !(text.starts_with('/') || (text.starts_with('@') && text.len() > 1)) {
+        out.push(Finding::new(
+            Severity::Error,
+            "listener-path",
+            "listenerPath",
+            format!("{text:?}: must be an absolute path or @name (an abstract socket name)"),
+        ));
+    } else if text.len() > MAX_LISTENER_PATH {
+        out.push(Finding::new(
+            Severity::Error,
+            "listener-path",
+            "listenerPath",
+            format!(
+                "{} bytes: a socket path must be at most {MAX_LISTENER_PATH} bytes (sun_path)",
+                text.len()
+            ),
+        ));
     }
-    if let Some(m) = spec.listener_metadata() {
+}
+
+/// `listener-metadata` (error): `listenerMetadata` too long for the state message that
+/// carries it, which agents refuse.
+fn listener_metadata(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    if let Some(m) = cx.spec.listener_metadata() {
         if m.len() >= MAX_LISTENER_STATE {
             out.push(Finding::new(
                 Severity::Error,
@@ -968,7 +1073,6 @@ fn listener_problems(spec: &LinuxSeccomp) -> Vec<Finding> {
             ));
         }
     }
-    out
 }
 
 /// Everything `oci-seccomp check` reports for a profile's JSON text: [`check_text_with`]

@@ -326,6 +326,10 @@ impl KernelVersion {
     /// decimal digits only, each 0..=255, not `0.0`. So `"4.8"`, `"0.5"`, `"50.0"` are
     /// valid; `"0.0"`, `"3"`, `"3."`, `".3"`, `"4.15abc"`, `"4.8.1"`, `"+4.8"` and `""` are
     /// not (moby accepts `""` as "unset"; we refuse it).
+    ///
+    /// # Errors
+    ///
+    /// [`MobyError::Invalid`] at `minKernel` when `text` breaks the rule above.
     pub fn parse(text: &str) -> Result<Self, MobyError> {
         parse_kernel(text).map_err(|reason| MobyError::Invalid {
             path: "minKernel".into(),
@@ -746,6 +750,11 @@ fn parse_entry(v: &Value, path: &str) -> Result<MobySyscall, MobyError> {
 /// its path. Unlike moby, `defaultAction` is required (moby reads a profile without
 /// `defaultAction` and `syscalls` as "no seccomp"), and `minKernel` must be a valid
 /// version string (moby also takes `null` and `""` as "unset").
+///
+/// # Errors
+///
+/// [`MobyError`]: too large, a syntax error (line and column), or an invalid value naming
+/// its JSON path.
 pub fn parse_moby(json: &str) -> Result<MobyProfile, MobyError> {
     if json.len() > MAX_PROFILE_BYTES {
         return Err(MobyError::TooLarge {
@@ -762,6 +771,10 @@ pub fn parse_moby(json: &str) -> Result<MobyProfile, MobyError> {
 }
 
 /// [`parse_moby`] on an already parsed JSON value.
+///
+/// # Errors
+///
+/// [`MobyError`] naming the JSON path of the first invalid value, as [`parse_moby`].
 pub fn parse_moby_value(value: &Value) -> Result<MobyProfile, MobyError> {
     let top = object(value, "<top level>")?;
     let mut p = MobyProfile::default();
@@ -950,6 +963,11 @@ fn rendered_arches(profile: &MobyProfile, opts: &RenderOptions) -> Option<Vec<Ar
 ///
 /// Pure and infallible on a parsed profile today (the `Result` leaves room for checks
 /// that need the target, such as an architecture the profile cannot serve).
+///
+/// # Errors
+///
+/// None today; a [`MobyError`] naming its path is reserved for a profile that cannot
+/// serve `opts`.
 pub fn render(profile: &MobyProfile, opts: &RenderOptions) -> Result<LinuxSeccomp, MobyError> {
     let mut out = LinuxSeccomp::default();
     out.set_default_action(profile.default_action);
@@ -976,6 +994,10 @@ pub fn render(profile: &MobyProfile, opts: &RenderOptions) -> Result<LinuxSeccom
 }
 
 /// [`parse_moby`] then [`render`].
+///
+/// # Errors
+///
+/// As [`parse_moby`] and [`render`].
 pub fn render_json(json: &str, opts: &RenderOptions) -> Result<LinuxSeccomp, MobyError> {
     render(&parse_moby(json)?, opts)
 }
@@ -997,6 +1019,10 @@ pub fn default_profile() -> MobyProfile {
 }
 
 /// The embedded default profile rendered for `opts`.
+///
+/// # Errors
+///
+/// [`MobyError`] from [`render`] (none today: the embedded profile is valid).
 pub fn render_default(opts: &RenderOptions) -> Result<LinuxSeccomp, MobyError> {
     render(&default_profile(), opts)
 }

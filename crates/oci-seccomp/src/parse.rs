@@ -254,6 +254,12 @@ fn check_shape(v: &Value) -> Result<(), ParseError> {
 /// Errors carry the line and column. A Docker/moby profile (with `archMap`, or entries
 /// with `name`, `includes` or `excludes`, in any letter case) is refused: oci-spec would silently drop those
 /// keys, and an entry meant only for holders of a capability would then apply to everyone.
+///
+/// # Errors
+///
+/// [`ParseError`]: too large, a syntax or type error (with line and column), a Docker
+/// key ([`ParseError::DockerKey`]) or a mis-cased OCI key ([`ParseError::KeyCase`]),
+/// naming its path.
 pub fn parse_profile(json: &str) -> Result<LinuxSeccomp, ParseError> {
     if json.len() > MAX_PROFILE_BYTES {
         return Err(ParseError::TooLarge {

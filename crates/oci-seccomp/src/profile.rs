@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 
 use oci_spec::runtime::{
-    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
 
+use crate::action::Action;
 use crate::arch::{self, ArchInfo};
 use crate::error::CompileError;
 use crate::program::FilterFlags;
-use crate::simulate::Action;
+use crate::prove::{Model, Verdict};
 
 /// Largest errno the kernel passes through (`MAX_ERRNO`).
 pub const MAX_ERRNO: u32 = 4095;
@@ -25,7 +26,7 @@ pub const MAX_NAME_LEN: usize = 64;
 /// libseccomp, whose rule database grows quadratically, from spending seconds on them.
 pub const MAX_RULES: usize = 4096;
 /// `EPERM`, the errno of an ERRNO or TRACE action without `errnoRet`.
-pub const EPERM: u16 = 1;
+pub use crate::errno::EPERM;
 
 /// A comparison operator on a syscall argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,6 +90,17 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// The comparison `arg` states, unvalidated (an index above 5 is kept modulo 256:
+    /// callers that need a valid index check it first, as [`Profile::from_oci`] does).
+    pub(crate) fn from_oci(arg: &LinuxSeccompArg) -> Self {
+        Self {
+            index: arg.index() as u8,
+            op: Op::from_oci(arg.op()),
+            value: arg.value(),
+            value_two: arg.value_two().unwrap_or(0),
+        }
+    }
+
     /// Whether an argument value satisfies the comparison (64-bit, unsigned, as libseccomp).
     pub fn matches(&self, arg: u64) -> bool {
         match self.op {
@@ -117,25 +129,139 @@ pub struct Rule {
 }
 
 /// A validated `linux.seccomp` object.
+///
+/// The only way to get one is [`Profile::from_oci`] (or a function that calls it): the
+/// fields are private, so every `Profile` in a program has passed validation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Profile {
+    default_action: Action,
+    architectures: Vec<&'static ArchInfo>,
+    flags: FilterFlags,
+    optional_flags: FilterFlags,
+    rules: Vec<Rule>,
+    names: Vec<(usize, String)>,
+}
+
+impl Profile {
     /// The default action, errno resolved.
-    pub default_action: Action,
+    pub fn default_action(&self) -> Action {
+        self.default_action
+    }
+
     /// Architectures, the native one first, no duplicates.
-    pub architectures: Vec<&'static ArchInfo>,
+    pub fn architectures(&self) -> &[&'static ArchInfo] {
+        &self.architectures
+    }
+
     /// Flags the loader must apply.
-    pub flags: FilterFlags,
+    pub fn flags(&self) -> FilterFlags {
+        self.flags
+    }
+
     /// Flags the loader applies when the kernel supports them.
-    pub optional_flags: FilterFlags,
+    pub fn optional_flags(&self) -> FilterFlags {
+        self.optional_flags
+    }
+
     /// Rules in profile order, repeated-index entries already split into OR rules.
     /// Rules equal to the default action are not included.
-    pub rules: Vec<Rule>,
-    /// Every syscall name the profile mentions, with the entry index, skipped rules included
-    /// (the ENOSYS stub needs the highest number the profile knows about).
-    pub names: Vec<(usize, String)>,
-    /// Whether a NOTIFY rule is present.
-    pub needs_listener: bool,
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Every syscall name the profile mentions, with the entry index, skipped rules
+    /// included (the ENOSYS stub needs the highest number the profile knows about).
+    pub fn names(&self) -> &[(usize, String)] {
+        &self.names
+    }
+
+    /// Whether the compiled filter can return `SECCOMP_RET_USER_NOTIF`, so the loader must
+    /// ask for a user-notification fd: a `SCMP_ACT_NOTIFY` rule names a syscall that one
+    /// of the profile's architectures has (directly, or through its multiplexer).
+    ///
+    /// Derived from the rules, never stored. A NOTIFY rule for a name libseccomp knows
+    /// but none of the architectures has (`socketcall` on x86_64 alone) installs nothing,
+    /// so it needs no listener, as [`Program::needs_listener`](crate::Program::needs_listener)
+    /// of the compiled program says.
+    pub fn needs_listener(&self) -> bool {
+        self.first_notify_rule().is_some()
+    }
+
+    /// What the profile decides for one call, and which entry decides it: the decision
+    /// procedure of the complete check ([`prove`](crate::prove)), with the ENOSYS stub as
+    /// [`CompileOptions::default`](crate::CompileOptions) compiles it.
+    ///
+    /// `arch` is an `AUDIT_ARCH_*` value; `nr` any 32-bit value the kernel can put in
+    /// `seccomp_data.nr` (`-1` included, x32 numbers with their bit 30). Each of the
+    /// verdict's outcomes names its [`Cause`](crate::prove::Cause): the entry
+    /// (`syscalls[i]`), `defaultAction`, the stub, or an ABI not in the filter. Since every
+    /// compiled program is proven against this procedure, a program compiled from this
+    /// profile returns one of the verdict's actions.
+    ///
+    /// ```
+    /// use oci_seccomp::prove::Cause;
+    /// use oci_seccomp::{arch, parse_profile, Action, Profile};
+    ///
+    /// let spec = parse_profile(r#"{
+    ///     "defaultAction": "SCMP_ACT_ERRNO",
+    ///     "syscalls": [{ "names": ["getppid"], "action": "SCMP_ACT_ALLOW" }]
+    /// }"#)?;
+    /// let profile = Profile::from_oci(&spec, false)?;
+    /// let native = arch::native();
+    /// let nr = arch::resolve("getppid", native).unwrap() as u32;
+    /// let verdict = profile.decide(native.audit_arch, nr, [0; 6]);
+    /// assert_eq!(verdict.outcomes[0], (Action::Allow, Cause::Entry(0)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn decide(&self, arch: u32, nr: u32, args: [u64; 6]) -> Verdict {
+        self.decide_with(crate::CompileOptions::default().enosys_stub, arch, nr, args)
+    }
+
+    /// [`Profile::decide`] for a program compiled with (`stub`) or without the ENOSYS
+    /// stub. To decide many calls, build the [`Model`] once and use
+    /// [`prove::decide`](crate::prove::decide).
+    pub fn decide_with(&self, stub: bool, arch: u32, nr: u32, args: [u64; 6]) -> Verdict {
+        crate::prove::decide(&Model::new(self, stub), arch, nr, args)
+    }
+
+    /// The first rule that makes [`Profile::needs_listener`] true.
+    pub(crate) fn first_notify_rule(&self) -> Option<&Rule> {
+        notify_rule(&self.rules, &self.architectures)
+    }
+
+    /// A copy with only `rules` (which must come from this profile), `default` as the
+    /// default action, the native architecture alone, and only the mentions of `name`: the
+    /// profile the `conditions-cover-all` lint searches.
+    pub(crate) fn restricted(&self, name: &str, rules: Vec<Rule>, default: Action) -> Self {
+        let mut sub = self.clone();
+        sub.architectures = vec![arch::native()];
+        sub.default_action = default;
+        sub.rules = rules;
+        sub.names.retain(|(_, n)| n == name);
+        sub
+    }
+}
+
+/// The first NOTIFY rule among `rules` whose syscall one of `arches` has.
+fn notify_rule<'r>(rules: &'r [Rule], arches: &[&'static ArchInfo]) -> Option<&'r Rule> {
+    rules.iter().find(|r| {
+        r.action == Action::Notify
+            && arches.iter().any(|a| {
+                arch::resolve(&r.name, a).is_some()
+                    || (arch::multiplexes(a)
+                        && arch::multiplexer_of(&r.name)
+                            .is_some_and(|(mux, _, _)| arch::resolve(mux, a).is_some()))
+            })
+    })
+}
+
+/// The index of the first `syscalls` entry of `spec` whose action is `SCMP_ACT_NOTIFY`,
+/// as written (whether or not it installs a rule: see [`Profile::needs_listener`]).
+pub fn notify_entry(spec: &LinuxSeccomp) -> Option<usize> {
+    spec.syscalls()
+        .iter()
+        .flatten()
+        .position(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
 }
 
 /// Converts an OCI action and its optional errno into a kernel action.
@@ -216,6 +342,14 @@ pub fn libseccomp_version_string() -> String {
 impl Profile {
     /// Validates `spec`. `strict` turns the warnings about unknown names and conflicting
     /// unconditional entries into errors.
+    ///
+    /// # Errors
+    ///
+    /// A [`CompileError`] naming the JSON path, the value and the reason: NOTIFY as default
+    /// action, an errno out of range or on an action without one, an architecture this
+    /// libseccomp lacks or of the other byte order, an argument index above 5, a bad or
+    /// (when `strict`) unknown syscall name, (when `strict`) conflicting unconditional
+    /// entries, too many rules, or `WAIT_KILLABLE_RECV` without a NOTIFY rule.
     pub fn from_oci(spec: &LinuxSeccomp, strict: bool) -> Result<Self, CompileError> {
         if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
             return Err(CompileError::NotifyDefaultAction);
@@ -293,7 +427,6 @@ impl Profile {
 
         let mut rules = Vec::new();
         let mut names = Vec::new();
-        let mut needs_listener = false;
         let mut seen: std::collections::HashSet<(String, Action, Vec<Condition>)> =
             std::collections::HashSet::new();
         let mut counted = 0usize;
@@ -339,13 +472,8 @@ impl Profile {
                 if op != Op::MaskedEq && a.value_two().is_some_and(|v| v != 0) {
                     tracing::warn!(arg = %format!("{path}.args[{j}]"), "valueTwo is only used by SCMP_CMP_MASKED_EQ and is ignored");
                 }
-                conditions.push(Condition {
-                    // index <= 5 was checked above.
-                    index: a.index() as u8,
-                    op,
-                    value: a.value(),
-                    value_two: a.value_two().unwrap_or(0),
-                });
+                // index <= 5 was checked above.
+                conditions.push(Condition::from_oci(a));
             }
             let repeated = conditions
                 .iter()
@@ -415,9 +543,6 @@ impl Profile {
                     }
                     unconditional.insert(name.clone(), (npath.clone(), action));
                 }
-                if action == Action::Notify {
-                    needs_listener = true;
-                }
                 for group in &groups {
                     // The same rule twice (same name, action and comparisons) is one rule
                     // for libseccomp; keep the first.
@@ -449,7 +574,7 @@ impl Profile {
             }
         }
 
-        if let (Some(n), false) = (wait_killable_at, needs_listener) {
+        if let (Some(n), None) = (wait_killable_at, notify_rule(&rules, &architectures)) {
             return Err(CompileError::invalid(
                 format!("flags[{n}]"),
                 "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
@@ -465,7 +590,6 @@ impl Profile {
             optional_flags,
             rules,
             names,
-            needs_listener,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::bpf::{ret, BPF_RET_K};
 use crate::error::ProgramFormatError;
 
 /// Kernel limit on the length of a classic BPF program (`BPF_MAXINSNS`).
@@ -48,59 +49,34 @@ impl fmt::Display for Instruction {
     }
 }
 
-/// Filter flags passed to `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)`.
-///
-/// The values are the kernel's `SECCOMP_FILTER_FLAG_*` bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct FilterFlags(u32);
+bitflags::bitflags! {
+    /// Filter flags passed to `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)`.
+    ///
+    /// The values are the kernel's `SECCOMP_FILTER_FLAG_*` bits, from `libc`. Bits the
+    /// kernel may define later are kept as they are ([`FilterFlags::from_bits_retain`]),
+    /// so that the loader can report them rather than drop them.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct FilterFlags: u32 {
+        /// `SECCOMP_FILTER_FLAG_TSYNC`: synchronise every thread of the process to this filter.
+        const TSYNC = libc::SECCOMP_FILTER_FLAG_TSYNC as u32;
+        /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
+        const LOG = libc::SECCOMP_FILTER_FLAG_LOG as u32;
+        /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force the speculative store bypass mitigation.
+        const SPEC_ALLOW = libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32;
+        /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification fd.
+        const NEW_LISTENER = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32;
+        /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: report TSYNC failure as ESRCH (needed with a listener).
+        const TSYNC_ESRCH = libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH as u32;
+        /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: a notified task waits killably once received.
+        const WAIT_KILLABLE_RECV = libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32;
+        // Any other bit is the kernel's to define: keep it.
+        const _ = !0;
+    }
+}
 
 impl FilterFlags {
-    /// No flags.
-    pub const EMPTY: Self = Self(0);
-    /// `SECCOMP_FILTER_FLAG_TSYNC`: synchronise every thread of the process to this filter.
-    pub const TSYNC: Self = Self(1 << 0);
-    /// `SECCOMP_FILTER_FLAG_LOG`: log every action except ALLOW.
-    pub const LOG: Self = Self(1 << 1);
-    /// `SECCOMP_FILTER_FLAG_SPEC_ALLOW`: do not force the speculative store bypass mitigation.
-    pub const SPEC_ALLOW: Self = Self(1 << 2);
-    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: return a user-notification fd.
-    pub const NEW_LISTENER: Self = Self(1 << 3);
-    /// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH`: report TSYNC failure as ESRCH (needed with a listener).
-    pub const TSYNC_ESRCH: Self = Self(1 << 4);
-    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: a notified task waits killably once received.
-    pub const WAIT_KILLABLE_RECV: Self = Self(1 << 5);
-
-    /// The raw bits.
-    pub const fn bits(self) -> u32 {
-        self.0
-    }
-
-    /// Flags from raw bits; bits the kernel does not define are kept as they are.
-    pub const fn from_bits(bits: u32) -> Self {
-        Self(bits)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Whether no bit is set.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// The union of two sets of flags.
-    #[must_use]
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    /// `self` without the bits of `other`.
-    #[must_use]
-    pub const fn difference(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
-    }
+    /// No flags (the same as [`FilterFlags::empty`]).
+    pub const EMPTY: Self = Self::empty();
 
     /// The kernel names of the set bits, in bit order.
     pub fn names(self) -> Vec<&'static str> {
@@ -126,19 +102,6 @@ impl FilterFlags {
     }
 }
 
-impl std::ops::BitOr for FilterFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        self.union(rhs)
-    }
-}
-
-impl std::ops::BitOrAssign for FilterFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        *self = self.union(rhs);
-    }
-}
-
 /// A compiled seccomp filter, ready for `seccomp(2)`.
 ///
 /// Produced by [`crate::compile`]; installed by the `oci-seccomp-load` crate. A runtime can
@@ -150,7 +113,6 @@ pub struct Program {
     instructions: Vec<Instruction>,
     flags: FilterFlags,
     optional_flags: FilterFlags,
-    needs_listener: bool,
 }
 
 /// Magic bytes at the start of [`Program::to_bytes`] output.
@@ -159,24 +121,27 @@ pub const PROGRAM_MAGIC: [u8; 8] = *b"OCISECCP";
 pub const PROGRAM_FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 8 + 2 + 2 + 4 + 4 + 4; // magic, version, reserved, flags, optional, count
 const CHECKSUM_LEN: usize = 8;
+/// Header bit written when the program [needs a listener](Program::needs_listener). Kept so
+/// that the bytes stay readable by earlier versions; on reading it is checked for unknown
+/// neighbours only, since the need is derived from the instructions.
 const FLAG_NEEDS_LISTENER: u16 = 1;
 
 impl Program {
     /// Builds a program from its parts.
     ///
     /// `flags` must be honoured by the loader (an unsupported flag is an error);
-    /// `optional_flags` are applied only when the kernel supports them.
+    /// `optional_flags` are applied only when the kernel supports them. Whether the
+    /// program needs a listener follows from its instructions
+    /// ([`Program::needs_listener`]).
     pub fn new(
         instructions: Vec<Instruction>,
         flags: FilterFlags,
         optional_flags: FilterFlags,
-        needs_listener: bool,
     ) -> Self {
         Self {
             instructions,
             flags,
             optional_flags,
-            needs_listener,
         }
     }
 
@@ -206,10 +171,18 @@ impl Program {
         self.optional_flags
     }
 
-    /// Whether the profile has a `SCMP_ACT_NOTIFY` rule, so the loader must ask for a
-    /// user-notification fd (`SECCOMP_FILTER_FLAG_NEW_LISTENER`).
+    /// Whether some instruction returns `SECCOMP_RET_USER_NOTIF` (a `RET K` whose action
+    /// is USER_NOTIF), so the loader must ask for a user-notification fd
+    /// (`SECCOMP_FILTER_FLAG_NEW_LISTENER`); the kernel fails such a return with ENOSYS
+    /// when no listener exists.
+    ///
+    /// Derived from the instructions, so it cannot disagree with them. It scans the
+    /// program and allocates nothing, so a forked child may call it. Our programs never
+    /// return the accumulator (`RET A`); a hand-made one that does is not counted.
     pub fn needs_listener(&self) -> bool {
-        self.needs_listener
+        self.instructions
+            .iter()
+            .any(|i| i.code == BPF_RET_K && i.k & ret::ACTION_FULL == ret::USER_NOTIF)
     }
 
     /// Serialises the program: magic, format version, flags, instructions and a checksum.
@@ -217,7 +190,7 @@ impl Program {
         let mut out = Vec::with_capacity(HEADER_LEN + self.instructions.len() * 8 + CHECKSUM_LEN);
         out.extend_from_slice(&PROGRAM_MAGIC);
         out.extend_from_slice(&PROGRAM_FORMAT_VERSION.to_le_bytes());
-        let bits = if self.needs_listener {
+        let bits = if self.needs_listener() {
             FLAG_NEEDS_LISTENER
         } else {
             0
@@ -304,9 +277,8 @@ impl Program {
             .collect();
         Ok(Self {
             instructions,
-            flags: FilterFlags::from_bits(flags),
-            optional_flags: FilterFlags::from_bits(optional),
-            needs_listener: bits & FLAG_NEEDS_LISTENER != 0,
+            flags: FilterFlags::from_bits_retain(flags),
+            optional_flags: FilterFlags::from_bits_retain(optional),
         })
     }
 }
@@ -332,12 +304,25 @@ mod tests {
                 Instruction::stmt(0x20, 4),
                 Instruction::jump(0x15, 0xc000_003e, 1, 0),
                 Instruction::stmt(0x06, 0),
-                Instruction::stmt(0x06, 0x7fff_0000),
+                Instruction::stmt(0x06, 0x7fc0_0000),
             ],
             FilterFlags::LOG,
             FilterFlags::SPEC_ALLOW,
-            true,
         )
+    }
+
+    #[test]
+    fn listener_follows_the_instructions() {
+        assert!(sample().needs_listener());
+        let allow = Program::new(
+            vec![Instruction::stmt(0x06, 0x7fff_0000)],
+            FilterFlags::EMPTY,
+            FilterFlags::EMPTY,
+        );
+        assert!(!allow.needs_listener());
+        // The header bit of the byte format still says it, for earlier readers.
+        assert_eq!(sample().to_bytes()[10], 1);
+        assert_eq!(allow.to_bytes()[10], 0);
     }
 
     #[test]

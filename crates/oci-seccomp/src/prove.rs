@@ -47,17 +47,18 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::action::Action;
 use crate::arch::{
     self, multiplexer_of, multiplexes, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT,
 };
+use crate::bpf::{
+    BPF_ABS, BPF_ALU, BPF_AND, BPF_CLASS_MASK, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
+    BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_OP_MASK, BPF_RET, BPF_W, BPF_X, SECCOMP_DATA_LEN,
+};
+use crate::errno::ENOSYS;
 use crate::error::CompileError;
 use crate::profile::{Condition, Op, Profile, Rule};
 use crate::program::Program;
-use crate::simulate::{
-    Action, BPF_ABS, BPF_ALU, BPF_AND, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
-    BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_RET, BPF_W, SECCOMP_DATA_LEN,
-};
-use crate::stub::ENOSYS;
 
 /// Word index of `nr` in `seccomp_data` (byte offset / 4).
 pub const NR: usize = 0;
@@ -582,9 +583,9 @@ pub struct Model {
 impl Model {
     /// Indexes `profile`; `stub` says whether the ENOSYS stub is part of the program.
     pub fn new(profile: &Profile, stub: bool) -> Self {
-        let stub = stub && crate::stub::wanted(profile.default_action);
+        let stub = stub && crate::stub::wanted(profile.default_action());
         let mut arches: Vec<ArchModel> = Vec::new();
-        for a in &profile.architectures {
+        for a in profile.architectures() {
             let mut numbers: std::collections::HashMap<String, Option<i32>> =
                 std::collections::HashMap::new();
             let mut number = |n: &str| match numbers.get(n) {
@@ -596,7 +597,7 @@ impl Model {
                 }
             };
             let max = profile
-                .names
+                .names()
                 .iter()
                 .filter_map(|(_, n)| number(n))
                 .map(|n| n as u32)
@@ -608,7 +609,7 @@ impl Model {
                 max,
                 ..Abi::default()
             };
-            for r in &profile.rules {
+            for r in profile.rules() {
                 if let Some(nr) = number(&r.name) {
                     abi.rules.entry(nr as u32).or_default().push(r.clone());
                 }
@@ -634,7 +635,7 @@ impl Model {
         }
         Self {
             arches,
-            default: profile.default_action,
+            default: profile.default_action(),
             stub,
         }
     }
@@ -806,7 +807,7 @@ impl Model {
 /// Sub-call outcomes on a multiplexing architecture.
 fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<SubCall>> {
     let mut by_name: BTreeMap<&str, Vec<&Rule>> = BTreeMap::new();
-    for r in &profile.rules {
+    for r in profile.rules() {
         if multiplexer_of(&r.name).is_some() {
             by_name.entry(r.name.as_str()).or_default().push(r);
         }
@@ -832,7 +833,7 @@ fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<Sub
             }
         } else {
             // The filter cannot see the arguments: the strictest outcome.
-            let mut worst = (profile.default_action, Cause::Default);
+            let mut worst = (profile.default_action(), Cause::Default);
             for r in &rules {
                 if strictness(r.action) > strictness(worst.0) {
                     worst = (
@@ -1035,9 +1036,9 @@ impl Prover<'_> {
                     continue;
                 }
                 c if c == BPF_RET | BPF_K => return self.leaf(Action::from_ret(k)),
-                c if c & 0x07 == BPF_JMP && c & 0x08 == 0 => {
+                c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
                     let (t, f) = (pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf));
-                    let op = c & 0xf0;
+                    let op = c & BPF_OP_MASK;
                     let atom = match acc {
                         Acc::Const(v) => {
                             let taken = match op {
@@ -1295,10 +1296,10 @@ fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
             // The program took an entry's action where none matches: name the entries
             // of that syscall.
             let entries: Vec<String> = profile
-                .rules
+                .rules()
                 .iter()
                 .filter(|r| {
-                    profile.architectures.iter().any(|a| {
+                    profile.architectures().iter().any(|a| {
                         arch::resolve(&r.name, a).map(|n| n as u32) == Some(cx.point.0[NR])
                     })
                 })
@@ -1315,7 +1316,7 @@ fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
         Cause::Stub | Cause::BadArch => "<filter>".into(),
     };
     // The witness is a call through `socketcall` or `ipc` on an architecture that has them.
-    let through_multiplexer = profile.architectures.iter().any(|a| {
+    let through_multiplexer = profile.architectures().iter().any(|a| {
         a.audit_arch == cx.point.0[ARCH]
             && multiplexes(a)
             && ["socketcall", "ipc"]

@@ -7,144 +7,15 @@
 use crate::error::SimulateError;
 use crate::program::{Instruction, Program};
 
-// Instruction classes and fields of classic BPF (linux/filter.h, linux/bpf_common.h).
-pub(crate) const BPF_LD: u16 = 0x00;
-pub(crate) const BPF_LDX: u16 = 0x01;
-pub(crate) const BPF_ST: u16 = 0x02;
-pub(crate) const BPF_STX: u16 = 0x03;
-pub(crate) const BPF_ALU: u16 = 0x04;
-pub(crate) const BPF_JMP: u16 = 0x05;
-pub(crate) const BPF_RET: u16 = 0x06;
-/// Opcode of `RET K` (return a constant).
-pub const BPF_RET_K: u16 = BPF_RET | BPF_K;
-pub(crate) const BPF_MISC: u16 = 0x07;
-pub(crate) const BPF_W: u16 = 0x00;
-pub(crate) const BPF_IMM: u16 = 0x00;
-pub(crate) const BPF_ABS: u16 = 0x20;
-pub(crate) const BPF_MEM: u16 = 0x60;
-pub(crate) const BPF_LEN: u16 = 0x80;
-pub(crate) const BPF_K: u16 = 0x00;
-pub(crate) const BPF_X: u16 = 0x08;
-pub(crate) const BPF_A: u16 = 0x10;
-pub(crate) const BPF_JA: u16 = 0x00;
-pub(crate) const BPF_JEQ: u16 = 0x10;
-pub(crate) const BPF_JGT: u16 = 0x20;
-pub(crate) const BPF_JGE: u16 = 0x30;
-pub(crate) const BPF_JSET: u16 = 0x40;
-pub(crate) const BPF_ADD: u16 = 0x00;
-pub(crate) const BPF_SUB: u16 = 0x10;
-pub(crate) const BPF_MUL: u16 = 0x20;
-pub(crate) const BPF_DIV: u16 = 0x30;
-pub(crate) const BPF_OR: u16 = 0x40;
-pub(crate) const BPF_AND: u16 = 0x50;
-pub(crate) const BPF_LSH: u16 = 0x60;
-pub(crate) const BPF_RSH: u16 = 0x70;
-pub(crate) const BPF_NEG: u16 = 0x80;
-pub(crate) const BPF_MOD: u16 = 0x90;
-pub(crate) const BPF_XOR: u16 = 0xa0;
-pub(crate) const BPF_TAX: u16 = 0x00;
-pub(crate) const BPF_TXA: u16 = 0x80;
-
-/// Size of the kernel's `struct seccomp_data`.
-pub const SECCOMP_DATA_LEN: u32 = 64;
-const BPF_MEMWORDS: u32 = 16;
-
-/// Kernel action values (`SECCOMP_RET_*`).
-pub mod ret {
-    /// Kill the whole process.
-    pub const KILL_PROCESS: u32 = 0x8000_0000;
-    /// Kill the calling thread.
-    pub const KILL_THREAD: u32 = 0x0000_0000;
-    /// Send SIGSYS.
-    pub const TRAP: u32 = 0x0003_0000;
-    /// Return an errno.
-    pub const ERRNO: u32 = 0x0005_0000;
-    /// Ask the user-space supervisor.
-    pub const USER_NOTIF: u32 = 0x7fc0_0000;
-    /// Notify a ptrace tracer.
-    pub const TRACE: u32 = 0x7ff0_0000;
-    /// Allow after logging.
-    pub const LOG: u32 = 0x7ffc_0000;
-    /// Allow.
-    pub const ALLOW: u32 = 0x7fff_0000;
-    /// Mask of the action part, including the KILL_PROCESS bit.
-    pub const ACTION_FULL: u32 = 0xffff_0000;
-    /// Mask of the data part.
-    pub const DATA: u32 = 0x0000_ffff;
-}
-
-/// What the kernel does with a syscall, decoded from a filter's return value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// `SECCOMP_RET_KILL_PROCESS`.
-    KillProcess,
-    /// `SECCOMP_RET_KILL_THREAD`.
-    KillThread,
-    /// `SECCOMP_RET_TRAP` with its data (si_errno of the SIGSYS).
-    Trap(u16),
-    /// `SECCOMP_RET_ERRNO`: the syscall fails with this errno (the kernel caps it at 4095).
-    Errno(u16),
-    /// `SECCOMP_RET_USER_NOTIF`.
-    Notify,
-    /// `SECCOMP_RET_TRACE` with its data.
-    Trace(u16),
-    /// `SECCOMP_RET_LOG`.
-    Log,
-    /// `SECCOMP_RET_ALLOW`.
-    Allow,
-}
-
-impl Action {
-    /// Decodes a filter return value as the kernel does (an unknown action kills the process).
-    pub fn from_ret(value: u32) -> Self {
-        let data = (value & ret::DATA) as u16;
-        match value & ret::ACTION_FULL {
-            ret::KILL_PROCESS => Self::KillProcess,
-            ret::KILL_THREAD => Self::KillThread,
-            ret::TRAP => Self::Trap(data),
-            ret::ERRNO => Self::Errno(data.min(4095)),
-            ret::USER_NOTIF => Self::Notify,
-            ret::TRACE => Self::Trace(data),
-            ret::LOG => Self::Log,
-            ret::ALLOW => Self::Allow,
-            _ => Self::KillProcess,
-        }
-    }
-
-    /// The kernel return value for this action.
-    pub fn to_ret(self) -> u32 {
-        match self {
-            Self::KillProcess => ret::KILL_PROCESS,
-            Self::KillThread => ret::KILL_THREAD,
-            Self::Trap(d) => ret::TRAP | u32::from(d),
-            Self::Errno(e) => ret::ERRNO | u32::from(e),
-            Self::Notify => ret::USER_NOTIF,
-            Self::Trace(d) => ret::TRACE | u32::from(d),
-            Self::Log => ret::LOG,
-            Self::Allow => ret::ALLOW,
-        }
-    }
-
-    /// Whether the syscall reaches the kernel's handler (ALLOW or LOG).
-    pub fn lets_through(self) -> bool {
-        matches!(self, Self::Allow | Self::Log)
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::KillProcess => f.write_str("SCMP_ACT_KILL_PROCESS"),
-            Self::KillThread => f.write_str("SCMP_ACT_KILL_THREAD"),
-            Self::Trap(_) => f.write_str("SCMP_ACT_TRAP"),
-            Self::Errno(e) => write!(f, "SCMP_ACT_ERRNO({e})"),
-            Self::Notify => f.write_str("SCMP_ACT_NOTIFY"),
-            Self::Trace(d) => write!(f, "SCMP_ACT_TRACE({d})"),
-            Self::Log => f.write_str("SCMP_ACT_LOG"),
-            Self::Allow => f.write_str("SCMP_ACT_ALLOW"),
-        }
-    }
-}
+pub use crate::action::Action;
+/// Re-exported from [`crate::bpf`], where they now live.
+pub use crate::bpf::{ret, BPF_RET_K, SECCOMP_DATA_LEN};
+use crate::bpf::{
+    BPF_A, BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_CLASS_MASK, BPF_DIV, BPF_IMM, BPF_JA, BPF_JEQ,
+    BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM,
+    BPF_MEMWORDS, BPF_MISC, BPF_MOD, BPF_MUL, BPF_NEG, BPF_OP_MASK, BPF_OR, BPF_RET, BPF_RSH,
+    BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR,
+};
 
 /// The input of a filter: the kernel's `struct seccomp_data`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -199,6 +70,10 @@ pub struct Decision {
 
 /// Runs `program` on a syscall of `arch` (an `AUDIT_ARCH_*` value) with number `nr` and
 /// arguments `args`.
+///
+/// # Errors
+///
+/// As [`run`].
 pub fn simulate(
     program: &Program,
     arch: u32,
@@ -217,11 +92,18 @@ pub fn simulate(
 }
 
 /// Runs raw instructions on `data`.
+///
+/// # Errors
+///
+/// [`SimulateError`] for what the kernel's `seccomp_check_filter` would refuse or what
+/// would fail at run time: a jump or fall-through out of the program, a load outside
+/// `seccomp_data` or misaligned, a bad opcode or scratch index, a division by zero, or
+/// more steps than instructions.
 pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, SimulateError> {
     let len = insns.len();
     let mut a: u32 = 0;
     let mut x: u32 = 0;
-    let mut mem = [0u32; BPF_MEMWORDS as usize];
+    let mut mem = [0u32; BPF_MEMWORDS];
     let mut pc: usize = 0;
     let mut executed = 0usize;
     // Classic BPF only jumps forward, so a valid program runs at most `len` instructions.
@@ -240,7 +122,7 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
         let code = insn.code;
         let k = insn.k;
         let mut next = pc + 1;
-        match code & 0x07 {
+        match code & BPF_CLASS_MASK {
             BPF_LD => match code {
                 c if c == BPF_LD | BPF_W | BPF_ABS => {
                     a = data
@@ -267,15 +149,19 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
                 _ => return Err(SimulateError::BadOpcode { pc, code }),
             },
             BPF_ST | BPF_STX => {
-                if code & !0x07 != 0 {
+                if code & !BPF_CLASS_MASK != 0 {
                     return Err(SimulateError::BadOpcode { pc, code });
                 }
-                let v = if code & 0x07 == BPF_ST { a } else { x };
+                let v = if code & BPF_CLASS_MASK == BPF_ST {
+                    a
+                } else {
+                    x
+                };
                 *mem.get_mut(k as usize)
                     .ok_or(SimulateError::BadScratch { pc, index: k })? = v;
             }
             BPF_ALU => {
-                let op = code & 0xf0;
+                let op = code & BPF_OP_MASK;
                 let src = if code & BPF_X != 0 { x } else { k };
                 if code & !0xf8 != BPF_ALU {
                     return Err(SimulateError::BadOpcode { pc, code });
@@ -300,7 +186,7 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
                 };
             }
             BPF_JMP => {
-                let op = code & 0xf0;
+                let op = code & BPF_OP_MASK;
                 if code & !0xf8 != BPF_JMP {
                     return Err(SimulateError::BadOpcode { pc, code });
                 }
@@ -371,8 +257,8 @@ pub fn is_constant_allow(insns: &[Instruction], arch: u32, nr: u32) -> bool {
             },
             c if c == BPF_RET | BPF_K => return k == ret::ALLOW,
             c if c == BPF_JMP | BPF_JA => pc = pc.saturating_add(k as usize),
-            c if c & 0x07 == BPF_JMP && c & BPF_X == 0 => {
-                let taken = match c & 0xf0 {
+            c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
+                let taken = match c & BPF_OP_MASK {
                     BPF_JEQ => a == k,
                     BPF_JGE => a >= k,
                     BPF_JGT => a > k,
@@ -460,24 +346,5 @@ mod tests {
         assert_eq!(r.action, Action::Allow);
         assert_eq!(r.executed, 3);
         assert_eq!(r.ret_index, 2);
-    }
-
-    #[test]
-    fn decodes_actions_like_the_kernel() {
-        assert_eq!(Action::from_ret(0x0005_0026), Action::Errno(38));
-        assert_eq!(Action::from_ret(0x0005_ffff), Action::Errno(4095));
-        assert_eq!(Action::from_ret(0x1234_0000), Action::KillProcess);
-        assert_eq!(Action::from_ret(0), Action::KillThread);
-        for a in [
-            Action::Allow,
-            Action::Log,
-            Action::Notify,
-            Action::Trap(3),
-            Action::Trace(9),
-            Action::Errno(1),
-            Action::KillProcess,
-        ] {
-            assert_eq!(Action::from_ret(a.to_ret()), a);
-        }
     }
 }

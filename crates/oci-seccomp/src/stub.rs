@@ -15,15 +15,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::action::Action;
 use crate::arch::{ArchInfo, X32_SYSCALL_BIT};
-use crate::program::Instruction;
-use crate::simulate::{
-    ret, Action, BPF_ABS, BPF_JA, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET,
-    BPF_W,
+use crate::bpf::{
+    ret, BPF_ABS, BPF_JA, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W,
 };
+use crate::program::Instruction;
 
-/// `ENOSYS`.
-pub const ENOSYS: u16 = 38;
+/// `ENOSYS` of the build host's ABI (see [`crate::errno::ENOSYS`]).
+pub use crate::errno::ENOSYS;
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
 

@@ -260,6 +260,44 @@ fn flags_absent_empty_and_listed() {
     assert!(listed.needs_listener());
 }
 
+/// The profile's and the program's listener need are both derived (from the rules and
+/// from the instructions) and agree, also for a NOTIFY rule that no architecture of the
+/// filter has, which installs nothing.
+#[test]
+fn listener_need_agrees_between_profile_and_program() {
+    let cases = [
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+            true,
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getcwd"],"action":"SCMP_ACT_ERRNO"}]}"#,
+            false,
+        ),
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86"],"syscalls":[{"names":["socketcall"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+            true,
+        ),
+        #[cfg(target_arch = "x86_64")]
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socketcall"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+            false,
+        ),
+        #[cfg(target_arch = "x86_64")]
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ipc"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+            false,
+        ),
+    ];
+    for (json, want) in cases {
+        let spec = parse_profile(json).unwrap();
+        let profile = oci_seccomp::Profile::from_oci(&spec, false).unwrap();
+        let program = oci_seccomp::compile_profile(&profile, &CompileOptions::default()).unwrap();
+        assert_eq!(profile.needs_listener(), want, "{json}");
+        assert_eq!(program.needs_listener(), want, "{json}");
+    }
+}
+
 /// Issue 10 item 7: the kernel refuses WAIT_KILLABLE_RECV on a filter without a NOTIFY
 /// rule, so validation (and with it `check`, `compile` and `run`) refuses it first.
 #[test]
