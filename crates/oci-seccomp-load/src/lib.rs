@@ -13,6 +13,8 @@
 //! - [`listener`]: hop 2, the runtime sends the fd and the container process state to the
 //!   seccomp agent (runc's protocol).
 //! - [`notify`]: the agent's side: listener, notifications, answers.
+//! - [`trace`]: the agent of trace, complain and record mode: answers each routed denial as
+//!   the profile would, and reports it with the rule that decided it.
 //! - [`emulate`]: acting for a target (mkdir) with its root, cwd and credentials.
 
 pub mod emulate;
@@ -23,6 +25,7 @@ mod install;
 pub mod launch;
 pub mod listener;
 pub mod notify;
+pub mod trace;
 
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 

@@ -44,6 +44,7 @@ pub mod program;
 pub mod prove;
 pub mod simulate;
 pub mod stub;
+pub mod trace;
 pub mod verify;
 
 pub use action::Action;

@@ -1,0 +1,180 @@
+//! Trace, complain and record mode in the kernel: the routed filter in a forked child, the
+//! [`Tracer`] answering in the parent.
+
+mod common;
+
+use std::sync::mpsc;
+
+use common::*;
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+use oci_seccomp::prove::Cause;
+use oci_seccomp::trace::route_denials;
+use oci_seccomp::{Action, CompileOptions, Profile};
+use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::trace::{Event, Mode, Taken, Tracer};
+use oci_seccomp_load::{process_state, ContainerState, NotifyFd};
+use serial_test::serial;
+
+const PROFILE: &str = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+    {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 77},
+    {"names": ["getpgrp"], "action": "SCMP_ACT_TRACE"},
+    {"names": ["getuid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 0},
+    {"names": ["setsid"], "action": "SCMP_ACT_KILL_PROCESS"},
+    {"names": ["getpriority"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
+     "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}"#;
+
+/// Raw syscall with up to two arguments: (rc, errno).
+fn sys(nr: libc::c_long, a: u64, b: u64) -> (i64, i32) {
+    // SAFETY: the syscalls used here take integers only.
+    let rc = unsafe { libc::syscall(nr, a, b) };
+    (rc, if rc < 0 { errno() } else { 0 })
+}
+
+/// Runs `workload` in a child under the routed PROFILE with a tracer in `mode` in this
+/// process; returns the child's status and the events.
+fn traced(mode: Mode, workload: impl FnOnce() -> i32) -> (WaitStatus, Vec<Event>) {
+    let spec = spec(PROFILE);
+    let profile = Profile::from_oci(&spec, false).unwrap();
+    let options = CompileOptions::default();
+    let original = oci_seccomp::compile(&spec, &options).unwrap();
+    let routed = route_denials(&original).unwrap();
+    let tracer = Tracer::new(original, &profile, &options, mode);
+    let (parent, child) = Launch::with_agent(routed, None)
+        .unwrap()
+        .with_timeout(DEADLINE)
+        .split();
+    let pid = fork_child(move || {
+        set_nnp();
+        if child.install().is_err() {
+            return 100;
+        }
+        workload()
+    });
+    let state = process_state(
+        pid.as_raw(),
+        "",
+        "trace",
+        ContainerState::Creating,
+        "/b",
+        Default::default(),
+    );
+    let fd = match parent.complete(pid.as_raw(), state) {
+        Ok(Delivery::Fd { notify_fd, .. }) => NotifyFd::new(notify_fd),
+        other => panic!("{other:?}"),
+    };
+    let (tx, rx) = mpsc::channel();
+    let agent = std::thread::spawn(move || tracer.serve(&fd, |e| tx.send(e).unwrap()));
+    let status = wait_deadline(pid);
+    agent.join().unwrap().expect("serve");
+    (status, rx.try_iter().collect())
+}
+
+fn nr(name: &str) -> i32 {
+    oci_seccomp::arch::resolve(name, oci_seccomp::arch::native()).unwrap()
+}
+
+#[test]
+#[serial]
+fn trace_enforces_every_action_and_names_the_entry() {
+    let (status, events) = traced(Mode::Trace, || {
+        let checks = [
+            sys(libc::SYS_getppid, 0, 0) == (-1, 77),
+            // TRACE without a tracer: ENOSYS, as the kernel.
+            sys(libc::SYS_getpgrp, 0, 0) == (-1, libc::ENOSYS),
+            // ERRNO(0): returns 0 without running.
+            sys(libc::SYS_getuid, 0, 0) == (0, 0),
+            // The condition: only `which == 2` is denied.
+            sys(libc::SYS_getpriority, 2, 0) == (-1, 5),
+            sys(libc::SYS_getpriority, 0, 0).0 >= 0,
+            // Allowed calls never reach the agent.
+            sys(libc::SYS_getpid, 0, 0).0 > 0,
+        ];
+        if let Some(i) = checks.iter().position(|ok| !ok) {
+            return 10 + i as i32;
+        }
+        sys(libc::SYS_setsid, 0, 0);
+        // Not reached: KILL_PROCESS.
+        1
+    });
+    assert_eq!(
+        status,
+        WaitStatus::Signaled(
+            nix::unistd::Pid::from_raw(events[0].pid.unwrap()),
+            Signal::SIGKILL,
+            false
+        )
+    );
+    let got: Vec<(i32, Action, Cause, Taken)> = events
+        .iter()
+        .map(|e| (e.nr, e.action, e.decided_by.clone(), e.taken))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                nr("getppid"),
+                Action::Errno(77),
+                Cause::Entry(0),
+                Taken::Errno(77)
+            ),
+            (
+                nr("getpgrp"),
+                Action::Trace(1),
+                Cause::Entry(1),
+                Taken::Errno(libc::ENOSYS)
+            ),
+            (
+                nr("getuid"),
+                Action::Errno(0),
+                Cause::Entry(2),
+                Taken::Errno(0)
+            ),
+            (
+                nr("getpriority"),
+                Action::Errno(5),
+                Cause::Entry(4),
+                Taken::Errno(5)
+            ),
+            (
+                nr("setsid"),
+                Action::KillProcess,
+                Cause::Entry(3),
+                Taken::Killed
+            ),
+        ]
+    );
+    let e = &events[0];
+    assert_eq!(e.syscall().as_deref(), Some("getppid"));
+    assert_eq!(e.pid, Some(e.tid as i32));
+    assert!(!e.comm.is_empty());
+    assert_eq!(events[3].args[0], 2);
+}
+
+#[test]
+#[serial]
+fn complain_reports_the_same_calls_and_lets_them_run() {
+    let (status, events) = traced(Mode::Complain, || {
+        let ok = sys(libc::SYS_getppid, 0, 0).0 > 0
+            && sys(libc::SYS_getpgrp, 0, 0).0 > 0
+            && sys(libc::SYS_getpriority, 2, 0).0 >= 0;
+        i32::from(!ok)
+    });
+    assert_exit_ok(status);
+    let got: Vec<(i32, Action, Taken)> = events.iter().map(|e| (e.nr, e.action, e.taken)).collect();
+    assert_eq!(
+        got,
+        [
+            (nr("getppid"), Action::Errno(77), Taken::Continued),
+            (nr("getpgrp"), Action::Trace(1), Taken::Continued),
+            (nr("getpriority"), Action::Errno(5), Taken::Continued),
+        ]
+    );
+}
+
+#[test]
+fn a_profile_that_notifies_for_its_own_agent_cannot_be_traced() {
+    let p = program(&spec(&notify_profile(&["mkdir"])));
+    let e = route_denials(&p).unwrap_err();
+    assert!(e.to_string().contains("SCMP_ACT_NOTIFY"), "{e}");
+}

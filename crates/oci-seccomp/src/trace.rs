@@ -1,0 +1,220 @@
+//! Trace, complain and record: the profile's own program, with every denial sent to an
+//! agent instead of being carried out by the kernel.
+//!
+//! [`route_denials`] takes a proven [`Program`] and replaces each `RET` whose action denies
+//! the call — `ERRNO`, `TRACE`, `KILL_THREAD`, `KILL_PROCESS` — by `RET USER_NOTIF`. Nothing
+//! else changes: the same instructions in the same places, so
+//!
+//! - every call the profile allows (`ALLOW`, `LOG`) runs exactly the instructions it ran
+//!   before and never reaches the agent (the traced filter costs allowed calls nothing);
+//! - every other input reaches the `RET` it reached before, and the agent can learn what
+//!   the kernel would have done by running the **original** program on the notification's
+//!   `seccomp_data` ([`crate::simulate::run`]), and why from [`crate::Profile::decide`].
+//!
+//! That is the whole proof: the original program is proven against the profile, and
+//! [`check_routed`] confirms, instruction by instruction, that the routed one differs
+//! only in the `RET K` values the mapping allows. `TRAP` stays in the kernel (user space
+//! cannot reproduce the kernel's `SIGSYS` and its `siginfo`), as do `USER_NOTIF` returns
+//! of the profile's own NOTIFY rules — which is why a program that already notifies is
+//! refused ([`TraceError::AlreadyNotifies`]): its agent and ours would share one fd.
+
+use crate::action::Action;
+use crate::bpf::{ret, BPF_RET, BPF_RET_K};
+use crate::program::{Instruction, Program};
+
+/// Why a program cannot be routed to a tracing agent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// The program already returns `USER_NOTIF` (the profile has NOTIFY rules for its own
+    /// agent): one filter has one notify fd, so its notifications cannot go to two agents.
+    #[error(
+        "instruction {index}: the profile already has SCMP_ACT_NOTIFY rules for its own agent; \
+         trace, complain and record need the notify fd for themselves (remove the NOTIFY \
+         rules, or trace with the agent's own logging)"
+    )]
+    AlreadyNotifies {
+        /// Index of the first `RET USER_NOTIF`.
+        index: usize,
+    },
+    /// A `RET` of the accumulator (a computed action): which action it returns is not
+    /// known before the call, so it cannot be routed. libseccomp never emits one.
+    #[error("instruction {index}: RET A returns a computed action, which cannot be routed")]
+    ComputedReturn {
+        /// Index of the instruction.
+        index: usize,
+    },
+    /// The routed program differs from the original other than in routed `RET`s.
+    #[error("instruction {index}: the routed program differs from the original ({reason})")]
+    Mismatch {
+        /// Index of the first difference.
+        index: usize,
+        /// What differs.
+        reason: &'static str,
+    },
+}
+
+/// Whether the kernel would carry out `action` by denying the call: the actions a tracing
+/// agent takes over (`ERRNO`, `TRACE`, `KILL_THREAD`, `KILL_PROCESS`). `ALLOW` and `LOG` let
+/// the call through; `TRAP` and `USER_NOTIF` stay in the kernel.
+pub fn is_routed(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Errno(_) | Action::Trace(_) | Action::KillThread | Action::KillProcess
+    )
+}
+
+/// The return value that replaces `k` in the routed program.
+fn routed_ret(k: u32) -> u32 {
+    if is_routed(Action::from_ret(k)) {
+        ret::USER_NOTIF
+    } else {
+        k
+    }
+}
+
+/// `program` with every denying `RET` replaced by `RET USER_NOTIF` (see the module docs).
+/// The flags are kept; the result needs a listener whenever anything was routed.
+///
+/// # Errors
+///
+/// [`TraceError::AlreadyNotifies`] when the program already returns `USER_NOTIF`,
+/// [`TraceError::ComputedReturn`] for a `RET A`. [`TraceError::Mismatch`] cannot happen
+/// (the result is checked with [`check_routed`] before it is returned).
+pub fn route_denials(program: &Program) -> Result<Program, TraceError> {
+    let mut out: Vec<Instruction> = Vec::with_capacity(program.len());
+    for (index, insn) in program.instructions().iter().enumerate() {
+        let mut insn = *insn;
+        if insn.code & 0x07 == BPF_RET {
+            if insn.code != BPF_RET_K {
+                return Err(TraceError::ComputedReturn { index });
+            }
+            if Action::from_ret(insn.k) == Action::Notify {
+                return Err(TraceError::AlreadyNotifies { index });
+            }
+            insn.k = routed_ret(insn.k);
+        }
+        out.push(insn);
+    }
+    let routed = Program::new(out, program.flags(), program.optional_flags());
+    check_routed(program, &routed)?;
+    Ok(routed)
+}
+
+/// Checks that `routed` is `original` with only denying `RET K` values replaced by
+/// `USER_NOTIF`: same length, same flags, every other instruction identical. With the
+/// original proven against its profile, this makes the routed program's decision on every
+/// input the original's, routed.
+///
+/// # Errors
+///
+/// [`TraceError::Mismatch`] at the first difference.
+pub fn check_routed(original: &Program, routed: &Program) -> Result<(), TraceError> {
+    let (a, b) = (original.instructions(), routed.instructions());
+    if a.len() != b.len() {
+        return Err(TraceError::Mismatch {
+            index: a.len().min(b.len()),
+            reason: "length",
+        });
+    }
+    if original.flags() != routed.flags() || original.optional_flags() != routed.optional_flags() {
+        return Err(TraceError::Mismatch {
+            index: 0,
+            reason: "filter flags",
+        });
+    }
+    for (index, (x, y)) in a.iter().zip(b).enumerate() {
+        if x.code != y.code || x.jt != y.jt || x.jf != y.jf {
+            return Err(TraceError::Mismatch {
+                index,
+                reason: "opcode or jump",
+            });
+        }
+        let want = if x.code == BPF_RET_K {
+            routed_ret(x.k)
+        } else {
+            x.k
+        };
+        if y.k != want {
+            return Err(TraceError::Mismatch {
+                index,
+                reason: "constant",
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{compile, parse_profile, simulate, CompileOptions};
+
+    fn program(json: &str) -> Program {
+        compile(&parse_profile(json).unwrap(), &CompileOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn denials_go_to_the_agent_and_everything_else_is_unchanged() {
+        let p = program(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 13, "syscalls": [
+                {"names": ["getppid"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["getpid"], "action": "SCMP_ACT_LOG"},
+                {"names": ["getuid"], "action": "SCMP_ACT_TRAP"},
+                {"names": ["getgid"], "action": "SCMP_ACT_KILL_PROCESS"},
+                {"names": ["geteuid"], "action": "SCMP_ACT_TRACE"}]}"#,
+        );
+        let r = route_denials(&p).unwrap();
+        assert!(r.needs_listener());
+        let native = crate::arch::native();
+        let nr = |n: &str| crate::arch::resolve(n, native).unwrap();
+        for (name, want) in [
+            ("getppid", Action::Allow),
+            ("getpid", Action::Log),
+            ("getuid", Action::Trap(0)),
+            ("getgid", Action::Notify),
+            ("geteuid", Action::Notify),
+            ("getegid", Action::Notify),
+        ] {
+            let before = simulate(&p, native.audit_arch, nr(name), [0; 6]).unwrap();
+            let after = simulate(&r, native.audit_arch, nr(name), [0; 6]).unwrap();
+            assert_eq!(after.action, want, "{name}");
+            // The same path: the same RET, after the same number of instructions.
+            assert_eq!(after.ret_index, before.ret_index, "{name}");
+            assert_eq!(after.executed, before.executed, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_profile_with_its_own_notify_rules_is_refused() {
+        let p = program(
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+        );
+        assert!(matches!(
+            route_denials(&p),
+            Err(TraceError::AlreadyNotifies { .. })
+        ));
+    }
+
+    #[test]
+    fn the_check_catches_any_other_change() {
+        let p = program(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+                {"names": ["getppid"], "action": "SCMP_ACT_ALLOW"}]}"#,
+        );
+        let r = route_denials(&p).unwrap();
+        let mut insns = r.instructions().to_vec();
+        // Turn one routed RET into ALLOW: weaker than the profile, must be caught.
+        let i = insns
+            .iter()
+            .position(|x| x.code == BPF_RET_K && x.k == ret::USER_NOTIF)
+            .unwrap();
+        insns[i].k = ret::ALLOW;
+        let forged = Program::new(insns, r.flags(), r.optional_flags());
+        assert!(matches!(
+            check_routed(&p, &forged),
+            Err(TraceError::Mismatch { index, .. }) if index == i
+        ));
+    }
+}
