@@ -13,6 +13,7 @@ mod explain;
 mod features;
 mod logging;
 mod render;
+mod report;
 mod run;
 mod supervise;
 mod util;

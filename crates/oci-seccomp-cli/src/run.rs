@@ -5,13 +5,16 @@
 //! docs/security.md ("Launcher").
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use oci_seccomp_load::AllowedPeers;
+use oci_seccomp_load::trace::{Mode, Tracer};
+use oci_seccomp_load::{AllowedPeers, NotifyFd};
 use oci_seccomp_runtime::{
     compile, connect_listener, CachePolicy, Exit, LaunchError, LaunchOptions, LaunchPlan, Launcher,
-    PlanError,
+    NotifyHandler, PlanError,
 };
 
+use crate::report::{self, Sink, Summary};
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
 
@@ -52,6 +55,19 @@ pub struct RunArgs {
     /// Container id sent to the agent (default: oci-seccomp-PID).
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
+    /// Enforce the profile and report every call it does not allow, with the entry that
+    /// decided (denials go to an agent in this process; allowed calls never leave the
+    /// kernel). TRAP stays in the kernel; KILL kills the process (SIGKILL).
+    #[arg(long, conflicts_with_all = ["complain", "no_seccomp", "listener"])]
+    pub trace: bool,
+    /// Report like --trace, but let every call run: the workload is NOT confined by the
+    /// profile in this mode (as with a SCMP_ACT_LOG default).
+    #[arg(long, conflicts_with_all = ["no_seccomp", "listener"])]
+    pub complain: bool,
+    /// With --trace or --complain: write the JSON lines to FILE (created 0600, truncated;
+    /// a symlink is refused) instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// The command and its arguments (with --bundle: replaces process.args).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -128,13 +144,50 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         .transpose()
         .map_err(|e| util::compile_error(&name, &e))?;
     let arg0 = plan.arg0();
-    let exit = Launcher::new(plan, program, listener)
-        .map_err(plan_error)?
-        .run()
-        .map_err(launch_error)?;
+    let mode = match (args.trace, args.complain) {
+        (true, _) => Some(Mode::Trace),
+        (false, true) => Some(Mode::Complain),
+        (false, false) => None,
+    };
+    if args.report.is_some() && mode.is_none() {
+        return Err(CliError::usage("--report needs --trace or --complain"));
+    }
+    let (exit, traced) = match (mode, program) {
+        (Some(mode), Some(original)) => {
+            let spec = plan.seccomp().cloned().ok_or_else(|| {
+                CliError::usage("--trace and --complain need a seccomp profile")
+            })?;
+            let traced = Traced::start(&spec, original, mode, args.report.as_deref(), &plan)?;
+            let launcher = Launcher::new(plan, Some(traced.routed.clone()), listener)
+                .map_err(plan_error)?
+                .with_notify_handler(traced.handler());
+            let exit = launcher.run().map_err(launch_error)?;
+            (exit, Some(traced))
+        }
+        (Some(_), None) => {
+            return Err(CliError::usage(
+                "--trace and --complain need a seccomp profile",
+            ))
+        }
+        (None, program) => (
+            Launcher::new(plan, program, listener)
+                .map_err(plan_error)?
+                .run()
+                .map_err(launch_error)?,
+            None,
+        ),
+    };
+    if let Some(t) = traced {
+        eprint!("{}", t.finish());
+    }
     if let Exit::Signaled(sig) = exit {
         let why = if sig == nix::sys::signal::Signal::SIGSYS {
-            " (the seccomp filter's KILL or TRAP action)"
+            if mode.is_some() {
+                " (the seccomp filter's TRAP action)"
+            } else {
+                " (the seccomp filter's KILL or TRAP action; run again with --trace to see \
+                 which call and which rule)"
+            }
         } else {
             ""
         };
@@ -144,4 +197,101 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         );
     }
     Ok(exit.code())
+}
+
+/// A traced run: the routed program, the tracer and what it saw.
+struct Traced {
+    routed: oci_seccomp::Program,
+    tracer: Arc<Tracer>,
+    mode: Mode,
+    container: String,
+    sink: Arc<Mutex<Sink>>,
+    summary: Arc<Mutex<Summary>>,
+    agent: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl Traced {
+    /// Routes `original`'s denials to an agent in this process.
+    fn start(
+        spec: &oci_seccomp::LinuxSeccomp,
+        original: oci_seccomp::Program,
+        mode: Mode,
+        report: Option<&std::path::Path>,
+        plan: &LaunchPlan,
+    ) -> CliResult<Self> {
+        let routed = oci_seccomp::trace::route_denials(&original)
+            .map_err(|e| CliError::problem(format!("cannot trace this profile: {e}")))?;
+        let profile = oci_seccomp::Profile::from_oci(spec, false)
+            .map_err(|e| util::compile_error("profile", &e))?;
+        let sink = Sink::open(report).map_err(|e| {
+            CliError::problem(format!(
+                "--report {}: {e}",
+                report.map(|p| p.display().to_string()).unwrap_or_default()
+            ))
+        })?;
+        let tracer = Tracer::new(
+            original,
+            &profile,
+            &oci_seccomp::CompileOptions::default(),
+            mode,
+        );
+        Ok(Self {
+            routed,
+            tracer: Arc::new(tracer),
+            mode,
+            container: plan.id().to_string(),
+            sink: Arc::new(Mutex::new(sink)),
+            summary: Arc::new(Mutex::new(Summary::default())),
+            agent: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// The launcher's notify-fd handler: serves the fd from a thread of this process.
+    fn handler(&self) -> NotifyHandler {
+        let (tracer, sink, summary, agent) = (
+            Arc::clone(&self.tracer),
+            Arc::clone(&self.sink),
+            Arc::clone(&self.summary),
+            Arc::clone(&self.agent),
+        );
+        let container = self.container.clone();
+        Box::new(move |fd| {
+            let fd = NotifyFd::new(fd);
+            let thread = std::thread::spawn(move || {
+                let served = tracer.serve(&fd, |e| {
+                    if let Ok(mut s) = sink.lock() {
+                        s.line(&report::event_json(&container, &e));
+                    }
+                    if let Ok(mut s) = summary.lock() {
+                        s.add(&e);
+                    }
+                });
+                if let Err(e) = served {
+                    tracing::warn!(error = %e, "the trace agent stopped");
+                }
+            });
+            if let Ok(mut a) = agent.lock() {
+                *a = Some(thread);
+            }
+        })
+    }
+
+    /// Waits (briefly) for the agent to see the last process go, and returns the summary.
+    fn finish(self) -> String {
+        let thread = self.agent.lock().ok().and_then(|mut a| a.take());
+        if let Some(t) = thread {
+            // Processes the workload left behind keep the filter alive: do not wait for them.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        self.summary
+            .lock()
+            .map(|s| s.render(self.mode))
+            .unwrap_or_default()
+    }
 }

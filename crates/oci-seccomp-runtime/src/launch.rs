@@ -1,6 +1,7 @@
 //! Running a plan: fork, the child's steps, the handoff, the child's reports, the wait.
 
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 
 use nix::unistd::ForkResult;
@@ -17,13 +18,31 @@ use crate::seccomp::Handoff;
 use crate::supervisor::{Exit, Supervisor};
 use crate::LaunchPlan;
 
+/// What a launcher does with a notify fd that no agent connection takes: it gets the fd
+/// in the parent as soon as the child installed its filter, and must answer (or hand on)
+/// the child's notifications from then on — typically from a thread it starts here, such
+/// as a [`Tracer`](oci_seccomp_load::trace::Tracer)'s.
+pub type NotifyHandler = Box<dyn FnOnce(OwnedFd) + Send>;
+
 /// A plan with its compiled program and agent connection, ready to run.
-#[derive(Debug)]
 pub struct Launcher {
     plan: LaunchPlan,
     program: Option<Program>,
     listener: Option<UnixStream>,
     verify_after_filter: bool,
+    on_notify_fd: Option<NotifyHandler>,
+}
+
+impl std::fmt::Debug for Launcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launcher")
+            .field("plan", &self.plan)
+            .field("program", &self.program)
+            .field("listener", &self.listener)
+            .field("verify_after_filter", &self.verify_after_filter)
+            .field("on_notify_fd", &self.on_notify_fd.is_some())
+            .finish()
+    }
 }
 
 impl Launcher {
@@ -47,7 +66,18 @@ impl Launcher {
             program,
             listener,
             verify_after_filter,
+            on_notify_fd: None,
         })
+    }
+
+    /// Serve the notify fd in this process instead of sending it to an agent: when the
+    /// program needs a listener and no agent connection was given, `handler` receives the
+    /// fd right after the child's install (without a handler such a start is refused,
+    /// [`LaunchError::NoListener`]: nobody could answer the child).
+    #[must_use]
+    pub fn with_notify_handler(mut self, handler: NotifyHandler) -> Self {
+        self.on_notify_fd = Some(handler);
+        self
     }
 
     /// The plan.
@@ -107,7 +137,7 @@ impl Launcher {
         while reports.read_exact(&mut buf).is_ok() {
             let record = Record::from_bytes(&buf);
             if record == Record::INSTALLING {
-                if let Err(e) = handoff.receive(plan, child) {
+                if let Err(e) = handoff.receive(plan, child, &mut self.on_notify_fd) {
                     error.get_or_insert(e);
                 }
                 continue;

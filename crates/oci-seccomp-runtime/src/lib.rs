@@ -40,7 +40,7 @@ mod seccomp;
 mod supervisor;
 
 pub use error::{ChildFailure, LaunchError, PlanError};
-pub use launch::Launcher;
+pub use launch::{Launcher, NotifyHandler};
 pub use plan::{LaunchOptions, LaunchPlan};
 pub use report::{
     At, CapabilityError, CapabilityOp, ChildError, ExecError, Failed, IdentityError, IdentityOp,

@@ -148,7 +148,12 @@ impl Handoff {
     /// The child is about to install: take its notify fd and send it with the container
     /// state to the agent ([`LaunchParent::complete`], which kills the child when that
     /// fails after the install). A notify fd with no agent to take it is refused too.
-    pub(crate) fn receive(&mut self, plan: &LaunchPlan, child: Pid) -> Result<(), LaunchError> {
+    pub(crate) fn receive(
+        &mut self,
+        plan: &LaunchPlan,
+        child: Pid,
+        on_notify_fd: &mut Option<crate::launch::NotifyHandler>,
+    ) -> Result<(), LaunchError> {
         let Some(parent) = self.parent.take() else {
             return Ok(());
         };
@@ -161,6 +166,12 @@ impl Handoff {
             plan.annotations.clone(),
         );
         match parent.complete(child.as_raw(), state) {
+            Ok(Delivery::Fd { notify_fd, .. }) if on_notify_fd.is_some() => {
+                if let Some(handler) = on_notify_fd.take() {
+                    handler(notify_fd);
+                }
+                Ok(())
+            }
             Ok(Delivery::Fd { notify_fd, .. }) => {
                 // Nobody can answer the child's notified syscalls: stop it.
                 drop(notify_fd);

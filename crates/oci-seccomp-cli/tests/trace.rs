@@ -1,0 +1,218 @@
+//! `run --trace` and `run --complain` end to end: the real binary, a busybox workload, the
+//! kernel's answers, the JSON report and the summary; also as an unprivileged user.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp");
+const BUSYBOX: &str = "/bin/busybox";
+
+fn run(args: &[&str], uid: Option<u32>) -> Output {
+    let mut c = Command::new(BIN);
+    c.args(args).stdin(Stdio::null());
+    if let Some(u) = uid {
+        c.uid(u).gid(u);
+    }
+    c.output().expect("run oci-seccomp")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A directory anyone may enter, removed on drop.
+fn tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::Builder::new()
+        .prefix("oci-seccomp-trace-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    t
+}
+
+const PROFILE: &str = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+    {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+    {"names": ["rmdir"], "action": "SCMP_ACT_KILL_PROCESS"}]}"#;
+
+fn lines(report: &str) -> Vec<Value> {
+    report
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn assert_busybox() {
+    assert!(
+        std::path::Path::new(BUSYBOX).exists(),
+        "{BUSYBOX} is missing: run ./scripts/setup (busybox-static)"
+    );
+}
+
+#[test]
+fn trace_enforces_and_reports_each_denial_with_its_entry() {
+    assert_busybox();
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let report = t.path().join("report.jsonl");
+    let dir = t.path().join("made");
+    let script = format!("mkdir {0}; echo mkdir=$?; test -d {0} && echo exists", dir.display());
+    let o = run(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--trace",
+            "--report",
+            report.to_str().unwrap(),
+            "--",
+            BUSYBOX,
+            "sh",
+            "-c",
+            &script,
+        ],
+        None,
+    );
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    // Enforced: EACCES (13) from the rule, and no directory.
+    assert!(out.contains("mkdir=1"), "{out}");
+    assert!(!out.contains("exists"), "{out}");
+    assert!(err.contains("Permission denied"), "{err}");
+    let events = lines(&std::fs::read_to_string(&report).unwrap());
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e["syscall"], "mkdir");
+    assert_eq!(e["decidedBy"], "syscalls[0]");
+    assert_eq!(e["action"], "SCMP_ACT_ERRNO");
+    assert_eq!(e["errno"], 13);
+    assert_eq!(e["taken"], "errno");
+    assert_eq!(e["arch"], "SCMP_ARCH_X86_64");
+    assert_eq!(e["comm"], "mkdir");
+    assert!(e["time"].as_str().unwrap().ends_with('Z'));
+    assert!(err.contains("1 call denied"), "{err}");
+    assert!(err.contains("syscalls[0] denies mkdir"), "{err}");
+}
+
+#[test]
+fn complain_reports_and_lets_the_call_run() {
+    assert_busybox();
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let dir = t.path().join("made");
+    let o = run(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--complain",
+            "--",
+            BUSYBOX,
+            "mkdir",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(dir.is_dir(), "complain mode let mkdir run");
+    let events = lines(&err);
+    assert_eq!(events.len(), 1, "{err}");
+    assert_eq!(events[0]["taken"], "continued");
+    assert_eq!(events[0]["decidedBy"], "syscalls[0]");
+    assert!(err.contains("would have been denied"), "{err}");
+}
+
+#[test]
+fn a_kill_is_reported_then_carried_out_and_without_trace_sigsys_suggests_it() {
+    assert_busybox();
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let victim = t.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let args = |trace: bool| {
+        let mut v = vec!["run", "--profile", profile.to_str().unwrap()];
+        if trace {
+            v.push("--trace");
+        }
+        v.extend(["--", BUSYBOX, "rmdir", victim.to_str().unwrap()]);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let plain = run(&args(false).iter().map(String::as_str).collect::<Vec<_>>(), None);
+    let err = text(&plain.stderr);
+    assert_eq!(plain.status.code(), Some(128 + libc::SIGSYS), "{err}");
+    assert!(err.contains("run again with --trace"), "{err}");
+    let traced = run(&args(true).iter().map(String::as_str).collect::<Vec<_>>(), None);
+    let err = text(&traced.stderr);
+    assert_eq!(traced.status.code(), Some(128 + libc::SIGKILL), "{err}");
+    let events = lines(&err);
+    assert_eq!(events.len(), 1, "{err}");
+    assert_eq!(events[0]["syscall"], "rmdir");
+    assert_eq!(events[0]["action"], "SCMP_ACT_KILL_PROCESS");
+    assert_eq!(events[0]["taken"], "killed");
+    assert!(victim.is_dir(), "rmdir never ran");
+}
+
+#[test]
+fn an_unprivileged_user_traces_with_no_new_privileges() {
+    assert_busybox();
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let dir = t.path().join("made-by-4242");
+    let o = run(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--no-new-privs",
+            "--no-cache",
+            "--trace",
+            "--",
+            BUSYBOX,
+            "mkdir",
+            dir.to_str().unwrap(),
+        ],
+        Some(4242),
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!dir.exists());
+    let events = lines(&err);
+    assert_eq!(events.len(), 1, "{err}");
+    assert_eq!(events[0]["syscall"], "mkdir");
+    assert_eq!(events[0]["errno"], 13);
+}
+
+#[test]
+fn a_profile_with_its_own_notify_rules_is_refused() {
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--trace",
+            "--",
+            BUSYBOX,
+            "true",
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(err.contains("SCMP_ACT_NOTIFY"), "{err}");
+}
