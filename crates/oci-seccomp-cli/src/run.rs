@@ -131,6 +131,17 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
             name,
         )
     };
+    if (args.trace || args.complain)
+        && plan
+            .seccomp()
+            .is_some_and(oci_seccomp_load::listener::has_notify_rule)
+    {
+        return Err(CliError::problem(
+            "cannot trace this profile: it has SCMP_ACT_NOTIFY rules for its own agent, and \
+             trace and complain mode need the notify fd for themselves",
+        )
+        .hint("remove the NOTIFY rules to trace the rest, or log in the agent"));
+    }
     let allowed = AllowedPeers::with_extra(args.listener_uid.iter().copied());
     let listener = connect_listener(&plan, &allowed).map_err(launch_error)?;
     let cache = match (&args.cache_dir, args.no_cache) {
@@ -154,9 +165,10 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     }
     let (exit, traced) = match (mode, program) {
         (Some(mode), Some(original)) => {
-            let spec = plan.seccomp().cloned().ok_or_else(|| {
-                CliError::usage("--trace and --complain need a seccomp profile")
-            })?;
+            let spec = plan
+                .seccomp()
+                .cloned()
+                .ok_or_else(|| CliError::usage("--trace and --complain need a seccomp profile"))?;
             let traced = Traced::start(&spec, original, mode, args.report.as_deref(), &plan)?;
             let launcher = Launcher::new(plan, Some(traced.routed.clone()), listener)
                 .map_err(plan_error)?

@@ -60,7 +60,10 @@ fn trace_enforces_and_reports_each_denial_with_its_entry() {
     std::fs::write(&profile, PROFILE).unwrap();
     let report = t.path().join("report.jsonl");
     let dir = t.path().join("made");
-    let script = format!("mkdir {0}; echo mkdir=$?; test -d {0} && echo exists", dir.display());
+    let script = format!(
+        "mkdir {0}; echo mkdir=$?; test -d {0} && echo exists; true",
+        dir.display()
+    );
     let o = run(
         &[
             "run",
@@ -144,11 +147,17 @@ fn a_kill_is_reported_then_carried_out_and_without_trace_sigsys_suggests_it() {
         v.extend(["--", BUSYBOX, "rmdir", victim.to_str().unwrap()]);
         v.into_iter().map(String::from).collect::<Vec<_>>()
     };
-    let plain = run(&args(false).iter().map(String::as_str).collect::<Vec<_>>(), None);
+    let plain = run(
+        &args(false).iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    );
     let err = text(&plain.stderr);
     assert_eq!(plain.status.code(), Some(128 + libc::SIGSYS), "{err}");
     assert!(err.contains("run again with --trace"), "{err}");
-    let traced = run(&args(true).iter().map(String::as_str).collect::<Vec<_>>(), None);
+    let traced = run(
+        &args(true).iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    );
     let err = text(&traced.stderr);
     assert_eq!(traced.status.code(), Some(128 + libc::SIGKILL), "{err}");
     let events = lines(&err);

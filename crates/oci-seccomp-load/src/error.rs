@@ -101,6 +101,19 @@ pub enum HandoffError {
         /// The child.
         pid: libc::pid_t,
     },
+    /// The pid given for the child is not the process that uses this channel: the process
+    /// that published its pid on the channel has another one. Nothing is taken from it and
+    /// it is not signalled.
+    #[error(
+        "pid {pid} is not the process that installs on this handoff channel (that one says it \
+         is pid {published} in its pid namespace); pass the pid fork returned"
+    )]
+    WrongChild {
+        /// The pid given.
+        pid: libc::pid_t,
+        /// The pid the channel's child published (in its own pid namespace).
+        published: libc::pid_t,
+    },
     /// The parent end gave up (timed out or was dropped) before taking the fd.
     #[error("the runtime stopped waiting for the seccomp notify fd")]
     Abandoned,

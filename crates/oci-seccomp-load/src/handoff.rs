@@ -384,6 +384,8 @@ impl ParentEnd {
             None => None,
         };
         let mut nap = Duration::from_micros(20);
+        // Whether the given pid was checked against the published one.
+        let mut checked = self.child.is_none();
         loop {
             let state = sh.state.load(Ordering::Acquire);
             match state {
@@ -399,6 +401,13 @@ impl ParentEnd {
                 }
                 READY_FD => break,
                 _ => {}
+            }
+            if state == STARTED && !checked {
+                // The child published its pid: the given pid must name the same process.
+                if let Some(pid) = self.child {
+                    check_same_process(pid, sh.pid.load(Ordering::Relaxed))?;
+                }
+                checked = true;
             }
             if state == STARTED && pidfd.is_none() {
                 let pid = self.child_pid(sh.pid.load(Ordering::Relaxed))?;
@@ -419,6 +428,9 @@ impl ParentEnd {
             nap = (nap * 2).min(Duration::from_millis(2));
         }
         let pid = self.child_pid(sh.pid.load(Ordering::Relaxed))?;
+        if !checked {
+            check_same_process(pid, sh.pid.load(Ordering::Relaxed))?;
+        }
         let pidfd = match pidfd {
             Some(p) => p,
             None => pidfd_open(pid)?,
@@ -478,13 +490,35 @@ impl Drop for ParentEnd {
     }
 }
 
+/// Checks that `pid` (in our pid namespace) is the process that published `published`
+/// (its pid in its own, innermost, pid namespace): the last `NSpid` field of
+/// `/proc/PID/status` (Linux 4.1) is that number.
+fn check_same_process(pid: libc::pid_t, published: libc::pid_t) -> Result<(), HandoffError> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|_| HandoffError::ChildExited { pid })?;
+    let innermost = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|v| v.split_whitespace().last())
+        .and_then(|v| v.parse::<libc::pid_t>().ok());
+    if innermost == Some(published) {
+        Ok(())
+    } else {
+        Err(HandoffError::WrongChild { pid, published })
+    }
+}
+
 /// An fd number in another process's fd table. It names nothing in ours, so it is never
 /// an `OwnedFd`/`BorrowedFd` here; only `pidfd_getfd` turns it into one of ours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RemoteFd(pub RawFd);
 
 fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, HandoffError> {
-    let Some(p) = rustix::process::Pid::from_raw(pid) else {
+    // rustix asserts a non-negative raw pid: check first.
+    let Some(p) = (pid > 0)
+        .then(|| rustix::process::Pid::from_raw(pid))
+        .flatten()
+    else {
         return Err(HandoffError::ChildExited { pid });
     };
     match rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {

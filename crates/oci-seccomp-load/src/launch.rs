@@ -227,15 +227,20 @@ impl LaunchParent {
     /// `child` is the child's pid as `fork` returned it (the only one that is right when
     /// the child has its own pid namespace); `state`'s `pid` should be the same.
     ///
-    /// On every error after the child installed its filter, the child is killed with
+    /// `child` must be a child of this process (checked through a pidfd: a wrong or reused
+    /// pid is refused and never signalled). On every error after the child installed its
+    /// filter, the child is killed with
     /// SIGKILL before the error is returned (its notified syscalls could never be
     /// answered); the caller still reaps it. On [`HandoffError::Install`] and
     /// [`HandoffError::ChildExited`] the child is left to exit on its own (it installed
-    /// nothing, or is gone), so the caller can read why from its own report channel.
+    /// nothing, or is gone), so the caller can read why from its own report channel; on
+    /// [`HandoffError::WrongChild`] (`child` is another child of ours than the one on the
+    /// channel) nothing is signalled.
     ///
     /// # Errors
     ///
-    /// The [`HandoffError`] of [`ParentEnd::receive_timeout`] or [`send_state`].
+    /// The [`HandoffError`] of [`ParentEnd::receive_timeout`] or [`send_state`];
+    /// [`HandoffError::Io`] when `child` is not a live child of this process.
     pub fn complete(
         self,
         child: libc::pid_t,
@@ -247,20 +252,21 @@ impl LaunchParent {
             timeout,
         } = self;
         let pid = child;
+        // Only ever signal our own child: a pidfd pins the process, and its parent must be
+        // us (a wrong pid from the caller, or one reused, is refused and never killed).
+        let pidfd = own_child(pid)?;
         let end = end.for_child(pid);
         let kill = || {
-            // Never 0 or -1: those would signal a process group or every process.
-            if pid > 0 {
-                let p = nix::unistd::Pid::from_raw(pid);
-                let _ = nix::sys::signal::kill(p, nix::sys::signal::SIGKILL);
-            }
+            let _ = rustix::process::pidfd_send_signal(&pidfd, rustix::process::Signal::KILL);
         };
         let (fd, status) = match end.receive_with_status(timeout) {
             Ok(got) => got,
             Err(e) => {
                 if !matches!(
                     e,
-                    HandoffError::Install(_) | HandoffError::ChildExited { .. }
+                    HandoffError::Install(_)
+                        | HandoffError::ChildExited { .. }
+                        | HandoffError::WrongChild { .. }
                 ) {
                     kill();
                 }
@@ -285,4 +291,42 @@ impl LaunchParent {
             }
         }
     }
+}
+
+/// A pidfd for `pid` after checking that it is a child of this process: the pidfd is
+/// opened first, so the process checked is the one the pidfd names.
+fn own_child(pid: libc::pid_t) -> Result<OwnedFd, HandoffError> {
+    let not_ours = |why: String| {
+        HandoffError::io(
+            "identify the child",
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, why),
+        )
+    };
+    let Some(p) = (pid > 0)
+        .then(|| rustix::process::Pid::from_raw(pid))
+        .flatten()
+    else {
+        return Err(not_ours(format!(
+            "pid {pid} is not a process id; pass the pid fork returned"
+        )));
+    };
+    let pidfd = match rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::SRCH) => return Err(HandoffError::ChildExited { pid }),
+        Err(e) => return Err(HandoffError::io("pidfd_open of the child", e.into())),
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|_| HandoffError::ChildExited { pid })?;
+    let ppid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))
+        .and_then(|v| v.trim().parse::<libc::pid_t>().ok());
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    if ppid != Some(me) {
+        return Err(not_ours(format!(
+            "pid {pid} is not a child of this process (its parent is {ppid:?}); pass the pid \
+             fork returned"
+        )));
+    }
+    Ok(pidfd)
 }

@@ -243,7 +243,11 @@ pub fn connect_listener_with(
 /// whose action equals the default, installs nothing). False for a profile that does not
 /// validate (it cannot be installed either). [`crate::is_notify`] is the same question.
 pub fn has_notify_rule(spec: &LinuxSeccomp) -> bool {
-    oci_seccomp::Profile::from_oci(spec, false).is_ok_and(|p| p.needs_listener())
+    // Validation's warnings (an unknown name skipped, ...) are the compile's to give: this
+    // second look at the same profile stays quiet.
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        oci_seccomp::Profile::from_oci(spec, false).is_ok_and(|p| p.needs_listener())
+    })
 }
 
 /// Connects to `spec.listenerPath` when the profile needs it: `Ok(None)` when there is no

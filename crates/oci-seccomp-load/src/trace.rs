@@ -255,7 +255,10 @@ fn target_identity(tid: u32) -> (Option<i32>, String) {
 /// pending (so the pidfd names the process that made the call, not a reused pid), then
 /// `SIGKILL` through the pidfd.
 fn kill_target(fd: &NotifyFd, n: &Notification, tgid: Option<i32>) -> Taken {
-    let Some(pid) = tgid.and_then(rustix::process::Pid::from_raw) else {
+    let Some(pid) = tgid
+        .filter(|&t| t > 0)
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return Taken::Gone;
     };
     let Ok(pidfd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {

@@ -160,3 +160,65 @@ fn an_agent_that_hung_up_gets_the_child_killed() {
         WaitStatus::Signaled(pid, Signal::SIGKILL, false)
     );
 }
+
+/// A child that installs under a NOTIFY profile and then makes the notified call.
+fn notify_child(child: oci_seccomp_load::LaunchChild) -> nix::unistd::Pid {
+    fork_child(move || {
+        set_nnp();
+        if child.install().is_err() {
+            return 2;
+        }
+        getppid_raw();
+        0
+    })
+}
+
+fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+#[test]
+#[serial]
+fn a_pid_that_is_not_a_child_is_refused_and_never_signalled() {
+    // A process that is not ours: a background sleep whose shell has exited.
+    let out = std::process::Command::new("/bin/sh")
+        .args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"])
+        .output()
+        .unwrap();
+    let stranger: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let spec = spec(&notify_profile(&["getppid"]));
+    for wrong in [stranger, 0, -1] {
+        let (parent, child) = Launch::with_agent(program(&spec), None).unwrap().split();
+        let pid = notify_child(child);
+        let err = parent.complete(wrong, state(pid)).unwrap_err();
+        assert!(err.to_string().contains("fork returned"), "{wrong}: {err}");
+        // The real child waits on the abandoned handoff and gives up without a syscall;
+        // kill it here.
+        let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        let _ = wait_deadline(pid);
+    }
+    assert!(alive(stranger), "the stranger must not be signalled");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(stranger), Signal::SIGKILL);
+}
+
+#[test]
+#[serial]
+fn another_child_of_ours_is_refused_and_never_signalled() {
+    let mut other = std::process::Command::new("/bin/sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let spec = spec(&notify_profile(&["getppid"]));
+    let (parent, child) = Launch::with_agent(program(&spec), None).unwrap().split();
+    let pid = notify_child(child);
+    let err = parent.complete(other.id() as i32, state(pid)).unwrap_err();
+    assert!(matches!(err, HandoffError::WrongChild { .. }), "{err:?}");
+    assert!(
+        alive(other.id() as i32),
+        "the other child must not be signalled"
+    );
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+    let _ = wait_deadline(pid);
+}
