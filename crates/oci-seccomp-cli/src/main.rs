@@ -5,6 +5,7 @@
 //! failed run, 2 for a usage error. Every error is one line on stderr that names the
 //! field path, the value and the reason, with a hint where one helps.
 
+mod agent;
 mod check;
 mod compile;
 mod demo;
@@ -12,6 +13,7 @@ mod errors;
 mod explain;
 mod features;
 mod logging;
+mod record;
 mod render;
 mod report;
 mod run;
@@ -146,8 +148,11 @@ enum Command {
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Run a command (or an OCI bundle) under a seccomp profile.
+    /// Run a command (or an OCI bundle) under a seccomp profile; --trace or --complain
+    /// report every call the profile does not allow, with the rule that decided.
     Run(run::RunArgs),
+    /// Learn the profile a command (or bundle) needs from a real run, without root.
+    Record(record::RecordArgs),
     /// The reference seccomp agent: accept notify fds on a socket and answer per policy.
     Supervise(supervise::SuperviseArgs),
     /// What this kernel and libseccomp support (OCI features.json, linux.seccomp).
@@ -241,6 +246,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             output,
         }),
         Command::Run(args) => run::run(args),
+        Command::Record(args) => record::run(args),
         Command::Supervise(args) => supervise::run(args),
         Command::Features { json } => features::run(json),
         Command::Demo => demo::run(),

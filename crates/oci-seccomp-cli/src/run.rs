@@ -7,13 +7,14 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use oci_seccomp_load::trace::{Mode, Tracer};
-use oci_seccomp_load::{AllowedPeers, NotifyFd};
+use oci_seccomp_load::trace::Mode;
+use oci_seccomp_load::AllowedPeers;
 use oci_seccomp_runtime::{
     compile, connect_listener, CachePolicy, Exit, LaunchError, LaunchOptions, LaunchPlan, Launcher,
-    NotifyHandler, PlanError,
+    PlanError,
 };
 
+use crate::agent::Agent;
 use crate::report::{self, Sink, Summary};
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
@@ -73,7 +74,7 @@ pub struct RunArgs {
     pub command: Vec<String>,
 }
 
-fn plan_error(e: PlanError) -> CliError {
+pub(crate) fn plan_error(e: PlanError) -> CliError {
     let usage = matches!(e, PlanError::NoCommand);
     let hint = e.hint();
     let err = if usage {
@@ -87,7 +88,7 @@ fn plan_error(e: PlanError) -> CliError {
     }
 }
 
-fn launch_error(e: LaunchError) -> CliError {
+pub(crate) fn launch_error(e: LaunchError) -> CliError {
     match e {
         LaunchError::Plan(p) => plan_error(p),
         e => {
@@ -169,12 +170,34 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
                 .seccomp()
                 .cloned()
                 .ok_or_else(|| CliError::usage("--trace and --complain need a seccomp profile"))?;
-            let traced = Traced::start(&spec, original, mode, args.report.as_deref(), &plan)?;
-            let launcher = Launcher::new(plan, Some(traced.routed.clone()), listener)
+            let sink = Sink::open(args.report.as_deref()).map_err(|e| {
+                CliError::problem(format!(
+                    "--report {}: {e}",
+                    args.report
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                ))
+            })?;
+            let summary = Arc::new(Mutex::new(Summary::default()));
+            let container = plan.id().to_string();
+            let seen = Arc::clone(&summary);
+            let sink = Mutex::new(sink);
+            let agent = Agent::start(&spec, original, mode, move |e| {
+                if let Ok(mut s) = sink.lock() {
+                    s.line(&report::event_json(&container, e));
+                }
+                if let Ok(mut s) = seen.lock() {
+                    s.add(e);
+                }
+            })?;
+            let launcher = Launcher::new(plan, Some(agent.routed().clone()), listener)
                 .map_err(plan_error)?
-                .with_notify_handler(traced.handler());
+                .with_notify_handler(agent.handler());
             let exit = launcher.run().map_err(launch_error)?;
-            (exit, Some(traced))
+            agent.finish();
+            let text = summary.lock().map(|s| s.render(mode)).unwrap_or_default();
+            (exit, Some(text))
         }
         (Some(_), None) => {
             return Err(CliError::usage(
@@ -189,8 +212,8 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
             None,
         ),
     };
-    if let Some(t) = traced {
-        eprint!("{}", t.finish());
+    if let Some(text) = traced {
+        eprint!("{text}");
     }
     if let Exit::Signaled(sig) = exit {
         let why = if sig == nix::sys::signal::Signal::SIGSYS {
@@ -209,101 +232,4 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         );
     }
     Ok(exit.code())
-}
-
-/// A traced run: the routed program, the tracer and what it saw.
-struct Traced {
-    routed: oci_seccomp::Program,
-    tracer: Arc<Tracer>,
-    mode: Mode,
-    container: String,
-    sink: Arc<Mutex<Sink>>,
-    summary: Arc<Mutex<Summary>>,
-    agent: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
-}
-
-impl Traced {
-    /// Routes `original`'s denials to an agent in this process.
-    fn start(
-        spec: &oci_seccomp::LinuxSeccomp,
-        original: oci_seccomp::Program,
-        mode: Mode,
-        report: Option<&std::path::Path>,
-        plan: &LaunchPlan,
-    ) -> CliResult<Self> {
-        let routed = oci_seccomp::trace::route_denials(&original)
-            .map_err(|e| CliError::problem(format!("cannot trace this profile: {e}")))?;
-        let profile = oci_seccomp::Profile::from_oci(spec, false)
-            .map_err(|e| util::compile_error("profile", &e))?;
-        let sink = Sink::open(report).map_err(|e| {
-            CliError::problem(format!(
-                "--report {}: {e}",
-                report.map(|p| p.display().to_string()).unwrap_or_default()
-            ))
-        })?;
-        let tracer = Tracer::new(
-            original,
-            &profile,
-            &oci_seccomp::CompileOptions::default(),
-            mode,
-        );
-        Ok(Self {
-            routed,
-            tracer: Arc::new(tracer),
-            mode,
-            container: plan.id().to_string(),
-            sink: Arc::new(Mutex::new(sink)),
-            summary: Arc::new(Mutex::new(Summary::default())),
-            agent: Arc::new(Mutex::new(None)),
-        })
-    }
-
-    /// The launcher's notify-fd handler: serves the fd from a thread of this process.
-    fn handler(&self) -> NotifyHandler {
-        let (tracer, sink, summary, agent) = (
-            Arc::clone(&self.tracer),
-            Arc::clone(&self.sink),
-            Arc::clone(&self.summary),
-            Arc::clone(&self.agent),
-        );
-        let container = self.container.clone();
-        Box::new(move |fd| {
-            let fd = NotifyFd::new(fd);
-            let thread = std::thread::spawn(move || {
-                let served = tracer.serve(&fd, |e| {
-                    if let Ok(mut s) = sink.lock() {
-                        s.line(&report::event_json(&container, &e));
-                    }
-                    if let Ok(mut s) = summary.lock() {
-                        s.add(&e);
-                    }
-                });
-                if let Err(e) = served {
-                    tracing::warn!(error = %e, "the trace agent stopped");
-                }
-            });
-            if let Ok(mut a) = agent.lock() {
-                *a = Some(thread);
-            }
-        })
-    }
-
-    /// Waits (briefly) for the agent to see the last process go, and returns the summary.
-    fn finish(self) -> String {
-        let thread = self.agent.lock().ok().and_then(|mut a| a.take());
-        if let Some(t) = thread {
-            // Processes the workload left behind keep the filter alive: do not wait for them.
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-            while !t.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            if t.is_finished() {
-                let _ = t.join();
-            }
-        }
-        self.summary
-            .lock()
-            .map(|s| s.render(self.mode))
-            .unwrap_or_default()
-    }
 }

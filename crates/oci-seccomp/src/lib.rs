@@ -36,6 +36,7 @@ mod compile;
 pub mod errno;
 pub mod error;
 pub mod explain;
+pub mod learn;
 pub mod lint;
 pub mod moby;
 mod parse;

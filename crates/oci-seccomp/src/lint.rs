@@ -242,7 +242,7 @@ const FAMILIES: &[&[&str]] = &[
 ];
 
 /// The syscalls whose refusal makes every process die or hang.
-const VITAL: &[(&str, &str)] = &[
+pub(crate) const VITAL: &[(&str, &str)] = &[
     ("exit", "threads cannot end"),
     ("exit_group", "processes cannot end"),
     (

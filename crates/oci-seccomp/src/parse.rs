@@ -59,6 +59,9 @@ pub fn unknown_keys(v: &Value, docker: bool) -> Vec<String> {
     const DOCKER_ENTRY: &[&str] = &["name", "includes", "excludes", "comment", "errno"];
     const FILTER: &[&str] = &["caps", "arches", "minKernel"];
     const ARCH_MAP: &[&str] = &["architecture", "subArchitectures"];
+    // JSON Schema's annotation keyword: `oci-seccomp record` writes the provenance there;
+    // every reader ignores it.
+    const ANNOTATION: &[&str] = &["$comment"];
     fn check(
         obj: &serde_json::Map<String, Value>,
         path: &str,
@@ -88,7 +91,7 @@ pub fn unknown_keys(v: &Value, docker: bool) -> Vec<String> {
     } else {
         (none, none)
     };
-    check(obj, "", &[TOP_OCI_KEYS, top_extra], &mut out);
+    check(obj, "", &[TOP_OCI_KEYS, top_extra, ANNOTATION], &mut out);
     if let Some(Value::Array(entries)) = get_any_case(obj, "syscalls") {
         for (i, e) in entries.iter().enumerate() {
             let Some(e) = e.as_object() else { continue };

@@ -1,0 +1,99 @@
+//! The in-process agent of `run --trace`/`--complain` and `record`: the routed filter, a
+//! [`Tracer`] serving the notify fd from a thread, and the caller's event handler.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use oci_seccomp::{LinuxSeccomp, Program};
+use oci_seccomp_load::trace::{Event, Mode, Tracer};
+use oci_seccomp_load::NotifyFd;
+use oci_seccomp_runtime::NotifyHandler;
+
+use crate::util;
+use crate::{CliError, CliResult};
+
+/// The caller's handler of each event, shared with the serving thread.
+type OnEvent = Arc<Mutex<Box<dyn FnMut(&Event) + Send>>>;
+
+/// What the launcher needs (the routed program, a notify-fd handler) and the thread that
+/// serves the fd.
+pub struct Agent {
+    routed: Program,
+    tracer: Arc<Tracer>,
+    on_event: OnEvent,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl Agent {
+    /// Routes the denials of `original` (compiled from `spec`) to an agent in this process
+    /// that answers in `mode` and hands each event to `on_event`.
+    pub fn start(
+        spec: &LinuxSeccomp,
+        original: Program,
+        mode: Mode,
+        on_event: impl FnMut(&Event) + Send + 'static,
+    ) -> CliResult<Self> {
+        let routed = oci_seccomp::trace::route_denials(&original)
+            .map_err(|e| CliError::problem(format!("cannot route this profile's denials: {e}")))?;
+        let profile = oci_seccomp::Profile::from_oci(spec, false)
+            .map_err(|e| util::compile_error("profile", &e))?;
+        let tracer = Tracer::new(
+            original,
+            &profile,
+            &oci_seccomp::CompileOptions::default(),
+            mode,
+        );
+        Ok(Self {
+            routed,
+            tracer: Arc::new(tracer),
+            on_event: Arc::new(Mutex::new(Box::new(on_event))),
+            thread: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// The filter to install.
+    pub fn routed(&self) -> &Program {
+        &self.routed
+    }
+
+    /// The launcher's notify-fd handler: serves the fd from a thread of this process.
+    pub fn handler(&self) -> NotifyHandler {
+        let (tracer, on_event, slot) = (
+            Arc::clone(&self.tracer),
+            Arc::clone(&self.on_event),
+            Arc::clone(&self.thread),
+        );
+        Box::new(move |fd| {
+            let fd = NotifyFd::new(fd);
+            let thread = std::thread::spawn(move || {
+                let served = tracer.serve(&fd, |e| {
+                    if let Ok(mut f) = on_event.lock() {
+                        f(&e);
+                    }
+                });
+                if let Err(e) = served {
+                    tracing::warn!(error = %e, "the trace agent stopped");
+                }
+            });
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(thread);
+            }
+        })
+    }
+
+    /// After the workload's exit: waits up to 2 s for the agent to see the last process
+    /// using the filter go (processes the workload left behind are not waited for).
+    pub fn finish(&self) {
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = thread {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! `record` end to end: learn a profile from a real run, then run the same workload under
+//! it with `--trace` (zero denials, same output and status), and a variant that makes one
+//! more syscall (exactly that one reported). Workloads: a busybox shell script, a static
+//! C program with sockets, threads and a 32-bit `int 0x80` call, a Python one-liner; also
+//! as an unprivileged user.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp");
+const BUSYBOX: &str = "/bin/busybox";
+
+fn oci_seccomp(args: &[&str], cwd: &Path, uid: Option<u32>) -> Output {
+    let mut c = Command::new(BIN);
+    c.args(args).current_dir(cwd).stdin(Stdio::null());
+    if let Some(u) = uid {
+        c.uid(u).gid(u);
+    }
+    c.output().expect("run oci-seccomp")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::Builder::new()
+        .prefix("oci-seccomp-record-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    t
+}
+
+/// Records `cmd` into `dir/p.json`; returns the run's output.
+fn record(dir: &Path, cmd: &[&str], uid: Option<u32>) -> Output {
+    let mut args = vec!["record", "-o", "p.json"];
+    if uid.is_some() {
+        args.push("--no-new-privs");
+    }
+    args.push("--");
+    args.extend_from_slice(cmd);
+    let o = oci_seccomp(&args, dir, uid);
+    assert!(
+        dir.join("p.json").exists(),
+        "record wrote nothing: {}",
+        text(&o.stderr)
+    );
+    o
+}
+
+/// Runs `cmd` under `dir/p.json` with `--trace`; returns the output and the report lines.
+fn traced(dir: &Path, cmd: &[&str], uid: Option<u32>) -> (Output, Vec<Value>) {
+    let mut args = vec!["run", "--profile", "p.json", "--no-cache", "--trace"];
+    if uid.is_some() {
+        args.push("--no-new-privs");
+    }
+    args.extend_from_slice(&["--report", "report.jsonl", "--"]);
+    args.extend_from_slice(cmd);
+    let o = oci_seccomp(&args, dir, uid);
+    let report = std::fs::read_to_string(dir.join("report.jsonl")).unwrap_or_default();
+    let events = report
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (o, events)
+}
+
+fn syscalls(events: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = events
+        .iter()
+        .map(|e| e["syscall"].as_str().unwrap_or("?").to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Record, check, replay under --trace with zero denials and the same result.
+fn round_trip(dir: &Path, cmd: &[&str], uid: Option<u32>, reset: impl Fn()) -> Value {
+    let rec = record(dir, cmd, uid);
+    assert_eq!(rec.status.code(), Some(0), "record: {}", text(&rec.stderr));
+    let check = oci_seccomp(&["check", "p.json"], dir, None);
+    assert!(
+        text(&check.stdout).contains(" 0 error(s)") || text(&check.stderr).contains(" 0 error(s)"),
+        "check: {}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
+    reset();
+    let (run, events) = traced(dir, cmd, uid);
+    assert!(
+        events.is_empty(),
+        "denials under the recorded profile: {events:?}"
+    );
+    assert!(
+        text(&run.stderr).contains("no call denied"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(run.status.code(), rec.status.code());
+    assert_eq!(text(&run.stdout), text(&rec.stdout));
+    serde_json::from_str(&std::fs::read_to_string(dir.join("p.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_busybox_script_round_trips_and_one_extra_syscall_is_reported() {
+    assert!(
+        Path::new(BUSYBOX).exists(),
+        "run ./scripts/setup (busybox-static)"
+    );
+    let t = tempdir();
+    let dir = t.path();
+    let script = "mkdir d && echo hello > d/f && cat d/f | tr a-z A-Z && ls d | wc -l \
+                  && (sleep 0; echo sub) && rm -r d";
+    let profile = round_trip(dir, &[BUSYBOX, "sh", "-c", script], None, || {});
+    let comment = profile["$comment"].as_array().unwrap();
+    assert!(comment[0]
+        .as_str()
+        .unwrap()
+        .starts_with("Recorded by oci-seccomp"));
+    assert!(comment
+        .iter()
+        .any(|c| c.as_str().unwrap().starts_with("kernel: Linux")));
+    assert_eq!(profile["defaultAction"], "SCMP_ACT_ERRNO");
+    // The variant: the same script, then one more syscall (sync(2)).
+    let variant = format!("{script}; sync; true");
+    let (run, events) = traced(dir, &[BUSYBOX, "sh", "-c", &variant], None);
+    assert_eq!(syscalls(&events), ["sync"], "{}", text(&run.stderr));
+    assert_eq!(events[0]["decidedBy"], "defaultAction");
+    assert_eq!(events[0]["errno"], 1);
+}
+
+const C_PROGRAM: &str = r#"
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+static void *worker(void *arg) {
+    int *fds = arg;
+    char buf[16] = {0};
+    read(fds[1], buf, sizeof buf - 1);
+    write(fds[1], "pong", 4);
+    return NULL;
+}
+
+int main(void) {
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return 2;
+    pthread_t t;
+    if (pthread_create(&t, NULL, worker, fds) != 0) return 3;
+    write(fds[0], "ping", 4);
+    char buf[16] = {0};
+    read(fds[0], buf, 4);
+    pthread_join(t, NULL);
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0,
+                             .sin_addr = { htonl(INADDR_LOOPBACK) } };
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 4;
+    /* A 32-bit call from a 64-bit process: getpid through int 0x80 (i386 number 20). */
+    long pid32;
+    __asm__ volatile ("int $0x80" : "=a"(pid32) : "a"(20L) : "memory");
+    printf("%s %d\n", buf, pid32 == getpid());
+    return 0;
+}
+"#;
+
+fn build_c(dir: &Path) -> PathBuf {
+    let src = dir.join("w.c");
+    std::fs::write(&src, C_PROGRAM).unwrap();
+    let exe = dir.join("w");
+    let out = Command::new("gcc")
+        .args(["-static", "-O1", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("gcc (./scripts/setup installs gcc and libc6-dev)");
+    assert!(out.status.success(), "gcc: {}", text(&out.stderr));
+    exe
+}
+
+#[test]
+fn a_static_c_program_with_sockets_threads_and_a_32_bit_call_round_trips() {
+    let t = tempdir();
+    let dir = t.path();
+    let exe = build_c(dir);
+    let exe = exe.to_str().unwrap();
+    let profile = round_trip(dir, &[exe], None, || {});
+    let arches: Vec<&str> = profile["architectures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        arches.contains(&"SCMP_ARCH_X86"),
+        "the int 0x80 call's ABI: {arches:?}"
+    );
+    // With x86 listed, socket calls may come through socketcall, where conditions cannot
+    // be seen: they are allowed without conditions (a condition would be refused).
+    let entries = profile["syscalls"].as_array().unwrap();
+    let socket: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["names"].as_array().unwrap().iter().any(|n| n == "socket"))
+        .collect();
+    assert_eq!(socket.len(), 1, "{socket:?}");
+    assert!(socket[0].get("args").is_none(), "{socket:?}");
+}
+
+#[test]
+fn a_python_one_liner_round_trips() {
+    let python = ["/usr/bin/python3", "/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("python3 (./scripts/setup installs python3-minimal)");
+    let t = tempdir();
+    round_trip(
+        t.path(),
+        &[
+            python,
+            "-S",
+            "-c",
+            "import os; print(sum(range(10)), os.getpid() > 0)",
+        ],
+        None,
+        || {},
+    );
+}
+
+#[test]
+fn an_unprivileged_user_records_and_replays() {
+    let t = tempdir();
+    let dir = t.path();
+    round_trip(
+        dir,
+        &[BUSYBOX, "sh", "-c", "echo hi | wc -c"],
+        Some(4242),
+        || {
+            let _ = std::fs::remove_file(dir.join("report.jsonl"));
+        },
+    );
+}
+
+#[test]
+fn a_base_is_kept_and_only_what_it_denies_is_learned() {
+    let t = tempdir();
+    let dir = t.path();
+    std::fs::write(
+        dir.join("base.json"),
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#,
+    )
+    .unwrap();
+    let o = oci_seccomp(
+        &[
+            "record",
+            "-o",
+            "p.json",
+            "--base",
+            "base.json",
+            "--",
+            BUSYBOX,
+            "mkdir",
+            "x",
+        ],
+        dir,
+        None,
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("syscalls[0] of the base denies mkdir"),
+        "{err}"
+    );
+    let p: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("p.json")).unwrap()).unwrap();
+    assert_eq!(p["defaultAction"], "SCMP_ACT_ALLOW");
+    assert_eq!(p["syscalls"].as_array().unwrap().len(), 1, "{p}");
+}
