@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oci_seccomp_load::emulate::{mkdir_for_target, MkdirOptions};
+use oci_seccomp_load::trace::{Mode, Tracer};
 use oci_seccomp_load::{
     AllowedPeers, ContainerProcessState, Listener, ListenerOptions, Notification, NotifyError,
     NotifyFd,
@@ -79,6 +80,40 @@ pub struct SuperviseArgs {
         default_value_t = 10_000
     )]
     pub handshake_timeout_ms: u64,
+    /// Trace mode for runc and crun: answer every notification as PROFILE (--profile)
+    /// would have (ERRNO, TRACE as ENOSYS, KILL as SIGKILL) and report it with the rule
+    /// that decided. The runtime must install PROFILE rewritten to notify its denials
+    /// (--write-runtime-profile).
+    #[arg(long, requires = "profile", conflicts_with_all = ["policy", "complain"])]
+    pub trace: bool,
+    /// Like --trace, but let every call run (the container is NOT confined by PROFILE).
+    #[arg(long, requires = "profile", conflicts_with = "policy")]
+    pub complain: bool,
+    /// The profile whose decisions --trace and --complain report and enforce.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Write PROFILE rewritten for --runtime to FILE (for its config.json's
+    /// linux.seccomp): its denials notify this agent; what cannot be routed is printed.
+    #[arg(
+        long = "write-runtime-profile",
+        value_name = "FILE",
+        requires = "profile"
+    )]
+    pub write_runtime_profile: Option<PathBuf>,
+    /// The runtime whose containers are traced: it installs the --write-runtime-profile
+    /// output, and the answers follow its reading of the profile (runc answers syscalls
+    /// newer than the profile with ENOSYS, crun with the default action).
+    #[arg(long, value_enum, default_value = "runc")]
+    pub runtime: RuntimeName,
+}
+
+/// A runtime that installs a rewritten profile (see `--write-runtime-profile`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeName {
+    /// runc (refuses NOTIFY on write and as the default).
+    Runc,
+    /// crun.
+    Crun,
 }
 
 fn parse_mode(text: &str) -> Result<u32, String> {
@@ -188,6 +223,8 @@ extern "C" fn on_stop(_sig: libc::c_int) {
 
 struct Shared {
     policy: Policy,
+    /// --trace / --complain: the tracer of the profile.
+    tracer: Option<Tracer>,
     json: bool,
     allow_host_root: bool,
     finished: AtomicU64,
@@ -252,6 +289,7 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
 }
 
 fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
+    let mut summary = crate::report::Summary::default();
     if let Err(e) = fd.set_sync_wakeup() {
         tracing::debug!(error = %e, "sync wake-up not available");
     }
@@ -272,7 +310,26 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
         }
         match fd.receive_timeout(Duration::from_millis(200)) {
             Ok(None) => {}
-            Ok(Some(n)) => handle(&shared, &state, &fd, &n),
+            Ok(Some(n)) => match &shared.tracer {
+                Some(tracer) => {
+                    let e = tracer.handle(&fd, &n);
+                    summary.add(&e);
+                    let name = e.syscall().unwrap_or_else(|| format!("#{}", e.nr));
+                    emit(
+                        &shared,
+                        format!(
+                            "container={} pid={} {name}: {} by {} ({:?})",
+                            state.state().id(),
+                            e.tid,
+                            e.action,
+                            e.decided_by,
+                            e.taken
+                        ),
+                        crate::report::event_json(state.state().id(), &e),
+                    );
+                }
+                None => handle(&shared, &state, &fd, &n),
+            },
             Err(e) if e.is_target_gone() => {}
             Err(NotifyError::AllTargetsGone) => break,
             Err(e) => {
@@ -282,6 +339,11 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
         }
     }
     drop(fd);
+    if let Some(t) = &shared.tracer {
+        if !shared.json {
+            emit(&shared, summary.render(t.mode()), json!({}));
+        }
+    }
     emit(
         &shared,
         format!("container={} finished", state.state().id()),
@@ -338,6 +400,36 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         group: a.socket_group,
         handshake_timeout: Duration::from_millis(a.handshake_timeout_ms),
     };
+    // Before the socket exists: whoever waits for it finds the runtime profile written.
+    let tracer = match (&a.profile, a.trace, a.complain) {
+        (Some(p), trace, complain) if trace || complain => {
+            let spec = util::load_any(p)?;
+            let profile = oci_seccomp::Profile::from_oci(&spec, false)
+                .map_err(|e| util::compile_error(p, &e))?;
+            // Answer as the runtime would have with the original profile: runc's reading
+            // has the ENOSYS stub for syscalls newer than the profile, crun's the default.
+            let options = oci_seccomp::CompileOptions::default()
+                .with_enosys_stub(a.runtime == RuntimeName::Runc);
+            let original =
+                oci_seccomp::compile(&spec, &options).map_err(|e| util::compile_error(p, &e))?;
+            if let Some(out) = &a.write_runtime_profile {
+                write_runtime_profile(&spec, a.runtime, &a.socket, out)?;
+            }
+            let mode = if trace { Mode::Trace } else { Mode::Complain };
+            Some(Tracer::new(original, &profile, &options, mode))
+        }
+        (Some(p), false, false) if a.write_runtime_profile.is_some() => {
+            let spec = util::load_any(p)?;
+            if let Some(out) = &a.write_runtime_profile {
+                write_runtime_profile(&spec, a.runtime, &a.socket, out)?;
+            }
+            None
+        }
+        (Some(_), false, false) => {
+            return Err(CliError::usage("--profile needs --trace or --complain"));
+        }
+        _ => None,
+    };
     let listener = bind(&a.socket, &options)?;
     eprintln!(
         "oci-seccomp supervise: listening on {} (serving uids {:?})",
@@ -346,6 +438,7 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
     );
     let shared = Arc::new(Shared {
         policy,
+        tracer,
         json: a.json,
         allow_host_root: a.allow_host_root,
         finished: AtomicU64::new(0),
@@ -470,4 +563,33 @@ mod tests {
         let e = Policy::parse("p", "{\n  \"default\": }").unwrap_err();
         assert!(e.message.contains("line 2"), "{}", e.message);
     }
+}
+
+/// Writes `spec` rewritten for `runtime` ([`oci_seccomp::trace::route_profile`]) with
+/// `listenerPath` = `socket`, and prints what that runtime cannot route.
+fn write_runtime_profile(
+    spec: &oci_seccomp::LinuxSeccomp,
+    runtime: RuntimeName,
+    socket: &str,
+    out: &std::path::Path,
+) -> CliResult<()> {
+    let rt = match runtime {
+        RuntimeName::Runc => oci_seccomp::trace::Runtime::Runc,
+        RuntimeName::Crun => oci_seccomp::trace::Runtime::Crun,
+    };
+    let routed = oci_seccomp::trace::route_profile(spec, rt, socket)
+        .map_err(|e| util::compile_error("--profile", &e))?;
+    let mut text = serde_json::to_string_pretty(&routed.profile)
+        .map_err(|e| CliError::problem(e.to_string()))?;
+    text.push('\n');
+    util::write_output(Some(out), text.as_bytes())?;
+    eprintln!(
+        "oci-seccomp supervise: wrote {} for {:?}; not traced there:",
+        out.display(),
+        runtime
+    );
+    for line in &routed.untraced {
+        eprintln!("  {line}");
+    }
+    Ok(())
 }

@@ -281,6 +281,23 @@ pub fn multiplexer_of(name: &str) -> Option<(&'static str, u32, u32)> {
         .map(|(_, c)| ("ipc", *c, 0xffff))
 }
 
+/// Every syscall name libseccomp knows for `arch`, sorted: its table scanned from the
+/// ABI's first number (0; 4000, 5000 or 6000 on MIPS; bit 30 on x32) over 1100 numbers,
+/// past the highest syscall of any ABI today.
+pub fn all_syscall_names(arch: &ArchInfo) -> Vec<String> {
+    let base = if arch.x32 {
+        X32_SYSCALL_BIT as i32
+    } else {
+        raw_number("read", arch).map_or(0, |n| n - n.rem_euclid(1000))
+    };
+    let mut names: Vec<String> = (base..base + 1100)
+        .filter_map(|nr| syscall_name(nr, arch))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// The name of syscall `nr` on `arch`, as libseccomp knows it.
 pub fn syscall_name(nr: i32, arch: &ArchInfo) -> Option<String> {
     libseccomp::ScmpSyscall::from_raw_syscall(nr)

@@ -218,3 +218,169 @@ mod tests {
         ));
     }
 }
+
+/// The runtime that will install a profile rewritten by [`route_profile`]: what it
+/// refuses decides what cannot be routed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Runtime {
+    /// runc (1.1): refuses `SCMP_ACT_NOTIFY` as the default action and on `write`.
+    Runc,
+    /// crun (1.8): `SCMP_ACT_NOTIFY` as the default action is refused (crashes in 1.8).
+    Crun,
+}
+
+/// A profile rewritten for a runtime that cannot route denials itself (runc, crun): what to
+/// put in its `config.json`, and what stays in its kernel filter without a report.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct RoutedProfile {
+    /// The `linux.seccomp` object: every denying entry's action is `SCMP_ACT_NOTIFY`, and
+    /// every syscall the default would deny (and no entry names) is listed with
+    /// `SCMP_ACT_NOTIFY`; `listenerPath` is set.
+    pub profile: serde_json::Value,
+    /// What cannot be traced under this runtime, one sentence each.
+    pub untraced: Vec<String>,
+}
+
+/// Rewrites `spec` so that `runtime` sends every call it denies to the agent at
+/// `listener` (`oci-seccomp supervise --trace --profile` with the original profile, which
+/// answers as the original would). The default action stays (no runtime accepts NOTIFY
+/// there), so the syscalls it would deny are named one by one — every name libseccomp
+/// knows for the profile's architectures that no entry names. Not routed, and listed in
+/// [`RoutedProfile::untraced`]: calls of a syscall with conditional entries that match no
+/// condition (they reach the default); syscalls libseccomp does not know; `write` under
+/// runc; and `TRAP`.
+///
+/// # Errors
+///
+/// The [`crate::CompileError`] of validating `spec`, and
+/// [`crate::CompileError::InvalidField`] when the profile already has NOTIFY rules (its
+/// own agent would get our notifications).
+pub fn route_profile(
+    spec: &oci_spec::runtime::LinuxSeccomp,
+    runtime: Runtime,
+    listener: &str,
+) -> Result<RoutedProfile, crate::CompileError> {
+    use serde_json::{json, Value};
+    let profile = crate::Profile::from_oci(spec, false)?;
+    if let Some(i) = crate::profile::notify_entry(spec) {
+        return Err(crate::CompileError::InvalidField {
+            path: format!("syscalls[{i}].action"),
+            value: "SCMP_ACT_NOTIFY".into(),
+            reason: "the profile already notifies its own agent; tracing needs the notify fd"
+                .into(),
+        });
+    }
+    let mut out = serde_json::to_value(spec).map_err(|e| crate::CompileError::InvalidField {
+        path: String::new(),
+        value: String::new(),
+        reason: e.to_string(),
+    })?;
+    let mut untraced = Vec::new();
+    let refuses_write = runtime == Runtime::Runc;
+    let mut named: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut conditional: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut extra: Vec<Value> = Vec::new();
+    if let Some(entries) = out.get_mut("syscalls").and_then(Value::as_array_mut) {
+        for (i, entry) in entries.iter_mut().enumerate() {
+            let names: Vec<String> = entry["names"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let has_args = entry
+                .get("args")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            for n in &names {
+                named.insert(n.clone());
+                if has_args {
+                    conditional.entry(n.clone()).or_insert(i);
+                }
+            }
+            let action = spec
+                .syscalls()
+                .as_ref()
+                .and_then(|s| s.get(i))
+                .map(|e| crate::profile::action_from_oci(e.action(), e.errno_ret()));
+            if !action.is_some_and(is_routed) {
+                if action.is_some_and(|a| matches!(a, Action::Trap(_))) {
+                    untraced.push(format!(
+                        "syscalls[{i}] (SCMP_ACT_TRAP): stays in the kernel, not reported"
+                    ));
+                }
+                continue;
+            }
+            let keep: Vec<&String> = names
+                .iter()
+                .filter(|n| refuses_write && n.as_str() == "write")
+                .collect();
+            if !keep.is_empty() {
+                // runc refuses NOTIFY on write: that name keeps its action, unreported.
+                let mut kept = entry.clone();
+                kept["names"] = json!(keep);
+                extra.push(kept);
+                untraced.push(format!(
+                    "syscalls[{i}]: write keeps its action (runc refuses SCMP_ACT_NOTIFY on write), not reported"
+                ));
+                let rest: Vec<&String> = names.iter().filter(|n| n.as_str() != "write").collect();
+                entry["names"] = json!(rest);
+            }
+            if let Some(obj) = entry.as_object_mut() {
+                obj.insert("action".into(), json!("SCMP_ACT_NOTIFY"));
+                obj.remove("errnoRet");
+            }
+        }
+        entries.retain(|e| e["names"].as_array().is_none_or(|a| !a.is_empty()));
+        entries.extend(extra);
+    }
+    if is_routed(profile.default_action()) {
+        let mut listed: std::collections::BTreeSet<String> = Default::default();
+        for a in profile.architectures() {
+            listed.extend(crate::arch::all_syscall_names(a));
+        }
+        let mut routed: Vec<String> = listed
+            .into_iter()
+            .filter(|n| !named.contains(n))
+            .filter(|n| !(refuses_write && n == "write"))
+            .collect();
+        routed.sort();
+        if refuses_write && !named.contains("write") {
+            untraced.push(
+                "write: gets the default action unreported (runc refuses SCMP_ACT_NOTIFY on write)"
+                    .into(),
+            );
+        }
+        for (name, i) in &conditional {
+            untraced.push(format!(
+                "{name}: calls that match no condition of syscalls[{i}] get the default action, unreported"
+            ));
+        }
+        untraced.push(
+            "syscalls newer than libseccomp's table get the default action (or the ENOSYS stub), unreported"
+                .into(),
+        );
+        if !routed.is_empty() {
+            if let Some(entries) = out
+                .as_object_mut()
+                .map(|o| o.entry("syscalls").or_insert_with(|| json!([])))
+                .and_then(Value::as_array_mut)
+            {
+                entries.push(json!({"names": routed, "action": "SCMP_ACT_NOTIFY"}));
+            }
+        }
+    }
+    if let Some(o) = out.as_object_mut() {
+        o.insert("listenerPath".into(), json!(listener));
+        // Drop nulls that oci-spec writes for absent optional fields.
+        o.retain(|_, v| !v.is_null());
+    }
+    Ok(RoutedProfile {
+        profile: out,
+        untraced,
+    })
+}
