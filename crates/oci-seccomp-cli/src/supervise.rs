@@ -514,6 +514,35 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
     Ok(0)
 }
 
+/// Writes `spec` rewritten for `runtime` ([`oci_seccomp::trace::route_profile`]) with
+/// `listenerPath` = `socket`, and prints what that runtime cannot route.
+fn write_runtime_profile(
+    spec: &oci_seccomp::LinuxSeccomp,
+    runtime: RuntimeName,
+    socket: &str,
+    out: &std::path::Path,
+) -> CliResult<()> {
+    let rt = match runtime {
+        RuntimeName::Runc => oci_seccomp::trace::Runtime::Runc,
+        RuntimeName::Crun => oci_seccomp::trace::Runtime::Crun,
+    };
+    let routed = oci_seccomp::trace::route_profile(spec, rt, socket)
+        .map_err(|e| util::compile_error("--profile", &e))?;
+    let mut text = serde_json::to_string_pretty(&routed.profile)
+        .map_err(|e| CliError::problem(e.to_string()))?;
+    text.push('\n');
+    util::write_output(Some(out), text.as_bytes())?;
+    eprintln!(
+        "oci-seccomp supervise: wrote {} for {:?}; not traced there:",
+        out.display(),
+        runtime
+    );
+    for line in &routed.untraced {
+        eprintln!("  {line}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,33 +592,4 @@ mod tests {
         let e = Policy::parse("p", "{\n  \"default\": }").unwrap_err();
         assert!(e.message.contains("line 2"), "{}", e.message);
     }
-}
-
-/// Writes `spec` rewritten for `runtime` ([`oci_seccomp::trace::route_profile`]) with
-/// `listenerPath` = `socket`, and prints what that runtime cannot route.
-fn write_runtime_profile(
-    spec: &oci_seccomp::LinuxSeccomp,
-    runtime: RuntimeName,
-    socket: &str,
-    out: &std::path::Path,
-) -> CliResult<()> {
-    let rt = match runtime {
-        RuntimeName::Runc => oci_seccomp::trace::Runtime::Runc,
-        RuntimeName::Crun => oci_seccomp::trace::Runtime::Crun,
-    };
-    let routed = oci_seccomp::trace::route_profile(spec, rt, socket)
-        .map_err(|e| util::compile_error("--profile", &e))?;
-    let mut text = serde_json::to_string_pretty(&routed.profile)
-        .map_err(|e| CliError::problem(e.to_string()))?;
-    text.push('\n');
-    util::write_output(Some(out), text.as_bytes())?;
-    eprintln!(
-        "oci-seccomp supervise: wrote {} for {:?}; not traced there:",
-        out.display(),
-        runtime
-    );
-    for line in &routed.untraced {
-        eprintln!("  {line}");
-    }
-    Ok(())
 }
