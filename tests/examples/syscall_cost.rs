@@ -45,6 +45,9 @@ fn main() {
         &CompileOptions::default(),
     )
     .unwrap();
+    // Trace mode's filter: the same program with its denials sent to an agent. Both
+    // calls below are allowed, so they never reach the agent: the cost must not change.
+    let traced = oci_seccomp::trace::route_denials(&ours).unwrap();
     let filters: Vec<Installer> = vec![
         ("no filter", Box::new(|| true)),
         (
@@ -54,6 +57,10 @@ fn main() {
         (
             "ours (Docker)",
             Box::new(|| oci_seccomp_load::install(&ours).is_ok()),
+        ),
+        (
+            "ours traced (Docker, --trace)",
+            Box::new(|| oci_seccomp_load::install(&traced).is_ok()),
         ),
         (
             "libseccomp load (Docker)",

@@ -199,7 +199,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         format!("kernel: {}", kernel()),
         format!(
             "date: {}",
-            crate::report::rfc3339(std::time::SystemTime::now())
+            oci_seccomp_load::trace::rfc3339(std::time::SystemTime::now())
         ),
         format!("command: {command}"),
         format!("architectures seen: {}", seen.join(" ")),

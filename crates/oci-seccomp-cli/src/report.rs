@@ -3,87 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use oci_seccomp::prove::Cause;
-use oci_seccomp::Action;
-use oci_seccomp_load::trace::{Event, Mode, Taken};
+use oci_seccomp_load::trace::{Event, Mode};
 use serde_json::json;
-
-/// `time` as RFC 3339 in UTC with microseconds, for example `2026-11-30T12:04:15.123456Z`.
-pub fn rfc3339(time: SystemTime) -> String {
-    let d = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_micros()
-    )
-}
-
-/// The OCI name of an action (`SCMP_ACT_ERRNO`), without its data.
-fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::KillProcess => "SCMP_ACT_KILL_PROCESS",
-        Action::KillThread => "SCMP_ACT_KILL_THREAD",
-        Action::Trap(_) => "SCMP_ACT_TRAP",
-        Action::Errno(_) => "SCMP_ACT_ERRNO",
-        Action::Notify => "SCMP_ACT_NOTIFY",
-        Action::Trace(_) => "SCMP_ACT_TRACE",
-        Action::Log => "SCMP_ACT_LOG",
-        Action::Allow => "SCMP_ACT_ALLOW",
-    }
-}
-
-fn taken_name(t: Taken) -> &'static str {
-    match t {
-        Taken::Errno(_) => "errno",
-        Taken::Killed => "killed",
-        Taken::Continued => "continued",
-        _ => "gone",
-    }
-}
-
-/// One event as a JSON object (one line of `--report`).
-pub fn event_json(container: &str, e: &Event) -> serde_json::Value {
-    let mut v = json!({
-        "time": rfc3339(e.time),
-        "container": container,
-        "pid": e.pid,
-        "tid": e.tid,
-        "comm": e.comm,
-        "arch": e.arch_name(),
-        "syscall": e.syscall(),
-        "nr": e.nr,
-        "args": e.args,
-        "action": action_name(e.action),
-        "decidedBy": e.decided_by.to_string(),
-        "taken": taken_name(e.taken),
-    });
-    match e.action {
-        Action::Errno(n) | Action::Trace(n) | Action::Trap(n) => {
-            v["errnoRet"] = json!(n);
-        }
-        _ => {}
-    }
-    if let Taken::Errno(n) = e.taken {
-        v["errno"] = json!(n);
-    }
-    v
-}
 
 /// Counts per (syscall, deciding cause, action), and what to change in the profile.
 #[derive(Debug, Default)]
@@ -225,18 +148,5 @@ impl Sink {
             Self::Stderr => std::io::stderr().write_all(text.as_bytes()),
             Self::File(f) => f.write_all(text.as_bytes()),
         };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_of_known_instants() {
-        let at = |s: u64, us: u32| UNIX_EPOCH + std::time::Duration::new(s, us * 1000);
-        assert_eq!(rfc3339(at(0, 0)), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(rfc3339(at(951_782_400, 5)), "2000-02-29T00:00:00.000005Z");
-        assert_eq!(rfc3339(at(1_796_083_199, 0)), "2026-11-30T23:59:59.000000Z");
     }
 }

@@ -15,7 +15,7 @@ use oci_seccomp_runtime::{
 };
 
 use crate::agent::Agent;
-use crate::report::{self, Sink, Summary};
+use crate::report::{Sink, Summary};
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
 
@@ -185,7 +185,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
             let sink = Mutex::new(sink);
             let agent = Agent::start(&spec, original, mode, move |e| {
                 if let Ok(mut s) = sink.lock() {
-                    s.line(&report::event_json(&container, e));
+                    s.line(&oci_seccomp_load::trace::event_json(&container, e));
                 }
                 if let Ok(mut s) = seen.lock() {
                     s.add(e);

@@ -325,7 +325,7 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
                             e.decided_by,
                             e.taken
                         ),
-                        crate::report::event_json(state.state().id(), &e),
+                        oci_seccomp_load::trace::event_json(state.state().id(), &e),
                     );
                 }
                 None => handle(&shared, &state, &fd, &n),
