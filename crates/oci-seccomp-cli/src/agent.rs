@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oci_seccomp::{LinuxSeccomp, Program};
 use oci_seccomp_load::trace::{Event, Mode, Tracer};
@@ -23,6 +23,8 @@ pub struct Agent {
     tracer: Arc<Tracer>,
     on_event: OnEvent,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// Signalled by the serving thread when it ends.
+    done: Arc<Mutex<Option<std::sync::mpsc::Receiver<()>>>>,
 }
 
 impl Agent {
@@ -49,6 +51,7 @@ impl Agent {
             tracer: Arc::new(tracer),
             on_event: Arc::new(Mutex::new(Box::new(on_event))),
             thread: Arc::new(Mutex::new(None)),
+            done: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -59,13 +62,18 @@ impl Agent {
 
     /// The launcher's notify-fd handler: serves the fd from a thread of this process.
     pub fn handler(&self) -> NotifyHandler {
-        let (tracer, on_event, slot) = (
+        let (tracer, on_event, slot, done) = (
             Arc::clone(&self.tracer),
             Arc::clone(&self.on_event),
             Arc::clone(&self.thread),
+            Arc::clone(&self.done),
         );
         Box::new(move |fd| {
             let fd = NotifyFd::new(fd);
+            let (tx, rx) = std::sync::mpsc::channel();
+            if let Ok(mut d) = done.lock() {
+                *d = Some(rx);
+            }
             let thread = std::thread::spawn(move || {
                 let served = tracer.serve(&fd, |e| {
                     if let Ok(mut f) = on_event.lock() {
@@ -75,6 +83,7 @@ impl Agent {
                 if let Err(e) = served {
                     tracing::warn!(error = %e, "the trace agent stopped");
                 }
+                let _ = tx.send(());
             });
             if let Ok(mut s) = slot.lock() {
                 *s = Some(thread);
@@ -86,12 +95,9 @@ impl Agent {
     /// using the filter go (processes the workload left behind are not waited for).
     pub fn finish(&self) {
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(t) = thread {
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while !t.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if t.is_finished() {
+        let done = self.done.lock().ok().and_then(|mut d| d.take());
+        if let (Some(t), Some(done)) = (thread, done) {
+            if done.recv_timeout(Duration::from_secs(2)).is_ok() {
                 let _ = t.join();
             }
         }
