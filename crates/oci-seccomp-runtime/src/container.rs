@@ -19,7 +19,6 @@ use nix::mount::MsFlags;
 use nix::sys::resource::Resource;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use serde_json::Value;
 
 use crate::error::{PlanError, MAX_ID};
 use crate::plan::cstring;
@@ -208,24 +207,11 @@ pub(crate) const DEV_SYMLINKS: &[(&str, &str)] = &[
 /// (major, minor) of the default devices, for linux.resources.devices allow rules.
 const DEFAULT_DEVICE_NUMBERS: &[(i64, i64)] = &[(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
 
-/// linux.resources: without cgroups nothing there is enforced, so a limit is refused, not
-/// ignored. Device rules are the exception: devices are already denied (the container's
-/// /dev holds only the default devices and every other mount is nodev), so deny rules and
-/// allow rules for default devices hold as written.
+/// linux.resources.devices (the other members are refused on the JSON, in config.rs):
+/// devices are already denied (the container's /dev holds only the default devices and
+/// every other mount is nodev), so deny rules and allow rules for default devices hold as
+/// written.
 fn check_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), PlanError> {
-    let v = serde_json::to_value(r).unwrap_or(Value::Null);
-    if let Some(obj) = v.as_object() {
-        for (k, val) in obj {
-            let empty = val.is_null()
-                || val
-                    .as_object()
-                    .is_some_and(|o| o.values().all(Value::is_null))
-                || val.as_array().is_some_and(Vec::is_empty);
-            if k != "devices" && !empty {
-                return Err(PlanError::Resource(k.clone()));
-            }
-        }
-    }
     for (index, d) in r.devices().iter().flatten().enumerate() {
         if !d.allow() {
             continue;

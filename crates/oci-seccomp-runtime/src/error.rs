@@ -42,8 +42,10 @@ pub enum PlanError {
         message: String,
     },
     /// A key differs from an OCI key only in letter case.
-    #[error("config.json: {field}: key {key:?} differs from the OCI key {want:?} only in letter case; this runtime would ignore it while Go runtimes read it")]
+    #[error("{file}: {field}: key {key:?} differs from the OCI key {want:?} only in letter case; this runtime would ignore it while Go runtimes read it")]
     KeyCase {
+        /// config.json as shown.
+        file: String,
         /// Where.
         field: String,
         /// As written.

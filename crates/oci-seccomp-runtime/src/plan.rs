@@ -110,14 +110,9 @@ impl LaunchPlan {
         text: &str,
         opts: &LaunchOptions,
     ) -> Result<Self, PlanError> {
-        crate::config::check_text(text)?;
+        crate::config::check_text(file, text)?;
         let spec: oci_spec::runtime::Spec =
-            serde_json::from_str(text).map_err(|e| PlanError::Syntax {
-                file: file.to_string(),
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })?;
+            serde_json::from_str(text).map_err(|e| crate::config::syntax(file, &e))?;
         let container = ContainerPlan::from_spec(bundle, &spec)?;
         let process = spec
             .process()

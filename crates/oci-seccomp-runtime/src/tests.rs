@@ -90,6 +90,67 @@ fn syntax_and_key_case() {
 }
 
 #[test]
+fn key_case_at_every_depth() {
+    // A mount's "Options" would be dropped by oci-spec (a read-only bind becomes
+    // writable) and read by runc.
+    refused(
+        |v| {
+            v["mounts"][0] = json!({"destination": "/mnt", "type": "bind", "source": "/",
+                                    "Options": ["rbind", "ro"]})
+        },
+        Some("mounts[0].Options"),
+        "\"options\"",
+    );
+    refused(
+        |v| v["linux"]["resources"] = json!({"Memory": {"limit": 1000000}}),
+        Some("linux.resources.Memory"),
+        "only in letter case",
+    );
+    refused(
+        |v| v["linux"]["resources"] = json!({"memory": {"Limit": 1000000}}),
+        Some("linux.resources.memory.Limit"),
+        "only in letter case",
+    );
+    refused(
+        |v| v["process"]["rlimits"] = json!([{"Type": "RLIMIT_NOFILE", "soft": 1, "hard": 1}]),
+        Some("process.rlimits[0].Type"),
+        "\"type\"",
+    );
+    refused(
+        |v| v["mounts"][0]["\u{17f}ource"] = json!("/etc"),
+        Some("mounts[0].\u{17f}ource"),
+        "\"source\"",
+    );
+    refused(
+        |v| v["process"]["User"] = json!({"uid": 0, "gid": 0}),
+        Some("process.User"),
+        "\"user\"",
+    );
+    refused(
+        |v| v["linux"]["namespaces"][0]["Path"] = json!("/proc/1/ns/pid"),
+        Some("linux.namespaces[0].Path"),
+        "only in letter case",
+    );
+    refused(
+        |v| {
+            v["linux"]["seccomp"]["syscalls"] = json!([{"names": ["x"], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": 1, "OP": "SCMP_CMP_EQ"}]}])
+        },
+        Some("linux.seccomp.syscalls[0].args[0].OP"),
+        "only in letter case",
+    );
+    refused(
+        |v| v["hooks"] = json!({"Prestart": [{"path": "/bin/true"}]}),
+        Some("hooks.Prestart"),
+        "only in letter case",
+    );
+    // The keys of free-form maps are the config's own.
+    let mut v = good();
+    v["annotations"] = json!({"Process": "x", "ROOT": "y"});
+    plan(&v).unwrap();
+}
+
+#[test]
 fn missing_bundle_and_root() {
     let e =
         LaunchPlan::from_bundle("/nonexistent/b".as_ref(), &LaunchOptions::default()).unwrap_err();
@@ -139,6 +200,20 @@ fn resources_and_devices() {
         Some("linux.resources.memory"),
         "not enforced",
     );
+    // Whatever the spelling: a key oci-spec does not know at all is refused too.
+    refused(
+        |v| v["linux"]["resources"] = json!({"memoryx": {"limit": 1}}),
+        Some("linux.resources.memoryx"),
+        "not enforced",
+    );
+    refused(
+        |v| v["linux"]["resources"] = json!({"pids": {"limit": 0}}),
+        Some("linux.resources.pids"),
+        "not enforced",
+    );
+    let mut v = good();
+    v["linux"]["resources"] = json!({"memory": {}, "cpu": {"cpus": ""}, "hugepageLimits": []});
+    plan(&v).unwrap();
     refused(
         |v| {
             v["linux"]["resources"] = json!({"devices": [
