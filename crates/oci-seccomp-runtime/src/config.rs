@@ -337,6 +337,141 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
+/// Fields this launcher does not apply, with why: each is refused unless empty (a
+/// configuration never runs with less confinement or another behaviour than it says).
+const NOT_APPLIED: &[(&[&str], &str)] = &[
+    (&["hooks"], "oci-seccomp run runs no hooks"),
+    (
+        &["domainname"],
+        "oci-seccomp run does not set the NIS domain name",
+    ),
+    (&["vm"], "oci-seccomp run does not start virtual machines"),
+    (
+        &["process", "apparmorProfile"],
+        "oci-seccomp run applies no AppArmor profile",
+    ),
+    (
+        &["process", "selinuxLabel"],
+        "oci-seccomp run applies no SELinux label",
+    ),
+    (
+        &["process", "oomScoreAdj"],
+        "oci-seccomp run does not set the OOM score adjustment",
+    ),
+    (
+        &["process", "ioPriority"],
+        "oci-seccomp run does not set the I/O priority",
+    ),
+    (
+        &["process", "scheduler"],
+        "oci-seccomp run does not set the scheduling policy",
+    ),
+    (
+        &["process", "execCPUAffinity"],
+        "oci-seccomp run does not set the CPU affinity",
+    ),
+    (
+        &["process", "user", "umask"],
+        "oci-seccomp run does not set the umask (the command inherits its own)",
+    ),
+    (
+        &["linux", "uidMappings"],
+        "oci-seccomp run makes no user namespace, so maps no ids",
+    ),
+    (
+        &["linux", "gidMappings"],
+        "oci-seccomp run makes no user namespace, so maps no ids",
+    ),
+    (
+        &["linux", "timeOffsets"],
+        "oci-seccomp run makes no time namespace",
+    ),
+    (
+        &["linux", "netDevices"],
+        "oci-seccomp run moves no network device into the container",
+    ),
+    (&["linux", "sysctl"], "oci-seccomp run writes no sysctl"),
+    (
+        &["linux", "mountLabel"],
+        "oci-seccomp run applies no SELinux mount label",
+    ),
+    (
+        &["linux", "intelRdt"],
+        "oci-seccomp run configures no Intel RDT",
+    ),
+    (
+        &["linux", "personality"],
+        "oci-seccomp run does not set the execution domain (personality)",
+    ),
+    (
+        &["linux", "memoryPolicy"],
+        "oci-seccomp run does not set the NUMA memory policy",
+    ),
+];
+
+/// Sections for other platforms, and Windows-only fields: ignored on Linux as runc does.
+const OTHER_PLATFORMS: &[&[&str]] = &[
+    &["solaris"],
+    &["windows"],
+    &["zos"],
+    &["process", "commandLine"],
+    &["process", "user", "username"],
+];
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+/// Refuses every field that asks for something this launcher does not do.
+fn check_not_applied(v: &Value) -> Result<(), PlanError> {
+    for (path, why) in NOT_APPLIED {
+        // A free-form map's keys are requests themselves (`"eth1": {}` moves eth1).
+        let map = matches!(path, [.., "sysctl" | "netDevices" | "timeOffsets"]);
+        let empty = |x: &Value| match x {
+            Value::Object(o) if map => o.is_empty(),
+            x => is_empty(x),
+        };
+        if get(v, path).is_some_and(|x| !empty(x)) {
+            return Err(PlanError::NotApplied {
+                field: path.join("."),
+                why,
+            });
+        }
+    }
+    if let Some(p) = get(v, &["linux", "rootfsPropagation"]) {
+        if !is_empty(p) && p != "private" && p != "rprivate" {
+            return Err(PlanError::NotApplied {
+                field: "linux.rootfsPropagation".into(),
+                why: "oci-seccomp run makes the rootfs and every mount private (rprivate); only \"private\" and \"rprivate\" hold",
+            });
+        }
+    }
+    for (i, m) in get(v, &["mounts"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for key in ["uidMappings", "gidMappings"] {
+            if m.get(key).is_some_and(|x| !is_empty(x)) {
+                return Err(PlanError::NotApplied {
+                    field: format!("mounts[{i}].{key}"),
+                    why: "oci-seccomp run makes no id-mapped mounts",
+                });
+            }
+        }
+    }
+    for path in OTHER_PLATFORMS {
+        if get(v, path).is_some_and(|x| !is_empty(x)) {
+            tracing::warn!(
+                "{} is ignored: it is for another platform than Linux (as runc ignores it)",
+                path.join(".")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `linux.resources`: without cgroups nothing there is enforced, so a limit is refused, not
 /// ignored, whatever its key's spelling (only `devices`, checked with the plan, holds:
 /// devices are denied already).
@@ -348,12 +483,13 @@ fn check_resources(res: &Map<String, Value>) -> Result<(), PlanError> {
 }
 
 /// The checks on config.json's text that oci-spec cannot make, before it reads it: JSON
-/// syntax with line and column, keys in another letter case at any depth, resource limits
-/// under any spelling, Docker keys in `linux.seccomp` and the profile's own checks (shape,
+/// syntax with line and column, keys in another letter case at any depth, fields this
+/// launcher does not apply, resource limits under any spelling, Docker keys in `linux.seccomp` and the profile's own checks (shape,
 /// limits). `file` names config.json.
 pub(crate) fn check_text(file: &str, config_text: &str) -> Result<(), PlanError> {
     let v: Value = serde_json::from_str(config_text).map_err(|e| syntax(file, &e))?;
     check_key_case(&v, &CONFIG, "", file)?;
+    check_not_applied(&v)?;
     let linux = v.get("linux");
     if let Some(res) = linux
         .and_then(|l| l.get("resources"))

@@ -7,8 +7,9 @@
 //! gids (each at most 2^31 - 1); capability sets; rlimits; masked and read-only paths (as
 //! runc). Refused with the field: user, cgroup and time namespaces, joining a namespace by
 //! path, other mount types, `linux.devices`, resource limits (no cgroups), device-cgroup
-//! rules that allow more than the default devices. Ignored with a warning: cgroupsPath,
-//! terminal.
+//! rules that allow more than the default devices, and every field not applied (hooks,
+//! sysctl, id mappings, LSM labels, oomScoreAdj, personality... see `config.rs`) unless
+//! empty. Ignored with a warning: cgroupsPath, terminal, other platforms' sections.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;

@@ -120,6 +120,14 @@ pub enum PlanError {
     /// A resource limit (no cgroups are managed).
     #[error("linux.resources.{0}: not enforced by oci-seccomp run (it manages no cgroups); refusing rather than ignoring a limit")]
     Resource(String),
+    /// A field this launcher does not apply, and not empty.
+    #[error("{field}: {why}; refusing rather than running the container without it")]
+    NotApplied {
+        /// Where (`linux.sysctl`, `mounts[2].uidMappings`).
+        field: String,
+        /// What is not done.
+        why: &'static str,
+    },
     /// A device-cgroup allow rule for a device this launcher does not provide.
     #[error("linux.resources.devices[{index}]: allows type {typ} {major}:{minor}; oci-seccomp run has no device cgroup and only provides the default devices (null, zero, full, random, urandom, tty)")]
     DeviceRule {
@@ -251,7 +259,8 @@ impl PlanError {
             | Self::NotAbsolute { field, .. }
             | Self::DotDot { field, .. }
             | Self::MountOverRoot { field, .. }
-            | Self::IdRange { field, .. } => field.clone(),
+            | Self::IdRange { field, .. }
+            | Self::NotApplied { field, .. } => field.clone(),
             Self::Rootfs { .. } | Self::RootIsHost => "root.path".into(),
             Self::NamespacePath { index, .. } => format!("linux.namespaces[{index}].path"),
             Self::NamespaceType { index, .. } => format!("linux.namespaces[{index}].type"),
@@ -303,6 +312,9 @@ impl PlanError {
                 "add {\"type\": \"uts\"} to linux.namespaces or remove hostname".into()
             }
             Self::Resource(_) => "remove linux.resources or use runc or crun".into(),
+            Self::NotApplied { field, .. } => {
+                format!("remove {field} (or leave it empty), or use runc or crun")
+            }
             Self::DeviceRule { .. } | Self::Devices(_) => {
                 "bind-mount the device file instead (a mount with type bind), or use runc".into()
             }

@@ -151,6 +151,102 @@ fn key_case_at_every_depth() {
 }
 
 #[test]
+fn fields_not_applied_are_refused_unless_empty() {
+    let cases: &[(&str, Value, &str)] = &[
+        (
+            "hooks",
+            json!({"prestart": [{"path": "/bin/true"}]}),
+            "hooks",
+        ),
+        ("domainname", json!("example"), ""),
+        ("vm", json!({"hypervisor": {"path": "/x"}}), ""),
+        (
+            "process.apparmorProfile",
+            json!("docker-default"),
+            "AppArmor",
+        ),
+        (
+            "process.selinuxLabel",
+            json!("system_u:system_r:container_t:s0"),
+            "SELinux",
+        ),
+        ("process.oomScoreAdj", json!(0), "OOM"),
+        (
+            "process.ioPriority",
+            json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0}),
+            "",
+        ),
+        ("process.scheduler", json!({"policy": "SCHED_IDLE"}), ""),
+        ("process.execCPUAffinity", json!({"initial": "0"}), ""),
+        ("process.user.umask", json!(63), "umask"),
+        (
+            "linux.uidMappings",
+            json!([{"containerID": 0, "hostID": 1000, "size": 1}]),
+            "",
+        ),
+        (
+            "linux.gidMappings",
+            json!([{"containerID": 0, "hostID": 1000, "size": 1}]),
+            "",
+        ),
+        ("linux.timeOffsets", json!({"monotonic": {"secs": 1}}), ""),
+        ("linux.netDevices", json!({"eth1": {}}), ""),
+        (
+            "linux.sysctl",
+            json!({"net.ipv4.ip_forward": "1"}),
+            "sysctl",
+        ),
+        (
+            "linux.mountLabel",
+            json!("system_u:object_r:container_file_t:s0"),
+            "",
+        ),
+        ("linux.intelRdt", json!({"closID": "x"}), ""),
+        ("linux.personality", json!({"domain": "LINUX32"}), ""),
+        (
+            "linux.memoryPolicy",
+            json!({"mode": "MPOL_BIND", "nodes": "0"}),
+            "",
+        ),
+        ("linux.rootfsPropagation", json!("shared"), "rprivate"),
+    ];
+    let set = |v: &mut Value, path: &str, x: Value| {
+        let mut at = v;
+        for k in path.split('.') {
+            at = &mut at[k];
+        }
+        *at = x;
+    };
+    for (path, value, words) in cases {
+        refused(
+            |v| set(v, path, value.clone()),
+            Some(path),
+            &format!("{path}: oci-seccomp run"),
+        );
+        refused(|v| set(v, path, value.clone()), Some(path), words);
+    }
+    refused(
+        |v| v["mounts"][0]["uidMappings"] = json!([{"containerID": 0, "hostID": 1, "size": 1}]),
+        Some("mounts[0].uidMappings"),
+        "id-mapped",
+    );
+    // Empty ones, and the propagation this launcher makes, are fine.
+    let mut v = good();
+    for (path, value) in [
+        ("hooks", json!({"prestart": [], "poststop": null})),
+        ("domainname", json!("")),
+        ("process.apparmorProfile", json!("")),
+        ("linux.sysctl", json!({})),
+        ("linux.uidMappings", json!([])),
+        ("linux.rootfsPropagation", json!("rprivate")),
+        ("windows", json!({"layerFolders": ["c:\\x"]})),
+    ] {
+        set(&mut v, path, value);
+    }
+    plan(&v).unwrap();
+}
+
+#[test]
 fn missing_bundle_and_root() {
     let e =
         LaunchPlan::from_bundle("/nonexistent/b".as_ref(), &LaunchOptions::default()).unwrap_err();
