@@ -29,6 +29,24 @@ pub enum PlanError {
         /// Why.
         source: std::io::Error,
     },
+    /// config.json is not a regular file (a FIFO would block the read forever).
+    #[error("{}: is {kind}, not a regular file", .path.display())]
+    ConfigNotFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is (`a FIFO (named pipe)`, `a directory`, `a symbolic link`).
+        kind: &'static str,
+    },
+    /// config.json is larger than any real one.
+    #[error("{}: {len} bytes, more than the {max}-byte limit for config.json", .path.display())]
+    ConfigTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
     /// config.json is not JSON, or not an OCI runtime spec.
     #[error("{file}: line {line}, column {column}: {message}")]
     Syntax {
@@ -280,6 +298,8 @@ impl PlanError {
             Self::IdentityUnreadable { .. } => "process.noNewPrivileges".into(),
             Self::Bundle { .. }
             | Self::ReadConfig { .. }
+            | Self::ConfigNotFile { .. }
+            | Self::ConfigTooLarge { .. }
             | Self::Syntax { .. }
             | Self::NoCommand => return None,
         })
@@ -290,7 +310,9 @@ impl PlanError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Bundle { .. } => "give the directory that holds config.json".into(),
-            Self::ReadConfig { .. } => "an OCI bundle has config.json next to its rootfs".into(),
+            Self::ReadConfig { .. } | Self::ConfigNotFile { .. } => {
+                "an OCI bundle has config.json (a regular file) next to its rootfs".into()
+            }
             Self::KeyCase { want, .. } => format!("write it as {want:?}"),
             Self::DockerKey { .. } => {
                 "render the Docker profile first: oci-seccomp render FILE".into()

@@ -247,6 +247,32 @@ fn fields_not_applied_are_refused_unless_empty() {
 }
 
 #[test]
+fn config_json_must_be_a_small_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.json");
+    let from = |d: &std::path::Path| LaunchPlan::from_bundle(d, &LaunchOptions::default());
+    // A FIFO: opening it for reading would wait for a writer forever.
+    nix::unistd::mkfifo(&cfg, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(matches!(e, PlanError::ConfigNotFile { .. }), "{e}");
+    assert!(e.to_string().contains("config.json: is a FIFO"), "{e}");
+    std::fs::remove_file(&cfg).unwrap();
+    std::fs::create_dir(&cfg).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    std::fs::remove_dir(&cfg).unwrap();
+    std::fs::write(dir.path().join("real.json"), good().to_string()).unwrap();
+    std::os::unix::fs::symlink("real.json", &cfg).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("is a symbolic link"), "{e}");
+    std::fs::remove_file(&cfg).unwrap();
+    let f = std::fs::File::create(&cfg).unwrap();
+    f.set_len(crate::plan::MAX_CONFIG_BYTES as u64 + 1).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(matches!(e, PlanError::ConfigTooLarge { .. }), "{e}");
+}
+
+#[test]
 fn missing_bundle_and_root() {
     let e =
         LaunchPlan::from_bundle("/nonexistent/b".as_ref(), &LaunchOptions::default()).unwrap_err();
