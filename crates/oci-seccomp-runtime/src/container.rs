@@ -253,10 +253,11 @@ fn last_cap() -> u32 {
     last
 }
 
-/// `p` without `.` components and repeated slashes, as `/proc/self/fd/N` reads back.
-fn normalised(p: &Path) -> Result<CString, PlanError> {
+/// `p` without `.` components and repeated slashes, as `/proc/self/fd/N` reads back;
+/// `field` is where it comes from.
+fn normalised(field: &str, p: &Path) -> Result<CString, PlanError> {
     let n: PathBuf = p.components().collect();
-    cstring("root.path", n.as_os_str().as_bytes())
+    cstring(field, n.as_os_str().as_bytes())
 }
 
 impl ContainerPlan {
@@ -371,7 +372,7 @@ impl ContainerPlan {
                 MountPlan {
                     destination: "/dev".into(),
                     rel: PathBuf::from("dev"),
-                    target: normalised(&rootfs.join("dev"))?,
+                    target: normalised("root.path", &rootfs.join("dev"))?,
                     source: c"tmpfs".into(),
                     fstype: c"tmpfs".into(),
                     flags: MsFlags::MS_NOSUID
@@ -390,7 +391,7 @@ impl ContainerPlan {
             .map(|(name, source)| {
                 let rel = Path::new("dev").join(name);
                 Ok(DevicePlan {
-                    target: normalised(&rootfs.join(&rel))?,
+                    target: normalised("root.path", &rootfs.join(&rel))?,
                     rel,
                     source,
                 })
@@ -586,15 +587,17 @@ fn mount_plan(
             flags |= MsFlags::MS_REC;
         }
     }
-    let what = format!("mounts[{i}]");
     Ok(MountPlan {
+        target: normalised(&field, &target)?,
         destination: shown,
         rel: rel.to_path_buf(),
-        target: normalised(&target)?,
-        source: cstring(&what, source.as_os_str().as_bytes())?,
-        fstype: cstring(&what, typ.as_bytes())?,
+        source: cstring(
+            &format!("mounts[{i}].source"),
+            source.as_os_str().as_bytes(),
+        )?,
+        fstype: cstring(&format!("mounts[{i}].type"), typ.as_bytes())?,
         flags,
-        data: cstring(&what, data.join(",").as_bytes())?,
+        data: cstring(&format!("mounts[{i}].options"), data.join(",").as_bytes())?,
         bind,
         propagation,
         source_is_file,

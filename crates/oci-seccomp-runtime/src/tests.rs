@@ -394,6 +394,16 @@ fn mounts() {
         Some("mounts[0].source"),
         "/nonexistent/src",
     );
+    refused(
+        |v| v["mounts"][0]["destination"] = json!("/tmp/a\u{0}b"),
+        Some("mounts[0].destination"),
+        "mounts[0].destination: contains a NUL byte",
+    );
+    refused(
+        |v| v["mounts"][0]["options"] = json!(["size=1\u{0}"]),
+        Some("mounts[0].options"),
+        "NUL byte",
+    );
 }
 
 #[test]
