@@ -500,11 +500,15 @@ pub(crate) fn check_text(file: &str, config_text: &str) -> Result<(), PlanError>
     if let Some(sc) = linux.and_then(|l| l.get("seccomp")) {
         if let Some((path, key)) = oci_seccomp::find_docker_key(sc) {
             return Err(PlanError::DockerKey {
+                file: file.to_string(),
                 field: format!("linux.seccomp.{path}"),
                 key: key.to_string(),
             });
         }
-        oci_seccomp::parse_profile(&sc.to_string()).map_err(PlanError::Seccomp)?;
+        oci_seccomp::parse_profile(&sc.to_string()).map_err(|source| PlanError::Seccomp {
+            file: file.to_string(),
+            source,
+        })?;
     }
     Ok(())
 }

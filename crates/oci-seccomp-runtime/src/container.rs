@@ -262,11 +262,12 @@ fn normalised(field: &str, p: &Path) -> Result<CString, PlanError> {
 
 impl ContainerPlan {
     /// Reads and checks everything the child will need from `spec` (bundle at `bundle`).
-    pub(crate) fn from_spec(bundle: &Path, spec: &Spec) -> Result<Self, PlanError> {
-        let root = spec
-            .root()
-            .as_ref()
-            .ok_or(PlanError::Missing { field: "root" })?;
+    /// `file` names config.json.
+    pub(crate) fn from_spec(bundle: &Path, file: &str, spec: &Spec) -> Result<Self, PlanError> {
+        let root = spec.root().as_ref().ok_or_else(|| PlanError::Missing {
+            file: file.to_string(),
+            field: "root",
+        })?;
         let rootfs = if root.path().is_absolute() {
             root.path().clone()
         } else {
@@ -398,10 +399,10 @@ impl ContainerPlan {
             })
             .collect::<Result<Vec<_>, PlanError>>()?;
 
-        let process = spec
-            .process()
-            .as_ref()
-            .ok_or(PlanError::Missing { field: "process" })?;
+        let process = spec.process().as_ref().ok_or_else(|| PlanError::Missing {
+            file: file.to_string(),
+            field: "process",
+        })?;
         if process.terminal() == Some(true) {
             tracing::warn!("process.terminal is ignored: the command uses oci-seccomp's stdio");
         }

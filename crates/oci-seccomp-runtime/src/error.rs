@@ -72,27 +72,38 @@ pub enum PlanError {
         want: &'static str,
     },
     /// A Docker (moby) profile key in `linux.seccomp`.
-    #[error(
-        "config.json: {field}: Docker (moby) profile key {key:?}; oci-spec would drop it silently"
-    )]
+    #[error("{file}: {field}: Docker (moby) profile key {key:?}; oci-spec would drop it silently")]
     DockerKey {
+        /// config.json as shown.
+        file: String,
         /// Where (`linux.seccomp....`).
         field: String,
         /// The key.
         key: String,
     },
     /// `linux.seccomp` is not a valid profile.
-    #[error("config.json: linux.seccomp: {0}")]
-    Seccomp(#[source] oci_seccomp::ParseError),
+    #[error("{file}: linux.seccomp: {}", seccomp_message(.source))]
+    Seccomp {
+        /// config.json as shown.
+        file: String,
+        /// Why.
+        #[source]
+        source: oci_seccomp::ParseError,
+    },
     /// A required object is missing.
-    #[error("config.json: {field}: missing")]
+    #[error("{file}: {field}: missing")]
     Missing {
+        /// config.json as shown.
+        file: String,
         /// `process` or `root`.
         field: &'static str,
     },
     /// `process.args` is empty and no command was given.
-    #[error("config.json: process.args: empty")]
-    EmptyArgs,
+    #[error("{file}: process.args: empty")]
+    EmptyArgs {
+        /// config.json as shown.
+        file: String,
+    },
     /// A command line without a command.
     #[error("run: no command given")]
     NoCommand,
@@ -263,6 +274,15 @@ pub enum PlanError {
     },
 }
 
+/// A profile's error inside config.json: a JSON position would be one in the profile as
+/// re-serialised, not in config.json, so only the words are kept.
+fn seccomp_message(e: &oci_seccomp::ParseError) -> String {
+    match e {
+        oci_seccomp::ParseError::Json { message, .. } => message.clone(),
+        e => e.to_string(),
+    }
+}
+
 impl PlanError {
     /// The config.json path of the field at fault (`linux.resources.memory`,
     /// `mounts[3].type`, `process.user.uid`), when the refusal comes from one.
@@ -270,9 +290,9 @@ impl PlanError {
     pub fn field(&self) -> Option<String> {
         Some(match self {
             Self::KeyCase { field, .. } | Self::DockerKey { field, .. } => field.clone(),
-            Self::Seccomp(_) | Self::NotifyWithoutListener => "linux.seccomp".into(),
-            Self::Missing { field } => (*field).into(),
-            Self::EmptyArgs => "process.args".into(),
+            Self::Seccomp { .. } | Self::NotifyWithoutListener => "linux.seccomp".into(),
+            Self::Missing { field, .. } => (*field).into(),
+            Self::EmptyArgs { .. } => "process.args".into(),
             Self::Nul { field }
             | Self::NotAbsolute { field, .. }
             | Self::DotDot { field, .. }
@@ -317,9 +337,9 @@ impl PlanError {
             Self::DockerKey { .. } => {
                 "render the Docker profile first: oci-seccomp render FILE".into()
             }
-            Self::Missing { field: "root" } => "set root.path to the rootfs".into(),
+            Self::Missing { field: "root", .. } => "set root.path to the rootfs".into(),
             Self::Missing { .. } => "set process.args".into(),
-            Self::EmptyArgs => "set process.args or give a command after --".into(),
+            Self::EmptyArgs { .. } => "set process.args or give a command after --".into(),
             Self::NoCommand => "oci-seccomp run [--profile FILE] -- CMD [ARG]...".into(),
             Self::Rootfs { .. } => "the rootfs directory must exist".into(),
             Self::RootIsHost => "use a separate rootfs directory".into(),

@@ -181,11 +181,11 @@ impl LaunchPlan {
         crate::config::check_text(file, text)?;
         let spec: oci_spec::runtime::Spec =
             serde_json::from_str(text).map_err(|e| crate::config::syntax(file, &e))?;
-        let container = ContainerPlan::from_spec(bundle, &spec)?;
-        let process = spec
-            .process()
-            .as_ref()
-            .ok_or(PlanError::Missing { field: "process" })?;
+        let container = ContainerPlan::from_spec(bundle, file, &spec)?;
+        let process = spec.process().as_ref().ok_or_else(|| PlanError::Missing {
+            file: file.to_string(),
+            field: "process",
+        })?;
         let nnp = opts.no_new_privs || process.no_new_privileges().unwrap_or(false);
         let argv_s: Vec<String> = if opts.command.is_empty() {
             process.args().clone().unwrap_or_default()
@@ -193,7 +193,9 @@ impl LaunchPlan {
             opts.command.clone()
         };
         if argv_s.is_empty() {
-            return Err(PlanError::EmptyArgs);
+            return Err(PlanError::EmptyArgs {
+                file: file.to_string(),
+            });
         }
         let env = process.env().clone().unwrap_or_default();
         let path_var = env.iter().find_map(|e| e.strip_prefix("PATH="));

@@ -511,6 +511,50 @@ fn process_and_seccomp() {
 }
 
 #[test]
+fn messages_name_the_file_and_the_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = good();
+    v["linux"]["seccomp"]["defaultAction"] = json!("SCMP_ACT_NOPE");
+    std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+    let cfg = dir.path().join("config.json");
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let e = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap_err();
+    let shown = format!(
+        "{}: linux.seccomp: unknown variant",
+        cfg.canonicalize().unwrap().display()
+    );
+    assert!(e.to_string().starts_with(&shown), "{e}");
+    // A JSON error gives its position once.
+    std::fs::write(&cfg, "{\n  \"process\": }").unwrap();
+    let e = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("config.json: line 2, column 14: expected value"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("at line"), "{e}");
+
+    // The child reports only the mount's index; the parent names the symlink.
+    v = good();
+    v["mounts"][0]["destination"] = json!("/tmp/x");
+    std::os::unix::fs::symlink("/etc", dir.path().join("rootfs/tmp")).unwrap();
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let p = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap();
+    let f = crate::report::StepFailure::new(
+        crate::MountError {
+            op: crate::report::MountOp::Symlink,
+            detail: 1,
+        },
+        libc::ELOOP,
+    );
+    let m = crate::launch::describe(&p, &f);
+    assert_eq!(
+        m,
+        "mount destination /tmp/x: /tmp is a symlink in the rootfs; not supported"
+    );
+}
+
+#[test]
 fn commands() {
     let e = LaunchPlan::from_command(None, &LaunchOptions::default()).unwrap_err();
     assert!(matches!(e, PlanError::NoCommand));
