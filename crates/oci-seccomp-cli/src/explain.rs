@@ -94,14 +94,25 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
     }
     let mut args = [0u64; 6];
     for (i, t) in a.args.iter().enumerate() {
-        args[i] = util::parse_u64(t).ok_or_else(|| {
-            CliError::problem(format!("argument {i} {t:?}: not a number"))
-                .hint("give decimal or 0x hex, e.g. 0x10000000")
+        args[i] = util::parse_u64(t).map_err(|why| {
+            CliError::problem(format!("argument {i} {t:?}: {why}")).hint(
+                "give decimal or 0x hex, e.g. 0x10000000; a negative number (down to \
+                 -9223372036854775808) is its 64-bit two's complement",
+            )
         })?;
     }
     // Any 32-bit value the kernel can put in `seccomp_data.nr`: 0..=0xffffffff, or a
     // negative number such as -1 (a tracer skipping the call).
-    let nr: i32 = if let Some(n) = util::parse_u64(&a.syscall) {
+    let number = match util::parse_u64(&a.syscall) {
+        Err(why) if why != util::NOT_A_NUMBER => {
+            return Err(CliError::problem(format!(
+                "syscall number {:?}: {why}",
+                a.syscall
+            )))
+        }
+        n => n.ok(),
+    };
+    let nr: i32 = if let Some(n) = number {
         explain::number_for(arch, n).ok_or_else(|| {
             CliError::problem(format!(
                 "syscall number {:?} does not fit the 32-bit seccomp_data.nr",

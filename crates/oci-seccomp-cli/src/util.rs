@@ -24,18 +24,51 @@ pub fn parse_errno(text: &str) -> Option<i32> {
     oci_seccomp::errno::errno_number(&text.to_ascii_uppercase()).and_then(|n| i32::try_from(n).ok())
 }
 
-/// Parses a number: decimal, or hex with `0x`; a leading `-` gives the two's complement.
-pub fn parse_u64(text: &str) -> Option<u64> {
+/// Parses a number: decimal, or hex with `0x`; a leading `-` gives the two's complement,
+/// down to `i64::MIN`. `Err` says why not: not a number at all ([`NOT_A_NUMBER`]), or out
+/// of range (never wrapped).
+pub fn parse_u64(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    if let Some(neg) = t.strip_prefix('-') {
-        return parse_u64(neg).map(|v| v.wrapping_neg());
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let digits = |t: &str| t.chars().all(|c| c.is_ascii_hexdigit() || c == '_');
+    let (radix, body) = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => (16, h),
+        None => (10, t),
+    };
+    let body = body.replace('_', "");
+    if body.is_empty()
+        || !digits(&body)
+        || (radix == 10 && !body.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(NOT_A_NUMBER.into());
     }
-    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        u64::from_str_radix(&h.replace('_', ""), 16).ok()
-    } else {
-        t.replace('_', "").parse().ok()
+    let Ok(v) = u64::from_str_radix(&body, radix) else {
+        return Err(if neg {
+            format!(
+                "below {}, the smallest negative number (i64::MIN)",
+                i64::MIN
+            )
+        } else {
+            format!("above {}, the largest 64-bit number", u64::MAX)
+        });
+    };
+    if !neg {
+        return Ok(v);
     }
+    if v > i64::MIN.unsigned_abs() {
+        return Err(format!(
+            "below {}, the smallest negative number (i64::MIN)",
+            i64::MIN
+        ));
+    }
+    Ok(v.wrapping_neg())
 }
+
+/// [`parse_u64`]'s reason for text that is not a number at all.
+pub const NOT_A_NUMBER: &str = "not a number";
 
 /// Reads a profile's text: a file, or standard input for `-`.
 pub fn read_input(path: &str) -> CliResult<String> {
@@ -243,10 +276,24 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(parse_u64("0x10000000"), Some(0x1000_0000));
-        assert_eq!(parse_u64("42"), Some(42));
-        assert_eq!(parse_u64("-1"), Some(u64::MAX));
-        assert_eq!(parse_u64("zz"), None);
+        assert_eq!(parse_u64("0x10000000"), Ok(0x1000_0000));
+        assert_eq!(parse_u64("42"), Ok(42));
+        assert_eq!(parse_u64("-1"), Ok(u64::MAX));
+        assert_eq!(parse_u64("zz").unwrap_err(), NOT_A_NUMBER);
+        assert_eq!(parse_u64("--1").unwrap_err(), NOT_A_NUMBER);
+        assert_eq!(parse_u64("0x").unwrap_err(), NOT_A_NUMBER);
+        assert_eq!(parse_u64("1a").unwrap_err(), NOT_A_NUMBER);
+        // The extremes, and one past them: refused, never wrapped.
+        assert_eq!(parse_u64("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_u64("-9223372036854775808"), Ok(1 << 63));
+        assert_eq!(parse_u64("-0x8000000000000000"), Ok(1 << 63));
+        let e = parse_u64("-9223372036854775809").unwrap_err();
+        assert!(e.contains("below -9223372036854775808"), "{e}");
+        let e = parse_u64("18446744073709551616").unwrap_err();
+        assert!(e.contains("above 18446744073709551615"), "{e}");
+        let e = parse_u64("-99999999999999999999").unwrap_err();
+        assert!(e.contains("i64::MIN"), "{e}");
+        assert!(parse_u64("0x1_0000_0000_0000_0000").is_err());
     }
 
     #[test]

@@ -359,6 +359,38 @@ fn explain_any_number_the_kernel_can_see_and_the_right_abi() {
     assert!(!o.status.success());
 }
 
+/// A number that does not fit is refused, never wrapped: arguments are u64, negative
+/// numbers go down to i64::MIN (their two's complement).
+#[test]
+fn explain_refuses_numbers_that_do_not_fit() {
+    let t = TempDir::new("explain-range");
+    let p = t.write("allow.json", r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#);
+    for (arg, words) in [
+        ("-9223372036854775809", "below -9223372036854775808"),
+        ("18446744073709551616", "above 18446744073709551615"),
+    ] {
+        let o = cli(&["explain", &p, "socket", arg]);
+        assert_eq!(o.status.code(), Some(1), "{arg}: {}", stdout(&o));
+        let e = stderr(&o);
+        assert!(e.contains(&format!("argument 0 \"{arg}\": {words}")), "{e}");
+    }
+    let o = cli(&[
+        "explain",
+        &p,
+        "socket",
+        "-9223372036854775808",
+        "18446744073709551615",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cli(&["explain", &p, "--", "-9223372036854775809"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("syscall number \"-9223372036854775809\": below"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn check_explain_and_run_refuse_a_program_that_libseccomp_miscompiled() {
     let t = TempDir::new("miscompiled");

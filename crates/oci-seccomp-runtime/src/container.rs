@@ -7,8 +7,9 @@
 //! gids (each at most 2^31 - 1); capability sets; rlimits; masked and read-only paths (as
 //! runc). Refused with the field: user, cgroup and time namespaces, joining a namespace by
 //! path, other mount types, `linux.devices`, resource limits (no cgroups), device-cgroup
-//! rules that allow more than the default devices. Ignored with a warning: cgroupsPath,
-//! terminal.
+//! rules that allow more than the default devices, and every field not applied (hooks,
+//! sysctl, id mappings, LSM labels, oomScoreAdj, personality... see `config.rs`) unless
+//! empty. Ignored with a warning: cgroupsPath, terminal, other platforms' sections.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -19,7 +20,6 @@ use nix::mount::MsFlags;
 use nix::sys::resource::Resource;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use serde_json::Value;
 
 use crate::error::{PlanError, MAX_ID};
 use crate::plan::cstring;
@@ -208,24 +208,11 @@ pub(crate) const DEV_SYMLINKS: &[(&str, &str)] = &[
 /// (major, minor) of the default devices, for linux.resources.devices allow rules.
 const DEFAULT_DEVICE_NUMBERS: &[(i64, i64)] = &[(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0)];
 
-/// linux.resources: without cgroups nothing there is enforced, so a limit is refused, not
-/// ignored. Device rules are the exception: devices are already denied (the container's
-/// /dev holds only the default devices and every other mount is nodev), so deny rules and
-/// allow rules for default devices hold as written.
+/// linux.resources.devices (the other members are refused on the JSON, in config.rs):
+/// devices are already denied (the container's /dev holds only the default devices and
+/// every other mount is nodev), so deny rules and allow rules for default devices hold as
+/// written.
 fn check_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), PlanError> {
-    let v = serde_json::to_value(r).unwrap_or(Value::Null);
-    if let Some(obj) = v.as_object() {
-        for (k, val) in obj {
-            let empty = val.is_null()
-                || val
-                    .as_object()
-                    .is_some_and(|o| o.values().all(Value::is_null))
-                || val.as_array().is_some_and(Vec::is_empty);
-            if k != "devices" && !empty {
-                return Err(PlanError::Resource(k.clone()));
-            }
-        }
-    }
     for (index, d) in r.devices().iter().flatten().enumerate() {
         if !d.allow() {
             continue;
@@ -266,19 +253,21 @@ fn last_cap() -> u32 {
     last
 }
 
-/// `p` without `.` components and repeated slashes, as `/proc/self/fd/N` reads back.
-fn normalised(p: &Path) -> Result<CString, PlanError> {
+/// `p` without `.` components and repeated slashes, as `/proc/self/fd/N` reads back;
+/// `field` is where it comes from.
+fn normalised(field: &str, p: &Path) -> Result<CString, PlanError> {
     let n: PathBuf = p.components().collect();
-    cstring("root.path", n.as_os_str().as_bytes())
+    cstring(field, n.as_os_str().as_bytes())
 }
 
 impl ContainerPlan {
     /// Reads and checks everything the child will need from `spec` (bundle at `bundle`).
-    pub(crate) fn from_spec(bundle: &Path, spec: &Spec) -> Result<Self, PlanError> {
-        let root = spec
-            .root()
-            .as_ref()
-            .ok_or(PlanError::Missing { field: "root" })?;
+    /// `file` names config.json.
+    pub(crate) fn from_spec(bundle: &Path, file: &str, spec: &Spec) -> Result<Self, PlanError> {
+        let root = spec.root().as_ref().ok_or_else(|| PlanError::Missing {
+            file: file.to_string(),
+            field: "root",
+        })?;
         let rootfs = if root.path().is_absolute() {
             root.path().clone()
         } else {
@@ -384,7 +373,7 @@ impl ContainerPlan {
                 MountPlan {
                     destination: "/dev".into(),
                     rel: PathBuf::from("dev"),
-                    target: normalised(&rootfs.join("dev"))?,
+                    target: normalised("root.path", &rootfs.join("dev"))?,
                     source: c"tmpfs".into(),
                     fstype: c"tmpfs".into(),
                     flags: MsFlags::MS_NOSUID
@@ -403,17 +392,17 @@ impl ContainerPlan {
             .map(|(name, source)| {
                 let rel = Path::new("dev").join(name);
                 Ok(DevicePlan {
-                    target: normalised(&rootfs.join(&rel))?,
+                    target: normalised("root.path", &rootfs.join(&rel))?,
                     rel,
                     source,
                 })
             })
             .collect::<Result<Vec<_>, PlanError>>()?;
 
-        let process = spec
-            .process()
-            .as_ref()
-            .ok_or(PlanError::Missing { field: "process" })?;
+        let process = spec.process().as_ref().ok_or_else(|| PlanError::Missing {
+            file: file.to_string(),
+            field: "process",
+        })?;
         if process.terminal() == Some(true) {
             tracing::warn!("process.terminal is ignored: the command uses oci-seccomp's stdio");
         }
@@ -599,15 +588,17 @@ fn mount_plan(
             flags |= MsFlags::MS_REC;
         }
     }
-    let what = format!("mounts[{i}]");
     Ok(MountPlan {
+        target: normalised(&field, &target)?,
         destination: shown,
         rel: rel.to_path_buf(),
-        target: normalised(&target)?,
-        source: cstring(&what, source.as_os_str().as_bytes())?,
-        fstype: cstring(&what, typ.as_bytes())?,
+        source: cstring(
+            &format!("mounts[{i}].source"),
+            source.as_os_str().as_bytes(),
+        )?,
+        fstype: cstring(&format!("mounts[{i}].type"), typ.as_bytes())?,
         flags,
-        data: cstring(&what, data.join(",").as_bytes())?,
+        data: cstring(&format!("mounts[{i}].options"), data.join(",").as_bytes())?,
         bind,
         propagation,
         source_is_file,

@@ -29,6 +29,24 @@ pub enum PlanError {
         /// Why.
         source: std::io::Error,
     },
+    /// config.json is not a regular file (a FIFO would block the read forever).
+    #[error("{}: is {kind}, not a regular file", .path.display())]
+    ConfigNotFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is (`a FIFO (named pipe)`, `a directory`, `a symbolic link`).
+        kind: &'static str,
+    },
+    /// config.json is larger than any real one.
+    #[error("{}: {len} bytes, more than the {max}-byte limit for config.json", .path.display())]
+    ConfigTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
     /// config.json is not JSON, or not an OCI runtime spec.
     #[error("{file}: line {line}, column {column}: {message}")]
     Syntax {
@@ -42,8 +60,10 @@ pub enum PlanError {
         message: String,
     },
     /// A key differs from an OCI key only in letter case.
-    #[error("config.json: {field}: key {key:?} differs from the OCI key {want:?} only in letter case; this runtime would ignore it while Go runtimes read it")]
+    #[error("{file}: {field}: key {key:?} differs from the OCI key {want:?} only in letter case; this runtime would ignore it while Go runtimes read it")]
     KeyCase {
+        /// config.json as shown.
+        file: String,
         /// Where.
         field: String,
         /// As written.
@@ -52,27 +72,38 @@ pub enum PlanError {
         want: &'static str,
     },
     /// A Docker (moby) profile key in `linux.seccomp`.
-    #[error(
-        "config.json: {field}: Docker (moby) profile key {key:?}; oci-spec would drop it silently"
-    )]
+    #[error("{file}: {field}: Docker (moby) profile key {key:?}; oci-spec would drop it silently")]
     DockerKey {
+        /// config.json as shown.
+        file: String,
         /// Where (`linux.seccomp....`).
         field: String,
         /// The key.
         key: String,
     },
     /// `linux.seccomp` is not a valid profile.
-    #[error("config.json: linux.seccomp: {0}")]
-    Seccomp(#[source] oci_seccomp::ParseError),
+    #[error("{file}: linux.seccomp: {}", seccomp_message(.source))]
+    Seccomp {
+        /// config.json as shown.
+        file: String,
+        /// Why.
+        #[source]
+        source: oci_seccomp::ParseError,
+    },
     /// A required object is missing.
-    #[error("config.json: {field}: missing")]
+    #[error("{file}: {field}: missing")]
     Missing {
+        /// config.json as shown.
+        file: String,
         /// `process` or `root`.
         field: &'static str,
     },
     /// `process.args` is empty and no command was given.
-    #[error("config.json: process.args: empty")]
-    EmptyArgs,
+    #[error("{file}: process.args: empty")]
+    EmptyArgs {
+        /// config.json as shown.
+        file: String,
+    },
     /// A command line without a command.
     #[error("run: no command given")]
     NoCommand,
@@ -118,6 +149,14 @@ pub enum PlanError {
     /// A resource limit (no cgroups are managed).
     #[error("linux.resources.{0}: not enforced by oci-seccomp run (it manages no cgroups); refusing rather than ignoring a limit")]
     Resource(String),
+    /// A field this launcher does not apply, and not empty.
+    #[error("{field}: {why}; refusing rather than running the container without it")]
+    NotApplied {
+        /// Where (`linux.sysctl`, `mounts[2].uidMappings`).
+        field: String,
+        /// What is not done.
+        why: &'static str,
+    },
     /// A device-cgroup allow rule for a device this launcher does not provide.
     #[error("linux.resources.devices[{index}]: allows type {typ} {major}:{minor}; oci-seccomp run has no device cgroup and only provides the default devices (null, zero, full, random, urandom, tty)")]
     DeviceRule {
@@ -235,6 +274,15 @@ pub enum PlanError {
     },
 }
 
+/// A profile's error inside config.json: a JSON position would be one in the profile as
+/// re-serialised, not in config.json, so only the words are kept.
+fn seccomp_message(e: &oci_seccomp::ParseError) -> String {
+    match e {
+        oci_seccomp::ParseError::Json { message, .. } => message.clone(),
+        e => e.to_string(),
+    }
+}
+
 impl PlanError {
     /// The config.json path of the field at fault (`linux.resources.memory`,
     /// `mounts[3].type`, `process.user.uid`), when the refusal comes from one.
@@ -242,14 +290,15 @@ impl PlanError {
     pub fn field(&self) -> Option<String> {
         Some(match self {
             Self::KeyCase { field, .. } | Self::DockerKey { field, .. } => field.clone(),
-            Self::Seccomp(_) | Self::NotifyWithoutListener => "linux.seccomp".into(),
-            Self::Missing { field } => (*field).into(),
-            Self::EmptyArgs => "process.args".into(),
+            Self::Seccomp { .. } | Self::NotifyWithoutListener => "linux.seccomp".into(),
+            Self::Missing { field, .. } => (*field).into(),
+            Self::EmptyArgs { .. } => "process.args".into(),
             Self::Nul { field }
             | Self::NotAbsolute { field, .. }
             | Self::DotDot { field, .. }
             | Self::MountOverRoot { field, .. }
-            | Self::IdRange { field, .. } => field.clone(),
+            | Self::IdRange { field, .. }
+            | Self::NotApplied { field, .. } => field.clone(),
             Self::Rootfs { .. } | Self::RootIsHost => "root.path".into(),
             Self::NamespacePath { index, .. } => format!("linux.namespaces[{index}].path"),
             Self::NamespaceType { index, .. } => format!("linux.namespaces[{index}].type"),
@@ -269,6 +318,8 @@ impl PlanError {
             Self::IdentityUnreadable { .. } => "process.noNewPrivileges".into(),
             Self::Bundle { .. }
             | Self::ReadConfig { .. }
+            | Self::ConfigNotFile { .. }
+            | Self::ConfigTooLarge { .. }
             | Self::Syntax { .. }
             | Self::NoCommand => return None,
         })
@@ -279,14 +330,16 @@ impl PlanError {
     pub fn hint(&self) -> Option<String> {
         Some(match self {
             Self::Bundle { .. } => "give the directory that holds config.json".into(),
-            Self::ReadConfig { .. } => "an OCI bundle has config.json next to its rootfs".into(),
+            Self::ReadConfig { .. } | Self::ConfigNotFile { .. } => {
+                "an OCI bundle has config.json (a regular file) next to its rootfs".into()
+            }
             Self::KeyCase { want, .. } => format!("write it as {want:?}"),
             Self::DockerKey { .. } => {
                 "render the Docker profile first: oci-seccomp render FILE".into()
             }
-            Self::Missing { field: "root" } => "set root.path to the rootfs".into(),
+            Self::Missing { field: "root", .. } => "set root.path to the rootfs".into(),
             Self::Missing { .. } => "set process.args".into(),
-            Self::EmptyArgs => "set process.args or give a command after --".into(),
+            Self::EmptyArgs { .. } => "set process.args or give a command after --".into(),
             Self::NoCommand => "oci-seccomp run [--profile FILE] -- CMD [ARG]...".into(),
             Self::Rootfs { .. } => "the rootfs directory must exist".into(),
             Self::RootIsHost => "use a separate rootfs directory".into(),
@@ -301,6 +354,9 @@ impl PlanError {
                 "add {\"type\": \"uts\"} to linux.namespaces or remove hostname".into()
             }
             Self::Resource(_) => "remove linux.resources or use runc or crun".into(),
+            Self::NotApplied { field, .. } => {
+                format!("remove {field} (or leave it empty), or use runc or crun")
+            }
             Self::DeviceRule { .. } | Self::Devices(_) => {
                 "bind-mount the device file instead (a mount with type bind), or use runc".into()
             }

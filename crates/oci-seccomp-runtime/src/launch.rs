@@ -164,8 +164,24 @@ impl Launcher {
     }
 }
 
+/// The first component of mount `i`'s destination that is a symlink in the rootfs, as
+/// `/tmp` (the child, which refused it, can only report the mount's index).
+fn symlink_component(c: &crate::container::ContainerPlan, i: u32) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let m = c.mounts.get(i as usize)?;
+    let root = std::path::Path::new(std::ffi::OsStr::from_bytes(c.rootfs.as_bytes()));
+    let mut at = std::path::PathBuf::new();
+    for part in m.rel.components() {
+        at.push(part);
+        if root.join(&at).symlink_metadata().ok()?.is_symlink() {
+            return Some(format!("/{}", at.display()));
+        }
+    }
+    None
+}
+
 /// The words for a child's failure, from the plan.
-fn describe(plan: &LaunchPlan, f: &StepFailure) -> String {
+pub(crate) fn describe(plan: &LaunchPlan, f: &StepFailure) -> String {
     let c = plan.container.as_ref();
     let mount = |i: u32| {
         c.and_then(|c| c.mounts.get(i as usize))
@@ -192,9 +208,16 @@ fn describe(plan: &LaunchPlan, f: &StepFailure) -> String {
                 MountOp::OpenRootfs => "open the rootfs".into(),
                 MountOp::Dup => format!("mount destination {d}: dup"),
                 MountOp::Create => format!("mount destination {d}: cannot create a component"),
-                MountOp::Symlink => format!(
-                    "mount destination {d}: a component is a symlink in the rootfs; not supported"
-                ),
+                MountOp::Symlink => {
+                    match c.and_then(|c| symlink_component(c, a.detail)) {
+                        Some(link) => format!(
+                            "mount destination {d}: {link} is a symlink in the rootfs; not supported"
+                        ),
+                        None => format!(
+                            "mount destination {d}: a component is a symlink in the rootfs; not supported"
+                        ),
+                    }
+                }
                 MountOp::Open => format!("mount destination {d}: cannot open a component"),
                 MountOp::NotDirectory => {
                     format!("mount destination {d}: a component is not a directory")

@@ -79,23 +79,91 @@ fn exec_candidates(arg0: &str, path_var: Option<&str>) -> Result<Vec<CString>, P
         .collect()
 }
 
+/// Largest config.json accepted: room for the largest profile and the rest.
+pub(crate) const MAX_CONFIG_BYTES: usize = 2 * oci_seccomp::MAX_PROFILE_BYTES;
+
+/// What kind of file `t` is, in words.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Reads config.json without ever blocking or following a symlink: opened with
+/// `O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC` (a FIFO opens at once instead of waiting for a
+/// writer), refused unless a regular file, at most [`MAX_CONFIG_BYTES`].
+fn read_config(path: &Path) -> Result<String, PlanError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let read_error = |source| PlanError::ReadConfig {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => PlanError::ConfigNotFile {
+                path: path.to_path_buf(),
+                kind: "a symbolic link",
+            },
+            _ => read_error(e),
+        })?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(PlanError::ConfigNotFile {
+            path: path.to_path_buf(),
+            kind: file_kind(meta.file_type()),
+        });
+    }
+    let too_large = |len| PlanError::ConfigTooLarge {
+        path: path.to_path_buf(),
+        len,
+        max: MAX_CONFIG_BYTES,
+    };
+    if meta.len() > MAX_CONFIG_BYTES as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() > MAX_CONFIG_BYTES {
+        // It grew while being read.
+        return Err(too_large(text.len() as u64));
+    }
+    Ok(text)
+}
+
 impl LaunchPlan {
     /// Reads `dir/config.json` and validates it.
     ///
     /// # Errors
     ///
-    /// [`PlanError`]: the bundle cannot be read, or config.json asks for something this
-    /// launcher refuses; the error names the field.
+    /// [`PlanError`]: the bundle cannot be read, config.json is not a regular file or is
+    /// larger than 8 MiB, or it asks for something this launcher refuses; the error names
+    /// the field.
     pub fn from_bundle(dir: &Path, opts: &LaunchOptions) -> Result<Self, PlanError> {
         let bundle = dir.canonicalize().map_err(|source| PlanError::Bundle {
             path: dir.to_path_buf(),
             source,
         })?;
         let cfg = bundle.join("config.json");
-        let text = std::fs::read_to_string(&cfg).map_err(|source| PlanError::ReadConfig {
-            path: cfg.clone(),
-            source,
-        })?;
+        let text = read_config(&cfg)?;
         Self::from_config(&bundle, &cfg.display().to_string(), &text, opts)
     }
 
@@ -110,19 +178,14 @@ impl LaunchPlan {
         text: &str,
         opts: &LaunchOptions,
     ) -> Result<Self, PlanError> {
-        crate::config::check_text(text)?;
+        crate::config::check_text(file, text)?;
         let spec: oci_spec::runtime::Spec =
-            serde_json::from_str(text).map_err(|e| PlanError::Syntax {
-                file: file.to_string(),
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })?;
-        let container = ContainerPlan::from_spec(bundle, &spec)?;
-        let process = spec
-            .process()
-            .as_ref()
-            .ok_or(PlanError::Missing { field: "process" })?;
+            serde_json::from_str(text).map_err(|e| crate::config::syntax(file, &e))?;
+        let container = ContainerPlan::from_spec(bundle, file, &spec)?;
+        let process = spec.process().as_ref().ok_or_else(|| PlanError::Missing {
+            file: file.to_string(),
+            field: "process",
+        })?;
         let nnp = opts.no_new_privs || process.no_new_privileges().unwrap_or(false);
         let argv_s: Vec<String> = if opts.command.is_empty() {
             process.args().clone().unwrap_or_default()
@@ -130,7 +193,9 @@ impl LaunchPlan {
             opts.command.clone()
         };
         if argv_s.is_empty() {
-            return Err(PlanError::EmptyArgs);
+            return Err(PlanError::EmptyArgs {
+                file: file.to_string(),
+            });
         }
         let env = process.env().clone().unwrap_or_default();
         let path_var = env.iter().find_map(|e| e.strip_prefix("PATH="));

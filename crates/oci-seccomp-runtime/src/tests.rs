@@ -90,6 +90,189 @@ fn syntax_and_key_case() {
 }
 
 #[test]
+fn key_case_at_every_depth() {
+    // A mount's "Options" would be dropped by oci-spec (a read-only bind becomes
+    // writable) and read by runc.
+    refused(
+        |v| {
+            v["mounts"][0] = json!({"destination": "/mnt", "type": "bind", "source": "/",
+                                    "Options": ["rbind", "ro"]})
+        },
+        Some("mounts[0].Options"),
+        "\"options\"",
+    );
+    refused(
+        |v| v["linux"]["resources"] = json!({"Memory": {"limit": 1000000}}),
+        Some("linux.resources.Memory"),
+        "only in letter case",
+    );
+    refused(
+        |v| v["linux"]["resources"] = json!({"memory": {"Limit": 1000000}}),
+        Some("linux.resources.memory.Limit"),
+        "only in letter case",
+    );
+    refused(
+        |v| v["process"]["rlimits"] = json!([{"Type": "RLIMIT_NOFILE", "soft": 1, "hard": 1}]),
+        Some("process.rlimits[0].Type"),
+        "\"type\"",
+    );
+    refused(
+        |v| v["mounts"][0]["\u{17f}ource"] = json!("/etc"),
+        Some("mounts[0].\u{17f}ource"),
+        "\"source\"",
+    );
+    refused(
+        |v| v["process"]["User"] = json!({"uid": 0, "gid": 0}),
+        Some("process.User"),
+        "\"user\"",
+    );
+    refused(
+        |v| v["linux"]["namespaces"][0]["Path"] = json!("/proc/1/ns/pid"),
+        Some("linux.namespaces[0].Path"),
+        "only in letter case",
+    );
+    refused(
+        |v| {
+            v["linux"]["seccomp"]["syscalls"] = json!([{"names": ["x"], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 0, "value": 1, "OP": "SCMP_CMP_EQ"}]}])
+        },
+        Some("linux.seccomp.syscalls[0].args[0].OP"),
+        "only in letter case",
+    );
+    refused(
+        |v| v["hooks"] = json!({"Prestart": [{"path": "/bin/true"}]}),
+        Some("hooks.Prestart"),
+        "only in letter case",
+    );
+    // The keys of free-form maps are the config's own.
+    let mut v = good();
+    v["annotations"] = json!({"Process": "x", "ROOT": "y"});
+    plan(&v).unwrap();
+}
+
+#[test]
+fn fields_not_applied_are_refused_unless_empty() {
+    let cases: &[(&str, Value, &str)] = &[
+        (
+            "hooks",
+            json!({"prestart": [{"path": "/bin/true"}]}),
+            "hooks",
+        ),
+        ("domainname", json!("example"), ""),
+        ("vm", json!({"hypervisor": {"path": "/x"}}), ""),
+        (
+            "process.apparmorProfile",
+            json!("docker-default"),
+            "AppArmor",
+        ),
+        (
+            "process.selinuxLabel",
+            json!("system_u:system_r:container_t:s0"),
+            "SELinux",
+        ),
+        ("process.oomScoreAdj", json!(0), "OOM"),
+        (
+            "process.ioPriority",
+            json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0}),
+            "",
+        ),
+        ("process.scheduler", json!({"policy": "SCHED_IDLE"}), ""),
+        ("process.execCPUAffinity", json!({"initial": "0"}), ""),
+        ("process.user.umask", json!(63), "umask"),
+        (
+            "linux.uidMappings",
+            json!([{"containerID": 0, "hostID": 1000, "size": 1}]),
+            "",
+        ),
+        (
+            "linux.gidMappings",
+            json!([{"containerID": 0, "hostID": 1000, "size": 1}]),
+            "",
+        ),
+        ("linux.timeOffsets", json!({"monotonic": {"secs": 1}}), ""),
+        ("linux.netDevices", json!({"eth1": {}}), ""),
+        (
+            "linux.sysctl",
+            json!({"net.ipv4.ip_forward": "1"}),
+            "sysctl",
+        ),
+        (
+            "linux.mountLabel",
+            json!("system_u:object_r:container_file_t:s0"),
+            "",
+        ),
+        ("linux.intelRdt", json!({"closID": "x"}), ""),
+        ("linux.personality", json!({"domain": "LINUX32"}), ""),
+        (
+            "linux.memoryPolicy",
+            json!({"mode": "MPOL_BIND", "nodes": "0"}),
+            "",
+        ),
+        ("linux.rootfsPropagation", json!("shared"), "rprivate"),
+    ];
+    let set = |v: &mut Value, path: &str, x: Value| {
+        let mut at = v;
+        for k in path.split('.') {
+            at = &mut at[k];
+        }
+        *at = x;
+    };
+    for (path, value, words) in cases {
+        refused(
+            |v| set(v, path, value.clone()),
+            Some(path),
+            &format!("{path}: oci-seccomp run"),
+        );
+        refused(|v| set(v, path, value.clone()), Some(path), words);
+    }
+    refused(
+        |v| v["mounts"][0]["uidMappings"] = json!([{"containerID": 0, "hostID": 1, "size": 1}]),
+        Some("mounts[0].uidMappings"),
+        "id-mapped",
+    );
+    // Empty ones, and the propagation this launcher makes, are fine.
+    let mut v = good();
+    for (path, value) in [
+        ("hooks", json!({"prestart": [], "poststop": null})),
+        ("domainname", json!("")),
+        ("process.apparmorProfile", json!("")),
+        ("linux.sysctl", json!({})),
+        ("linux.uidMappings", json!([])),
+        ("linux.rootfsPropagation", json!("rprivate")),
+        ("windows", json!({"layerFolders": ["c:\\x"]})),
+    ] {
+        set(&mut v, path, value);
+    }
+    plan(&v).unwrap();
+}
+
+#[test]
+fn config_json_must_be_a_small_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.json");
+    let from = |d: &std::path::Path| LaunchPlan::from_bundle(d, &LaunchOptions::default());
+    // A FIFO: opening it for reading would wait for a writer forever.
+    nix::unistd::mkfifo(&cfg, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(matches!(e, PlanError::ConfigNotFile { .. }), "{e}");
+    assert!(e.to_string().contains("config.json: is a FIFO"), "{e}");
+    std::fs::remove_file(&cfg).unwrap();
+    std::fs::create_dir(&cfg).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    std::fs::remove_dir(&cfg).unwrap();
+    std::fs::write(dir.path().join("real.json"), good().to_string()).unwrap();
+    std::os::unix::fs::symlink("real.json", &cfg).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("is a symbolic link"), "{e}");
+    std::fs::remove_file(&cfg).unwrap();
+    let f = std::fs::File::create(&cfg).unwrap();
+    f.set_len(crate::plan::MAX_CONFIG_BYTES as u64 + 1).unwrap();
+    let e = from(dir.path()).unwrap_err();
+    assert!(matches!(e, PlanError::ConfigTooLarge { .. }), "{e}");
+}
+
+#[test]
 fn missing_bundle_and_root() {
     let e =
         LaunchPlan::from_bundle("/nonexistent/b".as_ref(), &LaunchOptions::default()).unwrap_err();
@@ -139,6 +322,20 @@ fn resources_and_devices() {
         Some("linux.resources.memory"),
         "not enforced",
     );
+    // Whatever the spelling: a key oci-spec does not know at all is refused too.
+    refused(
+        |v| v["linux"]["resources"] = json!({"memoryx": {"limit": 1}}),
+        Some("linux.resources.memoryx"),
+        "not enforced",
+    );
+    refused(
+        |v| v["linux"]["resources"] = json!({"pids": {"limit": 0}}),
+        Some("linux.resources.pids"),
+        "not enforced",
+    );
+    let mut v = good();
+    v["linux"]["resources"] = json!({"memory": {}, "cpu": {"cpus": ""}, "hugepageLimits": []});
+    plan(&v).unwrap();
     refused(
         |v| {
             v["linux"]["resources"] = json!({"devices": [
@@ -196,6 +393,16 @@ fn mounts() {
         },
         Some("mounts[0].source"),
         "/nonexistent/src",
+    );
+    refused(
+        |v| v["mounts"][0]["destination"] = json!("/tmp/a\u{0}b"),
+        Some("mounts[0].destination"),
+        "mounts[0].destination: contains a NUL byte",
+    );
+    refused(
+        |v| v["mounts"][0]["options"] = json!(["size=1\u{0}"]),
+        Some("mounts[0].options"),
+        "NUL byte",
     );
 }
 
@@ -301,6 +508,50 @@ fn process_and_seccomp() {
         ..LaunchOptions::default()
     };
     plan_with(&v, &opts).unwrap();
+}
+
+#[test]
+fn messages_name_the_file_and_the_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = good();
+    v["linux"]["seccomp"]["defaultAction"] = json!("SCMP_ACT_NOPE");
+    std::fs::create_dir(dir.path().join("rootfs")).unwrap();
+    let cfg = dir.path().join("config.json");
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let e = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap_err();
+    let shown = format!(
+        "{}: linux.seccomp: unknown variant",
+        cfg.canonicalize().unwrap().display()
+    );
+    assert!(e.to_string().starts_with(&shown), "{e}");
+    // A JSON error gives its position once.
+    std::fs::write(&cfg, "{\n  \"process\": }").unwrap();
+    let e = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("config.json: line 2, column 14: expected value"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("at line"), "{e}");
+
+    // The child reports only the mount's index; the parent names the symlink.
+    v = good();
+    v["mounts"][0]["destination"] = json!("/tmp/x");
+    std::os::unix::fs::symlink("/etc", dir.path().join("rootfs/tmp")).unwrap();
+    std::fs::write(&cfg, v.to_string()).unwrap();
+    let p = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap();
+    let f = crate::report::StepFailure::new(
+        crate::MountError {
+            op: crate::report::MountOp::Symlink,
+            detail: 1,
+        },
+        libc::ELOOP,
+    );
+    let m = crate::launch::describe(&p, &f);
+    assert_eq!(
+        m,
+        "mount destination /tmp/x: /tmp is a symlink in the rootfs; not supported"
+    );
 }
 
 #[test]
