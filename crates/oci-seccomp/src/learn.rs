@@ -7,7 +7,8 @@
 //! default that denies (`SCMP_ACT_ERRNO`, `EPERM`; the ENOSYS stub answers syscalls newer
 //! than any the profile names). Without a base it also allows the calls every process
 //! needs at its end or after a signal (`exit`, `exit_group`, `rt_sigreturn`,
-//! `restart_syscall`), which one run may not have made, and gives `clone3` `ENOSYS` when it
+//! `restart_syscall`) and `futex` (libc locks call it only under contention), which one
+//! run may not have made, and gives `clone3` `ENOSYS` when it
 //! was not seen (glibc then falls back to `clone`). For a configurable set of non-pointer arguments
 //! ([`ArgSelection`]: socket family/type/protocol, clone flags, ...) it writes one entry per
 //! distinct combination of values seen, when there are few ([`MAX_COMBINATIONS`]), and an
@@ -228,11 +229,13 @@ impl Learner {
         let mut unconditional: Vec<&str> = Vec::new();
         if options.base.is_none() {
             // Calls every process needs at its end or after a signal, whether or not this
-            // run happened to make them (a single-threaded run never calls `exit`).
+            // run happened to make them (a single-threaded run never calls `exit`); and
+            // `futex`, which libc's locks call only when two threads or processes happen
+            // to contend, so one run may miss it (seen with busybox pipelines).
             for name in crate::lint::VITAL
                 .iter()
                 .map(|(n, _)| *n)
-                .chain(["restart_syscall"])
+                .chain(["restart_syscall", "futex"])
             {
                 merged.entry(name).or_default();
             }
@@ -380,6 +383,7 @@ mod tests {
             json!([
                 "exit",
                 "exit_group",
+                "futex",
                 "getpid",
                 "ioctl",
                 "restart_syscall",
