@@ -103,3 +103,44 @@ impl Agent {
         }
     }
 }
+
+/// `run --trace` / `--complain`: launches `plan` under the routed form of `original`,
+/// writes each event as a JSON line (to `report`, else stderr), and returns the exit and
+/// the summary.
+pub fn run_traced(
+    plan: oci_seccomp_runtime::LaunchPlan,
+    original: Program,
+    listener: Option<std::os::unix::net::UnixStream>,
+    mode: Mode,
+    report: Option<&std::path::Path>,
+) -> CliResult<(oci_seccomp_runtime::Exit, String)> {
+    let spec = plan
+        .seccomp()
+        .cloned()
+        .ok_or_else(|| CliError::usage("--trace and --complain need a seccomp profile"))?;
+    let sink = crate::report::Sink::open(report).map_err(|e| {
+        CliError::problem(format!(
+            "--report {}: {e}",
+            report.map(|p| p.display().to_string()).unwrap_or_default()
+        ))
+    })?;
+    let summary = Arc::new(Mutex::new(crate::report::Summary::default()));
+    let container = plan.id().to_string();
+    let seen = Arc::clone(&summary);
+    let sink = Mutex::new(sink);
+    let agent = Agent::start(&spec, original, mode, move |e| {
+        if let Ok(mut s) = sink.lock() {
+            s.line(&oci_seccomp_load::trace::event_json(&container, e));
+        }
+        if let Ok(mut s) = seen.lock() {
+            s.add(e);
+        }
+    })?;
+    let launcher = oci_seccomp_runtime::Launcher::new(plan, Some(agent.routed().clone()), listener)
+        .map_err(crate::run::plan_error)?
+        .with_notify_handler(agent.handler());
+    let exit = launcher.run().map_err(crate::run::launch_error)?;
+    agent.finish();
+    let text = summary.lock().map(|s| s.render(mode)).unwrap_or_default();
+    Ok((exit, text))
+}

@@ -5,7 +5,6 @@
 //! docs/security.md ("Launcher").
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use oci_seccomp_load::trace::Mode;
 use oci_seccomp_load::AllowedPeers;
@@ -14,8 +13,6 @@ use oci_seccomp_runtime::{
     PlanError,
 };
 
-use crate::agent::Agent;
-use crate::report::{Sink, Summary};
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
 
@@ -166,37 +163,8 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     }
     let (exit, traced) = match (mode, program) {
         (Some(mode), Some(original)) => {
-            let spec = plan
-                .seccomp()
-                .cloned()
-                .ok_or_else(|| CliError::usage("--trace and --complain need a seccomp profile"))?;
-            let sink = Sink::open(args.report.as_deref()).map_err(|e| {
-                CliError::problem(format!(
-                    "--report {}: {e}",
-                    args.report
-                        .as_deref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                ))
-            })?;
-            let summary = Arc::new(Mutex::new(Summary::default()));
-            let container = plan.id().to_string();
-            let seen = Arc::clone(&summary);
-            let sink = Mutex::new(sink);
-            let agent = Agent::start(&spec, original, mode, move |e| {
-                if let Ok(mut s) = sink.lock() {
-                    s.line(&oci_seccomp_load::trace::event_json(&container, e));
-                }
-                if let Ok(mut s) = seen.lock() {
-                    s.add(e);
-                }
-            })?;
-            let launcher = Launcher::new(plan, Some(agent.routed().clone()), listener)
-                .map_err(plan_error)?
-                .with_notify_handler(agent.handler());
-            let exit = launcher.run().map_err(launch_error)?;
-            agent.finish();
-            let text = summary.lock().map(|s| s.render(mode)).unwrap_or_default();
+            let (exit, text) =
+                crate::agent::run_traced(plan, original, listener, mode, args.report.as_deref())?;
             (exit, Some(text))
         }
         (Some(_), None) => {
