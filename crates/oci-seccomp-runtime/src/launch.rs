@@ -102,6 +102,18 @@ impl Launcher {
                 errno,
             }
         })?;
+        // Our own pid namespace, to return to after the fork: after unshare(CLONE_NEWPID)
+        // the kernel refuses CLONE_THREAD (EINVAL), and a notify handler starts a thread.
+        let own_pid_ns = if plan.container.as_ref().is_some_and(|c| c.pid_ns) {
+            Some(
+                std::fs::File::open("/proc/self/ns/pid").map_err(|e| LaunchError::Parent {
+                    call: "open /proc/self/ns/pid",
+                    errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+                })?,
+            )
+        } else {
+            None
+        };
         if plan.container.as_ref().is_some_and(|c| c.pid_ns) {
             // The child becomes pid 1 of a new pid namespace; this process stays where it is.
             nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).map_err(|errno| {
@@ -128,6 +140,16 @@ impl Launcher {
             Ok(ForkResult::Parent { child }) => child,
         };
         drop(wr);
+        if let Some(ns) = &own_pid_ns {
+            // Later children (and threads) of this process belong where it is again.
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWPID).map_err(|errno| {
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+                LaunchError::Parent {
+                    call: "setns back to our own pid namespace",
+                    errno,
+                }
+            })?;
+        }
         handoff.forked();
         let supervisor = Supervisor::new(child);
 
