@@ -70,25 +70,16 @@ pub struct RecordArgs {
     pub command: Vec<String>,
 }
 
-/// The ABIs a process of this host can call the kernel with: the native one and its
-/// compat ABIs (x86_64 also runs x86 and x32 code; aarch64 runs arm).
-fn native_family() -> Vec<&'static str> {
-    match oci_seccomp::arch::native().name {
-        "SCMP_ARCH_X86_64" => vec!["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-        "SCMP_ARCH_AARCH64" => vec!["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
-        "SCMP_ARCH_PPC64" => vec!["SCMP_ARCH_PPC64", "SCMP_ARCH_PPC"],
-        "SCMP_ARCH_S390X" => vec!["SCMP_ARCH_S390X", "SCMP_ARCH_S390"],
-        n => vec![n],
-    }
-}
-
 /// The profile whose denials are recorded when there is no base: deny everything on the
 /// native family.
 fn deny_all() -> CliResult<LinuxSeccomp> {
     let v = json!({
         "defaultAction": "SCMP_ACT_ERRNO",
         "defaultErrnoRet": libc::EPERM,
-        "architectures": native_family(),
+        "architectures": oci_seccomp::arch::native_family()
+            .iter()
+            .map(|a| a.name)
+            .collect::<Vec<_>>(),
     });
     serde_json::from_value(v).map_err(|e| CliError::problem(e.to_string()))
 }

@@ -178,3 +178,70 @@ fn a_profile_that_notifies_for_its_own_agent_cannot_be_traced() {
     let e = route_denials(&p).unwrap_err();
     assert!(e.to_string().contains("SCMP_ACT_NOTIFY"), "{e}");
 }
+
+/// Red team on issue 13: once the agent's listener is gone (its process killed), the
+/// workload must not install a listener of its own and answer its denied calls itself.
+/// The routed filter's guard fails that `seccomp(2)` with EBUSY, and a denied call fails
+/// with ENOSYS (the kernel's answer without a listener): it never runs.
+#[test]
+#[serial]
+fn without_the_agent_the_workload_cannot_take_over_its_denials() {
+    let spec = spec(PROFILE);
+    let original = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();
+    let routed = route_denials(&original).unwrap();
+    let (parent, child) = Launch::with_agent(routed, None)
+        .unwrap()
+        .with_timeout(DEADLINE)
+        .split();
+    let (ready_r, ready_w) = nix::unistd::pipe().unwrap();
+    let pid = fork_child(move || {
+        set_nnp();
+        if child.install().is_err() {
+            return 100;
+        }
+        // Wait until the parent has dropped the listener.
+        let mut b = [0u8; 1];
+        let _ = nix::unistd::read(&ready_r, &mut b);
+        let allow = [libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ALLOW,
+        }];
+        let prog = libc::sock_fprog {
+            len: 1,
+            filter: allow.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: a valid one-instruction program that outlives the call.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if !(rc == -1 && errno() == libc::EBUSY) {
+            return 10;
+        }
+        if sys(libc::SYS_getppid, 0, 0) != (-1, libc::ENOSYS) {
+            return 11;
+        }
+        0
+    });
+    let state = process_state(
+        pid.as_raw(),
+        "",
+        "takeover",
+        ContainerState::Creating,
+        "/b",
+        Default::default(),
+    );
+    match parent.complete(pid.as_raw(), state) {
+        // The agent "dies": its copy of the listener is closed at once.
+        Ok(Delivery::Fd { notify_fd, .. }) => drop(notify_fd),
+        other => panic!("{other:?}"),
+    }
+    nix::unistd::write(&ready_w, b"x").unwrap();
+    assert_exit_ok(wait_deadline(pid));
+}

@@ -281,6 +281,24 @@ pub fn multiplexer_of(name: &str) -> Option<(&'static str, u32, u32)> {
         .map(|(_, c)| ("ipc", *c, 0xffff))
 }
 
+/// The ABIs a process of this host can call the kernel with: the native one and its
+/// compat ABIs (x86_64 also runs x86 and x32 code; aarch64 runs arm; ppc64 ppc; s390x
+/// s390).
+pub fn native_family() -> Vec<&'static ArchInfo> {
+    let names: &[&str] = match native().name {
+        "SCMP_ARCH_X86_64" => &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "SCMP_ARCH_AARCH64" => &["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        "SCMP_ARCH_PPC64" => &["SCMP_ARCH_PPC64", "SCMP_ARCH_PPC"],
+        "SCMP_ARCH_S390X" => &["SCMP_ARCH_S390X", "SCMP_ARCH_S390"],
+        _ => &[],
+    };
+    let mut out: Vec<&'static ArchInfo> = names.iter().filter_map(|n| by_name(n)).collect();
+    if out.is_empty() {
+        out.push(native());
+    }
+    out
+}
+
 /// Every syscall name libseccomp knows for `arch`, sorted: its table scanned from the
 /// ABI's first number (0; 4000, 5000 or 6000 on MIPS; bit 30 on x32) over 1100 numbers,
 /// past the highest syscall of any ABI today.

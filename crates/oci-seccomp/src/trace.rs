@@ -13,14 +13,108 @@
 //!
 //! That is the whole proof: the original program is proven against the profile, and
 //! [`check_routed`] confirms, instruction by instruction, that the routed one differs
-//! only in the `RET K` values the mapping allows. `TRAP` stays in the kernel (user space
+//! only in the `RET K` values the mapping allows — after a short **guard** in front
+//! ([`listener_guard`]): `seccomp(SECCOMP_SET_MODE_FILTER)` with
+//! `SECCOMP_FILTER_FLAG_NEW_LISTENER`, on any ABI of this host, fails with `EBUSY`. While
+//! the agent holds its listener the kernel answers that anyway (one listener per filter
+//! chain); once the agent is gone (its process killed, or it stopped waiting for processes
+//! the workload left behind) the guard keeps the workload from installing a listener of
+//! its own — whose USER_NOTIF would tie with ours, the newest filter would win, and the
+//! workload could let its denied calls run. Without an agent, the kernel fails routed
+//! calls with `ENOSYS`: they never run. `TRAP` stays in the kernel (user space
 //! cannot reproduce the kernel's `SIGSYS` and its `siginfo`), as do `USER_NOTIF` returns
 //! of the profile's own NOTIFY rules — which is why a program that already notifies is
 //! refused ([`TraceError::AlreadyNotifies`]): its agent and ours would share one fd.
 
 use crate::action::Action;
-use crate::bpf::{ret, BPF_RET, BPF_RET_K};
-use crate::program::{Instruction, Program};
+use crate::bpf::{
+    ret, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_MISC, BPF_RET, BPF_RET_K,
+    BPF_W, BPF_X,
+};
+use crate::program::{FilterFlags, Instruction, Program};
+
+/// `SECCOMP_SET_MODE_FILTER`, the first argument of `seccomp(2)`.
+const SET_MODE_FILTER: u32 = 1;
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`.
+const NEW_LISTENER: u32 = 8;
+
+/// The guard in front of every routed program (see the module docs): on each ABI of
+/// [`crate::arch::native_family`], `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)` with the
+/// `NEW_LISTENER` bit in the low word of `flags` returns `ERRNO(EBUSY)`; every other call
+/// falls through to the first instruction after the guard, having only loaded `arch`,
+/// `nr` and (for `seccomp` itself) the two low argument words into A. Calls other than
+/// `seccomp` never load an argument here, so the kernel's constant-action cache still
+/// applies to them.
+pub fn listener_guard() -> Vec<Instruction> {
+    // (audit arch, seccomp numbers on it): x32 shares x86_64's audit arch.
+    let mut abis: Vec<(u32, Vec<u32>)> = Vec::new();
+    for a in crate::arch::native_family() {
+        let Some(nr) = crate::arch::resolve("seccomp", a) else {
+            continue;
+        };
+        match abis.iter_mut().find(|(arch, _)| *arch == a.audit_arch) {
+            Some((_, nrs)) => nrs.push(nr as u32),
+            None => abis.push((a.audit_arch, vec![nr as u32])),
+        }
+    }
+    let ld = |off: u32| Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, off);
+    // The shared check: SET_MODE_FILTER with NEW_LISTENER returns EBUSY; anything else
+    // goes to END, the instruction after the guard.
+    let check = [
+        ld(16), // args[0], low word
+        Instruction::jump(BPF_JMP | BPF_JEQ | BPF_K, SET_MODE_FILTER, 0, 3),
+        ld(24), // args[1], low word
+        Instruction::jump(BPF_JMP | BPF_JSET | BPF_K, NEW_LISTENER, 0, 1),
+        Instruction::stmt(BPF_RET | BPF_K, ret::ERRNO | libc::EBUSY as u32),
+    ];
+    // One block per ABI: "jeq arch (else next block); ld nr; jeq nr... (else END)". A
+    // block is entered only from the previous block's arch test, so A still holds arch.
+    let blocks_len: usize = abis.iter().map(|(_, nrs)| 2 + nrs.len()).sum();
+    let start_check = 1 + blocks_len;
+    let end = start_check + check.len();
+    let mut out = vec![ld(4)];
+    let n = abis.len();
+    for (bi, (arch, nrs)) in abis.iter().enumerate() {
+        let here = out.len();
+        let next_block = here + 2 + nrs.len();
+        let else_target = if bi + 1 == n { end } else { next_block };
+        out.push(Instruction::jump(
+            BPF_JMP | BPF_JEQ | BPF_K,
+            *arch,
+            0,
+            (else_target - here - 1) as u8,
+        ));
+        out.push(ld(0));
+        for (i, nr) in nrs.iter().enumerate() {
+            let at = out.len();
+            let last = i + 1 == nrs.len();
+            out.push(Instruction::jump(
+                BPF_JMP | BPF_JEQ | BPF_K,
+                *nr,
+                (start_check - at - 1) as u8,
+                if last { (end - at - 1) as u8 } else { 0 },
+            ));
+        }
+    }
+    out.extend(check);
+    out
+}
+
+/// Whether `insns` could depend on the registers the guard leaves: a program after the
+/// guard must start with an absolute load (which sets A) and never read X.
+fn needs_fresh_registers(insns: &[Instruction]) -> bool {
+    let first_is_load = insns
+        .first()
+        .is_some_and(|i| i.code == BPF_LD | BPF_W | BPF_ABS);
+    let uses_x = insns.iter().any(|i| {
+        let class = i.code & 0x07;
+        let reads_x_operand =
+            class != BPF_LDX && class != BPF_MISC && class != BPF_RET && i.code & BPF_X != 0;
+        // BPF_MISC|BPF_TXA copies X into A.
+        reads_x_operand || i.code == (BPF_MISC | 0x80)
+    });
+    !first_is_load || uses_x
+}
 
 /// Why a program cannot be routed to a tracing agent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +131,10 @@ pub enum TraceError {
         /// Index of the first `RET USER_NOTIF`.
         index: usize,
     },
+    /// The program does not start with an absolute load, or reads X: it could not run
+    /// after the guard as it runs alone. libseccomp never emits one.
+    #[error("the program does not start with a load or reads the X register: it cannot be routed")]
+    Registers,
     /// A `RET` of the accumulator (a computed action): which action it returns is not
     /// known before the call, so it cannot be routed. libseccomp never emits one.
     #[error("instruction {index}: RET A returns a computed action, which cannot be routed")]
@@ -82,7 +180,12 @@ fn routed_ret(k: u32) -> u32 {
 /// [`TraceError::ComputedReturn`] for a `RET A`. [`TraceError::Mismatch`] cannot happen
 /// (the result is checked with [`check_routed`] before it is returned).
 pub fn route_denials(program: &Program) -> Result<Program, TraceError> {
-    let mut out: Vec<Instruction> = Vec::with_capacity(program.len());
+    if needs_fresh_registers(program.instructions()) {
+        return Err(TraceError::Registers);
+    }
+    let guard = listener_guard();
+    let mut out: Vec<Instruction> = Vec::with_capacity(guard.len() + program.len());
+    out.extend(guard);
     for (index, insn) in program.instructions().iter().enumerate() {
         let mut insn = *insn;
         if insn.code & 0x07 == BPF_RET {
@@ -96,13 +199,21 @@ pub fn route_denials(program: &Program) -> Result<Program, TraceError> {
         }
         out.push(insn);
     }
-    let routed = Program::new(out, program.flags(), program.optional_flags());
+    // A notified thread waits killably once the agent read its notification (Linux
+    // 5.19), so an ordinary signal cannot turn a routed denial into EINTR after that.
+    let routed = Program::new(
+        out,
+        program.flags(),
+        program.optional_flags() | FilterFlags::WAIT_KILLABLE_RECV,
+    );
     check_routed(program, &routed)?;
     Ok(routed)
 }
 
-/// Checks that `routed` is `original` with only denying `RET K` values replaced by
-/// `USER_NOTIF`: same length, same flags, every other instruction identical. With the
+/// Checks that `routed` is [`listener_guard`] followed by `original` with only denying
+/// `RET K` values replaced by `USER_NOTIF`: same length, the same flags plus the optional
+/// `WAIT_KILLABLE_RECV`, every other instruction identical, and an original that starts
+/// with a load and never reads X (so the guard's registers do not matter). With the
 /// original proven against its profile, this makes the routed program's decision on every
 /// input the original's, routed.
 ///
@@ -110,14 +221,32 @@ pub fn route_denials(program: &Program) -> Result<Program, TraceError> {
 ///
 /// [`TraceError::Mismatch`] at the first difference.
 pub fn check_routed(original: &Program, routed: &Program) -> Result<(), TraceError> {
-    let (a, b) = (original.instructions(), routed.instructions());
+    let guard = listener_guard();
+    let a = original.instructions();
+    let Some(b) = routed.instructions().get(guard.len()..) else {
+        return Err(TraceError::Mismatch {
+            index: 0,
+            reason: "length",
+        });
+    };
+    if routed.instructions()[..guard.len()] != guard[..] {
+        return Err(TraceError::Mismatch {
+            index: 0,
+            reason: "the listener guard",
+        });
+    }
+    if needs_fresh_registers(a) {
+        return Err(TraceError::Registers);
+    }
     if a.len() != b.len() {
         return Err(TraceError::Mismatch {
-            index: a.len().min(b.len()),
+            index: guard.len() + a.len().min(b.len()),
             reason: "length",
         });
     }
-    if original.flags() != routed.flags() || original.optional_flags() != routed.optional_flags() {
+    if original.flags() != routed.flags()
+        || original.optional_flags() | FilterFlags::WAIT_KILLABLE_RECV != routed.optional_flags()
+    {
         return Err(TraceError::Mismatch {
             index: 0,
             reason: "filter flags",
@@ -126,7 +255,7 @@ pub fn check_routed(original: &Program, routed: &Program) -> Result<(), TraceErr
     for (index, (x, y)) in a.iter().zip(b).enumerate() {
         if x.code != y.code || x.jt != y.jt || x.jf != y.jf {
             return Err(TraceError::Mismatch {
-                index,
+                index: guard.len() + index,
                 reason: "opcode or jump",
             });
         }
@@ -137,7 +266,7 @@ pub fn check_routed(original: &Program, routed: &Program) -> Result<(), TraceErr
         };
         if y.k != want {
             return Err(TraceError::Mismatch {
-                index,
+                index: guard.len() + index,
                 reason: "constant",
             });
         }
@@ -179,9 +308,44 @@ mod tests {
             let before = simulate(&p, native.audit_arch, nr(name), [0; 6]).unwrap();
             let after = simulate(&r, native.audit_arch, nr(name), [0; 6]).unwrap();
             assert_eq!(after.action, want, "{name}");
-            // The same path: the same RET, after the same number of instructions.
-            assert_eq!(after.ret_index, before.ret_index, "{name}");
-            assert_eq!(after.executed, before.executed, "{name}");
+            // The same path after the guard: the same RET, after the guard's loads and
+            // tests of arch and number (5 on x86_64: no argument is loaded).
+            let guard = listener_guard().len();
+            assert_eq!(after.ret_index, before.ret_index + guard, "{name}");
+            assert!(after.executed <= before.executed + 6, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_guard_refuses_a_second_listener_on_every_abi_and_nothing_else() {
+        let p = program(
+            r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]}"#,
+        );
+        let r = route_denials(&p).unwrap();
+        let ebusy = Action::Errno(libc::EBUSY as u16);
+        for a in crate::arch::native_family() {
+            let nr = crate::arch::resolve("seccomp", a).unwrap();
+            let run = |args: [u64; 6]| simulate(&r, a.audit_arch, nr, args).unwrap().action;
+            // SET_MODE_FILTER with NEW_LISTENER (alone, with TSYNC, high bits set).
+            assert_eq!(run([1, 8, 0, 0, 0, 0]), ebusy, "{}", a.name);
+            assert_eq!(run([1, 9, 0, 0, 0, 0]), ebusy, "{}", a.name);
+            assert_eq!(
+                run([0xffff_ffff_0000_0001, 0xffff_ffff_0000_0008, 0, 0, 0, 0]),
+                ebusy
+            );
+            // Other operations and flags keep the profile's decision, routed.
+            let plain = |args: [u64; 6]| {
+                let d = simulate(&p, a.audit_arch, nr, args).unwrap().action;
+                if is_routed(d) {
+                    Action::Notify
+                } else {
+                    d
+                }
+            };
+            for args in [[1, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0], [3, 8, 0, 0, 0, 0]] {
+                assert_eq!(run(args), plain(args), "{} {args:?}", a.name);
+            }
         }
     }
 
