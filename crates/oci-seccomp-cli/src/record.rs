@@ -137,6 +137,9 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
              record mode needs the notify fd for itself",
         ));
     }
+    // Opened before the run: a path that cannot be written fails before anything runs.
+    let mut output = util::create_output(&args.output, 0o644)
+        .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", args.output.display())))?;
     let recording = match &base {
         Some(b) => b.clone(),
         None => deny_all()?,
@@ -214,7 +217,12 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     let mut text =
         serde_json::to_string_pretty(&profile).map_err(|e| CliError::problem(e.to_string()))?;
     text.push('\n');
-    write_new(&args.output, text.as_bytes())?;
+    {
+        use std::io::Write;
+        output.write_all(text.as_bytes()).map_err(|e| {
+            CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
+        })?;
+    }
 
     let syscalls = profile["syscalls"].as_array().map_or(0, Vec::len);
     eprintln!(
@@ -251,20 +259,4 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         );
     }
     Ok(exit.code())
-}
-
-/// Writes the profile: created 0644 or truncated, a symbolic link as the last component
-/// refused.
-fn write_new(path: &std::path::Path, bytes: &[u8]) -> CliResult<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", path.display())))
 }

@@ -119,24 +119,17 @@ pub enum Sink {
 }
 
 impl Sink {
-    /// Opens `path` for the report: created 0600 if missing, truncated otherwise; a
-    /// symbolic link as the last component is refused (`O_NOFOLLOW`).
+    /// Opens `path` for the report: created 0600 if missing, truncated otherwise, with
+    /// [`crate::util::create_output`]'s checks (no symbolic link on the way, no FIFO, not
+    /// another user's file).
     ///
     /// # Errors
     ///
-    /// The `open` error.
+    /// As [`crate::util::create_output`].
     pub fn open(path: Option<&std::path::Path>) -> std::io::Result<Self> {
-        use std::os::unix::fs::OpenOptionsExt;
         match path {
             None => Ok(Self::Stderr),
-            Some(p) => std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(p)
-                .map(Self::File),
+            Some(p) => crate::util::create_output(p, 0o600).map(Self::File),
         }
     }
 

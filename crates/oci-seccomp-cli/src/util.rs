@@ -249,7 +249,8 @@ pub fn signal_name(sig: i32) -> String {
 pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
     use std::io::Write;
     match path {
-        Some(p) => std::fs::write(p, bytes)
+        Some(p) => create_output(p, 0o644)
+            .and_then(|mut f| f.write_all(bytes))
             .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", p.display()))),
         None => {
             let mut out = std::io::stdout().lock();
@@ -258,6 +259,82 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
                 .map_err(|e| CliError::problem(format!("<stdout>: cannot write: {e}")))
         }
     }
+}
+
+/// Creates (mode `mode`) or truncates the file at `path` for writing, without acting on
+/// another user's behalf: every directory on the way is opened with `O_NOFOLLOW` (a
+/// symbolic link anywhere in the path is refused, so another user cannot redirect the
+/// write by swapping one in), the file is opened `O_NONBLOCK` (a FIFO cannot block us)
+/// and must then be a regular file with one link, owned by us.
+///
+/// # Errors
+///
+/// The `open` error, or `InvalidInput` naming what is wrong with the existing file.
+pub fn create_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::unix::ffi::OsStrExt;
+    let bad = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+    let dir_flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut dir = rustix::fs::open(
+        if path.is_absolute() { "/" } else { "." },
+        dir_flags,
+        Mode::empty(),
+    )?;
+    let parts: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::RootDir | std::path::Component::CurDir => None,
+            c => Some(c.as_os_str()),
+        })
+        .collect();
+    let Some((name, dirs)) = parts.split_last() else {
+        return Err(bad(format!("{}: not a file name", path.display())));
+    };
+    for d in dirs {
+        dir = rustix::fs::openat(&dir, *d, dir_flags, Mode::empty()).map_err(|e| {
+            if e == rustix::io::Errno::NOTDIR || e == rustix::io::Errno::LOOP {
+                bad(format!(
+                    "{} is not a directory (a symbolic link is not followed here)",
+                    std::path::Path::new(d).display()
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    let fd = rustix::fs::openat(
+        &dir,
+        name.as_bytes(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::from_raw_mode(mode),
+    )
+    .map_err(|e| {
+        if e == rustix::io::Errno::LOOP {
+            bad("a symbolic link, which is not followed here".into())
+        } else if e == rustix::io::Errno::NXIO {
+            bad("a FIFO or socket, not a regular file".into())
+        } else {
+            e.into()
+        }
+    })?;
+    let st = rustix::fs::fstat(&fd)?;
+    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+        return Err(bad("not a regular file".into()));
+    }
+    if st.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(bad(format!(
+            "belongs to uid {}, not to us: not overwritten",
+            st.st_uid
+        )));
+    }
+    if st.st_nlink != 1 {
+        return Err(bad(format!(
+            "has {} hard links: not overwritten",
+            st.st_nlink
+        )));
+    }
+    rustix::fs::ftruncate(&fd, 0)?;
+    Ok(std::fs::File::from(fd))
 }
 
 #[cfg(test)]

@@ -225,3 +225,88 @@ fn a_profile_with_its_own_notify_rules_is_refused() {
     assert_ne!(o.status.code(), Some(0));
     assert!(err.contains("SCMP_ACT_NOTIFY"), "{err}");
 }
+
+/// Red team on issue 13: uid 4242 owns a directory below /tmp and plants, for root's
+/// `--report` and `record -o`, a symbolic link to a directory root owns, a FIFO, its own
+/// file and a hard link. Root's commands refuse each at once (no hang, nothing written
+/// through the plant), before anything runs.
+#[test]
+fn outputs_planted_by_another_user_are_refused() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "needs root to act as uid 4242"
+    );
+    let t = tempdir();
+    let home = t.path().join("u4242");
+    let victim = t.path().join("root-only");
+    std::fs::create_dir(&victim).unwrap();
+    // The attacker's work, done as uid 4242 in a child.
+    let (home_c, victim_c) = (home.clone(), victim.clone());
+    // SAFETY: the child only makes syscalls and file operations, then `_exit`s.
+    let forked = unsafe { nix::unistd::fork() }.unwrap();
+    if let nix::unistd::ForkResult::Child = forked {
+        let code = (|| -> Option<()> {
+            nix::unistd::setresgid(4242.into(), 4242.into(), 4242.into()).ok()?;
+            nix::unistd::setresuid(4242.into(), 4242.into(), 4242.into()).ok()?;
+            std::fs::create_dir(&home_c).ok()?;
+            std::os::unix::fs::symlink(&victim_c, home_c.join("d")).ok()?;
+            nix::unistd::mkfifo(
+                &home_c.join("fifo"),
+                nix::sys::stat::Mode::from_bits(0o666)?,
+            )
+            .ok()?;
+            std::fs::write(home_c.join("theirs.json"), b"{}").ok()?;
+            std::fs::write(home_c.join("a"), b"x").ok()?;
+            std::fs::hard_link(home_c.join("a"), home_c.join("b")).ok()?;
+            Some(())
+        })()
+        .map_or(1, |()| 0);
+        // SAFETY: ends the forked child.
+        unsafe { libc::_exit(code) };
+    }
+    let nix::unistd::ForkResult::Parent { child: attacker } = forked else {
+        unreachable!()
+    };
+    let st = nix::sys::wait::waitpid(attacker, None).unwrap();
+    assert_eq!(st, nix::sys::wait::WaitStatus::Exited(attacker, 0));
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    for (target, why) in [
+        ("d/report.json", "symbolic link"),
+        ("fifo", "FIFO"),
+        ("theirs.json", "uid 4242"),
+        // A hard link the user made: to their own file (protected_hardlinks stops links
+        // to ours), so it is refused as theirs.
+        ("b", "uid 4242"),
+    ] {
+        let path = home.join(target);
+        let p = path.to_str().unwrap();
+        for args in [
+            vec![
+                "run",
+                "--profile",
+                profile.to_str().unwrap(),
+                "--trace",
+                "--report",
+                p,
+                "--",
+                BUSYBOX,
+                "true",
+            ],
+            vec!["record", "-o", p, "--", BUSYBOX, "true"],
+        ] {
+            let start = std::time::Instant::now();
+            let o = run(&args, None);
+            let err = text(&o.stderr);
+            assert_ne!(o.status.code(), Some(0), "{args:?}: {err}");
+            assert!(err.contains(why), "{args:?}: {err}");
+            assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(&victim).unwrap().count(),
+        0,
+        "written through the link"
+    );
+    assert_eq!(std::fs::read(home.join("theirs.json")).unwrap(), b"{}");
+}
