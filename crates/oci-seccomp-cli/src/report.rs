@@ -20,6 +20,8 @@ pub struct Summary {
     by_stub: std::collections::BTreeSet<String>,
     /// Architectures not in the profile.
     bad_arches: std::collections::BTreeSet<String>,
+    /// Numbers libseccomp has no name for, with their ABI: no entry can name them.
+    unnamed: std::collections::BTreeSet<(String, i32)>,
     /// Multiplexed calls: (entry, syscall).
     multiplexed: std::collections::BTreeSet<(usize, String)>,
     total: u64,
@@ -28,8 +30,20 @@ pub struct Summary {
 impl Summary {
     /// Counts `e`.
     pub fn add(&mut self, e: &Event) {
-        let name = e.syscall().unwrap_or_else(|| format!("#{}", e.nr));
         let arch = e.arch_name().unwrap_or("?").to_string();
+        let Some(name) = e.syscall() else {
+            self.total += 1;
+            *self
+                .counts
+                .entry((
+                    format!("#{}", e.nr),
+                    e.decided_by.to_string(),
+                    e.action.to_string(),
+                ))
+                .or_default() += 1;
+            self.unnamed.insert((arch, e.nr));
+            return;
+        };
         self.total += 1;
         *self
             .counts
@@ -96,6 +110,12 @@ impl Summary {
             out.push_str(&format!(
                 "  newer than every syscall the profile names (the ENOSYS stub): add {}\n",
                 json!({"names": names, "action": "SCMP_ACT_ALLOW"})
+            ));
+        }
+        for (arch, nr) in &self.unnamed {
+            out.push_str(&format!(
+                "  {arch} syscall number {nr} has no name libseccomp knows: no entry can allow it \
+                 (a newer libseccomp may know it)\n"
             ));
         }
         for arch in &self.bad_arches {

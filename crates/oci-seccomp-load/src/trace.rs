@@ -96,7 +96,8 @@ impl Event {
     }
 
     fn arch_info(&self) -> Option<&'static oci_seccomp::arch::ArchInfo> {
-        let x32 = self.nr & 0x4000_0000 != 0;
+        // Bit 30 marks x32 only on a real number: -1 has every bit set.
+        let x32 = self.nr >= 0 && self.nr & 0x4000_0000 != 0;
         oci_seccomp::arch::ALL
             .iter()
             .find(|a| a.audit_arch == self.arch && a.x32 == x32)

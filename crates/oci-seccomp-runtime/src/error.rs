@@ -419,6 +419,13 @@ impl LaunchError {
                 call: "unshare(CLONE_NEWPID) for the pid namespace",
                 ..
             } => Some("creating namespaces needs root (CAP_SYS_ADMIN)".into()),
+            Self::Handoff(oci_seccomp_load::HandoffError::Install(
+                oci_seccomp_load::LoadError::NoPrivilege,
+            )) => Some(
+                "without root, set no-new-privileges: --no-new-privs on the command line, \
+                 process.noNewPrivileges in a bundle"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -81,7 +81,18 @@ impl ArgSelection {
             let mut idx = Vec::new();
             for i in list.split(',') {
                 match i.trim().parse::<usize>() {
-                    Ok(n) if n <= 5 => idx.push(n),
+                    Ok(n) if n <= 5 => {
+                        // A pointer's value is an address, different on every run.
+                        if let Some(a) = argwidth::arg_info(name, n).filter(|a| a.ty.contains('*'))
+                        {
+                            return Err(format!(
+                                "{item:?}: argument {n} of {name} ({} {}) is a pointer: its \
+                                 value is an address, not what it points at",
+                                a.ty, a.name
+                            ));
+                        }
+                        idx.push(n)
+                    }
                     _ => return Err(format!("{item:?}: {i:?} is not an argument index 0..5")),
                 }
             }
@@ -145,7 +156,7 @@ impl Learner {
     /// (x32 numbers with bit 30), `args` the registers.
     pub fn observe(&mut self, arch_value: u32, nr: i32, args: [u64; 6]) {
         self.total += 1;
-        let x32 = nr & 0x4000_0000 != 0;
+        let x32 = nr >= 0 && nr & 0x4000_0000 != 0;
         let Some(abi) = arch::ALL
             .iter()
             .find(|a| a.audit_arch == arch_value && a.x32 == x32)
@@ -322,7 +333,7 @@ impl Learner {
                 obj.insert("$comment".into(), json!(options.provenance));
             }
         }
-        reorder(profile)
+        profile
     }
 }
 
@@ -331,28 +342,6 @@ fn arch_order(mut names: Vec<String>) -> Vec<String> {
     let native = arch::native().name;
     names.sort_by_key(|n| (n != native, n.clone()));
     names
-}
-
-/// The top-level keys in the usual reading order.
-fn reorder(v: Value) -> Value {
-    let Value::Object(mut m) = v else { return v };
-    let mut out = serde_json::Map::new();
-    for k in [
-        "$comment",
-        "defaultAction",
-        "defaultErrnoRet",
-        "architectures",
-        "flags",
-        "listenerPath",
-        "listenerMetadata",
-        "syscalls",
-    ] {
-        if let Some(x) = m.remove(k) {
-            out.insert(k.to_string(), x);
-        }
-    }
-    out.extend(m);
-    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -421,5 +410,7 @@ mod tests {
         assert!(ArgSelection::parse(["socket"]).is_err());
         assert!(ArgSelection::parse(["socket:6"]).is_err());
         assert!(ArgSelection::parse(["nosuchcall:0"]).is_err());
+        let e = ArgSelection::parse(["openat:1"]).unwrap_err();
+        assert!(e.contains("pointer"), "{e}");
     }
 }

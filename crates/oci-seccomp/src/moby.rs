@@ -494,6 +494,8 @@ fn fields<'a>(
                 }
                 out.push((name, v));
             }
+            // JSON Schema's annotation keyword (`record`'s provenance): ignored silently.
+            None if k == "$comment" => {}
             None => tracing::warn!(
                 path = %join(path, k),
                 "unknown key in a Docker seccomp profile, ignored (as moby does)"

@@ -528,6 +528,7 @@ pub fn route_profile(
             "syscalls newer than libseccomp's table get the default action (or the ENOSYS stub), unreported"
                 .into(),
         );
+
         if !routed.is_empty() {
             if let Some(entries) = out
                 .as_object_mut()
@@ -536,6 +537,15 @@ pub fn route_profile(
             {
                 entries.push(json!({"names": routed, "action": "SCMP_ACT_NOTIFY"}));
             }
+        }
+    }
+    for a in crate::arch::native_family() {
+        if !profile.architectures().iter().any(|p| p.name == a.name) {
+            untraced.push(format!(
+                "calls on {} (not in architectures) get the runtime's bad-architecture action \
+                 (SIGSYS), unreported",
+                a.name
+            ));
         }
     }
     if let Some(o) = out.as_object_mut() {
