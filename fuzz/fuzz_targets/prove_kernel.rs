@@ -146,20 +146,20 @@ fn run(program: &Program, nr: i64, args: [u64; 6]) -> Option<Outcome> {
     if libc::WIFSIGNALED(status) {
         return Some(Outcome::Signal(libc::WTERMSIG(status)));
     }
-    assert_ne!(libc::WEXITSTATUS(status), 3, "install failed in the child");
-    if libc::WEXITSTATUS(status) != 0 && n != 8 {
-        // The call raised a signal (TRAP's SIGSYS) that the sanitizer's own handler caught;
-        // the handler then failed under the filter (a denied sigaltstack or mmap) and
-        // exited: the signal was delivered, but it is not the exit status.
-        return Some(Outcome::Signal(libc::SIGSYS));
+    if n == 8 {
+        // The call's result reached us; how the child ended afterwards does not matter
+        // (the sanitizer's `_exit` interceptor may fail under the filter: a denied
+        // `sigaltstack` makes it exit 1).
+        return Some(if v < 0 {
+            Outcome::Errno(-v)
+        } else {
+            Outcome::Ran
+        });
     }
-    assert_eq!(libc::WEXITSTATUS(status), 0, "the child failed after the call");
-    assert_eq!(n, 8);
-    Some(if v < 0 {
-        Outcome::Errno(-v)
-    } else {
-        Outcome::Ran
-    })
+    assert_ne!(libc::WEXITSTATUS(status), 3, "install failed in the child");
+    // The child could not report (the filter denies `write`, or a TRAP's SIGSYS reached a
+    // sanitizer handler that then failed under the filter): not a verdict on the filter.
+    None
 }
 
 fuzz_target!(|data: &[u8]| {
