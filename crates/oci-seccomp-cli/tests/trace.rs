@@ -310,3 +310,51 @@ fn outputs_planted_by_another_user_are_refused() {
     );
     assert_eq!(std::fs::read(home.join("theirs.json")).unwrap(), b"{}");
 }
+
+/// Red team on issue 13: the workload (uid 4242, rootless `run --trace`) cannot reach into
+/// `run`, its unfiltered parent that holds the notify fd: `pidfd_getfd` of the parent's
+/// fds, `ptrace` attach and writing `/proc/PPID/mem` all fail (the launcher is not
+/// dumpable).
+#[test]
+fn the_workload_cannot_reach_into_the_launcher() {
+    let python = ["/usr/bin/python3", "/bin/python3"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("python3 (./scripts/setup installs python3-minimal)");
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let script = r#"
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+ppid = os.getppid()
+pfd = libc.syscall(434, ppid, 0)
+stolen = [fd for fd in range(64) if pfd >= 0 and libc.syscall(438, pfd, fd, 0) >= 0]
+attach = libc.ptrace(16, ppid, None, None)
+try:
+    open(f"/proc/{ppid}/mem", "r+b"); mem = "opened"
+except OSError:
+    mem = "refused"
+print(f"pidfd={pfd >= 0} stolen={len(stolen)} ptrace={attach} mem={mem}")
+"#;
+    let o = run(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--no-new-privs",
+            "--no-cache",
+            "--trace",
+            "--",
+            python,
+            "-S",
+            "-c",
+            script,
+        ],
+        Some(4242),
+    );
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    assert!(out.contains("stolen=0 ptrace=-1 mem=refused"), "{out}");
+}

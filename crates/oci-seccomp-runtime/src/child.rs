@@ -130,6 +130,13 @@ fn session() -> StepResult<SessionError> {
         error: SessionError::DeathSignal,
         errno,
     })?;
+    // The launcher made itself non-dumpable before the fork (see `Launcher::run`); this
+    // process must be dumpable again so that the launcher (same uid, no CAP_SYS_PTRACE
+    // when rootless) may copy its notify fd with pidfd_getfd. exec resets it anyway.
+    prctl::set_dumpable(true).map_err(|errno| Failed {
+        error: SessionError::Dumpable,
+        errno,
+    })?;
     for sig in [
         Signal::SIGINT,
         Signal::SIGTERM,

@@ -123,6 +123,15 @@ impl Launcher {
                 }
             })?;
         }
+        // The workload must not reach into this process, which holds the notify fd (trace
+        // mode's agent, or the fd on its way to the agent) and runs unfiltered: without a
+        // pid namespace it is the workload's parent, and the same uid could otherwise
+        // ptrace it, write its memory through /proc/PID/mem, or pidfd_getfd the notify fd.
+        // Non-dumpable, only CAP_SYS_PTRACE can.
+        prctl::set_dumpable(false).map_err(|errno| LaunchError::Parent {
+            call: "prctl(PR_SET_DUMPABLE, 0)",
+            errno: nix::errno::Errno::from_raw(errno),
+        })?;
         let mut ctx = ChildContext::new(plan, self.verify_after_filter);
         // SAFETY: this process is single-threaded here (the launcher starts no threads), so
         // the child may call anything; it only runs its steps and execs or exits.

@@ -87,6 +87,9 @@ code_enum! {
         Setsid = 1,
         /// `prctl(PR_SET_PDEATHSIG)`.
         DeathSignal = 2,
+        /// `prctl(PR_SET_DUMPABLE, 1)`: the launcher, which holds the notify fd, is not
+        /// dumpable; its child must be, for the launcher's `pidfd_getfd` without root.
+        Dumpable = 3,
     }
 }
 
