@@ -138,7 +138,8 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         ));
     }
     // Opened before the run: a path that cannot be written fails before anything runs.
-    let mut output = util::create_output(&args.output, 0o644)
+    // Not truncated yet: a run that fails leaves an existing profile as it was.
+    let mut output = util::open_output(&args.output, 0o644)
         .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", args.output.display())))?;
     let recording = match &base {
         Some(b) => b.clone(),
@@ -219,9 +220,12 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     text.push('\n');
     {
         use std::io::Write;
-        output.write_all(text.as_bytes()).map_err(|e| {
-            CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
-        })?;
+        output
+            .set_len(0)
+            .and_then(|()| output.write_all(text.as_bytes()))
+            .map_err(|e| {
+                CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
+            })?;
     }
 
     let syscalls = profile["syscalls"].as_array().map_or(0, Vec::len);

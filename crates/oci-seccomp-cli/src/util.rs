@@ -271,6 +271,19 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
 ///
 /// The `open` error, or `InvalidInput` naming what is wrong with the existing file.
 pub fn create_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    let f = open_output(path, mode)?;
+    f.set_len(0)?;
+    Ok(f)
+}
+
+/// [`create_output`] without the truncation: the file is created if missing, and an
+/// existing one keeps its content until the caller writes (`record` checks its output
+/// before the run and replaces the content only after a successful one).
+///
+/// # Errors
+///
+/// As [`create_output`].
+pub fn open_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     use rustix::fs::{Mode, OFlags};
     use std::os::unix::ffi::OsStrExt;
     let bad = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
@@ -333,7 +346,6 @@ pub fn create_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
             st.st_nlink
         )));
     }
-    rustix::fs::ftruncate(&fd, 0)?;
     Ok(std::fs::File::from(fd))
 }
 

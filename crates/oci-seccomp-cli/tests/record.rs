@@ -284,3 +284,20 @@ fn a_base_is_kept_and_only_what_it_denies_is_learned() {
     assert_eq!(p["defaultAction"], "SCMP_ACT_ALLOW");
     assert_eq!(p["syscalls"].as_array().unwrap().len(), 1, "{p}");
 }
+
+#[test]
+fn a_failed_run_keeps_an_existing_profile() {
+    let t = tempdir();
+    let dir = t.path();
+    std::fs::write(dir.join("p.json"), b"{\"kept\": true}").unwrap();
+    let o = oci_seccomp(
+        &["record", "-o", "p.json", "--", "/nonexistent/cmd"],
+        dir,
+        None,
+    );
+    assert_ne!(o.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(dir.join("p.json")).unwrap(),
+        b"{\"kept\": true}"
+    );
+}

@@ -350,6 +350,41 @@ mod tests {
     }
 
     #[test]
+    fn the_runtime_profile_carries_the_guard_as_entries() {
+        // seccomp allowed without conditions, as in Docker's default.
+        let spec = parse_profile(
+            r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+                {"names": ["read", "seccomp", "getppid"], "action": "SCMP_ACT_ALLOW"}]}"#,
+        )
+        .unwrap();
+        let routed = route_profile(&spec, Runtime::Runc, "/run/agent.sock").unwrap();
+        let rspec: oci_spec::runtime::LinuxSeccomp =
+            serde_json::from_value(routed.profile.clone()).unwrap();
+        let p = compile(&rspec, &CompileOptions::default()).unwrap();
+        let native = crate::arch::native();
+        let nr = crate::arch::resolve("seccomp", native).unwrap();
+        let run = |a0: u64, a1: u64| {
+            simulate(&p, native.audit_arch, nr, [a0, a1, 0, 0, 0, 0])
+                .unwrap()
+                .action
+        };
+        let ebusy = Action::Errno(libc::EBUSY as u16);
+        assert_eq!(run(1, 8), ebusy);
+        assert_eq!(run(1, 9), ebusy);
+        assert_eq!(run(0x1_0000_0001, 0x1_0000_0008), ebusy);
+        assert_eq!(run(1, 0), Action::Allow);
+        assert_eq!(run(1, 1), Action::Allow);
+        assert_eq!(run(2, 0), Action::Allow);
+        assert_eq!(run(3, 0), Action::Allow);
+        assert_eq!(run(0, 0), Action::Allow);
+        let getppid = crate::arch::resolve("getppid", native).unwrap();
+        let mkdir = crate::arch::resolve("mkdir", native).unwrap();
+        let one = |nr| simulate(&p, native.audit_arch, nr, [0; 6]).unwrap().action;
+        assert_eq!(one(getppid), Action::Allow);
+        assert_eq!(one(mkdir), Action::Notify);
+    }
+
+    #[test]
     fn a_profile_with_its_own_notify_rules_is_refused() {
         let p = program(
             r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
@@ -539,6 +574,7 @@ pub fn route_profile(
             }
         }
     }
+    guard_entries(&mut out, spec, &mut untraced);
     for a in crate::arch::native_family() {
         if !profile.architectures().iter().any(|p| p.name == a.name) {
             untraced.push(format!(
@@ -557,4 +593,76 @@ pub fn route_profile(
         profile: out,
         untraced,
     })
+}
+
+/// The listener guard as profile entries, for a runtime's own filter (see
+/// [`listener_guard`]): `seccomp(SECCOMP_SET_MODE_FILTER, flags)` with `NEW_LISTENER` in the
+/// low word of `flags` gets `ERRNO(EBUSY)`. Where the profile allows `seccomp` without
+/// conditions, that entry loses the name and `seccomp` is allowed again for every other
+/// operation by disjoint entries (operations 0, 2, 3, and 1 without the flag; `op` and
+/// `flags` are `unsigned int`, so only their low words are compared). Where the profile
+/// denies `seccomp`, its denial is already routed and nothing is added. Conditional
+/// entries on `seccomp` are left as they are, with a note.
+fn guard_entries(
+    out: &mut serde_json::Value,
+    spec: &oci_spec::runtime::LinuxSeccomp,
+    untraced: &mut Vec<String>,
+) {
+    use serde_json::{json, Value};
+    let low = |index: u32, value: u64| json!({"index": index, "value": 0xffff_ffffu64, "valueTwo": value, "op": "SCMP_CMP_MASKED_EQ"});
+    let busy = json!({"names": ["seccomp"], "action": "SCMP_ACT_ERRNO", "errnoRet": libc::EBUSY,
+        "args": [low(0, u64::from(SET_MODE_FILTER)),
+                 {"index": 1, "value": NEW_LISTENER, "valueTwo": NEW_LISTENER, "op": "SCMP_CMP_MASKED_EQ"}]});
+    let entries = spec.syscalls().as_deref().unwrap_or_default();
+    let names_seccomp =
+        |e: &oci_spec::runtime::LinuxSyscall| e.names().iter().any(|n| n == "seccomp");
+    let conditional = entries
+        .iter()
+        .any(|e| names_seccomp(e) && e.args().as_ref().is_some_and(|a| !a.is_empty()));
+    let unconditional = entries
+        .iter()
+        .enumerate()
+        .find(|(_, e)| names_seccomp(e) && e.args().as_ref().is_none_or(|a| a.is_empty()));
+    let default_lets_through =
+        crate::profile::action_from_oci(spec.default_action(), spec.default_errno_ret())
+            .lets_through();
+    let Some(list) = out.get_mut("syscalls").and_then(Value::as_array_mut) else {
+        if default_lets_through {
+            if let Some(o) = out.as_object_mut() {
+                o.insert("syscalls".into(), json!([busy]));
+            }
+        }
+        return;
+    };
+    if conditional {
+        untraced.push(
+            "seccomp has conditional entries: the listener guard entry is added after them; \
+             check that a container cannot install a notify listener of its own"
+                .into(),
+        );
+        list.push(busy);
+        return;
+    }
+    match unconditional {
+        Some((i, e)) => {
+            let action = crate::profile::action_from_oci(e.action(), e.errno_ret());
+            if !action.lets_through() {
+                return; // denied, so routed: no listener can be installed
+            }
+            if let Some(names) = list.get_mut(i).and_then(|x| x["names"].as_array_mut()) {
+                names.retain(|n| n != "seccomp");
+            }
+            let act = serde_json::to_value(e.action()).unwrap_or(json!("SCMP_ACT_ALLOW"));
+            for op in [0u64, 2, 3] {
+                list.push(json!({"names": ["seccomp"], "action": act, "args": [low(0, op)]}));
+            }
+            list.push(json!({"names": ["seccomp"], "action": act,
+                "args": [low(0, u64::from(SET_MODE_FILTER)),
+                         {"index": 1, "value": NEW_LISTENER, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}));
+            list.push(busy);
+            list.retain(|x| x["names"].as_array().is_none_or(|a| !a.is_empty()));
+        }
+        None if default_lets_through => list.push(busy),
+        None => {} // the default denies seccomp: routed
+    }
 }
