@@ -15,10 +15,11 @@ setup:
 demo: setup
     cargo run --quiet --release -p oci-seccomp-cli -- demo
 
-# Formatting, lints, benchmarks built, and every test (doc tests, then unit and integration
+# Formatting, lints, benchmarks and examples built, and every test (doc tests, then unit and integration
 # tests under cargo-nextest when it is installed, each test in its own process).
 test: setup lint
     cargo bench --workspace --no-run --quiet
+    cargo build --workspace --examples --quiet
     cargo test --workspace --doc
     if command -v cargo-nextest >/dev/null 2>&1; then \
         cargo nextest run --workspace --lib --bins --tests --no-fail-fast; \
