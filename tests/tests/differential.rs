@@ -148,9 +148,7 @@ fn bundles() -> Vec<(&'static str, Value)> {
             ]}),
         ),
     ];
-    if let Some(docker) = docker_rendered() {
-        out.push(("docker", docker));
-    }
+    out.push(("docker", docker_rendered()));
     // The LOG flag and the LOG action. runc 1.1.5 refuses every `flags` value, so this
     // bundle is compared with crun only (docs/conformance.md).
     out.push((
@@ -199,7 +197,7 @@ fn start_agent(work: &Path, socket: &Path) -> std::process::Child {
 /// host, by our renderer (every runtime gets the same OCI JSON).
 /// Docker's own profile rendered for the host; a missing file or a failed render is a
 /// test failure that says what to install, never a silently smaller comparison.
-fn docker_rendered() -> Option<Value> {
+fn docker_rendered() -> Value {
     let path =
         Path::new("/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
@@ -208,20 +206,21 @@ fn docker_rendered() -> Option<Value> {
             path.display()
         )
     });
-    let exe = cli()?;
+    let exe =
+        cli().expect("the oci-seccomp binary beside the tests (cargo build -p oci-seccomp-cli)");
     let dir = std::env::temp_dir().join(format!(
         "oci-seccomp-diff-docker-{}.json",
         std::process::id()
     ));
-    std::fs::write(&dir, text).ok()?;
-    let out = Command::new(exe).arg("render").arg(&dir).output().ok()?;
+    std::fs::write(&dir, text).unwrap();
+    let out = Command::new(exe).arg("render").arg(&dir).output().unwrap();
     let _ = std::fs::remove_file(&dir);
     assert!(
         out.status.success(),
         "render of Docker's profile failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).ok()
+    serde_json::from_slice(&out.stdout).expect("render printed JSON")
 }
 
 /// The `oci-seccomp` binary built by this workspace (cargo builds it for `cargo test`).
@@ -232,31 +231,22 @@ fn cli() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-fn run_ours(bundle: &Path) -> Option<(String, String)> {
+fn run_ours(bundle: &Path) -> (String, String) {
     let exe = cli().unwrap_or_else(|| {
         panic!(
             "the oci-seccomp binary is not built beside this test: \
              cargo build -p oci-seccomp-cli (just test builds it)"
         )
     });
-    // Until the CLI can run bundles, only the peers are compared (and the test says so).
-    let help = Command::new(&exe).args(["run", "--help"]).output().ok()?;
-    if !help.status.success() || !String::from_utf8_lossy(&help.stdout).contains("--bundle") {
-        eprintln!(
-            "NOTE: {} cannot run bundles yet; comparing runc and crun only",
-            exe.display()
-        );
-        return None;
-    }
     let out = Command::new(exe)
         .args(["run", "--bundle"])
         .arg(bundle)
         .output()
-        .ok()?;
-    Some((
+        .unwrap();
+    (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    )
 }
 
 #[test]
@@ -325,20 +315,18 @@ fn runc_crun_and_ours_agree() {
             "{name}: crun gave {} lines\n{crun_out}\n{crun_err}",
             crun.len()
         );
-        let ours = run_ours(&bundle)
-            .map(|(o, e)| (parse_probe(&o).into_iter().collect::<BTreeMap<_, _>>(), e));
+        let (ours_out, ours_err) = run_ours(&bundle);
+        let ours: BTreeMap<_, _> = parse_probe(&ours_out).into_iter().collect();
         for (probe_name, r) in &runc {
             let c = crun
                 .get(probe_name)
                 .unwrap_or_else(|| panic!("{name}: crun lacks {probe_name}"));
-            let o = ours.as_ref().map(|(o, _)| {
-                o.get(probe_name)
-                    .cloned()
-                    .unwrap_or_else(|| "missing".into())
-            });
+            let o = ours
+                .get(probe_name)
+                .cloned()
+                .unwrap_or_else(|| "missing".into());
             report.push_str(&format!(
-                "{name:16} {probe_name:22} runc={r:12} crun={c:12} ours={}\n",
-                o.as_deref().unwrap_or("-")
+                "{name:16} {probe_name:22} runc={r:12} crun={c:12} ours={o}\n"
             ));
             if r != c {
                 let why = known_difference(r, c, &default_outcome(&seccomp));
@@ -346,22 +334,18 @@ fn runc_crun_and_ours_agree() {
                     why.is_some(),
                     "{name}/{probe_name}: runc {r} vs crun {c} is not a documented difference"
                 );
-                if let Some(o) = &o {
-                    assert_eq!(
-                        o, r,
-                        "{name}/{probe_name}: where the peers differ we follow runc"
-                    );
-                }
-            } else if let Some(o) = &o {
+                assert_eq!(
+                    &o, r,
+                    "{name}/{probe_name}: where the peers differ we follow runc"
+                );
+            } else {
                 // Compared with crun alone, our (runc's) ENOSYS stub is the known difference.
                 let stub =
-                    crun_only && known_difference(o, r, &default_outcome(&seccomp)).is_some();
+                    crun_only && known_difference(&o, r, &default_outcome(&seccomp)).is_some();
                 if !stub {
                     assert_eq!(
-                        o,
-                        r,
-                        "{name}/{probe_name}: runc and crun agree on {r}, we said {o}\n{}",
-                        ours.as_ref().map_or("", |(_, e)| e.as_str())
+                        &o, r,
+                        "{name}/{probe_name}: runc and crun agree on {r}, we said {o}\n{ours_err}"
                     );
                 }
             }

@@ -4,36 +4,20 @@
 //! C program with sockets, threads and a 32-bit `int 0x80` call, a Python one-liner; also
 //! as an unprivileged user.
 
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{python3, text, BUSYBOX};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp");
-const BUSYBOX: &str = "/bin/busybox";
-
 fn oci_seccomp(args: &[&str], cwd: &Path, uid: Option<u32>) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args).current_dir(cwd).stdin(Stdio::null());
-    if let Some(u) = uid {
-        c.uid(u).gid(u);
-    }
-    c.output().expect("run oci-seccomp")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::oci_seccomp(args, Some(cwd), uid)
 }
 
 fn tempdir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let t = tempfile::Builder::new()
-        .prefix("oci-seccomp-record-")
-        .tempdir()
-        .unwrap();
-    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    t
+    common::tempdir("oci-seccomp-record-")
 }
 
 /// Records `cmd` into `dir/p.json`; returns the run's output.
@@ -216,10 +200,7 @@ fn a_static_c_program_with_sockets_threads_and_a_32_bit_call_round_trips() {
 
 #[test]
 fn a_python_one_liner_round_trips() {
-    let python = ["/usr/bin/python3", "/bin/python3"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("python3 (./scripts/setup installs python3-minimal)");
+    let python = python3();
     let t = tempdir();
     round_trip(
         t.path(),

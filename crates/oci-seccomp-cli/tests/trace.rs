@@ -1,36 +1,19 @@
 //! `run --trace` and `run --complain` end to end: the real binary, a busybox workload, the
 //! kernel's answers, the JSON report and the summary; also as an unprivileged user.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::process::Output;
+
+use common::{python3, text, BUSYBOX};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp");
-const BUSYBOX: &str = "/bin/busybox";
-
 fn run(args: &[&str], uid: Option<u32>) -> Output {
-    let mut c = Command::new(BIN);
-    c.args(args).stdin(Stdio::null());
-    if let Some(u) = uid {
-        c.uid(u).gid(u);
-    }
-    c.output().expect("run oci-seccomp")
+    common::oci_seccomp(args, None, uid)
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A directory anyone may enter, removed on drop.
 fn tempdir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let t = tempfile::Builder::new()
-        .prefix("oci-seccomp-trace-")
-        .tempdir()
-        .unwrap();
-    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    t
+    common::tempdir("oci-seccomp-trace-")
 }
 
 const PROFILE: &str = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
@@ -317,10 +300,7 @@ fn outputs_planted_by_another_user_are_refused() {
 /// dumpable).
 #[test]
 fn the_workload_cannot_reach_into_the_launcher() {
-    let python = ["/usr/bin/python3", "/bin/python3"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("python3 (./scripts/setup installs python3-minimal)");
+    let python = python3();
     let t = tempdir();
     let profile = t.path().join("p.json");
     std::fs::write(&profile, PROFILE).unwrap();

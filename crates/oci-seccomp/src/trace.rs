@@ -295,6 +295,7 @@ mod tests {
         );
         let r = route_denials(&p).unwrap();
         assert!(r.needs_listener());
+        assert!(r.optional_flags().contains(FilterFlags::WAIT_KILLABLE_RECV));
         let native = crate::arch::native();
         let nr = |n: &str| crate::arch::resolve(n, native).unwrap();
         for (name, want) in [
