@@ -591,18 +591,24 @@ fn libseccomp_miscompile_is_refused_not_installed() {
     let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getpid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,
         "args":[{"index":0,"value":0,"op":"SCMP_CMP_LT"},{"index":0,"value":4294967301,"op":"SCMP_CMP_LT"}]}]}"#;
     let spec = oci_seccomp::parse_profile(json).unwrap();
-    let e = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap_err();
+    let libseccomp = CompileOptions::default().with_backend(oci_seccomp::Backend::Libseccomp);
+    let e = oci_seccomp::compile(&spec, &libseccomp).unwrap_err();
     let msg = e.to_string();
     assert!(
         msg.contains("syscalls[0]") && msg.contains("getpid") && msg.contains("miscompiled"),
         "{msg}"
     );
     // What runc and crun would install: libseccomp's program lets the call through.
-    let raw = program_with(json, &CompileOptions::default().with_verify(false));
+    let raw = program_with(json, &libseccomp.with_verify(false));
     assert!(
         probe(&raw, &[(GETPID, a0(2))])[0] > 0,
         "libseccomp fixed this bug: drop the workaround note"
     );
+    // Our generator's program refuses it, and allows arg0 = 2^32 + 5.
+    let ours = program_with(json, &CompileOptions::default());
+    let got = probe(&ours, &[(GETPID, a0(2)), (GETPID, a0(0x1_0000_0005))]);
+    assert_eq!(got[0], -1, "{got:?}");
+    assert!(got[1] > 0, "{got:?}");
 }
 
 /// Issue 11 item 4 (`arg-width` lint): the kernel reads `ioctl`'s request as `unsigned

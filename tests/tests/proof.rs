@@ -1,28 +1,36 @@
 //! Issue 10, items 1 and 2: every installed program is proven, and multiplexed calls
 //! cannot bypass argument conditions. Each test shows first that libseccomp's unproven
 //! program really misbehaves in the kernel (so the test can fail), then that `compile`
-//! refuses it with the entry, the architecture and a witness call.
+//! with libseccomp's backend refuses it with the entry, the architecture and a witness
+//! call, and (issue 14, item 5) that our own generator compiles the same profile into a
+//! program the kernel runs as the profile says.
 #![cfg(target_arch = "x86_64")]
 
 use oci_seccomp::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
 use oci_seccomp::prove::{prove_instructions, Model, ProofError};
 use oci_seccomp::{
-    compile, parse_profile, simulate, Action, CompileError, CompileOptions, Profile,
+    compile, parse_profile, simulate, Action, Backend, CompileError, CompileOptions, Profile,
 };
 use oci_seccomp_tests::{int80_5, program, raw, run_filtered, Exit, TIMEOUT};
 
 const GETPPID: i64 = 110;
 
+fn libseccomp() -> CompileOptions {
+    CompileOptions::default().with_backend(Backend::Libseccomp)
+}
+
+/// libseccomp's program, not checked.
 fn unproven(json: &str) -> oci_seccomp::Program {
     compile(
         &parse_profile(json).unwrap(),
-        &CompileOptions::default().with_verify(false),
+        &libseccomp().with_verify(false),
     )
     .unwrap()
 }
 
+/// libseccomp's program, refused by the check.
 fn refusal(json: &str) -> String {
-    match compile(&parse_profile(json).unwrap(), &CompileOptions::default()) {
+    match compile(&parse_profile(json).unwrap(), &libseccomp()) {
         Err(e @ CompileError::Miscompiled { .. }) => e.to_string(),
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -70,6 +78,56 @@ fn fail_open_miscompile_is_refused_with_a_witness_the_kernel_confirms() {
     assert_eq!(cx.got, Action::Allow);
     assert!(r.values[0] > 0, "witness {args:x?} must be allowed: {r:?}");
     assert!(!cx.want.accepts(Action::Allow));
+
+    // Our generator's program (proven, `program` uses the default backend) refuses both
+    // calls in the kernel with the errno the profile says.
+    let ours = program(THREE_GETPPID);
+    let r = run_filtered(&ours, TIMEOUT, |rep| {
+        rep.report(raw(GETPPID, call));
+        rep.report(raw(GETPPID, args));
+        0
+    });
+    assert_eq!(r.exit, Exit::Code(0));
+    for (i, a) in [call, args].iter().enumerate() {
+        let want = cx.want.outcomes[0].0;
+        let verdict = profile.decide(oci_seccomp::arch::AUDIT_ARCH_X86_64, GETPPID as u32, *a);
+        let Action::Errno(e) = verdict.outcomes[0].0 else {
+            panic!("the profile denies {a:x?} with an errno: {verdict:?} ({want:?})");
+        };
+        assert_eq!(r.values[i], -i64::from(e), "{a:x?}: {r:?}");
+    }
+}
+
+#[test]
+fn the_lt_or_profile_libseccomp_miscompiles_runs_as_written() {
+    let json = include_str!("../../fixtures/miscompiled/lt-or.json");
+    let err = refusal(json);
+    for want in include_str!("../../fixtures/miscompiled/lt-or.expect").lines() {
+        assert!(err.contains(want), "{err}");
+    }
+    let profile = Profile::from_oci(&parse_profile(json).unwrap(), false).unwrap();
+    let model = Model::new(&profile, true);
+    let bad = unproven(json);
+    let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
+        panic!("the proof must find libseccomp's difference");
+    };
+    let nr = cx.point.0[0];
+    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
+    // In the kernel: libseccomp's program does what the proof says, ours what the
+    // profile says.
+    let ours = program(json);
+    for (p, want) in [(&bad, cx.got), (&ours, cx.want.outcomes[0].0)] {
+        let r = run_filtered(p, TIMEOUT, |rep| {
+            rep.report(raw(i64::from(nr), args));
+            0
+        });
+        match want {
+            Action::Errno(e) => assert_eq!(r.values, vec![-i64::from(e)], "{want:?}: {r:?}"),
+            // getpid: a pid when it runs.
+            Action::Allow => assert!(r.values[0] > 0, "{r:?}"),
+            other => panic!("unexpected action in the witness: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -104,6 +162,12 @@ fn libseccomp_missing_load_on_the_second_arch_is_refused() {
         err.contains("on SCMP_ARCH_X86 ") && err.contains("returns SCMP_ACT_ALLOW"),
         "{err}"
     );
+    // Ours: i386 ipc(SEMOP) gets the filter's EBADF.
+    let r = run_filtered(&program(json), TIMEOUT, |rep| {
+        rep.report(oci_seccomp_tests::int80(I386_IPC, 1, u32::MAX, 1));
+        0
+    });
+    assert_eq!(r.values, vec![-9], "{r:?}");
 }
 
 /// A page below 4 GiB, so that i386 calls can take pointers into it.
@@ -215,6 +279,11 @@ fn socketcall_cannot_bypass_a_setsockopt_condition() {
     let r = run_filtered(&program(&fixed), TIMEOUT, setsockopt_attempts);
     assert_eq!(r.exit, Exit::Code(0));
     assert_eq!(r.values, vec![-38, 0, -1, -1, 0], "{r:?}");
+    // Our generator needs no remedy: the sub-call gets the strictest outcome of the
+    // conditional entry and the default (EPERM), the direct calls their conditions.
+    let r = run_filtered(&program(&json), TIMEOUT, setsockopt_attempts);
+    assert_eq!(r.exit, Exit::Code(0));
+    assert_eq!(r.values, vec![-1, 0, -1, -1, 0], "{r:?}");
 }
 
 fn msgget_attempts(call: u32) -> impl FnOnce(&oci_seccomp_tests::Reporter) -> i32 {
@@ -262,6 +331,17 @@ fn ipc_cannot_bypass_a_msgget_condition_or_rule() {
     );
     let err = refusal(unconditional);
     assert!(err.contains("ipc(0x1000d"), "{err}");
+    // Ours compares the call through the kernel's mask: both encodings are refused, and
+    // the conditional profile refuses the sub-call (its strictest outcome).
+    for (json, call) in [
+        (unconditional, MSGGET),
+        (unconditional, 0x1_0000 | MSGGET),
+        (conditional, MSGGET),
+        (conditional, 0x1_0000 | MSGGET),
+    ] {
+        let r = run_filtered(&program(json), TIMEOUT, msgget_attempts(call));
+        assert_eq!(r.values[0], -1, "ipc({call:#x}): {r:?}");
+    }
 
     // The remedy: refuse the multiplexer too.
     let fixed = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[

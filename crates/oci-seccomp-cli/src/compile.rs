@@ -19,16 +19,24 @@ pub struct CompileArgs {
     pub output: Option<PathBuf>,
     pub strict: bool,
     pub no_stub: bool,
+    pub backend: oci_seccomp::Backend,
 }
 
-/// Replaces the profile's architectures with `names` (none: leave them).
-pub fn set_arches(spec: &mut LinuxSeccomp, names: &[String]) -> CliResult<()> {
+/// Replaces the profile's architectures with `names` (none: leave them) and returns the
+/// host the program is for ([`oci_seccomp::arch::target_of`]: the first architecture
+/// this host cannot run, else this host).
+pub fn set_arches(
+    spec: &mut LinuxSeccomp,
+    names: &[String],
+) -> CliResult<&'static oci_seccomp::arch::ArchInfo> {
     if names.is_empty() {
-        return Ok(());
+        return Ok(oci_seccomp::arch::native());
     }
     let mut list = Vec::new();
+    let mut infos = Vec::new();
     for n in names {
         let info = util::parse_arch(n)?;
+        infos.push(info);
         let oci = info.name.parse().map_err(|_| {
             CliError::problem(format!(
                 "--arch {n:?}: {} is not an OCI architecture",
@@ -38,7 +46,7 @@ pub fn set_arches(spec: &mut LinuxSeccomp, names: &[String]) -> CliResult<()> {
         list.push(oci);
     }
     spec.set_architectures(Some(list));
-    Ok(())
+    Ok(oci_seccomp::arch::target_of(&infos))
 }
 
 /// Loads the profile named by `profile` or the embedded default.
@@ -102,7 +110,7 @@ fn pfc_text(spec: &LinuxSeccomp, name: &str) -> CliResult<String> {
 /// Runs `compile`.
 pub fn run(a: CompileArgs) -> CliResult<u8> {
     let (mut spec, name) = load(a.profile.as_deref(), a.default)?;
-    set_arches(&mut spec, &a.arch)?;
+    let target = set_arches(&mut spec, &a.arch)?;
     let binary = matches!(a.format, Format::Raw | Format::Program);
     if binary && a.output.is_none() && std::io::stdout().is_terminal() {
         return Err(CliError::usage(
@@ -115,11 +123,19 @@ pub fn run(a: CompileArgs) -> CliResult<u8> {
         .hint("add -o FILE, pipe the output, or use --format hex"));
     }
     let bytes = if a.format == Format::Pfc {
+        if target.name != oci_seccomp::arch::native().name {
+            return Err(CliError::usage(format!(
+                "--format pfc: libseccomp exports PFC for this host only, not for {}",
+                target.name
+            )));
+        }
         pfc_text(&spec, &name)?.into_bytes()
     } else {
         let opts = CompileOptions::default()
             .with_strict(a.strict)
-            .with_enosys_stub(!a.no_stub);
+            .with_enosys_stub(!a.no_stub)
+            .with_backend(a.backend)
+            .with_target(Some(target));
         let program =
             oci_seccomp::compile(&spec, &opts).map_err(|e| util::compile_error(&name, &e))?;
         match a.format {

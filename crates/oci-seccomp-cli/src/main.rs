@@ -39,6 +39,24 @@ struct Cli {
     command: Command,
 }
 
+/// Code generators of `compile --backend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// Ours: binary search over number ranges, any target from any host.
+    Native,
+    /// libseccomp's `seccomp_export_bpf`, with our ENOSYS stub.
+    Libseccomp,
+}
+
+impl From<BackendArg> for oci_seccomp::Backend {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Native => Self::Native,
+            BackendArg::Libseccomp => Self::Libseccomp,
+        }
+    }
+}
+
 /// Output formats of `compile`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -102,6 +120,9 @@ enum Command {
         /// Leave out the ENOSYS stub for syscalls newer than the profile.
         #[arg(long = "no-stub")]
         no_stub: bool,
+        /// The code generator: ours (native) or libseccomp's; both are proven.
+        #[arg(long, value_enum, default_value_t = BackendArg::Native)]
+        backend: BackendArg,
     },
     /// Explain what a profile does with one syscall: action, deciding entry, cost.
     Explain {
@@ -186,6 +207,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             output,
             strict,
             no_stub,
+            backend,
         } => compile::run(compile::CompileArgs {
             profile,
             default,
@@ -194,6 +216,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             output,
             strict,
             no_stub,
+            backend: backend.into(),
         }),
         Command::Explain {
             profile,

@@ -4,7 +4,7 @@ use libseccomp::ScmpArch;
 use oci_spec::runtime::Arch;
 
 /// Facts about one seccomp architecture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ArchInfo {
     /// The OCI / libseccomp name, for example `SCMP_ARCH_X86_64`.
     pub name: &'static str,
@@ -279,6 +279,18 @@ pub fn multiplexer_of(name: &str) -> Option<(&'static str, u32, u32)> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, c)| ("ipc", *c, 0xffff))
+}
+
+/// The host a program for `arches` is meant for: the first of them this host cannot run
+/// (see [`native_family`]), so that `--arch s390x` builds a filter for an s390x host,
+/// or this host's native architecture when it runs them all.
+pub fn target_of(arches: &[&'static ArchInfo]) -> &'static ArchInfo {
+    let family = native_family();
+    arches
+        .iter()
+        .find(|a| !family.iter().any(|f| f.name == a.name))
+        .copied()
+        .unwrap_or_else(native)
 }
 
 /// The ABIs a process of this host can call the kernel with: the native one and its

@@ -13,6 +13,30 @@ use crate::profile::{libseccomp_version_string, Op, Profile};
 use crate::program::{Instruction, Program, BPF_MAXINSNS};
 use crate::stub;
 
+/// Which code generator turns a validated profile into BPF.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Our own generator ([`crate::codegen`]): binary search over number ranges, argument
+    /// decision diagrams, any target architecture from any host. The default.
+    #[default]
+    Native,
+    /// libseccomp's generator (`seccomp_export_bpf`), with our ENOSYS stub on its default
+    /// path; subject to [`check_complexity`], and only for targets of the build host's
+    /// byte order.
+    Libseccomp,
+}
+
+impl Backend {
+    /// The name used by `compile --backend`: `native` or `libseccomp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Libseccomp => "libseccomp",
+        }
+    }
+}
+
 /// Options for [`compile`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -27,8 +51,16 @@ pub struct CompileOptions {
     /// It is never used with zero rules (libseccomp bug #370).
     pub binary_tree_threshold: usize,
     /// Check the finished program against the profile by simulation and refuse it when
-    /// libseccomp got it wrong (see the `verify` module). On by default.
+    /// libseccomp got it wrong (see the `verify` module). On by default. The native
+    /// backend's programs are always checked, whatever this says.
     pub verify: bool,
+    /// The code generator.
+    pub backend: Backend,
+    /// The architecture of the host the program is for, which every program includes as
+    /// runc's reading of OCI does the native one (`None`: the build host's,
+    /// [`arch::native`]). Another byte order than the build host's needs
+    /// [`Backend::Native`].
+    pub target: Option<&'static ArchInfo>,
 }
 
 impl Default for CompileOptions {
@@ -38,6 +70,8 @@ impl Default for CompileOptions {
             enosys_stub: true,
             binary_tree_threshold: 8,
             verify: true,
+            backend: Backend::Native,
+            target: None,
         }
     }
 }
@@ -70,6 +104,25 @@ impl CompileOptions {
     pub fn with_verify(mut self, on: bool) -> Self {
         self.verify = on;
         self
+    }
+
+    /// Sets `backend`.
+    #[must_use]
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Sets `target`.
+    #[must_use]
+    pub fn with_target(mut self, target: Option<&'static ArchInfo>) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// The target architecture: `target`, or the build host's.
+    pub fn target_arch(&self) -> &'static ArchInfo {
+        self.target.unwrap_or_else(arch::native)
     }
 
     /// Sets `binary_tree_threshold`.
@@ -258,7 +311,7 @@ fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchIn
 ///
 /// As [`Profile::from_oci`] and [`compile_profile`].
 pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {
-    let profile = Profile::from_oci(spec, opts.strict)?;
+    let profile = Profile::from_oci_for(spec, opts.strict, opts.target_arch())?;
     compile_profile(&profile, opts)
 }
 
@@ -461,15 +514,37 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
     Ok(())
 }
 
-/// Compiles an already validated [`Profile`].
+/// Compiles an already validated [`Profile`] with `opts.backend` (its target is the one it
+/// was validated for; `opts.target` is not read).
 ///
 /// # Errors
 ///
-/// A [`CompileError`]: the profile exceeds a complexity limit (naming the entry),
-/// libseccomp refuses or cannot export it, the program is longer than the kernel
-/// accepts, or (with `opts.verify`) the complete check finds a call the program decides
-/// otherwise than the profile ([`CompileError::Miscompiled`]).
+/// A [`CompileError`]: the program is longer than the kernel accepts, or the complete
+/// check finds a call the program decides otherwise than the profile
+/// ([`CompileError::Miscompiled`]; always checked for the native backend, with
+/// `opts.verify` for libseccomp's). With [`Backend::Libseccomp`] also: the profile
+/// exceeds a complexity limit (naming the entry), is for another byte order, or
+/// libseccomp refuses or cannot export it.
 pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
+    if opts.backend == Backend::Native {
+        let insns = crate::codegen::generate(profile, opts.enosys_stub)?;
+        let program = Program::new(insns, profile.flags(), profile.optional_flags());
+        crate::prove::prove(profile, &program, opts.enosys_stub)?;
+        return Ok(program);
+    }
+    libseccomp_program(profile, opts)
+}
+
+/// [`compile_profile`] with [`Backend::Libseccomp`].
+fn libseccomp_program(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
+    if profile.architectures()[0].big_endian != arch::native().big_endian {
+        return Err(CompileError::invalid(
+            "architectures",
+            profile.architectures()[0].name,
+            "libseccomp builds filters only for the build host's byte order; use the native \
+             backend for this target",
+        ));
+    }
     check_complexity(profile)?;
     let ctx = build_profile_context(profile, opts)?;
     let filter = export_instructions(&ctx)?;

@@ -32,6 +32,7 @@ pub mod arch;
 pub mod argwidth;
 pub mod bpf;
 pub mod cache;
+pub mod codegen;
 mod compile;
 pub mod errno;
 pub mod error;
@@ -51,7 +52,7 @@ pub mod verify;
 pub use action::Action;
 pub use cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
 pub use compile::{
-    build_context, build_profile_context, compile, compile_profile, export_instructions,
+    build_context, build_profile_context, compile, compile_profile, export_instructions, Backend,
     CompileOptions,
 };
 pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};

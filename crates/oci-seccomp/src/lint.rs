@@ -746,8 +746,10 @@ fn family_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
 }
 
 /// `socketcall-bypass` (warning): with the x86 ABI in the filter, a conditional ALLOW
-/// for `socket` makes libseccomp also allow `socketcall(SYS_SOCKET)` with no argument
-/// check, so the family filter can be bypassed unless `socketcall` is refused.
+/// for `socket` cannot be checked on `socketcall(SYS_SOCKET)`, whose arguments the filter
+/// cannot see: our generator gives it the strictest outcome (usually the default, so
+/// i386 programs cannot make sockets that way), libseccomp's would allow it unchecked
+/// (the complete check refuses that program). Refusing `socketcall` says what is meant.
 fn socketcall_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let has_x86 = cx
         .spec
@@ -775,9 +777,10 @@ fn socketcall_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 "socketcall-bypass",
                 format!("syscalls[{k}]"),
                 "socket is allowed with argument conditions and the x86 ABI is in the filter: \
-                 libseccomp then also allows socketcall(SYS_SOCKET) for i386 with no argument \
-                 check, so the family filter can be bypassed; deny socketcall (Docker answers \
-                 it with ENOSYS)"
+                 the filter cannot see the arguments of i386 socketcall(SYS_SOCKET), so it gets \
+                 the strictest outcome of this entry and the default (libseccomp's generator \
+                 would allow it with no check, and that program is refused); deny socketcall \
+                 (Docker answers it with ENOSYS, and i386 libc then calls socket directly)"
                     .into(),
             ));
         }

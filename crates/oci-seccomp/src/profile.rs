@@ -351,6 +351,21 @@ impl Profile {
     /// (when `strict`) unknown syscall name, (when `strict`) conflicting unconditional
     /// entries, too many rules, or `WAIT_KILLABLE_RECV` without a NOTIFY rule.
     pub fn from_oci(spec: &LinuxSeccomp, strict: bool) -> Result<Self, CompileError> {
+        Self::from_oci_for(spec, strict, arch::native())
+    }
+
+    /// [`Profile::from_oci`] for a program that runs on a host whose native architecture
+    /// is `target` (which takes the place runc gives the build host's native one: it is
+    /// always in the filter, first, and fixes the byte order).
+    ///
+    /// # Errors
+    ///
+    /// As [`Profile::from_oci`].
+    pub fn from_oci_for(
+        spec: &LinuxSeccomp,
+        strict: bool,
+        target: &'static ArchInfo,
+    ) -> Result<Self, CompileError> {
         if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
             return Err(CompileError::NotifyDefaultAction);
         }
@@ -363,7 +378,7 @@ impl Profile {
         let default_action = action_from_oci(spec.default_action(), spec.default_errno_ret());
 
         let version = libseccomp_version();
-        let mut architectures: Vec<&'static ArchInfo> = vec![arch::native()];
+        let mut architectures: Vec<&'static ArchInfo> = vec![target];
         for (i, a) in spec.architectures().iter().flatten().enumerate() {
             let info = arch::from_oci(*a);
             if version < info.min_libseccomp {
@@ -379,18 +394,20 @@ impl Profile {
                     found: libseccomp_version_string(),
                 });
             }
-            if info.big_endian != arch::native().big_endian {
+            if info.big_endian != target.big_endian {
                 let order = |b: bool| if b { "big-endian" } else { "little-endian" };
                 return Err(CompileError::invalid(
                     format!("architectures[{i}]"),
                     info.name,
                     format!(
                         "{} is {} and cannot share a filter with the native {}, which is {} \
-                         (libseccomp refuses to mix byte orders)",
+                         (a filter reads arguments in one byte order); compile for a {} host \
+                         with --arch",
                         info.name,
                         order(info.big_endian),
-                        arch::native().name,
-                        order(arch::native().big_endian)
+                        target.name,
+                        order(target.big_endian),
+                        info.name
                     ),
                 ));
             }
