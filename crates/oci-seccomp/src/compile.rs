@@ -191,6 +191,19 @@ pub fn build_profile_context(
             ))?;
         }
     }
+    // A program for another host (`CompileOptions::target`) does not carry this one's
+    // architecture; libseccomp put it in the new context.
+    let native = arch::native();
+    if !profile
+        .architectures()
+        .iter()
+        .any(|a| a.name == native.name)
+    {
+        ctx.remove_arch(native.scmp).map_err(lsc(
+            "architectures",
+            format!("remove the build host's architecture {}", native.name),
+        ))?;
+    }
     if !profile.rules().is_empty() && profile.rules().len() > opts.binary_tree_threshold {
         ctx.set_ctl_optimize(2)
             .map_err(lsc("<filter>", "select the binary-tree layout"))?;

@@ -996,10 +996,101 @@ pub enum ProofError {
     TooComplex,
 }
 
+/// What a program's paths are checked against.
+enum Reference<'a> {
+    /// The profile's semantics.
+    Model(&'a Model),
+    /// Another program: its action must be the same everywhere.
+    Program(&'a [crate::program::Instruction]),
+}
+
+impl Reference<'_> {
+    fn decide_for(&self, q: &mut dyn Ask, only: Option<Action>) -> Result<Verdict, Stop> {
+        match self {
+            Self::Model(m) => m.decide_for(q, only),
+            Self::Program(insns) => run_asking(insns, q).map(|a| Verdict::one(a, Cause::Default)),
+        }
+    }
+
+    fn decide(&self, q: &mut dyn Ask) -> Result<Verdict, Stop> {
+        self.decide_for(q, None)
+    }
+}
+
+/// Runs a program on the input that `q` answers questions about; a program the proof does
+/// not model gives `KILL_PROCESS` (compared programs are proven first).
+fn run_asking(insns: &[crate::program::Instruction], q: &mut dyn Ask) -> Result<Action, Stop> {
+    let mut pc = 0usize;
+    let mut acc = Acc::Const(0);
+    for _ in 0..=insns.len() {
+        let Some(insn) = insns.get(pc) else {
+            break;
+        };
+        let k = insn.k;
+        match insn.code {
+            c if c == BPF_LD | BPF_W | BPF_ABS && k % 4 == 0 && k < SECCOMP_DATA_LEN => {
+                acc = Acc::Word(k as usize / 4, FULL);
+            }
+            c if c == BPF_LD | BPF_IMM => acc = Acc::Const(k),
+            c if c == BPF_LD | BPF_W | BPF_LEN => acc = Acc::Const(SECCOMP_DATA_LEN),
+            c if c == BPF_ALU | BPF_AND | BPF_K => {
+                acc = match acc {
+                    Acc::Word(w, m) => Acc::Word(w, m & k),
+                    Acc::Const(v) => Acc::Const(v & k),
+                }
+            }
+            c if c == BPF_JMP | BPF_JA => {
+                pc = pc + 1 + k as usize;
+                continue;
+            }
+            c if c == BPF_RET | BPF_K => return Ok(Action::from_ret(k)),
+            c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
+                let op = c & BPF_OP_MASK;
+                let taken = match acc {
+                    Acc::Const(v) => match op {
+                        BPF_JEQ => v == k,
+                        BPF_JGT => v > k,
+                        BPF_JGE => v >= k,
+                        BPF_JSET => v & k != 0,
+                        _ => break,
+                    },
+                    Acc::Word(w, m) => match op {
+                        BPF_JEQ => q.ask(Atom {
+                            word: w,
+                            test: Test::Masked(m, k),
+                        })?,
+                        BPF_JSET => !q.ask(Atom {
+                            word: w,
+                            test: Test::Masked(m & k, 0),
+                        })?,
+                        BPF_JGT if m == FULL => q.ask(Atom {
+                            word: w,
+                            test: Test::Gt(k),
+                        })?,
+                        BPF_JGE if m == FULL => q.ask(Atom {
+                            word: w,
+                            test: Test::Ge(k),
+                        })?,
+                        _ => break,
+                    },
+                };
+                pc += 1 + usize::from(if taken { insn.jt } else { insn.jf });
+                continue;
+            }
+            _ => break,
+        }
+        pc += 1;
+    }
+    Ok(Action::KillProcess)
+}
+
 struct Prover<'a> {
-    model: &'a Model,
+    model: Reference<'a>,
     insns: &'a [crate::program::Instruction],
     region: Region,
+    /// With `Some(limit)`, differences are collected (up to `limit`) instead of ending the
+    /// walk at the first.
+    collect: Option<(usize, Vec<Counterexample>)>,
 }
 
 impl Prover<'_> {
@@ -1123,11 +1214,14 @@ impl Prover<'_> {
                     let mut point = self.region.sample().map_err(|_| ProofError::TooComplex)?;
                     // The full verdict at the witness, for the error message.
                     let want = self.model.decide(&mut point).unwrap_or(want);
-                    Err(ProofError::Differs(Box::new(Counterexample {
-                        point,
-                        got,
-                        want,
-                    })))
+                    let cx = Counterexample { point, got, want };
+                    match &mut self.collect {
+                        Some((limit, found)) if found.len() < *limit => {
+                            found.push(cx);
+                            Ok(())
+                        }
+                        _ => Err(ProofError::Differs(Box::new(cx))),
+                    }
                 }
             }
             Err(Stop::Exhausted) => Err(ProofError::TooComplex),
@@ -1166,11 +1260,37 @@ pub fn prove_instructions(
     insns: &[crate::program::Instruction],
 ) -> Result<(), ProofError> {
     let mut p = Prover {
-        model,
+        model: Reference::Model(model),
         insns,
         region: Region::default(),
+        collect: None,
     };
     p.run(0, Acc::Const(0))
+}
+
+/// Compares two programs on every possible input (nothing sampled): the inputs on which
+/// `a` and `b` return different actions, as regions, each given by its smallest input
+/// (`got` is `a`'s action, `want` holds `b`'s). At most `limit` are returned, in the
+/// order of `a`'s paths; an empty list proves that the two decide alike everywhere.
+///
+/// # Errors
+///
+/// [`ProofError::Unsupported`] for an instruction of `a` the proof does not model (`b`'s
+/// are read as `KILL_PROCESS`), [`ProofError::TooComplex`] when the walk exceeds
+/// [`MAX_STEPS`], [`ProofError::Differs`] with the first difference beyond `limit`.
+pub fn compare_programs(
+    a: &[crate::program::Instruction],
+    b: &[crate::program::Instruction],
+    limit: usize,
+) -> Result<Vec<Counterexample>, ProofError> {
+    let mut p = Prover {
+        model: Reference::Program(b),
+        insns: a,
+        region: Region::default(),
+        collect: Some((limit, Vec::new())),
+    };
+    p.run(0, Acc::Const(0))?;
+    Ok(p.collect.map(|(_, found)| found).unwrap_or_default())
 }
 
 /// Proves `program` against `profile` (see the module documentation) and turns a failure

@@ -1,0 +1,314 @@
+//! Issue 14 item 3: our generator and libseccomp's decide alike on every possible input,
+//! compared by the complete checker (`prove::compare_programs`, nothing sampled), except
+//! where libseccomp's program is wrong (the proof refuses it) or where the profile allows
+//! either answer (overlapping entries, multiplexed calls). Every difference is classified;
+//! docs/conformance.md lists the classes with witnesses.
+#![cfg(target_arch = "x86_64")]
+
+use std::collections::BTreeMap;
+
+use oci_seccomp::arch::{self, ArchInfo};
+use oci_seccomp::moby::{render, KernelVersion, RenderOptions, DOCKER_DEFAULT_CAPS};
+use oci_seccomp::prove::{self, compare_programs, Model};
+use oci_seccomp::{compile, parse_profile, Backend, CompileOptions, LinuxSeccomp, Profile};
+use oci_seccomp_tests::upstream_docker_profile;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+/// How the two programs differ on one profile.
+#[derive(Debug, Default)]
+struct Outcome {
+    /// Inputs where libseccomp's program is wrong (and the proof refuses it).
+    libseccomp_wrong: usize,
+    /// Inputs where both answers are the profile's (overlapping entries of different
+    /// actions, or a stricter answer to a multiplexed call).
+    either: usize,
+    /// libseccomp's backend refused the profile (complexity limits, or an error).
+    libseccomp_refused: bool,
+}
+
+/// Compiles `spec` for `target` with both backends and classifies every difference.
+fn compare(what: &str, spec: &LinuxSeccomp, target: &'static ArchInfo) -> Outcome {
+    let opts = CompileOptions::default().with_target(Some(target));
+    let ours = compile(spec, &opts).unwrap_or_else(|e| panic!("{what}: ours refused: {e}"));
+    let mut out = Outcome::default();
+    if target.big_endian != arch::native().big_endian {
+        return out;
+    }
+    let theirs = match compile(
+        spec,
+        &opts
+            .clone()
+            .with_backend(Backend::Libseccomp)
+            .with_verify(false),
+    ) {
+        Ok(p) => p,
+        Err(_) => {
+            out.libseccomp_refused = true;
+            return out;
+        }
+    };
+    let profile = Profile::from_oci_for(spec, false, target).unwrap();
+    let model = Model::new(&profile, true);
+    let theirs_proven = prove::prove_instructions(&model, theirs.instructions()).is_ok();
+    let diffs = compare_programs(ours.instructions(), theirs.instructions(), 256)
+        .unwrap_or_else(|e| panic!("{what}: comparison failed: {e:?}"));
+    for d in diffs {
+        let (a, nr) = (d.point.0[prove::ARCH], d.point.0[prove::NR]);
+        let args: [u64; 6] = std::array::from_fn(|i| d.point.arg(i, target.big_endian));
+        let verdict = prove::decide(&model, a, nr, args);
+        let theirs_action = d.want.outcomes[0].0;
+        let call = prove::describe_call(&d.point);
+        assert!(
+            verdict.accepts(d.got),
+            "{what}: ours returns {} for {call}, the profile says {verdict:?}",
+            d.got
+        );
+        if verdict.accepts(theirs_action) {
+            assert!(
+                verdict.outcomes.len() > 1 || verdict.at_least,
+                "{what}: both programs right but different for {call}: {verdict:?}"
+            );
+            out.either += 1;
+            if std::env::var_os("SHOW_DIFFS").is_some() {
+                eprintln!(
+                    "EITHER {call}: ours {} theirs {} verdict {:?} {}",
+                    d.got, theirs_action, verdict.outcomes, verdict.at_least
+                );
+            }
+        } else {
+            assert!(
+                !theirs_proven,
+                "{what}: libseccomp wrong for {call} and yet proven"
+            );
+            out.libseccomp_wrong += 1;
+            if std::env::var_os("SHOW_DIFFS").is_some() {
+                eprintln!(
+                    "WRONG {call}: ours {} theirs {} verdict {:?}",
+                    d.got, theirs_action, verdict.outcomes
+                );
+            }
+        }
+    }
+    out
+}
+
+fn parse(json: &str) -> LinuxSeccomp {
+    parse_profile(json).unwrap()
+}
+
+#[test]
+fn fixtures_decide_alike_except_where_libseccomp_is_wrong() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+    let mut seen = 0;
+    for sub in ["miscompiled", "moby/expected"] {
+        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            let spec = parse(&text);
+            let target = if p.to_string_lossy().contains("aarch64") {
+                arch::by_name("SCMP_ARCH_AARCH64").unwrap()
+            } else {
+                arch::native()
+            };
+            let o = compare(&p.display().to_string(), &spec, target);
+            if sub == "miscompiled" {
+                assert!(o.libseccomp_wrong > 0, "{}: {o:?}", p.display());
+            } else {
+                assert_eq!(o.libseccomp_wrong, 0, "{}: {o:?}", p.display());
+                assert!(!o.libseccomp_refused, "{}", p.display());
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "{seen} fixtures");
+}
+
+/// Every capability named by Docker's profile, from its `includes`/`excludes`.
+fn docker_caps() -> Vec<String> {
+    let path = oci_seccomp_tests::upstream_docker_profile_path().expect("upstream profile");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut caps = std::collections::BTreeSet::new();
+    for e in v["syscalls"].as_array().unwrap() {
+        for k in ["includes", "excludes"] {
+            for c in e[k]["caps"].as_array().into_iter().flatten() {
+                caps.insert(c.as_str().unwrap().to_string());
+            }
+        }
+    }
+    caps.into_iter().collect()
+}
+
+#[test]
+fn docker_profile_for_every_capability_set_and_architecture() {
+    let upstream = upstream_docker_profile();
+    let mentioned = docker_caps();
+    assert!(mentioned.len() >= 10, "{mentioned:?}");
+    let default: Vec<String> = DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+    // Capability sets: none, Docker's, all it mentions, and Docker's with each mentioned
+    // capability added or removed: each entry's includes/excludes flips in one of them.
+    let mut sets: Vec<(String, Vec<String>)> = vec![
+        ("none".into(), Vec::new()),
+        ("docker".into(), default.clone()),
+        ("all".into(), mentioned.clone()),
+    ];
+    for c in &mentioned {
+        let mut s = default.clone();
+        if let Some(i) = s.iter().position(|x| x == c) {
+            s.remove(i);
+            sets.push((format!("docker-{c}"), s));
+        } else {
+            s.push(c.clone());
+            sets.push((format!("docker+{c}"), s));
+        }
+    }
+    let arches = [
+        "SCMP_ARCH_X86_64",
+        "SCMP_ARCH_X86",
+        "SCMP_ARCH_AARCH64",
+        "SCMP_ARCH_ARM",
+        "SCMP_ARCH_PPC64LE",
+        "SCMP_ARCH_RISCV64",
+        "SCMP_ARCH_MIPSEL64",
+        "SCMP_ARCH_S390X",
+        "SCMP_ARCH_PPC64",
+    ];
+    let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in arches {
+        let target = arch::by_name(a).unwrap();
+        for (name, caps) in &sets {
+            let opts = RenderOptions::host()
+                .with_caps(caps)
+                .with_arch(target)
+                .with_kernel(KernelVersion { major: 6, minor: 1 });
+            let spec = render(&upstream, &opts).unwrap();
+            let o = compare(&format!("docker {name} on {a}"), &spec, target);
+            assert_eq!(o.libseccomp_wrong, 0, "docker {name} on {a}: {o:?}");
+            assert!(!o.libseccomp_refused, "docker {name} on {a}");
+            *totals.entry(a).or_default() += o.either;
+        }
+    }
+    eprintln!("inputs decided differently but both right, per arch: {totals:?}");
+}
+
+/// Random profiles over a few syscalls (overlapping entries allowed), with both
+/// backends, for x86_64 and the x86_64 + x86 + x32 family.
+#[test]
+fn random_profiles_decide_alike_except_where_libseccomp_is_wrong() {
+    let names = [
+        "getppid",
+        "personality",
+        "socket",
+        "setsockopt",
+        "msgget",
+        "ipc",
+        "socketcall",
+        "clone",
+        "getpid",
+    ];
+    let ops = [
+        "SCMP_CMP_EQ",
+        "SCMP_CMP_NE",
+        "SCMP_CMP_LT",
+        "SCMP_CMP_LE",
+        "SCMP_CMP_GE",
+        "SCMP_CMP_GT",
+        "SCMP_CMP_MASKED_EQ",
+    ];
+    let actions = [
+        r#""SCMP_ACT_ALLOW""#,
+        r#""SCMP_ACT_ERRNO","errnoRet":5"#,
+        r#""SCMP_ACT_ERRNO","errnoRet":9"#,
+        r#""SCMP_ACT_KILL_PROCESS""#,
+        r#""SCMP_ACT_TRAP""#,
+        r#""SCMP_ACT_LOG""#,
+    ];
+    let values = [
+        0u64,
+        1,
+        2,
+        9,
+        0xffff_ffff,
+        0x1_0000_0000,
+        0x1_0000_0005,
+        u64::MAX,
+        0x8000_0000_0000_0000,
+    ];
+    let arg = (0u8..3, 0..ops.len(), 0..values.len(), 0..values.len());
+    let entry = (
+        proptest::collection::vec(0..names.len(), 1..3),
+        0..actions.len(),
+        proptest::collection::vec(arg, 0..3),
+    );
+    let strategy = (
+        0..actions.len(),
+        any::<bool>(),
+        proptest::collection::vec(entry, 1..6),
+    );
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 300,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let wrong = std::cell::Cell::new(0);
+    let either = std::cell::Cell::new(0);
+    runner
+        .run(&strategy, |(default, three, entries)| {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(ns, a, args)| {
+                    let ns: Vec<String> = ns.iter().map(|n| format!("{:?}", names[*n])).collect();
+                    let args: Vec<String> = args
+                        .iter()
+                        .map(|(i, o, v, v2)| {
+                            format!(
+                                r#"{{"index":{i},"op":"{}","value":{},"valueTwo":{}}}"#,
+                                ops[*o], values[*v], values[*v2]
+                            )
+                        })
+                        .collect();
+                    format!(
+                        r#"{{"names":[{}],"action":{},"args":[{}]}}"#,
+                        ns.join(","),
+                        actions[*a],
+                        args.join(",")
+                    )
+                })
+                .collect();
+            let arches = if three {
+                r#""SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32""#
+            } else {
+                r#""SCMP_ARCH_X86_64""#
+            };
+            let default = if actions[default].contains("ALLOW") {
+                r#""SCMP_ACT_ALLOW""#
+            } else {
+                actions[default]
+            };
+            let json = format!(
+                r#"{{"defaultAction":{default},"architectures":[{arches}],"syscalls":[{}]}}"#,
+                entries.join(",")
+            );
+            let spec = parse(&json);
+            if Profile::from_oci(&spec, false).is_err() {
+                return Ok(());
+            }
+            let o = compare(&json, &spec, arch::native());
+            wrong.set(wrong.get() + o.libseccomp_wrong);
+            either.set(either.get() + o.either);
+            Ok(())
+        })
+        .unwrap();
+    eprintln!(
+        "libseccomp wrong on {} regions, both right on {}",
+        wrong.get(),
+        either.get()
+    );
+}
