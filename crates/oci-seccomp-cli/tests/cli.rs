@@ -2515,3 +2515,39 @@ fn run_with_a_cache_below_another_users_directory_warns_and_installs_the_real_fi
         "no warning naming the owner: {unwarned:?}"
     );
 }
+
+/// Issue 14 item 4: a filter for an s390x host, built here; syscall 0 is the stub's.
+#[test]
+fn compile_and_explain_for_a_big_endian_target() {
+    let t = TempDir::new("s390x");
+    let p = t.write(
+        "s390x.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_S390X"],"syscalls":[
+            {"names":["getppid","exit_group"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = cli(&["compile", &p]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--arch s390x"), "{}", stderr(&o));
+    let o = cli(&["compile", &p, "--arch", "s390x", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ks: Vec<u64> = v["instructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["k"].as_u64().unwrap())
+        .collect();
+    // AUDIT_ARCH_S390X is checked, this host's AUDIT_ARCH_X86_64 is not.
+    assert!(ks.contains(&0x8000_0016), "{ks:x?}");
+    assert!(!ks.contains(&0xc000_003e), "{ks:x?}");
+    let o = cli(&["explain", &p, "0", "--arch", "s390x"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("ENOSYS") && stdout(&o).contains("stub"),
+        "{}",
+        stdout(&o)
+    );
+    let o = cli(&["compile", &p, "--arch", "s390x", "--backend", "libseccomp"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("byte order"), "{}", stderr(&o));
+}

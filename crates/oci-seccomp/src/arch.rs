@@ -29,6 +29,20 @@ impl ArchInfo {
     pub fn narrow_args(&self) -> bool {
         self.audit_arch & 0x8000_0000 == 0 || self.x32 || self.name.ends_with("N32")
     }
+
+    /// `ENOSYS` on this architecture, which the ENOSYS stub returns: 89 on MIPS
+    /// (`arch/mips/include/uapi/asm/errno.h`), 251 on PA-RISC
+    /// (`arch/parisc/include/uapi/asm/errno.h`), 38 elsewhere
+    /// (`include/uapi/asm-generic/errno.h`).
+    pub fn enosys(&self) -> u16 {
+        if self.name.starts_with("SCMP_ARCH_MIPS") {
+            89
+        } else if self.name.starts_with("SCMP_ARCH_PARISC") {
+            251
+        } else {
+            38
+        }
+    }
 }
 
 /// `AUDIT_ARCH_X86_64`.

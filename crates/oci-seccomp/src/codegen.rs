@@ -55,7 +55,6 @@ use crate::bpf::{
     ret, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD,
     BPF_RET, BPF_W,
 };
-use crate::errno::ENOSYS;
 use crate::error::CompileError;
 use crate::profile::{Condition, Op, Profile};
 use crate::program::{Instruction, BPF_MAXINSNS};
@@ -587,6 +586,7 @@ fn background(pieces: &[(u32, Id)]) -> Option<(Id, Vec<(u32, Id)>)> {
 /// The outcome for a number with no rule: the stub or the default.
 struct NoMatch {
     stub: bool,
+    enosys: u16,
     max: Option<u32>,
     s390: bool,
     default: u32,
@@ -594,7 +594,7 @@ struct NoMatch {
 
 impl NoMatch {
     fn at(&self, nr: u32) -> u32 {
-        let enosys = ret::ERRNO | u32::from(ENOSYS);
+        let enosys = ret::ERRNO | u32::from(self.enosys);
         match self.max {
             Some(max) if self.stub && (nr > max || (self.s390 && nr == 0)) => enosys,
             _ => self.default,
@@ -687,6 +687,7 @@ fn abi_search(
         .max();
     let none = NoMatch {
         stub: stub && crate::stub::wanted(profile.default_action()),
+        enosys: a.enosys(),
         max,
         s390: a.name.starts_with("SCMP_ARCH_S390"),
         default: profile.default_action().to_ret(),

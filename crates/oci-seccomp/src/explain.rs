@@ -218,7 +218,9 @@ pub fn kernel_reads(syscall: &str, arch: &ArchInfo, args: &[u64]) -> Vec<KernelR
 
 /// Explains what `spec` does with syscall `nr` of `arch` called with `args` (at most
 /// six; the others are 0): validates and compiles the profile (default options, ENOSYS
-/// stub included), runs the program on the call and names what decided it.
+/// stub included) for the host that runs `arch` ([`arch::target_of`]: this host when it
+/// runs `arch`, else a host of `arch`, so `s390x` is explained as an s390x host's
+/// filter, big-endian), runs the program on the call and names what decided it.
 ///
 /// # Errors
 ///
@@ -239,7 +241,7 @@ pub fn explain(
     let syscall = syscall_name(arch, nr);
 
     let opts = CompileOptions::default();
-    let profile = Profile::from_oci(spec, false)?;
+    let profile = Profile::from_oci_for(spec, false, arch::target_of(&[arch]))?;
     // `compile` proves the program against the profile, so the oracle below explains
     // exactly what the program does.
     let program = crate::compile_profile(&profile, &opts)?;

@@ -401,13 +401,16 @@ impl Profile {
                     info.name,
                     format!(
                         "{} is {} and cannot share a filter with the native {}, which is {} \
-                         (a filter reads arguments in one byte order); compile for a {} host \
-                         with --arch",
+                         (a filter reads arguments in one byte order); compile it for a {} \
+                         host (oci-seccomp compile --arch {})",
                         info.name,
                         order(info.big_endian),
                         target.name,
                         order(target.big_endian),
+                        info.name,
                         info.name
+                            .trim_start_matches("SCMP_ARCH_")
+                            .to_ascii_lowercase()
                     ),
                 ));
             }

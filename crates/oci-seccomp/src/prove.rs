@@ -713,7 +713,8 @@ impl Model {
                     test: Test::Gt(max),
                 })? || (s390 && q.ask(Atom::eq(NR, 0))?)
                 {
-                    return Ok(Verdict::one(Action::Errno(ENOSYS), Cause::Stub));
+                    let enosys = abi.info.map_or(ENOSYS, ArchInfo::enosys);
+                    return Ok(Verdict::one(Action::Errno(enosys), Cause::Stub));
                 }
             }
         }

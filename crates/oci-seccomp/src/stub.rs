@@ -45,7 +45,7 @@ struct Block {
 
 /// Code for one ABI: `nr > max` (and, on s390, `nr == 0`) returns ENOSYS; anything else
 /// exits the stub. Expects the syscall number in A.
-fn abi_check(max: u32, s390: bool) -> Block {
+fn abi_check(max: u32, s390: bool, enosys: u16) -> Block {
     let mut insns = Vec::new();
     if s390 {
         // Syscall 0 on s390 takes its number from a register; a filter sees 0.
@@ -54,7 +54,7 @@ fn abi_check(max: u32, s390: bool) -> Block {
     insns.push(Instruction::jump(BPF_JMP | BPF_JGT | BPF_K, max, 0, 1));
     insns.push(Instruction::stmt(
         BPF_RET | BPF_K,
-        ret::ERRNO | u32::from(ENOSYS),
+        ret::ERRNO | u32::from(enosys),
     ));
     insns.push(Instruction::stmt(BPF_JMP | BPF_JA, 0));
     let exit = insns.len() - 1;
@@ -82,9 +82,11 @@ fn append(dst: &mut Block, src: Block) {
 /// there is nothing to check.
 pub fn build(highest: &BTreeMap<&'static str, (&'static ArchInfo, u32)>) -> Vec<Instruction> {
     // Group by audit arch: x86_64 and x32 share AUDIT_ARCH_X86_64.
-    let mut groups: BTreeMap<u32, (Option<u32>, Option<u32>, bool)> = BTreeMap::new();
+    let mut groups: BTreeMap<u32, (Option<u32>, Option<u32>, bool, u16)> = BTreeMap::new();
     for (info, max) in highest.values() {
-        let g = groups.entry(info.audit_arch).or_insert((None, None, false));
+        let g = groups
+            .entry(info.audit_arch)
+            .or_insert((None, None, false, info.enosys()));
         if info.x32 {
             g.1 = Some(*max);
         } else {
@@ -99,15 +101,15 @@ pub fn build(highest: &BTreeMap<&'static str, (&'static ArchInfo, u32)>) -> Vec<
         insns: vec![Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, OFF_ARCH)],
         exits: Vec::new(),
     };
-    for (audit, (plain, x32, s390)) in groups {
+    for (audit, (plain, x32, s390, enosys)) in groups {
         let mut body = Block {
             insns: vec![Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, OFF_NR)],
             exits: Vec::new(),
         };
         if let Some(x32max) = x32 {
             // Bit 30 set: an x32 call; clear: an x86_64 call.
-            let x32_part = abi_check(x32max, false);
-            let plain_part = plain.map_or_else(exit_only, |m| abi_check(m, false));
+            let x32_part = abi_check(x32max, false, enosys);
+            let plain_part = plain.map_or_else(exit_only, |m| abi_check(m, false, enosys));
             // jset -> fall into the x32 part; else skip over it.
             let skip = x32_part.insns.len();
             body.insns.push(Instruction::jump(
@@ -130,7 +132,7 @@ pub fn build(highest: &BTreeMap<&'static str, (&'static ArchInfo, u32)>) -> Vec<
                 ));
                 append(&mut body, exit_only());
             }
-            append(&mut body, abi_check(max, s390));
+            append(&mut body, abi_check(max, s390, enosys));
         }
         // jeq audit -> fall into body; else skip it.
         let len = body.insns.len();
