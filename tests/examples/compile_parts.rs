@@ -1,62 +1,55 @@
-//! Where a cold compile of Docker's profile spends its time (run with --release).
-use std::time::Instant;
+//! Where a cold compile of Docker's profile spends its time, per backend (run with
+//! --release): medians of 101 interleaved rounds, x86_64 alone and x86_64 + x86 + x32.
+use std::time::{Duration, Instant};
 
-use oci_seccomp::{build_profile_context, export_instructions, CompileOptions, Profile};
+use oci_seccomp::{
+    build_profile_context, codegen, export_instructions, Backend, CompileOptions, Profile, Program,
+};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
 
 fn main() {
-    let spec = oci_seccomp_tests::docker_profile();
-    let n = 20;
-    let t = Instant::now();
-    for _ in 0..n {
-        Profile::from_oci(&spec, false).unwrap();
-    }
-    println!("validate      {:?}", t.elapsed() / n);
-    let profile = Profile::from_oci(&spec, false).unwrap();
-    for (label, thr) in [("tree", 8usize), ("linear", usize::MAX)] {
-        let opts = CompileOptions::default().with_binary_tree_threshold(thr);
-        let t = Instant::now();
-        for _ in 0..n {
-            build_profile_context(&profile, &opts).unwrap();
-        }
-        println!("build {label:7} {:?}", t.elapsed() / n);
-        let ctx = build_profile_context(&profile, &opts).unwrap();
-        let t = Instant::now();
-        for _ in 0..n {
-            export_instructions(&ctx).unwrap();
-        }
-        println!("export {label:6} {:?}", t.elapsed() / n);
-    }
-    // The proof's share of a cold compile, interleaved so that both see the same machine:
-    // medians of 41 rounds, each an unproven compile then a proof of its program.
+    let full = oci_seccomp_tests::docker_profile();
     for (label, spec) in [
-        ("x86_64", oci_seccomp_tests::baseline::native_only(&spec)),
-        ("x86_64+x86+x32", spec.clone()),
+        ("x86_64", oci_seccomp_tests::baseline::native_only(&full)),
+        ("x86_64+x86+x32", full.clone()),
     ] {
-        let profile = Profile::from_oci(&spec, false).unwrap();
-        let unproven = CompileOptions::default().with_verify(false);
-        let (mut cold, mut proof) = (Vec::new(), Vec::new());
-        for _ in 0..41 {
-            let t = Instant::now();
-            let program = oci_seccomp::compile(&spec, &unproven).unwrap();
-            cold.push(t.elapsed());
-            let t = Instant::now();
+        let libseccomp = CompileOptions::default().with_backend(Backend::Libseccomp);
+        let mut t: [Vec<Duration>; 7] = Default::default();
+        for _ in 0..101 {
+            let s = Instant::now();
+            let profile = Profile::from_oci(&spec, false).unwrap();
+            t[0].push(s.elapsed());
+            let s = Instant::now();
+            let insns = codegen::generate(&profile, true).unwrap();
+            t[1].push(s.elapsed());
+            let program = Program::new(insns, profile.flags(), profile.optional_flags());
+            let s = Instant::now();
             oci_seccomp::prove::prove(&profile, &program, true).unwrap();
-            proof.push(t.elapsed());
+            t[2].push(s.elapsed());
+            let s = Instant::now();
+            oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();
+            t[3].push(s.elapsed());
+            let s = Instant::now();
+            let ctx = build_profile_context(&profile, &libseccomp).unwrap();
+            t[4].push(s.elapsed());
+            let s = Instant::now();
+            export_instructions(&ctx).unwrap();
+            t[5].push(s.elapsed());
+            let s = Instant::now();
+            oci_seccomp::compile(&spec, &libseccomp).unwrap();
+            t[6].push(s.elapsed());
         }
-        cold.sort();
-        proof.sort();
-        let (c, p) = (cold[20], proof[20]);
+        let [validate, generate, prove, ours, build, export, theirs] = t.map(median);
         println!(
-            "{label:15} unproven compile {c:?}, proof {p:?}: the proof adds {:.1}%",
-            100.0 * p.as_secs_f64() / c.as_secs_f64()
+            "{label:15} validate {validate:?}, generate {generate:?}, prove {prove:?}; \
+             compile {ours:?} | libseccomp build {build:?} + export {export:?} = {:?}; \
+             compile --backend libseccomp {theirs:?}; build+export / ours = {:.1}x",
+            build + export,
+            (build + export).as_secs_f64() / ours.as_secs_f64()
         );
-    }
-    for verify in [false, true] {
-        let opts = CompileOptions::default().with_verify(verify);
-        let t = Instant::now();
-        for _ in 0..n {
-            oci_seccomp::compile(&spec, &opts).unwrap();
-        }
-        println!("compile verify={verify} {:?}", t.elapsed() / n);
     }
 }

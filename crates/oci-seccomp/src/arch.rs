@@ -196,7 +196,83 @@ fn raw_number(name: &str, arch: &ArchInfo) -> Option<i32> {
 /// negative pseudo-numbers, but its programs test the direct syscall (for example
 /// `setsockopt` is 366 on x86, since Linux 4.3) as well as the multiplexer; this returns
 /// the direct number, found with libseccomp's own reverse resolver.
+///
+/// The answer comes from [`crate::syscall_table`], generated from libseccomp's resolver
+/// ([`resolve_with_libseccomp`]) and checked against it by a test; names or
+/// architectures the table lacks (a newer libseccomp) are asked of libseccomp.
 pub fn resolve(name: &str, arch: &ArchInfo) -> Option<i32> {
+    match table_lookup(name, arch) {
+        Some(found) => found,
+        None => resolve_with_libseccomp(name, arch),
+    }
+}
+
+/// [`crate::syscall_table`], indexed: name -> row, and per entry of [`ALL`] its column.
+struct Table {
+    rows: rustc_hash::FxHashMap<&'static str, usize>,
+    columns: Vec<Option<&'static [i32]>>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| Table {
+        rows: crate::syscall_table::NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, i))
+            .collect(),
+        columns: ALL
+            .iter()
+            .map(|a| {
+                crate::syscall_table::NUMBERS
+                    .iter()
+                    .find(|(n, _)| *n == a.name)
+                    .map(|(_, c)| *c)
+            })
+            .collect(),
+    })
+}
+
+/// The row of `name` in [`crate::syscall_table`], if it has one.
+pub(crate) fn table_row(name: &str) -> Option<usize> {
+    table().rows.get(name).copied()
+}
+
+/// [`resolve`] for a name whose table row ([`table_row`]) is known.
+pub(crate) fn resolve_row(row: Option<usize>, name: &str, arch: &ArchInfo) -> Option<i32> {
+    let column = row.and_then(|_| {
+        let col = ALL
+            .iter()
+            .position(|a| a.audit_arch == arch.audit_arch && a.x32 == arch.x32)?;
+        table().columns[col]
+    });
+    match (row, column) {
+        (Some(r), Some(c)) => c.get(r).copied().filter(|nr| *nr >= 0),
+        _ => resolve_with_libseccomp(name, arch),
+    }
+}
+
+/// The table's answer: `None` when it lacks the architecture or the name.
+fn table_lookup(name: &str, arch: &ArchInfo) -> Option<Option<i32>> {
+    // `audit_arch` and the x32 flag tell every entry of `ALL` apart.
+    let col = ALL
+        .iter()
+        .position(|a| a.audit_arch == arch.audit_arch && a.x32 == arch.x32)?;
+    let t = table();
+    let column = t.columns[col]?;
+    let nr = *column.get(*t.rows.get(name)?)?;
+    Some((nr >= 0).then_some(nr))
+}
+
+/// Whether libseccomp knows `name` on any architecture (the table first, as [`resolve`]).
+pub fn is_known(name: &str) -> bool {
+    table_row(name).is_some() || libseccomp::ScmpSyscall::from_name(name).is_ok()
+}
+
+/// [`resolve`] asked of libseccomp (`seccomp_syscall_resolve_name_arch`, and its reverse
+/// resolver for the direct numbers of socket and IPC calls): the source of
+/// [`crate::syscall_table`].
+pub fn resolve_with_libseccomp(name: &str, arch: &ArchInfo) -> Option<i32> {
     let nr = raw_number(name, arch)?;
     if nr >= 0 {
         return Some(nr);
@@ -349,9 +425,91 @@ pub fn syscall_name(nr: i32, arch: &ArchInfo) -> Option<String> {
         .ok()
 }
 
+/// The text of `src/syscall_table.rs` as this libseccomp answers: every name any
+/// architecture it can build has, and per architecture its number or `None`.
+#[doc(hidden)]
+pub fn render_syscall_table() -> String {
+    use std::fmt::Write;
+    let version = crate::profile::libseccomp_version();
+    let arches: Vec<&ArchInfo> = ALL.iter().filter(|a| version >= a.min_libseccomp).collect();
+    let mut names = std::collections::BTreeSet::new();
+    for a in &arches {
+        names.extend(all_syscall_names(a));
+    }
+    for (n, _) in SOCKETCALLS.iter().chain(IPCCALLS) {
+        names.insert((*n).to_string());
+    }
+    let names: Vec<String> = names
+        .into_iter()
+        .filter(|n| {
+            arches
+                .iter()
+                .any(|a| resolve_with_libseccomp(n, a).is_some())
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "//! Syscall numbers per architecture, generated from libseccomp {} by\n\
+         //! `cargo run -p oci-seccomp --example syscall_table > crates/oci-seccomp/src/syscall_table.rs`\n\
+         //! and checked against libseccomp by `arch::tests::syscall_table_is_libseccomps`.\n\
+         //! Do not edit.\n",
+        crate::profile::libseccomp_version_string()
+    );
+    let _ = writeln!(out, "/// Every name, sorted.");
+    let _ = writeln!(out, "pub static NAMES: &[&str] = &[");
+    for n in &names {
+        let _ = writeln!(out, "    {n:?},");
+    }
+    let _ = writeln!(out, "];\n");
+    let _ = writeln!(
+        out,
+        "/// Per architecture, the number of each of [`NAMES`] (`-1`: not on it).\n\
+         pub static NUMBERS: &[(&str, &[i32])] = &["
+    );
+    for a in &arches {
+        let _ = write!(out, "    ({:?}, &[", a.name);
+        for (i, n) in names.iter().enumerate() {
+            if i % 16 == 0 {
+                out.push_str("\n        ");
+            } else {
+                out.push(' ');
+            }
+            let _ = write!(out, "{},", resolve_with_libseccomp(n, a).unwrap_or(-1));
+        }
+        out.push_str("\n    ]),\n");
+    }
+    out.push_str("];\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syscall_table_is_libseccomps() {
+        let version = crate::profile::libseccomp_version();
+        if version != (2, 5, 4) {
+            // Another libseccomp: every entry must still agree (numbers are ABI), and it
+            // may know more names than the table (asked of it directly).
+            for (arch, numbers) in crate::syscall_table::NUMBERS {
+                let a = by_name(arch).expect("a known architecture");
+                for (n, nr) in crate::syscall_table::NAMES.iter().zip(*numbers) {
+                    assert_eq!(
+                        resolve_with_libseccomp(n, a).unwrap_or(-1),
+                        *nr,
+                        "{n} on {arch}"
+                    );
+                }
+            }
+            return;
+        }
+        assert!(
+            render_syscall_table() == include_str!("syscall_table.rs"),
+            "src/syscall_table.rs is not what libseccomp answers; regenerate it (see its header)"
+        );
+    }
 
     #[test]
     fn every_oci_arch_is_known() {

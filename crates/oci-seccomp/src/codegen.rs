@@ -89,7 +89,7 @@ enum Node {
 #[derive(Default)]
 struct Graph {
     nodes: Vec<Node>,
-    interned: HashMap<Node, Id>,
+    interned: rustc_hash::FxHashMap<Node, Id>,
 }
 
 impl Graph {
@@ -269,6 +269,8 @@ fn conds_of(c: &Condition, narrow: bool, big_endian: bool) -> Result<Vec<Cond>, 
 
 /// A rule of one syscall on one ABI, as the generator sees it.
 struct GenRule {
+    /// The syscall number on the ABI.
+    nr: u32,
     action: Action,
     /// The entry has no comparisons (not: its comparisons always hold).
     unconditional: bool,
@@ -279,7 +281,7 @@ struct GenRule {
 /// Builds the diagram of one program.
 struct Gen {
     g: Graph,
-    memo: HashMap<(Option<u8>, u32, Vec<Pending>), Id>,
+    memo: rustc_hash::FxHashMap<(Option<u8>, u32, Vec<Pending>), Id>,
     big_endian: bool,
     /// Pieces times rules examined so far, against [`MAX_WORK`].
     work: usize,
@@ -604,11 +606,11 @@ impl NoMatch {
 
 /// The rules of one ABI, by syscall number: each syscall's rules (in profile order) and,
 /// on a multiplexer, its sub-calls as extra rules.
-fn abi_rules(profile: &Profile, a: &ArchInfo) -> BTreeMap<u32, Vec<GenRule>> {
-    let mut out: BTreeMap<u32, Vec<GenRule>> = BTreeMap::new();
+fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<GenRule> {
+    let mut out: Vec<GenRule> = Vec::with_capacity(profile.rules().len());
     let number = |n: &str| arch::resolve(n, a);
-    for r in profile.rules() {
-        if let Some(nr) = number(&r.name) {
+    for (r, nr) in profile.rules().iter().zip(numbers) {
+        if let Some(nr) = *nr {
             let mut conds = Some(Vec::new());
             for c in &r.conditions {
                 match conds_of(c, a.narrow_args(), a.big_endian) {
@@ -622,7 +624,8 @@ fn abi_rules(profile: &Profile, a: &ArchInfo) -> BTreeMap<u32, Vec<GenRule>> {
             if let Some(cs) = conds.as_mut() {
                 cs.sort_by_key(|c| word_rank(c.word(), a.big_endian));
             }
-            out.entry(nr as u32).or_default().push(GenRule {
+            out.push(GenRule {
+                nr: nr as u32,
                 action: r.action,
                 unconditional: r.conditions.is_empty(),
                 conds,
@@ -658,13 +661,16 @@ fn abi_rules(profile: &Profile, a: &ArchInfo) -> BTreeMap<u32, Vec<GenRule>> {
                     }),
             };
             let (lo, _) = arg_words(0, a.big_endian);
-            out.entry(mux_nr as u32).or_default().push(GenRule {
+            out.push(GenRule {
+                nr: mux_nr as u32,
                 action,
                 unconditional: false,
                 conds: Some(mask_cond(lo, mask, call).into_iter().collect()),
             });
         }
     }
+    // By number; profile order within one number (the sort is stable).
+    out.sort_by_key(|r| r.nr);
     out
 }
 
@@ -679,12 +685,7 @@ fn abi_search(
     ceiling: u32,
 ) -> Vec<(u32, Id)> {
     gen.big_endian = a.big_endian;
-    let max = profile
-        .names()
-        .iter()
-        .filter_map(|(_, n)| arch::resolve(n, a))
-        .map(|n| n as u32)
-        .max();
+    let (numbers, max) = profile.numbers(a);
     let none = NoMatch {
         stub: stub && crate::stub::wanted(profile.default_action()),
         enosys: a.enosys(),
@@ -692,28 +693,38 @@ fn abi_search(
         s390: a.name.starts_with("SCMP_ARCH_S390"),
         default: profile.default_action().to_ret(),
     };
-    let rules = abi_rules(profile, a);
-    // Cut points: every number with rules, 0, and the first number of the stub.
-    let mut cuts: Vec<u32> = vec![floor];
-    for nr in rules.keys() {
-        cuts.push(*nr);
-        cuts.extend(nr.checked_add(1));
-    }
-    cuts.push(1);
-    if let Some(m) = max {
-        cuts.extend(m.checked_add(1));
-    }
-    cuts.retain(|c| (floor..=ceiling).contains(c));
-    cuts.sort_unstable();
-    cuts.dedup();
+    let rules = abi_rules(profile, a, &numbers);
     let mut out: Vec<(u32, Id)> = Vec::new();
-    for start in cuts {
-        let fallback = none.at(start);
-        let t = match rules.get(&start) {
-            None => gen.g.ret(fallback),
-            Some(list) => syscall_diagram(gen, list, fallback),
+    // The numbers without rules from `lo` to `hi`: the stub's first number and 1 (s390's
+    // 0) may change their outcome.
+    let gap = |gen: &mut Gen, out: &mut Vec<(u32, Id)>, lo: u32, hi: u32| {
+        let mut starts = [Some(lo), Some(1), max.and_then(|m| m.checked_add(1))];
+        starts.sort_unstable();
+        for s in starts.into_iter().flatten() {
+            if s >= lo && s <= hi {
+                let t = gen.g.ret(none.at(s));
+                push_piece(out, s, t);
+            }
+        }
+    };
+    let mut next = Some(floor);
+    for group in rules.chunk_by(|a, b| a.nr == b.nr) {
+        let nr = group[0].nr;
+        if nr < floor || nr > ceiling {
+            continue;
+        }
+        let Some(from) = next else {
+            break;
         };
-        push_piece(&mut out, start, t);
+        if nr > from {
+            gap(gen, &mut out, from, nr - 1);
+        }
+        let t = syscall_diagram(gen, group, none.at(nr));
+        push_piece(&mut out, nr, t);
+        next = nr.checked_add(1);
+    }
+    if let Some(from) = next.filter(|f| *f <= ceiling) {
+        gap(gen, &mut out, from, ceiling);
     }
     out
 }
@@ -753,7 +764,7 @@ fn syscall_diagram(gen: &mut Gen, list: &[GenRule], fallback: u32) -> Id {
 pub fn generate(profile: &Profile, stub: bool) -> Result<Vec<Instruction>, CompileError> {
     let mut gen = Gen {
         g: Graph::default(),
-        memo: HashMap::new(),
+        memo: rustc_hash::FxHashMap::default(),
         big_endian: false,
         work: 0,
         overflow: false,

@@ -46,6 +46,8 @@ pub mod program;
 pub mod prove;
 pub mod simulate;
 pub mod stub;
+#[rustfmt::skip]
+pub mod syscall_table;
 pub mod trace;
 pub mod verify;
 

@@ -3,8 +3,6 @@
 //! Every error in the input is found here, before libseccomp is touched, and names the
 //! JSON path, the value and the reason.
 
-use std::collections::BTreeMap;
-
 use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag, LinuxSeccompOperator,
 };
@@ -138,8 +136,12 @@ pub struct Profile {
     architectures: Vec<&'static ArchInfo>,
     flags: FilterFlags,
     optional_flags: FilterFlags,
-    rules: Vec<Rule>,
+    rules: std::sync::Arc<[Rule]>,
     names: Vec<(usize, String)>,
+    /// Per name of `names`, its row in the syscall table.
+    name_rows: Vec<Option<usize>>,
+    /// Per rule, its name's row in the syscall table.
+    rule_rows: Vec<Option<usize>>,
 }
 
 impl Profile {
@@ -224,6 +226,31 @@ impl Profile {
         crate::prove::decide(&Model::new(self, stub), arch, nr, args)
     }
 
+    /// The rules' shared list (for the complete check's model, which keeps it).
+    pub(crate) fn shared_rules(&self) -> std::sync::Arc<[Rule]> {
+        self.rules.clone()
+    }
+
+    /// The syscall number of each rule on `a` (in [`Profile::rules`] order; `None` when
+    /// `a` has no such syscall), and the highest number any name of the profile has on
+    /// `a` (what the ENOSYS stub compares with).
+    pub fn numbers(&self, a: &ArchInfo) -> (Vec<Option<i32>>, Option<u32>) {
+        let max = self
+            .names
+            .iter()
+            .zip(&self.name_rows)
+            .filter_map(|((_, n), row)| arch::resolve_row(*row, n, a))
+            .map(|n| n as u32)
+            .max();
+        let rules = self
+            .rules
+            .iter()
+            .zip(&self.rule_rows)
+            .map(|(r, row)| arch::resolve_row(*row, &r.name, a))
+            .collect();
+        (rules, max)
+    }
+
     /// The first rule that makes [`Profile::needs_listener`] true.
     pub(crate) fn first_notify_rule(&self) -> Option<&Rule> {
         notify_rule(&self.rules, &self.architectures)
@@ -236,7 +263,11 @@ impl Profile {
         let mut sub = self.clone();
         sub.architectures = vec![arch::native()];
         sub.default_action = default;
-        sub.rules = rules;
+        sub.rule_rows = rules.iter().map(|r| arch::table_row(&r.name)).collect();
+        sub.rules = rules.into();
+        let keep: Vec<bool> = sub.names.iter().map(|(_, n)| n == name).collect();
+        let mut k = keep.iter();
+        sub.name_rows.retain(|_| *k.next().unwrap_or(&false));
         sub.names.retain(|(_, n)| n == name);
         sub
     }
@@ -445,13 +476,23 @@ impl Profile {
             }
         };
 
-        let mut rules = Vec::new();
-        let mut names = Vec::new();
-        let mut seen: std::collections::HashSet<(String, Action, Vec<Condition>)> =
-            std::collections::HashSet::new();
+        // Every name is a rule at most once per comparison group: sized once.
+        let total: usize = spec
+            .syscalls()
+            .iter()
+            .flatten()
+            .map(|e| e.names().len())
+            .sum();
+        let mut rules = Vec::with_capacity(total);
+        let mut names = Vec::with_capacity(total);
+        let mut name_rows = Vec::with_capacity(total);
+        let mut rule_rows = Vec::with_capacity(total);
+        let mut seen: rustc_hash::FxHashSet<(&str, Action, Vec<Condition>)> =
+            rustc_hash::FxHashSet::with_capacity_and_hasher(total, Default::default());
         let mut counted = 0usize;
-        // name -> (entry path, action) of the first unconditional rule for it.
-        let mut unconditional: BTreeMap<String, (String, Action)> = BTreeMap::new();
+        // name -> (entry, name index, action) of the first unconditional rule for it.
+        let mut unconditional: rustc_hash::FxHashMap<&str, (usize, usize, Action)> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(total, Default::default());
 
         for (i, entry) in spec.syscalls().iter().flatten().enumerate() {
             let path = format!("syscalls[{i}]");
@@ -508,10 +549,10 @@ impl Profile {
             };
 
             for (j, name) in entry.names().iter().enumerate() {
-                let npath = format!("{path}.names[{j}]");
+                let npath = || format!("{path}.names[{j}]");
                 if name.len() > MAX_NAME_LEN {
                     return Err(CompileError::invalid(
-                        npath,
+                        npath(),
                         format!("{:?}...", name.chars().take(32).collect::<String>()),
                         format!(
                             "a syscall name of {} bytes is longer than {MAX_NAME_LEN}; no syscall has such a name",
@@ -521,33 +562,36 @@ impl Profile {
                 }
                 if name.is_empty() || name.contains('\0') {
                     return Err(CompileError::invalid(
-                        npath,
+                        npath(),
                         format!("{name:?}"),
                         "a syscall name must be non-empty and contain no NUL byte",
                     ));
                 }
                 names.push((i, name.clone()));
-                if libseccomp::ScmpSyscall::from_name(name).is_err() {
+                let row = arch::table_row(name);
+                name_rows.push(row);
+                if row.is_none() && !arch::is_known(name) {
                     if strict {
                         return Err(CompileError::UnknownSyscall {
-                            path: npath,
+                            path: npath(),
                             name: name.clone(),
                             version: libseccomp_version_string(),
                         });
                     }
-                    tracing::warn!(entry = %npath, name = %name, "unknown syscall name skipped");
+                    tracing::warn!(entry = %npath(), name = %name, "unknown syscall name skipped");
                     continue;
                 }
                 if action == default_action {
-                    tracing::debug!(entry = %npath, name = %name, %action, "rule equals the default action, skipped");
+                    tracing::debug!(entry = %npath(), name = %name, %action, "rule equals the default action, skipped");
                     continue;
                 }
                 if conditions.is_empty() {
-                    if let Some((first, first_action)) = unconditional.get(name) {
-                        if *first_action != action {
+                    if let Some(&(fi, fj, first_action)) = unconditional.get(name.as_str()) {
+                        let first = format!("syscalls[{fi}].names[{fj}]");
+                        if first_action != action {
                             if strict {
                                 return Err(CompileError::ConflictingRule {
-                                    path: npath,
+                                    path: npath(),
                                     name: name.clone(),
                                     first: first.clone(),
                                     first_action: first_action.to_string(),
@@ -555,18 +599,18 @@ impl Profile {
                                 });
                             }
                             tracing::warn!(
-                                entry = %npath, name = %name, first = %first, first_action = %first_action, %action,
+                                entry = %npath(), name = %name, first = %first, first_action = %first_action, %action,
                                 "a second unconditional entry for this syscall has another action; libseccomp keeps the first"
                             );
                         }
                         continue;
                     }
-                    unconditional.insert(name.clone(), (npath.clone(), action));
+                    unconditional.insert(name.as_str(), (i, j, action));
                 }
                 for group in &groups {
                     // The same rule twice (same name, action and comparisons) is one rule
                     // for libseccomp; keep the first.
-                    if !seen.insert((name.clone(), action, group.clone())) {
+                    if !seen.insert((name.as_str(), action, group.clone())) {
                         continue;
                     }
                     // Every rule counts, including those for names that no listed
@@ -574,7 +618,7 @@ impl Profile {
                     counted += 1;
                     if counted > MAX_RULES {
                         return Err(CompileError::invalid(
-                            npath,
+                            npath(),
                             format!("{name:?}"),
                             format!(
                                 "more than {MAX_RULES} distinct rules (repeated argument indices \
@@ -584,6 +628,7 @@ impl Profile {
                             ),
                         ));
                     }
+                    rule_rows.push(row);
                     rules.push(Rule {
                         entry: i,
                         name: name.clone(),
@@ -608,8 +653,10 @@ impl Profile {
             architectures,
             flags,
             optional_flags,
-            rules,
+            rules: rules.into(),
             names,
+            name_rows,
+            rule_rows,
         })
     }
 }

@@ -145,6 +145,11 @@ impl WordSet {
                 self.mask |= m;
                 self.bits |= v;
             }
+            (Test::Masked(m, v), false) if m.is_power_of_two() && v & !m == 0 => {
+                // One bit that differs from `v`'s is a fixed bit: kept as a pattern, which
+                // the witness search handles without its general (slower) walk.
+                return self.add(Test::Masked(m, v ^ m), true);
+            }
             (Test::Masked(m, v), false) => {
                 if v & !m == 0 {
                     if m == 0 {
@@ -560,7 +565,9 @@ struct Abi {
     big_endian: bool,
     /// Highest number the profile names, for the stub.
     max: Option<u32>,
-    rules: BTreeMap<u32, Vec<Rule>>,
+    /// Syscall number -> indices into [`Model`]'s rules, in profile order; sorted by
+    /// number.
+    rules: Vec<(u32, Vec<usize>)>,
     /// Multiplexer number -> sub-calls with rules.
     subcalls: BTreeMap<u32, Vec<SubCall>>,
 }
@@ -578,6 +585,7 @@ pub struct Model {
     arches: Vec<ArchModel>,
     default: Action,
     stub: bool,
+    rules: std::sync::Arc<[Rule]>,
 }
 
 impl Model {
@@ -586,22 +594,7 @@ impl Model {
         let stub = stub && crate::stub::wanted(profile.default_action());
         let mut arches: Vec<ArchModel> = Vec::new();
         for a in profile.architectures() {
-            let mut numbers: std::collections::HashMap<String, Option<i32>> =
-                std::collections::HashMap::new();
-            let mut number = |n: &str| match numbers.get(n) {
-                Some(v) => *v,
-                None => {
-                    let v = arch::resolve(n, a);
-                    numbers.insert(n.to_string(), v);
-                    v
-                }
-            };
-            let max = profile
-                .names()
-                .iter()
-                .filter_map(|(_, n)| number(n))
-                .map(|n| n as u32)
-                .max();
+            let (numbers, max) = profile.numbers(a);
             let mut abi = Abi {
                 info: Some(a),
                 narrow: a.narrow_args(),
@@ -609,11 +602,13 @@ impl Model {
                 max,
                 ..Abi::default()
             };
-            for r in profile.rules() {
-                if let Some(nr) = number(&r.name) {
-                    abi.rules.entry(nr as u32).or_default().push(r.clone());
+            let mut by_nr: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+            for (i, nr) in numbers.iter().enumerate() {
+                if let Some(nr) = nr {
+                    by_nr.entry(*nr as u32).or_default().push(i);
                 }
             }
+            abi.rules = by_nr.into_iter().collect();
             if multiplexes(a) {
                 abi.subcalls = subcalls(profile, a, &abi);
             }
@@ -637,6 +632,7 @@ impl Model {
             arches,
             default: profile.default_action(),
             stub,
+            rules: profile.shared_rules(),
         }
     }
 
@@ -689,9 +685,38 @@ impl Model {
             return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
         };
         let (lo, hi) = q.range(NR);
-        for (nr, rules) in abi.rules.range(lo..=hi) {
-            if q.ask(Atom::eq(NR, *nr))? {
-                return self.decide_rules(abi, *nr, rules, q, only);
+        // The numbers with rules, asked as intervals (below the next one? equal to it?) so
+        // that a region splits into ranges rather than collecting exclusions.
+        let mut from = lo;
+        loop {
+            let i = abi.rules.partition_point(|(n, _)| *n < from);
+            let Some((nr, rules)) = abi.rules.get(i).filter(|(n, _)| *n <= hi) else {
+                break;
+            };
+            let ge = Atom {
+                word: NR,
+                test: Test::Ge(*nr),
+            };
+            if !q.ask(ge)? {
+                // Below `nr` and at least `from`: no rule.
+                break;
+            }
+            let gt = Atom {
+                word: NR,
+                test: Test::Gt(*nr),
+            };
+            if !q.ask(gt)? {
+                // The common case first, without collecting the rules.
+                let mut all = rules.iter().map(|i| &self.rules[*i]);
+                if let Some(r) = all.find(|r| r.conditions.is_empty()) {
+                    return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+                }
+                let rules: Vec<&Rule> = rules.iter().map(|i| &self.rules[*i]).collect();
+                return self.decide_rules(abi, *nr, &rules, q, only);
+            }
+            match nr.checked_add(1) {
+                Some(next) => from = next,
+                None => break,
             }
         }
         for (nr, subs) in abi.subcalls.range(lo..=hi) {
@@ -725,7 +750,7 @@ impl Model {
         &self,
         abi: &Abi,
         nr: u32,
-        rules: &[Rule],
+        rules: &[&Rule],
         q: &mut dyn Ask,
         only: Option<Action>,
     ) -> Result<Verdict, Stop> {
@@ -776,7 +801,7 @@ impl Model {
         &self,
         abi: &Abi,
         _nr: u32,
-        own: &[Rule],
+        own: &[&Rule],
         subs: &[SubCall],
         q: &mut dyn Ask,
     ) -> Result<Verdict, Stop> {
