@@ -92,3 +92,62 @@ fn simulate_agrees_with_the_kernel_on_a_large_profile() {
     assert_eq!(got[6], -38);
     assert_eq!(got[7], -38);
 }
+
+/// Issue 14 item 2: on Docker's profile our program is no longer than libseccomp's
+/// binary tree, and no syscall runs more instructions under it; the argument-checked
+/// ones run fewer.
+#[test]
+fn our_programs_are_shorter_and_no_path_is_longer_than_libseccomps_tree() {
+    use oci_seccomp::arch::{AUDIT_ARCH_I386, X32_SYSCALL_BIT};
+    use oci_seccomp::Backend;
+    let full = oci_seccomp_tests::docker_profile();
+    for (label, spec) in [
+        ("x86_64", oci_seccomp_tests::baseline::native_only(&full)),
+        ("x86_64+x86+x32", full.clone()),
+    ] {
+        let ours = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();
+        let tree = oci_seccomp::compile(
+            &spec,
+            &CompileOptions::default().with_backend(Backend::Libseccomp),
+        )
+        .unwrap();
+        assert!(
+            ours.len() <= tree.len(),
+            "{label}: {} vs {}",
+            ours.len(),
+            tree.len()
+        );
+        let mut abis = vec![(AUDIT_ARCH_X86_64, 0u32)];
+        if label != "x86_64" {
+            abis.push((AUDIT_ARCH_I386, 0));
+            abis.push((AUDIT_ARCH_X86_64, X32_SYSCALL_BIT));
+        }
+        let mut fewer = 0;
+        for (audit, bit) in abis {
+            for nr in 0..600u32 {
+                let nr = (nr | bit) as i32;
+                for args in [
+                    [0u64; 6],
+                    [0xffff_ffff, 0, 0, 0, 0, 0],
+                    [8, 0, 0, 0, 0, 0],
+                    [0x7e02_0000, 0, 0, 0, 0, 0],
+                    [40, 1, 0, 0, 0, 0],
+                ] {
+                    let a = simulate(&ours, audit, nr, args).unwrap();
+                    let b = simulate(&tree, audit, nr, args).unwrap();
+                    assert_eq!(a.action, b.action, "{label}: {nr} {args:x?}");
+                    assert!(
+                        a.executed <= b.executed,
+                        "{label}: nr {nr:#x} on {audit:#x} {args:x?}: ours {} vs {}",
+                        a.executed,
+                        b.executed
+                    );
+                    if a.executed < b.executed {
+                        fewer += 1;
+                    }
+                }
+            }
+        }
+        assert!(fewer > 0, "{label}");
+    }
+}

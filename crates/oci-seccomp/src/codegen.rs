@@ -316,6 +316,12 @@ impl Gen {
     /// different, the first starting at the lowest value that can reach it); assumes the
     /// word is in A.
     fn search(&mut self, pieces: &[(u32, Id)]) -> Id {
+        self.search_by(pieces, true)
+    }
+
+    /// [`Gen::search`]; `numbers` says the word is `nr` (weighted toward low numbers, see
+    /// [`weighted_middle`]), else the split is by count.
+    fn search_by(&mut self, pieces: &[(u32, Id)], numbers: bool) -> Id {
         if pieces.len() == 1 {
             return pieces[0].1;
         }
@@ -330,16 +336,20 @@ impl Gen {
                 return node;
             }
         }
-        let mid = pieces.len() / 2;
-        let right = self.search(&pieces[mid..]);
-        let left = self.search(&pieces[..mid]);
+        let mid = if numbers {
+            weighted_middle(pieces)
+        } else {
+            pieces.len() / 2
+        };
+        let right = self.search_by(&pieces[mid..], numbers);
+        let left = self.search_by(&pieces[..mid], numbers);
         self.g
             .jump(BPF_JMP | BPF_JGE | BPF_K, pieces[mid].0, right, left)
     }
 
     /// Loads `word` unless it is in A already, then searches.
     fn switch(&mut self, word: u8, loaded: Option<u8>, pieces: &[(u32, Id)]) -> Id {
-        let s = self.search(pieces);
+        let s = self.search_by(pieces, word == NR);
         if loaded == Some(word) || matches!(self.g.nodes[s], Node::Ret(_)) {
             s
         } else {
@@ -559,6 +569,23 @@ impl Gen {
         }
         self.switch(word, loaded, &targets)
     }
+}
+
+/// Where to split a search: the weighted median of the pieces, a piece starting at `n`
+/// weighing `24 / (24 + n % 2^30)`, so that the low numbers of each ABI (the oldest
+/// syscalls, which programs call most: `read`, `write`, `open`, `close`, `stat`...) sit
+/// nearer the root. Never the first piece.
+fn weighted_middle(pieces: &[(u32, Id)]) -> usize {
+    let w = |start: u32| 24.0 / (24.0 + f64::from(start & (X32_SYSCALL_BIT - 1)));
+    let total: f64 = pieces.iter().map(|(s, _)| w(*s)).sum();
+    let mut acc = 0.0;
+    for (i, (s, _)) in pieces.iter().enumerate() {
+        acc += w(*s);
+        if acc * 2.0 >= total {
+            return (i + 1).clamp(1, pieces.len() - 1);
+        }
+    }
+    pieces.len() / 2
 }
 
 /// When every piece of more than one value has one outcome, that outcome and the single
@@ -788,21 +815,49 @@ pub fn generate(profile: &Profile, stub: bool) -> Result<Vec<Instruction>, Compi
     }
     let mut entries = Vec::new();
     for (audit, plain, x32) in blocks {
-        let block = if let Some(x) = x32 {
-            let xs = abi_search(&mut gen, profile, x, stub, X32_SYSCALL_BIT, FULL);
-            let mut xs = xs;
+        let block = if let (Some(x), Some(p)) = (x32, plain) {
+            // One search over both ABIs when bit 30 only matters below 2^31: x86_64
+            // numbers lie below 2^30, x32 numbers from 2^30 to 2^31, and above 2^31 each
+            // ABI gives its no-match outcome (usually the same) to all numbers.
+            let high_plain = abi_search(&mut gen, profile, p, stub, 0x8000_0000, 0xbfff_ffff);
+            let high_x32 = abi_search(&mut gen, profile, x, stub, 0xc000_0000, FULL);
+            let merged = match (high_plain.as_slice(), high_x32.as_slice()) {
+                ([(_, a)], [(_, b)]) if a == b => Some(*a),
+                _ => None,
+            };
+            if let Some(high) = merged {
+                let mut pieces = abi_search(&mut gen, profile, p, stub, 0, X32_SYSCALL_BIT - 1);
+                for (start, t) in
+                    abi_search(&mut gen, profile, x, stub, X32_SYSCALL_BIT, 0x7fff_ffff)
+                {
+                    push_piece(&mut pieces, start, t);
+                }
+                push_piece(&mut pieces, 0x8000_0000, high);
+                let s = gen.search(&pieces);
+                if matches!(gen.g.nodes[s], Node::Ret(_)) {
+                    s
+                } else {
+                    gen.g.add(Node::Load(NR, s))
+                }
+            } else {
+                let mut xs = abi_search(&mut gen, profile, x, stub, X32_SYSCALL_BIT, FULL);
+                xs[0].0 = 0;
+                let xt = gen.search(&xs);
+                let ps = abi_search(&mut gen, profile, p, stub, 0, FULL);
+                let pt = gen.search(&ps);
+                let j = gen
+                    .g
+                    .jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, xt, pt);
+                gen.g.add(Node::Load(NR, j))
+            }
+        } else if let Some(x) = x32 {
+            // x32 without x86_64: bit 30 clear is a foreign ABI.
+            let mut xs = abi_search(&mut gen, profile, x, stub, X32_SYSCALL_BIT, FULL);
             xs[0].0 = 0;
             let xt = gen.search(&xs);
-            let pt = match plain {
-                Some(p) => {
-                    let ps = abi_search(&mut gen, profile, p, stub, 0, FULL);
-                    gen.search(&ps)
-                }
-                None => kill,
-            };
             let j = gen
                 .g
-                .jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, xt, pt);
+                .jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, xt, kill);
             gen.g.add(Node::Load(NR, j))
         } else if let Some(p) = plain {
             let mut ps = if audit == AUDIT_ARCH_X86_64 {
