@@ -45,7 +45,7 @@
 //! Every program is checked by the complete check ([`crate::prove`]) before
 //! [`crate::compile_profile`] returns it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::action::Action;
 use crate::arch::{
@@ -119,14 +119,6 @@ impl Graph {
 
 /// A set of 32-bit values: sorted, disjoint, non-adjacent inclusive intervals.
 type Set = Vec<(u32, u32)>;
-
-fn set_contains(set: &Set, v: u32) -> bool {
-    match set.binary_search_by(|&(a, _)| a.cmp(&v)) {
-        Ok(_) => true,
-        Err(0) => false,
-        Err(i) => set[i - 1].1 >= v,
-    }
-}
 
 /// What a 64-bit comparison leaves to the low word once the high word is known.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -292,7 +284,7 @@ struct Gen {
 
 /// Most pieces-times-rules the generator examines before it gives up (a profile whose
 /// diagram needs more has no program within the kernel's 4096 instructions anyway).
-const MAX_WORK: usize = 20_000_000;
+const MAX_WORK: usize = 300_000;
 
 /// Order in which words are split: an argument's high word before its low word, arguments
 /// by index.
@@ -384,6 +376,10 @@ impl Gen {
         if pending.is_empty() {
             return self.g.ret(outcome);
         }
+        // Strictest first (stable: profile order within one strictness).
+        pending.sort_by_key(|p| std::cmp::Reverse(strictness(p.action)));
+        // Looking the rules up in the memo costs their size.
+        self.work += pending.iter().map(|p| p.conds.len() + 1).sum::<usize>();
         let key = (loaded, outcome, pending);
         if let Some(id) = self.memo.get(&key) {
             return *id;
@@ -466,6 +462,11 @@ impl Gen {
 
     /// Splits on the ordered comparisons of `word`: cuts its values at every constant,
     /// merges neighbours that leave the same rules, and searches the pieces.
+    ///
+    /// `pending` is ordered strictest first, so a piece's rules are collected in that
+    /// order only up to the first one the piece satisfies (the later ones cannot win).
+    /// The rules whose comparison holds on a piece are kept in a sweep over the pieces,
+    /// so a piece costs the rules it keeps, not all of them.
     fn split_ranges(
         &mut self,
         pending: &[Pending],
@@ -473,90 +474,117 @@ impl Gen {
         loaded: Option<u8>,
         fallback: u32,
     ) -> Id {
-        let mut cuts = vec![0u32];
-        for p in pending {
-            for c in &p.conds {
-                match c {
-                    Cond::In { word: w, set } if *w == word => {
-                        for &(a, b) in set {
-                            cuts.push(a);
-                            if let Some(n) = b.checked_add(1) {
-                                cuts.push(n);
-                            }
-                        }
+        // Per rule, the position of its comparison of `word` and the intervals where it
+        // holds, each with what it leaves (nothing, or a set of the low word).
+        let mut spans: Vec<(usize, u32, u32, Option<Cond>)> = Vec::new();
+        let mut cond_at: Vec<Option<usize>> = Vec::with_capacity(pending.len());
+        for (pos, p) in pending.iter().enumerate() {
+            let at = p.conds.iter().position(|c| match c {
+                Cond::In { word: w, .. } => *w == word,
+                Cond::Wide { hi, .. } => *hi == word,
+                Cond::Mask { .. } => false,
+            });
+            cond_at.push(at);
+            match at.map(|k| &p.conds[k]) {
+                Some(Cond::In { set, .. }) => {
+                    for &(a, b) in set {
+                        spans.push((pos, a, b, None));
                     }
-                    Cond::Wide { hi, vh, .. } if *hi == word => {
-                        cuts.push(*vh);
-                        if let Some(n) = vh.checked_add(1) {
-                            cuts.push(n);
-                        }
-                    }
-                    _ => {}
                 }
-            }
-        }
-        cuts.sort_unstable();
-        cuts.dedup();
-        self.work = self
-            .work
-            .saturating_add(cuts.len().saturating_mul(pending.len()));
-        if self.work > MAX_WORK {
-            self.overflow = true;
-            return self.g.ret(fallback);
-        }
-        // Per piece, the rules it leaves pending.
-        let mut pieces: Vec<(u32, Vec<Pending>)> = Vec::new();
-        for &start in &cuts {
-            let mut left = Vec::new();
-            for p in pending {
-                let mut conds = Vec::with_capacity(p.conds.len());
-                let mut holds = true;
-                for c in &p.conds {
-                    match c {
-                        Cond::In { word: w, set } if *w == word => {
-                            if !set_contains(set, start) {
-                                holds = false;
-                                break;
-                            }
-                        }
-                        Cond::Wide {
-                            hi,
-                            lo,
-                            vh,
-                            below,
-                            at,
-                            above,
-                        } if *hi == word => {
-                            let rest = match start.cmp(vh) {
-                                std::cmp::Ordering::Less => below,
-                                std::cmp::Ordering::Equal => at,
-                                std::cmp::Ordering::Greater => above,
-                            };
-                            match rest {
-                                Rest::True => {}
-                                Rest::False => {
-                                    holds = false;
-                                    break;
-                                }
-                                Rest::Low(set) => conds.push(Cond::In {
+                Some(Cond::Wide {
+                    lo,
+                    vh,
+                    below,
+                    at,
+                    above,
+                    ..
+                }) => {
+                    let classes = [
+                        (vh.checked_sub(1).map(|b| (0, b)), below),
+                        (Some((*vh, *vh)), at),
+                        (vh.checked_add(1).map(|a| (a, FULL)), above),
+                    ];
+                    for (range, rest) in classes {
+                        let Some((a, b)) = range else {
+                            continue;
+                        };
+                        match rest {
+                            Rest::False => {}
+                            Rest::True => spans.push((pos, a, b, None)),
+                            Rest::Low(set) => spans.push((
+                                pos,
+                                a,
+                                b,
+                                Some(Cond::In {
                                     word: *lo,
                                     set: set.clone(),
                                 }),
-                            }
+                            )),
                         }
-                        other => conds.push(other.clone()),
                     }
                 }
-                if holds {
-                    left.push(Pending {
-                        action: p.action,
-                        conds,
-                    });
+                _ => {}
+            }
+        }
+        let mut cuts = vec![0u32];
+        for &(_, a, b, _) in &spans {
+            cuts.push(a);
+            cuts.extend(b.checked_add(1));
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        let piece_of = |v: u32| cuts.partition_point(|c| *c < v);
+        // Sweep: spans starting and ending at each piece.
+        let mut starts: Vec<Vec<usize>> = vec![Vec::new(); cuts.len()];
+        let mut ends: Vec<Vec<usize>> = vec![Vec::new(); cuts.len() + 1];
+        for (k, &(_, a, b, _)) in spans.iter().enumerate() {
+            starts[piece_of(a)].push(k);
+            ends[b.checked_add(1).map_or(cuts.len(), piece_of)].push(k);
+        }
+        // Active rules by position: the span that admits them (`None`: no comparison of
+        // this word).
+        let mut active: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+        for (pos, at) in cond_at.iter().enumerate() {
+            if at.is_none() {
+                active.insert(pos, None);
+            }
+        }
+        let mut pieces: Vec<(u32, Vec<Pending>)> = Vec::new();
+        for (i, &start) in cuts.iter().enumerate() {
+            for k in &ends[i] {
+                active.remove(&spans[*k].0);
+            }
+            for k in &starts[i] {
+                active.insert(spans[*k].0, Some(*k));
+            }
+            let mut left = Vec::new();
+            for (&pos, span) in &active {
+                let p = &pending[pos];
+                self.work += p.conds.len();
+                let mut conds: Vec<Cond> = p.conds.clone();
+                if let (Some(k), Some(c)) = (span, cond_at[pos]) {
+                    conds.remove(c);
+                    if let Some(rest) = &spans[*k].3 {
+                        conds.push(rest.clone());
+                        conds.sort_by_key(|c| word_rank(c.word(), self.big_endian));
+                    }
+                }
+                let done = conds.is_empty();
+                left.push(Pending {
+                    action: p.action,
+                    conds,
+                });
+                if done {
+                    break;
                 }
             }
             match pieces.last() {
                 Some((_, prev)) if *prev == left => {}
                 _ => pieces.push((start, left)),
+            }
+            if self.work > MAX_WORK {
+                self.overflow = true;
+                return self.g.ret(fallback);
             }
         }
         let mut targets: Vec<(u32, Id)> = Vec::with_capacity(pieces.len());
@@ -787,7 +815,8 @@ fn syscall_diagram(gen: &mut Gen, list: &[GenRule], fallback: u32) -> Id {
 /// # Errors
 ///
 /// [`CompileError::ProgramTooLong`] when the program has more than [`BPF_MAXINSNS`]
-/// instructions.
+/// instructions, [`CompileError::ComparisonsTooComplex`] when its argument diagram grows
+/// past any program the kernel accepts (it is not built to the end).
 pub fn generate(profile: &Profile, stub: bool) -> Result<Vec<Instruction>, CompileError> {
     let mut gen = Gen {
         g: Graph::default(),
@@ -893,8 +922,12 @@ pub fn generate(profile: &Profile, stub: bool) -> Result<Vec<Instruction>, Compi
         gen.g.add(Node::Load(ARCH, node))
     };
     if gen.overflow {
-        return Err(CompileError::ProgramTooLong {
-            len: gen.g.nodes.len().max(BPF_MAXINSNS + 1),
+        return Err(CompileError::ComparisonsTooComplex {
+            detail: if gen.work > MAX_WORK {
+                format!("more than {MAX_WORK} rule-piece steps")
+            } else {
+                format!("more than {} diagram nodes", 2 * BPF_MAXINSNS)
+            },
             max: BPF_MAXINSNS,
         });
     }
@@ -915,7 +948,7 @@ struct Layout<'g> {
     /// Per node, the position (counted from the end) of its first instruction.
     at: Vec<Option<usize>>,
     /// Per `ret` constant, the position of its nearest copy.
-    rets: HashMap<u32, usize>,
+    rets: rustc_hash::FxHashMap<u32, usize>,
 }
 
 /// Farthest a conditional jump reaches.
@@ -927,7 +960,7 @@ impl<'g> Layout<'g> {
             g,
             out: Vec::new(),
             at: vec![None; g.nodes.len()],
-            rets: HashMap::new(),
+            rets: rustc_hash::FxHashMap::default(),
         }
     }
 

@@ -99,6 +99,19 @@ pub enum CompileError {
         max: usize,
     },
 
+    /// The argument comparisons need a decision diagram larger than any program the kernel
+    /// accepts; our generator stopped building it (see [`crate::codegen`]).
+    #[error(
+        "the argument comparisons need more than the kernel's limit of {max} instructions \
+         ({detail}): use fewer comparisons per entry, masks, or fewer architectures"
+    )]
+    ComparisonsTooComplex {
+        /// What ran over: the diagram's nodes or the generator's work budget.
+        detail: String,
+        /// The kernel limit (`BPF_MAXINSNS`).
+        max: usize,
+    },
+
     /// libseccomp refused an operation.
     #[error("{path}: libseccomp failed to {op}: {source}")]
     Libseccomp {

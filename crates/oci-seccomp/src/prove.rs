@@ -498,6 +498,10 @@ impl Region {
                 if v & !m != 0 {
                     return Some(false);
                 }
+                if m == FULL && (v < w.lo || v > w.hi) {
+                    // An equality outside the word's interval.
+                    return Some(false);
+                }
                 if m & !w.mask == 0 {
                     // Every bit the test reads is fixed.
                     return Some(w.bits & m == v);
