@@ -3,16 +3,21 @@
 //! default capabilities on this host; our embedded default when the file is missing), for
 //! x86_64 alone and for x86_64 + x86 + x32 (archMap), measured in one run:
 //!
-//! - `ours_cold`: `oci_seccomp::compile` (validate, libseccomp build, export, stub, proof);
-//! - `ours_cold_unproven`: the same without the proof (`with_verify(false)`), so that the
-//!   proof's share of a cold compile is measured in the same run;
+//! - `ours_cold`: `oci_seccomp::compile` with our generator (validate, generate, prove);
+//! - `libseccomp_build_export`: libseccomp's own generator, `seccomp_rule_add` for every
+//!   rule then `seccomp_export_bpf` (the baseline of issue 14);
+//! - `libseccomp_cold`: `compile --backend libseccomp` (validate, build, export, stub,
+//!   proof);
 //! - `ours_disk_cache`: `Cache::get_or_compile` with the entry present (read, checksum, decode);
 //! - `ours_memory_cache`: `MemoryCache::get_or_compile` with the entry present;
 //! - `libseccomp_build_load`: youki's path, `ScmpFilterContext` build + `load()` in a forked
 //!   child (libseccomp's linear layout, as runc, crun and youki install it).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use oci_seccomp::{compile, Cache, CompileOptions, LinuxSeccomp, MemoryCache};
+use oci_seccomp::{
+    build_profile_context, compile, export_instructions, Backend, Cache, CompileOptions,
+    LinuxSeccomp, MemoryCache, Profile,
+};
 use oci_seccomp_tests::baseline::{linear_context, native_only};
 use oci_seccomp_tests::{docker_profile, time_in_children};
 
@@ -33,12 +38,21 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("ours_cold", label), &spec, |b, s| {
             b.iter(|| compile(s, &opts).expect("compile"))
         });
-        let unproven = opts.clone().with_verify(false);
+        let libseccomp = opts.clone().with_backend(Backend::Libseccomp);
+        let profile = Profile::from_oci(&spec, false).expect("valid");
         g.bench_with_input(
-            BenchmarkId::new("ours_cold_unproven", label),
-            &spec,
-            |b, s| b.iter(|| compile(s, &unproven).expect("compile")),
+            BenchmarkId::new("libseccomp_build_export", label),
+            &profile,
+            |b, p| {
+                b.iter(|| {
+                    let ctx = build_profile_context(p, &libseccomp).expect("build");
+                    export_instructions(&ctx).expect("export")
+                })
+            },
         );
+        g.bench_with_input(BenchmarkId::new("libseccomp_cold", label), &spec, |b, s| {
+            b.iter(|| compile(s, &libseccomp).expect("compile"))
+        });
         cache.get_or_compile(&spec, &opts).expect("fill cache");
         g.bench_with_input(BenchmarkId::new("ours_disk_cache", label), &spec, |b, s| {
             b.iter(|| cache.get_or_compile(s, &opts).expect("cache hit"))

@@ -40,6 +40,17 @@ fn run(install: &dyn Fn() -> bool, nr: i64, arg: u64) -> f64 {
 fn main() {
     let spec = docker_profile();
     let ours = compile(&spec, &CompileOptions::default()).unwrap();
+    let tree = compile(
+        &spec,
+        &CompileOptions::default().with_backend(oci_seccomp::Backend::Libseccomp),
+    )
+    .unwrap();
+    // The one-rule floor: personality's only rule, one 64-bit comparison.
+    let one_rule: Program = compile(
+        &parse_profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":4294967295,"op":"SCMP_CMP_NE"}]}]}"#).unwrap(),
+        &CompileOptions::default(),
+    )
+    .unwrap();
     let trivial: Program = compile(
         &parse_profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kexec_load"],"action":"SCMP_ACT_ERRNO"}]}"#).unwrap(),
         &CompileOptions::default(),
@@ -57,6 +68,14 @@ fn main() {
         (
             "ours (Docker)",
             Box::new(|| oci_seccomp_load::install(&ours).is_ok()),
+        ),
+        (
+            "one-rule floor",
+            Box::new(|| oci_seccomp_load::install(&one_rule).is_ok()),
+        ),
+        (
+            "libseccomp tree (Docker)",
+            Box::new(|| oci_seccomp_load::install(&tree).is_ok()),
         ),
         (
             "ours traced (Docker, --trace)",

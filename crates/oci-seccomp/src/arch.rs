@@ -238,14 +238,23 @@ pub(crate) fn table_row(name: &str) -> Option<usize> {
     table().rows.get(name).copied()
 }
 
-/// [`resolve`] for a name whose table row ([`table_row`]) is known.
-pub(crate) fn resolve_row(row: Option<usize>, name: &str, arch: &ArchInfo) -> Option<i32> {
-    let column = row.and_then(|_| {
-        let col = ALL
-            .iter()
-            .position(|a| a.audit_arch == arch.audit_arch && a.x32 == arch.x32)?;
-        table().columns[col]
-    });
+/// The table's column for `arch` (`None`: the table lacks it, ask libseccomp).
+pub(crate) fn table_column(arch: &ArchInfo) -> Option<&'static [i32]> {
+    // `audit_arch` and the x32 flag tell every entry of `ALL` apart.
+    let col = ALL
+        .iter()
+        .position(|a| a.audit_arch == arch.audit_arch && a.x32 == arch.x32)?;
+    table().columns[col]
+}
+
+/// [`resolve`] for a name whose table row ([`table_row`]) and the architecture's column
+/// ([`table_column`]) are known.
+pub(crate) fn resolve_at(
+    row: Option<usize>,
+    column: Option<&'static [i32]>,
+    name: &str,
+    arch: &ArchInfo,
+) -> Option<i32> {
     match (row, column) {
         (Some(r), Some(c)) => c.get(r).copied().filter(|nr| *nr >= 0),
         _ => resolve_with_libseccomp(name, arch),

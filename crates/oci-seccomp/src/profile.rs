@@ -235,18 +235,19 @@ impl Profile {
     /// `a` has no such syscall), and the highest number any name of the profile has on
     /// `a` (what the ENOSYS stub compares with).
     pub fn numbers(&self, a: &ArchInfo) -> (Vec<Option<i32>>, Option<u32>) {
+        let column = arch::table_column(a);
         let max = self
             .names
             .iter()
             .zip(&self.name_rows)
-            .filter_map(|((_, n), row)| arch::resolve_row(*row, n, a))
+            .filter_map(|((_, n), row)| arch::resolve_at(*row, column, n, a))
             .map(|n| n as u32)
             .max();
         let rules = self
             .rules
             .iter()
             .zip(&self.rule_rows)
-            .map(|(r, row)| arch::resolve_row(*row, &r.name, a))
+            .map(|(r, row)| arch::resolve_at(*row, column, &r.name, a))
             .collect();
         (rules, max)
     }

@@ -177,6 +177,14 @@ impl WordSet {
         if self.lo > self.hi {
             return Ok(None);
         }
+        if self.mask == 0 && self.not.is_empty() {
+            // An interval.
+            *steps += 1;
+            if *steps > MAX_STEPS {
+                return Err(Exhausted);
+            }
+            return Ok(Some(self.lo));
+        }
         if self.not.iter().all(|(m, _)| *m == FULL) {
             // The common shapes (an interval, a bit pattern, excluded single values): walk
             // the pattern's members upwards from `lo`, skipping excluded values.
@@ -571,7 +579,10 @@ struct Abi {
     max: Option<u32>,
     /// Syscall number -> indices into [`Model`]'s rules, in profile order; sorted by
     /// number.
-    rules: Vec<(u32, Vec<usize>)>,
+    rules: Vec<(u32, std::ops::Range<usize>)>,
+    /// Indices into [`Model`]'s rules, by number then profile order; `rules` holds
+    /// ranges of it.
+    order: Vec<usize>,
     /// Multiplexer number -> sub-calls with rules.
     subcalls: BTreeMap<u32, Vec<SubCall>>,
 }
@@ -606,13 +617,17 @@ impl Model {
                 max,
                 ..Abi::default()
             };
-            let mut by_nr: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-            for (i, nr) in numbers.iter().enumerate() {
-                if let Some(nr) = nr {
-                    by_nr.entry(*nr as u32).or_default().push(i);
-                }
+            let mut pairs: Vec<(u32, usize)> = numbers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, nr)| nr.map(|n| (n as u32, i)))
+                .collect();
+            pairs.sort_unstable();
+            abi.order = pairs.iter().map(|(_, i)| *i).collect();
+            for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+                let start = abi.rules.last().map_or(0, |(_, r)| r.end);
+                abi.rules.push((group[0].0, start..start + group.len()));
             }
-            abi.rules = by_nr.into_iter().collect();
             if multiplexes(a) {
                 abi.subcalls = subcalls(profile, a, &abi);
             }
@@ -689,14 +704,20 @@ impl Model {
             return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
         };
         let (lo, hi) = q.range(NR);
+        if let Some(got) = only {
+            if let Some(v) = self.whole_range(abi, lo, hi, got) {
+                return Ok(v);
+            }
+        }
         // The numbers with rules, asked as intervals (below the next one? equal to it?) so
         // that a region splits into ranges rather than collecting exclusions.
         let mut from = lo;
         loop {
             let i = abi.rules.partition_point(|(n, _)| *n < from);
-            let Some((nr, rules)) = abi.rules.get(i).filter(|(n, _)| *n <= hi) else {
+            let Some((nr, range)) = abi.rules.get(i).filter(|(n, _)| *n <= hi) else {
                 break;
             };
+            let rules = &abi.order[range.clone()];
             let ge = Atom {
                 word: NR,
                 test: Test::Ge(*nr),
@@ -729,6 +750,60 @@ impl Model {
             }
         }
         self.no_match(abi, q)
+    }
+
+    /// The shortcut for a program that returns `got` on every number from `lo` to `hi`
+    /// (a superset of the region's numbers, so the answer is sound for the region): when
+    /// every one of those numbers gets `got` whatever the arguments (an unconditional
+    /// rule, or no rule and a no-match outcome of `got`), the verdict without splitting
+    /// the region number by number. `None` when that does not hold or cannot be told
+    /// this way (a multiplexer in the range, a conditional rule).
+    fn whole_range(&self, abi: &Abi, lo: u32, hi: u32, got: Action) -> Option<Verdict> {
+        if abi.subcalls.range(lo..=hi).next().is_some() {
+            return None;
+        }
+        let start = abi.rules.partition_point(|(n, _)| *n < lo);
+        let end = abi.rules.partition_point(|(n, _)| *n <= hi);
+        let groups = &abi.rules[start..end];
+        let mut cause = Cause::Default;
+        for (i, (_, range)) in groups.iter().enumerate() {
+            let r = abi.order[range.clone()]
+                .iter()
+                .map(|k| &self.rules[*k])
+                .find(|r| r.conditions.is_empty())?;
+            if r.action != got {
+                return None;
+            }
+            if i == 0 {
+                cause = Cause::Entry(r.entry);
+            }
+        }
+        // The numbers without rules get the default or the stub's ENOSYS (`no_match`).
+        let numbers = u64::from(hi) - u64::from(lo) + 1;
+        let gaps = numbers - groups.len() as u64;
+        let (default_needed, enosys_needed) = match abi.max.filter(|_| self.stub) {
+            None => (gaps > 0, false),
+            Some(max) => {
+                let s390 = abi
+                    .info
+                    .is_some_and(|i| i.name.starts_with("SCMP_ARCH_S390"));
+                let zero_gap = s390 && lo == 0 && groups.first().is_none_or(|(n, _)| *n != 0);
+                // Rule numbers never exceed `max` (every rule's name is among the names).
+                let low = if lo <= max {
+                    u64::from(hi.min(max)) - u64::from(lo) + 1 - groups.len() as u64
+                } else {
+                    0
+                };
+                (low > u64::from(zero_gap), hi > max || zero_gap)
+            }
+        };
+        if default_needed && self.default != got {
+            return None;
+        }
+        if enosys_needed && Action::Errno(abi.info.map_or(ENOSYS, ArchInfo::enosys)) != got {
+            return None;
+        }
+        Some(Verdict::one(got, cause))
     }
 
     fn no_match(&self, abi: &Abi, q: &mut dyn Ask) -> Result<Verdict, Stop> {
