@@ -1,14 +1,15 @@
 //! Random argument-heavy profiles, compiled by libseccomp without the proof, then proven:
 //! a counterexample must be real (the kernel, running the program in a forked child, does
 //! what the proof says the program does, which the profile does not accept), and a proven
-//! program must agree with the oracle on sample calls, checked in the kernel too. The
-//! default `compile` must return exactly the unproven program when the proof passes and
-//! an error when it fails.
+//! program must agree with the oracle on sample calls, checked in the kernel too.
+//! `compile --backend libseccomp` must return exactly the unproven program when the proof
+//! passes and an error when it fails. Our own generator (the default) must compile every
+//! such profile, and its program must agree with the oracle and the kernel the same way.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use oci_seccomp::prove::{decide, prove_instructions, Model, ProofError};
-use oci_seccomp::{compile, Action, CompileOptions, Profile, Program};
+use oci_seccomp::{compile, Action, Backend, CompileOptions, Profile, Program};
 
 /// Calls that are harmless to run in the child whatever the arguments.
 const CALLS: &[(&str, i64)] = &[("getppid", 110), ("getpid", 39), ("getuid", 102)];
@@ -171,15 +172,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(prof) = Profile::from_oci(&spec, false) else {
         return;
     };
-    let Ok(unproven) = compile(&spec, &CompileOptions::default().with_verify(false)) else {
+    let libseccomp = CompileOptions::default().with_backend(Backend::Libseccomp);
+    let Ok(unproven) = compile(&spec, &libseccomp.clone().with_verify(false)) else {
         return;
     };
     let model = Model::new(&prof, true);
     let native = oci_seccomp::arch::native().audit_arch;
+    let ours = compile(&spec, &CompileOptions::default()).expect("our generator compiles it");
+    check_samples(&ours, &model, native, &mut b);
     match prove_instructions(&model, unproven.instructions()) {
         Err(ProofError::Differs(cx)) => {
             assert!(!cx.want.accepts(cx.got));
-            assert!(compile(&spec, &CompileOptions::default()).is_err());
+            assert!(compile(&spec, &libseccomp).is_err());
             if cx.point.0[1] == native {
                 let nr = i64::from(cx.point.0[0] as i32);
                 if CALLS.iter().any(|(_, n)| *n == nr) {
@@ -192,23 +196,28 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => panic!("the proof failed without a counterexample: {e:?}"),
         Ok(()) => {
-            let proven = compile(&spec, &CompileOptions::default()).expect("proven");
+            let proven = compile(&spec, &libseccomp).expect("proven");
             assert_eq!(proven, unproven);
-            let pool: Vec<u64> = (0..6).map(|_| value(&mut b, &[0, 1, u64::MAX])).collect();
-            for (k, (_, nr)) in CALLS.iter().enumerate() {
-                let mut args = [0u64; 6];
-                for (i, a) in args.iter_mut().enumerate() {
-                    *a = pool[(i + k) % pool.len()];
-                }
-                let d = oci_seccomp::simulate(&proven, native, *nr as i32, args).unwrap();
-                let v = decide(&model, native, *nr as u32, args);
-                assert!(v.accepts(d.action), "{nr} {args:x?}: {v:?} vs {:?}", d.action);
-                if k == 0 {
-                    if let Some(got) = run(&proven, *nr, args) {
-                        assert_eq!(got, expected(d.action));
-                    }
-                }
-            }
+            check_samples(&proven, &model, native, &mut b);
         }
     }
 });
+
+/// A proven program agrees with the oracle on sample calls, and the kernel with it.
+fn check_samples(proven: &Program, model: &Model, native: u32, b: &mut Bytes) {
+    let pool: Vec<u64> = (0..6).map(|_| value(b, &[0, 1, u64::MAX])).collect();
+    for (k, (_, nr)) in CALLS.iter().enumerate() {
+        let mut args = [0u64; 6];
+        for (i, a) in args.iter_mut().enumerate() {
+            *a = pool[(i + k) % pool.len()];
+        }
+        let d = oci_seccomp::simulate(proven, native, *nr as i32, args).unwrap();
+        let v = decide(model, native, *nr as u32, args);
+        assert!(v.accepts(d.action), "{nr} {args:x?}: {v:?} vs {:?}", d.action);
+        if k == 0 {
+            if let Some(got) = run(proven, *nr, args) {
+                assert_eq!(got, expected(d.action));
+            }
+        }
+    }
+}
