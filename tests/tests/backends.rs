@@ -312,3 +312,44 @@ fn random_profiles_decide_alike_except_where_libseccomp_is_wrong() {
         either.get()
     );
 }
+
+/// The one difference on profiles both generators get right: overlapping entries of
+/// different actions. OCI does not say which wins; ours gives the strictest (the kernel's
+/// precedence between filters), libseccomp's the one its tree reaches first. Both
+/// programs are proven; the kernel shows each one's answer (docs/conformance.md).
+#[test]
+fn overlapping_entries_get_the_strictest_action_from_ours() {
+    use oci_seccomp_tests::{raw, run_filtered, Exit, TIMEOUT};
+    let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":1,"value":7,"op":"SCMP_CMP_EQ"}]},
+        {"names":["getppid"],"action":"SCMP_ACT_KILL_PROCESS","args":[{"index":0,"value":1,"op":"SCMP_CMP_GE"}]}]}"#;
+    let spec = parse(json);
+    let ours = compile(&spec, &CompileOptions::default()).unwrap();
+    let theirs = compile(
+        &spec,
+        &CompileOptions::default().with_backend(Backend::Libseccomp),
+    )
+    .unwrap();
+    let call = [1u64, 7, 0, 0, 0, 0];
+    let under = |p: &oci_seccomp::Program| {
+        run_filtered(p, TIMEOUT, |rep| {
+            rep.report(raw(110, call));
+            0
+        })
+    };
+    let r = under(&ours);
+    assert_eq!(r.exit, Exit::Signal(libc::SIGSYS), "ours: {r:?}");
+    let r = under(&theirs);
+    assert_eq!(r.exit, Exit::Code(0), "libseccomp's: {r:?}");
+    assert_eq!(r.values, vec![-5], "libseccomp's: {r:?}");
+    // Elsewhere they agree: only where both entries match.
+    let diffs = compare_programs(ours.instructions(), theirs.instructions(), 16).unwrap();
+    assert!(!diffs.is_empty());
+    for d in &diffs {
+        assert_eq!(d.got, oci_seccomp::Action::KillProcess);
+        assert!(
+            d.point.arg(0, false) >= 1 && d.point.arg(1, false) == 7,
+            "{d:?}"
+        );
+    }
+}
