@@ -353,3 +353,35 @@ fn overlapping_entries_get_the_strictest_action_from_ours() {
         );
     }
 }
+
+/// `ipc`'s first argument carries the call in its low 16 bits and a version above; ours
+/// compares the call through that mask and gives `semop` through `ipc` the rule's action.
+/// libseccomp 2.5.4's program gives the default to `semop` through `ipc` in any encoding
+/// (stricter, so the check accepts it too).
+#[test]
+fn a_versioned_ipc_call_gets_its_rule_from_ours() {
+    use oci_seccomp::arch::AUDIT_ARCH_I386;
+    use oci_seccomp::{simulate, Action};
+    let json = r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+        {"names":["semop"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    let spec = parse(json);
+    let ours = compile(&spec, &CompileOptions::default()).unwrap();
+    let theirs = compile(
+        &spec,
+        &CompileOptions::default().with_backend(Backend::Libseccomp),
+    )
+    .unwrap();
+    const IPC: i32 = 117;
+    let run = |p: &oci_seccomp::Program, call: u64| {
+        simulate(p, AUDIT_ARCH_I386, IPC, [call, 0, 0, 0, 0, 0])
+            .unwrap()
+            .action
+    };
+    assert_eq!(run(&ours, 1), Action::Allow);
+    assert_eq!(run(&theirs, 1), Action::Errno(1));
+    assert_eq!(run(&ours, 0x1_0001), Action::Allow);
+    assert_eq!(run(&theirs, 0x1_0001), Action::Errno(1));
+    // Another call stays refused by both.
+    assert_eq!(run(&ours, 2), Action::Errno(1));
+    assert_eq!(run(&theirs, 2), Action::Errno(1));
+}

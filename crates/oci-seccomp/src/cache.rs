@@ -134,7 +134,7 @@ impl CacheKey {
     /// The key for compiling `spec` with `opts` in this process.
     pub fn new(spec: &LinuxSeccomp, opts: &CompileOptions) -> Self {
         let mut b = Vec::with_capacity(4096);
-        put(&mut b, b"oci-seccomp cache key v1");
+        put(&mut b, b"oci-seccomp cache key v2");
         put(&mut b, env!("CARGO_PKG_VERSION").as_bytes());
         put(
             &mut b,
@@ -152,6 +152,9 @@ impl CacheKey {
             ],
         );
         put(&mut b, &(opts.binary_tree_threshold as u64).to_le_bytes());
+        // Which generator, for which host (v2).
+        put(&mut b, opts.backend.name().as_bytes());
+        put(&mut b, opts.target_arch().name.as_bytes());
         // The whole profile, every field, in a fixed order.
         put(&mut b, spec.default_action().to_string().as_bytes());
         put_opt_u64(&mut b, spec.default_errno_ret().map(u64::from));
