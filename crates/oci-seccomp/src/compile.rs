@@ -22,8 +22,8 @@ pub enum Backend {
     #[default]
     Native,
     /// libseccomp's generator (`seccomp_export_bpf`), with our ENOSYS stub on its default
-    /// path; subject to [`check_complexity`], and only for targets of the build host's
-    /// byte order.
+    /// path; subject to the complexity limits that keep libseccomp within seconds, and
+    /// only for targets of the build host's byte order.
     Libseccomp,
 }
 
