@@ -67,8 +67,9 @@ pub const ARCH: usize = 1;
 const WORDS: usize = (SECCOMP_DATA_LEN / 4) as usize;
 const FULL: u32 = u32::MAX;
 
-/// Most search steps one proof may take before it gives up (and refuses the program).
-pub const MAX_STEPS: u64 = 1_000_000;
+/// Most search steps one proof may take before it gives up (and refuses the program):
+/// questions asked of a region, satisfiability tests, instructions walked.
+pub const MAX_STEPS: u64 = 50_000_000;
 
 /// A comparison of one 32-bit word with constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -486,6 +487,10 @@ enum Stop {
 trait Ask {
     fn ask(&mut self, atom: Atom) -> Result<bool, Stop>;
     fn range(&self, word: usize) -> (u32, u32);
+    /// Whether some input (of the region) passes every `(atom, yes)` of `all`.
+    fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop>;
+    /// Counts `n` steps of work against the budget.
+    fn charge(&mut self, n: u64) -> Result<(), Stop>;
 }
 
 impl Ask for SeccompPoint {
@@ -494,6 +499,12 @@ impl Ask for SeccompPoint {
     }
     fn range(&self, word: usize) -> (u32, u32) {
         (self.0[word], self.0[word])
+    }
+    fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop> {
+        Ok(all.iter().all(|(a, yes)| a.holds(self.0[a.word]) == *yes))
+    }
+    fn charge(&mut self, _: u64) -> Result<(), Stop> {
+        Ok(())
     }
 }
 
@@ -546,18 +557,74 @@ impl Region {
 
 impl Ask for Region {
     fn ask(&mut self, atom: Atom) -> Result<bool, Stop> {
+        // Every question counts against the budget, answered from the bounds or not, so
+        // that the budget bounds the time.
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(Stop::Exhausted);
+        }
         if let Some(answer) = self.settled(atom) {
             return Ok(answer);
         }
         let yes = self.allows(atom, true).map_err(|_| Stop::Exhausted)?;
         let no = self.allows(atom, false).map_err(|_| Stop::Exhausted)?;
         match (yes, no) {
-            (true, true) => Err(Stop::Split(atom)),
+            (true, true) => {
+                // An equality with a whole word splits by intervals instead: below the
+                // value, then above it. Every piece stays an interval, so excluded values
+                // do not pile up and later equalities are answered from the bounds.
+                if let Test::Masked(FULL, v) = atom.test {
+                    for test in [Test::Ge(v), Test::Gt(v)] {
+                        let a = Atom {
+                            word: atom.word,
+                            test,
+                        };
+                        if self.settled(a).is_none()
+                            && self.allows(a, true).map_err(|_| Stop::Exhausted)?
+                            && self.allows(a, false).map_err(|_| Stop::Exhausted)?
+                        {
+                            return Err(Stop::Split(a));
+                        }
+                    }
+                }
+                Err(Stop::Split(atom))
+            }
             (y, _) => Ok(y),
         }
     }
     fn range(&self, word: usize) -> (u32, u32) {
         Region::range(self, word)
+    }
+    fn charge(&mut self, n: u64) -> Result<(), Stop> {
+        self.steps += n;
+        if self.steps > MAX_STEPS {
+            return Err(Stop::Exhausted);
+        }
+        Ok(())
+    }
+    fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop> {
+        let mut pushed = 0;
+        let mut sat = true;
+        for (a, yes) in all {
+            pushed += 1;
+            match self.push(*a, *yes) {
+                Ok(true) => {}
+                Ok(false) => {
+                    sat = false;
+                    break;
+                }
+                Err(_) => {
+                    for _ in 0..pushed {
+                        self.pop();
+                    }
+                    return Err(Stop::Exhausted);
+                }
+            }
+        }
+        for _ in 0..pushed {
+            self.pop();
+        }
+        Ok(sat)
     }
 }
 
@@ -583,8 +650,21 @@ struct Abi {
     /// Indices into [`Model`]'s rules, by number then profile order; `rules` holds
     /// ranges of it.
     order: Vec<usize>,
+    /// Per group of `rules` with more than [`PIVOT_AT`] rules, its [`EqIndex`].
+    eq_index: BTreeMap<u32, EqIndex>,
     /// Multiplexer number -> sub-calls with rules.
     subcalls: BTreeMap<u32, Vec<SubCall>>,
+}
+
+/// The rules of one syscall by the constant of their first equality comparison, so that
+/// the rules that may hold in a region are found without looking at every rule.
+#[derive(Debug, Default)]
+struct EqIndex {
+    /// Per argument index: (constant, rule), sorted; the constant's low word only on a
+    /// 32-bit ABI.
+    by_arg: [Vec<(u64, usize)>; 6],
+    /// Rules without an equality comparison.
+    rest: Vec<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -627,6 +707,30 @@ impl Model {
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
                 let start = abi.rules.last().map_or(0, |(_, r)| r.end);
                 abi.rules.push((group[0].0, start..start + group.len()));
+                if group.len() > PIVOT_AT {
+                    let mut index = EqIndex::default();
+                    for &(_, k) in group {
+                        let first = profile.rules()[k]
+                            .conditions
+                            .iter()
+                            .find(|c| c.op == Op::Eq);
+                        match first {
+                            Some(c) => {
+                                let v = if abi.narrow {
+                                    c.value & 0xffff_ffff
+                                } else {
+                                    c.value
+                                };
+                                index.by_arg[usize::from(c.index)].push((v, k));
+                            }
+                            None => index.rest.push(k),
+                        }
+                    }
+                    for list in &mut index.by_arg {
+                        list.sort_unstable();
+                    }
+                    abi.eq_index.insert(group[0].0, index);
+                }
             }
             if multiplexes(a) {
                 abi.subcalls = subcalls(profile, a, &abi);
@@ -752,6 +856,53 @@ impl Model {
         self.no_match(abi, q)
     }
 
+    /// The rules of syscall `nr` whose equalities fit the region's bounds
+    /// ([`equalities_fit`]); through the syscall's [`EqIndex`] when it has one. The work is
+    /// charged to the step budget.
+    fn fitting<'m>(
+        &'m self,
+        abi: &Abi,
+        nr: u32,
+        rules: &[&'m Rule],
+        q: &mut dyn Ask,
+    ) -> Result<Vec<&'m Rule>, Stop> {
+        let Some(index) = abi.eq_index.get(&nr) else {
+            q.charge(rules.len() as u64)?;
+            return Ok(rules
+                .iter()
+                .copied()
+                .filter(|r| equalities_fit(r, abi, q))
+                .collect());
+        };
+        let mut out: Vec<&Rule> = index.rest.iter().map(|k| &self.rules[*k]).collect();
+        for (i, list) in index.by_arg.iter().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            let (lo_w, hi_w) = if abi.big_endian {
+                (5 + 2 * i, 4 + 2 * i)
+            } else {
+                (4 + 2 * i, 5 + 2 * i)
+            };
+            let (la, lb) = q.range(lo_w);
+            let (from, to) = if abi.narrow {
+                (u64::from(la), u64::from(lb))
+            } else {
+                let (ha, hb) = q.range(hi_w);
+                (
+                    (u64::from(ha) << 32) | u64::from(la),
+                    (u64::from(hb) << 32) | u64::from(lb),
+                )
+            };
+            let start = list.partition_point(|(v, _)| *v < from);
+            let end = list.partition_point(|(v, _)| *v <= to);
+            q.charge((end - start) as u64 + 1)?;
+            out.extend(list[start..end].iter().map(|(_, k)| &self.rules[*k]));
+        }
+        out.retain(|r| equalities_fit(r, abi, q));
+        Ok(out)
+    }
+
     /// The shortcut for a program that returns `got` on every number from `lo` to `hi`
     /// (a superset of the region's numbers, so the answer is sound for the region): when
     /// every one of those numbers gets `got` whatever the arguments (an unconditional
@@ -840,8 +991,23 @@ impl Model {
             return self.decide_multiplexer(abi, nr, rules, subs, q);
         }
         if let Some(got) = only {
+            // The rules of the program's action whose equalities fit the region (the others
+            // cannot hold anywhere in it). Many of them: split the region between their
+            // equality constants first, so that each piece keeps about half (asking them
+            // one by one would re-ask the earlier ones after every split).
+            let fitting = self.fitting(abi, nr, rules, q)?;
+            let possible: Vec<&Rule> = fitting
+                .iter()
+                .copied()
+                .filter(|r| r.action == got)
+                .collect();
+            if possible.len() > PIVOT_AT {
+                if let Some(atom) = pivot(&possible, abi, q)? {
+                    return Err(Stop::Split(atom));
+                }
+            }
             // A rule with the program's action that holds settles it.
-            for r in rules.iter().filter(|r| r.action == got) {
+            for r in possible {
                 if rule_holds(r, abi, q)? {
                     return Ok(Verdict::one(got, Cause::Entry(r.entry)));
                 }
@@ -850,6 +1016,23 @@ impl Model {
             // no-match outcome is its action.
             let none = self.no_match(abi, q)?;
             if !none.accepts(got) {
+                return Ok(none);
+            }
+            // When no rule of another action can hold anywhere in the region, the no-match
+            // outcome stands for all of it, without splitting the region rule by rule.
+            let mut other = false;
+            let others: Vec<&Rule> = fitting
+                .iter()
+                .copied()
+                .filter(|r| r.action != got)
+                .collect();
+            for r in others {
+                if may_hold(r, abi, q)? {
+                    other = true;
+                    break;
+                }
+            }
+            if !other {
                 return Ok(none);
             }
             for r in rules.iter().filter(|r| r.action != got) {
@@ -968,6 +1151,199 @@ fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<Sub
         out.entry(mux_nr as u32).or_default().push(sub);
     }
     out
+}
+
+/// Whether the equality comparisons of `rule` fit the region's word bounds (a cheap
+/// necessary condition for the rule to hold somewhere in it; no search).
+fn equalities_fit(rule: &Rule, abi: &Abi, q: &dyn Ask) -> bool {
+    rule.conditions.iter().filter(|c| c.op == Op::Eq).all(|c| {
+        let i = usize::from(c.index);
+        let (lo_w, hi_w) = if abi.big_endian {
+            (5 + 2 * i, 4 + 2 * i)
+        } else {
+            (4 + 2 * i, 5 + 2 * i)
+        };
+        let inside = |w: usize, v: u32| {
+            let (a, b) = q.range(w);
+            a <= v && v <= b
+        };
+        inside(lo_w, c.value as u32) && (abi.narrow || inside(hi_w, (c.value >> 32) as u32))
+    })
+}
+
+/// Above this many rules of one action that may hold in a region, the check splits the
+/// region between their constants ([`pivot`]) before asking them one by one.
+const PIVOT_AT: usize = 8;
+
+/// A question that divides `rules` (all of which may hold in the region) about in half:
+/// the median of their equality constants on the argument the first of them compares for
+/// equality, on the high word when those constants differ there, else on the low word.
+/// `None` when there is no such question the region leaves open.
+fn pivot(rules: &[&Rule], abi: &Abi, q: &mut dyn Ask) -> Result<Option<Atom>, Stop> {
+    let Some(index) = rules
+        .iter()
+        .flat_map(|r| r.conditions.iter())
+        .find(|c| c.op == Op::Eq)
+        .map(|c| c.index)
+    else {
+        return Ok(None);
+    };
+    let mut values: Vec<u64> = rules
+        .iter()
+        .flat_map(|r| r.conditions.iter())
+        .filter(|c| c.op == Op::Eq && c.index == index)
+        .map(|c| {
+            if abi.narrow {
+                c.value & 0xffff_ffff
+            } else {
+                c.value
+            }
+        })
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    if values.len() < 2 {
+        return Ok(None);
+    }
+    let median = values[values.len() / 2];
+    let i = usize::from(index);
+    let (lo_w, hi_w) = if abi.big_endian {
+        (5 + 2 * i, 4 + 2 * i)
+    } else {
+        (4 + 2 * i, 5 + 2 * i)
+    };
+    let high_differs = !abi.narrow && values.iter().any(|v| v >> 32 != values[0] >> 32);
+    let atom = if high_differs {
+        Atom {
+            word: hi_w,
+            test: Test::Ge((median >> 32) as u32),
+        }
+    } else {
+        Atom {
+            word: lo_w,
+            test: Test::Ge(median as u32),
+        }
+    };
+    let both = q.satisfiable(&[(atom, true)])? && q.satisfiable(&[(atom, false)])?;
+    Ok(both.then_some(atom))
+}
+
+/// Whether some input of the region satisfies every comparison of `rule` (the exact
+/// conditions of [`cond_holds`], as disjunctions of word constraints).
+fn may_hold(rule: &Rule, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
+    let options: Vec<Vec<Vec<(Atom, bool)>>> = rule
+        .conditions
+        .iter()
+        .map(|c| cond_options(c, abi))
+        .collect();
+    let mut chosen = Vec::new();
+    may_hold_from(&options, 0, &mut chosen, q)
+}
+
+fn may_hold_from(
+    options: &[Vec<Vec<(Atom, bool)>>],
+    k: usize,
+    chosen: &mut Vec<(Atom, bool)>,
+    q: &mut dyn Ask,
+) -> Result<bool, Stop> {
+    let Some(alternatives) = options.get(k) else {
+        return Ok(true);
+    };
+    for alt in alternatives {
+        let n = chosen.len();
+        chosen.extend_from_slice(alt);
+        let ok = q.satisfiable(chosen)? && may_hold_from(options, k + 1, chosen, q)?;
+        chosen.truncate(n);
+        if ok {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// One condition as alternatives (any may hold), each a list of word constraints (all
+/// must hold): the same words and tests [`cond_holds`] asks.
+fn cond_options(c: &Condition, abi: &Abi) -> Vec<Vec<(Atom, bool)>> {
+    let i = usize::from(c.index);
+    let (lo_w, hi_w) = if abi.big_endian {
+        (5 + 2 * i, 4 + 2 * i)
+    } else {
+        (4 + 2 * i, 5 + 2 * i)
+    };
+    let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
+    let eq = |w, v| Atom::eq(w, v);
+    let gt = |w, v| Atom {
+        word: w,
+        test: Test::Gt(v),
+    };
+    let ge = |w, v| Atom {
+        word: w,
+        test: Test::Ge(v),
+    };
+    if abi.narrow {
+        return vec![match c.op {
+            Op::Eq => vec![(eq(lo_w, vl), true)],
+            Op::Ne => vec![(eq(lo_w, vl), false)],
+            Op::Gt => vec![(gt(lo_w, vl), true)],
+            Op::Ge => vec![(ge(lo_w, vl), true)],
+            Op::Lt => vec![(ge(lo_w, vl), false)],
+            Op::Le => vec![(gt(lo_w, vl), false)],
+            Op::MaskedEq => {
+                let m = c.value as u32;
+                vec![(
+                    Atom {
+                        word: lo_w,
+                        test: Test::Masked(m, c.value_two as u32 & m),
+                    },
+                    true,
+                )]
+            }
+        }];
+    }
+    match c.op {
+        Op::Eq => vec![vec![(eq(hi_w, vh), true), (eq(lo_w, vl), true)]],
+        Op::Ne => vec![
+            vec![(eq(hi_w, vh), false)],
+            vec![(eq(hi_w, vh), true), (eq(lo_w, vl), false)],
+        ],
+        Op::Gt => vec![
+            vec![(gt(hi_w, vh), true)],
+            vec![(eq(hi_w, vh), true), (gt(lo_w, vl), true)],
+        ],
+        Op::Ge => vec![
+            vec![(gt(hi_w, vh), true)],
+            vec![(eq(hi_w, vh), true), (ge(lo_w, vl), true)],
+        ],
+        // Not greater-or-equal: below on the high word, or equal there and below on the low.
+        Op::Lt => vec![
+            vec![(ge(hi_w, vh), false)],
+            vec![(eq(hi_w, vh), true), (ge(lo_w, vl), false)],
+        ],
+        Op::Le => vec![
+            vec![(ge(hi_w, vh), false)],
+            vec![(eq(hi_w, vh), true), (gt(lo_w, vl), false)],
+        ],
+        Op::MaskedEq => {
+            let (mh, ml) = ((c.value >> 32) as u32, c.value as u32);
+            let (th, tl) = ((c.value_two >> 32) as u32 & mh, c.value_two as u32 & ml);
+            vec![vec![
+                (
+                    Atom {
+                        word: hi_w,
+                        test: Test::Masked(mh, th),
+                    },
+                    true,
+                ),
+                (
+                    Atom {
+                        word: lo_w,
+                        test: Test::Masked(ml, tl),
+                    },
+                    true,
+                ),
+            ]]
+        }
+    }
 }
 
 /// Whether every comparison of `rule` holds, asked word by word as the program compares.
