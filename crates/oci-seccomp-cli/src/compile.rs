@@ -58,13 +58,23 @@ pub fn load(profile: Option<&str>, default: bool) -> CliResult<(LinuxSeccomp, St
     Ok((util::load_oci(path)?, shown(path).to_string()))
 }
 
-fn raw_bytes(p: &Program) -> Vec<u8> {
+/// The kernel's `struct sock_filter` array in the byte order of the host it is for
+/// (`big_endian`: an s390x or ppc64 target).
+fn raw_bytes(p: &Program, big_endian: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(p.len() * 8);
     for i in p.instructions() {
-        out.extend_from_slice(&i.code.to_ne_bytes());
+        if big_endian {
+            out.extend_from_slice(&i.code.to_be_bytes());
+        } else {
+            out.extend_from_slice(&i.code.to_le_bytes());
+        }
         out.push(i.jt);
         out.push(i.jf);
-        out.extend_from_slice(&i.k.to_ne_bytes());
+        if big_endian {
+            out.extend_from_slice(&i.k.to_be_bytes());
+        } else {
+            out.extend_from_slice(&i.k.to_le_bytes());
+        }
     }
     out
 }
@@ -139,7 +149,7 @@ pub fn run(a: CompileArgs) -> CliResult<u8> {
         let program =
             oci_seccomp::compile(&spec, &opts).map_err(|e| util::compile_error(&name, &e))?;
         match a.format {
-            Format::Raw => raw_bytes(&program),
+            Format::Raw => raw_bytes(&program, target.big_endian),
             Format::Program => program.to_bytes(),
             Format::Hex => hex_text(&program).into_bytes(),
             Format::Json => {

@@ -60,7 +60,7 @@ impl From<BackendArg> for oci_seccomp::Backend {
 /// Output formats of `compile`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// The kernel's `struct sock_filter` array, as bytes (native byte order).
+    /// The kernel's `struct sock_filter` array, as bytes (the target host's byte order).
     Raw,
     /// One instruction per line: index, code, jt, jf, k in hex.
     Hex,
@@ -105,7 +105,9 @@ enum Command {
         /// Compile the embedded default profile, rendered for this host.
         #[arg(long)]
         default: bool,
-        /// Architectures (replace the profile's), e.g. x86_64, SCMP_ARCH_X86, amd64.
+        /// Architectures (replace the profile's; repeat the option for several), e.g.
+        /// x86_64, SCMP_ARCH_X86, amd64. The first one this host cannot run (s390x,
+        /// aarch64, ...) is the target: the filter is for a host of that architecture.
         #[arg(long = "arch", value_name = "ARCH")]
         arch: Vec<String>,
         /// Output format.

@@ -176,7 +176,7 @@ pub fn load_any(path: &str) -> CliResult<LinuxSeccomp> {
 pub fn parse_arch(name: &str) -> CliResult<&'static ArchInfo> {
     arch::by_name(name).ok_or_else(|| {
         CliError::problem(format!("--arch {name:?}: unknown architecture")).hint(format!(
-            "use one of {}",
+            "repeat --arch for several; use one of {}",
             arch::ALL
                 .iter()
                 .map(|a| a.name.trim_start_matches("SCMP_ARCH_").to_ascii_lowercase())

@@ -2547,6 +2547,14 @@ fn compile_and_explain_for_a_big_endian_target() {
         "{}",
         stdout(&o)
     );
+    // Raw bytes in the target's byte order: `ld [4]` is 00 20 .. 00 00 00 04 on s390x.
+    let raw = t.path("s390x.raw");
+    let o = cli(&[
+        "compile", &p, "--arch", "s390x", "--format", "raw", "-o", &raw,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bytes = std::fs::read(&raw).unwrap();
+    assert_eq!(&bytes[..8], &[0x00, 0x20, 0, 0, 0, 0, 0, 4], "{bytes:x?}");
     let o = cli(&["compile", &p, "--arch", "s390x", "--backend", "libseccomp"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("byte order"), "{}", stderr(&o));

@@ -432,7 +432,7 @@ impl Profile {
                     format!("architectures[{i}]"),
                     info.name,
                     format!(
-                        "{} is {} and cannot share a filter with the native {}, which is {} \
+                        "{} is {} and cannot share a filter with the target host's {}, which is {} \
                          (a filter reads arguments in one byte order); compile it for a {} \
                          host (oci-seccomp compile --arch {})",
                         info.name,

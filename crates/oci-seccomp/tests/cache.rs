@@ -446,3 +446,32 @@ fn a_private_cache_in_a_sticky_directory_is_used() {
     fs::remove_dir_all(&dir).unwrap();
     fs::remove_dir_all(&ww).unwrap();
 }
+
+/// The key names the generator and the target host: a program of one is never served for
+/// another (issue 14 red team).
+#[test]
+fn the_key_names_the_backend_and_the_target() {
+    let spec = oci_seccomp::parse_profile(
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let native = CompileOptions::default();
+    let libseccomp = native
+        .clone()
+        .with_backend(oci_seccomp::Backend::Libseccomp);
+    let s390x = native
+        .clone()
+        .with_target(oci_seccomp::arch::by_name("SCMP_ARCH_S390X"));
+    let keys = [
+        oci_seccomp::CacheKey::new(&spec, &native).file_name(),
+        oci_seccomp::CacheKey::new(&spec, &libseccomp).file_name(),
+        oci_seccomp::CacheKey::new(&spec, &s390x).file_name(),
+    ];
+    assert_ne!(keys[0], keys[1]);
+    assert_ne!(keys[0], keys[2]);
+    assert_ne!(keys[1], keys[2]);
+    let memory = oci_seccomp::MemoryCache::new(4);
+    let a = memory.get_or_compile(&spec, &native).unwrap();
+    let b = memory.get_or_compile(&spec, &s390x).unwrap();
+    assert_ne!(a.0.instructions(), b.0.instructions());
+}
