@@ -240,7 +240,9 @@ impl WordSet {
         steps: &mut u64,
         failed: &mut HashSet<(i32, bool, bool, Vec<usize>)>,
     ) -> Result<Option<u32>, Exhausted> {
-        *steps += 1;
+        // A step copies and hashes the live patterns (the memo's key), and the memo keeps
+        // them: charged by their number, so that the budget bounds time and memory alike.
+        *steps += 1 + 8 * alive.len() as u64;
         if *steps > MAX_STEPS {
             return Err(Exhausted);
         }
