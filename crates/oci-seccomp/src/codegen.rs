@@ -1053,3 +1053,89 @@ impl<'g> Layout<'g> {
         self.push(Instruction::stmt(BPF_JMP | BPF_JA, off as u32))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::program::Program;
+
+    fn profile(json: &str) -> Profile {
+        Profile::from_oci(&crate::parse_profile(json).unwrap(), false).unwrap()
+    }
+
+    /// A program far longer than a conditional jump reaches (255 instructions): the
+    /// layout must use `ja` trampolines and nearby copies of `ret`, and the result must
+    /// still decide every rule's value (and its neighbours) as the profile says.
+    #[test]
+    fn far_targets_are_reached_through_trampolines() {
+        let native = arch::native();
+        let names: Vec<String> = (0..1000)
+            .filter_map(|nr| arch::syscall_name(nr, native))
+            .take(300)
+            .collect();
+        let entries: Vec<String> = (0..1024)
+            .map(|i| {
+                format!(
+                    r#"{{"names":["{}"],"action":"SCMP_ACT_ALLOW","args":[{{"index":0,"value":{i},"op":"SCMP_CMP_EQ"}}]}}"#,
+                    names[i % names.len()]
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":5,"syscalls":[{}]}}"#,
+            entries.join(",")
+        );
+        let p = profile(&json);
+        let insns = generate(&p, true).unwrap();
+        assert!(insns.len() > 1000, "{}", insns.len());
+        assert!(insns.iter().any(|i| i.code == BPF_JMP | BPF_JA));
+        let rets = insns.iter().filter(|i| i.code == BPF_RET | BPF_K).count();
+        assert!(rets > 3, "copies of ret: {rets}");
+        let program = Program::new(insns, p.flags(), p.optional_flags());
+        crate::prove::prove(&p, &program, true).unwrap();
+        for i in [0u64, 1, 299, 300, 511, 1023] {
+            let nr = arch::resolve(&names[i as usize % names.len()], native).unwrap();
+            for v in [i, i + 300 * 7 + 1] {
+                let got = crate::simulate(&program, native.audit_arch, nr, [v, 0, 0, 0, 0, 0])
+                    .unwrap()
+                    .action;
+                let want = p.decide(native.audit_arch, nr as u32, [v, 0, 0, 0, 0, 0]);
+                assert!(want.accepts(got), "nr {nr} arg {v}: {got} vs {want:?}");
+            }
+            let allowed = crate::simulate(&program, native.audit_arch, nr, [i, 0, 0, 0, 0, 0])
+                .unwrap()
+                .action;
+            assert_eq!(allowed, Action::Allow, "nr {nr} arg {i}");
+        }
+    }
+
+    /// A few isolated values in a common background are tested with a `jeq` chain; many
+    /// with a search of `jge`.
+    #[test]
+    fn isolated_values_use_jeq_and_ranges_use_jge() {
+        let g = &mut Graph::default();
+        let (a, b) = (g.ret(1), g.ret(2));
+        let mut gen = Gen {
+            g: std::mem::take(g),
+            memo: rustc_hash::FxHashMap::default(),
+            big_endian: false,
+            work: 0,
+            overflow: false,
+        };
+        // b, then a at 5 only, then b.
+        let root = gen.search_by(&[(0, b), (5, a), (6, b)], false);
+        assert!(matches!(
+            gen.g.nodes[root],
+            Node::Jump { op, k: 5, .. } if op == BPF_JMP | BPF_JEQ | BPF_K
+        ));
+        // Alternating ranges: a binary search.
+        let pieces: Vec<(u32, Id)> = (0..8)
+            .map(|i| (i * 10, if i % 2 == 0 { a } else { b }))
+            .collect();
+        let root = gen.search_by(&pieces, false);
+        assert!(matches!(
+            gen.g.nodes[root],
+            Node::Jump { op, k: 40, .. } if op == BPF_JMP | BPF_JGE | BPF_K
+        ));
+    }
+}

@@ -410,21 +410,30 @@ impl Profile {
         let default_action = action_from_oci(spec.default_action(), spec.default_errno_ret());
 
         let version = libseccomp_version();
+        // Syscall names of an architecture this libseccomp cannot build would all resolve
+        // to nothing, and the filter would give every call the default: refused, for the
+        // target as for a listed architecture.
+        let unsupported = |path: String, info: &ArchInfo| {
+            let needed = match info.min_libseccomp {
+                (2, 6, 0) => "2.6.0",
+                (2, 5, 0) => "2.5.0",
+                _ => "2.0.0",
+            };
+            CompileError::UnsupportedArchitecture {
+                path,
+                arch: info.name.to_string(),
+                needed,
+                found: libseccomp_version_string(),
+            }
+        };
+        if version < target.min_libseccomp {
+            return Err(unsupported("<target>".into(), target));
+        }
         let mut architectures: Vec<&'static ArchInfo> = vec![target];
         for (i, a) in spec.architectures().iter().flatten().enumerate() {
             let info = arch::from_oci(*a);
             if version < info.min_libseccomp {
-                let (a, b, c) = info.min_libseccomp;
-                return Err(CompileError::UnsupportedArchitecture {
-                    path: format!("architectures[{i}]"),
-                    arch: info.name.to_string(),
-                    needed: match (a, b, c) {
-                        (2, 6, 0) => "2.6.0",
-                        (2, 5, 0) => "2.5.0",
-                        _ => "2.0.0",
-                    },
-                    found: libseccomp_version_string(),
-                });
+                return Err(unsupported(format!("architectures[{i}]"), info));
             }
             if info.big_endian != target.big_endian {
                 let order = |b: bool| if b { "big-endian" } else { "little-endian" };

@@ -99,6 +99,18 @@ impl Atom {
             test: Test::Masked(FULL, v),
         }
     }
+    fn gt(word: usize, v: u32) -> Self {
+        Self {
+            word,
+            test: Test::Gt(v),
+        }
+    }
+    fn ge(word: usize, v: u32) -> Self {
+        Self {
+            word,
+            test: Test::Ge(v),
+        }
+    }
     fn holds(&self, w: u32) -> bool {
         match self.test {
             Test::Masked(m, v) => w & m == v,
@@ -881,11 +893,7 @@ impl Model {
             if list.is_empty() {
                 continue;
             }
-            let (lo_w, hi_w) = if abi.big_endian {
-                (5 + 2 * i, 4 + 2 * i)
-            } else {
-                (4 + 2 * i, 5 + 2 * i)
-            };
+            let (lo_w, hi_w) = arg_words(i, abi.big_endian);
             let (la, lb) = q.range(lo_w);
             let (from, to) = if abi.narrow {
                 (u64::from(la), u64::from(lb))
@@ -1160,11 +1168,7 @@ fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<Sub
 fn equalities_fit(rule: &Rule, abi: &Abi, q: &dyn Ask) -> bool {
     rule.conditions.iter().filter(|c| c.op == Op::Eq).all(|c| {
         let i = usize::from(c.index);
-        let (lo_w, hi_w) = if abi.big_endian {
-            (5 + 2 * i, 4 + 2 * i)
-        } else {
-            (4 + 2 * i, 5 + 2 * i)
-        };
+        let (lo_w, hi_w) = arg_words(i, abi.big_endian);
         let inside = |w: usize, v: u32| {
             let (a, b) = q.range(w);
             a <= v && v <= b
@@ -1209,11 +1213,7 @@ fn pivot(rules: &[&Rule], abi: &Abi, q: &mut dyn Ask) -> Result<Option<Atom>, St
     }
     let median = values[values.len() / 2];
     let i = usize::from(index);
-    let (lo_w, hi_w) = if abi.big_endian {
-        (5 + 2 * i, 4 + 2 * i)
-    } else {
-        (4 + 2 * i, 5 + 2 * i)
-    };
+    let (lo_w, hi_w) = arg_words(i, abi.big_endian);
     let high_differs = !abi.narrow && values.iter().any(|v| v >> 32 != values[0] >> 32);
     let atom = if high_differs {
         Atom {
@@ -1267,21 +1267,11 @@ fn may_hold_from(
 /// must hold): the same words and tests [`cond_holds`] asks.
 fn cond_options(c: &Condition, abi: &Abi) -> Vec<Vec<(Atom, bool)>> {
     let i = usize::from(c.index);
-    let (lo_w, hi_w) = if abi.big_endian {
-        (5 + 2 * i, 4 + 2 * i)
-    } else {
-        (4 + 2 * i, 5 + 2 * i)
-    };
+    let (lo_w, hi_w) = arg_words(i, abi.big_endian);
     let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
     let eq = |w, v| Atom::eq(w, v);
-    let gt = |w, v| Atom {
-        word: w,
-        test: Test::Gt(v),
-    };
-    let ge = |w, v| Atom {
-        word: w,
-        test: Test::Ge(v),
-    };
+    let gt = Atom::gt;
+    let ge = Atom::ge;
     if abi.narrow {
         return vec![match c.op {
             Op::Eq => vec![(eq(lo_w, vl), true)],
@@ -1348,6 +1338,16 @@ fn cond_options(c: &Condition, abi: &Abi) -> Vec<Vec<(Atom, bool)>> {
     }
 }
 
+/// The word indices of argument `i`'s low and high halves in `seccomp_data`, in the
+/// ABI's byte order.
+fn arg_words(i: usize, big_endian: bool) -> (usize, usize) {
+    if big_endian {
+        (5 + 2 * i, 4 + 2 * i)
+    } else {
+        (4 + 2 * i, 5 + 2 * i)
+    }
+}
+
 /// Whether every comparison of `rule` holds, asked word by word as the program compares.
 fn rule_holds(rule: &Rule, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
     for c in &rule.conditions {
@@ -1360,21 +1360,11 @@ fn rule_holds(rule: &Rule, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
 
 fn cond_holds(c: &Condition, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
     let i = usize::from(c.index);
-    let (lo_w, hi_w) = if abi.big_endian {
-        (5 + 2 * i, 4 + 2 * i)
-    } else {
-        (4 + 2 * i, 5 + 2 * i)
-    };
+    let (lo_w, hi_w) = arg_words(i, abi.big_endian);
     let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
     let eq = |w, v| Atom::eq(w, v);
-    let gt = |w, v| Atom {
-        word: w,
-        test: Test::Gt(v),
-    };
-    let ge = |w, v| Atom {
-        word: w,
-        test: Test::Ge(v),
-    };
+    let gt = Atom::gt;
+    let ge = Atom::ge;
     if abi.narrow {
         // 32-bit ABIs: libseccomp compares the low word with the low word of the value.
         return Ok(match c.op {

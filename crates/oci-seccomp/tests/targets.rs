@@ -133,3 +133,24 @@ fn the_stub_answers_with_the_targets_enosys() {
         );
     }
 }
+
+/// A target this libseccomp cannot build is refused, even when the profile does not list
+/// it: its syscall names would resolve to nothing, and every call would get the default.
+#[test]
+fn a_target_this_libseccomp_cannot_build_is_refused() {
+    let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let spec = parse_profile(json).unwrap();
+    let mut refused = 0;
+    for t in arch::ALL {
+        if oci_seccomp::profile::libseccomp_version() >= t.min_libseccomp {
+            continue;
+        }
+        let e = compile(&spec, &for_target(t)).unwrap_err().to_string();
+        assert!(e.contains("<target>") && e.contains(t.name), "{e}");
+        refused += 1;
+    }
+    // Debian 12's libseccomp 2.5.4 lacks LoongArch, M68K and SuperH.
+    if oci_seccomp::profile::libseccomp_version() < (2, 6, 0) {
+        assert_eq!(refused, 4);
+    }
+}
