@@ -56,6 +56,12 @@ pub struct RecordArgs {
     /// setsockopt:1,2). `--args none`: no conditions.
     #[arg(long = "args", value_name = "NAME:I,J")]
     pub args: Vec<String>,
+    /// Most distinct combinations of the selected arguments kept as conditions per syscall;
+    /// past it the syscall is allowed without conditions, and the summary and the
+    /// profile's `$comment` say so. Failed calls count: the recorder never sees results.
+    #[arg(long = "max-combinations", value_name = "N", default_value_t = oci_seccomp::learn::MAX_COMBINATIONS as u64,
+          value_parser = clap::value_parser!(u64).range(1..=oci_seccomp::learn::MAX_COMBINATIONS_LIMIT as u64))]
+    pub max_combinations: u64,
     /// Run an OCI bundle instead of a plain command.
     #[arg(long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
@@ -153,7 +159,9 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     let original =
         compile(&recording, &CachePolicy::Off).map_err(|e| util::compile_error(&name, &e))?;
 
-    let learner = Arc::new(Mutex::new(Learner::new(selection)));
+    let learner = Arc::new(Mutex::new(
+        Learner::new(selection).with_max_combinations(args.max_combinations as usize),
+    ));
     let not_learned: Arc<Mutex<NotLearned>> = Arc::default();
     let (l, skipped) = (Arc::clone(&learner), Arc::clone(&not_learned));
     let has_base = base.is_some();
@@ -210,6 +218,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         Some(b) => Some(serde_json::to_value(b).map_err(|e| CliError::problem(e.to_string()))?),
         None => None,
     };
+    let base_json_present = base_json.is_some();
     let profile = learner.profile(&LearnOptions {
         provenance,
         base: base_json,
@@ -242,6 +251,9 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         syscalls,
         if syscalls == 1 { "y" } else { "ies" }
     );
+    for note in learner.notes(base_json_present) {
+        eprintln!("oci-seccomp: warning: {note}");
+    }
     for (abi, numbers) in learner.unnamed() {
         eprintln!(
             "oci-seccomp: warning: {abi}: syscall numbers without a name, not in the profile: {numbers:?}"

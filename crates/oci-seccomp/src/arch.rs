@@ -366,6 +366,14 @@ pub fn multiplexes(a: &ArchInfo) -> bool {
     raw_number("socketcall", a).is_some_and(|n| n >= 0)
 }
 
+/// Every sub-call of the multiplexers: `(multiplexer, call number, syscall name)`.
+pub fn subcalls() -> impl Iterator<Item = (&'static str, u32, &'static str)> {
+    SOCKETCALLS
+        .iter()
+        .map(|(n, c)| ("socketcall", *c, *n))
+        .chain(IPCCALLS.iter().map(|(n, c)| ("ipc", *c, *n)))
+}
+
 /// Which multiplexer carries `name` on a multiplexing architecture, and its call number:
 /// `(multiplexer name, call, mask applied to arg0 by the kernel)`.
 pub fn multiplexer_of(name: &str) -> Option<(&'static str, u32, u32)> {

@@ -12,11 +12,27 @@
 //! was not seen (glibc then falls back to `clone`). For a configurable set of non-pointer arguments
 //! ([`ArgSelection`]: socket family/type/protocol, clone flags, ...) it writes one entry per
 //! distinct combination of values seen, when there are few ([`MAX_COMBINATIONS`]), and an
-//! unconditional entry otherwise. A 32-bit argument is compared with `SCMP_CMP_MASKED_EQ`
-//! and mask `0xffffffff` (the kernel reads only the low word, so the high word must not
-//! matter); a 64-bit one with `SCMP_CMP_EQ`. On an ABI that multiplexes socket and IPC
-//! calls (x86's `socketcall`/`ipc`) those calls are allowed without conditions: a
-//! condition the multiplexed path cannot see would be refused at compile time.
+//! unconditional entry otherwise, which [`Learner::notes`] reports with its reason. A
+//! 32-bit argument is compared with `SCMP_CMP_MASKED_EQ` and mask `0xffffffff` (the kernel
+//! reads only the low word, so the high word must not matter); a 64-bit one with
+//! `SCMP_CMP_EQ`.
+//!
+//! **One ABI never loosens another.** An OCI entry names a syscall for every listed ABI,
+//! so the learner keeps each direct call's argument conditions whatever it saw on other
+//! ABIs. On an ABI that multiplexes socket and IPC calls (x86's `socketcall` and `ipc`),
+//! a call through the multiplexer is learned as the multiplexer itself, with the sub-call
+//! numbers seen as conditions on its first argument (`ipc`'s through the kernel's mask
+//! `0xffff`); numbers the kernel does not know as sub-calls fail with `EINVAL` and are not
+//! learned. The filter cannot read the arguments behind the multiplexer, and the compiler
+//! gives such a sub-call the strictest outcome of its syscall's conditional entries
+//! (docs/security.md): when the direct syscall has learned conditions, its sub-call is not
+//! learned either, and [`LearnNote::MultiplexedNotLearned`] says so.
+//!
+//! **Failed calls count.** The recorder lets every call run and never sees its result, so
+//! a call that failed (`EAFNOSUPPORT`, `EINVAL`, ...) is evidence like any other. A
+//! workload can therefore push a syscall past the cap with calls that fail; every syscall
+//! that went unconditional is reported ([`LearnNote::Unconditional`]) and named in the
+//! profile's `$comment`, and the cap is a parameter ([`Learner::with_max_combinations`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,9 +41,96 @@ use serde_json::{json, Value};
 use crate::arch;
 use crate::argwidth;
 
-/// More distinct argument combinations than this for one syscall: allow it
-/// unconditionally rather than list them.
+/// More distinct argument combinations than this for one syscall (by default): allow it
+/// unconditionally rather than list them, and say so ([`LearnNote::Unconditional`]).
 pub const MAX_COMBINATIONS: usize = 16;
+
+/// The largest cap [`Learner::with_max_combinations`] takes: the compiled program of a
+/// syscall with this many equality entries still fits the kernel's 4096 instructions.
+pub const MAX_COMBINATIONS_LIMIT: usize = 1024;
+
+/// What the learned profile allows differently from the calls seen: every way it is wider
+/// than the evidence, and every call it will not allow although it was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LearnNote {
+    /// The syscall is allowed without conditions although arguments were selected: more
+    /// distinct combinations were seen than the cap.
+    Unconditional {
+        /// The syscall name.
+        syscall: String,
+        /// The selected argument indices.
+        indices: Vec<usize>,
+        /// The cap that was passed.
+        cap: usize,
+    },
+    /// A socket or IPC call made through its multiplexer that the profile does not allow
+    /// that way: the direct syscall has argument conditions, which the filter cannot read
+    /// behind the multiplexer, so the compiler gives the sub-call the strictest outcome
+    /// (here the default).
+    MultiplexedNotLearned {
+        /// The ABI (libseccomp name).
+        abi: String,
+        /// `socketcall` or `ipc`.
+        multiplexer: &'static str,
+        /// The sub-call number (`SYS_SOCKET` = 1, ...).
+        call: u32,
+        /// The syscall it carries.
+        syscall: &'static str,
+    },
+    /// Calls through a multiplexer with a number the kernel does not know as a sub-call
+    /// (they fail with `EINVAL`): not learned.
+    UnknownSubcall {
+        /// The ABI (libseccomp name).
+        abi: String,
+        /// `socketcall` or `ipc`.
+        multiplexer: &'static str,
+        /// How many such calls were seen.
+        calls: u64,
+    },
+}
+
+impl std::fmt::Display for LearnNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unconditional {
+                syscall,
+                indices,
+                cap,
+            } => {
+                let args: Vec<String> = indices.iter().map(|i| format!("arg{i}")).collect();
+                write!(
+                    f,
+                    "{syscall}: allowed without conditions: more than {cap} distinct ({}) \
+                     combinations were seen (failed calls count: the recorder never sees \
+                     results); raise --max-combinations or drop {syscall} from --args",
+                    args.join(", ")
+                )
+            }
+            Self::MultiplexedNotLearned {
+                abi,
+                multiplexer,
+                call,
+                syscall,
+            } => write!(
+                f,
+                "{abi}: {multiplexer}({call}) ({syscall} through {multiplexer}) not learned: \
+                 {syscall} has argument conditions, which a filter cannot read through \
+                 {multiplexer}, so it gets the default; a program that needs it must call \
+                 {syscall} directly, or record with --args that leave {syscall} out"
+            ),
+            Self::UnknownSubcall {
+                abi,
+                multiplexer,
+                calls,
+            } => write!(
+                f,
+                "{abi}: {calls} {multiplexer} call(s) with a number the kernel does not know \
+                 (EINVAL): not learned"
+            ),
+        }
+    }
+}
 
 /// Which arguments of which syscalls are learned as conditions: syscall name → argument
 /// indices (0..=5). Only non-pointer arguments make sense: a pointer's value says nothing
@@ -37,7 +140,8 @@ pub struct ArgSelection(BTreeMap<String, Vec<usize>>);
 
 impl Default for ArgSelection {
     /// Socket family/type/protocol, clone flags, personality, prctl option, ioctl request,
-    /// fcntl command, setsockopt level and name.
+    /// fcntl command, setsockopt level and name, and the sub-call of the `socketcall` and
+    /// `ipc` multiplexers.
     fn default() -> Self {
         let mut m = BTreeMap::new();
         for (name, idx) in [
@@ -48,6 +152,8 @@ impl Default for ArgSelection {
             ("ioctl", &[1]),
             ("fcntl", &[1]),
             ("setsockopt", &[1, 2]),
+            ("socketcall", &[0]),
+            ("ipc", &[0]),
         ] {
             m.insert(name.to_string(), idx.to_vec());
         }
@@ -119,14 +225,24 @@ struct Seen {
 }
 
 /// Collects the calls a workload made and writes the profile that allows them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Learner {
     args: ArgSelection,
+    /// The cap on distinct argument combinations per syscall.
+    cap: usize,
     /// (libseccomp name of the ABI, syscall name) → what was seen.
     seen: BTreeMap<String, BTreeMap<String, Seen>>,
     /// Numbers libseccomp has no name for, per ABI (reported, not allowed).
     unnamed: BTreeMap<String, BTreeSet<i32>>,
+    /// Multiplexer calls with a number that is no sub-call, per (ABI, multiplexer).
+    unknown_subcalls: BTreeMap<(String, &'static str), u64>,
     total: u64,
+}
+
+impl Default for Learner {
+    fn default() -> Self {
+        Self::new(ArgSelection::default())
+    }
 }
 
 /// What the learned profile is built on: an existing profile whose default action denied
@@ -148,8 +264,19 @@ impl Learner {
     pub fn new(args: ArgSelection) -> Self {
         Self {
             args,
-            ..Self::default()
+            cap: MAX_COMBINATIONS,
+            seen: BTreeMap::new(),
+            unnamed: BTreeMap::new(),
+            unknown_subcalls: BTreeMap::new(),
+            total: 0,
         }
+    }
+
+    /// The same learner with another cap on distinct argument combinations per syscall
+    /// (clamped to 1..=[`MAX_COMBINATIONS_LIMIT`]; default [`MAX_COMBINATIONS`]).
+    pub fn with_max_combinations(mut self, cap: usize) -> Self {
+        self.cap = cap.clamp(1, MAX_COMBINATIONS_LIMIT);
+        self
     }
 
     /// Records one call: `arch` is `seccomp_data.arch` (`AUDIT_ARCH_*`), `nr` its number
@@ -170,17 +297,35 @@ impl Learner {
                 .insert(nr);
             return;
         };
+        if let Some(mux) = multiplexer_name(&name).filter(|_| !self.args.indices(&name).is_empty()) {
+            // Only the kernel's sub-calls are evidence: any other number fails (EINVAL).
+            let call = (args[0] & kernel_mask(&name, 0)) as u32;
+            if subcall_name(mux, call).is_none() {
+                *self
+                    .unknown_subcalls
+                    .entry((abi.name.to_string(), mux))
+                    .or_default() += 1;
+                self.seen
+                    .entry(abi.name.to_string())
+                    .or_default()
+                    .entry(name)
+                    .or_default()
+                    .calls += 1;
+                return;
+            }
+        }
         let selected: Vec<u64> = self
             .args
             .indices(&name)
             .iter()
             .map(|&i| {
-                let v = args[i];
                 // What the kernel reads of a narrow argument is what the rule compares.
-                match argwidth::arg_info(&name, i) {
-                    Some(info) if info.bits < 64 || abi.narrow_args() => v & 0xffff_ffff,
-                    _ => v,
-                }
+                let mask = if abi.narrow_args() {
+                    kernel_mask(&name, i) & 0xffff_ffff
+                } else {
+                    kernel_mask(&name, i)
+                };
+                args[i] & mask
             })
             .collect();
         let s = self
@@ -192,7 +337,7 @@ impl Learner {
         s.calls += 1;
         if !s.too_many && !selected.is_empty() {
             s.combinations.insert(selected);
-            if s.combinations.len() > MAX_COMBINATIONS {
+            if s.combinations.len() > self.cap {
                 s.too_many = true;
                 s.combinations.clear();
             }
@@ -214,17 +359,18 @@ impl Learner {
         self.seen.keys().map(String::as_str)
     }
 
-    /// The learned profile (OCI `linux.seccomp` form, or Docker's with `options.docker`).
-    pub fn profile(&self, options: &LearnOptions) -> Value {
-        let mut arches: BTreeSet<String> = self.seen.keys().cloned().collect();
-        arches.insert(arch::native().name.to_string());
-        let multiplexing = arches.iter().any(|n| {
-            arch::ALL
-                .iter()
-                .find(|a| a.name == n)
-                .is_some_and(arch::multiplexes)
-        });
-        // Every name, across ABIs: an OCI entry names syscalls for all listed ABIs.
+    /// What the learned profile allows differently from the calls seen (see
+    /// [`LearnNote`]): syscalls allowed unconditionally past the cap, sub-calls through a
+    /// multiplexer not learned, unknown sub-call numbers. `with_base` as
+    /// [`LearnOptions::base`] is set or not.
+    pub fn notes(&self, with_base: bool) -> Vec<LearnNote> {
+        self.learned(with_base).notes
+    }
+
+    /// The decisions behind [`Learner::profile`] and [`Learner::notes`].
+    fn learned(&self, with_base: bool) -> Learned<'_> {
+        // Every name, across ABIs: an OCI entry names syscalls for all listed ABIs, so
+        // the conditions learned on one ABI hold on all of them.
         let mut merged: BTreeMap<&str, Seen> = BTreeMap::new();
         for per_abi in self.seen.values() {
             for (name, s) in per_abi {
@@ -232,13 +378,13 @@ impl Learner {
                 m.calls += s.calls;
                 m.too_many |= s.too_many;
                 m.combinations.extend(s.combinations.iter().cloned());
-                if m.combinations.len() > MAX_COMBINATIONS {
+                if m.combinations.len() > self.cap {
                     m.too_many = true;
+                    m.combinations.clear();
                 }
             }
         }
-        let mut unconditional: Vec<&str> = Vec::new();
-        if options.base.is_none() {
+        if !with_base {
             // Calls every process needs at its end or after a signal, whether or not this
             // run happened to make them (a single-threaded run never calls `exit`); and
             // `futex`, which libc's locks call only when two threads or processes happen
@@ -251,34 +397,111 @@ impl Learner {
                 merged.entry(name).or_default();
             }
         }
-        let mut conditional: Vec<Value> = Vec::new();
+        let mut notes = Vec::new();
+        for ((abi, mux), calls) in &self.unknown_subcalls {
+            notes.push(LearnNote::UnknownSubcall {
+                abi: abi.clone(),
+                multiplexer: mux,
+                calls: *calls,
+            });
+        }
+        let conditioned = |name: &str, merged: &BTreeMap<&str, Seen>| {
+            merged.get(name).is_some_and(|s| {
+                !self.args.indices(name).is_empty() && !s.too_many && !s.combinations.is_empty()
+            })
+        };
+        // A sub-call whose direct syscall has conditions gets the strictest outcome of
+        // those entries and the default: allowing it through the multiplexer would be
+        // overruled, and would read as if it were allowed. Leave it out and say so.
+        let mut dropped: BTreeSet<(&str, u64)> = BTreeSet::new();
+        for (abi, per_abi) in &self.seen {
+            for (name, s) in per_abi {
+                let Some(mux) = multiplexer_name(name) else {
+                    continue;
+                };
+                for combo in &s.combinations {
+                    let call = combo[0] as u32;
+                    let Some(sub) = subcall_name(mux, call) else {
+                        continue;
+                    };
+                    if conditioned(sub, &merged) {
+                        dropped.insert((mux, combo[0]));
+                        notes.push(LearnNote::MultiplexedNotLearned {
+                            abi: abi.clone(),
+                            multiplexer: mux,
+                            call,
+                            syscall: sub,
+                        });
+                    }
+                }
+            }
+        }
+        let mut unconditional: Vec<&str> = Vec::new();
+        let mut conditional: Vec<(&str, Vec<u64>)> = Vec::new();
         for (name, s) in &merged {
             let idx = self.args.indices(name);
-            let muxed = multiplexing && arch::multiplexer_of(name).is_some();
-            if idx.is_empty() || s.too_many || s.combinations.is_empty() || muxed {
-                unconditional.push(name);
+            if s.too_many && !idx.is_empty() {
+                notes.push(LearnNote::Unconditional {
+                    syscall: name.to_string(),
+                    indices: idx.to_vec(),
+                    cap: self.cap,
+                });
+            }
+            if idx.is_empty() || s.too_many || s.combinations.is_empty() {
+                // A multiplexer seen only with numbers that are no sub-call allows nothing.
+                let only_unknown = !idx.is_empty() && !s.too_many && multiplexer_name(name).is_some();
+                if !only_unknown {
+                    unconditional.push(name);
+                }
                 continue;
             }
             for combo in &s.combinations {
-                let args: Vec<Value> = idx
-                    .iter()
-                    .zip(combo)
-                    .map(|(&i, &v)| {
-                        let narrow = argwidth::arg_info(name, i).is_some_and(|a| a.bits < 64);
-                        if narrow {
-                            json!({"index": i, "value": 0xffff_ffffu64, "valueTwo": v,
-                                   "op": "SCMP_CMP_MASKED_EQ"})
-                        } else {
-                            json!({"index": i, "value": v, "op": "SCMP_CMP_EQ"})
-                        }
-                    })
-                    .collect();
-                let mut entry = json!({"names": [name], "action": "SCMP_ACT_ALLOW", "args": args});
-                if options.docker {
-                    entry["comment"] = json!(format!("recorded: {name} with these arguments"));
+                if multiplexer_name(name).is_some_and(|m| dropped.contains(&(m, combo[0]))) {
+                    continue;
                 }
-                conditional.push(entry);
+                conditional.push((name, combo.clone()));
             }
+        }
+        Learned {
+            merged,
+            unconditional,
+            conditional,
+            notes,
+        }
+    }
+
+    /// The learned profile (OCI `linux.seccomp` form, or Docker's with `options.docker`).
+    /// Every [`LearnNote::Unconditional`] is also named in its `$comment`.
+    pub fn profile(&self, options: &LearnOptions) -> Value {
+        let mut arches: BTreeSet<String> = self.seen.keys().cloned().collect();
+        arches.insert(arch::native().name.to_string());
+        let Learned {
+            merged,
+            unconditional,
+            conditional: combos,
+            notes,
+        } = self.learned(options.base.is_some());
+        let mut conditional: Vec<Value> = Vec::new();
+        for (name, combo) in combos {
+            let idx = self.args.indices(name);
+            let args: Vec<Value> = idx
+                .iter()
+                .zip(&combo)
+                .map(|(&i, &v)| {
+                    let mask = kernel_mask(name, i);
+                    if mask == u64::MAX {
+                        json!({"index": i, "value": v, "op": "SCMP_CMP_EQ"})
+                    } else {
+                        json!({"index": i, "value": mask, "valueTwo": v,
+                               "op": "SCMP_CMP_MASKED_EQ"})
+                    }
+                })
+                .collect();
+            let mut entry = json!({"names": [name], "action": "SCMP_ACT_ALLOW", "args": args});
+            if options.docker {
+                entry["comment"] = json!(format!("recorded: {name} with these arguments"));
+            }
+            conditional.push(entry);
         }
         let mut learned: Vec<Value> = Vec::new();
         if !unconditional.is_empty() {
@@ -298,6 +521,12 @@ impl Learner {
                 entry["comment"] = json!("not recorded: ENOSYS so that glibc falls back to clone");
             }
             learned.push(entry);
+        }
+        let mut provenance = options.provenance.clone();
+        for n in &notes {
+            if matches!(n, LearnNote::Unconditional { .. }) {
+                provenance.push(format!("widened: {n}"));
+            }
         }
 
         let mut profile = match &options.base {
@@ -329,11 +558,45 @@ impl Learner {
             if let Some(list) = entries.as_array_mut() {
                 list.extend(learned);
             }
-            if !options.provenance.is_empty() {
-                obj.insert("$comment".into(), json!(options.provenance));
+            if !provenance.is_empty() {
+                obj.insert("$comment".into(), json!(provenance));
             }
         }
         profile
+    }
+}
+
+/// What [`Learner::learned`] decided.
+struct Learned<'a> {
+    merged: BTreeMap<&'a str, Seen>,
+    unconditional: Vec<&'a str>,
+    conditional: Vec<(&'a str, Vec<u64>)>,
+    notes: Vec<LearnNote>,
+}
+
+/// `socketcall` or `ipc` when `name` is one of them.
+fn multiplexer_name(name: &str) -> Option<&'static str> {
+    ["socketcall", "ipc"].into_iter().find(|m| *m == name)
+}
+
+/// The syscall that sub-call `call` of multiplexer `mux` carries (`include/uapi/linux/net.h`,
+/// `include/uapi/linux/ipc.h`).
+fn subcall_name(mux: &str, call: u32) -> Option<&'static str> {
+    arch::subcalls()
+        .find(|(m, c, _)| *m == mux && *c == call)
+        .map(|(_, _, n)| n)
+}
+
+/// The bits of argument `i` of `name` the kernel reads: the low 32 bits of an argument it
+/// declares narrower than 64 bits (include/linux/syscalls.h, our `argwidth` table), the
+/// call number's 16 bits of `ipc`'s first argument (`ipc/syscall.c`), all 64 otherwise.
+fn kernel_mask(name: &str, i: usize) -> u64 {
+    if name == "ipc" && i == 0 {
+        return 0xffff;
+    }
+    match argwidth::arg_info(name, i) {
+        Some(info) if info.bits < 64 => 0xffff_ffff,
+        _ => u64::MAX,
     }
 }
 
@@ -401,6 +664,119 @@ mod tests {
         // And it is a valid profile.
         let spec: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(p).unwrap();
         crate::compile(&spec, &crate::CompileOptions::default()).unwrap();
+    }
+
+    fn x86() -> &'static arch::ArchInfo {
+        arch::ALL.iter().find(|a| a.name == "SCMP_ARCH_X86").unwrap()
+    }
+
+    fn entries_for<'v>(p: &'v Value, name: &str) -> Vec<&'v Value> {
+        p["syscalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["names"].as_array().unwrap().iter().any(|n| n == name))
+            .collect()
+    }
+
+    #[test]
+    fn a_call_on_another_abi_never_drops_the_conditions_of_a_direct_call() {
+        let native = arch::native().audit_arch;
+        let i386 = x86();
+        let mut l = Learner::new(ArgSelection::default());
+        l.observe(native, nr("socket"), [1, 1, 0, 0, 0, 0]);
+        l.observe(native, nr("setsockopt"), [3, 1, 2, 0, 4, 0]);
+        l.observe(i386.audit_arch, arch::resolve("getpid", i386).unwrap(), [0; 6]);
+        let p = l.profile(&LearnOptions::default());
+        assert!(p["architectures"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SCMP_ARCH_X86")));
+        let socket = entries_for(&p, "socket");
+        assert_eq!(socket.len(), 1, "{socket:?}");
+        assert_eq!(socket[0]["args"].as_array().unwrap().len(), 3, "{socket:?}");
+        let setsockopt = entries_for(&p, "setsockopt");
+        assert_eq!(setsockopt.len(), 1, "{setsockopt:?}");
+        assert_eq!(setsockopt[0]["args"][0]["valueTwo"], 1);
+        assert_eq!(setsockopt[0]["args"][1]["valueTwo"], 2);
+        assert!(l.notes(false).is_empty(), "{:?}", l.notes(false));
+        let spec: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(p).unwrap();
+        crate::compile(&spec, &crate::CompileOptions::default()).unwrap();
+    }
+
+    #[test]
+    fn calls_through_a_multiplexer_are_learned_as_the_multiplexer_with_their_sub_call() {
+        let i386 = x86();
+        let socketcall = arch::resolve("socketcall", i386).unwrap();
+        let ipc = arch::resolve("ipc", i386).unwrap();
+        let native = arch::native().audit_arch;
+        let mut l = Learner::new(ArgSelection::default());
+        // socketpair (8) and connect (3) only through socketcall; socket (1) both ways.
+        l.observe(i386.audit_arch, socketcall, [8, 0x1000, 0, 0, 0, 0]);
+        l.observe(i386.audit_arch, socketcall, [3, 0x1000, 0, 0, 0, 0]);
+        l.observe(i386.audit_arch, socketcall, [1, 0x1000, 0, 0, 0, 0]);
+        l.observe(native, nr("socket"), [1, 1, 0, 0, 0, 0]);
+        // msgget (13), version 1 in the upper half: the kernel reads the low 16 bits.
+        l.observe(i386.audit_arch, ipc, [0x1_000d, 0, 0, 0, 0, 0]);
+        // Numbers that are no sub-call fail in the kernel: not learned.
+        for bad in [0u64, 21, 0xffff_ffff] {
+            l.observe(i386.audit_arch, socketcall, [bad, 0, 0, 0, 0, 0]);
+        }
+        let p = l.profile(&LearnOptions::default());
+        let sc = entries_for(&p, "socketcall");
+        let calls: BTreeSet<u64> = sc
+            .iter()
+            .map(|e| e["args"][0]["valueTwo"].as_u64().unwrap())
+            .collect();
+        assert_eq!(calls, BTreeSet::from([3, 8]), "{sc:?}");
+        assert!(sc
+            .iter()
+            .all(|e| e["args"][0]["value"] == 0xffff_ffffu64 && e["args"].as_array().unwrap().len() == 1));
+        let ipc_entries = entries_for(&p, "ipc");
+        assert_eq!(ipc_entries.len(), 1);
+        assert_eq!(ipc_entries[0]["args"][0]["value"], 0xffff);
+        assert_eq!(ipc_entries[0]["args"][0]["valueTwo"], 13);
+        let notes = l.notes(false);
+        assert!(notes.contains(&LearnNote::MultiplexedNotLearned {
+            abi: "SCMP_ARCH_X86".into(),
+            multiplexer: "socketcall",
+            call: 1,
+            syscall: "socket",
+        }), "{notes:?}");
+        assert!(notes.contains(&LearnNote::UnknownSubcall {
+            abi: "SCMP_ARCH_X86".into(),
+            multiplexer: "socketcall",
+            calls: 3,
+        }), "{notes:?}");
+        let spec: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(p).unwrap();
+        crate::compile(&spec, &crate::CompileOptions::default()).unwrap();
+    }
+
+    #[test]
+    fn a_syscall_past_the_cap_is_reported_and_named_in_the_comment() {
+        let native = arch::native().audit_arch;
+        let mut l = Learner::new(ArgSelection::default()).with_max_combinations(4);
+        // Five families, each of them failing or not: all count.
+        for family in [1u64, 2, 10, 16, 40] {
+            l.observe(native, nr("socket"), [family, 1, 0, 0, 0, 0]);
+        }
+        let p = l.profile(&LearnOptions::default());
+        let socket = entries_for(&p, "socket");
+        assert_eq!(socket.len(), 1);
+        assert!(socket[0].get("args").is_none());
+        let notes = l.notes(false);
+        assert_eq!(
+            notes,
+            [LearnNote::Unconditional {
+                syscall: "socket".into(),
+                indices: vec![0, 1, 2],
+                cap: 4
+            }]
+        );
+        let comment = p["$comment"].as_array().unwrap();
+        assert!(comment
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("widened: socket: allowed without conditions")));
     }
 
     #[test]
