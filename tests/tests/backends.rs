@@ -313,17 +313,22 @@ fn random_profiles_decide_alike_except_where_libseccomp_is_wrong() {
     );
 }
 
-/// The one difference on profiles both generators get right: overlapping entries of
-/// different actions. OCI does not say which wins; ours gives the strictest (the kernel's
-/// precedence between filters), libseccomp's the one its tree reaches first. Both
-/// programs are proven; the kernel shows each one's answer (docs/conformance.md).
+/// Overlapping entries of different actions: the strictest matching entry decides (the
+/// kernel's precedence between filters), so an overlap never weakens a deny. libseccomp's
+/// program gives the one its tree reaches first: the kernel shows it, and the complete
+/// check refuses it, so `--backend libseccomp` installs nothing (docs/conformance.md).
 #[test]
-fn overlapping_entries_get_the_strictest_action_from_ours() {
+fn overlapping_entries_get_the_strictest_action_and_libseccomps_weaker_program_is_refused() {
     use oci_seccomp_tests::{raw, run_filtered, Exit, TIMEOUT};
     let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
         {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":1,"value":7,"op":"SCMP_CMP_EQ"}]},
         {"names":["getppid"],"action":"SCMP_ACT_KILL_PROCESS","args":[{"index":0,"value":1,"op":"SCMP_CMP_GE"}]}]}"#;
-    let (ours, theirs) = both(json);
+    let spec = parse(json);
+    let ours = compile(&spec, &CompileOptions::default()).unwrap();
+    let lsc = CompileOptions::default().with_backend(Backend::Libseccomp);
+    let e = compile(&spec, &lsc).expect_err("libseccomp's weaker program must be refused");
+    assert!(e.to_string().contains("syscalls[1]"), "{e}");
+    let theirs = compile(&spec, &lsc.clone().with_verify(false)).unwrap();
     let call = [1u64, 7, 0, 0, 0, 0];
     let under = |p: &oci_seccomp::Program| {
         run_filtered(p, TIMEOUT, |rep| {

@@ -103,6 +103,18 @@ fn known_difference(runc: &str, crun: &str, default_outcome: &str) -> Option<&'s
     (runc == "err 38" && crun == default_outcome).then_some("runc's ENOSYS stub")
 }
 
+/// Where we answer otherwise than runc and crun on purpose, with what we answer and why
+/// (docs/conformance.md), or `None`.
+fn intended_difference(bundle: &str, probe: &str) -> Option<(&'static str, &'static str)> {
+    match (bundle, probe) {
+        ("default_entry_overlap", "unshare_user_mount") => Some((
+            "err 1",
+            "an entry equal to the default takes part in precedence; runc and crun drop it",
+        )),
+        _ => None,
+    }
+}
+
 fn allow(names: &[&str]) -> Value {
     json!({"names": names, "action": "SCMP_ACT_ALLOW"})
 }
@@ -148,6 +160,18 @@ fn bundles() -> Vec<(&'static str, Value)> {
             ]}),
         ),
     ];
+    // An entry equal to the default overlapping an ALLOW: runc and crun drop it (they allow
+    // unshare(CLONE_NEWUSER|CLONE_NEWNS)), we keep it in precedence and deny
+    // (`intended_difference`).
+    out.push((
+        "default_entry_overlap",
+        json!({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": arches,
+               "syscalls": [allow(BASE), allow(&["clone", "personality"]),
+                {"names": ["unshare"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                 "args": [{"index": 0, "value": 0x1000_0000u64, "valueTwo": 0x1000_0000u64, "op": "SCMP_CMP_MASKED_EQ"}]},
+                {"names": ["unshare"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 0x2_0000u64, "valueTwo": 0x2_0000u64, "op": "SCMP_CMP_MASKED_EQ"}]}]}),
+    ));
     out.push(("docker", docker_rendered()));
     // The LOG flag and the LOG action. runc 1.1.5 refuses every `flags` value, so this
     // bundle is compared with crun only (docs/conformance.md).
@@ -208,9 +232,12 @@ fn docker_rendered() -> Value {
     });
     let exe =
         cli().expect("the oci-seccomp binary beside the tests (cargo build -p oci-seccomp-cli)");
+    // Unique per call: the tests of this file may run in parallel in one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "oci-seccomp-diff-docker-{}.json",
-        std::process::id()
+        "oci-seccomp-diff-docker-{}-{}.json",
+        std::process::id(),
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::write(&dir, text).unwrap();
     let out = Command::new(exe).arg("render").arg(&dir).output().unwrap();
@@ -338,6 +365,12 @@ fn runc_crun_and_ours_agree() {
                     &o, r,
                     "{name}/{probe_name}: where the peers differ we follow runc"
                 );
+            } else if let Some((want, why)) = intended_difference(name, probe_name) {
+                assert_ne!(
+                    r, want,
+                    "{name}/{probe_name}: the peers no longer differ from us"
+                );
+                assert_eq!(&o, want, "{name}/{probe_name}: {why}");
             } else {
                 // Compared with crun alone, our (runc's) ENOSYS stub is the known difference.
                 let stub =

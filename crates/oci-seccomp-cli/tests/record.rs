@@ -274,7 +274,12 @@ fn a_32_bit_call_never_widens_what_the_profile_allows_on_x86_64() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("p.json")).unwrap()).unwrap();
     // The complete check accepts the learned profile, and check finds no error.
     let compiled = oci_seccomp(&["compile", "p.json", "-o", "p.bpf"], dir, None);
-    assert_eq!(compiled.status.code(), Some(0), "{}", text(&compiled.stderr));
+    assert_eq!(
+        compiled.status.code(),
+        Some(0),
+        "{}",
+        text(&compiled.stderr)
+    );
     let check = oci_seccomp(&["check", "p.json"], dir, None);
     let said = format!("{}{}", text(&check.stdout), text(&check.stderr));
     assert!(said.contains(" 0 error(s)"), "{said}");
@@ -291,7 +296,15 @@ fn a_32_bit_call_never_widens_what_the_profile_allows_on_x86_64() {
     // In the kernel: what was recorded runs, the rest of socket and setsockopt is denied on
     // x86_64 and through i386 socketcall.
     let run = oci_seccomp(
-        &["run", "--profile", "p.json", "--no-cache", "--", exe, "probe"],
+        &[
+            "run",
+            "--profile",
+            "p.json",
+            "--no-cache",
+            "--",
+            exe,
+            "probe",
+        ],
         dir,
         None,
     );

@@ -130,12 +130,19 @@ pub fn kernel_release() -> String {
         .unwrap_or_default()
 }
 
+/// The revision of what a profile means and how our generator compiles it: part of every
+/// cache key, so that a program cached by a build with other semantics (the same package
+/// version during development) is never reused. Change it with any such change.
+pub const SEMANTICS: &str = "2026-12 default entries in precedence, strictest overlap";
+
 impl CacheKey {
     /// The key for compiling `spec` with `opts` in this process.
     pub fn new(spec: &LinuxSeccomp, opts: &CompileOptions) -> Self {
         let mut b = Vec::with_capacity(4096);
-        put(&mut b, b"oci-seccomp cache key v2");
+        put(&mut b, b"oci-seccomp cache key v3");
         put(&mut b, env!("CARGO_PKG_VERSION").as_bytes());
+        // What a profile means and how it is compiled, beyond the version number (v3).
+        put(&mut b, SEMANTICS.as_bytes());
         put(
             &mut b,
             crate::profile::libseccomp_version_string().as_bytes(),

@@ -368,10 +368,18 @@ impl Gen {
         }
         let outcome = best.map_or(fallback, Action::to_ret);
         pending.retain(|p| {
-            let a = p.action;
-            !p.conds.is_empty()
-                && a.to_ret() != outcome
-                && best.is_none_or(|b| strictness(a) > strictness(b))
+            !p.conds.is_empty() && best.is_none_or(|b| strictness(p.action) > strictness(b))
+        });
+        // A rule that gives the outcome already in force still matters where it beats a
+        // less strict rule that may hold with it (a rule equal to the default over an
+        // overlapping ALLOW); elsewhere it changes nothing.
+        let weakest_other = pending
+            .iter()
+            .filter(|p| p.action.to_ret() != outcome)
+            .map(|p| strictness(p.action))
+            .min();
+        pending.retain(|p| {
+            p.action.to_ret() != outcome || weakest_other.is_some_and(|w| w < strictness(p.action))
         });
         if pending.is_empty() {
             return self.g.ret(outcome);
@@ -679,10 +687,13 @@ fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<Ge
             if let Some(cs) = conds.as_mut() {
                 cs.sort_by_key(|c| word_rank(c.word(), a.big_endian));
             }
+            // An unconditional rule beats the conditional ones, except one equal to the
+            // default: that one is kept only to take part in precedence, as a rule that
+            // always matches (`Profile::rules`).
             out.push(GenRule {
                 nr: nr as u32,
                 action: r.action,
-                unconditional: r.conditions.is_empty(),
+                unconditional: r.conditions.is_empty() && r.action != profile.default_action(),
                 conds,
             });
         }

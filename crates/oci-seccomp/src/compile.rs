@@ -208,6 +208,26 @@ pub fn build_profile_context(
         ctx.set_ctl_optimize(2)
             .map_err(lsc("<filter>", "select the binary-tree layout"))?;
     }
+    // libseccomp refuses a rule equal to the default; the profile keeps one only where it
+    // overlaps a rule of another action and wins there (`Profile::rules`). Without it
+    // libseccomp's program would give the other rule's action: refuse the profile.
+    if let Some(r) = profile
+        .rules()
+        .iter()
+        .find(|r| r.action == profile.default_action())
+    {
+        return Err(CompileError::invalid(
+            format!("syscalls[{}].action", r.entry),
+            r.action.to_string(),
+            format!(
+                "this {} entry equals the default action and overlaps an entry of another action \
+                 for {:?}, where the strictest matching entry decides; libseccomp cannot \
+                 express a rule equal to the default (runc and crun drop it, so the other \
+                 entry decides there): use the native backend, or write the overlap out",
+                r.name, r.name
+            ),
+        ));
+    }
     for rule in profile.rules() {
         let path = format!("syscalls[{}]", rule.entry);
         let sc = ScmpSyscall::from_name(&rule.name)

@@ -297,7 +297,8 @@ impl Learner {
                 .insert(nr);
             return;
         };
-        if let Some(mux) = multiplexer_name(&name).filter(|_| !self.args.indices(&name).is_empty()) {
+        if let Some(mux) = multiplexer_name(&name).filter(|_| !self.args.indices(&name).is_empty())
+        {
             // Only the kernel's sub-calls are evidence: any other number fails (EINVAL).
             let call = (args[0] & kernel_mask(&name, 0)) as u32;
             if subcall_name(mux, call).is_none() {
@@ -449,7 +450,8 @@ impl Learner {
             }
             if idx.is_empty() || s.too_many || s.combinations.is_empty() {
                 // A multiplexer seen only with numbers that are no sub-call allows nothing.
-                let only_unknown = !idx.is_empty() && !s.too_many && multiplexer_name(name).is_some();
+                let only_unknown =
+                    !idx.is_empty() && !s.too_many && multiplexer_name(name).is_some();
                 if !only_unknown {
                     unconditional.push(name);
                 }
@@ -667,7 +669,10 @@ mod tests {
     }
 
     fn x86() -> &'static arch::ArchInfo {
-        arch::ALL.iter().find(|a| a.name == "SCMP_ARCH_X86").unwrap()
+        arch::ALL
+            .iter()
+            .find(|a| a.name == "SCMP_ARCH_X86")
+            .unwrap()
     }
 
     fn entries_for<'v>(p: &'v Value, name: &str) -> Vec<&'v Value> {
@@ -686,7 +691,11 @@ mod tests {
         let mut l = Learner::new(ArgSelection::default());
         l.observe(native, nr("socket"), [1, 1, 0, 0, 0, 0]);
         l.observe(native, nr("setsockopt"), [3, 1, 2, 0, 4, 0]);
-        l.observe(i386.audit_arch, arch::resolve("getpid", i386).unwrap(), [0; 6]);
+        l.observe(
+            i386.audit_arch,
+            arch::resolve("getpid", i386).unwrap(),
+            [0; 6],
+        );
         let p = l.profile(&LearnOptions::default());
         assert!(p["architectures"]
             .as_array()
@@ -731,23 +740,30 @@ mod tests {
         assert_eq!(calls, BTreeSet::from([3, 8]), "{sc:?}");
         assert!(sc
             .iter()
-            .all(|e| e["args"][0]["value"] == 0xffff_ffffu64 && e["args"].as_array().unwrap().len() == 1));
+            .all(|e| e["args"][0]["value"] == 0xffff_ffffu64
+                && e["args"].as_array().unwrap().len() == 1));
         let ipc_entries = entries_for(&p, "ipc");
         assert_eq!(ipc_entries.len(), 1);
         assert_eq!(ipc_entries[0]["args"][0]["value"], 0xffff);
         assert_eq!(ipc_entries[0]["args"][0]["valueTwo"], 13);
         let notes = l.notes(false);
-        assert!(notes.contains(&LearnNote::MultiplexedNotLearned {
-            abi: "SCMP_ARCH_X86".into(),
-            multiplexer: "socketcall",
-            call: 1,
-            syscall: "socket",
-        }), "{notes:?}");
-        assert!(notes.contains(&LearnNote::UnknownSubcall {
-            abi: "SCMP_ARCH_X86".into(),
-            multiplexer: "socketcall",
-            calls: 3,
-        }), "{notes:?}");
+        assert!(
+            notes.contains(&LearnNote::MultiplexedNotLearned {
+                abi: "SCMP_ARCH_X86".into(),
+                multiplexer: "socketcall",
+                call: 1,
+                syscall: "socket",
+            }),
+            "{notes:?}"
+        );
+        assert!(
+            notes.contains(&LearnNote::UnknownSubcall {
+                abi: "SCMP_ARCH_X86".into(),
+                multiplexer: "socketcall",
+                calls: 3,
+            }),
+            "{notes:?}"
+        );
         let spec: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(p).unwrap();
         crate::compile(&spec, &crate::CompileOptions::default()).unwrap();
     }
@@ -774,9 +790,10 @@ mod tests {
             }]
         );
         let comment = p["$comment"].as_array().unwrap();
-        assert!(comment
-            .iter()
-            .any(|c| c.as_str().unwrap().starts_with("widened: socket: allowed without conditions")));
+        assert!(comment.iter().any(|c| c
+            .as_str()
+            .unwrap()
+            .starts_with("widened: socket: allowed without conditions")));
     }
 
     #[test]

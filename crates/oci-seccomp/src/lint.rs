@@ -331,8 +331,12 @@ struct Context<'a> {
     entries: &'a [LinuxSyscall],
     /// The default action, errno resolved.
     default: Action,
-    /// name -> first unconditional entry (index, action) that installs a rule.
+    /// name -> first unconditional entry (index, action).
     first_uncond: BTreeMap<&'a str, (usize, Action)>,
+    /// Names some entry gives an action other than the default.
+    other_actions: rustc_hash::FxHashSet<&'a str>,
+    /// Whether a listed ABI has the socket and IPC multiplexers.
+    mux_arch: bool,
 }
 
 impl<'a> Context<'a> {
@@ -343,7 +347,8 @@ impl<'a> Context<'a> {
         for (i, e) in entries.iter().enumerate() {
             if e.args().as_ref().is_none_or(|a| a.is_empty()) {
                 let a = action_from_oci(e.action(), e.errno_ret());
-                // An entry whose action is the default installs no rule, so it shadows nothing.
+                // An entry equal to the default takes part in precedence as a rule that
+                // always matches (the strictest matching entry wins): it shadows nothing.
                 if a != default {
                     for n in e.names() {
                         first_uncond.entry(n.as_str()).or_insert((i, a));
@@ -351,11 +356,25 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        let mut other_actions: rustc_hash::FxHashSet<&str> = Default::default();
+        for e in entries {
+            if action_from_oci(e.action(), e.errno_ret()) != default {
+                other_actions.extend(e.names().iter().map(String::as_str));
+            }
+        }
+        let mux_arch = spec
+            .architectures()
+            .iter()
+            .flatten()
+            .any(|a| arch::multiplexes(arch::from_oci(*a)))
+            || arch::multiplexes(arch::native());
         Self {
             spec,
             entries,
             default,
             first_uncond,
+            other_actions,
+            mux_arch,
         }
     }
 }
@@ -413,21 +432,52 @@ fn notify_without_listener(cx: &Context<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// `rule-equals-default` (warning): an entry whose action is the default action is not
-/// compiled (libseccomp refuses such a rule), so it changes nothing.
+/// `rule-equals-default` (warning): an entry whose action is the default action. Where it
+/// cannot change any outcome it is not compiled (libseccomp refuses such a rule) and
+/// changes nothing. Where an entry of another action can match the same call it is
+/// compiled and takes part in precedence (the strictest matching entry wins, and an
+/// unconditional entry beats the conditional ones): runc and crun drop it, so they give
+/// the other entry's action there (docs/conformance.md).
 fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
-    if en.action == cx.default {
-        out.push(Finding::new(
-            Severity::Warning,
-            "rule-equals-default",
-            en.path.clone(),
-            format!(
-                "this entry ({}) gives the default action {} and is not compiled: it changes nothing",
-                en.e.names().join(", "),
-                action_text(en.action)
-            ),
-        ));
+    if en.action != cx.default {
+        return;
     }
+    let matters: Vec<&str> =
+        en.e.names()
+            .iter()
+            .map(String::as_str)
+            .filter(|n| crate::profile::default_rule_matters(n, &cx.other_actions, cx.mux_arch))
+            .collect();
+    let message = if matters.is_empty() {
+        format!(
+            "this entry ({}) gives the default action {} and no entry of another action can \
+             match the same calls: it is not compiled and changes nothing",
+            en.e.names().join(", "),
+            action_text(en.action)
+        )
+    } else {
+        format!(
+            "this entry ({}) gives the default action {}, and entries of another action for {} \
+             can match the same calls: it is compiled and takes part in precedence (the \
+             strictest matching entry wins{}). runc and crun drop it and give the other \
+             entry's action there, and --backend libseccomp refuses the profile",
+            en.e.names().join(", "),
+            action_text(en.action),
+            matters.join(", "),
+            if en.unconditional {
+                "; unconditional, it matches every call, so it overrides the entries less \
+                 strict than the default and beats none"
+            } else {
+                ""
+            }
+        )
+    };
+    out.push(Finding::new(
+        Severity::Warning,
+        "rule-equals-default",
+        en.path.clone(),
+        message,
+    ));
 }
 
 /// `unknown-syscall` (warning): a name libseccomp does not know is skipped, so the call

@@ -165,8 +165,10 @@ impl Profile {
         self.optional_flags
     }
 
-    /// Rules in profile order, repeated-index entries already split into OR rules.
-    /// Rules equal to the default action are not included.
+    /// Rules in profile order, repeated-index entries already split into OR rules. A rule
+    /// whose action equals the default is included only where it can change an outcome:
+    /// where it overlaps a rule of another action for the same call, since the strictest
+    /// matching rule wins (`default_rule_matters`).
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
@@ -272,6 +274,29 @@ impl Profile {
         sub.names.retain(|(_, n)| n == name);
         sub
     }
+}
+
+/// Whether a rule for `name` whose action equals the default can change what a call
+/// gets: only by taking part in precedence, that is where a rule of another action
+/// (`other_actions`: the names that have one) can match the same call. That is the same
+/// syscall, or, on an ABI with multiplexers (`mux_arch`), a rule of the multiplexer that
+/// carries `name` (the sub-call competes with the multiplexer's own rules), or a rule of a
+/// call carried by `name` when `name` is itself a multiplexer.
+pub(crate) fn default_rule_matters(
+    name: &str,
+    other_actions: &rustc_hash::FxHashSet<&str>,
+    mux_arch: bool,
+) -> bool {
+    if other_actions.contains(name) {
+        return true;
+    }
+    if !mux_arch {
+        return false;
+    }
+    if let Some((mux, _, _)) = arch::multiplexer_of(name) {
+        return other_actions.contains(mux);
+    }
+    arch::subcalls().any(|(mux, _, sub)| mux == name && other_actions.contains(sub))
 }
 
 /// The first NOTIFY rule among `rules` whose syscall one of `arches` has.
@@ -591,10 +616,6 @@ impl Profile {
                     tracing::warn!(entry = %npath(), name = %name, "unknown syscall name skipped");
                     continue;
                 }
-                if action == default_action {
-                    tracing::debug!(entry = %npath(), name = %name, %action, "rule equals the default action, skipped");
-                    continue;
-                }
                 if conditions.is_empty() {
                     if let Some(&(fi, fj, first_action)) = unconditional.get(name.as_str()) {
                         let first = format!("syscalls[{fi}].names[{fj}]");
@@ -647,6 +668,35 @@ impl Profile {
                     });
                 }
             }
+        }
+
+        // A rule equal to the default is kept only where it can change an outcome
+        // (`default_rule_matters`); it is dropped elsewhere, as libseccomp, runc and crun
+        // drop every such rule.
+        let mux_arch = architectures.iter().any(|a| arch::multiplexes(a));
+        let other_actions: rustc_hash::FxHashSet<&str> = rules
+            .iter()
+            .filter(|r| r.action != default_action)
+            .map(|r| r.name.as_str())
+            .collect();
+        let keep: Vec<bool> = rules
+            .iter()
+            .map(|r| {
+                r.action != default_action
+                    || default_rule_matters(&r.name, &other_actions, mux_arch)
+            })
+            .collect();
+        if keep.iter().any(|k| !k) {
+            let mut k = keep.iter();
+            rule_rows.retain(|_| *k.next().unwrap_or(&true));
+            let mut k = keep.iter();
+            rules.retain(|r| {
+                let kept = *k.next().unwrap_or(&true);
+                if !kept {
+                    tracing::debug!(entry = r.entry, name = %r.name, action = %r.action, "rule equals the default action and overlaps no rule of another action: dropped");
+                }
+                kept
+            });
         }
 
         if let (Some(n), None) = (wait_killable_at, notify_rule(&rules, &architectures)) {

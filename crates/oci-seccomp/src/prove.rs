@@ -490,6 +490,25 @@ pub fn strictness(a: Action) -> u8 {
     }
 }
 
+/// Whether `r` decides its syscall whatever its conditional rules say: an unconditional
+/// rule (libseccomp's reading, which runc and crun share), unless it equals the default
+/// action. Such a rule installs nothing in runc and crun; we keep it where it can change
+/// an outcome (`Profile::rules`) as a rule that always matches, so that the strictest
+/// matching rule decides and it never weakens a conditional deny.
+fn beats_conditions(r: &Rule, default: Action) -> bool {
+    r.conditions.is_empty() && r.action != default
+}
+
+/// Keeps the outcomes of the strictest action class among `outcomes` (several when rules
+/// of one class but different data, `ERRNO(1)` and `ERRNO(5)`, overlap): when entries of
+/// different actions match one call, the strictest decides, as the kernel decides between
+/// filters; so an overlapping entry can never weaken a deny.
+fn keep_strictest(outcomes: &mut Vec<(Action, Cause)>) {
+    if let Some(max) = outcomes.iter().map(|(a, _)| strictness(*a)).max() {
+        outcomes.retain(|(a, _)| strictness(*a) == max);
+    }
+}
+
 /// The question could not be answered in the region: split on `Atom`.
 #[derive(Debug)]
 enum Stop {
@@ -851,7 +870,7 @@ impl Model {
             if !q.ask(gt)? {
                 // The common case first, without collecting the rules.
                 let mut all = rules.iter().map(|i| &self.rules[*i]);
-                if let Some(r) = all.find(|r| r.conditions.is_empty()) {
+                if let Some(r) = all.find(|r| beats_conditions(r, self.default)) {
                     return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
                 }
                 let rules: Vec<&Rule> = rules.iter().map(|i| &self.rules[*i]).collect();
@@ -931,7 +950,7 @@ impl Model {
             let r = abi.order[range.clone()]
                 .iter()
                 .map(|k| &self.rules[*k])
-                .find(|r| r.conditions.is_empty())?;
+                .find(|r| beats_conditions(r, self.default))?;
             if r.action != got {
                 return None;
             }
@@ -994,7 +1013,7 @@ impl Model {
         q: &mut dyn Ask,
         only: Option<Action>,
     ) -> Result<Verdict, Stop> {
-        if let Some(r) = rules.iter().find(|r| r.conditions.is_empty()) {
+        if let Some(r) = rules.iter().find(|r| beats_conditions(r, self.default)) {
             return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
         }
         if let Some(subs) = abi.subcalls.get(&nr) {
@@ -1014,6 +1033,19 @@ impl Model {
             if possible.len() > PIVOT_AT {
                 if let Some(atom) = pivot(&possible, abi, q)? {
                     return Err(Stop::Split(atom));
+                }
+            }
+            // A stricter rule that holds wins over every rule of the program's action (the
+            // strictest matching rule decides): ask those first, strictest first.
+            let mut stricter: Vec<&Rule> = fitting
+                .iter()
+                .copied()
+                .filter(|r| strictness(r.action) > strictness(got))
+                .collect();
+            stricter.sort_by_key(|r| std::cmp::Reverse(strictness(r.action)));
+            for r in stricter {
+                if rule_holds(r, abi, q)? {
+                    return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
                 }
             }
             // A rule with the program's action that holds settles it.
@@ -1058,6 +1090,7 @@ impl Model {
                 outcomes.push((r.action, Cause::Entry(r.entry)));
             }
         }
+        keep_strictest(&mut outcomes);
         if outcomes.is_empty() {
             return self.no_match(abi, q);
         }
@@ -1098,6 +1131,10 @@ impl Model {
         if outcomes.is_empty() {
             return self.no_match(abi, q);
         }
+        let first = outcomes[0].0;
+        keep_strictest(&mut outcomes);
+        // A stricter own rule replaces the sub-call's floor: it is then what must come.
+        let at_least = at_least && outcomes[0].0 == first;
         Ok(Verdict { outcomes, at_least })
     }
 }

@@ -624,6 +624,44 @@ fn listener_settings_run_refuses_are_errors_and_default_entries_shadow_nothing()
     );
 }
 
+#[test]
+fn check_says_where_an_entry_equal_to_the_default_takes_part_in_precedence() {
+    let overlapping = r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[
+        {"names":["unshare"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":268435456,"valueTwo":268435456,"op":"SCMP_CMP_MASKED_EQ"}]},
+        {"names":["unshare"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":131072,"valueTwo":131072,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
+    let f = check_text(overlapping);
+    let finding = f
+        .iter()
+        .find(|x| x.code == "rule-equals-default" && x.path == "syscalls[0]")
+        .unwrap_or_else(|| panic!("{f:?}"));
+    assert!(
+        finding.message.contains("takes part in precedence"),
+        "{finding:?}"
+    );
+    assert!(
+        finding.message.contains("runc and crun drop it"),
+        "{finding:?}"
+    );
+    assert!(!finding.message.contains("changes nothing"), "{finding:?}");
+    assert_eq!(
+        decide(
+            overlapping,
+            AUDIT_ARCH_X86_64,
+            272,
+            [0x1002_0000, 0, 0, 0, 0, 0]
+        ),
+        Action::Errno(1)
+    );
+    let alone = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["unshare"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let f = check_text(alone);
+    assert!(
+        f.iter()
+            .any(|x| x.code == "rule-equals-default" && x.message.contains("changes nothing")),
+        "{f:?}"
+    );
+}
+
 /// Red team on issue 11: a misspelt key is reported, containers-common's `errno` marks the
 /// dialect for every reader, and moby's empty `minKernel` means no minimum.
 #[test]
