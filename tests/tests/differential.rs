@@ -192,8 +192,19 @@ fn notify_bundle(socket: &Path) -> Value {
            "syscalls": [{"names": ["chroot", "acct"], "action": "SCMP_ACT_NOTIFY"}]})
 }
 
-/// Starts `oci-seccomp supervise` on `socket`; the caller kills it.
-fn start_agent(work: &Path, socket: &Path) -> std::process::Child {
+/// A child process killed and reaped when dropped, so that a failed assertion never
+/// leaves an agent running.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `oci-seccomp supervise` on `socket`; it ends when the guard is dropped.
+fn start_agent(work: &Path, socket: &Path) -> Reaped {
     let exe = cli().expect("the oci-seccomp binary");
     let policy = work.join("policy.json");
     std::fs::write(
@@ -214,7 +225,7 @@ fn start_agent(work: &Path, socket: &Path) -> std::process::Child {
     while !socket.exists() && t.elapsed() < std::time::Duration::from_secs(10) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    child
+    Reaped(child)
 }
 
 /// Docker's upstream default profile rendered for Docker's default capabilities on this
@@ -292,7 +303,7 @@ fn runc_crun_and_ours_agree() {
     let probe = build_probe(&work);
     let mut report = String::new();
     let socket = work.join("agent.sock");
-    let mut agent = start_agent(&work, &socket);
+    let agent = start_agent(&work, &socket);
     let mut all = bundles();
     all.push(("notify", notify_bundle(&socket)));
     for (name, seccomp) in all {
@@ -384,8 +395,7 @@ fn runc_crun_and_ours_agree() {
             }
         }
     }
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     println!("{report}");
     let _ = std::fs::remove_dir_all(&work);
 }
@@ -433,7 +443,7 @@ fn runc_and_crun_trace_through_supervise() {
             let socket = work.join(format!("{name}-{runtime}.sock"));
             let routed_path = work.join(format!("{name}-{runtime}-routed.json"));
             let events_path = work.join(format!("{name}-{runtime}-events.jsonl"));
-            let mut agent = Command::new(&exe)
+            let agent = Command::new(&exe)
                 .args(["supervise", "--json", "--trace", "--socket"])
                 .arg(&socket)
                 .arg("--profile")
@@ -445,6 +455,7 @@ fn runc_and_crun_trace_through_supervise() {
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .unwrap();
+            let agent = Reaped(agent);
             let t = std::time::Instant::now();
             while !socket.exists() && t.elapsed() < std::time::Duration::from_secs(10) {
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -454,8 +465,7 @@ fn runc_and_crun_trace_through_supervise() {
             let traced_bundle = work.join(format!("{name}-{runtime}-traced"));
             make_bundle(&traced_bundle, &probe, &routed);
             let (out, err) = run_peer(runtime, &traced_bundle, &state, &format!("t-{name}-t"));
-            let _ = agent.kill();
-            let _ = agent.wait();
+            drop(agent);
             let traced: BTreeMap<_, _> = parse_probe(&out).into_iter().collect();
             assert_eq!(
                 traced.len(),
