@@ -156,18 +156,24 @@ int main(void) {
 }
 "#;
 
-fn build_c(dir: &Path) -> PathBuf {
-    let src = dir.join("w.c");
-    std::fs::write(&src, C_PROGRAM).unwrap();
-    let exe = dir.join("w");
+/// Builds `source` into the static, non-PIE executable `dir/name` (int 0x80 takes 32-bit
+/// pointers: the static data of such a binary lies below 4 GiB).
+fn build_c_named(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let exe = dir.join(name);
     let out = Command::new("gcc")
-        .args(["-static", "-O1", "-pthread", "-o"])
+        .args(["-static", "-no-pie", "-O1", "-pthread", "-o"])
         .arg(&exe)
         .arg(&src)
         .output()
         .expect("gcc (./scripts/setup installs gcc and libc6-dev)");
     assert!(out.status.success(), "gcc: {}", text(&out.stderr));
     exe
+}
+
+fn build_c(dir: &Path) -> PathBuf {
+    build_c_named(dir, "w", C_PROGRAM)
 }
 
 #[test]
@@ -253,16 +259,7 @@ int main(int argc, char **argv) {
 fn a_32_bit_call_never_widens_what_the_profile_allows_on_x86_64() {
     let t = tempdir();
     let dir = t.path();
-    let src = dir.join("mux.c");
-    std::fs::write(&src, MUX_PROGRAM).unwrap();
-    let exe = dir.join("mux");
-    let out = Command::new("gcc")
-        .args(["-static", "-no-pie", "-O1", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .expect("gcc (./scripts/setup installs gcc and libc6-dev)");
-    assert!(out.status.success(), "gcc: {}", text(&out.stderr));
+    let exe = build_c_named(dir, "mux", MUX_PROGRAM);
     let exe = exe.to_str().unwrap();
     let rec = record(dir, &[exe, "work"], None);
     let err = text(&rec.stderr);
