@@ -616,6 +616,58 @@ fn check_reports_and_exits() {
     );
 }
 
+/// `check` on a profile whose analyses would take seconds (16 syscalls × 50 entries × 2
+/// one-bit `SCMP_CMP_MASKED_EQ`): it stops at its step budget and says, in one finding,
+/// which analysis it did not finish and for which syscalls; the output stays small.
+#[test]
+fn check_stops_at_its_budget_and_says_what_it_did_not_finish() {
+    let names = [
+        "read", "write", "openat", "close", "fstat", "lseek", "mmap", "mprotect", "munmap",
+        "brk", "ioctl", "pread64", "pwrite64", "readv", "writev", "access",
+    ];
+    let mut seed: u64 = 7;
+    let mut bit = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % 16
+    };
+    let mut entries = Vec::new();
+    for name in names {
+        for _ in 0..50 {
+            let args: Vec<Value> = (0..2)
+                .map(|i| {
+                    let mask = 1u64 << bit();
+                    let value = if bit() % 2 == 0 { 0 } else { mask };
+                    json!({"index": i, "value": mask, "valueTwo": value, "op": "SCMP_CMP_MASKED_EQ"})
+                })
+                .collect();
+            entries.push(json!({"names": [name], "action": "SCMP_ACT_ALLOW", "args": args}));
+        }
+    }
+    let t = TempDir::new("check-budget");
+    let p = t.write(
+        "costly.json",
+        &json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": entries})
+        .to_string(),
+    );
+    let o = cli(&["check", &p]);
+    let out = stdout(&o);
+    // The program is refused (too many comparisons for the kernel's limit): an error.
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    let unfinished: Vec<&str> = out.lines().filter(|l| l.ends_with("[unfinished]")).collect();
+    assert_eq!(unfinished.len(), 1, "{out}");
+    for part in [
+        "budget of 50000000 steps",
+        "conditions-cover-all not finished (not decided for access (SCMP_ACT_ALLOW)",
+        "and 8 more",
+    ] {
+        assert!(unfinished[0].contains(part), "{} lacks {part:?}", unfinished[0]);
+    }
+    assert!(out.len() < 64 * 1024, "{} bytes of output", out.len());
+}
+
 /// Needs the lint module's check_text (parse errors with line and column).
 #[test]
 fn check_invalid_json_gives_line_and_column() {
