@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use oci_seccomp::{LinuxSeccomp, Program};
-use oci_seccomp_load::trace::{Event, Mode, Tracer};
+use oci_seccomp_load::trace::{Event, Mode, Report, ReportLimits, Tracer};
 use oci_seccomp_load::NotifyFd;
 use oci_seccomp_runtime::NotifyHandler;
 
@@ -105,32 +105,33 @@ impl Agent {
 }
 
 /// `run --trace` / `--complain`: launches `plan` under the routed form of `original`,
-/// writes each event as a JSON line (to `report`, else stderr), and returns the exit and
-/// the summary.
+/// writes each event as a JSON line (to `report`, else stderr) within `limits` (identical
+/// events counted after the first few, the size capped), and returns the exit and the
+/// summary, which counts every call.
 pub fn run_traced(
     plan: oci_seccomp_runtime::LaunchPlan,
     original: Program,
     listener: Option<std::os::unix::net::UnixStream>,
     mode: Mode,
     report: Option<&std::path::Path>,
+    limits: ReportLimits,
 ) -> CliResult<(oci_seccomp_runtime::Exit, String)> {
     let spec = plan
         .seccomp()
         .cloned()
         .ok_or_else(|| CliError::usage("--trace and --complain need a seccomp profile"))?;
-    let sink = crate::report::Sink::open(report).map_err(|e| {
-        CliError::problem(format!(
-            "--report {}: {e}",
-            report.map(|p| p.display().to_string()).unwrap_or_default()
-        ))
-    })?;
+    let shown = || report.map(|p| p.display().to_string()).unwrap_or_default();
+    let sink = crate::report::Sink::open(report)
+        .map_err(|e| CliError::problem(format!("--report {}: {e}", shown())))?;
     let summary = Arc::new(Mutex::new(crate::report::Summary::default()));
-    let container = plan.id().to_string();
-    let seen = Arc::clone(&summary);
-    let sink = Mutex::new(sink);
+    let lines = Arc::new(Mutex::new(Some(Report::new(sink, plan.id(), limits))));
+    let (seen, written) = (Arc::clone(&summary), Arc::clone(&lines));
     let agent = Agent::start(&spec, original, mode, move |e| {
-        if let Ok(mut s) = sink.lock() {
-            s.line(&oci_seccomp_load::trace::event_json(&container, e));
+        if let Ok(mut r) = written.lock() {
+            if let Some(r) = r.as_mut() {
+                // A failed write (a full disk) loses lines, never the summary's counts.
+                let _ = r.record(e);
+            }
         }
         if let Ok(mut s) = seen.lock() {
             s.add(e);
@@ -141,6 +142,15 @@ pub fn run_traced(
         .with_notify_handler(agent.handler());
     let exit = launcher.run().map_err(crate::run::launch_error)?;
     agent.finish();
-    let text = summary.lock().map(|s| s.render(mode)).unwrap_or_default();
+    let stats = lines
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take())
+        .map(|r| r.finish())
+        .transpose()
+        .map_err(|e| CliError::problem(format!("--report {}: {e}", shown())))?
+        .unwrap_or_default();
+    let mut text = summary.lock().map(|s| s.render(mode)).unwrap_or_default();
+    text.push_str(&crate::report::left_out(&stats, limits.max_bytes));
     Ok((exit, text))
 }

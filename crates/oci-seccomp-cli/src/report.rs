@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use oci_seccomp::prove::Cause;
-use oci_seccomp_load::trace::{Event, Mode};
+use oci_seccomp_load::trace::{Event, Mode, ReportStats};
 use serde_json::json;
 
 /// Counts per (syscall, deciding cause, action), and what to change in the profile.
@@ -152,14 +152,46 @@ impl Sink {
             Some(p) => crate::util::create_output(p, 0o600).map(Self::File),
         }
     }
+}
 
-    /// Writes one line.
-    pub fn line(&mut self, v: &serde_json::Value) {
-        let mut text = v.to_string();
-        text.push('\n');
-        let _ = match self {
-            Self::Stderr => std::io::stderr().write_all(text.as_bytes()),
-            Self::File(f) => f.write_all(text.as_bytes()),
-        };
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Stderr => std::io::stderr().write(buf),
+            Self::File(f) => f.write(buf),
+        }
     }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Stderr => std::io::stderr().flush(),
+            Self::File(f) => f.flush(),
+        }
+    }
+}
+
+/// The summary's account of the calls the report did not write one line each.
+pub fn left_out(stats: &ReportStats, limit: u64) -> String {
+    let mut out = String::new();
+    if stats.repeats > 0 {
+        out.push_str(&format!(
+            "oci-seccomp: {} repeated call{} counted in \"repeated\" lines of the report instead \
+             of a line each\n",
+            stats.repeats,
+            if stats.repeats == 1 { "" } else { "s" }
+        ));
+    }
+    if stats.truncated {
+        out.push_str(&format!(
+            "oci-seccomp: the report reached its limit of {limit} bytes (--report-max-bytes): \
+             {} later call{} only counted here\n",
+            stats.after_limit,
+            if stats.after_limit == 1 {
+                " is"
+            } else {
+                "s are"
+            }
+        ));
+    }
+    out
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use oci_seccomp_load::trace::Mode;
+use oci_seccomp_load::trace::{Mode, ReportLimits};
 use oci_seccomp_load::AllowedPeers;
 use oci_seccomp_runtime::{
     compile, connect_listener, CachePolicy, Exit, LaunchError, LaunchOptions, LaunchPlan, Launcher,
@@ -66,6 +66,17 @@ pub struct RunArgs {
     /// a symlink is refused) instead of stderr.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// With --trace or --complain: the most bytes the JSON lines may take (default 16 MiB,
+    /// at least 4096). Identical calls after the first 8 are counted in "repeated" lines
+    /// instead of a line each; past the limit a "truncated" line ends the report, and the
+    /// summary still counts every call.
+    #[arg(
+        long = "report-max-bytes",
+        value_name = "BYTES",
+        default_value_t = oci_seccomp_load::trace::DEFAULT_REPORT_MAX_BYTES,
+        value_parser = clap::value_parser!(u64).range(4096..)
+    )]
+    pub report_max_bytes: u64,
     /// The command and its arguments (with --bundle: replaces process.args).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -163,8 +174,15 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     }
     let (exit, traced) = match (mode, program) {
         (Some(mode), Some(original)) => {
-            let (exit, text) =
-                crate::agent::run_traced(plan, original, listener, mode, args.report.as_deref())?;
+            let limits = ReportLimits::default().with_max_bytes(args.report_max_bytes);
+            let (exit, text) = crate::agent::run_traced(
+                plan,
+                original,
+                listener,
+                mode,
+                args.report.as_deref(),
+                limits,
+            )?;
             (exit, Some(text))
         }
         (Some(_), None) => {

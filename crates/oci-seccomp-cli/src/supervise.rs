@@ -30,13 +30,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use oci_seccomp_load::emulate::{mkdir_for_target, MkdirOptions};
 use oci_seccomp_load::trace::{Mode, Tracer};
 use oci_seccomp_load::{
-    AllowedPeers, ContainerProcessState, Listener, ListenerOptions, Notification, NotifyError,
-    NotifyFd,
+    AllowedPeers, ContainerProcessState, Listener, ListenerOptions, LogGate, LogRate, Notification,
+    NotifyError, NotifyFd,
 };
 use serde_json::json;
 
@@ -556,7 +556,25 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         handshakes: AtomicU64::new(0),
     });
     let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
+    // Any local user can connect to an abstract name: each refusal is logged once, at
+    // most REFUSALS_LOGGED per REFUSAL_WINDOW, the rest counted.
+    let mut refusals = LogRate::new(REFUSALS_LOGGED, REFUSAL_WINDOW, Instant::now());
+    // Bad messages of allowed peers (--allow-uid may name a user we do not trust much):
+    // the same bound, counted across the connections' threads.
+    let bad_messages = Arc::new(std::sync::Mutex::new(LogRate::new(
+        REFUSALS_LOGGED,
+        REFUSAL_WINDOW,
+        Instant::now(),
+    )));
     loop {
+        if let Some(n) = refusals.tick(Instant::now()) {
+            log_suppressed(n, "connection", "refused", &refusals);
+        }
+        if let Ok(mut rate) = bad_messages.lock() {
+            if let Some(n) = rate.tick(Instant::now()) {
+                log_suppressed(n, "handoff", "refused for a bad message", &rate);
+            }
+        }
         if STOP.load(Ordering::Relaxed) {
             break;
         }
@@ -585,10 +603,14 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         let conn = match listener.accept_connection() {
             Ok(c) => c,
             Err(e) => {
-                if !matches!(&e, NotifyError::Io { source, .. } if source.kind() == std::io::ErrorKind::Interrupted)
-                {
-                    tracing::warn!(error = %e, "connection refused");
-                    eprintln!("oci-seccomp supervise: {e}");
+                let interrupted = matches!(&e, NotifyError::Io { source, .. } if source.kind() == std::io::ErrorKind::Interrupted);
+                if !interrupted && refusals.admit(Instant::now()) == LogGate::Log {
+                    tracing::warn!("{e}");
+                }
+                if !matches!(e, NotifyError::PeerRefused { .. }) && !interrupted {
+                    // accept itself failed (out of fds, say): the socket stays readable,
+                    // so pause instead of spinning on it.
+                    std::thread::sleep(Duration::from_millis(10));
                 }
                 continue;
             }
@@ -596,6 +618,7 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         let sh = Arc::clone(&shared);
         sh.handshakes.fetch_add(1, Ordering::SeqCst);
         let peer = conn.peer();
+        let bad = Arc::clone(&bad_messages);
         let spawned = std::thread::Builder::new()
             .name(format!("runtime-{}", peer.pid))
             .stack_size(256 * 1024)
@@ -605,7 +628,12 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
                 match received {
                     Ok((state, fd)) => serve(sh, state, fd),
                     Err(e) => {
-                        tracing::warn!(%peer, error = %e, "handoff refused");
+                        let admitted = bad
+                            .lock()
+                            .is_ok_and(|mut r| r.admit(Instant::now()) == LogGate::Log);
+                        if admitted {
+                            tracing::warn!(%peer, error = %e, "handoff refused");
+                        }
                     }
                 }
             });
@@ -618,11 +646,35 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         }
     }
     STOP.store(true, Ordering::Relaxed);
+    if let Some(n) = refusals.finish() {
+        log_suppressed(n, "connection", "refused", &refusals);
+    }
     for t in threads {
         let _ = t.join();
     }
+    if let Ok(mut rate) = bad_messages.lock() {
+        if let Some(n) = rate.finish() {
+            log_suppressed(n, "handoff", "refused for a bad message", &rate);
+        }
+    }
     drop(listener);
     Ok(0)
+}
+
+/// Refusals logged one by one per [`REFUSAL_WINDOW`]; the others are counted.
+const REFUSALS_LOGGED: u32 = 10;
+/// See [`REFUSALS_LOGGED`].
+const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
+
+/// The line for `n` `what`s `how` and not logged one by one.
+fn log_suppressed(n: u64, what: &str, how: &str, rate: &LogRate) {
+    tracing::warn!(
+        "{n} more {what}{} {how}, not logged one by one (at most {REFUSALS_LOGGED} are per \
+         {} s; {} in all since the start)",
+        if n == 1 { "" } else { "s" },
+        rate.interval().as_secs(),
+        rate.total_suppressed()
+    );
 }
 
 /// Writes `spec` rewritten for `runtime` ([`oci_seccomp::trace::route_profile`]) with

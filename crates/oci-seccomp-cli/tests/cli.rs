@@ -616,6 +616,65 @@ fn check_reports_and_exits() {
     );
 }
 
+/// `check` on a profile whose analyses would take seconds (16 syscalls × 50 entries × 2
+/// one-bit `SCMP_CMP_MASKED_EQ`): it stops at its step budget and says, in one finding,
+/// which analysis it did not finish and for which syscalls; the output stays small.
+#[test]
+fn check_stops_at_its_budget_and_says_what_it_did_not_finish() {
+    let names = [
+        "read", "write", "openat", "close", "fstat", "lseek", "mmap", "mprotect", "munmap", "brk",
+        "ioctl", "pread64", "pwrite64", "readv", "writev", "access",
+    ];
+    let mut seed: u64 = 7;
+    let mut bit = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % 16
+    };
+    let mut entries = Vec::new();
+    for name in names {
+        for _ in 0..50 {
+            let args: Vec<Value> = (0..2)
+                .map(|i| {
+                    let mask = 1u64 << bit();
+                    let value = if bit() % 2 == 0 { 0 } else { mask };
+                    json!({"index": i, "value": mask, "valueTwo": value, "op": "SCMP_CMP_MASKED_EQ"})
+                })
+                .collect();
+            entries.push(json!({"names": [name], "action": "SCMP_ACT_ALLOW", "args": args}));
+        }
+    }
+    let t = TempDir::new("check-budget");
+    let p = t.write(
+        "costly.json",
+        &json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": entries})
+        .to_string(),
+    );
+    let o = cli(&["check", &p]);
+    let out = stdout(&o);
+    // The program is refused (too many comparisons for the kernel's limit): an error.
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    let unfinished: Vec<&str> = out
+        .lines()
+        .filter(|l| l.ends_with("[unfinished]"))
+        .collect();
+    assert_eq!(unfinished.len(), 1, "{out}");
+    for part in [
+        "budget of 50000000 steps",
+        "conditions-cover-all not finished (not decided for access (SCMP_ACT_ALLOW)",
+        "and 8 more",
+    ] {
+        assert!(
+            unfinished[0].contains(part),
+            "{} lacks {part:?}",
+            unfinished[0]
+        );
+    }
+    assert!(out.len() < 64 * 1024, "{} bytes of output", out.len());
+}
+
 /// Needs the lint module's check_text (parse errors with line and column).
 #[test]
 fn check_invalid_json_gives_line_and_column() {
@@ -2558,4 +2617,87 @@ fn compile_and_explain_for_a_big_endian_target() {
     let o = cli(&["compile", &p, "--arch", "s390x", "--backend", "libseccomp"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("byte order"), "{}", stderr(&o));
+}
+
+/// An unprivileged user connecting to `supervise`'s abstract socket in a loop is refused
+/// every time, but the log stays bounded: each refusal is one line, at most 10 per 10 s,
+/// and the others are counted in a line that says how many were not logged.
+#[test]
+fn supervise_logs_refusals_at_a_bounded_rate_and_counts_the_rest() {
+    const CONNECTIONS: u64 = 3_000;
+    must_be_root();
+    let name = format!("@oci-seccomp-refusals-{}", std::process::id());
+    let start = Instant::now();
+    let mut agent = Command::new(BIN)
+        .args(["supervise", "--socket", &name])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the log as it comes, so that a flood cannot fill the pipe and stall the agent.
+    let mut pipe = agent.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut text);
+        text
+    });
+    wait_abstract(&name);
+    let sock = name.clone();
+    let attacker = fork_attacker(move || {
+        use std::io::Read;
+        use std::os::linux::net::SocketAddrExt;
+        let Ok(addr) = std::os::unix::net::SocketAddr::from_abstract_name(&sock.as_bytes()[1..])
+        else {
+            return 10;
+        };
+        for _ in 0..CONNECTIONS {
+            let Ok(mut s) = std::os::unix::net::UnixStream::connect_addr(&addr) else {
+                return 11;
+            };
+            // The agent closes a refused connection: wait for that, one at a time.
+            let mut byte = [0u8; 1];
+            if !matches!(s.read(&mut byte), Ok(0)) {
+                return 12;
+            }
+        }
+        0
+    });
+    assert_eq!(wait_code(attacker), 0, "the attacker could not connect");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.id() as i32),
+        nix::sys::signal::SIGTERM,
+    );
+    let _ = agent.wait();
+    let elapsed = start.elapsed().as_secs();
+    let err = log.join().unwrap();
+    let one_by_one = err.lines().filter(|l| l.contains("uid 4242")).count() as u64;
+    let counted: u64 = err
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split("warn: ").nth(1)?;
+            let (n, tail) = rest.split_once(' ')?;
+            tail.starts_with("more connection")
+                .then(|| n.parse::<u64>().ok())
+                .flatten()
+        })
+        .sum();
+    // Every refusal is either a line of its own or counted, once.
+    assert_eq!(one_by_one + counted, CONNECTIONS, "{err}");
+    // At most 10 lines and one count per 10 s window, whatever the attacker does.
+    let windows = elapsed / 10 + 2;
+    assert!(
+        one_by_one <= 10 * windows,
+        "{one_by_one} lines in {elapsed} s:\n{err}"
+    );
+    assert!(
+        err.len() < 4096 * windows as usize,
+        "{} bytes in {elapsed} s",
+        err.len()
+    );
+    assert!(
+        err.contains("not logged one by one"),
+        "no count of the refusals not logged: {err}"
+    );
 }

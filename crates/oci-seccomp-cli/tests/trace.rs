@@ -338,3 +338,111 @@ print(f"pidfd={pfd >= 0} stolen={len(stolen)} ptrace={attach} mem={mem}")
     assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
     assert!(out.contains("stolen=0 ptrace=-1 mem=refused"), "{out}");
 }
+
+/// A profile that refuses `getppid` (and, for the calls with varying arguments,
+/// `getpgid`) with EPERM and allows the rest.
+const LOOP_PROFILE: &str = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+    {"names": ["getppid", "getpgid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#;
+
+/// Runs `script` (python3) under `run --trace --report` with `extra` options; returns the
+/// report's text, the summary (stderr) and the exit status.
+fn traced_python(script: &str, extra: &[&str]) -> (String, String, Option<i32>) {
+    let python = python3();
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, LOOP_PROFILE).unwrap();
+    let report = t.path().join("report.jsonl");
+    let mut args = vec![
+        "run",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--no-cache",
+        "--trace",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", python, "-S", "-c", script]);
+    let o = run(&args, None);
+    let text = std::fs::read_to_string(&report).unwrap();
+    (text, common::text(&o.stderr), o.status.code())
+}
+
+/// The count of `name` calls in the summary's table (`  20000  getppid  ...`).
+fn summary_count(summary: &str, name: &str) -> u64 {
+    summary
+        .lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            let n = w.next()?.parse::<u64>().ok()?;
+            (w.next() == Some(name)).then_some(n)
+        })
+        .unwrap_or_else(|| panic!("no {name} in the summary: {summary}"))
+}
+
+/// A workload that loops on a denied call: identical events after the first 8 are counted
+/// in "repeated" lines (at each doubling and at the end) instead of a line each, and the
+/// summary still counts every call.
+#[test]
+fn a_denied_call_in_a_loop_is_counted_not_written_line_by_line() {
+    const CALLS: u64 = 20_000;
+    // Every argument register set, so that the calls are identical.
+    let script = format!(
+        "import ctypes\nlibc = ctypes.CDLL(None)\nfor _ in range({CALLS}): libc.syscall(110, 0, 0, 0, 0, 0, 0)\n"
+    );
+    let (report, summary, code) = traced_python(&script, &[]);
+    assert_eq!(code, Some(0), "{summary}");
+    let events: Vec<Value> = lines(&report)
+        .into_iter()
+        .filter(|e| e["syscall"] == "getppid")
+        .collect();
+    let single = events
+        .iter()
+        .filter(|e| e.get("repeated").is_none())
+        .count();
+    assert_eq!(single, 8, "{report}");
+    let counts: Vec<u64> = events
+        .iter()
+        .filter_map(|e| e["repeated"].as_u64())
+        .collect();
+    // 16, 32, ... 16384, then the total at the end.
+    assert_eq!(counts.len(), 12, "{counts:?}");
+    assert!(counts.windows(2).all(|w| w[0] < w[1]), "{counts:?}");
+    let total = *counts.last().unwrap();
+    assert!(total >= CALLS, "{counts:?}");
+    assert!(report.len() < 16 * 1024, "{} bytes", report.len());
+    assert_eq!(summary_count(&summary, "getppid"), total, "{summary}");
+    assert!(
+        summary.contains(&format!("{} repeated calls counted", total - 8)),
+        "{summary}"
+    );
+}
+
+/// Calls that all differ (an argument counts up) cannot be counted together: the report
+/// stops at --report-max-bytes with a "truncated" line, and the summary counts every call.
+#[test]
+fn the_report_stops_at_its_size_limit_and_the_summary_counts_every_call() {
+    const CALLS: u64 = 5_000;
+    const LIMIT: u64 = 64 * 1024;
+    let script = format!(
+        "import ctypes\nlibc = ctypes.CDLL(None)\nfor i in range({CALLS}): libc.syscall(121, i + 100000, 0, 0, 0, 0, 0)\n"
+    );
+    let limit = LIMIT.to_string();
+    let (report, summary, code) = traced_python(&script, &["--report-max-bytes", &limit]);
+    assert_eq!(code, Some(0), "{summary}");
+    assert!(report.len() as u64 <= LIMIT, "{} bytes", report.len());
+    let all = lines(&report);
+    let last = all.last().unwrap();
+    assert_eq!(last["truncated"], true, "{last}");
+    assert_eq!(last["maxBytes"], LIMIT, "{last}");
+    let written = all.iter().filter(|e| e["syscall"] == "getpgid").count() as u64;
+    assert!(written > 100 && written < CALLS, "{written}");
+    assert_eq!(summary_count(&summary, "getpgid"), CALLS, "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "the report reached its limit of {LIMIT} bytes (--report-max-bytes): {} later calls",
+            CALLS - written
+        )),
+        "{summary}"
+    );
+}

@@ -38,7 +38,7 @@ pub use launch::{Delivery, Launch, LaunchChild, LaunchParent};
 pub use listener::{
     connect_for_spec, connect_for_spec_with, connect_listener, connect_listener_with,
     peer_credentials, process_state, send_state, AllowedPeers, ContainerProcessState,
-    ContainerState, PeerCredentials,
+    ContainerState, LogGate, LogRate, PeerCredentials,
 };
 pub use notify::{decode_message, Connection, Listener, ListenerOptions, Notification, NotifyFd};
 pub use oci_seccomp::{FilterFlags, LinuxSeccomp};

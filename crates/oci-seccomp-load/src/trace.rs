@@ -190,6 +190,249 @@ pub fn event_json(container: &str, e: &Event) -> serde_json::Value {
     v
 }
 
+/// How much a trace report may hold: a workload that loops on a denied call must not make
+/// the agent (often root) write without bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReportLimits {
+    /// Identical events (everything but `time`, `pid` and `tid` alike) written one line
+    /// each before they are counted instead; the count is written after twice as many,
+    /// then at each doubling, and at the end.
+    pub repeats: u64,
+    /// Largest report in bytes. The line that would pass it is replaced by one
+    /// `{"truncated": ...}` line, and later events are only counted.
+    pub max_bytes: u64,
+}
+
+/// [`ReportLimits::repeats`] by default.
+pub const DEFAULT_REPORT_REPEATS: u64 = 8;
+/// [`ReportLimits::max_bytes`] by default: 16 MiB.
+pub const DEFAULT_REPORT_MAX_BYTES: u64 = 16 << 20;
+/// Room kept for the `truncated` line (and never counted against a smaller limit).
+const TRUNCATED_RESERVE: u64 = 256;
+/// Distinct events whose repeats are counted; others are written (within the size
+/// limit) but not counted, so the table's memory stays bounded.
+const MAX_TRACKED: usize = 16_384;
+
+impl Default for ReportLimits {
+    fn default() -> Self {
+        Self {
+            repeats: DEFAULT_REPORT_REPEATS,
+            max_bytes: DEFAULT_REPORT_MAX_BYTES,
+        }
+    }
+}
+
+impl ReportLimits {
+    /// The default limits with `max_bytes`.
+    #[must_use]
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// The default limits with `repeats`.
+    #[must_use]
+    pub fn with_repeats(mut self, repeats: u64) -> Self {
+        self.repeats = repeats;
+        self
+    }
+}
+
+/// What a [`Report`] did with the events it was given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReportStats {
+    /// Events given, every one.
+    pub events: u64,
+    /// Events written as a line of their own.
+    pub written: u64,
+    /// Events counted in a `repeated` line instead of a line of their own.
+    pub repeats: u64,
+    /// Events after the size limit, neither written nor in a `repeated` line.
+    pub after_limit: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Whether the report reached its size limit.
+    pub truncated: bool,
+}
+
+/// Counts of one kind of event.
+struct Seen {
+    count: u64,
+    /// The count at which the next `repeated` line is written.
+    next: u64,
+    /// The count the last `repeated` line gave (0: none yet).
+    reported: u64,
+    /// The latest event, as the `repeated` line shows it.
+    last: serde_json::Value,
+}
+
+/// A trace report: one JSON line per event ([`event_json`]), within [`ReportLimits`].
+///
+/// Identical events after the first [`ReportLimits::repeats`] are counted: a
+/// `{"repeated": N, ...}` line (the latest such event, with `N` the number of such calls
+/// so far) is written when the count doubles, and at [`Report::finish`]. A line that
+/// would take the report past [`ReportLimits::max_bytes`] is replaced by one
+/// `{"truncated": true, ...}` line, after which events are only counted
+/// ([`ReportStats`]): whatever the workload does, the report stays within its limit, and
+/// the caller's summary can still count every call.
+pub struct Report<W: std::io::Write> {
+    out: W,
+    container: String,
+    limits: ReportLimits,
+    seen: std::collections::HashMap<String, Seen>,
+    stats: ReportStats,
+}
+
+impl<W: std::io::Write> std::fmt::Debug for Report<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("container", &self.container)
+            .field("limits", &self.limits)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: std::io::Write> Report<W> {
+    /// A report of container `container`'s events to `out`.
+    pub fn new(out: W, container: impl Into<String>, limits: ReportLimits) -> Self {
+        Self {
+            out,
+            container: container.into(),
+            limits,
+            seen: std::collections::HashMap::new(),
+            stats: ReportStats::default(),
+        }
+    }
+
+    /// What the report did so far.
+    pub fn stats(&self) -> ReportStats {
+        self.stats
+    }
+
+    /// Writes `e` as a line, or counts it (see [`Report`]).
+    ///
+    /// # Errors
+    ///
+    /// A failed write.
+    pub fn record(&mut self, e: &Event) -> std::io::Result<()> {
+        self.stats.events += 1;
+        if self.stats.truncated {
+            self.stats.after_limit += 1;
+            return Ok(());
+        }
+        let line = event_json(&self.container, e);
+        let mut key = line.clone();
+        if let Some(o) = key.as_object_mut() {
+            for k in ["time", "pid", "tid"] {
+                o.remove(k);
+            }
+        }
+        let key = key.to_string();
+        let repeats = self.limits.repeats;
+        let tracked = self.seen.len() < MAX_TRACKED || self.seen.contains_key(&key);
+        if !tracked {
+            return self.write_event(&line);
+        }
+        let seen = self.seen.entry(key).or_insert(Seen {
+            count: 0,
+            next: repeats.saturating_mul(2).max(1),
+            reported: 0,
+            last: serde_json::Value::Null,
+        });
+        seen.count += 1;
+        if seen.count <= repeats {
+            return self.write_event(&line);
+        }
+        self.stats.repeats += 1;
+        let repeated = (seen.count >= seen.next).then(|| {
+            seen.next = seen.next.saturating_mul(2);
+            seen.reported = seen.count;
+            with_count(&line, seen.count)
+        });
+        seen.last = line;
+        if let Some(r) = repeated {
+            self.write_line(&r)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the counts not written yet (one `repeated` line per kind of event repeated
+    /// since its last one) and returns what the report did.
+    ///
+    /// # Errors
+    ///
+    /// A failed write or flush.
+    pub fn finish(mut self) -> std::io::Result<ReportStats> {
+        let mut pending: Vec<serde_json::Value> = self
+            .seen
+            .values()
+            .filter(|s| s.count > self.limits.repeats && s.count > s.reported)
+            .map(|s| with_count(&s.last, s.count))
+            .collect();
+        // In the order of the calls' times: the report reads as a log.
+        pending.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
+        for line in &pending {
+            if !self.write_line(line)? {
+                break;
+            }
+        }
+        self.out.flush()?;
+        Ok(self.stats)
+    }
+
+    /// Writes one event's line (counted in `written`), or counts it past the limit.
+    fn write_event(&mut self, line: &serde_json::Value) -> std::io::Result<()> {
+        if self.write_line(line)? {
+            self.stats.written += 1;
+        } else {
+            self.stats.after_limit += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes `line` if it fits: false when it did not (the `truncated` line is then
+    /// written instead, once).
+    fn write_line(&mut self, line: &serde_json::Value) -> std::io::Result<bool> {
+        if self.stats.truncated {
+            return Ok(false);
+        }
+        let mut text = line.to_string();
+        text.push('\n');
+        let room = self.limits.max_bytes.saturating_sub(TRUNCATED_RESERVE);
+        if self.stats.bytes + text.len() as u64 > room {
+            self.stats.truncated = true;
+            let mut marker = serde_json::json!({
+                "truncated": true,
+                "container": self.container,
+                "maxBytes": self.limits.max_bytes,
+                "reason": "the report reached its size limit: later calls are counted in the summary only",
+            })
+            .to_string();
+            marker.push('\n');
+            if self.stats.bytes + marker.len() as u64 <= self.limits.max_bytes {
+                self.out.write_all(marker.as_bytes())?;
+                self.stats.bytes += marker.len() as u64;
+            }
+            return Ok(false);
+        }
+        self.out.write_all(text.as_bytes())?;
+        self.stats.bytes += text.len() as u64;
+        Ok(true)
+    }
+}
+
+/// `line` with `"repeated": count`.
+fn with_count(line: &serde_json::Value, count: u64) -> serde_json::Value {
+    let mut v = line.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("repeated".into(), count.into());
+    }
+    v
+}
+
 /// The agent's decision procedure: the original program and the profile's model.
 #[derive(Debug)]
 pub struct Tracer {
@@ -390,6 +633,61 @@ fn kill_target(fd: &NotifyFd, n: &Notification, tgid: Option<i32>) -> Taken {
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
+
+    fn event(arg: u64) -> Event {
+        Event {
+            time: UNIX_EPOCH,
+            pid: Some(7),
+            tid: 7,
+            comm: "loop".into(),
+            arch: oci_seccomp::arch::AUDIT_ARCH_X86_64,
+            nr: 110,
+            args: [arg, 0, 0, 0, 0, 0],
+            action: Action::Errno(1),
+            decided_by: Cause::Default,
+            taken: Taken::Errno(1),
+        }
+    }
+
+    fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn identical_events_are_counted_after_the_first_few() {
+        let mut out = Vec::new();
+        let mut r = Report::new(&mut out, "c", ReportLimits::default());
+        for _ in 0..100 {
+            r.record(&event(0)).unwrap();
+        }
+        let stats = r.finish().unwrap();
+        let all = lines(&out);
+        let counts: Vec<u64> = all.iter().filter_map(|l| l["repeated"].as_u64()).collect();
+        assert_eq!(all.len() - counts.len(), 8);
+        assert_eq!(counts, [16, 32, 64, 100]);
+        assert_eq!((stats.events, stats.written, stats.repeats), (100, 8, 92));
+        assert_eq!(stats.bytes, out.len() as u64);
+    }
+
+    #[test]
+    fn the_report_stops_at_its_size_limit() {
+        let mut out = Vec::new();
+        let limits = ReportLimits::default().with_max_bytes(4096);
+        let mut r = Report::new(&mut out, "c", limits);
+        for i in 0..1000 {
+            r.record(&event(i)).unwrap();
+        }
+        let stats = r.finish().unwrap();
+        assert!(out.len() <= 4096, "{}", out.len());
+        let all = lines(&out);
+        assert_eq!(all.last().unwrap()["truncated"], true);
+        assert!(stats.truncated);
+        assert_eq!(stats.written + stats.after_limit, 1000);
+        assert_eq!(stats.written as usize, all.len() - 1);
+    }
 
     #[test]
     fn rfc3339_of_known_instants() {

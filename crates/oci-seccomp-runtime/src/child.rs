@@ -1,8 +1,8 @@
 //! The child's work, after `fork`: a short list of single-purpose steps, each with its own
 //! `Copy` error ([`crate::report`]), run in the order of docs/security.md ("Launcher").
 //!
-//! **Async-signal safety.** The parent forks while single-threaded, so the child may call
-//! anything, but the steps from [`Step::Privileges`](crate::Step::Privileges) on make no
+//! **Async-signal safety.** The parent forks while single-threaded (`Launcher::run` checks
+//! it and refuses otherwise), so the child may call anything, but the steps from [`Step::Privileges`](crate::Step::Privileges) on make no
 //! heap allocation (a filter may be in, and a failure is reported with a fixed-size record):
 //! every C string, pointer array and scratch buffer is made before `fork`. The mount steps
 //! do not allocate either (paths are the plan's C strings or stack buffers).

@@ -401,6 +401,18 @@ pub enum LaunchError {
     /// A step of the child failed before `execve`.
     #[error("{0}")]
     Child(ChildFailure),
+    /// [`Launcher::run`](crate::Launcher::run) was called in a process with other
+    /// threads. It forks, and the child's set-up may take locks (the allocator's, the
+    /// standard library's) that another thread could hold at the fork, in a copy where that
+    /// thread no longer exists; so it runs only in a single-threaded process.
+    #[error(
+        "this process has {threads} threads: Launcher::run forks, and its child's set-up is \
+         sound only when the process that forks is single-threaded"
+    )]
+    MultiThreaded {
+        /// The threads counted (`Threads:` of /proc/self/status).
+        threads: usize,
+    },
 }
 
 impl LaunchError {
@@ -419,6 +431,11 @@ impl LaunchError {
                 call: "unshare(CLONE_NEWPID) for the pid namespace",
                 ..
             } => Some("creating namespaces needs root (CAP_SYS_ADMIN)".into()),
+            Self::MultiThreaded { .. } => Some(
+                "launch before starting threads (oci-seccomp run starts its agent's thread \
+                 only after the fork), or from a single-threaded helper process"
+                    .into(),
+            ),
             Self::Handoff(oci_seccomp_load::HandoffError::Install(
                 oci_seccomp_load::LoadError::NoPrivilege,
             )) => Some(

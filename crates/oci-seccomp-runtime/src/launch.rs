@@ -89,11 +89,26 @@ impl Launcher {
     /// Forks, runs the child's steps and execs the workload, hands the notify fd to the
     /// agent, forwards signals and waits.
     ///
+    /// **The process must be single-threaded**, and this is checked: `fork` copies only
+    /// the calling thread, and the child's set-up (before its steps stop allocating) may
+    /// need a lock that another thread held at the fork. With another thread alive, `run`
+    /// forks nothing and returns [`LaunchError::MultiThreaded`]. Call it before starting
+    /// threads; a notify handler ([`Launcher::with_notify_handler`]) may start its thread,
+    /// since it runs after the fork. `oci-seccomp run`, `run --trace` and `record` work
+    /// this way: their agent thread starts in the handler.
+    ///
     /// # Errors
     ///
-    /// [`LaunchError`]: a call of the parent failed, the handoff failed, or a step of the
-    /// child failed (then the workload never ran).
+    /// [`LaunchError`]: the process has other threads ([`LaunchError::MultiThreaded`]), a
+    /// call of the parent failed, the handoff failed, or a step of the child failed (then
+    /// the workload never ran).
     pub fn run(mut self) -> Result<Exit, LaunchError> {
+        // Checked before anything is set up, and exact: only a thread of this process
+        // could start another, and this one starts none before the fork.
+        let threads = thread_count()?;
+        if threads != 1 {
+            return Err(LaunchError::MultiThreaded { threads });
+        }
         let plan = &self.plan;
         let mut handoff = Handoff::new(plan, self.program.take(), self.listener.take())?;
         let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|errno| {
@@ -133,8 +148,9 @@ impl Launcher {
             errno: nix::errno::Errno::from_raw(errno),
         })?;
         let mut ctx = ChildContext::new(plan, self.verify_after_filter);
-        // SAFETY: this process is single-threaded here (the launcher starts no threads), so
-        // the child may call anything; it only runs its steps and execs or exits.
+        // SAFETY: this process is single-threaded here: checked at the start of `run`, and
+        // nothing since started a thread (a notify handler runs after the fork). So the child
+        // may call anything; it only runs its steps and execs or exits.
         let child = match unsafe { nix::unistd::fork() } {
             Err(errno) => {
                 return Err(LaunchError::Parent {
@@ -193,6 +209,23 @@ impl Launcher {
             None => Ok(exit),
         }
     }
+}
+
+/// The threads of this process: `Threads:` of /proc/self/status.
+fn thread_count() -> Result<usize, LaunchError> {
+    const CALL: &str = "read Threads: of /proc/self/status (is /proc mounted?)";
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| LaunchError::Parent {
+        call: CALL,
+        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(LaunchError::Parent {
+            call: CALL,
+            errno: nix::errno::Errno::EIO,
+        })
 }
 
 /// The first component of mount `i`'s destination that is a symlink in the rootfs, as

@@ -555,21 +555,46 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
 /// A [`CompileError`]: the program is longer than the kernel accepts, or the complete
 /// check finds a call the program decides otherwise than the profile
 /// ([`CompileError::Miscompiled`]; always checked for the native backend, with
-/// `opts.verify` for libseccomp's). With [`Backend::Libseccomp`] also: the profile
+/// `opts.verify` for libseccomp's), or the check needs more than [`crate::prove::MAX_STEPS`]
+/// steps ([`CompileError::TooComplexToProve`]). With [`Backend::Libseccomp`] also: the profile
 /// exceeds a complexity limit (naming the entry), is for another byte order, or
 /// libseccomp refuses or cannot export it.
 pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
+    compile_profile_within(
+        profile,
+        opts,
+        &mut crate::prove::StepBudget::new(crate::prove::MAX_STEPS),
+    )
+}
+
+/// [`compile_profile`] whose complete check runs within what is left of `budget` (and is
+/// charged to it), for a caller that shares one budget among several analyses, as
+/// `oci-seccomp check` does.
+///
+/// # Errors
+///
+/// As [`compile_profile`]; [`CompileError::TooComplexToProve`] when the proof needs more
+/// than what was left of `budget`.
+pub fn compile_profile_within(
+    profile: &Profile,
+    opts: &CompileOptions,
+    budget: &mut crate::prove::StepBudget,
+) -> Result<Program, CompileError> {
     if opts.backend == Backend::Native {
         let insns = crate::codegen::generate(profile, opts.enosys_stub)?;
         let program = Program::new(insns, profile.flags(), profile.optional_flags());
-        crate::prove::prove(profile, &program, opts.enosys_stub)?;
+        crate::prove::prove_within(profile, &program, opts.enosys_stub, budget)?;
         return Ok(program);
     }
-    libseccomp_program(profile, opts)
+    libseccomp_program(profile, opts, budget)
 }
 
 /// [`compile_profile`] with [`Backend::Libseccomp`].
-fn libseccomp_program(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
+fn libseccomp_program(
+    profile: &Profile,
+    opts: &CompileOptions,
+    budget: &mut crate::prove::StepBudget,
+) -> Result<Program, CompileError> {
     if profile.architectures()[0].big_endian != arch::native().big_endian {
         return Err(CompileError::invalid(
             "architectures",
@@ -600,7 +625,7 @@ fn libseccomp_program(profile: &Profile, opts: &CompileOptions) -> Result<Progra
     }
     let program = Program::new(insns, profile.flags(), profile.optional_flags());
     if opts.verify {
-        crate::prove::prove(profile, &program, opts.enosys_stub)?;
+        crate::prove::prove_within(profile, &program, opts.enosys_stub, budget)?;
     }
     Ok(program)
 }

@@ -135,9 +135,53 @@ pub enum CompileError {
         detail: String,
     },
 
+    /// The complete check ran out of its step budget before it could show that the
+    /// program decides every call as the profile says. Nothing shows that the program is
+    /// wrong; it is refused because only proven programs are returned. The remedy is a
+    /// simpler profile, not another generator.
+    #[error(
+        "the profile is too complex to prove: the check that the program decides every call \
+         as the profile says stopped after {steps} steps{} without finding any call decided \
+         wrongly, and an unproven program is never returned; simplify the argument \
+         conditions{}: fewer entries or comparisons for one syscall, masks that cover whole \
+         values (SCMP_CMP_EQ, or SCMP_CMP_MASKED_EQ with few distinct masks) rather than \
+         many masks of scattered bits, and ranges (SCMP_CMP_LT, SCMP_CMP_GE) instead of long \
+         lists of values",
+        syscall.as_ref().map(|s| format!(" (at {s})")).unwrap_or_default(),
+        entry_list(entries)
+    )]
+    TooComplexToProve {
+        /// The steps the proof was given.
+        steps: u64,
+        /// The syscall and ABI it was on when it stopped (`read on SCMP_ARCH_X86_64`),
+        /// when that was one syscall.
+        syscall: Option<String>,
+        /// The `syscalls[]` entries of that syscall.
+        entries: Vec<usize>,
+    },
+
     /// Exporting the BPF program from libseccomp failed.
     #[error("exporting the BPF program failed: {0}")]
     Export(#[source] io::Error),
+}
+
+/// ` of syscalls[0], syscalls[3] and 5 more` for the first entries of a list, or nothing.
+fn entry_list(entries: &[usize]) -> String {
+    const SHOWN: usize = 4;
+    if entries.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = entries
+        .iter()
+        .take(SHOWN)
+        .map(|e| format!("syscalls[{e}]"))
+        .collect();
+    let more = entries.len().saturating_sub(SHOWN);
+    if more > 0 {
+        format!(" of {} and {more} more", names.join(", "))
+    } else {
+        format!(" of {}", names.join(", "))
+    }
 }
 
 impl CompileError {

@@ -54,8 +54,8 @@ pub mod verify;
 pub use action::Action;
 pub use cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
 pub use compile::{
-    build_context, build_profile_context, compile, compile_profile, export_instructions, Backend,
-    CompileOptions,
+    build_context, build_profile_context, compile, compile_profile, compile_profile_within,
+    export_instructions, Backend, CompileOptions,
 };
 pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
 pub use parse::{find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES};

@@ -43,6 +43,7 @@ use crate::action::Action;
 use crate::arch;
 use crate::errno::ENOSYS;
 use crate::profile::{action_from_oci, notify_entry, Condition, Profile};
+use crate::prove::StepBudget;
 use crate::CompileOptions;
 
 /// How serious a finding is.
@@ -259,28 +260,37 @@ fn action_text(a: Action) -> String {
     a.to_string()
 }
 
-/// What a parsed profile decides for `name` when the arguments do not matter: the first
-/// unconditional entry's action (libseccomp keeps the first, and an unconditional entry
-/// beats every conditional one), or `None` when only conditional entries exist, or the
-/// default action when the name is not listed.
-fn unconditional_action(
-    entries: &[LinuxSyscall],
-    default: Action,
-    name: &str,
-) -> (Option<Action>, Option<usize>) {
-    let mut conditional = false;
-    for (i, e) in entries.iter().enumerate() {
-        if e.names().iter().any(|n| n == name) {
-            if e.args().as_ref().is_none_or(|a| a.is_empty()) {
-                return (Some(action_from_oci(e.action(), e.errno_ret())), Some(i));
-            }
-            conditional = true;
+/// What the entries say about one name, read in one pass (see [`Context`]).
+#[derive(Clone, Copy, Default)]
+struct Mentions {
+    /// The first unconditional entry listing it, and that entry's action.
+    first_unconditional: Option<(usize, Action)>,
+    /// Whether a conditional entry lists it.
+    conditional: bool,
+}
+
+impl Context<'_> {
+    /// What a parsed profile decides for `name` when the arguments do not matter: the
+    /// first unconditional entry's action (libseccomp keeps the first, and an
+    /// unconditional entry beats every conditional one), or `None` when only conditional
+    /// entries exist, or the default action when the name is not listed.
+    fn unconditional_action(&self, name: &str) -> (Option<Action>, Option<usize>) {
+        match self.mentions.get(name) {
+            // One equal to the default competes with the conditional entries by
+            // strictness instead of beating them: the arguments matter then.
+            Some(Mentions {
+                first_unconditional: Some((_, a)),
+                conditional: true,
+            }) if *a == self.default => (None, None),
+            Some(Mentions {
+                first_unconditional: Some((i, a)),
+                ..
+            }) => (Some(*a), Some(*i)),
+            Some(Mentions {
+                conditional: true, ..
+            }) => (None, None),
+            _ => (Some(self.default), None),
         }
-    }
-    if conditional {
-        (None, None)
-    } else {
-        (Some(default), None)
     }
 }
 
@@ -288,41 +298,313 @@ fn known_anywhere(name: &str) -> bool {
     libseccomp::ScmpSyscall::from_name(name).is_ok()
 }
 
+/// Steps of work `oci-seccomp check` may spend on one profile, shared by reading it
+/// ([`READ_STEPS_PER_BYTE`]), every lint ([`lint_within`]) and the compile's complete
+/// check ([`check_text_with`]): the proof's own limit,
+/// [`MAX_STEPS`](crate::prove::MAX_STEPS), about half a second of searching on one core
+/// of the test machine (BENCHMARKS.md). A lint that reads the profile is charged per
+/// entry, name and comparison it reads; the proof and a lint that searches
+/// (`conditions-cover-all`) are charged every step of their search. What could not be
+/// finished within it is said in one `unfinished` finding.
+pub const CHECK_STEPS: u64 = crate::prove::MAX_STEPS;
+
+/// Steps charged to `check`'s budget per byte of the profile's text, up front: reading it
+/// (parsing, validation, rendering a Docker profile, the lints that visit every name)
+/// costs about as much per byte as this many search steps, so that a large input leaves
+/// less for the searches and the total stays bounded. A 30 KB profile costs 240,000 of
+/// the [`CHECK_STEPS`]; the largest accepted, 4 MiB, about two thirds of them.
+pub const READ_STEPS_PER_BYTE: u64 = 8;
+
 /// Lints a parsed profile. Every finding names the entry (`syscalls[i]`) and says what the
 /// kernel will do; none of them stops the profile from compiling (see [`check_text`] for
 /// errors).
 ///
 /// Each lint is a function named after its code; this one calls them in a fixed order
-/// (the per-entry lints entry by entry), which is the order of the findings.
+/// (the per-entry lints entry by entry), which is the order of the findings. The lints
+/// share a budget of [`CHECK_STEPS`] steps ([`lint_within`]).
 pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let cx = Context::new(spec);
+    lint_within(spec, &mut StepBudget::new(CHECK_STEPS))
+}
 
-    listener_unused(&cx, &mut out);
-    notify_without_listener(&cx, &mut out);
-    listener_path(&cx, &mut out);
-    listener_metadata(&cx, &mut out);
+/// [`lint`] within what is left of `budget`, which is charged the work done. A lint that
+/// finds the budget used up is not run (or, for a lint that works syscall by syscall, not
+/// finished), and the findings end with one `unfinished` warning that names each such
+/// lint and what it did not decide, so that a missing finding is never read as a clean
+/// bill of health.
+pub fn lint_within(spec: &LinuxSeccomp, budget: &mut StepBudget) -> Vec<Finding> {
+    let profile = validate_quietly(spec).ok();
+    let mut linter = Linter::new(spec, budget);
+    linter.cheap();
+    linter.searching(profile.as_ref());
+    linter.finish()
+}
 
-    for (i, e) in cx.entries.iter().enumerate() {
-        let en = EntryContext::new(i, e);
-        rule_equals_default(&cx, &en, &mut out);
-        unknown_syscall(&cx, &en, &mut out);
-        duplicate_name(&en, &mut out);
-        shadowed_entry(&cx, &en, &mut out);
-        repeated_index(&en, &mut out);
-        masked_eq_bits(&en, &mut out);
-        risky_allow(&cx, &en, &mut out);
-        notify_hot(&en, &mut out);
-        clone3_errno(&en, &mut out);
+/// [`Profile::from_oci`] without its log lines: `check` reports what validation finds as
+/// findings, once.
+fn validate_quietly(spec: &LinuxSeccomp) -> Result<Profile, crate::CompileError> {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+        Profile::from_oci(spec, false)
+    })
+}
+
+/// The lints of one profile, their budget and their findings.
+struct Linter<'a, 'b> {
+    cx: Context<'a>,
+    work: Work<'b>,
+    out: Findings,
+    /// Findings of the cheap lints listed after the searching ones.
+    tail: Findings,
+}
+
+impl<'a, 'b> Linter<'a, 'b> {
+    fn new(spec: &'a LinuxSeccomp, budget: &'b mut StepBudget) -> Self {
+        let cx = Context::new(spec);
+        let mut work = Work::new(budget);
+        work.charge_always(cx.size);
+        Self {
+            cx,
+            work,
+            out: Findings::default(),
+            tail: Findings::default(),
+        }
     }
 
-    vital_denied(&cx, &mut out);
-    clone3_default(&cx, &mut out);
-    family_bypass(&cx, &mut out);
-    arg_width(&cx, &mut out);
-    conditions_cover_all(&cx, &mut out);
-    socketcall_bypass(&cx, &mut out);
-    out
+    /// The lints that read the profile once or a few times over: charged per entry, name
+    /// and comparison read.
+    fn cheap(&mut self) {
+        let (cx, work, out) = (&self.cx, &mut self.work, &mut self.out);
+        if work.charge("listener-unused", cx.entries.len() as u64) {
+            listener_unused(cx, out);
+        }
+        if work.charge("notify-without-listener", cx.entries.len() as u64) {
+            notify_without_listener(cx, out);
+        }
+        listener_path(cx, out);
+        listener_metadata(cx, out);
+
+        for (i, e) in cx.entries.iter().enumerate() {
+            // Each per-entry lint reads the entry's names and comparisons a few times over.
+            let cost =
+                PER_ENTRY_LINTS * (1 + e.names().len() + e.args().as_ref().map_or(0, Vec::len));
+            if !work.charge_entry(i, cost as u64) {
+                break;
+            }
+            let en = EntryContext::new(i, e);
+            rule_equals_default(cx, &en, out);
+            unknown_syscall(cx, &en, out);
+            duplicate_name(&en, out);
+            shadowed_entry(cx, &en, out);
+            repeated_index(&en, out);
+            masked_eq_bits(&en, out);
+            risky_allow(cx, &en, out);
+            notify_hot(&en, out);
+            clone3_errno(&en, out);
+        }
+
+        let names = cx.names as u64;
+        if work.charge("vital-denied", VITAL.len() as u64) {
+            vital_denied(cx, out);
+        }
+        if work.charge("clone3-default", 1 + names) {
+            clone3_default(cx, out);
+        }
+        let members: usize = FAMILIES.iter().map(|f| f.len()).sum();
+        if work.charge("family-bypass", members as u64) {
+            family_bypass(cx, out);
+        }
+        arg_width(cx, work, out);
+        // Listed after the searching lints, as it always was.
+        if work.charge("socketcall-bypass", 2 * names) {
+            socketcall_bypass(cx, &mut self.tail);
+        }
+    }
+
+    /// The lints that search (`conditions-cover-all`), on the validated `profile`, with
+    /// what is left of the budget.
+    fn searching(&mut self, profile: Option<&Profile>) {
+        if let Some(profile) = profile {
+            conditions_cover_all(&self.cx, profile, &mut self.work, &mut self.out);
+        }
+    }
+
+    /// The findings, in lint order, and the `unfinished` one last.
+    fn finish(self) -> Vec<Finding> {
+        let mut out = self.out;
+        out.append(self.tail);
+        if let Some(f) = self.work.finding() {
+            out.push(f);
+        }
+        out.into_vec()
+    }
+}
+
+/// Most findings of one code that are listed; the others are counted in one more finding
+/// of that code, so that the output stays proportionate whatever the input repeats.
+pub const MAX_FINDINGS_PER_CODE: usize = 64;
+
+/// Findings as the lints make them: at most [`MAX_FINDINGS_PER_CODE`] per code (errors
+/// excepted), the rest counted.
+#[derive(Default)]
+struct Findings {
+    list: Vec<Finding>,
+    per_code: std::collections::HashMap<&'static str, usize>,
+    /// Per code, the severity and number of findings not listed.
+    folded: BTreeMap<&'static str, (Severity, usize)>,
+}
+
+impl Findings {
+    /// Whether a finding of `code` would not be listed; it is then counted, and the
+    /// caller need not make it (a lint asks before formatting a message in a loop).
+    fn full(&mut self, code: &'static str, severity: Severity) -> bool {
+        if severity == Severity::Error {
+            return false;
+        }
+        let n = self.per_code.get(code).copied().unwrap_or(0);
+        if n < MAX_FINDINGS_PER_CODE {
+            return false;
+        }
+        let folded = self.folded.entry(code).or_insert((severity, 0));
+        folded.0 = folded.0.max(severity);
+        folded.1 += 1;
+        true
+    }
+
+    fn push(&mut self, f: Finding) {
+        if self.full(f.code, f.severity) {
+            return;
+        }
+        *self.per_code.entry(f.code).or_default() += 1;
+        self.list.push(f);
+    }
+
+    fn append(&mut self, other: Findings) {
+        for f in other.list {
+            self.push(f);
+        }
+        for (code, (severity, n)) in other.folded {
+            let folded = self.folded.entry(code).or_insert((severity, 0));
+            folded.0 = folded.0.max(severity);
+            folded.1 += n;
+        }
+    }
+
+    /// The listed findings, then one per code with findings not listed.
+    fn into_vec(mut self) -> Vec<Finding> {
+        for (code, (severity, n)) in self.folded {
+            self.list.push(Finding::new(
+                severity,
+                code,
+                "",
+                format!(
+                    "{n} more {code} finding{} like those above {} not listed (at most \
+                     {MAX_FINDINGS_PER_CODE} of one code are)",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "is" } else { "are" },
+                ),
+            ));
+        }
+        self.list
+    }
+}
+
+impl FromIterator<Finding> for Findings {
+    fn from_iter<I: IntoIterator<Item = Finding>>(iter: I) -> Self {
+        let mut out = Findings::default();
+        for f in iter {
+            out.push(f);
+        }
+        out
+    }
+}
+
+/// Most items a message lists before it says how many more there are.
+const LISTED: usize = 16;
+
+/// `items` joined by `sep`, or the first `max` of them and how many more.
+fn listed(items: &[String], sep: &str, max: usize) -> String {
+    if items.len() <= max {
+        return items.join(sep);
+    }
+    format!("{} and {} more", items[..max].join(", "), items.len() - max)
+}
+
+/// How many lints read each entry (see [`lint_within`]).
+const PER_ENTRY_LINTS: usize = 9;
+
+/// The lints' share of a [`StepBudget`], and what they could not do within it.
+struct Work<'b> {
+    budget: &'b mut StepBudget,
+    /// Lints not run at all.
+    skipped: Vec<&'static str>,
+    /// Lints stopped part-way, with what they did not decide.
+    partial: Vec<(&'static str, String)>,
+}
+
+impl<'b> Work<'b> {
+    fn new(budget: &'b mut StepBudget) -> Self {
+        Self {
+            budget,
+            skipped: Vec::new(),
+            partial: Vec::new(),
+        }
+    }
+
+    /// Charges work that is done whatever the budget says (reading the profile once).
+    fn charge_always(&mut self, n: u64) {
+        self.budget.charge(n);
+    }
+
+    /// Charges `n` steps for lint `code`: false (and `code` noted as not run) when they
+    /// are more than what is left.
+    fn charge(&mut self, code: &'static str, n: u64) -> bool {
+        if self.budget.charge(n) {
+            true
+        } else {
+            self.skipped.push(code);
+            false
+        }
+    }
+
+    /// Charges the per-entry lints for entry `i`: false (and the entries from `i` on
+    /// noted as not linted) when the steps are more than what is left.
+    fn charge_entry(&mut self, i: usize, n: u64) -> bool {
+        if self.budget.charge(n) {
+            return true;
+        }
+        self.partial.push((
+            "the per-entry lints",
+            format!("entries from syscalls[{i}] on not linted"),
+        ));
+        false
+    }
+
+    /// The `unfinished` finding, when something was not done.
+    fn finding(&self) -> Option<Finding> {
+        if self.skipped.is_empty() && self.partial.is_empty() {
+            return None;
+        }
+        let mut parts: Vec<String> = self
+            .partial
+            .iter()
+            .map(|(code, what)| format!("{code} not finished ({what})"))
+            .collect();
+        if !self.skipped.is_empty() {
+            parts.push(format!("not run: {}", self.skipped.join(", ")));
+        }
+        Some(Finding::new(
+            Severity::Warning,
+            "unfinished",
+            "",
+            format!(
+                "check stopped its analyses when its budget of {} steps (about a second of \
+                 work) was used up: {}; their findings may be missing. The argument conditions \
+                 are what costs: fewer entries or comparisons per syscall, and masks that cover \
+                 whole values, make the profile cheaper to analyse (and to prove)",
+                self.budget.limit(),
+                parts.join("; ")
+            ),
+        ))
+    }
 }
 
 /// What every lint reads of the whole profile.
@@ -337,6 +619,12 @@ struct Context<'a> {
     other_actions: rustc_hash::FxHashSet<&'a str>,
     /// Whether a listed ABI has the socket and IPC multiplexers.
     mux_arch: bool,
+    /// name -> what the entries say about it.
+    mentions: rustc_hash::FxHashMap<&'a str, Mentions>,
+    /// Names listed, over all entries.
+    names: usize,
+    /// Entries, names and comparisons: the work of reading the profile once.
+    size: u64,
 }
 
 impl<'a> Context<'a> {
@@ -368,6 +656,24 @@ impl<'a> Context<'a> {
             .flatten()
             .any(|a| arch::multiplexes(arch::from_oci(*a)))
             || arch::multiplexes(arch::native());
+        let mut mentions: rustc_hash::FxHashMap<&str, Mentions> = Default::default();
+        for (i, e) in entries.iter().enumerate() {
+            let unconditional = e.args().as_ref().is_none_or(|a| a.is_empty());
+            let action = action_from_oci(e.action(), e.errno_ret());
+            for n in e.names() {
+                let m = mentions.entry(n.as_str()).or_default();
+                if unconditional {
+                    m.first_unconditional.get_or_insert((i, action));
+                } else {
+                    m.conditional = true;
+                }
+            }
+        }
+        let names: usize = entries.iter().map(|e| e.names().len()).sum();
+        let args: usize = entries
+            .iter()
+            .map(|e| e.args().as_ref().map_or(0, Vec::len))
+            .sum();
         Self {
             spec,
             entries,
@@ -375,6 +681,9 @@ impl<'a> Context<'a> {
             first_uncond,
             other_actions,
             mux_arch,
+            mentions,
+            names,
+            size: (entries.len() + names + args) as u64,
         }
     }
 }
@@ -405,7 +714,7 @@ impl<'a> EntryContext<'a> {
 
 /// `listener-unused` (note): `listenerPath` is set but no entry notifies, so the runtime
 /// makes no connection; the agent never hears from this container.
-fn listener_unused(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn listener_unused(cx: &Context<'_>, out: &mut Findings) {
     if cx.spec.listener_path().is_some() && notify_entry(cx.spec).is_none() {
         out.push(Finding::new(
             Severity::Note,
@@ -418,7 +727,7 @@ fn listener_unused(cx: &Context<'_>, out: &mut Vec<Finding>) {
 
 /// `notify-without-listener` (warning): NOTIFY is used but no agent is named, so every
 /// notified syscall blocks until some supervisor the runtime found by itself answers.
-fn notify_without_listener(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn notify_without_listener(cx: &Context<'_>, out: &mut Findings) {
     if notify_entry(cx.spec).is_some() && cx.spec.listener_path().is_none() {
         out.push(Finding::new(
             Severity::Warning,
@@ -438,7 +747,7 @@ fn notify_without_listener(cx: &Context<'_>, out: &mut Vec<Finding>) {
 /// compiled and takes part in precedence (the strictest matching entry wins, and an
 /// unconditional entry beats the conditional ones): runc and crun drop it, so they give
 /// the other entry's action there (docs/conformance.md).
-fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Findings) {
     if en.action != cx.default {
         return;
     }
@@ -452,7 +761,7 @@ fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Fi
         format!(
             "this entry ({}) gives the default action {} and no entry of another action can \
              match the same calls: it is not compiled and changes nothing",
-            en.e.names().join(", "),
+            listed(en.e.names(), ", ", LISTED),
             action_text(en.action)
         )
     } else {
@@ -461,9 +770,12 @@ fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Fi
              can match the same calls: it is compiled and takes part in precedence (the \
              strictest matching entry wins{}). runc and crun drop it and give the other \
              entry's action there, and --backend libseccomp refuses the profile",
-            en.e.names().join(", "),
+            listed(en.e.names(), ", ", LISTED),
             action_text(en.action),
-            matters.join(", "),
+            {
+                let m: Vec<String> = matters.iter().map(|s| s.to_string()).collect();
+                listed(&m, ", ", LISTED)
+            },
             if en.unconditional {
                 "; unconditional, it matches every call, so it overrides the entries less \
                  strict than the default and beats none"
@@ -482,9 +794,12 @@ fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Fi
 
 /// `unknown-syscall` (warning): a name libseccomp does not know is skipped, so the call
 /// gets the default action whatever the entry says.
-fn unknown_syscall(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn unknown_syscall(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Findings) {
     for n in en.e.names() {
         if !n.is_empty() && !n.contains('\0') && !known_anywhere(n) {
+            if out.full("unknown-syscall", Severity::Warning) {
+                continue;
+            }
             out.push(Finding::new(
                 Severity::Warning,
                 "unknown-syscall",
@@ -502,9 +817,13 @@ fn unknown_syscall(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Findin
 
 /// `duplicate-name` (note): a name listed twice inside one entry; harmless, but usually a
 /// sign of a copy-and-paste edit.
-fn duplicate_name(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn duplicate_name(en: &EntryContext<'_>, out: &mut Findings) {
+    let mut seen = rustc_hash::FxHashSet::default();
     for (j, n) in en.e.names().iter().enumerate() {
-        if en.e.names()[..j].contains(n) {
+        if !seen.insert(n.as_str()) {
+            if out.full("duplicate-name", Severity::Note) {
+                continue;
+            }
             out.push(Finding::new(
                 Severity::Note,
                 "duplicate-name",
@@ -519,7 +838,7 @@ fn duplicate_name(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
 /// over every later unconditional entry for the same syscall (libseccomp keeps the first)
 /// and over every conditional one in either order (libseccomp drops the conditions), all
 /// without an error; a later entry with the same action is only a duplicate.
-fn shadowed_entry(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn shadowed_entry(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Findings) {
     for n in en.e.names() {
         let Some(&(k, first_action)) = cx.first_uncond.get(n.as_str()) else {
             continue;
@@ -533,6 +852,9 @@ fn shadowed_entry(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding
             } else {
                 (Severity::Warning, "shadowed-entry")
             };
+            if out.full(code, sev) {
+                continue;
+            }
             out.push(Finding::new(
                 sev,
                 code,
@@ -545,6 +867,9 @@ fn shadowed_entry(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding
                 ),
             ));
         } else if !en.unconditional && first_action != en.action {
+            if out.full("shadowed-entry", Severity::Warning) {
+                continue;
+            }
             out.push(Finding::new(
                 Severity::Warning,
                 "shadowed-entry",
@@ -565,7 +890,7 @@ fn shadowed_entry(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding
 /// `repeated-index-ne` (warning) and `repeated-index-or` (note): comparisons on a
 /// repeated argument index are ORed (one rule per comparison, runc's rule), not ANDed;
 /// with two `!=` on one argument the entry matches every value.
-fn repeated_index(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn repeated_index(en: &EntryContext<'_>, out: &mut Findings) {
     let mut by_index: BTreeMap<u32, Vec<LinuxSeccompOperator>> = BTreeMap::new();
     for a in &en.args {
         by_index.entry(a.index() as u32).or_default().push(a.op());
@@ -603,11 +928,14 @@ fn repeated_index(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
 
 /// `masked-eq-bits` (warning): `valueTwo` of a `SCMP_CMP_MASKED_EQ` has bits outside the
 /// mask; libseccomp masks them away, so the comparison is not the one written.
-fn masked_eq_bits(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn masked_eq_bits(en: &EntryContext<'_>, out: &mut Findings) {
     for (j, a) in en.args.iter().enumerate() {
         if a.op() == LinuxSeccompOperator::ScmpCmpMaskedEq
             && a.value_two().unwrap_or(0) & !a.value() != 0
         {
+            if out.full("masked-eq-bits", Severity::Warning) {
+                continue;
+            }
             out.push(Finding::new(
                 Severity::Warning,
                 "masked-eq-bits",
@@ -628,7 +956,7 @@ fn masked_eq_bits(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
 /// `risky-allow` (warning): under a refusing default, an entry lets through a syscall
 /// that reaches around the container boundary or a large kernel attack surface
 /// ([`RISKY`]), or a namespace call without an argument filter.
-fn risky_allow(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn risky_allow(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Findings) {
     if !is_deny(cx.default) || !en.action.lets_through() {
         return;
     }
@@ -663,7 +991,7 @@ fn risky_allow(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Vec<Finding>) 
 
 /// `notify-hot` (warning): an unconditional NOTIFY on a syscall programs make all the
 /// time ([`HOT`]): each call waits for the supervisor, forever if it hangs.
-fn notify_hot(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn notify_hot(en: &EntryContext<'_>, out: &mut Findings) {
     if en.action != Action::Notify || !en.unconditional {
         return;
     }
@@ -684,7 +1012,7 @@ fn notify_hot(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
 
 /// `clone3-errno` (warning): `clone3` refused with an errno other than ENOSYS; glibc
 /// (>= 2.34) falls back to `clone` only on ENOSYS, so thread creation fails.
-fn clone3_errno(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
+fn clone3_errno(en: &EntryContext<'_>, out: &mut Findings) {
     if !en.e.names().iter().any(|n| n == "clone3") {
         return;
     }
@@ -706,9 +1034,9 @@ fn clone3_errno(en: &EntryContext<'_>, out: &mut Vec<Finding>) {
 
 /// `vital-denied` (warning): a syscall every process needs ([`VITAL`]) is refused
 /// whatever its arguments, so processes die or hang.
-fn vital_denied(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn vital_denied(cx: &Context<'_>, out: &mut Findings) {
     for (name, why) in VITAL {
-        let (decided, entry) = unconditional_action(cx.entries, cx.default, name);
+        let (decided, entry) = cx.unconditional_action(name);
         if let Some(a) = decided {
             if is_deny(a) {
                 let path = entry
@@ -728,9 +1056,8 @@ fn vital_denied(cx: &Context<'_>, out: &mut Vec<Finding>) {
 /// `clone3-default` (note): `clone3` is not listed, `clone` is allowed, and the default
 /// refuses with an errno other than ENOSYS: the stub answers ENOSYS only for syscalls
 /// newer than every listed one, so glibc may not fall back to `clone`.
-fn clone3_default(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    if let (Some(Action::Errno(err)), None) = unconditional_action(cx.entries, cx.default, "clone3")
-    {
+fn clone3_default(cx: &Context<'_>, out: &mut Findings) {
+    if let (Some(Action::Errno(err)), None) = cx.unconditional_action("clone3") {
         let clone_allowed = cx.entries.iter().any(|e| {
             e.names().iter().any(|n| n == "clone")
                 && action_from_oci(e.action(), e.errno_ret()).lets_through()
@@ -753,13 +1080,13 @@ fn clone3_default(cx: &Context<'_>, out: &mut Vec<Finding>) {
 /// `family-bypass` (warning): one member of a family of syscalls that do the same job
 /// ([`FAMILIES`]) is refused while another is allowed outright, so the refusal can be
 /// stepped around.
-fn family_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn family_bypass(cx: &Context<'_>, out: &mut Findings) {
     for family in FAMILIES {
         let decided: Vec<(&str, Option<Action>, Option<usize>)> = family
             .iter()
             .filter(|n| arch::resolve(n, arch::native()).is_some() || **n == "socketcall")
             .map(|n| {
-                let (a, e) = unconditional_action(cx.entries, cx.default, n);
+                let (a, e) = cx.unconditional_action(n);
                 (*n, a, e)
             })
             .collect();
@@ -800,7 +1127,7 @@ fn family_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
 /// cannot see: our generator gives it the strictest outcome (usually the default, so
 /// i386 programs cannot make sockets that way), libseccomp's would allow it unchecked
 /// (the complete check refuses that program). Refusing `socketcall` says what is meant.
-fn socketcall_bypass(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn socketcall_bypass(cx: &Context<'_>, out: &mut Findings) {
     let has_x86 = cx
         .spec
         .architectures()
@@ -889,13 +1216,22 @@ fn filter_abis(spec: &LinuxSeccomp) -> Vec<&'static crate::arch::ArchInfo> {
 /// `arg-width` (warning when the dodge reaches a weaker action, note otherwise): a 32-bit
 /// (or 16-bit) argument compared as 64 bits. The upper bits reach the filter but not the
 /// syscall, so a caller can set them to step around the comparison ([`crate::argwidth`]).
-fn arg_width(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
     let (entries, default) = (cx.entries, cx.default);
     let abis = filter_abis(cx.spec);
     let Some(wide) = abis.iter().find(|a| !a.narrow_args()) else {
         return;
     };
     for (i, e) in entries.iter().enumerate() {
+        // Every comparison is looked at for every name of its entry.
+        let pairs = e.args().as_ref().map_or(0, Vec::len) * e.names().len();
+        if !work.budget.charge(1 + pairs as u64) {
+            work.partial.push((
+                "arg-width",
+                format!("entries from syscalls[{i}] on not checked"),
+            ));
+            return;
+        }
         for (j, a) in e.args().iter().flatten().enumerate() {
             let index = a.index();
             for n in e.names() {
@@ -958,6 +1294,9 @@ fn arg_width(cx: &Context<'_>, out: &mut Vec<Finding>) {
                         ),
                     )
                 };
+                if out.full("arg-width", severity) {
+                    continue;
+                }
                 let fix = match a.op() {
                     LinuxSeccompOperator::ScmpCmpEq | LinuxSeccompOperator::ScmpCmpMaskedEq => {
                         format!(
@@ -999,18 +1338,26 @@ fn arg_width(cx: &Context<'_>, out: &mut Vec<Finding>) {
 
 /// `conditions-cover-all` (warning): conditional rules for one syscall with one action
 /// whose conditions together match every argument value (`fcntl` `arg1 != 8` in one entry and `arg1 != 10` in another):
-/// decided exactly by the proof module's search ([`crate::prove::find_other`]) on a
+/// decided exactly by the proof module's search ([`crate::prove::find_other_within`]) on a
 /// profile of just those rules with another default.
-fn conditions_cover_all(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    let (spec, entries) = (cx.spec, cx.entries);
-    // Validation errors are check's to report, once: no log output from here.
-    let profile =
-        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-            Profile::from_oci(spec, false)
-        });
-    let Ok(profile) = profile else {
+///
+/// Each syscall's search is charged to the budget. A first round gives every group of
+/// rules an equal share of what is left, so that one hard syscall cannot keep the others
+/// from being decided; a second round gives the groups still undecided whatever the first
+/// round left, in profile order. Groups still undecided are named in the `unfinished`
+/// finding.
+fn conditions_cover_all(
+    cx: &Context<'_>,
+    profile: &Profile,
+    work: &mut Work<'_>,
+    out: &mut Findings,
+) {
+    const CODE: &str = "conditions-cover-all";
+    let entries = cx.entries;
+    // Grouping reads every rule and name once.
+    if !work.charge(CODE, cx.size) {
         return;
-    };
+    }
     let native = arch::native();
     let mut groups: BTreeMap<(&str, String), Vec<&crate::profile::Rule>> = BTreeMap::new();
     let unconditional: std::collections::BTreeSet<&str> = profile
@@ -1027,7 +1374,20 @@ fn conditions_cover_all(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 .push(r);
         }
     }
-    for ((name, _), rules) in groups {
+    // One mention of each name searched, for its restricted profile: the search's model
+    // has no ENOSYS stub, so further mentions (which only raise the stub's bound) would
+    // change nothing but the cost of every copy.
+    let searched: std::collections::BTreeSet<&str> = groups.keys().map(|(n, _)| *n).collect();
+    let mut mentions: std::collections::HashMap<&str, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (k, (_, n)) in profile.names().iter().enumerate() {
+        if searched.contains(n.as_str()) {
+            mentions.entry(n.as_str()).or_insert_with(|| vec![k]);
+        }
+    }
+    // The searches to make, in profile order.
+    let mut todo = Vec::new();
+    for ((name, _), rules) in &groups {
         let Some(nr) = arch::resolve(name, native) else {
             continue;
         };
@@ -1047,29 +1407,123 @@ fn conditions_cover_all(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 continue;
             }
         }
-        let other = if action == Action::KillProcess {
+        todo.push(CoverSearch {
+            name,
+            nr: nr as u32,
+            action,
+            rules: rules.clone(),
+            members,
+        });
+    }
+    let mut undecided: Vec<usize> = Vec::new();
+    for (k, search) in todo.iter().enumerate() {
+        let share = work.budget.left() / (todo.len() - k) as u64;
+        if search.run(profile, &mentions, native, share, work.budget, out) == Cover::Undecided {
+            undecided.push(k);
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for k in undecided {
+        let search = &todo[k];
+        let left = work.budget.left();
+        if search.run(profile, &mentions, native, left, work.budget, out) == Cover::Undecided {
+            names.push(format!("{} ({})", search.name, action_text(search.action)));
+        }
+    }
+    if !names.is_empty() {
+        let list = listed(&names, ", ", 8);
+        work.partial.push((
+            CODE,
+            format!(
+                "not decided for {list}: the search of whether their conditions match every \
+                 value needed more steps than were left"
+            ),
+        ));
+    }
+}
+
+/// Whether a `conditions-cover-all` search decided.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cover {
+    Decided,
+    Undecided,
+}
+
+/// One `conditions-cover-all` question: do the conditional `rules` of `name` with
+/// `action` (from entries `members`) together match every call?
+struct CoverSearch<'p> {
+    name: &'p str,
+    nr: u32,
+    action: Action,
+    rules: Vec<&'p crate::profile::Rule>,
+    members: Vec<usize>,
+}
+
+impl CoverSearch<'_> {
+    /// Searches within at most `steps` of `budget`, and reports a finding when the rules
+    /// cover every value.
+    fn run(
+        &self,
+        profile: &Profile,
+        mentions: &std::collections::HashMap<&str, Vec<usize>>,
+        native: &crate::arch::ArchInfo,
+        steps: u64,
+        budget: &mut StepBudget,
+        out: &mut Findings,
+    ) -> Cover {
+        let mine = mentions.get(self.name).map_or(&[][..], Vec::as_slice);
+        // Building the restricted profile and its model reads the rules and mentions.
+        let setup = (self.rules.len() + mine.len()) as u64;
+        if steps < setup || !budget.charge(setup) {
+            return Cover::Undecided;
+        }
+        let other = if self.action == Action::KillProcess {
             Action::Allow
         } else {
             Action::KillProcess
         };
-        let sub = profile.restricted(name, rules.iter().map(|r| (*r).clone()).collect(), other);
+        let sub = profile.restricted(
+            mine,
+            self.rules.iter().map(|r| (*r).clone()).collect(),
+            other,
+        );
         let model = crate::prove::Model::new(&sub, false);
-        if let Ok(None) = crate::prove::find_other(&model, native.audit_arch, nr as u32, action) {
-            let list: Vec<String> = members.iter().map(|k| format!("syscalls[{k}]")).collect();
-            out.push(Finding::new(
-                Severity::Warning,
-                "conditions-cover-all",
-                list[0].clone(),
-                format!(
-                    "the conditions of {} ({} for {name}) together match every argument value: \
-                     every {name} call gets {}, as if the entries had no conditions (each \
-                     rule is ORed with the others; with != on one argument, any two values \
-                     cover everything); write the values to refuse (or allow) with == instead",
-                    list.join(" and "),
-                    action_text(action),
-                    action_text(action)
-                ),
-            ));
+        let mut share = StepBudget::new(steps - setup);
+        let found = crate::prove::find_other_within(
+            &model,
+            native.audit_arch,
+            self.nr,
+            self.action,
+            &mut share,
+        );
+        budget.charge(share.used());
+        match found {
+            Ok(None) => {
+                let list: Vec<String> = self
+                    .members
+                    .iter()
+                    .map(|k| format!("syscalls[{k}]"))
+                    .collect();
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "conditions-cover-all",
+                    list[0].clone(),
+                    format!(
+                        "the conditions of {} ({} for {}) together match every argument value: \
+                         every {} call gets {}, as if the entries had no conditions (each \
+                         rule is ORed with the others; with != on one argument, any two values \
+                         cover everything); write the values to refuse (or allow) with == instead",
+                        listed(&list, " and ", LISTED),
+                        action_text(self.action),
+                        self.name,
+                        self.name,
+                        action_text(self.action)
+                    ),
+                ));
+                Cover::Decided
+            }
+            Ok(Some(_)) => Cover::Decided,
+            Err(_) => Cover::Undecided,
         }
     }
 }
@@ -1084,7 +1538,7 @@ pub const MAX_LISTENER_STATE: usize = 64 * 1024;
 /// `listener-path` (error): `listenerPath` is neither absolute nor `@name`, or longer
 /// than `sun_path` holds; the runtime side of the listener protocol refuses it, so `check`
 /// says what `run` would refuse.
-fn listener_path(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn listener_path(cx: &Context<'_>, out: &mut Findings) {
     let Some(p) = cx.spec.listener_path() else {
         return;
     };
@@ -1111,7 +1565,7 @@ fn listener_path(cx: &Context<'_>, out: &mut Vec<Finding>) {
 
 /// `listener-metadata` (error): `listenerMetadata` too long for the state message that
 /// carries it, which agents refuse.
-fn listener_metadata(cx: &Context<'_>, out: &mut Vec<Finding>) {
+fn listener_metadata(cx: &Context<'_>, out: &mut Findings) {
     if let Some(m) = cx.spec.listener_metadata() {
         if m.len() >= MAX_LISTENER_STATE {
             out.push(Finding::new(
@@ -1162,9 +1616,15 @@ pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Fin
         ));
         return out;
     }
-    let docker = crate::moby::is_moby(json);
-    let unknown: Vec<Finding> = serde_json::from_str::<serde_json::Value>(json)
-        .map(|v| crate::parse::unknown_keys(&v, docker))
+    let mut budget = StepBudget::new(CHECK_STEPS);
+    // Reading the text (parsing, validating, rendering) is charged up front.
+    budget.charge(READ_STEPS_PER_BYTE.saturating_mul(json.len() as u64));
+    // Parsed once here for every look at the JSON itself.
+    let value = serde_json::from_str::<serde_json::Value>(json).ok();
+    let docker = value.as_ref().is_some_and(crate::moby::is_moby_value);
+    let unknown: Findings = value
+        .as_ref()
+        .map(|v| crate::parse::unknown_keys(v, docker))
         .unwrap_or_default()
         .into_iter()
         .map(|path| {
@@ -1179,41 +1639,81 @@ pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Fin
         })
         .collect();
     let mut found = if docker {
-        check_moby(json, opts)
+        check_moby(json, opts, &mut budget)
     } else {
-        match crate::parse_profile(json) {
-            Ok(s) => check_spec(&s),
-            Err(crate::ParseError::DockerKey { .. }) => check_moby(json, opts),
+        let parsed = match &value {
+            Some(v) => crate::parse::parse_parsed(json, v),
+            None => crate::parse_profile(json),
+        };
+        match parsed {
+            Ok(s) => check_spec(&s, &mut budget),
+            Err(crate::ParseError::DockerKey { .. }) => check_moby(json, opts, &mut budget),
             Err(e) => {
                 out.push(Finding::new(Severity::Error, "parse", "", e.to_string()));
                 return out;
             }
         }
     };
-    found.extend(unknown);
+    found.extend(unknown.into_vec());
     found.sort_by_key(|f| std::cmp::Reverse(f.severity));
     found
 }
 
-/// Validation, compilation and [`lint`] of a parsed OCI profile, errors first.
-fn check_spec(spec: &LinuxSeccomp) -> Vec<Finding> {
+/// Validation, compilation and [`lint`] of a parsed OCI profile, errors first, within what
+/// is left of `budget`: the lints that only read the profile first (they take little:
+/// Docker's profile costs a few thousand steps), then the compile's complete check with
+/// what is left, at most the [`MAX_STEPS`](crate::prove::MAX_STEPS) that `compile` gives
+/// it, then the lints that search, with the rest. When the proof runs out of steps with
+/// less than `compile` would give it, the `unfinished` finding says so.
+fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget) -> Vec<Finding> {
     let mut out = Vec::new();
-    match Profile::from_oci(spec, false) {
+    let profile = validate_quietly(spec);
+    let mut linter = Linter::new(spec, budget);
+    linter.cheap();
+    match &profile {
         Err(e) => out.push(Finding::new(Severity::Error, "invalid", "", e.to_string())),
         Ok(profile) => {
-            if let Err(e) = crate::compile_profile(&profile, &CompileOptions::default()) {
-                out.push(Finding::new(Severity::Error, "compile", "", e.to_string()));
+            let budget = &mut *linter.work.budget;
+            let given = budget.left().min(crate::prove::MAX_STEPS);
+            let mut proof = StepBudget::new(given);
+            let compiled = crate::compile::compile_profile_within(
+                profile,
+                &CompileOptions::default(),
+                &mut proof,
+            );
+            budget.charge(proof.used());
+            match compiled {
+                Err(e @ crate::CompileError::TooComplexToProve { .. })
+                    if given < crate::prove::MAX_STEPS =>
+                {
+                    linter.work.partial.push((
+                        "the complete check of the compiled program",
+                        format!(
+                            "it stopped after the {given} steps left, where `oci-seccomp \
+                             compile` allows {}",
+                            crate::prove::MAX_STEPS
+                        ),
+                    ));
+                    out.push(Finding::new(Severity::Error, "compile", "", e.to_string()));
+                }
+                Err(e) => out.push(Finding::new(Severity::Error, "compile", "", e.to_string())),
+                Ok(_) => {}
             }
         }
     }
-    out.extend(lint(spec));
+    linter.searching(profile.as_ref().ok());
+    out.extend(linter.finish());
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out
 }
 
 /// A Docker profile: moby's validation, then the rendered profile's checks with entry
 /// indices mapped back to the Docker file.
-fn check_moby(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
+fn check_moby(
+    json: &str,
+    opts: &crate::moby::RenderOptions,
+    budget: &mut StepBudget,
+) -> Vec<Finding> {
     let profile = match crate::moby::parse_moby(json) {
         Ok(p) => p,
         Err(e) => {
@@ -1251,7 +1751,7 @@ fn check_moby(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
         .filter(|(_, e)| e.applies(opts))
         .map(|(i, _)| i)
         .collect();
-    let mut out: Vec<Finding> = check_spec(&spec)
+    let mut out: Vec<Finding> = check_spec(&spec, budget)
         .into_iter()
         .map(|mut f| {
             f.path = map_entry_indices(&f.path, &kept);

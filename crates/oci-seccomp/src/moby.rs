@@ -891,7 +891,12 @@ pub fn is_moby(json: &str) -> bool {
     let Ok(v) = serde_json::from_str::<Value>(json) else {
         return false;
     };
-    if crate::parse::find_docker_key(&v).is_some() {
+    is_moby_value(&v)
+}
+
+/// [`is_moby`] of a parsed JSON value.
+pub(crate) fn is_moby_value(v: &Value) -> bool {
+    if crate::parse::find_docker_key(v).is_some() {
         return true;
     }
     let any_case =

@@ -38,7 +38,10 @@ pub fn go_key_eq(key: &str, name: &str) -> bool {
             c => c.to_ascii_lowercase(),
         }
     }
-    key.chars().count() == name.chars().count()
+    // A character folding onto an ASCII letter takes at most 3 bytes: a longer key is
+    // not worth counting.
+    key.len() <= 3 * name.len()
+        && key.chars().count() == name.chars().count()
         && key
             .chars()
             .zip(name.chars())
@@ -271,11 +274,16 @@ pub fn parse_profile(json: &str) -> Result<LinuxSeccomp, ParseError> {
         });
     }
     let value: Value = serde_json::from_str(json).map_err(|e| json_error(&e))?;
-    check_shape(&value)?;
-    if let Some((path, key)) = find_docker_key(&value) {
+    parse_parsed(json, &value)
+}
+
+/// [`parse_profile`] of `json` whose JSON value `value` was parsed already.
+pub(crate) fn parse_parsed(json: &str, value: &Value) -> Result<LinuxSeccomp, ParseError> {
+    check_shape(value)?;
+    if let Some((path, key)) = find_docker_key(value) {
         return Err(ParseError::DockerKey { path, key });
     }
-    if let Some((path, key, expected)) = find_miscased_key(&value) {
+    if let Some((path, key, expected)) = find_miscased_key(value) {
         return Err(ParseError::KeyCase {
             path,
             key,

@@ -443,3 +443,54 @@ fn rules_for_absent_syscalls_count_against_the_limit() {
     let m = err(&json);
     has(&m, &["syscalls[4096]", "more than 4096 distinct rules"]);
 }
+
+/// Entries of `names` × `per_name` entries, each with six `SCMP_CMP_MASKED_EQ`
+/// comparisons (one per argument) whose masks are a byte of bits plus a few low bits: a
+/// shape whose complete check needs more than its step budget.
+fn masked_eq_profile(names: &[&str], per_name: u64) -> String {
+    let mut entries = Vec::new();
+    for name in names {
+        for e in 0..per_name {
+            let args: Vec<String> = (0..6u64)
+                .map(|i| {
+                    let mask = (0xff << (i * 4)) | (e + 1);
+                    let value = ((e * 7 + i) << (i * 4)) & mask;
+                    format!(
+                        r#"{{"index":{i},"value":{mask},"valueTwo":{value},"op":"SCMP_CMP_MASKED_EQ"}}"#
+                    )
+                })
+                .collect();
+            entries.push(format!(
+                r#"{{"names":["{name}"],"action":"SCMP_ACT_ALLOW","args":[{}]}}"#,
+                args.join(",")
+            ));
+        }
+    }
+    format!(
+        r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{}]}}"#,
+        entries.join(",")
+    )
+}
+
+/// A proof that runs out of its steps has found nothing wrong with the program: the error
+/// says that the profile is too complex to prove, names the syscall and its entries and
+/// how to simplify them, and never calls the program miscompiled.
+#[test]
+fn a_profile_too_complex_to_prove_is_not_called_miscompiled() {
+    let spec = parse_profile(&masked_eq_profile(&["read"], 200)).unwrap();
+    let e = compile(&spec, &CompileOptions::default()).expect_err("proven within the budget");
+    let m = e.to_string();
+    assert!(matches!(e, CompileError::TooComplexToProve { .. }), "{e:?}");
+    assert!(!m.contains("miscompiled"), "{m}");
+    has(
+        &m,
+        &[
+            "too complex to prove",
+            "50000000 steps",
+            "read on SCMP_ARCH_X86_64",
+            "syscalls[0]",
+            "without finding any call decided wrongly",
+            "simplify the argument conditions",
+        ],
+    );
+}

@@ -4,7 +4,8 @@
 //! kernel in tests/tests/compile_kernel.rs).
 
 use oci_seccomp::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
-use oci_seccomp::lint::{check_text, lint, Finding, Severity};
+use oci_seccomp::lint::{check_text, lint, lint_within, Finding, Severity, MAX_FINDINGS_PER_CODE};
+use oci_seccomp::prove::StepBudget;
 use oci_seccomp::{compile, parse_profile, simulate, Action, CompileOptions};
 
 fn findings(json: &str) -> Vec<Finding> {
@@ -710,4 +711,161 @@ fn arg_width_escape_through_the_other_extension_is_a_warning() {
         decide(p, AUDIT_ARCH_X86_64, 95, [0xffff_ffff, 0, 0, 0, 0, 0]),
         Action::Allow
     );
+}
+
+/// A profile of `names.len()` syscalls × `per_name` ALLOW entries, each with `comparisons`
+/// `SCMP_CMP_MASKED_EQ` comparisons (one per argument) on one pseudo-random bit of the
+/// low 16: the shape whose `conditions-cover-all` search took seconds per syscall.
+fn one_bit_masks(names: &[&str], per_name: usize, comparisons: usize) -> String {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        seed >> 33
+    };
+    let mut entries = Vec::new();
+    for name in names {
+        for _ in 0..per_name {
+            let args: Vec<String> = (0..comparisons)
+                .map(|i| {
+                    let mask = 1u64 << (next() % 16);
+                    let value = if next() % 2 == 0 { 0 } else { mask };
+                    format!(
+                        r#"{{"index":{i},"value":{mask},"valueTwo":{value},"op":"SCMP_CMP_MASKED_EQ"}}"#
+                    )
+                })
+                .collect();
+            entries.push(format!(
+                r#"{{"names":["{name}"],"action":"SCMP_ACT_ALLOW","args":[{}]}}"#,
+                args.join(",")
+            ));
+        }
+    }
+    format!(
+        r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[{}]}}"#,
+        entries.join(",")
+    )
+}
+
+const SIXTEEN: [&str; 16] = [
+    "read", "write", "openat", "close", "fstat", "lseek", "mmap", "mprotect", "munmap", "brk",
+    "ioctl", "pread64", "pwrite64", "readv", "writev", "access",
+];
+
+/// `check` runs every analysis within one step budget: on a profile whose searches would
+/// take seconds, it stops at the budget and says which analysis it did not finish, for
+/// which syscalls, and why.
+#[test]
+fn check_stays_within_its_budget_and_says_what_it_did_not_finish() {
+    let json = one_bit_masks(&SIXTEEN, 50, 2);
+    let found = check_text(&json);
+    let unfinished: Vec<&Finding> = found.iter().filter(|f| f.code == "unfinished").collect();
+    assert_eq!(unfinished.len(), 1, "{found:#?}");
+    let m = &unfinished[0].message;
+    assert_eq!(unfinished[0].severity, Severity::Warning);
+    for part in [
+        "budget of 50000000 steps",
+        "conditions-cover-all not finished",
+        "not decided for access (SCMP_ACT_ALLOW)",
+        "and 8 more",
+        "needed more steps than were left",
+        "fewer entries or comparisons per syscall",
+    ] {
+        assert!(m.contains(part), "{m:?} lacks {part:?}");
+    }
+    // The lints that only read the profile all ran.
+    assert!(!m.contains("not run"), "{m}");
+    assert!(found.iter().any(|f| f.code == "vital-denied"), "{found:#?}");
+
+    // The same analyses within a budget the caller gives: never more than it.
+    let spec = parse_profile(&json).unwrap();
+    let mut budget = StepBudget::new(2_000_000);
+    let found = lint_within(&spec, &mut budget);
+    assert!(budget.used() <= 2_000_000, "{}", budget.used());
+    assert!(found.iter().any(|f| f.code == "unfinished"), "{found:#?}");
+}
+
+/// One syscall too costly to decide does not keep the others from being decided: each
+/// gets a fair share of the budget first, and what is left goes to those still undecided.
+#[test]
+fn a_costly_syscall_does_not_starve_the_others() {
+    let hard = one_bit_masks(&["read"], 50, 2);
+    let hard: serde_json::Value = serde_json::from_str(&hard).unwrap();
+    let mut entries = hard["syscalls"].as_array().unwrap().clone();
+    // fcntl: arg1 != 8 in one entry and != 10 in another cover every value.
+    for v in [8, 10] {
+        entries.push(
+            serde_json::json!({"names": ["fcntl"], "action": "SCMP_ACT_ALLOW",
+            "args": [{"index": 1, "value": v, "op": "SCMP_CMP_NE"}]}),
+        );
+    }
+    let json = serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64"], "syscalls": entries})
+    .to_string();
+    let spec = parse_profile(&json).unwrap();
+    let mut budget = StepBudget::new(3_000_000);
+    let found = lint_within(&spec, &mut budget);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.code == "conditions-cover-all" && f.path == "syscalls[50]"),
+        "{found:#?}"
+    );
+    let unfinished = found.iter().find(|f| f.code == "unfinished").unwrap();
+    assert!(
+        unfinished
+            .message
+            .contains("not decided for read (SCMP_ACT_ALLOW)"),
+        "{}",
+        unfinished.message
+    );
+    assert!(
+        !unfinished.message.contains("fcntl"),
+        "{}",
+        unfinished.message
+    );
+}
+
+/// A profile that repeats itself gets a proportionate answer: at most
+/// `MAX_FINDINGS_PER_CODE` findings of one code are listed, the others counted, and no
+/// message lists an entry's thousands of names.
+#[test]
+fn repeated_findings_are_counted_not_listed() {
+    let names: Vec<String> = (0..20_000).map(|i| format!("\"nosuch{i}\"")).collect();
+    let json = format!(
+        r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":[{}],"action":"SCMP_ACT_ALLOW"}}]}}"#,
+        names.join(",")
+    );
+    let found = check_text(&json);
+    let unknown: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.code == "unknown-syscall")
+        .collect();
+    assert_eq!(
+        unknown.len(),
+        MAX_FINDINGS_PER_CODE + 1,
+        "{}",
+        unknown.len()
+    );
+    let more = unknown.last().unwrap();
+    assert!(
+        more.message.contains(&format!(
+            "{} more unknown-syscall findings",
+            20_000 - MAX_FINDINGS_PER_CODE
+        )),
+        "{}",
+        more.message
+    );
+    let equal = found
+        .iter()
+        .find(|f| f.code == "rule-equals-default")
+        .unwrap();
+    assert!(
+        equal.message.contains("and 19984 more"),
+        "{}",
+        equal.message
+    );
+    assert!(equal.message.len() < 1000, "{}", equal.message.len());
+    assert!(found.iter().all(|f| f.code != "unfinished"), "{found:#?}");
 }
