@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use oci_seccomp::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
-use oci_seccomp::{simulate, Action, CompileOptions, Program};
+use oci_seccomp::{simulate, Action, ArgReading, CompileOptions, Program};
 use oci_seccomp_tests::{int80, probe, program, program_with, raw, run_filtered, Exit, TIMEOUT};
 
 // x86_64 syscall numbers.
@@ -622,8 +622,8 @@ fn upper_bits_dodge_a_32_bit_argument() {
     const FIONREAD: u64 = 0x541b;
     let eq = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ioctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":21531,"op":"SCMP_CMP_EQ"}]}]}"#;
     let masked = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ioctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":4294967295,"valueTwo":21531,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
-    let probe = |json: &str| {
-        let p = program(json);
+    let probe = |json: &str, reading: ArgReading| {
+        let p = program_with(json, &CompileOptions::default().with_arg_reading(reading));
         let r = run_filtered(&p, TIMEOUT, |rep| {
             let mut fds = [0i32; 2];
             // SAFETY: `fds` is a valid array of two ints.
@@ -651,10 +651,67 @@ fn upper_bits_dodge_a_32_bit_argument() {
         assert_eq!(r.exit, Exit::Code(0), "{json}");
         r.values
     };
-    // EQ: FIONREAD refused, the same request with bit 32 set runs and reports 3 bytes.
-    assert_eq!(probe(eq), [-EPERM, -1, 0, 3]);
-    // MASKED_EQ 0xffffffff: both refused.
-    assert_eq!(probe(masked), [-EPERM, -1, -EPERM, -1]);
+    // runc's literal reading, EQ: FIONREAD refused, the same request with bit 32 set runs
+    // and reports 3 bytes.
+    assert_eq!(probe(eq, ArgReading::Literal), [-EPERM, -1, 0, 3]);
+    // The kernel's reading (ours, the default): both refused.
+    assert_eq!(probe(eq, ArgReading::Kernel), [-EPERM, -1, -EPERM, -1]);
+    // MASKED_EQ 0xffffffff: both refused under either reading.
+    for reading in [ArgReading::Literal, ArgReading::Kernel] {
+        assert_eq!(probe(masked, reading), [-EPERM, -1, -EPERM, -1]);
+    }
+    // An order on the request (deny every request >= FIONREAD): the kernel's reading
+    // compares the low word, so garbage above it changes nothing.
+    let ge = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ioctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":21531,"op":"SCMP_CMP_GE"}]}]}"#;
+    assert_eq!(probe(ge, ArgReading::Kernel), [-EPERM, -1, -EPERM, -1]);
+    // Read literally both are >= 0x541b: refused too (the dodge goes the other way, below).
+    let lt = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ioctl"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":21532,"op":"SCMP_CMP_LT"}]}]}"#;
+    assert_eq!(probe(lt, ArgReading::Literal), [-EPERM, -1, 0, 3]);
+    assert_eq!(probe(lt, ArgReading::Kernel), [-EPERM, -1, -EPERM, -1]);
+}
+
+/// The issue's vsock example: a profile that denies `socket` when `arg0 == 40` (AF_VSOCK).
+/// The kernel reads the family as an `int`, so `socket(0x1_0000_0028, ...)` is an AF_VSOCK
+/// socket: created under runc's literal reading, refused under the kernel's (ours).
+#[test]
+fn a_vsock_socket_cannot_step_around_a_family_deny() {
+    const SOCKET: i64 = 41;
+    let deny = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socket"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":40,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let allow_but = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socket"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":40,"op":"SCMP_CMP_NE"},{"index":1,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let probe = |json: &str, reading: ArgReading, family: u64| {
+        let p = program_with(json, &CompileOptions::default().with_arg_reading(reading));
+        let r = run_filtered(&p, TIMEOUT, |rep| {
+            rep.report(raw(SOCKET, [family, 1 /* SOCK_STREAM */, 0, 0, 0, 0]));
+            0
+        });
+        assert_eq!(r.exit, Exit::Code(0), "{json}");
+        r.values[0]
+    };
+    let vsock = 40u64;
+    let dodged = 1u64 << 32 | vsock;
+    // Without a filter the kernel makes the socket either way (the same family to it).
+    let plain = probe(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#,
+        ArgReading::Kernel,
+        dodged,
+    );
+    assert!(
+        plain >= 0,
+        "vsock sockets must be available for this test: {plain}"
+    );
+    assert!(probe(deny, ArgReading::Literal, dodged) >= 0);
+    assert_eq!(probe(deny, ArgReading::Literal, vsock), -EPERM);
+    assert_eq!(probe(deny, ArgReading::Kernel, vsock), -EPERM);
+    assert_eq!(probe(deny, ArgReading::Kernel, dodged), -EPERM);
+    // `!=` on the family ANDed with the type: a 32-bit comparison of the low word, in one
+    // rule (no expansion), and the dodge changes nothing.
+    assert_eq!(probe(allow_but, ArgReading::Kernel, 1), -EPERM);
+    assert!(probe(allow_but, ArgReading::Kernel, vsock) >= 0);
+    assert!(probe(allow_but, ArgReading::Kernel, dodged) >= 0);
+    assert_eq!(probe(allow_but, ArgReading::Kernel, 1 << 32 | 1), -EPERM);
+    assert_eq!(probe(allow_but, ArgReading::Literal, 1 << 32 | 1), -EPERM);
+    // Read literally, the same vsock socket is refused: stricter than the profile means.
+    assert_eq!(probe(allow_but, ArgReading::Literal, 1 << 32 | 40), -EPERM);
 }
 
 /// `clone`'s flags are declared `unsigned long`, but kernel/fork.c takes
@@ -665,8 +722,9 @@ fn upper_bits_dodge_a_32_bit_argument() {
 fn clone_flags_are_read_as_32_bits() {
     let eq = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":0,"value":17,"op":"SCMP_CMP_EQ"}]}]}"#;
     let masked = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":0,"value":4294967295,"valueTwo":17,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
-    let probe = |json: &str| {
-        let r = run_filtered(&program(json), TIMEOUT, |rep| {
+    let probe_with = |json: &str, reading: ArgReading| {
+        let opts = CompileOptions::default().with_arg_reading(reading);
+        let r = run_filtered(&program_with(json, &opts), TIMEOUT, |rep| {
             for flags in [17u64, 17 | 1 << 32] {
                 let ret = raw(CLONE, [flags, 0, 0, 0, 0, 0]);
                 if ret == 0 {
@@ -686,9 +744,13 @@ fn clone_flags_are_read_as_32_bits() {
         assert_eq!(r.exit, Exit::Code(0), "{json}");
         r.values
     };
-    // EQ: SIGCHLD alone refused; with bit 32 set the kernel forks (1 stands for a pid).
+    let probe = |json: &str| probe_with(json, ArgReading::Literal);
+    // EQ, compared as runc compares it: SIGCHLD alone refused; with bit 32 set the kernel
+    // forks (1 stands for a pid).
     assert_eq!(probe(eq), [-5, 1]);
     assert_eq!(probe(masked), [-5, -5]);
+    // The kernel's reading (ours, the default): the table's 32 bits are compared.
+    assert_eq!(probe_with(eq, ArgReading::Kernel), [-5, -5]);
     let lint = oci_seccomp::lint::lint(&oci_seccomp::parse_profile(eq).unwrap());
     assert!(lint.iter().any(|f| f.code == "arg-width"), "{lint:?}");
 }

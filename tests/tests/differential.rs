@@ -111,6 +111,10 @@ fn intended_difference(bundle: &str, probe: &str) -> Option<(&'static str, &'sta
             "err 1",
             "an entry equal to the default takes part in precedence; runc and crun drop it",
         )),
+        ("family_ne_allow", "socket_vsock_upper") => Some((
+            "err 1",
+            "the kernel reads the family as an int (40, AF_VSOCK); runc and crun compare 64 bits",
+        )),
         _ => None,
     }
 }
@@ -171,6 +175,17 @@ fn bundles() -> Vec<(&'static str, Value)> {
                  "args": [{"index": 0, "value": 0x1000_0000u64, "valueTwo": 0x1000_0000u64, "op": "SCMP_CMP_MASKED_EQ"}]},
                 {"names": ["unshare"], "action": "SCMP_ACT_ALLOW",
                  "args": [{"index": 0, "value": 0x2_0000u64, "valueTwo": 0x2_0000u64, "op": "SCMP_CMP_MASKED_EQ"}]}]}),
+    ));
+    // Newer Docker's family rule: runc and crun compare 64 bits, so a family with upper
+    // bits set passes `!=` and the kernel makes an AF_VSOCK socket; we compare the bits
+    // the kernel reads (`intended_difference`).
+    out.push((
+        "family_ne_allow",
+        json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": arches,
+               "syscalls": [allow(BASE), allow(&["clone", "personality"]),
+                {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_NE"}]},
+                {"names": ["socketcall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}),
     ));
     out.push(("docker", docker_rendered()));
     // The LOG flag and the LOG action. runc 1.1.5 refuses every `flags` value, so this

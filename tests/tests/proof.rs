@@ -15,8 +15,12 @@ use oci_seccomp_tests::{int80_5, program, raw, run_filtered, Exit, TIMEOUT};
 
 const GETPPID: i64 = 110;
 
+/// libseccomp's generator, with the literal 64-bit reading of arguments that runc and crun
+/// give it (it cannot compare a low word alone on a 64-bit ABI).
 fn libseccomp() -> CompileOptions {
-    CompileOptions::default().with_backend(Backend::Libseccomp)
+    CompileOptions::default()
+        .with_backend(Backend::Libseccomp)
+        .with_arg_reading(oci_seccomp::ArgReading::Literal)
 }
 
 /// libseccomp's program, not checked.

@@ -28,6 +28,13 @@ fn runner(cases: u32) -> TestRunner {
     )
 }
 
+/// The reference reads every argument as 64 bits, as written (runc's reading); the
+/// kernel's reading is checked by `oci-seccomp`'s own `arg_reading` tests and the kernel
+/// tests of `compile_kernel.rs`.
+fn literal() -> CompileOptions {
+    CompileOptions::default().with_arg_reading(oci_seccomp::ArgReading::Literal)
+}
+
 /// Compiles, or returns `None` when our self-check refused a program that libseccomp
 /// miscompiled — after confirming, with the check off, that the program really
 /// disagrees with the reference somewhere.
@@ -37,13 +44,19 @@ fn compile_or_refused(
     refused: &AtomicUsize,
 ) -> Option<oci_seccomp::Program> {
     let parsed = parse_profile(json).unwrap();
-    match compile(&parsed, &CompileOptions::default()) {
+    match compile(&parsed, &literal()) {
         Ok(p) => Some(p),
         Err(oci_seccomp::CompileError::Miscompiled { detail, .. }) => {
-            let raw = compile(&parsed, &CompileOptions::default().with_verify(false)).unwrap();
+            let raw = compile(&parsed, &literal().with_verify(false)).unwrap();
             // The proof's witness: the unproven program and the independent reference
             // must disagree there.
-            let profile = oci_seccomp::Profile::from_oci(&parsed, false).unwrap();
+            let profile = oci_seccomp::Profile::from_oci_reading(
+                &parsed,
+                false,
+                arch::native(),
+                oci_seccomp::ArgReading::Literal,
+            )
+            .unwrap();
             let model = oci_seccomp::prove::Model::new(&profile, true);
             let wrong = match oci_seccomp::prove::prove_instructions(&model, raw.instructions()) {
                 Err(oci_seccomp::prove::ProofError::Differs(cx)) => {

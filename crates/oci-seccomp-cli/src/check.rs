@@ -9,9 +9,14 @@ use crate::{CliError, CliResult};
 
 /// Runs `check`: prints every finding, exit 1 when any is an error. Docker profiles are
 /// rendered for `opts` first.
-pub fn run(path: &str, as_json: bool, opts: &RenderOptions) -> CliResult<u8> {
+pub fn run(
+    path: &str,
+    as_json: bool,
+    opts: &RenderOptions,
+    reading: oci_seccomp::ArgReading,
+) -> CliResult<u8> {
     let text = util::read_input(path)?;
-    let findings = lint::check_text_with(&text, opts);
+    let findings = lint::check_text_reading(&text, opts, reading);
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let (errors, warnings, notes) = (
         count(Severity::Error),

@@ -20,6 +20,7 @@ pub struct CompileArgs {
     pub strict: bool,
     pub no_stub: bool,
     pub backend: oci_seccomp::Backend,
+    pub arg_reading: oci_seccomp::ArgReading,
 }
 
 /// Replaces the profile's architectures with `names` (none: leave them) and returns the
@@ -145,7 +146,8 @@ pub fn run(a: CompileArgs) -> CliResult<u8> {
             .with_strict(a.strict)
             .with_enosys_stub(!a.no_stub)
             .with_backend(a.backend)
-            .with_target(Some(target));
+            .with_target(Some(target))
+            .with_arg_reading(a.arg_reading);
         let program =
             oci_seccomp::compile(&spec, &opts).map_err(|e| util::compile_error(&name, &e))?;
         match a.format {

@@ -17,6 +17,7 @@ pub struct ExplainArgs {
     pub args: Vec<String>,
     pub arch: Option<String>,
     pub json: bool,
+    pub arg_reading: oci_seccomp::ArgReading,
 }
 
 /// Describes an action with the errno name: `SCMP_ACT_ERRNO (EPERM, 1)`.
@@ -131,11 +132,14 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
         })?
     };
 
-    let d = explain::explain(&spec, arch, nr, &args[..a.args.len()]).map_err(|e| match e {
-        ExplainError::Compile(e) => util::compile_error(&name, &e),
-        ExplainError::Simulate(e) => CliError::problem(format!("{name}: simulation failed: {e}")),
-        other => CliError::problem(format!("{name}: {other}")),
-    })?;
+    let d = explain::explain_reading(&spec, arch, nr, &args[..a.args.len()], a.arg_reading)
+        .map_err(|e| match e {
+            ExplainError::Compile(e) => util::compile_error(&name, &e),
+            ExplainError::Simulate(e) => {
+                CliError::problem(format!("{name}: simulation failed: {e}"))
+            }
+            other => CliError::problem(format!("{name}: {other}")),
+        })?;
     let sys_name = &d.syscall;
     let (why_text, why_json) = match &d.decided_by {
         DecidedBy::Entry(entry) => {
@@ -177,7 +181,11 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
         Action::Errno(e) => Some(i32::from(e)),
         _ => None,
     };
-    let reads: Vec<(String, serde_json::Value)> = d.kernel_reads.iter().map(kernel_read).collect();
+    let reads: Vec<(String, serde_json::Value)> = d
+        .kernel_reads
+        .iter()
+        .map(|r| kernel_read(r, d.arg_reading))
+        .collect();
     if a.json {
         let v = json!({
             "profile": name,
@@ -193,6 +201,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
             "ret_index": d.ret_index,
             "program_length": d.program_length,
             "kernel_reads": reads.iter().map(|r| &r.1).collect::<Vec<_>>(),
+            "arg_reading": d.arg_reading.name(),
         });
         let mut s =
             serde_json::to_string_pretty(&v).map_err(|e| CliError::problem(e.to_string()))?;
@@ -222,23 +231,31 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
     Ok(0)
 }
 
-/// One line of text and one JSON object for how the kernel reads an argument.
-fn kernel_read(r: &KernelRead) -> (String, serde_json::Value) {
+/// One line of text and one JSON object for how the kernel reads an argument, and what
+/// the program compared under `reading`.
+fn kernel_read(r: &KernelRead, reading: oci_seccomp::ArgReading) -> (String, serde_json::Value) {
     let (i, v, read, bits) = (r.index, r.given, r.read, r.bits);
-    let note = if read != v {
-        format!(
-            "; the filter compares {v:#x} but the syscall runs with {read:#x} (compare with \
-             SCMP_CMP_MASKED_EQ, mask {:#x}, to match what the kernel reads)",
+    let literal = reading == oci_seccomp::ArgReading::Literal;
+    let note = match (read != v, literal) {
+        (true, true) => format!(
+            "; the filter compares {v:#x} (--arg-reading literal, as runc) but the syscall \
+             runs with {read:#x} (compare with SCMP_CMP_MASKED_EQ, mask {:#x}, to match what \
+             the kernel reads)",
             r.mask
-        )
-    } else {
-        String::new()
+        ),
+        (true, false) => format!(
+            "; the filter compares {read:#x} too (the kernel's reading; runc and crun \
+             compare {v:#x})"
+        ),
+        _ => String::new(),
     };
+    let compared = if literal && bits < 64 { v } else { read };
     (
         format!(
             "arg{i}:       the kernel reads `{} {}` ({bits} bits): {read:#x}{note}",
             r.ty, r.name
         ),
-        json!({"index": i, "type": r.ty, "name": r.name, "bits": bits, "value": format!("{read:#x}")}),
+        json!({"index": i, "type": r.ty, "name": r.name, "bits": bits, "value": format!("{read:#x}"),
+               "compared": format!("{compared:#x}")}),
     )
 }

@@ -57,6 +57,24 @@ impl From<BackendArg> for oci_seccomp::Backend {
     }
 }
 
+/// How comparisons on arguments the kernel reads as 32 (or 16) bits are decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ArgReadingArg {
+    /// On the bits the kernel reads: upper bits set by the caller change nothing.
+    Kernel,
+    /// On all 64 bits of the register, as written: runc's and crun's reading.
+    Literal,
+}
+
+impl From<ArgReadingArg> for oci_seccomp::ArgReading {
+    fn from(r: ArgReadingArg) -> Self {
+        match r {
+            ArgReadingArg::Kernel => Self::Kernel,
+            ArgReadingArg::Literal => Self::Literal,
+        }
+    }
+}
+
 /// Output formats of `compile`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -96,6 +114,11 @@ enum Command {
         /// Docker profiles: the kernel version compared with minKernel, X.Y (default: running).
         #[arg(long, value_name = "X.Y")]
         kernel: Option<String>,
+        /// How comparisons on arguments the kernel reads as 32 (or 16) bits (a socket
+        /// family, an ioctl request, ...) are decided: on the bits the kernel reads
+        /// (kernel), or on all 64 bits as runc and crun do (literal).
+        #[arg(long = "arg-reading", value_enum, default_value_t = ArgReadingArg::Kernel)]
+        arg_reading: ArgReadingArg,
     },
     /// Compile an OCI profile to a BPF program.
     Compile {
@@ -125,6 +148,11 @@ enum Command {
         /// The code generator: ours (native) or libseccomp's; both are proven.
         #[arg(long, value_enum, default_value_t = BackendArg::Native)]
         backend: BackendArg,
+        /// How comparisons on arguments the kernel reads as 32 (or 16) bits (a socket
+        /// family, an ioctl request, ...) are decided: on the bits the kernel reads
+        /// (kernel), or on all 64 bits as runc and crun do (literal).
+        #[arg(long = "arg-reading", value_enum, default_value_t = ArgReadingArg::Kernel)]
+        arg_reading: ArgReadingArg,
     },
     /// Explain what a profile does with one syscall: action, deciding entry, cost.
     Explain {
@@ -146,6 +174,11 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// How comparisons on arguments the kernel reads as 32 (or 16) bits (a socket
+        /// family, an ioctl request, ...) are decided: on the bits the kernel reads
+        /// (kernel), or on all 64 bits as runc and crun do (literal).
+        #[arg(long = "arg-reading", value_enum, default_value_t = ArgReadingArg::Kernel)]
+        arg_reading: ArgReadingArg,
     },
     /// Render a Docker (moby) profile to OCI `linux.seccomp` JSON.
     Render {
@@ -197,9 +230,10 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             no_default_caps,
             arch,
             kernel,
+            arg_reading,
         } => {
             let opts = render::options(&cap, no_default_caps, arch.as_deref(), kernel.as_deref())?;
-            check::run(&profile, json, &opts)
+            check::run(&profile, json, &opts, arg_reading.into())
         }
         Command::Compile {
             profile,
@@ -210,6 +244,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             strict,
             no_stub,
             backend,
+            arg_reading,
         } => compile::run(compile::CompileArgs {
             profile,
             default,
@@ -219,6 +254,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             strict,
             no_stub,
             backend: backend.into(),
+            arg_reading: arg_reading.into(),
         }),
         Command::Explain {
             profile,
@@ -227,6 +263,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             default,
             arch,
             json,
+            arg_reading,
         } => {
             // With --default the first positional is the syscall.
             let (profile, syscall, args) = if default {
@@ -252,6 +289,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
                 args,
                 arch,
                 json,
+                arg_reading: arg_reading.into(),
             })
         }
         Command::Render {

@@ -455,13 +455,34 @@ fn explain_says_how_the_kernel_reads_each_argument() {
         "x86_64",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Ours (the kernel's reading, the default): the filter compares what the kernel reads.
+    let s = stdout(&o);
+    assert!(s.contains("SCMP_ACT_ERRNO"), "{s}");
+    assert!(
+        s.contains("`unsigned int cmd` (32 bits): 0x541b")
+            && s.contains("the kernel's reading; runc and crun compare 0x10000541b"),
+        "{s}"
+    );
+    assert!(s.contains("`unsigned int fd` (32 bits): 0x3"), "{s}");
+    // runc's literal reading: the upper half steps around the entry.
+    let o = cli(&[
+        "explain",
+        &p,
+        "ioctl",
+        "3",
+        "0x10000541b",
+        "--arch",
+        "x86_64",
+        "--arg-reading",
+        "literal",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let s = stdout(&o);
     assert!(s.contains("SCMP_ACT_ALLOW"), "{s}");
     assert!(
         s.contains("`unsigned int cmd` (32 bits): 0x541b") && s.contains("SCMP_CMP_MASKED_EQ"),
         "{s}"
     );
-    assert!(s.contains("`unsigned int fd` (32 bits): 0x3"), "{s}");
     let o = cli(&[
         "explain",
         &p,
@@ -475,6 +496,8 @@ fn explain_says_how_the_kernel_reads_each_argument() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["kernel_reads"][1]["bits"], json!(32), "{v}");
     assert_eq!(v["kernel_reads"][1]["value"], json!("0x541b"), "{v}");
+    assert_eq!(v["kernel_reads"][1]["compared"], json!("0x541b"), "{v}");
+    assert_eq!(v["arg_reading"], json!("kernel"), "{v}");
     // On i386 the register is 32 bits: the filter sees what the kernel reads.
     let o = cli(&["explain", &p, "ioctl", "3", "0x541b", "--arch", "x86"]);
     assert!(stdout(&o).contains("(32 bits): 0x541b"), "{}", stdout(&o));

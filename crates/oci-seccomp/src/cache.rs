@@ -133,7 +133,8 @@ pub fn kernel_release() -> String {
 /// The revision of what a profile means and how our generator compiles it: part of every
 /// cache key, so that a program cached by a build with other semantics (the same package
 /// version during development) is never reused. Change it with any such change.
-pub const SEMANTICS: &str = "2026-12 default entries in precedence, strictest overlap";
+pub const SEMANTICS: &str =
+    "2026-12 default entries in precedence, strictest overlap, kernel argument reading";
 
 impl CacheKey {
     /// The key for compiling `spec` with `opts` in this process.
@@ -162,6 +163,7 @@ impl CacheKey {
         // Which generator, for which host (v2).
         put(&mut b, opts.backend.name().as_bytes());
         put(&mut b, opts.target_arch().name.as_bytes());
+        put(&mut b, opts.arg_reading.name().as_bytes());
         // The whole profile, every field, in a fixed order.
         put(&mut b, spec.default_action().to_string().as_bytes());
         put_opt_u64(&mut b, spec.default_errno_ret().map(u64::from));

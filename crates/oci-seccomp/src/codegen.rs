@@ -220,6 +220,9 @@ fn mask_cond(word: u8, m: u32, v: u32) -> Option<Cond> {
 
 /// The comparisons of one profile condition on an ABI; `Err(())` when it can never hold.
 fn conds_of(c: &Condition, narrow: bool, big_endian: bool) -> Result<Vec<Cond>, ()> {
+    // A comparison of the low word alone (the kernel's reading of a 32-bit argument) is
+    // made as on a 32-bit ABI.
+    let narrow = narrow || c.low_word;
     let (lo, hi) = arg_words(c.index, big_endian);
     if c.op == Op::MaskedEq {
         let mut out = Vec::new();

@@ -9,7 +9,7 @@ use oci_spec::runtime::LinuxSeccomp;
 use crate::action::Action;
 use crate::arch::{self, ArchInfo};
 use crate::error::CompileError;
-use crate::profile::{libseccomp_version_string, Op, Profile};
+use crate::profile::{libseccomp_version_string, ArgReading, Op, Profile};
 use crate::program::{Instruction, Program, BPF_MAXINSNS};
 use crate::stub;
 
@@ -61,6 +61,10 @@ pub struct CompileOptions {
     /// [`arch::native`]). Another byte order than the build host's needs
     /// [`Backend::Native`].
     pub target: Option<&'static ArchInfo>,
+    /// How comparisons on arguments the kernel reads as 32 (or 16) bits are decided: on
+    /// the value the kernel will use (the default), or on all 64 bits as runc does
+    /// ([`ArgReading`]).
+    pub arg_reading: ArgReading,
 }
 
 impl Default for CompileOptions {
@@ -72,6 +76,7 @@ impl Default for CompileOptions {
             verify: true,
             backend: Backend::Native,
             target: None,
+            arg_reading: ArgReading::Kernel,
         }
     }
 }
@@ -110,6 +115,13 @@ impl CompileOptions {
     #[must_use]
     pub fn with_backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
+        self
+    }
+
+    /// Sets `arg_reading`.
+    #[must_use]
+    pub fn with_arg_reading(mut self, reading: ArgReading) -> Self {
+        self.arg_reading = reading;
         self
     }
 
@@ -228,6 +240,24 @@ pub fn build_profile_context(
             ),
         ));
     }
+    // libseccomp compares all 64 bits of an argument on a 64-bit ABI: it cannot compare
+    // the low word alone, as the kernel's reading of a 32-bit argument needs.
+    if profile.architectures().iter().any(|a| !a.narrow_args()) {
+        if let Some(r) = profile
+            .rules()
+            .iter()
+            .find(|r| r.conditions.iter().any(|c| c.low_word))
+        {
+            return Err(CompileError::invalid(
+                format!("syscalls[{}].args", r.entry),
+                format!("{:?}", r.name),
+                "read as the kernel reads this 32-bit argument, a `!=`, `<`, `<=`, `>` or `>=` \
+                 compares its low 32 bits alone, which libseccomp cannot express on a 64-bit \
+                 ABI: use the native backend, or the literal 64-bit reading (--arg-reading \
+                 literal) as runc does",
+            ));
+        }
+    }
     for rule in profile.rules() {
         let path = format!("syscalls[{}]", rule.entry);
         let sc = ScmpSyscall::from_name(&rule.name)
@@ -344,7 +374,8 @@ fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchIn
 ///
 /// As [`Profile::from_oci`] and [`compile_profile`].
 pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {
-    let profile = Profile::from_oci_for(spec, opts.strict, opts.target_arch())?;
+    let profile =
+        Profile::from_oci_reading(spec, opts.strict, opts.target_arch(), opts.arg_reading)?;
     compile_profile(&profile, opts)
 }
 
@@ -451,7 +482,7 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
             instructions += rule
                 .conditions
                 .iter()
-                .map(|c| comparison_instructions(c.op, a.narrow_args()))
+                .map(|c| comparison_instructions(c.op, a.narrow_args() || c.low_word))
                 .sum::<usize>();
             if instructions > MAX_COMPARISON_INSTRUCTIONS {
                 return Err(CompileError::invalid(

@@ -29,7 +29,7 @@ use crate::action::Action;
 use crate::arch::{self, ArchInfo};
 use crate::argwidth;
 use crate::error::{CompileError, SimulateError};
-use crate::profile::Profile;
+use crate::profile::{ArgReading, Profile};
 use crate::prove::Cause;
 use crate::CompileOptions;
 
@@ -150,6 +150,9 @@ pub struct Explanation {
     pub program_length: usize,
     /// How the kernel reads each given argument it has a type for.
     pub kernel_reads: Vec<KernelRead>,
+    /// How the program compared the narrow ones: on what the kernel reads, or on all 64
+    /// bits (runc's literal reading).
+    pub arg_reading: ArgReading,
 }
 
 /// The `seccomp_data.nr` of a number given for `arch`: any 32-bit value
@@ -233,6 +236,22 @@ pub fn explain(
     nr: i32,
     args: &[u64],
 ) -> Result<Explanation, ExplainError> {
+    explain_reading(spec, arch, nr, args, ArgReading::Kernel)
+}
+
+/// [`explain`] for the program compiled with `reading` ([`ArgReading`]): how comparisons
+/// on arguments the kernel reads as 32 (or 16) bits are decided.
+///
+/// # Errors
+///
+/// As [`explain`].
+pub fn explain_reading(
+    spec: &LinuxSeccomp,
+    arch: &'static ArchInfo,
+    nr: i32,
+    args: &[u64],
+    reading: ArgReading,
+) -> Result<Explanation, ExplainError> {
     if args.len() > 6 {
         return Err(ExplainError::TooManyArguments(args.len()));
     }
@@ -240,8 +259,8 @@ pub fn explain(
     all[..args.len()].copy_from_slice(args);
     let syscall = syscall_name(arch, nr);
 
-    let opts = CompileOptions::default();
-    let profile = Profile::from_oci_for(spec, false, arch::target_of(&[arch]))?;
+    let opts = CompileOptions::default().with_arg_reading(reading);
+    let profile = Profile::from_oci_reading(spec, false, arch::target_of(&[arch]), reading)?;
     // `compile` proves the program against the profile, so the oracle below explains
     // exactly what the program does.
     let program = crate::compile_profile(&profile, &opts)?;
@@ -272,5 +291,6 @@ pub fn explain(
         ret_index: run.ret_index,
         program_length: program.len(),
         kernel_reads,
+        arg_reading: reading,
     })
 }

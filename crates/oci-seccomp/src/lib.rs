@@ -59,7 +59,7 @@ pub use compile::{
 };
 pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
 pub use parse::{find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES};
-pub use profile::Profile;
+pub use profile::{ArgReading, Profile};
 pub use program::{FilterFlags, Instruction, Program};
 pub use simulate::{is_constant_allow, simulate, Decision, SeccompData};
 

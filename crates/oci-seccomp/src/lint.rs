@@ -42,7 +42,7 @@ use serde::Serialize;
 use crate::action::Action;
 use crate::arch;
 use crate::errno::ENOSYS;
-use crate::profile::{action_from_oci, notify_entry, Condition, Profile};
+use crate::profile::{action_from_oci, notify_entry, ArgReading, Condition, Profile};
 use crate::prove::StepBudget;
 use crate::CompileOptions;
 
@@ -332,8 +332,19 @@ pub fn lint(spec: &LinuxSeccomp) -> Vec<Finding> {
 /// lint and what it did not decide, so that a missing finding is never read as a clean
 /// bill of health.
 pub fn lint_within(spec: &LinuxSeccomp, budget: &mut StepBudget) -> Vec<Finding> {
-    let profile = validate_quietly(spec).ok();
-    let mut linter = Linter::new(spec, budget);
+    lint_reading(spec, budget, ArgReading::Kernel)
+}
+
+/// [`lint_within`] for a profile compiled with `reading` ([`ArgReading`]): the
+/// `arg-width` lint says how that reading decides comparisons on narrow arguments, and
+/// validation applies it.
+pub fn lint_reading(
+    spec: &LinuxSeccomp,
+    budget: &mut StepBudget,
+    reading: ArgReading,
+) -> Vec<Finding> {
+    let profile = validate_quietly(spec, reading).ok();
+    let mut linter = Linter::new(spec, budget, reading);
     linter.cheap();
     linter.searching(profile.as_ref());
     linter.finish()
@@ -341,9 +352,12 @@ pub fn lint_within(spec: &LinuxSeccomp, budget: &mut StepBudget) -> Vec<Finding>
 
 /// [`Profile::from_oci`] without its log lines: `check` reports what validation finds as
 /// findings, once.
-fn validate_quietly(spec: &LinuxSeccomp) -> Result<Profile, crate::CompileError> {
+fn validate_quietly(
+    spec: &LinuxSeccomp,
+    reading: ArgReading,
+) -> Result<Profile, crate::CompileError> {
     tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-        Profile::from_oci(spec, false)
+        Profile::from_oci_reading(spec, false, arch::native(), reading)
     })
 }
 
@@ -357,8 +371,9 @@ struct Linter<'a, 'b> {
 }
 
 impl<'a, 'b> Linter<'a, 'b> {
-    fn new(spec: &'a LinuxSeccomp, budget: &'b mut StepBudget) -> Self {
-        let cx = Context::new(spec);
+    fn new(spec: &'a LinuxSeccomp, budget: &'b mut StepBudget, reading: ArgReading) -> Self {
+        let mut cx = Context::new(spec);
+        cx.reading = reading;
         let mut work = Work::new(budget);
         work.charge_always(cx.size);
         Self {
@@ -619,6 +634,8 @@ struct Context<'a> {
     other_actions: rustc_hash::FxHashSet<&'a str>,
     /// Whether a listed ABI has the socket and IPC multiplexers.
     mux_arch: bool,
+    /// How comparisons on narrow arguments are decided.
+    reading: ArgReading,
     /// name -> what the entries say about it.
     mentions: rustc_hash::FxHashMap<&'a str, Mentions>,
     /// Names listed, over all entries.
@@ -681,6 +698,7 @@ impl<'a> Context<'a> {
             first_uncond,
             other_actions,
             mux_arch,
+            reading: ArgReading::Kernel,
             mentions,
             names,
             size: (entries.len() + names + args) as u64,
@@ -1216,6 +1234,9 @@ fn filter_abis(spec: &LinuxSeccomp) -> Vec<&'static crate::arch::ArchInfo> {
 /// `arg-width` (warning when the dodge reaches a weaker action, note otherwise): a 32-bit
 /// (or 16-bit) argument compared as 64 bits. The upper bits reach the filter but not the
 /// syscall, so a caller can set them to step around the comparison ([`crate::argwidth`]).
+/// Under [`ArgReading::Kernel`] (the default) our program decides on the bits the kernel
+/// reads and the finding says so; it stays, because runc and crun (the literal reading)
+/// install the same profile with the dodge.
 fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
     let (entries, default) = (cx.entries, cx.default);
     let abis = filter_abis(cx.spec);
@@ -1315,21 +1336,38 @@ fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
                          whose bits above {mask:#x} are set (SCMP_CMP_GT {mask:#x})"
                     ),
                 };
-                out.push(Finding::new(
-                    severity,
-                    "arg-width",
-                    format!("{}.args[{j}]", format_args!("syscalls[{i}]")),
-                    format!(
+                let message = match cx.reading {
+                    ArgReading::Literal => format!(
                         "{n} reads argument {index} as `{} {}` ({bits} bits; \
-                         include/linux/syscalls.h), but on {} the filter compares all 64 bits: \
-                         {dodged:#x} {} this comparison while {plain:#x} {}, and the kernel runs \
-                         both as {plain:#x}: {effect}; {fix}",
+                         include/linux/syscalls.h), but on {} the filter compares all 64 bits \
+                         (--arg-reading literal, as runc): {dodged:#x} {} this comparison while \
+                         {plain:#x} {}, and the kernel runs both as {plain:#x}: {effect}; {fix}",
                         info.ty,
                         info.name,
                         wide.name,
                         verb(arg_matches(a, dodged)),
                         verb(arg_matches(a, plain)),
                     ),
+                    _ => format!(
+                        "{n} reads argument {index} as `{} {}` ({bits} bits; \
+                         include/linux/syscalls.h): oci-seccomp decides this comparison on \
+                         those {bits} bits (the kernel's reading, the default), so {dodged:#x} \
+                         gets what {plain:#x} gets. runc and crun compare all 64 bits on {}: \
+                         there {dodged:#x} {} this comparison while {plain:#x} {}, and the \
+                         kernel runs both as {plain:#x}: {effect}; for a profile that holds \
+                         under them too, {fix}",
+                        info.ty,
+                        info.name,
+                        wide.name,
+                        verb(arg_matches(a, dodged)),
+                        verb(arg_matches(a, plain)),
+                    ),
+                };
+                out.push(Finding::new(
+                    severity,
+                    "arg-width",
+                    format!("{}.args[{j}]", format_args!("syscalls[{i}]")),
+                    message,
                 ));
             }
         }
@@ -1602,6 +1640,16 @@ pub fn check_text(json: &str) -> Vec<Finding> {
 /// An `Error` finding means the profile cannot be installed as written; the others are
 /// advice. The findings come sorted by severity, errors first.
 pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Finding> {
+    check_text_reading(json, opts, ArgReading::Kernel)
+}
+
+/// [`check_text_with`] for a profile compiled with `reading` ([`ArgReading`]; `check
+/// --arg-reading`).
+pub fn check_text_reading(
+    json: &str,
+    opts: &crate::moby::RenderOptions,
+    reading: ArgReading,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if json.len() > crate::MAX_PROFILE_BYTES {
         out.push(Finding::new(
@@ -1639,15 +1687,17 @@ pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Fin
         })
         .collect();
     let mut found = if docker {
-        check_moby(json, opts, &mut budget)
+        check_moby(json, opts, &mut budget, reading)
     } else {
         let parsed = match &value {
             Some(v) => crate::parse::parse_parsed(json, v),
             None => crate::parse_profile(json),
         };
         match parsed {
-            Ok(s) => check_spec(&s, &mut budget),
-            Err(crate::ParseError::DockerKey { .. }) => check_moby(json, opts, &mut budget),
+            Ok(s) => check_spec(&s, &mut budget, reading),
+            Err(crate::ParseError::DockerKey { .. }) => {
+                check_moby(json, opts, &mut budget, reading)
+            }
             Err(e) => {
                 out.push(Finding::new(Severity::Error, "parse", "", e.to_string()));
                 return out;
@@ -1665,10 +1715,10 @@ pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Fin
 /// what is left, at most the [`MAX_STEPS`](crate::prove::MAX_STEPS) that `compile` gives
 /// it, then the lints that search, with the rest. When the proof runs out of steps with
 /// less than `compile` would give it, the `unfinished` finding says so.
-fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget) -> Vec<Finding> {
+fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget, reading: ArgReading) -> Vec<Finding> {
     let mut out = Vec::new();
-    let profile = validate_quietly(spec);
-    let mut linter = Linter::new(spec, budget);
+    let profile = validate_quietly(spec, reading);
+    let mut linter = Linter::new(spec, budget, reading);
     linter.cheap();
     match &profile {
         Err(e) => out.push(Finding::new(Severity::Error, "invalid", "", e.to_string())),
@@ -1678,7 +1728,7 @@ fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget) -> Vec<Finding> {
             let mut proof = StepBudget::new(given);
             let compiled = crate::compile::compile_profile_within(
                 profile,
-                &CompileOptions::default(),
+                &CompileOptions::default().with_arg_reading(reading),
                 &mut proof,
             );
             budget.charge(proof.used());
@@ -1713,6 +1763,7 @@ fn check_moby(
     json: &str,
     opts: &crate::moby::RenderOptions,
     budget: &mut StepBudget,
+    reading: ArgReading,
 ) -> Vec<Finding> {
     let profile = match crate::moby::parse_moby(json) {
         Ok(p) => p,
@@ -1751,7 +1802,7 @@ fn check_moby(
         .filter(|(_, e)| e.applies(opts))
         .map(|(i, _)| i)
         .collect();
-    let mut out: Vec<Finding> = check_spec(&spec, budget)
+    let mut out: Vec<Finding> = check_spec(&spec, budget, reading)
         .into_iter()
         .map(|mut f| {
             f.path = map_entry_indices(&f.path, &kept);

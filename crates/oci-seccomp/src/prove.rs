@@ -845,7 +845,7 @@ impl Model {
                         let first = profile.rules()[k]
                             .conditions
                             .iter()
-                            .find(|c| c.op == Op::Eq);
+                            .find(|c| c.op == Op::Eq && !c.low_word);
                         match first {
                             Some(c) => {
                                 let v = if abi.narrow {
@@ -1302,15 +1302,18 @@ fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<Sub
 /// Whether the equality comparisons of `rule` fit the region's word bounds (a cheap
 /// necessary condition for the rule to hold somewhere in it; no search).
 fn equalities_fit(rule: &Rule, abi: &Abi, q: &dyn Ask) -> bool {
-    rule.conditions.iter().filter(|c| c.op == Op::Eq).all(|c| {
-        let i = usize::from(c.index);
-        let (lo_w, hi_w) = arg_words(i, abi.big_endian);
-        let inside = |w: usize, v: u32| {
-            let (a, b) = q.range(w);
-            a <= v && v <= b
-        };
-        inside(lo_w, c.value as u32) && (abi.narrow || inside(hi_w, (c.value >> 32) as u32))
-    })
+    rule.conditions
+        .iter()
+        .filter(|c| c.op == Op::Eq && !c.low_word)
+        .all(|c| {
+            let i = usize::from(c.index);
+            let (lo_w, hi_w) = arg_words(i, abi.big_endian);
+            let inside = |w: usize, v: u32| {
+                let (a, b) = q.range(w);
+                a <= v && v <= b
+            };
+            inside(lo_w, c.value as u32) && (abi.narrow || inside(hi_w, (c.value >> 32) as u32))
+        })
 }
 
 /// Above this many rules of one action that may hold in a region, the check splits the
@@ -1325,7 +1328,7 @@ fn pivot(rules: &[&Rule], abi: &Abi, q: &mut dyn Ask) -> Result<Option<Atom>, St
     let Some(index) = rules
         .iter()
         .flat_map(|r| r.conditions.iter())
-        .find(|c| c.op == Op::Eq)
+        .find(|c| c.op == Op::Eq && !c.low_word)
         .map(|c| c.index)
     else {
         return Ok(None);
@@ -1333,7 +1336,7 @@ fn pivot(rules: &[&Rule], abi: &Abi, q: &mut dyn Ask) -> Result<Option<Atom>, St
     let mut values: Vec<u64> = rules
         .iter()
         .flat_map(|r| r.conditions.iter())
-        .filter(|c| c.op == Op::Eq && c.index == index)
+        .filter(|c| c.op == Op::Eq && !c.low_word && c.index == index)
         .map(|c| {
             if abi.narrow {
                 c.value & 0xffff_ffff
@@ -1408,7 +1411,7 @@ fn cond_options(c: &Condition, abi: &Abi) -> Vec<Vec<(Atom, bool)>> {
     let eq = |w, v| Atom::eq(w, v);
     let gt = Atom::gt;
     let ge = Atom::ge;
-    if abi.narrow {
+    if abi.narrow || c.low_word {
         return vec![match c.op {
             Op::Eq => vec![(eq(lo_w, vl), true)],
             Op::Ne => vec![(eq(lo_w, vl), false)],
@@ -1501,8 +1504,9 @@ fn cond_holds(c: &Condition, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
     let eq = |w, v| Atom::eq(w, v);
     let gt = Atom::gt;
     let ge = Atom::ge;
-    if abi.narrow {
-        // 32-bit ABIs: libseccomp compares the low word with the low word of the value.
+    if abi.narrow || c.low_word {
+        // 32-bit ABIs: libseccomp compares the low word with the low word of the value;
+        // the kernel's reading of a 32-bit argument does the same on any ABI.
         return Ok(match c.op {
             Op::Eq => q.ask(eq(lo_w, vl))?,
             Op::Ne => !q.ask(eq(lo_w, vl))?,

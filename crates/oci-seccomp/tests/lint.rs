@@ -24,7 +24,17 @@ fn has(json: &str, code: &str, path: &str) -> bool {
 }
 
 fn decide(json: &str, arch: u32, nr: u32, args: [u64; 6]) -> Action {
-    let p = compile(&parse_profile(json).unwrap(), &CompileOptions::default()).unwrap();
+    decide_with(json, arch, nr, args, &CompileOptions::default())
+}
+
+/// [`decide`] with runc's literal 64-bit reading of narrow arguments.
+fn decide_literal(json: &str, arch: u32, nr: u32, args: [u64; 6]) -> Action {
+    let opts = CompileOptions::default().with_arg_reading(oci_seccomp::ArgReading::Literal);
+    decide_with(json, arch, nr, args, &opts)
+}
+
+fn decide_with(json: &str, arch: u32, nr: u32, args: [u64; 6], opts: &CompileOptions) -> Action {
+    let p = compile(&parse_profile(json).unwrap(), opts).unwrap();
     simulate(&p, arch, nr as i32, args).unwrap().action
 }
 
@@ -396,15 +406,24 @@ fn arg_width_warns_on_comparisons_the_upper_bits_dodge() {
     ] {
         assert!(w.message.contains(part), "{part}: {}", w.message);
     }
-    // The claim, in the compiled program: the upper bits step around the rule.
+    // The claim, in the compiled program: under runc's literal reading the upper bits step
+    // around the rule; under the kernel's (ours, the default) they do not.
     assert_eq!(
-        decide(p, AUDIT_ARCH_X86_64, IOCTL, [3, 0x541b, 0, 0, 0, 0]),
+        decide_literal(p, AUDIT_ARCH_X86_64, IOCTL, [3, 0x541b, 0, 0, 0, 0]),
         Action::Errno(1)
     );
     assert_eq!(
-        decide(p, AUDIT_ARCH_X86_64, IOCTL, [3, 0x1_0000_541b, 0, 0, 0, 0]),
+        decide_literal(p, AUDIT_ARCH_X86_64, IOCTL, [3, 0x1_0000_541b, 0, 0, 0, 0]),
         Action::Allow
     );
+    for cmd in [0x541b, 0x1_0000_541b, 0xffff_ffff_0000_541b] {
+        assert_eq!(
+            decide(p, AUDIT_ARCH_X86_64, IOCTL, [3, cmd, 0, 0, 0, 0]),
+            Action::Errno(1),
+            "{cmd:#x}"
+        );
+    }
+    assert!(w.message.contains("the kernel's reading"), "{}", w.message);
     // The fix: MASKED_EQ with mask 0xffffffff catches both, and the warning goes away.
     let fixed = p.replace(
         r#"{"index":1,"value":21531,"op":"SCMP_CMP_EQ"}"#,
@@ -452,7 +471,8 @@ fn arg_width_warns_on_comparisons_the_upper_bits_dodge() {
             "{name}: {}",
             w.message
         );
-        // The message's two values are decided differently by the compiled program.
+        // The message's two values are decided differently under runc's literal reading,
+        // alike under the kernel's (ours, the default).
         let hex: Vec<u64> = w
             .message
             .split(|c: char| !c.is_ascii_alphanumeric())
@@ -465,10 +485,14 @@ fn arg_width_warns_on_comparisons_the_upper_bits_dodge() {
             .as_raw_syscall() as u32;
         let mut a = [0u64; 6];
         a[index] = dodged;
-        let got_dodged = decide(&p, AUDIT_ARCH_X86_64, nr, a);
+        let got_dodged = decide_literal(&p, AUDIT_ARCH_X86_64, nr, a);
+        let ours_dodged = decide(&p, AUDIT_ARCH_X86_64, nr, a);
         a[index] = plain;
-        let got_plain = decide(&p, AUDIT_ARCH_X86_64, nr, a);
+        let got_plain = decide_literal(&p, AUDIT_ARCH_X86_64, nr, a);
+        let ours_plain = decide(&p, AUDIT_ARCH_X86_64, nr, a);
         assert_ne!(got_dodged, got_plain, "{name} {op}: {}", w.message);
+        assert_eq!(ours_dodged, ours_plain, "{name} {op}: {}", w.message);
+        assert_eq!(ours_plain, got_plain, "{name} {op}: {}", w.message);
     }
     // A dodge towards a stricter action (an ALLOW on EQ under an ERRNO default, as the
     // default profiles' personality rules) is a note, not a warning.
@@ -483,6 +507,16 @@ fn arg_width_warns_on_comparisons_the_upper_bits_dodge() {
         decide(strict, AUDIT_ARCH_X86_64, PERSONALITY, [8, 0, 0, 0, 0, 0]),
         Action::Allow
     );
+    // Refused under runc's literal reading; ours reads the 8 the kernel reads.
+    assert_eq!(
+        decide_literal(
+            strict,
+            AUDIT_ARCH_X86_64,
+            PERSONALITY,
+            [8 | 1 << 32, 0, 0, 0, 0, 0]
+        ),
+        Action::Errno(1)
+    );
     assert_eq!(
         decide(
             strict,
@@ -490,7 +524,7 @@ fn arg_width_warns_on_comparisons_the_upper_bits_dodge() {
             PERSONALITY,
             [8 | 1 << 32, 0, 0, 0, 0, 0]
         ),
-        Action::Errno(1)
+        Action::Allow
     );
     // Full-width arguments and comparisons the upper bits cannot change: quiet.
     for (name, index, op, value, two) in [
@@ -702,13 +736,25 @@ fn arg_width_escape_through_the_other_extension_is_a_warning() {
     assert!(findings(p)
         .iter()
         .any(|f| f.code == "arg-width" && f.severity == Severity::Warning));
-    // umask is 95 on x86_64: -1 is refused, 0xffffffff (the same int to the kernel) is not.
+    // umask is 95 on x86_64. Read literally (runc): -1 is refused, 0xffffffff (the same
+    // value to the kernel) is not. Read as the kernel reads it: both are refused.
     assert_eq!(
-        decide(p, AUDIT_ARCH_X86_64, 95, [u64::MAX, 0, 0, 0, 0, 0]),
+        decide_literal(p, AUDIT_ARCH_X86_64, 95, [u64::MAX, 0, 0, 0, 0, 0]),
         Action::Errno(5)
     );
     assert_eq!(
-        decide(p, AUDIT_ARCH_X86_64, 95, [0xffff_ffff, 0, 0, 0, 0, 0]),
+        decide_literal(p, AUDIT_ARCH_X86_64, 95, [0xffff_ffff, 0, 0, 0, 0, 0]),
+        Action::Allow
+    );
+    for v in [u64::MAX, 0xffff_ffff, 0x1234_5678_ffff_ffff] {
+        assert_eq!(
+            decide(p, AUDIT_ARCH_X86_64, 95, [v, 0, 0, 0, 0, 0]),
+            Action::Errno(5),
+            "{v:#x}"
+        );
+    }
+    assert_eq!(
+        decide(p, AUDIT_ARCH_X86_64, 95, [0xffff, 0, 0, 0, 0, 0]),
         Action::Allow
     );
 }

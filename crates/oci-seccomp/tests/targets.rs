@@ -39,15 +39,32 @@ fn s390x_syscall_zero_gets_enosys_from_the_stub() {
     assert_eq!(profile.decide(a, 0, [0; 6]).outcomes[0].1, Cause::Stub);
     let personality = arch::resolve("personality", s390x).unwrap();
     assert_eq!(run(personality, [8, 0, 0, 0, 0, 0]), Action::Allow);
-    // 64-bit ABI: the high word counts, and it is the first word in memory.
+    // `personality` reads an `unsigned int`: the kernel's reading compares the low word,
+    // which is the second word in memory on a big-endian host.
     assert_eq!(
         run(personality, [0x8_0000_0008, 0, 0, 0, 0, 0]),
-        Action::Errno(1)
+        Action::Allow
     );
     assert_eq!(
         run(personality, [0x8_0000_0000, 0, 0, 0, 0, 0]),
         Action::Errno(1)
     );
+    // Read literally (runc), the 64-bit ABI's high word counts, and it is the first word.
+    let literal = compile(
+        &spec,
+        &for_target(s390x).with_arg_reading(oci_seccomp::ArgReading::Literal),
+    )
+    .unwrap();
+    let run_literal = |nr: i32, args: [u64; 6]| simulate(&literal, a, nr, args).unwrap().action;
+    assert_eq!(
+        run_literal(personality, [0x8_0000_0008, 0, 0, 0, 0, 0]),
+        Action::Errno(1)
+    );
+    assert_eq!(
+        run_literal(personality, [0x8_0000_0000, 0, 0, 0, 0, 0]),
+        Action::Errno(1)
+    );
+    assert_eq!(run_literal(personality, [8, 0, 0, 0, 0, 0]), Action::Allow);
     let data = SeccompData {
         nr: personality,
         arch: a,

@@ -1,0 +1,270 @@
+//! The kernel's reading of narrow arguments: each comparison on an argument the kernel
+//! reads as 16 or 32 bits becomes masked equalities that match exactly the calls whose
+//! kernel-visible value satisfies it, whatever the register's upper bits hold.
+
+use oci_seccomp::profile::{kernel_reading, Condition, Op};
+use oci_seccomp::{compile, parse_profile, ArgReading, CompileError, CompileOptions, Profile};
+
+/// An independent reading of a comparison (not `Condition::matches`).
+fn holds(c: &Condition, x: u64) -> bool {
+    let x = if c.low_word { x & 0xffff_ffff } else { x };
+    match c.op {
+        Op::Eq => x == c.value,
+        Op::Ne => x != c.value,
+        Op::Lt => x < c.value,
+        Op::Le => x <= c.value,
+        Op::Gt => x > c.value,
+        Op::Ge => x >= c.value,
+        Op::MaskedEq => x & c.value == c.value_two & c.value,
+    }
+}
+
+fn cond(op: Op, value: u64, value_two: u64) -> Condition {
+    Condition {
+        index: 0,
+        op,
+        value,
+        value_two,
+        low_word: false,
+    }
+}
+
+/// Upper halves a caller may put in the register.
+const UPPER: [u64; 4] = [
+    0,
+    0xffff_ffff_0000_0000,
+    0x1_0000_0000,
+    0xdead_beef_0000_0000,
+];
+
+#[test]
+fn every_operator_matches_exactly_the_kernel_visible_values_of_a_16_bit_argument() {
+    let m = 0xffffu64;
+    for op in [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge] {
+        for k in [0u64, 1, 2, 0x7fff, 0x8000, 0xa5a5, 0xfffe, 0xffff] {
+            let c = cond(op, k, 0);
+            let alts = kernel_reading(&c, 16).unwrap();
+            assert!(alts.len() <= 17, "{op:?} {k:#x}: {}", alts.len());
+            // Every low value, each under several upper halves (16-bit: the upper 48).
+            for low in 0..=m {
+                let want = holds(&c, low);
+                for up in [0u64, 0xffff_ffff_ffff_0000, 0x1_0000, 0x1234_5678_0000] {
+                    let x = up | low;
+                    let got = alts.iter().any(|a| holds(a, x));
+                    assert_eq!(got, want, "{op:?} {k:#x} on {x:#x}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn thirty_two_bit_comparisons_ignore_the_upper_half() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for op in [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge] {
+        for _ in 0..40 {
+            let k = next() & 0xffff_ffff;
+            let c = cond(op, k, 0);
+            let alts = kernel_reading(&c, 32).unwrap();
+            for _ in 0..200 {
+                let low = match next() % 4 {
+                    0 => k,
+                    1 => k.wrapping_add(1) & 0xffff_ffff,
+                    2 => k.wrapping_sub(1) & 0xffff_ffff,
+                    _ => next() & 0xffff_ffff,
+                };
+                let want = holds(&c, low);
+                for up in UPPER {
+                    let x = up | low;
+                    assert_eq!(
+                        alts.iter().any(|a| holds(a, x)),
+                        want,
+                        "{op:?} {k:#x} {x:#x}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sign_extended_constants_are_read_as_the_kernel_reads_them() {
+    // -1 written as 64 bits is 0xffffffff to an `int`.
+    let alts = kernel_reading(&cond(Op::Eq, u64::MAX, 0), 32).unwrap();
+    assert_eq!(alts, [cond(Op::MaskedEq, 0xffff_ffff, 0xffff_ffff)]);
+    // A masked comparison keeps the bits the kernel reads.
+    let alts = kernel_reading(&cond(Op::MaskedEq, u64::MAX, 0x28), 32).unwrap();
+    assert_eq!(alts, [cond(Op::MaskedEq, 0xffff_ffff, 0x28)]);
+}
+
+#[test]
+fn constants_a_narrow_argument_cannot_hold_are_refused() {
+    for c in [
+        cond(Op::Eq, 0x1_0000_0028, 0),
+        cond(Op::Ne, 0x1_0000_0000, 0),
+        cond(Op::Gt, 0x7fff_ffff_ffff_ffff, 0),
+        cond(Op::MaskedEq, 0xffff_ffff_0000_0000, 0x1_0000_0000),
+        cond(Op::MaskedEq, u64::MAX, 0x1_0000_0028),
+    ] {
+        let e = kernel_reading(&c, 32).unwrap_err();
+        assert!(e.contains("--arg-reading literal"), "{c:?}: {e}");
+    }
+    // Through validation: the error names the field, the value and why.
+    let spec = parse_profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["socket"],"action":"SCMP_ACT_ERRNO",
+        "args":[{"index":0,"value":4294967336,"op":"SCMP_CMP_EQ"}]}]}"#,
+    )
+    .unwrap();
+    let e = compile(&spec, &CompileOptions::default()).unwrap_err();
+    assert!(matches!(e, CompileError::InvalidField { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("syscalls[0].args[0]"), "{text}");
+    assert!(text.contains("does not fit this 32-bit argument"), "{text}");
+    // The literal reading takes it, as runc does.
+    compile(
+        &spec,
+        &CompileOptions::default().with_arg_reading(ArgReading::Literal),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_64_bit_argument_is_compared_as_written() {
+    // clone's flags are `unsigned long`: nothing is rewritten.
+    let spec = parse_profile(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["clone"],"action":"SCMP_ACT_ERRNO",
+        "args":[{"index":0,"value":268435456,"valueTwo":268435456,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#,
+    )
+    .unwrap();
+    let p = Profile::from_oci(&spec, true).unwrap();
+    assert_eq!(p.rules().len(), 1);
+    assert_eq!(p.rules()[0].conditions[0].value, 0x1000_0000);
+}
+
+/// One comparison of the reference: index, operator, the constant's (or mask's) low bits,
+/// valueTwo's low bits, the bits the kernel reads.
+type Compared = (u8, Op, u64, u64, u32);
+
+/// Random profiles over narrow arguments, compiled with the kernel's reading and run by
+/// `simulate` on calls with random upper halves, against an independent reference that
+/// masks each argument to the bits the kernel reads and compares the constant's low bits.
+#[test]
+fn compiled_programs_decide_on_the_bits_the_kernel_reads() {
+    use oci_seccomp::{arch, simulate, Action};
+    // (syscall, argument index, bits the kernel reads)
+    const ARGS: &[(&str, u8, u32)] = &[
+        ("socket", 0, 32),
+        ("socket", 1, 32),
+        ("ioctl", 1, 32),
+        ("fcntl", 1, 32),
+        ("personality", 0, 32),
+        ("chmod", 1, 16),
+    ];
+    const OPS: &[(&str, Op)] = &[
+        ("SCMP_CMP_EQ", Op::Eq),
+        ("SCMP_CMP_NE", Op::Ne),
+        ("SCMP_CMP_LT", Op::Lt),
+        ("SCMP_CMP_LE", Op::Le),
+        ("SCMP_CMP_GT", Op::Gt),
+        ("SCMP_CMP_GE", Op::Ge),
+        ("SCMP_CMP_MASKED_EQ", Op::MaskedEq),
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let native = arch::native();
+    for round in 0..60 {
+        // One entry per syscall (no overlap question), one or two comparisons each.
+        let mut entries = Vec::new();
+        let mut model: Vec<(&str, Vec<Compared>)> = Vec::new();
+        for name in ["socket", "ioctl", "fcntl", "personality", "chmod"] {
+            if next() % 3 == 0 {
+                continue;
+            }
+            let mine: Vec<&(&str, u8, u32)> = ARGS.iter().filter(|a| a.0 == name).collect();
+            let mut conds = Vec::new();
+            let mut json = Vec::new();
+            for a in mine.iter().take(1 + (next() % 2) as usize) {
+                let (op_name, op) = OPS[(next() % OPS.len() as u64) as usize];
+                let m = (1u64 << a.2) - 1;
+                let k = next() & m;
+                let mask = if next() % 2 == 0 { m } else { next() & m | 1 };
+                let (value, two) = if op == Op::MaskedEq {
+                    (mask, k)
+                } else {
+                    (k, 0)
+                };
+                // Half the constants sign-extended when their top bit is set.
+                let value = if op != Op::MaskedEq && value >> (a.2 - 1) & 1 == 1 && next() % 2 == 0
+                {
+                    value | !m
+                } else {
+                    value
+                };
+                json.push(format!(
+                    r#"{{"index":{},"value":{value},"valueTwo":{two},"op":"{op_name}"}}"#,
+                    a.1
+                ));
+                conds.push((a.1, op, value & m, two & m, a.2));
+            }
+            entries.push(format!(
+                r#"{{"names":["{name}"],"action":"SCMP_ACT_ERRNO","errnoRet":{},"args":[{}]}}"#,
+                10 + entries.len(),
+                json.join(",")
+            ));
+            model.push((name, conds));
+        }
+        let json = format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{}]}}"#,
+            entries.join(",")
+        );
+        let program = compile(&parse_profile(&json).unwrap(), &CompileOptions::default())
+            .unwrap_or_else(|e| panic!("{e}\n{json}"));
+        for (i, (name, conds)) in model.iter().enumerate() {
+            let nr = arch::resolve(name, native).unwrap();
+            for _ in 0..200 {
+                let mut args = [0u64; 6];
+                for (idx, _, value, _, bits) in conds {
+                    let m = (1u64 << bits) - 1;
+                    let low = match next() % 3 {
+                        0 => *value,
+                        1 => value.wrapping_add(next() % 3).wrapping_sub(1) & m,
+                        _ => next() & m,
+                    };
+                    args[usize::from(*idx)] = low | (next() & !m);
+                }
+                let all = conds.iter().all(|(idx, op, value, two, bits)| {
+                    let x = args[usize::from(*idx)] & ((1u64 << bits) - 1);
+                    match op {
+                        Op::Eq => x == *value,
+                        Op::Ne => x != *value,
+                        Op::Lt => x < *value,
+                        Op::Le => x <= *value,
+                        Op::Gt => x > *value,
+                        Op::Ge => x >= *value,
+                        Op::MaskedEq => x & *value == *two & *value,
+                    }
+                });
+                let want = if all {
+                    Action::Errno(10 + i as u16)
+                } else {
+                    Action::Allow
+                };
+                let got = simulate(&program, native.audit_arch, nr, args)
+                    .unwrap()
+                    .action;
+                assert_eq!(got, want, "round {round}: {name}{args:x?}\n{json}");
+            }
+        }
+    }
+}
