@@ -73,10 +73,9 @@ pub struct RunArgs {
     #[arg(
         long = "report-max-bytes",
         value_name = "BYTES",
-        default_value_t = oci_seccomp_load::trace::DEFAULT_REPORT_MAX_BYTES,
         value_parser = clap::value_parser!(u64).range(4096..)
     )]
-    pub report_max_bytes: u64,
+    pub report_max_bytes: Option<u64>,
     /// The command and its arguments (with --bundle: replaces process.args).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -172,9 +171,17 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     if args.report.is_some() && mode.is_none() {
         return Err(CliError::usage("--report needs --trace or --complain"));
     }
+    if args.report_max_bytes.is_some() && mode.is_none() {
+        return Err(CliError::usage(
+            "--report-max-bytes needs --trace or --complain",
+        ));
+    }
     let (exit, traced) = match (mode, program) {
         (Some(mode), Some(original)) => {
-            let limits = ReportLimits::default().with_max_bytes(args.report_max_bytes);
+            let limits = ReportLimits::default().with_max_bytes(
+                args.report_max_bytes
+                    .unwrap_or(oci_seccomp_load::trace::DEFAULT_REPORT_MAX_BYTES),
+            );
             let (exit, text) = crate::agent::run_traced(
                 plan,
                 original,

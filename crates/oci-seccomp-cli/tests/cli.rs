@@ -2724,3 +2724,23 @@ fn supervise_logs_refusals_at_a_bounded_rate_and_counts_the_rest() {
         "no count of the refusals not logged: {err}"
     );
 }
+
+/// The report options say what they need rather than being ignored.
+#[test]
+fn report_options_without_trace_are_usage_errors() {
+    for extra in [
+        &["--report", "r.jsonl"][..],
+        &["--report-max-bytes", "5000"][..],
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", "/bin/true"]);
+        let o = cli(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("needs --trace or --complain"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
