@@ -349,7 +349,135 @@ fn emit(shared: &Shared, text: String, value: serde_json::Value) {
     let _ = out.flush();
 }
 
-fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Notification) {
+/// Identical events of one container written one line each before they are counted.
+const EVENT_REPEATS: u64 = 8;
+/// Bytes of event lines one container may make this agent write.
+const EVENT_MAX_BYTES: u64 = 16 << 20;
+/// Distinct events whose repeats are counted (others are written while bytes last).
+const EVENT_KINDS: usize = 16_384;
+
+/// Bounds what one container's notifications make the agent (often root) write: a
+/// workload that loops on a notified call must not fill the disk through our log.
+/// Identical events (alike but for pid, tid and time) are written [`EVENT_REPEATS`]
+/// times, then counted, with a line at each doubling; past [`EVENT_MAX_BYTES`] one line
+/// says so and later events are only counted.
+#[derive(Default)]
+struct EventLines {
+    seen: std::collections::HashMap<String, (u64, u64, String)>,
+    bytes: u64,
+    capped: bool,
+    not_written: u64,
+}
+
+impl EventLines {
+    /// Writes the event (`text` or `value` as `--json` says) or counts it.
+    fn offer(&mut self, shared: &Shared, container: &str, text: String, value: serde_json::Value) {
+        let mut key = value.clone();
+        if let Some(o) = key.as_object_mut() {
+            for k in ["time", "pid", "tid"] {
+                o.remove(k);
+            }
+        }
+        let key = key.to_string();
+        let tracked = self.seen.len() < EVENT_KINDS || self.seen.contains_key(&key);
+        let line = if shared.json {
+            value.to_string()
+        } else {
+            text.clone()
+        };
+        if tracked {
+            let entry = self
+                .seen
+                .entry(key)
+                .or_insert((0, EVENT_REPEATS * 2, String::new()));
+            entry.0 += 1;
+            if entry.0 > EVENT_REPEATS {
+                entry.2 = line;
+                if entry.0 < entry.1 {
+                    self.not_written += 1;
+                    return;
+                }
+                entry.1 = entry.1.saturating_mul(2);
+                let count = entry.0;
+                let again = repeated_line(shared, container, count, &entry.2);
+                self.write(shared, container, again);
+                return;
+            }
+        }
+        self.write(shared, container, line);
+    }
+
+    fn write(&mut self, shared: &Shared, container: &str, line: String) {
+        if self.capped {
+            self.not_written += 1;
+            return;
+        }
+        if self.bytes + line.len() as u64 + 1 > EVENT_MAX_BYTES {
+            self.capped = true;
+            self.not_written += 1;
+            let text = format!(
+                "container={container}: {EVENT_MAX_BYTES} bytes of events written; later \
+                 events are counted only"
+            );
+            emit(
+                shared,
+                text,
+                json!({"truncated": true, "container": container, "maxBytes": EVENT_MAX_BYTES}),
+            );
+            return;
+        }
+        self.bytes += line.len() as u64 + 1;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+
+    /// The counts not written yet, and how many events were not written at all.
+    fn finish(mut self, shared: &Shared, container: &str) {
+        let pending: Vec<(u64, String)> = self
+            .seen
+            .values()
+            .filter(|(count, next, _)| *count > EVENT_REPEATS && *count * 2 != *next)
+            .map(|(count, _, last)| (*count, last.clone()))
+            .collect();
+        for (count, last) in pending {
+            let line = repeated_line(shared, container, count, &last);
+            self.write(shared, container, line);
+        }
+        if self.not_written > 0 {
+            emit(
+                shared,
+                format!(
+                    "container={container}: {} event line(s) not written (repeats counted above, \
+                     or past the {EVENT_MAX_BYTES}-byte limit)",
+                    self.not_written
+                ),
+                json!({"event": "not-written", "container": container, "count": self.not_written}),
+            );
+        }
+    }
+}
+
+/// The line that says an event was seen `count` times.
+fn repeated_line(shared: &Shared, container: &str, count: u64, last: &str) -> String {
+    if shared.json {
+        let mut v: serde_json::Value = serde_json::from_str(last).unwrap_or(json!({}));
+        if let Some(o) = v.as_object_mut() {
+            o.insert("repeated".into(), count.into());
+        }
+        v.to_string()
+    } else {
+        format!("container={container}: {count} times so far: {last}")
+    }
+}
+
+fn handle(
+    shared: &Shared,
+    state: &ContainerProcessState,
+    fd: &NotifyFd,
+    n: &Notification,
+    lines: &mut EventLines,
+) {
     let name = n.syscall_name().unwrap_or_else(|| format!("#{}", n.nr));
     let answer = shared
         .policy
@@ -396,11 +524,12 @@ fn handle(shared: &Shared, state: &ContainerProcessState, fd: &NotifyFd, n: &Not
         "arch": format!("{:#x}", n.arch), "args": args, "answer": answer.describe(),
         "detail": detail, "outcome": outcome, "metadata": state.metadata().as_deref().unwrap_or(""),
     });
-    emit(shared, text, value);
+    lines.offer(shared, state.state().id(), text, value);
 }
 
 fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
     let mut summary = crate::report::Summary::default();
+    let mut lines = EventLines::default();
     if let Err(e) = fd.set_sync_wakeup() {
         tracing::debug!(error = %e, "sync wake-up not available");
     }
@@ -426,8 +555,9 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
                     let e = tracer.handle(&fd, &n);
                     summary.add(&e);
                     let name = e.syscall().unwrap_or_else(|| format!("#{}", e.nr));
-                    emit(
+                    lines.offer(
                         &shared,
+                        state.state().id(),
                         format!(
                             "container={} pid={} {name}: {} by {} ({:?})",
                             state.state().id(),
@@ -439,7 +569,7 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
                         oci_seccomp_load::trace::event_json(state.state().id(), &e),
                     );
                 }
-                None => handle(&shared, &state, &fd, &n),
+                None => handle(&shared, &state, &fd, &n, &mut lines),
             },
             Err(e) if e.is_target_gone() => {}
             Err(NotifyError::AllTargetsGone) => break,
@@ -450,6 +580,7 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
         }
     }
     drop(fd);
+    lines.finish(&shared, state.state().id());
     if let Some(t) = &shared.tracer {
         if !shared.json {
             emit(&shared, summary.render(t.mode()), json!({}));

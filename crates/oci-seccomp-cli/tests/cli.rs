@@ -2744,3 +2744,73 @@ fn report_options_without_trace_are_usage_errors() {
         );
     }
 }
+
+/// A workload that loops on a notified call cannot make the agent write a line per call:
+/// identical events are counted after the first few, and the counts reach the log.
+#[test]
+fn supervise_counts_a_workload_looping_on_a_notified_call() {
+    require_busybox();
+    need_root!();
+    let t = TempDir::new("notify-loop");
+    let sock = t.path("agent.sock");
+    let p = t.write(
+        "notify.json",
+        &json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+                "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_NOTIFY"}]})
+        .to_string(),
+    );
+    let policy = t.write("policy.json", r#"{"default": "value:7"}"#);
+    for json_mode in [false, true] {
+        let mut extra = vec!["--max-containers", "1"];
+        if json_mode {
+            extra.push("--json");
+        }
+        let agent = Agent::start(&sock, Some(&policy), &extra);
+        // 3000 getppid calls: busybox's shell reads $PPID once, so loop on a fresh shell.
+        let o = run_in(
+            &t.0,
+            &[
+                "run",
+                "--profile",
+                &p,
+                "--no-cache",
+                "--",
+                "/bin/busybox",
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 3000 ]; do /bin/busybox sh -c 'echo $PPID' >/dev/null; i=$((i+1)); done; echo done",
+            ],
+        );
+        let log = agent.finish();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(log.status.success(), "{}", stderr(&log));
+        let l = stdout(&log);
+        let lines = l.lines().count();
+        // 8 lines, a count at 16, 32, ..., 2048, the final count, not-written, finished.
+        assert!(lines < 40, "{lines} lines:\n{l}");
+        if json_mode {
+            let v: Vec<Value> = l
+                .lines()
+                .map(|x| serde_json::from_str(x).unwrap())
+                .collect();
+            // Every call counted (the outer shell reads $PPID once too).
+            let counted = v.iter().filter_map(|x| x["repeated"].as_u64()).max();
+            assert!(counted.is_some_and(|c| c >= 3000), "{l}");
+            assert!(v.iter().any(|x| x["event"] == json!("not-written")), "{l}");
+        } else {
+            let counted = l
+                .lines()
+                .filter_map(|x| {
+                    x.split(" times so far")
+                        .next()?
+                        .rsplit(' ')
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .max();
+            assert!(counted.is_some_and(|c| c >= 3000), "{l}");
+            assert!(l.contains("event line(s) not written"), "{l}");
+        }
+    }
+}
