@@ -754,3 +754,33 @@ fn clone_flags_are_read_as_32_bits() {
     let lint = oci_seccomp::lint::lint(&oci_seccomp::parse_profile(eq).unwrap());
     assert!(lint.iter().any(|f| f.code == "arg-width"), "{lint:?}");
 }
+
+/// i386 `ipc` takes the sub-call from the low 16 bits of its first argument (the upper 16
+/// are a version): "`ipc` refused when `arg0 == 13` (msgget)" is stepped around by
+/// `ipc(0x1_000d)` under runc's literal reading and holds under the kernel's.
+#[test]
+fn an_ipc_version_cannot_step_around_a_sub_call_deny() {
+    const IPC: u32 = 117;
+    let deny = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+        "syscalls":[{"names":["ipc"],"action":"SCMP_ACT_ERRNO","errnoRet":99,"args":[{"index":0,"value":13,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let probe = |reading: ArgReading| {
+        let p = program_with(deny, &CompileOptions::default().with_arg_reading(reading));
+        let r = run_filtered(&p, TIMEOUT, |rep| {
+            for call in [13u32, 0x1_000d] {
+                // msgget(IPC_PRIVATE, 0600)
+                let q = int80(IPC, call, 0, 0o600);
+                if q >= 0 {
+                    // Remove the queue again: msgctl(q, IPC_RMID) through ipc(MSGCTL).
+                    int80(IPC, 14, q as u32, 0);
+                }
+                rep.report(q.min(0) - i64::from(q >= 0));
+            }
+            0
+        });
+        assert_eq!(r.exit, Exit::Code(0), "{r:?}");
+        r.values
+    };
+    // -1 stands for "a queue was made".
+    assert_eq!(probe(ArgReading::Literal), [-99, -1]);
+    assert_eq!(probe(ArgReading::Kernel), [-99, -99]);
+}

@@ -117,3 +117,32 @@ fn an_entry_equal_to_the_default_that_overlaps_nothing_is_not_compiled() {
         program(with_default_entries).instructions()
     );
 }
+
+#[test]
+fn an_entry_equal_to_the_default_behind_an_unconditional_decision_changes_nothing() {
+    use oci_seccomp::lint::check_text;
+    let lsc = CompileOptions::default().with_backend(Backend::Libseccomp);
+    // An unconditional ERRNO(2) decides getppid: the conditional ERRNO(1) equal to the
+    // default changes nothing, so it is dropped and libseccomp compiles the profile.
+    let beaten = r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":2},
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#;
+    compile(&parse_profile(beaten).unwrap(), &lsc).unwrap();
+    // A second unconditional entry is dropped (the first decides): check says it changes
+    // nothing rather than that it takes part.
+    let second = r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#;
+    let f = check_text(second);
+    let finding = f
+        .iter()
+        .find(|x| x.code == "rule-equals-default")
+        .unwrap_or_else(|| panic!("{f:?}"));
+    assert!(finding.message.contains("changes nothing"), "{finding:?}");
+    // socketcall allowed outright decides every call through it: a socket entry equal to
+    // the default changes nothing there.
+    let outright = r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+        {"names":["socketcall"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#;
+    compile(&parse_profile(outright).unwrap(), &lsc).unwrap();
+}

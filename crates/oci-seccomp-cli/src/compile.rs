@@ -103,8 +103,20 @@ pub fn json_value(p: &Program) -> serde_json::Value {
     })
 }
 
-fn pfc_text(spec: &LinuxSeccomp, name: &str) -> CliResult<String> {
-    let ctx = oci_seccomp::build_context(spec).map_err(|e| util::compile_error(name, &e))?;
+fn pfc_text(
+    spec: &LinuxSeccomp,
+    name: &str,
+    reading: oci_seccomp::ArgReading,
+) -> CliResult<String> {
+    let opts = CompileOptions::default().with_arg_reading(reading);
+    let ctx = oci_seccomp::Profile::from_oci_reading(
+        spec,
+        opts.strict,
+        oci_seccomp::arch::native(),
+        reading,
+    )
+    .and_then(|p| oci_seccomp::build_profile_context(&p, &opts))
+    .map_err(|e| util::compile_error(name, &e))?;
     let fd =
         nix::sys::memfd::memfd_create(c"oci-seccomp-pfc", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
             .map_err(|e| CliError::problem(format!("memfd_create for the PFC export: {e}")))?;
@@ -140,7 +152,7 @@ pub fn run(a: CompileArgs) -> CliResult<u8> {
                 target.name
             )));
         }
-        pfc_text(&spec, &name)?.into_bytes()
+        pfc_text(&spec, &name, a.arg_reading)?.into_bytes()
     } else {
         let opts = CompileOptions::default()
             .with_strict(a.strict)

@@ -184,7 +184,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
     let reads: Vec<(String, serde_json::Value)> = d
         .kernel_reads
         .iter()
-        .map(|r| kernel_read(r, d.arg_reading))
+        .map(|r| kernel_read(r, d.arg_reading, arch.narrow_args()))
         .collect();
     if a.json {
         let v = json!({
@@ -233,8 +233,18 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
 
 /// One line of text and one JSON object for how the kernel reads an argument, and what
 /// the program compared under `reading`.
-fn kernel_read(r: &KernelRead, reading: oci_seccomp::ArgReading) -> (String, serde_json::Value) {
-    let (i, v, read, bits) = (r.index, r.given, r.read, r.bits);
+fn kernel_read(
+    r: &KernelRead,
+    reading: oci_seccomp::ArgReading,
+    narrow_abi: bool,
+) -> (String, serde_json::Value) {
+    let (i, read, bits) = (r.index, r.read, r.bits);
+    // A 32-bit ABI's register holds the low word only: that is all any filter sees.
+    let v = if narrow_abi {
+        r.given & 0xffff_ffff
+    } else {
+        r.given
+    };
     let literal = reading == oci_seccomp::ArgReading::Literal;
     let note = match (read != v, literal) {
         (true, true) => format!(

@@ -53,7 +53,7 @@ pub struct RecordArgs {
     pub base: Option<String>,
     /// Arguments learned as conditions, NAME:INDEX[,INDEX...] (repeatable; replaces the
     /// default set: socket:0,1,2 clone:0 personality:0 prctl:0 ioctl:1 fcntl:1
-    /// setsockopt:1,2). `--args none`: no conditions.
+    /// setsockopt:1,2 socketcall:0 ipc:0). `--args none`: no conditions.
     #[arg(long = "args", value_name = "NAME:I,J")]
     pub args: Vec<String>,
     /// Most distinct combinations of the selected arguments kept as conditions per syscall;
@@ -218,7 +218,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         Some(b) => Some(serde_json::to_value(b).map_err(|e| CliError::problem(e.to_string()))?),
         None => None,
     };
-    let base_json_present = base_json.is_some();
+    let notes = learner.notes(base_json.as_ref());
     let profile = learner.profile(&LearnOptions {
         provenance,
         base: base_json,
@@ -251,7 +251,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         syscalls,
         if syscalls == 1 { "y" } else { "ies" }
     );
-    for note in learner.notes(base_json_present) {
+    for note in notes {
         eprintln!("oci-seccomp: warning: {note}");
     }
     for (abi, numbers) in learner.unnamed() {

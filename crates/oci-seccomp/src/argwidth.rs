@@ -176,7 +176,9 @@ const TABLE: &[(&str, &[&str])] = &[
     ("reboot", &["int magic1", "int magic2", "unsigned int cmd", "void *arg"]),
     ("syslog", &["int type", "char *buf", "int len"]),
     ("kcmp", &["pid_t pid1", "pid_t pid2", "int type", "unsigned long idx1", "unsigned long idx2"]),
-    ("ptrace", &["long request", "long pid", "unsigned long addr", "unsigned long data"]),
+    // Declared `long pid`, but kernel/ptrace.c looks the tracee up with
+    // `find_get_task_by_vpid(pid)`, whose parameter is a `pid_t`: the kernel reads 32 bits.
+    ("ptrace", &["long request", "pid_t pid", "unsigned long addr", "unsigned long data"]),
     ("process_vm_readv", &["pid_t pid", "const struct iovec *lvec", "unsigned long liovcnt", "const struct iovec *rvec", "unsigned long riovcnt", "unsigned long flags"]),
     ("process_vm_writev", &["pid_t pid", "const struct iovec *lvec", "unsigned long liovcnt", "const struct iovec *rvec", "unsigned long riovcnt", "unsigned long flags"]),
     ("arch_prctl", &["int option", "unsigned long arg2"]),
@@ -212,7 +214,9 @@ const TABLE: &[(&str, &[&str])] = &[
     ("kexec_file_load", &["int kernel_fd", "int initrd_fd", "unsigned long cmdline_len", "const char *cmdline_ptr", "unsigned long flags"]),
     ("quotactl", &["unsigned int cmd", "const char *special", "qid_t id", "void *addr"]),
     ("swapon", &["const char *specialfile", "int swap_flags"]),
-    ("ipc", &["unsigned int call", "int first", "unsigned long second", "unsigned long third", "void *ptr", "long fifth"]),
+    // Declared `unsigned int call`, but ipc/syscall.c takes the sub-call from its low 16
+    // bits (`call & 0xffff`; the upper 16 are a version): which call runs is read from 16.
+    ("ipc", &["unsigned short call", "int first", "unsigned long second", "unsigned long third", "void *ptr", "long fifth"]),
     ("shmget", &["key_t key", "size_t size", "int shmflg"]),
     ("shmat", &["int shmid", "char *shmaddr", "int shmflg"]),
     ("shmctl", &["int shmid", "int cmd", "struct shmid_ds *buf"]),

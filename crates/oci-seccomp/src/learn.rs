@@ -78,6 +78,38 @@ pub enum LearnNote {
         /// The syscall it carries.
         syscall: &'static str,
     },
+    /// Not learned: the base has conditional entries for this syscall, and the
+    /// unconditional ALLOW the learner would append beats every conditional entry (a
+    /// conditional deny of the base would be lost).
+    BaseConditional {
+        /// The syscall name.
+        syscall: String,
+    },
+    /// Allowed, but its arguments sit behind a pointer that no filter can read, so what
+    /// the profile conditions elsewhere is open through it (`clone3`'s flags, the
+    /// operations `io_uring` rings carry).
+    Opaque {
+        /// The syscall name.
+        syscall: String,
+        /// What it opens.
+        opens: &'static str,
+    },
+    /// The multiplexer is allowed without conditions while a call it carries has
+    /// conditions: on that ABI those calls go through it unchecked.
+    MultiplexerUnconditional {
+        /// `socketcall` or `ipc`.
+        multiplexer: String,
+        /// The carried syscalls whose conditions it bypasses.
+        bypassed: Vec<String>,
+    },
+    /// Syscalls seen on this ABI only: an OCI entry names a syscall for every listed ABI,
+    /// so they are allowed on the others too.
+    OneAbiOnly {
+        /// The ABI they were seen on (libseccomp name).
+        abi: String,
+        /// The syscalls.
+        syscalls: Vec<String>,
+    },
     /// Calls through a multiplexer with a number the kernel does not know as a sub-call
     /// (they fail with `EINVAL`): not learned.
     UnknownSubcall {
@@ -118,6 +150,32 @@ impl std::fmt::Display for LearnNote {
                  {syscall} has argument conditions, which a filter cannot read through \
                  {multiplexer}, so it gets the default; a program that needs it must call \
                  {syscall} directly, or record with --args that leave {syscall} out"
+            ),
+            Self::BaseConditional { syscall } => write!(
+                f,
+                "{syscall}: not learned: the base has conditional entries for it, which an \
+                 unconditional ALLOW would override (the first unconditional entry decides); \
+                 select its arguments with --args, or add the rule to the base by hand"
+            ),
+            Self::Opaque { syscall, opens } => write!(
+                f,
+                "{syscall}: allowed, and no filter can read what it carries: {opens}"
+            ),
+            Self::MultiplexerUnconditional {
+                multiplexer,
+                bypassed,
+            } => write!(
+                f,
+                "{multiplexer}: allowed without conditions, so on x86 {} through it skip \
+                 their argument conditions; add {multiplexer}:0 to --args (the default \
+                 selection has it)",
+                bypassed.join(", ")
+            ),
+            Self::OneAbiOnly { abi, syscalls } => write!(
+                f,
+                "{abi}: {} seen on this ABI only; an OCI entry names a syscall for every \
+                 listed ABI, so the profile allows them on the others too",
+                syscalls.join(", ")
             ),
             Self::UnknownSubcall {
                 abi,
@@ -362,14 +420,15 @@ impl Learner {
 
     /// What the learned profile allows differently from the calls seen (see
     /// [`LearnNote`]): syscalls allowed unconditionally past the cap, sub-calls through a
-    /// multiplexer not learned, unknown sub-call numbers. `with_base` as
-    /// [`LearnOptions::base`] is set or not.
-    pub fn notes(&self, with_base: bool) -> Vec<LearnNote> {
-        self.learned(with_base).notes
+    /// multiplexer not learned, unknown sub-call numbers, what the base's conditions keep
+    /// out, what no filter can check. `base` as [`LearnOptions::base`].
+    pub fn notes(&self, base: Option<&Value>) -> Vec<LearnNote> {
+        self.learned(base).notes
     }
 
     /// The decisions behind [`Learner::profile`] and [`Learner::notes`].
-    fn learned(&self, with_base: bool) -> Learned<'_> {
+    fn learned(&self, base: Option<&Value>) -> Learned<'_> {
+        let with_base = base.is_some();
         // Every name, across ABIs: an OCI entry names syscalls for all listed ABIs, so
         // the conditions learned on one ABI hold on all of them.
         let mut merged: BTreeMap<&str, Seen> = BTreeMap::new();
@@ -464,6 +523,95 @@ impl Learner {
                 conditional.push((name, combo.clone()));
             }
         }
+        // The base's conditional entries: an unconditional ALLOW appended for the same
+        // name would beat them.
+        let base_conditional: BTreeSet<&str> = base
+            .and_then(|b| b.get("syscalls"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e.get("args")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            })
+            .flat_map(|e| {
+                e.get("names")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(Value::as_str)
+            .collect();
+        unconditional.retain(|name| {
+            if base_conditional.contains(name) {
+                notes.push(LearnNote::BaseConditional {
+                    syscall: name.to_string(),
+                });
+                false
+            } else {
+                true
+            }
+        });
+        for name in &unconditional {
+            let opens = match *name {
+                "clone3" => Some(
+                    "its flags sit in struct clone_args, so every clone flag (new user, \
+                     network, mount namespaces, ...) is open through it whatever clone's \
+                     conditions say",
+                ),
+                "io_uring_setup" | "io_uring_enter" | "io_uring_register" => Some(
+                    "io_uring rings carry operations (socket, openat, connect, ...) that \
+                     seccomp never sees, whatever the profile says of those syscalls",
+                ),
+                _ => None,
+            };
+            if let Some(opens) = opens {
+                notes.push(LearnNote::Opaque {
+                    syscall: name.to_string(),
+                    opens,
+                });
+            }
+        }
+        let conditioned_names: BTreeSet<&str> = conditional.iter().map(|(n, _)| *n).collect();
+        for mux in ["socketcall", "ipc"] {
+            if unconditional.contains(&mux) {
+                let bypassed: Vec<String> = arch::subcalls()
+                    .filter(|(m, _, sub)| *m == mux && conditioned_names.contains(sub))
+                    .map(|(_, _, sub)| sub.to_string())
+                    .collect();
+                if !bypassed.is_empty() {
+                    notes.push(LearnNote::MultiplexerUnconditional {
+                        multiplexer: mux.to_string(),
+                        bypassed,
+                    });
+                }
+            }
+        }
+        let native = arch::native().name;
+        let native_names: BTreeSet<&str> = self
+            .seen
+            .get(native)
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        for (abi, per_abi) in &self.seen {
+            if abi == native {
+                continue;
+            }
+            let only: Vec<String> = per_abi
+                .keys()
+                .filter(|n| !native_names.contains(n.as_str()))
+                .filter(|n| multiplexer_name(n).is_none())
+                .filter(|n| arch::resolve(n, arch::native()).is_some())
+                .cloned()
+                .collect();
+            if !only.is_empty() {
+                notes.push(LearnNote::OneAbiOnly {
+                    abi: abi.clone(),
+                    syscalls: only,
+                });
+            }
+        }
         Learned {
             merged,
             unconditional,
@@ -482,7 +630,7 @@ impl Learner {
             unconditional,
             conditional: combos,
             notes,
-        } = self.learned(options.base.is_some());
+        } = self.learned(options.base.as_ref());
         let mut conditional: Vec<Value> = Vec::new();
         for (name, combo) in combos {
             let idx = self.args.indices(name);
@@ -708,7 +856,14 @@ mod tests {
         assert_eq!(setsockopt.len(), 1, "{setsockopt:?}");
         assert_eq!(setsockopt[0]["args"][0]["valueTwo"], 1);
         assert_eq!(setsockopt[0]["args"][1]["valueTwo"], 2);
-        assert!(l.notes(false).is_empty(), "{:?}", l.notes(false));
+        // The 32-bit getpid is named for every ABI, and the summary says so.
+        assert_eq!(
+            l.notes(None),
+            [LearnNote::OneAbiOnly {
+                abi: "SCMP_ARCH_X86".into(),
+                syscalls: vec!["getpid".into()]
+            }]
+        );
         let spec: oci_spec::runtime::LinuxSeccomp = serde_json::from_value(p).unwrap();
         crate::compile(&spec, &crate::CompileOptions::default()).unwrap();
     }
@@ -746,7 +901,7 @@ mod tests {
         assert_eq!(ipc_entries.len(), 1);
         assert_eq!(ipc_entries[0]["args"][0]["value"], 0xffff);
         assert_eq!(ipc_entries[0]["args"][0]["valueTwo"], 13);
-        let notes = l.notes(false);
+        let notes = l.notes(None);
         assert!(
             notes.contains(&LearnNote::MultiplexedNotLearned {
                 abi: "SCMP_ARCH_X86".into(),
@@ -780,7 +935,7 @@ mod tests {
         let socket = entries_for(&p, "socket");
         assert_eq!(socket.len(), 1);
         assert!(socket[0].get("args").is_none());
-        let notes = l.notes(false);
+        let notes = l.notes(None);
         assert_eq!(
             notes,
             [LearnNote::Unconditional {
@@ -794,6 +949,53 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("widened: socket: allowed without conditions")));
+    }
+
+    #[test]
+    fn what_a_profile_cannot_keep_is_not_learned_or_is_said() {
+        let native = arch::native().audit_arch;
+        let x86 = x86();
+        // A base that kills unshare(CLONE_NEWUSER): an unconditional ALLOW for unshare
+        // would beat it, so it is not learned.
+        let base = json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["unshare"], "action": "SCMP_ACT_KILL_PROCESS",
+             "args": [{"index": 0, "value": 0x1000_0000u64, "valueTwo": 0x1000_0000u64,
+                       "op": "SCMP_CMP_MASKED_EQ"}]}]});
+        let mut l = Learner::new(ArgSelection::parse(["socket:0"]).unwrap());
+        l.observe(native, nr("unshare"), [0x0400_0000, 0, 0, 0, 0, 0]);
+        l.observe(native, nr("clone3"), [0x1000, 88, 0, 0, 0, 0]);
+        l.observe(native, nr("io_uring_setup"), [8, 0x1000, 0, 0, 0, 0]);
+        l.observe(native, nr("socket"), [1, 1, 0, 0, 0, 0]);
+        // socketcall is not selected here: it goes unconditional past socket's conditions.
+        let socketcall = arch::resolve("socketcall", x86).unwrap();
+        l.observe(x86.audit_arch, socketcall, [8, 0x1000, 0, 0, 0, 0]);
+        let opts = LearnOptions {
+            base: Some(base.clone()),
+            ..LearnOptions::default()
+        };
+        let p = l.profile(&opts);
+        assert!(
+            !entries_for(&p, "unshare")
+                .iter()
+                .any(|e| e["action"] == "SCMP_ACT_ALLOW"),
+            "{p}"
+        );
+        let notes = l.notes(Some(&base));
+        assert!(notes.contains(&LearnNote::BaseConditional {
+            syscall: "unshare".into()
+        }));
+        for name in ["clone3", "io_uring_setup"] {
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| matches!(n, LearnNote::Opaque { syscall, .. } if syscall == name)),
+                "{name}: {notes:?}"
+            );
+        }
+        assert!(notes.contains(&LearnNote::MultiplexerUnconditional {
+            multiplexer: "socketcall".into(),
+            bypassed: vec!["socket".into()],
+        }));
     }
 
     #[test]

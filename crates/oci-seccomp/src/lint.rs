@@ -630,10 +630,8 @@ struct Context<'a> {
     default: Action,
     /// name -> first unconditional entry (index, action).
     first_uncond: BTreeMap<&'a str, (usize, Action)>,
-    /// Names some entry gives an action other than the default.
-    other_actions: rustc_hash::FxHashSet<&'a str>,
-    /// Whether a listed ABI has the socket and IPC multiplexers.
-    mux_arch: bool,
+    /// What decides whether an entry equal to the default takes part in precedence.
+    precedence: crate::profile::DefaultRules<'a>,
     /// How comparisons on narrow arguments are decided.
     reading: ArgReading,
     /// name -> what the entries say about it.
@@ -696,8 +694,15 @@ impl<'a> Context<'a> {
             entries,
             default,
             first_uncond,
-            other_actions,
-            mux_arch,
+            precedence: crate::profile::DefaultRules {
+                beaten: mentions
+                    .iter()
+                    .filter(|(_, m)| m.first_unconditional.is_some_and(|(_, a)| a != default))
+                    .map(|(n, _)| *n)
+                    .collect(),
+                other_actions,
+                mux_arch,
+            },
             reading: ArgReading::Kernel,
             mentions,
             names,
@@ -769,11 +774,21 @@ fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Findin
     if en.action != cx.default {
         return;
     }
+    // A later unconditional entry for a name an earlier one decided is dropped (the
+    // first wins).
+    let shadowed_by = |n: &str| {
+        cx.mentions
+            .get(n)
+            .and_then(|m| m.first_unconditional)
+            .filter(|(k, _)| en.unconditional && *k < en.i)
+            .map(|(k, _)| k)
+    };
     let matters: Vec<&str> =
         en.e.names()
             .iter()
             .map(String::as_str)
-            .filter(|n| crate::profile::default_rule_matters(n, &cx.other_actions, cx.mux_arch))
+            .filter(|n| shadowed_by(n).is_none())
+            .filter(|n| cx.precedence.matters(n, !en.unconditional))
             .collect();
     let message = if matters.is_empty() {
         format!(
@@ -1165,6 +1180,28 @@ fn socketcall_bypass(cx: &Context<'_>, out: &mut Findings) {
         e.names().iter().any(|n| n == "socketcall")
             && is_deny(action_from_oci(e.action(), e.errno_ret()))
     });
+    // An unconditional rule for socketcall itself decides every call through it.
+    let socketcall_outright = cx
+        .mentions
+        .get("socketcall")
+        .and_then(|m| m.first_unconditional)
+        .filter(|(_, a)| a.lets_through());
+    if let (Some(k), Some((j, a))) = (filtered_socket, socketcall_outright) {
+        out.push(Finding::new(
+            Severity::Warning,
+            "socketcall-bypass",
+            format!("syscalls[{k}]"),
+            format!(
+                "socket is allowed with argument conditions and the x86 ABI is in the filter, \
+                 but syscalls[{j}] gives socketcall {} outright: i386 socket calls made \
+                 through socketcall are not checked against these conditions at all (any \
+                 family); refuse socketcall (our default answers it with ENOSYS, and i386 libc \
+                 then calls socket directly) or leave x86 out",
+                action_text(a)
+            ),
+        ));
+        return;
+    }
     if let Some(k) = filtered_socket {
         if !socketcall_denied {
             out.push(Finding::new(
@@ -1175,7 +1212,7 @@ fn socketcall_bypass(cx: &Context<'_>, out: &mut Findings) {
                  the filter cannot see the arguments of i386 socketcall(SYS_SOCKET), so it gets \
                  the strictest outcome of this entry and the default (libseccomp's generator \
                  would allow it with no check, and that program is refused); deny socketcall \
-                 (Docker answers it with ENOSYS, and i386 libc then calls socket directly)"
+                 (our default answers it with ENOSYS, and i386 libc then calls socket directly)"
                     .into(),
             ));
         }

@@ -498,27 +498,121 @@ impl Profile {
     }
 }
 
-/// Whether a rule for `name` whose action equals the default can change what a call
-/// gets: only by taking part in precedence, that is where a rule of another action
-/// (`other_actions`: the names that have one) can match the same call. That is the same
-/// syscall, or, on an ABI with multiplexers (`mux_arch`), a rule of the multiplexer that
-/// carries `name` (the sub-call competes with the multiplexer's own rules), or a rule of a
-/// call carried by `name` when `name` is itself a multiplexer.
-pub(crate) fn default_rule_matters(
+/// What decides whether a rule equal to the default can change what a call gets
+/// ([`DefaultRules::matters`]).
+pub(crate) struct DefaultRules<'a> {
+    /// Names some rule gives an action other than the default.
+    pub other_actions: rustc_hash::FxHashSet<&'a str>,
+    /// Names whose (first) unconditional rule gives an action other than the default: it
+    /// decides the syscall whatever its conditional rules say.
+    pub beaten: rustc_hash::FxHashSet<&'a str>,
+    /// Whether a listed ABI has the socket and IPC multiplexers.
+    pub mux_arch: bool,
+}
+
+impl DefaultRules<'_> {
+    /// Whether a rule for `name` whose action equals the default (`conditional` or not)
+    /// can change what a call gets: only by taking part in precedence, that is where a
+    /// rule of another action can match the same call and nothing decides the call
+    /// before both are asked. That is the same syscall, or, on an ABI with multiplexers,
+    /// the multiplexer that carries `name` (the sub-call competes with the multiplexer's
+    /// own rules unless an unconditional one decides the multiplexer), or a call carried
+    /// by `name` when `name` is itself a multiplexer. A conditional rule of a syscall that
+    /// an unconditional rule of another action decides changes nothing.
+    pub(crate) fn matters(&self, name: &str, conditional: bool) -> bool {
+        if conditional && self.beaten.contains(name) {
+            return false;
+        }
+        if self.other_actions.contains(name) {
+            return true;
+        }
+        if !self.mux_arch {
+            return false;
+        }
+        if let Some((mux, _, _)) = arch::multiplexer_of(name) {
+            return self.other_actions.contains(mux) && !self.beaten.contains(mux);
+        }
+        arch::subcalls().any(|(mux, _, sub)| mux == name && self.other_actions.contains(sub))
+    }
+}
+
+/// ABIs whose `setuid`, `setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`,
+/// `setfsuid`, `setfsgid`, `chown`, `lchown` and `fchown` are the old calls with 16-bit
+/// ids (`kernel/uid16.c`; the 32-bit ones are the `*32` names there).
+const UID16_ABIS: &[&str] = &["SCMP_ARCH_X86", "SCMP_ARCH_ARM", "SCMP_ARCH_S390"];
+/// The 16-bit id arguments of those calls.
+const UID16_ARGS: &[(&str, &[u8])] = &[
+    ("setuid", &[0]),
+    ("setgid", &[0]),
+    ("setfsuid", &[0]),
+    ("setfsgid", &[0]),
+    ("setreuid", &[0, 1]),
+    ("setregid", &[0, 1]),
+    ("setresuid", &[0, 1, 2]),
+    ("setresgid", &[0, 1, 2]),
+    ("chown", &[1, 2]),
+    ("lchown", &[1, 2]),
+    ("fchown", &[1, 2]),
+];
+/// ABIs whose `mmap` is the old one, with its arguments in a struct in memory
+/// (`old_mmap(struct mmap_arg_struct *)`: x86's number 90, s390's and s390x's).
+const OLD_MMAP_ABIS: &[&str] = &["SCMP_ARCH_X86", "SCMP_ARCH_S390", "SCMP_ARCH_S390X"];
+
+/// Refuses comparisons a filter cannot make as the profile means them on one of
+/// `arches`: any comparison on `mmap` where it takes its arguments from memory (the
+/// registers it compares are not the arguments), and, under the kernel's reading, a
+/// comparison on an id that the same name reads as 16 bits on one ABI and 32 on another.
+fn check_readable(
+    path: &str,
     name: &str,
-    other_actions: &rustc_hash::FxHashSet<&str>,
-    mux_arch: bool,
-) -> bool {
-    if other_actions.contains(name) {
-        return true;
+    conditions: &[Condition],
+    arches: &[&'static ArchInfo],
+    reading: ArgReading,
+) -> Result<(), CompileError> {
+    let listed = |abis: &[&str]| {
+        arches
+            .iter()
+            .find(|a| abis.contains(&a.name))
+            .map(|a| a.name)
+    };
+    if name == "mmap" {
+        if let Some(abi) = listed(OLD_MMAP_ABIS) {
+            return Err(CompileError::invalid(
+                format!("{path}.args"),
+                "mmap",
+                format!(
+                    "on {abi} mmap is the old call that takes its arguments from a struct in \
+                     memory, which a filter cannot read: these comparisons would test other \
+                     registers. Put the conditions on mmap2 (and refuse or allow mmap \
+                     unconditionally), or leave {abi} out"
+                ),
+            ));
+        }
     }
-    if !mux_arch {
-        return false;
+    if reading == ArgReading::Kernel {
+        if let Some((_, ids)) = UID16_ARGS.iter().find(|(n, _)| *n == name) {
+            if let (Some(abi), Some((j, c))) = (
+                listed(UID16_ABIS),
+                conditions
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| ids.contains(&c.index)),
+            ) {
+                return Err(CompileError::invalid(
+                    format!("{path}.args[{j}]"),
+                    format!("{} {:#x} for {name}", c.op.name(), c.value),
+                    format!(
+                        "on {abi} {name} is the old call with 16-bit ids (the kernel reads 16 \
+                         bits of this argument there, 32 elsewhere), so one comparison cannot \
+                         mean the same on every listed ABI: put the condition on {name}32 for \
+                         {abi} in a profile of its own, leave {abi} out, or use the literal \
+                         64-bit reading (--arg-reading literal) as runc does"
+                    ),
+                ));
+            }
+        }
     }
-    if let Some((mux, _, _)) = arch::multiplexer_of(name) {
-        return other_actions.contains(mux);
-    }
-    arch::subcalls().any(|(mux, _, sub)| mux == name && other_actions.contains(sub))
+    Ok(())
 }
 
 /// The first NOTIFY rule among `rules` whose syscall one of `arches` has.
@@ -877,6 +971,9 @@ impl Profile {
                     }
                     unconditional.insert(name.as_str(), (i, j, action));
                 }
+                if !conditions.is_empty() {
+                    check_readable(&path, name, &conditions, &architectures, reading)?;
+                }
                 let read: Vec<Vec<Condition>>;
                 let groups_here: &[Vec<Condition>] = if reading == ArgReading::Kernel
                     && conditions
@@ -923,17 +1020,23 @@ impl Profile {
         // A rule equal to the default is kept only where it can change an outcome
         // (`default_rule_matters`); it is dropped elsewhere, as libseccomp, runc and crun
         // drop every such rule.
-        let mux_arch = architectures.iter().any(|a| arch::multiplexes(a));
-        let other_actions: rustc_hash::FxHashSet<&str> = rules
-            .iter()
-            .filter(|r| r.action != default_action)
-            .map(|r| r.name.as_str())
-            .collect();
+        let precedence = DefaultRules {
+            other_actions: rules
+                .iter()
+                .filter(|r| r.action != default_action)
+                .map(|r| r.name.as_str())
+                .collect(),
+            beaten: rules
+                .iter()
+                .filter(|r| r.action != default_action && r.conditions.is_empty())
+                .map(|r| r.name.as_str())
+                .collect(),
+            mux_arch: architectures.iter().any(|a| arch::multiplexes(a)),
+        };
         let keep: Vec<bool> = rules
             .iter()
             .map(|r| {
-                r.action != default_action
-                    || default_rule_matters(&r.name, &other_actions, mux_arch)
+                r.action != default_action || precedence.matters(&r.name, !r.conditions.is_empty())
             })
             .collect();
         if keep.iter().any(|k| !k) {

@@ -268,3 +268,62 @@ fn compiled_programs_decide_on_the_bits_the_kernel_reads() {
         }
     }
 }
+
+#[test]
+fn comparisons_a_filter_cannot_make_as_meant_on_a_listed_abi_are_refused() {
+    let refused = |json: &str, opts: &CompileOptions, want: &[&str]| {
+        let e = compile(&parse_profile(json).unwrap(), opts)
+            .expect_err("must be refused")
+            .to_string();
+        for w in want {
+            assert!(e.contains(w), "{w}: {e}");
+        }
+    };
+    let kernel = CompileOptions::default();
+    let literal = CompileOptions::default().with_arg_reading(ArgReading::Literal);
+    // i386's setuid reads a 16-bit uid, x86_64's a 32-bit one.
+    let uid = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+        "syscalls":[{"names":["setuid"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":4242,"op":"SCMP_CMP_EQ"}]}]}"#;
+    refused(
+        uid,
+        &kernel,
+        &["syscalls[0].args[0]", "16-bit ids", "setuid32"],
+    );
+    compile(&parse_profile(uid).unwrap(), &literal).unwrap();
+    // Without x86 the same entry compiles.
+    let uid64 = uid.replace(r#","SCMP_ARCH_X86""#, "");
+    compile(&parse_profile(&uid64).unwrap(), &kernel).unwrap();
+    // i386's mmap takes its arguments from memory, under either reading.
+    let mmap = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+        "syscalls":[{"names":["mmap","mmap2"],"action":"SCMP_ACT_ERRNO","args":[{"index":2,"value":4,"valueTwo":4,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#;
+    for opts in [&kernel, &literal] {
+        refused(
+            mmap,
+            opts,
+            &["syscalls[0].args", "struct in memory", "mmap2"],
+        );
+    }
+}
+
+#[test]
+fn the_kernel_reads_ptraces_pid_as_32_bits_and_ipcs_call_as_16() {
+    use oci_seccomp::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
+    use oci_seccomp::{simulate, Action};
+    let ptrace = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["ptrace"],"action":"SCMP_ACT_ERRNO","errnoRet":99,
+        "args":[{"index":1,"value":1234,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let p = compile(&parse_profile(ptrace).unwrap(), &CompileOptions::default()).unwrap();
+    for pid in [1234u64, 1 << 32 | 1234] {
+        let d = simulate(&p, AUDIT_ARCH_X86_64, 101, [16, pid, 0, 0, 0, 0]).unwrap();
+        assert_eq!(d.action, Action::Errno(99), "{pid:#x}");
+    }
+    // ipc's sub-call: msgget (13) in any version.
+    let ipc = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+        "syscalls":[{"names":["ipc"],"action":"SCMP_ACT_ERRNO","errnoRet":99,"args":[{"index":0,"value":13,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let p = compile(&parse_profile(ipc).unwrap(), &CompileOptions::default()).unwrap();
+    for call in [13u64, 0x1_000d, 0xffff_000d] {
+        let d = simulate(&p, AUDIT_ARCH_I386, 117, [call, 0, 0x1b6, 0, 0, 0]).unwrap();
+        assert_eq!(d.action, Action::Errno(99), "{call:#x}");
+    }
+    let d = simulate(&p, AUDIT_ARCH_I386, 117, [14, 0, 0, 0, 0, 0]).unwrap();
+    assert_eq!(d.action, Action::Allow);
+}
