@@ -90,6 +90,19 @@ fn deny_all() -> CliResult<LinuxSeccomp> {
     serde_json::from_value(v).map_err(|e| CliError::problem(e.to_string()))
 }
 
+/// `text`, cut to at most `max` bytes (on a character boundary) with a note of what was cut:
+/// a workload's command line must not make the profile larger than a profile may be.
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} more bytes)", &text[..end], text.len() - end)
+}
+
 /// `uname -r` and the machine.
 fn kernel() -> String {
     match nix::sys::utsname::uname() {
@@ -204,7 +217,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
             "date: {}",
             oci_seccomp_load::trace::rfc3339(std::time::SystemTime::now())
         ),
-        format!("command: {command}"),
+        format!("command: {}", bounded(&command, 4096)),
         format!("architectures seen: {}", seen.join(" ")),
         match &args.base {
             Some(b) => format!("base: {}", shown(b)),

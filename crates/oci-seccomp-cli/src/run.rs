@@ -67,13 +67,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// With --trace or --complain: the most bytes the JSON lines may take (default 16 MiB,
-    /// at least 4096). Identical calls after the first 8 are counted in "repeated" lines
+    /// from 4096 to 1 GiB). Identical calls after the first 8 are counted in "repeated" lines
     /// instead of a line each; past the limit a "truncated" line ends the report, and the
     /// summary still counts every call.
     #[arg(
         long = "report-max-bytes",
         value_name = "BYTES",
-        value_parser = clap::value_parser!(u64).range(4096..)
+        value_parser = clap::value_parser!(u64).range(4096..=1 << 30)
     )]
     pub report_max_bytes: Option<u64>,
     /// The command and its arguments (with --bundle: replaces process.args).

@@ -70,22 +70,40 @@ pub fn parse_u64(text: &str) -> Result<u64, String> {
 /// [`parse_u64`]'s reason for text that is not a number at all.
 pub const NOT_A_NUMBER: &str = "not a number";
 
-/// Reads a profile's text: a file, or standard input for `-`.
+/// Reads a profile's (or policy's) text: a file, or standard input for `-`; at most
+/// [`oci_seccomp::MAX_PROFILE_BYTES`], so that no input (`/dev/zero`, a FIFO that never
+/// ends) makes us read or hold more.
 pub fn read_input(path: &str) -> CliResult<String> {
-    if path == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| CliError::problem(format!("<stdin>: cannot read: {e}")))?;
-        return Ok(s);
+    let limit = oci_seccomp::MAX_PROFILE_BYTES as u64;
+    let read = |r: &mut dyn std::io::Read| -> std::io::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        r.take(limit + 1).read_to_end(&mut buf)?;
+        Ok(buf)
+    };
+    let bytes = if path == "-" {
+        read(&mut std::io::stdin().lock())
+            .map_err(|e| CliError::problem(format!("<stdin>: cannot read: {e}")))?
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| read(&mut f))
+            .map_err(|e| {
+                let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                    "check the path"
+                } else {
+                    "the file must be readable UTF-8 JSON"
+                };
+                CliError::problem(format!("{path}: cannot read: {e}")).hint(hint)
+            })?
+    };
+    if bytes.len() as u64 > limit {
+        return Err(CliError::problem(format!(
+            "{}: larger than {limit} bytes, the most a profile may take",
+            shown(path)
+        )));
     }
-    std::fs::read_to_string(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::NotFound {
-            "check the path"
-        } else {
-            "the file must be readable UTF-8 JSON"
-        };
-        CliError::problem(format!("{path}: cannot read: {e}")).hint(hint)
+    String::from_utf8(bytes).map_err(|e| {
+        CliError::problem(format!("{}: cannot read: not UTF-8 ({e})", shown(path)))
+            .hint("the file must be readable UTF-8 JSON")
     })
 }
 

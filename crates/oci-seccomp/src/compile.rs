@@ -240,25 +240,50 @@ pub fn build_profile_context(
             ),
         ));
     }
-    // libseccomp compares all 64 bits of an argument on a 64-bit ABI: it cannot compare
-    // the low word alone, as the kernel's reading of a 32-bit argument needs.
-    if profile.architectures().iter().any(|a| !a.narrow_args()) {
-        if let Some(r) = profile
-            .rules()
-            .iter()
-            .find(|r| r.conditions.iter().any(|c| c.low_word))
-        {
-            return Err(CompileError::invalid(
-                format!("syscalls[{}].args", r.entry),
-                format!("{:?}", r.name),
-                "read as the kernel reads this 32-bit argument, a `!=`, `<`, `<=`, `>` or `>=` \
-                 compares its low 32 bits alone, which libseccomp cannot express on a 64-bit \
-                 ABI: use the native backend, or the literal 64-bit reading (--arg-reading \
-                 literal) as runc does",
-            ));
+    // libseccomp compares all 64 bits of an argument on a 64-bit ABI: a comparison of the
+    // low word alone (the kernel's reading of a 32-bit argument) is given to it as masked
+    // equalities on bit prefixes, ORed (`masked_alternatives`), which it can express.
+    let mut expanded: Vec<crate::profile::Rule> = Vec::new();
+    for rule in profile.rules() {
+        if !rule.conditions.iter().any(|c| c.low_word) {
+            expanded.push(rule.clone());
+            continue;
+        }
+        let mut groups: Vec<Vec<crate::profile::Condition>> = vec![Vec::new()];
+        for c in &rule.conditions {
+            let alts = if c.low_word {
+                crate::profile::masked_alternatives(c.index, c.op, c.value & 0xffff_ffff, 32)
+            } else {
+                vec![*c]
+            };
+            if groups.len() * alts.len() > crate::profile::MAX_KERNEL_READING_RULES {
+                return Err(CompileError::invalid(
+                    format!("syscalls[{}].args", rule.entry),
+                    format!("{:?}", rule.name),
+                    "read as the kernel reads these 32-bit arguments, the comparisons of this \
+                     entry need more masked rules than libseccomp takes: use the native \
+                     backend, or the literal 64-bit reading (--arg-reading literal) as runc does",
+                ));
+            }
+            groups = groups
+                .iter()
+                .flat_map(|g| {
+                    alts.iter().map(move |a| {
+                        let mut h = g.clone();
+                        h.push(*a);
+                        h
+                    })
+                })
+                .collect();
+        }
+        for conditions in groups {
+            expanded.push(crate::profile::Rule {
+                conditions,
+                ..rule.clone()
+            });
         }
     }
-    for rule in profile.rules() {
+    for rule in &expanded {
         let path = format!("syscalls[{}]", rule.entry);
         let sc = ScmpSyscall::from_name(&rule.name)
             .map_err(lsc(&path, format!("resolve {:?}", rule.name)))?;

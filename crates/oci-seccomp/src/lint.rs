@@ -308,6 +308,13 @@ fn known_anywhere(name: &str) -> bool {
 /// finished within it is said in one `unfinished` finding.
 pub const CHECK_STEPS: u64 = crate::prove::MAX_STEPS;
 
+/// How long `oci-seccomp check` ([`check_text_with`]) works on one profile at most, once it
+/// is read: the step budget bounds the work, but a step's cost depends on the search's
+/// shape (single-bit masks cost several times more), so the analyses also stop at this
+/// deadline and say what they did not finish. Reading the file comes before it and is
+/// bounded by its size ([`crate::MAX_PROFILE_BYTES`]).
+pub const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_millis(800);
+
 /// Steps charged to `check`'s budget per byte of the profile's text, up front: reading it
 /// (parsing, validation, rendering a Docker profile, the lints that visit every name)
 /// costs about as much per byte as this many search steps, so that a large input leaves
@@ -611,11 +618,15 @@ impl<'b> Work<'b> {
             "unfinished",
             "",
             format!(
-                "check stopped its analyses when its budget of {} steps (about a second of \
-                 work) was used up: {}; their findings may be missing. The argument conditions \
-                 are what costs: fewer entries or comparisons per syscall, and masks that cover \
-                 whole values, make the profile cheaper to analyse (and to prove)",
-                self.budget.limit(),
+                "check stopped its analyses when {}: {}; their findings may be missing. The \
+                 argument conditions are what costs: fewer entries or comparisons per syscall, \
+                 and masks that cover whole values, make the profile cheaper to analyse (and \
+                 to prove)",
+                if self.budget.timed_out() {
+                    format!("its deadline of {} ms passed", CHECK_DEADLINE.as_millis())
+                } else {
+                    format!("its budget of {} steps was used up", self.budget.limit())
+                },
                 parts.join("; ")
             ),
         ))
@@ -1282,8 +1293,9 @@ fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
     };
     for (i, e) in entries.iter().enumerate() {
         // Every comparison is looked at for every name of its entry.
+        // A pair costs about ten steps' time (a look-up in the width table).
         let pairs = e.args().as_ref().map_or(0, Vec::len) * e.names().len();
-        if !work.budget.charge(1 + pairs as u64) {
+        if !work.budget.charge(1 + 10 * pairs as u64) {
             work.partial.push((
                 "arg-width",
                 format!("entries from syscalls[{i}] on not checked"),
@@ -1563,7 +1575,7 @@ impl CoverSearch<'_> {
             other,
         );
         let model = crate::prove::Model::new(&sub, false);
-        let mut share = StepBudget::new(steps - setup);
+        let mut share = budget.part(steps - setup);
         let found = crate::prove::find_other_within(
             &model,
             native.audit_arch,
@@ -1571,7 +1583,7 @@ impl CoverSearch<'_> {
             self.action,
             &mut share,
         );
-        budget.charge(share.used());
+        budget.absorb(&share);
         match found {
             Ok(None) => {
                 let list: Vec<String> = self
@@ -1701,7 +1713,8 @@ pub fn check_text_reading(
         ));
         return out;
     }
-    let mut budget = StepBudget::new(CHECK_STEPS);
+    let mut budget =
+        StepBudget::new(CHECK_STEPS).with_deadline(std::time::Instant::now() + CHECK_DEADLINE);
     // Reading the text (parsing, validating, rendering) is charged up front.
     budget.charge(READ_STEPS_PER_BYTE.saturating_mul(json.len() as u64));
     // Parsed once here for every look at the JSON itself.
@@ -1762,26 +1775,40 @@ fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget, reading: ArgReading)
         Ok(profile) => {
             let budget = &mut *linter.work.budget;
             let given = budget.left().min(crate::prove::MAX_STEPS);
-            let mut proof = StepBudget::new(given);
+            let mut proof = budget.part(given);
             let compiled = crate::compile::compile_profile_within(
                 profile,
                 &CompileOptions::default().with_arg_reading(reading),
                 &mut proof,
             );
-            budget.charge(proof.used());
+            budget.absorb(&proof);
             match compiled {
-                Err(e @ crate::CompileError::TooComplexToProve { .. })
+                // Out of time, not of steps: `compile` may still prove it. Say what was
+                // not finished; that is no finding about the profile.
+                Err(crate::CompileError::TooComplexToProve { .. }) if proof.timed_out() => {
+                    linter.work.partial.push((
+                        "the complete check of the compiled program",
+                        format!(
+                            "it stopped at check's deadline of {} ms; `oci-seccomp compile` \
+                             allows {} steps and decides whether the profile compiles",
+                            CHECK_DEADLINE.as_millis(),
+                            crate::prove::MAX_STEPS
+                        ),
+                    ));
+                }
+                // Out of the steps the lints left it, fewer than `compile` gives: not a
+                // finding about the profile either.
+                Err(crate::CompileError::TooComplexToProve { .. })
                     if given < crate::prove::MAX_STEPS =>
                 {
                     linter.work.partial.push((
                         "the complete check of the compiled program",
                         format!(
                             "it stopped after the {given} steps left, where `oci-seccomp \
-                             compile` allows {}",
+                             compile` allows {} and decides whether the profile compiles",
                             crate::prove::MAX_STEPS
                         ),
                     ));
-                    out.push(Finding::new(Severity::Error, "compile", "", e.to_string()));
                 }
                 Err(e) => out.push(Finding::new(Severity::Error, "compile", "", e.to_string())),
                 Ok(_) => {}

@@ -151,7 +151,8 @@ pub enum ArgReading {
     /// the same comparison of the low word ([`Condition::low_word`]; on a 16-bit argument,
     /// masked equalities on bit prefixes), and the complete check proves the program
     /// against them. libseccomp cannot compare a low word alone on a 64-bit ABI:
-    /// `--backend libseccomp` refuses such comparisons. A constant the argument cannot
+    /// `--backend libseccomp` is given masked equalities on bit prefixes instead. A
+    /// constant the argument cannot
     /// hold (not a zero- or sign-extended value of its width) is refused. The default.
     #[default]
     Kernel,
@@ -168,6 +169,10 @@ impl ArgReading {
         }
     }
 }
+
+/// Most rules validation looks at in one profile, duplicates included (each name of an
+/// entry times each of its comparison groups): bounds its work on any input.
+pub const MAX_RULES_VISITED: usize = 1 << 18;
 
 /// Most rules one entry's comparisons may become for one syscall under
 /// [`ArgReading::Kernel`] (the product of each comparison's alternatives).
@@ -230,20 +235,6 @@ pub fn kernel_reading(c: &Condition, bits: u8) -> Result<Vec<Condition>, String>
             v & m
         )
     };
-    // Bits `bits-1` down to `i`.
-    let prefix = |i: u32| m & !((1u64 << i) - 1);
-    let below = |k: u64| -> Vec<Condition> {
-        (0..u32::from(bits))
-            .filter(|i| k & (1 << i) != 0)
-            .map(|i| masked(prefix(i), (k & prefix(i)) & !(1u64 << i)))
-            .collect()
-    };
-    let above = |k: u64| -> Vec<Condition> {
-        (0..u32::from(bits))
-            .filter(|i| k & (1 << i) == 0)
-            .map(|i| masked(prefix(i), (k & prefix(i)) | (1u64 << i)))
-            .collect()
-    };
     Ok(match c.op {
         Op::Eq => vec![masked(m, fit(c.value).ok_or_else(|| too_wide(c.value))?)],
         Op::MaskedEq => {
@@ -267,27 +258,54 @@ pub fn kernel_reading(c: &Condition, bits: u8) -> Result<Vec<Condition>, String>
         Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge if bits == 32 => {
             low(fit(c.value).ok_or_else(|| too_wide(c.value))?)
         }
-        Op::Ne => {
+        Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge => {
             let k = fit(c.value).ok_or_else(|| too_wide(c.value))?;
-            let mut alts = below(k);
-            alts.extend(above(k));
-            alts
-        }
-        Op::Lt => below(fit(c.value).ok_or_else(|| too_wide(c.value))?),
-        Op::Le => {
-            let k = fit(c.value).ok_or_else(|| too_wide(c.value))?;
-            let mut alts = below(k);
-            alts.push(masked(m, k));
-            alts
-        }
-        Op::Gt => above(fit(c.value).ok_or_else(|| too_wide(c.value))?),
-        Op::Ge => {
-            let k = fit(c.value).ok_or_else(|| too_wide(c.value))?;
-            let mut alts = above(k);
-            alts.push(masked(m, k));
-            alts
+            masked_alternatives(c.index, c.op, k, bits)
         }
     })
+}
+
+/// `op k` on the low `bits` bits of argument `index` (`k` within them) as masked
+/// equalities on bit prefixes, ORed: at most one per bit, plus one for `<=` and `>=`. A
+/// value below `k` agrees with it above some bit `i` where `k` has a 1 and it a 0; one
+/// above, where `k` has a 0 and it a 1.
+pub(crate) fn masked_alternatives(index: u8, op: Op, k: u64, bits: u8) -> Vec<Condition> {
+    let m = crate::argwidth::read_mask(bits);
+    let masked = |mask: u64, v: u64| Condition {
+        index,
+        op: Op::MaskedEq,
+        value: mask,
+        value_two: v & mask,
+        low_word: false,
+    };
+    // Bits `bits-1` down to `i`.
+    let prefix = |i: u32| m & !((1u64 << i) - 1);
+    let below = || {
+        (0..u32::from(bits))
+            .filter(|i| k & (1 << i) != 0)
+            .map(|i| masked(prefix(i), (k & prefix(i)) & !(1u64 << i)))
+            .collect::<Vec<_>>()
+    };
+    let above = || {
+        (0..u32::from(bits))
+            .filter(|i| k & (1 << i) == 0)
+            .map(|i| masked(prefix(i), (k & prefix(i)) | (1u64 << i)))
+            .collect::<Vec<_>>()
+    };
+    let mut alts = match op {
+        Op::Ne => {
+            let mut a = below();
+            a.extend(above());
+            a
+        }
+        Op::Lt | Op::Le => below(),
+        Op::Gt | Op::Ge => above(),
+        Op::Eq | Op::MaskedEq => Vec::new(),
+    };
+    if matches!(op, Op::Le | Op::Ge | Op::Eq) {
+        alts.push(masked(m, k));
+    }
+    alts
 }
 
 /// The rule groups (ORed; comparisons within a group ANDed) of one entry's comparisons for
@@ -312,7 +330,25 @@ fn kernel_groups(
         });
     }
     if repeated {
-        return Ok(alts.into_iter().flatten().map(|c| vec![c]).collect());
+        let mut once = rustc_hash::FxHashSet::default();
+        let flat: Vec<Vec<Condition>> = alts
+            .into_iter()
+            .flatten()
+            .filter(|c| once.insert(*c))
+            .map(|c| vec![c])
+            .collect();
+        if flat.len() > MAX_KERNEL_READING_RULES {
+            return Err(CompileError::invalid(
+                format!("{path}.args"),
+                format!("{} comparisons for {name}", conditions.len()),
+                format!(
+                    "read as the kernel reads these arguments, the comparisons become more than \
+                     {MAX_KERNEL_READING_RULES} rules; use fewer, or the literal 64-bit reading \
+                     (--arg-reading literal)"
+                ),
+            ));
+        }
+        return Ok(flat);
     }
     let count = alts.iter().try_fold(1usize, |n, a| {
         n.checked_mul(a.len())
@@ -858,6 +894,7 @@ impl Profile {
         let mut seen: rustc_hash::FxHashSet<(&str, Action, Vec<Condition>)> =
             rustc_hash::FxHashSet::with_capacity_and_hasher(total, Default::default());
         let mut counted = 0usize;
+        let mut visited = 0usize;
         // name -> (entry, name index, action) of the first unconditional rule for it.
         let mut unconditional: rustc_hash::FxHashMap<&str, (usize, usize, Action)> =
             rustc_hash::FxHashMap::with_capacity_and_hasher(total, Default::default());
@@ -910,11 +947,20 @@ impl Profile {
                 .any(|(k, c)| conditions[..k].iter().any(|d| d.index == c.index));
             // A repeated index cannot be ANDed by libseccomp; like runc, crun and youki,
             // every comparison becomes its own rule (OR).
+            if repeated {
+                // ORed: the same comparison twice is one rule. Keep the first.
+                let mut once = rustc_hash::FxHashSet::default();
+                conditions.retain(|c| once.insert(*c));
+            }
             let groups: Vec<Vec<Condition>> = if repeated {
                 conditions.iter().map(|c| vec![*c]).collect()
             } else {
                 vec![conditions.clone()]
             };
+            // The kernel's reading of this entry's comparisons depends on a name only
+            // through the widths of the compared arguments: computed once per pattern.
+            let mut by_widths: rustc_hash::FxHashMap<[Option<u8>; 6], Vec<Vec<Condition>>> =
+                rustc_hash::FxHashMap::default();
 
             for (j, name) in entry.names().iter().enumerate() {
                 let npath = || format!("{path}.names[{j}]");
@@ -974,17 +1020,43 @@ impl Profile {
                 if !conditions.is_empty() {
                     check_readable(&path, name, &conditions, &architectures, reading)?;
                 }
-                let read: Vec<Vec<Condition>>;
-                let groups_here: &[Vec<Condition>] = if reading == ArgReading::Kernel
-                    && conditions
-                        .iter()
-                        .any(|c| narrow_bits(name, c.index).is_some())
-                {
-                    read = kernel_groups(&path, name, &conditions, repeated)?;
-                    &read
+                let widths: [Option<u8>; 6] = std::array::from_fn(|i| narrow_bits(name, i as u8));
+                let narrow = conditions.iter().any(|c| {
+                    widths
+                        .get(usize::from(c.index))
+                        .copied()
+                        .flatten()
+                        .is_some()
+                });
+                let groups_here: &[Vec<Condition>] = if reading == ArgReading::Kernel && narrow {
+                    match by_widths.entry(widths) {
+                        std::collections::hash_map::Entry::Occupied(e) => &*e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            &*e.insert(kernel_groups(&path, name, &conditions, repeated)?)
+                        }
+                    }
                 } else {
                     &groups
                 };
+                // Every rule looked at counts, duplicates too, so that no profile makes
+                // validation work without bound (names times comparisons).
+                visited += groups_here.len();
+                if visited > MAX_RULES_VISITED {
+                    return Err(CompileError::invalid(
+                        path.clone(),
+                        format!(
+                            "{} names, {} comparisons",
+                            entry.names().len(),
+                            conditions.len()
+                        ),
+                        format!(
+                            "the entries up to this one make more than {MAX_RULES_VISITED} \
+                             rules to sort out (each name times each comparison of a repeated \
+                             index, duplicates included), where at most {MAX_RULES} distinct \
+                             rules fit a program; list each name and comparison once"
+                        ),
+                    ));
+                }
                 for group in groups_here {
                     // The same rule twice (same name, action and comparisons) is one rule
                     // for libseccomp; keep the first.

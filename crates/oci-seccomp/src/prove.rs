@@ -88,12 +88,66 @@ pub const MAX_STEPS: u64 = 50_000_000;
 pub struct StepBudget {
     limit: u64,
     used: u64,
+    /// A point in time past which the budget counts as used up (`oci-seccomp check`).
+    deadline: Option<std::time::Instant>,
+    timed_out: bool,
 }
+
+/// Steps between two looks at the clock when a budget has a deadline: a look costs about
+/// as much as a few dozen steps.
+const CLOCK_EVERY_LOG2: u32 = 14;
 
 impl StepBudget {
     /// A budget of `limit` steps, none used.
     pub fn new(limit: u64) -> Self {
-        Self { limit, used: 0 }
+        Self {
+            limit,
+            used: 0,
+            deadline: None,
+            timed_out: false,
+        }
+    }
+
+    /// The same budget, also used up at `deadline`: what a step costs varies with the
+    /// shape of the search, and a caller that promises an answer in time (`check`) needs
+    /// both bounds. The clock is read every 2^14 steps.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// A budget of at most `limit` steps of what is left here, with the same deadline,
+    /// for a part of the work; charge it back with [`StepBudget::absorb`].
+    pub fn part(&self, limit: u64) -> Self {
+        Self {
+            limit: limit.min(self.left()),
+            used: 0,
+            deadline: self.deadline,
+            timed_out: false,
+        }
+    }
+
+    /// Charges what `part` used, and its deadline if it ran out of time.
+    pub fn absorb(&mut self, part: &StepBudget) {
+        self.charge(part.used());
+        if part.timed_out {
+            self.timed_out = true;
+            self.used = self.limit;
+        }
+    }
+
+    /// Whether the budget ran out because its deadline passed (rather than its steps).
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
+
+    /// Whether the deadline has passed (looked at when `used` crosses a multiple of
+    /// 2^14 on its way from `old` to `new`).
+    fn past_deadline(deadline: Option<std::time::Instant>, old: u64, new: u64) -> bool {
+        deadline.is_some_and(|d| {
+            old >> CLOCK_EVERY_LOG2 != new >> CLOCK_EVERY_LOG2 && std::time::Instant::now() >= d
+        })
     }
 
     /// The steps it started with.
@@ -121,6 +175,11 @@ impl StepBudget {
     pub fn charge(&mut self, n: u64) -> bool {
         match self.used.checked_add(n) {
             Some(u) if u <= self.limit => {
+                if Self::past_deadline(self.deadline, self.used, u) {
+                    self.timed_out = true;
+                    self.used = self.limit;
+                    return false;
+                }
                 self.used = u;
                 true
             }
@@ -137,6 +196,8 @@ impl StepBudget {
 struct Counter {
     used: u64,
     limit: u64,
+    deadline: Option<std::time::Instant>,
+    timed_out: bool,
 }
 
 impl Default for Counter {
@@ -147,12 +208,30 @@ impl Default for Counter {
 
 impl Counter {
     fn new(limit: u64) -> Self {
-        Self { used: 0, limit }
+        Self {
+            used: 0,
+            limit,
+            deadline: None,
+            timed_out: false,
+        }
     }
 
-    /// Counts `n` steps; `Exhausted` once they run over the limit.
+    /// What is left of `budget`, with its deadline.
+    fn for_budget(budget: &StepBudget) -> Self {
+        Self {
+            deadline: budget.deadline,
+            ..Self::new(budget.left())
+        }
+    }
+
+    /// Counts `n` steps; `Exhausted` once they run over the limit or past the deadline.
     fn add(&mut self, n: u64) -> Result<(), Exhausted> {
+        let old = self.used;
         self.used = self.used.saturating_add(n);
+        if StepBudget::past_deadline(self.deadline, old, self.used) {
+            self.timed_out = true;
+            self.used = self.limit.saturating_add(1);
+        }
         if self.used > self.limit {
             Err(Exhausted)
         } else {
@@ -160,9 +239,13 @@ impl Counter {
         }
     }
 
-    /// Charges what was used to `budget`.
+    /// Charges what was used to `budget`, and the deadline if it passed.
     fn settle(&self, budget: &mut StepBudget) {
         budget.charge(self.used);
+        if self.timed_out {
+            budget.timed_out = true;
+            budget.used = budget.limit;
+        }
     }
 }
 
@@ -425,10 +508,10 @@ pub struct Region {
 }
 
 impl Region {
-    /// The whole space, for a search of at most `limit` steps.
-    fn with_limit(limit: u64) -> Self {
+    /// The whole space, for a search within what is left of `budget`.
+    fn for_budget(budget: &StepBudget) -> Self {
         Self {
-            steps: Counter::new(limit),
+            steps: Counter::for_budget(budget),
             ..Self::default()
         }
     }
@@ -1924,7 +2007,7 @@ fn prove_and_locate(
     let mut p = Prover {
         model: Reference::Model(model),
         insns,
-        region: Region::with_limit(budget.left()),
+        region: Region::for_budget(budget),
         collect: None,
         stopped_at: None,
     };
@@ -2065,7 +2148,7 @@ pub fn find_other_within(
     want: Action,
     budget: &mut StepBudget,
 ) -> Result<Option<(SeccompPoint, Verdict)>, ProofError> {
-    let mut region = Region::with_limit(budget.left());
+    let mut region = Region::for_budget(budget);
     let r = find_other_in(model, &mut region, arch, nr, want);
     region.steps.settle(budget);
     r

@@ -327,3 +327,73 @@ fn the_kernel_reads_ptraces_pid_as_32_bits_and_ipcs_call_as_16() {
     let d = simulate(&p, AUDIT_ARCH_I386, 117, [14, 0, 0, 0, 0, 0]).unwrap();
     assert_eq!(d.action, Action::Allow);
 }
+
+#[test]
+fn libseccomp_is_given_low_word_orders_as_masked_prefixes() {
+    use oci_seccomp::{simulate, Action, Backend};
+    // The kernel's reading of `socket` family < 38 and `!= 40`, through libseccomp: its
+    // program is proven against the low-word comparisons, and decides on the low word.
+    let json = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":38,"op":"SCMP_CMP_LT"}]},
+        {"names":["socketpair"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":40,"op":"SCMP_CMP_NE"}]}]}"#;
+    let lsc = CompileOptions::default().with_backend(Backend::Libseccomp);
+    let p = compile(&parse_profile(json).unwrap(), &lsc).unwrap();
+    let native = oci_seccomp::arch::native();
+    let socket = oci_seccomp::arch::resolve("socket", native).unwrap();
+    let pair = oci_seccomp::arch::resolve("socketpair", native).unwrap();
+    for (nr, a0, want) in [
+        (socket, 2u64, Action::Allow),
+        (socket, 1 << 32 | 2, Action::Allow),
+        (socket, 40, Action::Errno(1)),
+        (socket, 1 << 32 | 40, Action::Errno(1)),
+        (pair, 1, Action::Allow),
+        (pair, 1 << 32 | 40, Action::Errno(1)),
+    ] {
+        let got = simulate(&p, native.audit_arch, nr, [a0, 1, 0, 0, 0, 0]).unwrap();
+        assert_eq!(got.action, want, "{nr} {a0:#x}");
+    }
+}
+
+#[test]
+fn validation_work_is_bounded_whatever_the_names_and_comparisons() {
+    // A thousand copies of one ORed comparison are one rule.
+    let ne = r#"{"index":2,"value":21845,"op":"SCMP_CMP_NE"}"#;
+    let json = format!(
+        r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{{"names":["open","openat"],"action":"SCMP_ACT_ALLOW","args":[{}]}}]}}"#,
+        vec![ne; 1000].join(",")
+    );
+    let p = Profile::from_oci(&parse_profile(&json).unwrap(), true).unwrap();
+    assert!(p.rules().len() <= 2 * 16, "{}", p.rules().len());
+    // More names times comparisons than validation looks at: refused, naming the entry.
+    let names = vec![r#""open""#; 300_000].join(",");
+    let json = format!(
+        r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{{"names":[{names}],"action":"SCMP_ACT_ALLOW","args":[{ne}]}}]}}"#
+    );
+    let e = compile(&parse_profile(&json).unwrap(), &CompileOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("syscalls[0]") && e.contains("rules to sort out"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_budget_with_a_deadline_runs_out_when_the_deadline_passes() {
+    use oci_seccomp::prove::StepBudget;
+    let past = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    let mut b = StepBudget::new(1 << 30).with_deadline(past);
+    // The clock is read every 2^14 steps: small charges before that pass.
+    assert!(b.charge(100));
+    assert!(!b.charge(1 << 15));
+    assert!(b.timed_out() && b.exhausted());
+    // A part carries the deadline, and its timing out reaches the whole.
+    let mut whole = StepBudget::new(1 << 30).with_deadline(past);
+    let mut part = whole.part(1 << 20);
+    assert!(!part.charge(1 << 15));
+    whole.absorb(&part);
+    assert!(whole.timed_out() && whole.exhausted());
+    // Without a deadline only steps count.
+    let mut b = StepBudget::new(1 << 30);
+    assert!(b.charge(1 << 20) && !b.timed_out());
+}

@@ -810,8 +810,12 @@ fn check_stays_within_its_budget_and_says_what_it_did_not_finish() {
     assert_eq!(unfinished.len(), 1, "{found:#?}");
     let m = &unfinished[0].message;
     assert_eq!(unfinished[0].severity, Severity::Warning);
+    // Steps or time, whichever ran out first on this machine.
+    assert!(
+        m.contains("budget of 50000000 steps") || m.contains("deadline of 800 ms"),
+        "{m}"
+    );
     for part in [
-        "budget of 50000000 steps",
         "conditions-cover-all not finished",
         "not decided for access (SCMP_ACT_ALLOW)",
         "and 8 more",
