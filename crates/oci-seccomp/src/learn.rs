@@ -131,11 +131,16 @@ impl std::fmt::Display for LearnNote {
                 cap,
             } => {
                 let args: Vec<String> = indices.iter().map(|i| format!("arg{i}")).collect();
+                let fix = if *cap < MAX_COMBINATIONS_LIMIT {
+                    format!("raise --max-combinations (up to {MAX_COMBINATIONS_LIMIT}) or drop {syscall} from --args")
+                } else {
+                    format!("write its conditions by hand, or drop {syscall} from --args")
+                };
                 write!(
                     f,
                     "{syscall}: allowed without conditions: more than {cap} distinct ({}) \
                      combinations were seen (failed calls count: the recorder never sees \
-                     results); raise --max-combinations or drop {syscall} from --args",
+                     results); {fix}",
                     args.join(", ")
                 )
             }
