@@ -502,12 +502,27 @@ fn runc_and_crun_trace_through_supervise() {
                     "{name}/{runtime}/{probe_name}: under the original profile {d}"
                 );
             }
-            let events: Vec<Value> = std::fs::read_to_string(&events_path)
+            let lines: Vec<Value> = std::fs::read_to_string(&events_path)
                 .unwrap()
                 .lines()
                 .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .filter(|v| v.get("decidedBy").is_some())
                 .collect();
+            let events: Vec<Value> = lines
+                .iter()
+                .filter(|v| v.get("decidedBy").is_some())
+                .cloned()
+                .collect();
+            // The JSON log ends each container with a summary that counts every call.
+            let counted: u64 = lines
+                .iter()
+                .filter(|v| v["event"] == "summary")
+                .filter_map(|v| v["calls"].as_u64())
+                .sum();
+            assert!(
+                counted >= events.len() as u64,
+                "{name}/{runtime}: summary counts {counted}, {} event lines",
+                events.len()
+            );
             let denied = direct
                 .values()
                 .filter(|d| d.starts_with("err") || d.starts_with("signal"))

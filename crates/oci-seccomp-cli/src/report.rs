@@ -68,6 +68,19 @@ impl Summary {
         }
     }
 
+    /// The summary as one JSON object (`supervise --json`): every call counted, per
+    /// syscall, deciding cause and action.
+    pub fn to_json(&self, container: &str) -> serde_json::Value {
+        let counts: Vec<serde_json::Value> = self
+            .counts
+            .iter()
+            .map(|((syscall, cause, action), n)| {
+                json!({"syscall": syscall, "decidedBy": cause, "action": action, "count": n})
+            })
+            .collect();
+        json!({"event": "summary", "container": container, "calls": self.total, "counts": counts})
+    }
+
     /// The human summary printed at exit.
     pub fn render(&self, mode: Mode) -> String {
         let verb = if mode == Mode::Trace {

@@ -582,9 +582,11 @@ fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
     drop(fd);
     lines.finish(&shared, state.state().id());
     if let Some(t) = &shared.tracer {
-        if !shared.json {
-            emit(&shared, summary.render(t.mode()), json!({}));
-        }
+        emit(
+            &shared,
+            summary.render(t.mode()),
+            summary.to_json(state.state().id()),
+        );
     }
     emit(
         &shared,
