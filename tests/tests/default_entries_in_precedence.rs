@@ -146,3 +146,28 @@ fn an_entry_equal_to_the_default_behind_an_unconditional_decision_changes_nothin
         {"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#;
     compile(&parse_profile(outright).unwrap(), &lsc).unwrap();
 }
+
+/// An unconditional entry equal to the default never decides a call through x86's `ipc` or
+/// `socketcall` by itself: the sub-call gets the strictest outcome of its syscall's entries
+/// (here the conditional deny), as the direct call does.
+#[test]
+fn an_unconditional_default_entry_does_not_weaken_a_multiplexed_call() {
+    use oci_seccomp_tests::int80;
+    const IPC: u32 = 117;
+    const MSGGET: u32 = 13;
+    let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+        {"names":["msgget"],"action":"SCMP_ACT_ERRNO","errnoRet":99,"args":[{"index":1,"value":512,"valueTwo":512,"op":"SCMP_CMP_MASKED_EQ"}]},
+        {"names":["msgget"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    let p = program(json);
+    let r = run_filtered(&p, TIMEOUT, |rep| {
+        // msgget(IPC_PRIVATE, IPC_CREAT | 0600) through ipc: the filter cannot read msgflg.
+        let q = int80(IPC, MSGGET, 0, 0o1000 | 0o600);
+        if q >= 0 {
+            int80(IPC, 14, q as u32, 0); // IPC_RMID through ipc(MSGCTL)
+        }
+        rep.report(q);
+        0
+    });
+    assert_eq!(r.exit, Exit::Code(0), "{r:?}");
+    assert_eq!(r.values, [-99], "{r:?}");
+}

@@ -152,6 +152,14 @@ pub fn run(a: CompileArgs) -> CliResult<u8> {
                 target.name
             )));
         }
+        // PFC is libseccomp's text of its own program: build that program first, within
+        // libseccomp's complexity limits and proven, so that a profile libseccomp takes
+        // too long over or miscompiles is refused here too.
+        let proven = CompileOptions::default()
+            .with_strict(a.strict)
+            .with_backend(oci_seccomp::Backend::Libseccomp)
+            .with_arg_reading(a.arg_reading);
+        oci_seccomp::compile(&spec, &proven).map_err(|e| util::compile_error(&name, &e))?;
         pfc_text(&spec, &name, a.arg_reading)?.into_bytes()
     } else {
         let opts = CompileOptions::default()

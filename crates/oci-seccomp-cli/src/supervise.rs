@@ -354,7 +354,7 @@ const EVENT_REPEATS: u64 = 8;
 /// Bytes of event lines one container may make this agent write.
 const EVENT_MAX_BYTES: u64 = 16 << 20;
 /// Distinct events whose repeats are counted (others are written while bytes last).
-const EVENT_KINDS: usize = 16_384;
+const EVENT_KINDS: usize = 4096;
 
 /// Bounds what one container's notifications make the agent (often root) write: a
 /// workload that loops on a notified call must not fill the disk through our log.
@@ -372,9 +372,12 @@ struct EventLines {
 impl EventLines {
     /// Writes the event (`text` or `value` as `--json` says) or counts it.
     fn offer(&mut self, shared: &Shared, container: &str, text: String, value: serde_json::Value) {
+        // What makes events alike, without what is the same for every event of the
+        // container (its id and metadata, which the runtime chose and which may be long):
+        // the memory per kind stays small.
         let mut key = value.clone();
         if let Some(o) = key.as_object_mut() {
-            for k in ["time", "pid", "tid"] {
+            for k in ["time", "pid", "tid", "container", "metadata"] {
                 o.remove(k);
             }
         }
@@ -386,13 +389,13 @@ impl EventLines {
             text.clone()
         };
         if tracked {
-            let entry = self
-                .seen
-                .entry(key)
-                .or_insert((0, EVENT_REPEATS * 2, String::new()));
+            let entry =
+                self.seen
+                    .entry(key.clone())
+                    .or_insert((0, EVENT_REPEATS * 2, String::new()));
             entry.0 += 1;
             if entry.0 > EVENT_REPEATS {
-                entry.2 = line;
+                entry.2 = key;
                 if entry.0 < entry.1 {
                     self.not_written += 1;
                     return;
@@ -458,16 +461,18 @@ impl EventLines {
     }
 }
 
-/// The line that says an event was seen `count` times.
-fn repeated_line(shared: &Shared, container: &str, count: u64, last: &str) -> String {
+/// The line that says an event (`key`: its JSON without pid, tid, time and the
+/// container's id and metadata) was seen `count` times.
+fn repeated_line(shared: &Shared, container: &str, count: u64, key: &str) -> String {
     if shared.json {
-        let mut v: serde_json::Value = serde_json::from_str(last).unwrap_or(json!({}));
+        let mut v: serde_json::Value = serde_json::from_str(key).unwrap_or(json!({}));
         if let Some(o) = v.as_object_mut() {
+            o.insert("container".into(), container.into());
             o.insert("repeated".into(), count.into());
         }
         v.to_string()
     } else {
-        format!("container={container}: {count} times so far: {last}")
+        format!("container={container}: {count} times so far: {key}")
     }
 }
 

@@ -50,6 +50,13 @@ const TABLE: &[(&str, &[&str])] = &[
     ("close_range", &["unsigned int fd", "unsigned int max_fd", "unsigned int flags"]),
     ("ioctl", &["unsigned int fd", "unsigned int cmd", "unsigned long arg"]),
     ("fcntl", &["unsigned int fd", "unsigned int cmd", "unsigned long arg"]),
+    // fs/read_write.c: declared `unsigned long fd`, looked up as an `unsigned int`.
+    ("readv", &["unsigned int fd", "const struct iovec *vec", "unsigned long vlen"]),
+    ("writev", &["unsigned int fd", "const struct iovec *vec", "unsigned long vlen"]),
+    ("preadv", &["unsigned int fd", "const struct iovec *vec", "unsigned long vlen", "unsigned long pos_l", "unsigned long pos_h"]),
+    ("pwritev", &["unsigned int fd", "const struct iovec *vec", "unsigned long vlen", "unsigned long pos_l", "unsigned long pos_h"]),
+    ("preadv2", &["unsigned int fd", "const struct iovec *vec", "unsigned long vlen", "unsigned long pos_l", "unsigned long pos_h", "int flags"]),
+    ("pwritev2", &["unsigned int fd", "const struct iovec *vec", "unsigned long vlen", "unsigned long pos_l", "unsigned long pos_h", "int flags"]),
     ("flock", &["unsigned int fd", "unsigned int cmd"]),
     ("dup", &["unsigned int fildes"]),
     ("dup2", &["unsigned int oldfd", "unsigned int newfd"]),
@@ -194,8 +201,12 @@ const TABLE: &[(&str, &[&str])] = &[
     ("clock_settime", &["clockid_t which_clock", "const struct __kernel_timespec *tp"]),
     ("clock_adjtime", &["clockid_t which_clock", "struct __kernel_timex *utx"]),
     ("futex", &["u32 *uaddr", "int op", "u32 val", "const struct __kernel_timespec *utime", "u32 *uaddr2", "u32 val3"]),
-    ("mmap", &["unsigned long addr", "unsigned long len", "unsigned long prot", "unsigned long flags", "unsigned long fd", "unsigned long off"]),
+    // Declared `unsigned long prot` and `flags`, but mm/mmap.c keeps only the PROT_* and
+    // MAP_* bits it knows (`calc_vm_prot_bits`, `calc_vm_flag_bits`), all in the low word,
+    // and ignores the rest: what decides the mapping is read from 32 bits.
+    ("mmap", &["unsigned long addr", "unsigned long len", "unsigned int prot", "unsigned int flags", "unsigned long fd", "unsigned long off"]),
     ("mprotect", &["unsigned long start", "size_t len", "unsigned long prot"]),
+    ("mlockall", &["int flags"]),
     ("madvise", &["unsigned long start", "size_t len_in", "int behavior"]),
     ("mlock2", &["unsigned long start", "size_t len", "int flags"]),
     ("set_mempolicy", &["int mode", "const unsigned long *nmask", "unsigned long maxnode"]),

@@ -716,7 +716,12 @@ fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<Ge
             let Some(mux_nr) = number(mux) else {
                 continue;
             };
-            let action = match rules.iter().find(|r| r.conditions.is_empty()) {
+            // As the complete check reads it (`prove::subcalls`): an unconditional rule
+            // equal to the default joins the strictest outcome.
+            let action = match rules
+                .iter()
+                .find(|r| r.conditions.is_empty() && r.action != profile.default_action())
+            {
                 Some(r) => r.action,
                 None => rules
                     .iter()

@@ -110,6 +110,16 @@ pub enum LearnNote {
         /// The syscalls.
         syscalls: Vec<String>,
     },
+    /// Argument combinations of a syscall seen on this ABI only: the conditions name them
+    /// for every listed ABI, so they are allowed on the others too.
+    OneAbiOnlyArguments {
+        /// The ABI they were seen on (libseccomp name).
+        abi: String,
+        /// The syscall name.
+        syscall: String,
+        /// The combinations (values of the selected arguments, in index order).
+        combinations: Vec<Vec<u64>>,
+    },
     /// Calls through a multiplexer with a number the kernel does not know as a sub-call
     /// (they fail with `EINVAL`): not learned.
     UnknownSubcall {
@@ -182,6 +192,28 @@ impl std::fmt::Display for LearnNote {
                  listed ABI, so the profile allows them on the others too",
                 syscalls.join(", ")
             ),
+            Self::OneAbiOnlyArguments {
+                abi,
+                syscall,
+                combinations,
+            } => {
+                let shown: Vec<String> = combinations
+                    .iter()
+                    .take(4)
+                    .map(|c| {
+                        let v: Vec<String> = c.iter().map(|x| format!("{x:#x}")).collect();
+                        format!("({})", v.join(", "))
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "{abi}: {syscall} with {} argument combination(s) seen on this ABI only \
+                     ({}{}); the profile allows them on every listed ABI",
+                    combinations.len(),
+                    shown.join(", "),
+                    if combinations.len() > 4 { ", ..." } else { "" }
+                )
+            }
             Self::UnknownSubcall {
                 abi,
                 multiplexer,
@@ -616,6 +648,29 @@ impl Learner {
                     syscalls: only,
                 });
             }
+            // Combinations of arguments seen here only, for syscalls also seen natively.
+            let native_seen = self.seen.get(native);
+            for (name, s) in per_abi {
+                let Some(mine) = native_seen.and_then(|m| m.get(name)) else {
+                    continue;
+                };
+                if !conditioned_names.contains(name.as_str()) {
+                    continue;
+                }
+                let extra: Vec<Vec<u64>> = s
+                    .combinations
+                    .iter()
+                    .filter(|c| !mine.combinations.contains(*c))
+                    .cloned()
+                    .collect();
+                if !extra.is_empty() {
+                    notes.push(LearnNote::OneAbiOnlyArguments {
+                        abi: abi.clone(),
+                        syscall: name.clone(),
+                        combinations: extra,
+                    });
+                }
+            }
         }
         Learned {
             merged,
@@ -861,6 +916,16 @@ mod tests {
         assert_eq!(setsockopt.len(), 1, "{setsockopt:?}");
         assert_eq!(setsockopt[0]["args"][0]["valueTwo"], 1);
         assert_eq!(setsockopt[0]["args"][1]["valueTwo"], 2);
+        // A socket family seen on i386 only is allowed on x86_64 too: said.
+        let mut m = l.clone();
+        m.observe(
+            i386.audit_arch,
+            arch::resolve("socket", i386).unwrap(),
+            [16, 3, 0, 0, 0, 0],
+        );
+        assert!(m.notes(None).iter().any(|n| matches!(n,
+            LearnNote::OneAbiOnlyArguments { syscall, combinations, .. }
+                if syscall == "socket" && combinations == &[vec![16, 3, 0]])));
         // The 32-bit getpid is named for every ABI, and the summary says so.
         assert_eq!(
             l.notes(None),

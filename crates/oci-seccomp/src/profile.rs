@@ -590,6 +590,20 @@ const UID16_ARGS: &[(&str, &[u8])] = &[
     ("lchown", &[1, 2]),
     ("fchown", &[1, 2]),
 ];
+/// Syscalls with a 64-bit (`loff_t`, `u64`) argument, which 32-bit ABIs pass in two
+/// registers, and the first argument index whose register differs from 64-bit ABIs'.
+const SPLIT_ARGS: &[(&str, u8)] = &[
+    ("fadvise64", 1),
+    ("fadvise64_64", 1),
+    ("sync_file_range", 1),
+    ("sync_file_range2", 2),
+    ("fanotify_mark", 2),
+    ("fallocate", 2),
+    ("readahead", 1),
+    ("pread64", 3),
+    ("pwrite64", 3),
+];
+
 /// ABIs whose `mmap` is the old one, with its arguments in a struct in memory
 /// (`old_mmap(struct mmap_arg_struct *)`: x86's number 90, s390's and s390x's).
 const OLD_MMAP_ABIS: &[&str] = &["SCMP_ARCH_X86", "SCMP_ARCH_S390", "SCMP_ARCH_S390X"];
@@ -621,6 +635,30 @@ fn check_readable(
                      memory, which a filter cannot read: these comparisons would test other \
                      registers. Put the conditions on mmap2 (and refuse or allow mmap \
                      unconditionally), or leave {abi} out"
+                ),
+            ));
+        }
+    }
+    if let Some((_, from)) = SPLIT_ARGS.iter().find(|(n, _)| *n == name) {
+        let split = arches
+            .iter()
+            .find(|a| a.narrow_args() && !a.x32 && !a.name.contains("N32"));
+        if let (Some(abi), Some((j, _))) = (
+            split,
+            conditions
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.index >= *from),
+        ) {
+            return Err(CompileError::invalid(
+                format!("{path}.args[{j}]"),
+                name,
+                format!(
+                    "on {} {name} passes a 64-bit argument in two registers, so from argument \
+                     {from} on the indices name other arguments than on 64-bit ABIs: one \
+                     comparison cannot mean the same on both. Compare arguments below {from} \
+                     only, or leave the 32-bit ABI out",
+                    abi.name
                 ),
             ));
         }

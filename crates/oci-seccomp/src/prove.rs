@@ -1337,7 +1337,12 @@ fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u32, Vec<Sub
         let Some(mux_nr) = arch::resolve(mux, a) else {
             continue;
         };
-        let sub = if let Some(r) = rules.iter().find(|r| r.conditions.is_empty()) {
+        // An unconditional rule equal to the default matches every call but decides
+        // nothing by itself: it joins the strictest outcome below.
+        let sub = if let Some(r) = rules
+            .iter()
+            .find(|r| beats_conditions(r, profile.default_action()))
+        {
             // libseccomp tests the whole register (`ipc`'s version bits, the upper half
             // of `socketcall`'s `int` on 64-bit ABIs), so other encodings of the same call
             // get the multiplexer's own outcome: accepted when it is stricter.

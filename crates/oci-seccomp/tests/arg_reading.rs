@@ -397,3 +397,46 @@ fn a_budget_with_a_deadline_runs_out_when_the_deadline_passes() {
     let mut b = StepBudget::new(1 << 30);
     assert!(b.charge(1 << 20) && !b.timed_out());
 }
+
+#[test]
+fn arguments_the_kernel_truncates_or_ignores_above_32_bits_are_read_as_32() {
+    use oci_seccomp::{arch, simulate, Action};
+    let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["writev"],"action":"SCMP_ACT_ERRNO","errnoRet":99,"args":[{"index":0,"value":2,"op":"SCMP_CMP_EQ"}]},
+        {"names":["mlockall"],"action":"SCMP_ACT_ERRNO","errnoRet":99,"args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+        {"names":["mmap"],"action":"SCMP_ACT_ERRNO","errnoRet":99,"args":[{"index":2,"value":7,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let p = compile(&parse_profile(json).unwrap(), &CompileOptions::default()).unwrap();
+    let native = arch::native();
+    for (name, index) in [("writev", 0usize), ("mlockall", 0), ("mmap", 2)] {
+        let nr = arch::resolve(name, native).unwrap();
+        let value = match name {
+            "writev" => 2u64,
+            "mlockall" => 1,
+            _ => 7,
+        };
+        for v in [value, 1 << 32 | value] {
+            let mut args = [0u64; 6];
+            args[index] = v;
+            let got = simulate(&p, native.audit_arch, nr, args).unwrap().action;
+            assert_eq!(got, Action::Errno(99), "{name} {v:#x}");
+        }
+    }
+}
+
+#[test]
+fn a_comparison_past_a_split_64_bit_argument_is_refused_with_a_32_bit_abi() {
+    let json = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[
+        {"names":["fadvise64"],"action":"SCMP_ACT_ERRNO","errnoRet":99,"args":[{"index":3,"value":4,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let e = compile(&parse_profile(json).unwrap(), &CompileOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("syscalls[0].args[0]") && e.contains("two registers"),
+        "{e}"
+    );
+    // x86_64 alone, or only the file descriptor compared: fine.
+    let alone = json.replace(r#","SCMP_ARCH_X86""#, "");
+    compile(&parse_profile(&alone).unwrap(), &CompileOptions::default()).unwrap();
+    let fd = json.replace(r#""index":3"#, r#""index":0"#);
+    compile(&parse_profile(&fd).unwrap(), &CompileOptions::default()).unwrap();
+}
