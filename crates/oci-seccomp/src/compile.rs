@@ -500,15 +500,30 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
             let Some(nr) = arch::resolve(&rule.name, a) else {
                 continue;
             };
-            let n = rules.entry(nr).or_default();
-            n.0 += 1;
-            n.1 = rule.entry;
-            conditional += 1;
-            instructions += rule
+            // A low-word comparison reaches libseccomp as masked equalities on bit
+            // prefixes, ORed (`build_profile_context`): count the rules it becomes.
+            let weight: usize = rule
                 .conditions
                 .iter()
-                .map(|c| comparison_instructions(c.op, a.narrow_args() || c.low_word))
-                .sum::<usize>();
+                .filter(|c| c.low_word)
+                .map(|c| {
+                    crate::profile::masked_alternatives(c.index, c.op, c.value & 0xffff_ffff, 32)
+                        .len()
+                        .max(1)
+                })
+                .fold(1usize, |w, k| w.saturating_mul(k));
+            let n = rules.entry(nr).or_default();
+            n.0 += weight as u64;
+            n.1 = rule.entry;
+            conditional = conditional.saturating_add(weight);
+            instructions = instructions.saturating_add(
+                weight.saturating_mul(
+                    rule.conditions
+                        .iter()
+                        .map(|c| comparison_instructions(c.op, a.narrow_args() || c.low_word))
+                        .sum::<usize>(),
+                ),
+            );
             if instructions > MAX_COMPARISON_INSTRUCTIONS {
                 return Err(CompileError::invalid(
                     format!("syscalls[{}]", rule.entry),

@@ -440,3 +440,33 @@ fn a_comparison_past_a_split_64_bit_argument_is_refused_with_a_32_bit_abi() {
     let fd = json.replace(r#""index":3"#, r#""index":0"#);
     compile(&parse_profile(&fd).unwrap(), &CompileOptions::default()).unwrap();
 }
+
+#[test]
+fn libseccomps_limits_count_the_rules_low_word_comparisons_become() {
+    use oci_seccomp::Backend;
+    // 30 entries of two `!=` on socket's 32-bit arguments: each becomes 32 x 32 masked
+    // rules for libseccomp, which its limits must see before it starts.
+    let entries: Vec<String> = (0..30)
+        .map(|i| {
+            format!(
+                r#"{{"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":{},"args":[{{"index":0,"value":{i},"op":"SCMP_CMP_NE"}},{{"index":1,"value":{},"op":"SCMP_CMP_NE"}}]}}"#,
+                i + 1,
+                i + 100
+            )
+        })
+        .collect();
+    let json = format!(
+        r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{}]}}"#,
+        entries.join(",")
+    );
+    let spec = parse_profile(&json).unwrap();
+    let e = compile(
+        &spec,
+        &CompileOptions::default().with_backend(Backend::Libseccomp),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("syscalls[0]"), "{e}");
+    // Ours compiles it.
+    compile(&spec, &CompileOptions::default()).unwrap();
+}
