@@ -44,7 +44,7 @@ pub fn run(
                 _ => "note",
             };
             let p = if f.path.is_empty() {
-                "<profile>"
+                shown(path)
             } else {
                 f.path.as_str()
             };
