@@ -158,7 +158,9 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     }
     // Opened before the run: a path that cannot be written fails before anything runs.
     // Not truncated yet: a run that fails leaves an existing profile as it was.
-    let mut output = util::open_output(&args.output, 0o644)
+    // A file created here is removed again if the recording fails (the guard's drop):
+    // a failed `record` leaves nothing where nothing was.
+    let (mut output, created) = util::open_output_created(&args.output, 0o644)
         .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", args.output.display())))?;
     let recording = match &base {
         Some(b) => b.clone(),
@@ -248,6 +250,9 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
             .map_err(|e| {
                 CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
             })?;
+    }
+    if let Some(c) = created {
+        c.keep();
     }
 
     let syscalls = profile["syscalls"].as_array().map_or(0, Vec::len);

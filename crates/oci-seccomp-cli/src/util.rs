@@ -302,8 +302,17 @@ pub fn create_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
 ///
 /// As [`create_output`].
 pub fn open_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    let (f, created) = open_output_created(path, mode)?;
+    if let Some(c) = created {
+        c.keep();
+    }
+    Ok(f)
+}
+
+/// The directory that holds the last component of `path` (opened `O_PATH`, every
+/// directory on the way without following a symbolic link) and that component.
+fn parent_of(path: &Path) -> std::io::Result<(rustix::fd::OwnedFd, std::ffi::OsString)> {
     use rustix::fs::{Mode, OFlags};
-    use std::os::unix::ffi::OsStrExt;
     let bad = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
     let dir_flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mut dir = rustix::fs::open(
@@ -333,13 +342,65 @@ pub fn open_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
             }
         })?;
     }
-    let fd = rustix::fs::openat(
-        &dir,
-        name.as_bytes(),
-        OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::from_raw_mode(mode),
-    )
-    .map_err(|e| {
+    Ok((dir, name.to_os_string()))
+}
+
+/// A file [`open_output_created`] created: removed when dropped, unless
+/// [`CreatedOutput::keep`] was called, so that a command that fails leaves nothing where
+/// nothing was. Only the file it created is removed: the name must still lead to it.
+#[derive(Debug)]
+pub struct CreatedOutput {
+    dir: rustix::fd::OwnedFd,
+    name: std::ffi::OsString,
+    id: (u64, u64),
+    armed: bool,
+}
+
+impl CreatedOutput {
+    /// Keeps the file: the command succeeded.
+    pub fn keep(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for CreatedOutput {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        use std::os::unix::ffi::OsStrExt;
+        let same = rustix::fs::statat(
+            &self.dir,
+            self.name.as_bytes(),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .is_ok_and(|st| (st.st_dev, st.st_ino) == self.id);
+        if same {
+            let _ = rustix::fs::unlinkat(
+                &self.dir,
+                self.name.as_bytes(),
+                rustix::fs::AtFlags::empty(),
+            );
+        }
+    }
+}
+
+/// [`open_output`], and the file as [`CreatedOutput`] when this call created it.
+///
+/// # Errors
+///
+/// As [`create_output`].
+pub fn open_output_created(
+    path: &Path,
+    mode: u32,
+) -> std::io::Result<(std::fs::File, Option<CreatedOutput>)> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::unix::ffi::OsStrExt;
+    let bad = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+    let (dir, name) = parent_of(path)?;
+    let flags = OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let mode = Mode::from_raw_mode(mode);
+    let explain = |e: rustix::io::Errno| -> std::io::Error {
         if e == rustix::io::Errno::LOOP {
             bad("a symbolic link, which is not followed here".into())
         } else if e == rustix::io::Errno::NXIO {
@@ -347,7 +408,21 @@ pub fn open_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
         } else {
             e.into()
         }
-    })?;
+    };
+    // Created here, or there before: only a file this call created is ever removed.
+    let (fd, created) = match rustix::fs::openat(
+        &dir,
+        name.as_bytes(),
+        flags | OFlags::CREATE | OFlags::EXCL,
+        mode,
+    ) {
+        Ok(fd) => (fd, true),
+        Err(rustix::io::Errno::EXIST) => (
+            rustix::fs::openat(&dir, name.as_bytes(), flags, mode).map_err(explain)?,
+            false,
+        ),
+        Err(e) => return Err(explain(e)),
+    };
     let st = rustix::fs::fstat(&fd)?;
     if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
         return Err(bad("not a regular file".into()));
@@ -364,7 +439,13 @@ pub fn open_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
             st.st_nlink
         )));
     }
-    Ok(std::fs::File::from(fd))
+    let guard = created.then(|| CreatedOutput {
+        dir,
+        name,
+        id: (st.st_dev, st.st_ino),
+        armed: true,
+    });
+    Ok((std::fs::File::from(fd), guard))
 }
 
 #[cfg(test)]

@@ -408,3 +408,16 @@ fn a_failed_run_keeps_an_existing_profile() {
         b"{\"kept\": true}"
     );
 }
+
+#[test]
+fn a_failed_run_leaves_no_file_where_there_was_none() {
+    let t = tempdir();
+    let dir = t.path();
+    let o = oci_seccomp(
+        &["record", "-o", "p.json", "--", "/nonexistent/cmd"],
+        dir,
+        None,
+    );
+    assert_ne!(o.status.code(), Some(0));
+    assert!(!dir.join("p.json").exists(), "{}", text(&o.stderr));
+}
