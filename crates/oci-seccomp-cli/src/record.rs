@@ -245,7 +245,14 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     {
         use std::io::Write;
         output
-            .set_len(0)
+            .metadata()
+            .and_then(|m| {
+                if m.is_file() {
+                    output.set_len(0)
+                } else {
+                    Ok(())
+                }
+            })
             .and_then(|()| output.write_all(text.as_bytes()))
             .map_err(|e| {
                 CliError::problem(format!("{}: cannot write: {e}", args.output.display()))

@@ -283,14 +283,17 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
 /// another user's behalf: every directory on the way is opened with `O_NOFOLLOW` (a
 /// symbolic link anywhere in the path is refused, so another user cannot redirect the
 /// write by swapping one in), the file is opened `O_NONBLOCK` (a FIFO cannot block us)
-/// and must then be a regular file with one link, owned by us.
+/// and must then be a regular file with one link, owned by us, or a character device
+/// (`/dev/null`; only root can make one, so no other user can plant it).
 ///
 /// # Errors
 ///
 /// The `open` error, or `InvalidInput` naming what is wrong with the existing file.
 pub fn create_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
     let f = open_output(path, mode)?;
-    f.set_len(0)?;
+    if f.metadata()?.is_file() {
+        f.set_len(0)?;
+    }
     Ok(f)
 }
 
@@ -424,7 +427,13 @@ pub fn open_output_created(
         Err(e) => return Err(explain(e)),
     };
     let st = rustix::fs::fstat(&fd)?;
-    if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
+    let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+    // A character device (`/dev/null`, a terminal) cannot be planted by another user:
+    // making one needs CAP_MKNOD. Written to as it is.
+    if kind == rustix::fs::FileType::CharacterDevice && !created {
+        return Ok((std::fs::File::from(fd), None));
+    }
+    if kind != rustix::fs::FileType::RegularFile {
         return Err(bad("not a regular file".into()));
     }
     if st.st_uid != rustix::process::geteuid().as_raw() {

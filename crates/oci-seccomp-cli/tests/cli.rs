@@ -2830,3 +2830,28 @@ fn an_endless_input_is_refused_after_the_size_limit() {
         assert!(stderr(&o).contains("larger than"), "{cmd}: {}", stderr(&o));
     }
 }
+
+/// Output to a character device (`/dev/null`) is written as asked; what another user could
+/// plant (a FIFO, a symbolic link) is still refused.
+#[test]
+fn output_to_dev_null_works_and_planted_files_are_still_refused() {
+    let o = cli(&["compile", "--default", "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cli(&["compile", "--default", "--format", "raw", "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = TempDir::new("output-kinds");
+    let fifo = t.path("fifo");
+    nix::unistd::mkfifo(
+        fifo.as_str(),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let o = cli(&["compile", "--default", "-o", &fifo]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("FIFO"), "{}", stderr(&o));
+    let link = t.path("link");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    let o = cli(&["compile", "--default", "-o", &link]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+}
