@@ -670,7 +670,7 @@ fn upper_bits_dodge_a_32_bit_argument() {
     assert_eq!(probe(lt, ArgReading::Kernel), [-EPERM, -1, -EPERM, -1]);
 }
 
-/// The vsock example: a profile that denies `socket` when `arg0 == 40` (AF_VSOCK).
+/// A profile that denies `socket` when `arg0 == 40` (AF_VSOCK).
 /// The kernel reads the family as an `int`, so `socket(0x1_0000_0028, ...)` is an AF_VSOCK
 /// socket: created under runc's literal reading, refused under the kernel's (ours).
 #[test]

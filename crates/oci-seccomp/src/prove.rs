@@ -1893,14 +1893,7 @@ impl Prover<'_> {
                     };
                     let (atom, taken_when) = atom;
                     for (target, yes) in [(t, taken_when), (f, !taken_when)] {
-                        let sat = match self.region.push(atom, yes) {
-                            Ok(sat) => sat,
-                            Err(_) => {
-                                let e = self.too_complex();
-                                self.region.pop();
-                                return Err(e);
-                            }
-                        };
+                        let sat = self.push(atom, yes)?;
                         let r = if sat { self.run(target, acc) } else { Ok(()) };
                         self.region.pop();
                         r?;
@@ -1915,6 +1908,19 @@ impl Prover<'_> {
 
     /// Every input in the region gets `got`: split the region until the profile's
     /// decision is constant on each piece, and compare.
+    /// Narrows the region by `atom` (`yes` or not): whether some input is left. The caller
+    /// pops it again; out of steps, it is popped here and the proof stops.
+    fn push(&mut self, atom: Atom, yes: bool) -> Result<bool, ProofError> {
+        match self.region.push(atom, yes) {
+            Ok(sat) => Ok(sat),
+            Err(_) => {
+                let e = self.too_complex();
+                self.region.pop();
+                Err(e)
+            }
+        }
+    }
+
     /// Counts one step of the proof against its limit.
     fn tick(&mut self) -> Result<(), ProofError> {
         if self.region.steps.add(1).is_err() {
@@ -1949,14 +1955,7 @@ impl Prover<'_> {
             Err(Stop::Exhausted) => Err(self.too_complex()),
             Err(Stop::Split(atom)) => {
                 for yes in [true, false] {
-                    let sat = match self.region.push(atom, yes) {
-                        Ok(sat) => sat,
-                        Err(_) => {
-                            let e = self.too_complex();
-                            self.region.pop();
-                            return Err(e);
-                        }
-                    };
+                    let sat = self.push(atom, yes)?;
                     let r = if sat { self.leaf(got) } else { Ok(()) };
                     self.region.pop();
                     r?;
