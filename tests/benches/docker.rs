@@ -1,11 +1,11 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
-//! Issue 5: compiling Docker's default profile (the upstream file rendered for Docker's
+//! Compiling Docker's default profile (the upstream file rendered for Docker's
 //! default capabilities on this host; our embedded default when the file is missing), for
 //! x86_64 alone and for x86_64 + x86 + x32 (archMap), measured in one run:
 //!
 //! - `ours_cold`: `oci_seccomp::compile` with our generator (validate, generate, prove);
 //! - `libseccomp_build_export`: libseccomp's own generator, `seccomp_rule_add` for every
-//!   rule then `seccomp_export_bpf` (the baseline of issue 14);
+//!   rule then `seccomp_export_bpf` (the baseline);
 //! - `libseccomp_cold`: `compile --backend libseccomp` (validate, build, export, stub,
 //!   proof);
 //! - `ours_disk_cache`: `Cache::get_or_compile` with the entry present (read, checksum, decode);

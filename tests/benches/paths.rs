@@ -1,4 +1,4 @@
-//! Issue 5: instructions the kernel executes per syscall under Docker's default profile
+//! Instructions the kernel executes per syscall under Docker's default profile
 //! (upstream file rendered for Docker's default capabilities; the embedded default when the
 //! file is missing), counted with `oci_seccomp::simulate`, for our program and for
 //! libseccomp's two layouts of the same profile (linear, as runc, crun and youki install

@@ -1,6 +1,6 @@
 //! Compile time of our generator (validation, generation, complete check) on large and
 //! hostile profile shapes of 256 to 4096 rules, for x86_64 and for x86_64 + x86 + x32:
-//! issue 14 asks for at most 10 ms for any profile within the 4096-rule limit.
+//! The target is at most 10 ms for any profile within the 4096-rule limit.
 //! `cargo run --release -p oci-seccomp-tests --example compile_shapes`.
 use std::time::Instant;
 

@@ -1,5 +1,5 @@
-//! How much 100 slow peers delay a legitimate container's first answered notification
-//! (issue 10 item 4). Run as root:
+//! How much 100 slow peers delay a legitimate container's first answered notification.
+//! Run as root:
 //!
 //! `cargo run --release -p oci-seccomp-tests --example slow_peers -- PATH/TO/oci-seccomp`
 //!

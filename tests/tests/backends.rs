@@ -1,4 +1,4 @@
-//! Issue 14 item 3: our generator and libseccomp's decide alike on every possible input,
+//! Our generator and libseccomp's decide alike on every possible input,
 //! compared by the complete checker (`prove::compare_programs`, nothing sampled), except
 //! where libseccomp's program is wrong (the proof refuses it) or where the profile allows
 //! either answer (overlapping entries, multiplexed calls). Every difference is classified;

@@ -1,4 +1,4 @@
-//! Issue 2: every row of docs/design.md §2.1, proved by what the kernel does in a forked child.
+//! Every row of docs/design.md §2.1, proved by what the kernel does in a forked child.
 #![cfg(target_arch = "x86_64")]
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -611,7 +611,7 @@ fn libseccomp_miscompile_is_refused_not_installed() {
     assert!(got[1] > 0, "{got:?}");
 }
 
-/// Issue 11 item 4 (`arg-width` lint): the kernel reads `ioctl`'s request as `unsigned
+/// The `arg-width` lint's case: the kernel reads `ioctl`'s request as `unsigned
 /// int` (fs/ioctl.c, `SYSCALL_DEFINE3(ioctl, unsigned int, fd, unsigned int, cmd,
 /// unsigned long, arg)`), the filter compares 64 bits. On a pipe with 3 bytes queued,
 /// `ioctl(fd, 0x1_0000_541b, &n)` steps around `arg1 EQ 0x541b` (FIONREAD) and still

@@ -1,4 +1,4 @@
-//! Issue 2: determinism, layout and the simulator against the kernel on a large profile.
+//! Determinism, layout and the simulator against the kernel on a large profile.
 #![cfg(target_arch = "x86_64")]
 
 use oci_seccomp::arch::AUDIT_ARCH_X86_64;
@@ -93,7 +93,7 @@ fn simulate_agrees_with_the_kernel_on_a_large_profile() {
     assert_eq!(got[7], -38);
 }
 
-/// Issue 14 item 2: on Docker's profile our program is no longer than libseccomp's
+/// On Docker's profile our program is no longer than libseccomp's
 /// binary tree, and no syscall runs more instructions under it; the argument-checked
 /// ones run fewer.
 #[test]

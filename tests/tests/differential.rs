@@ -1,4 +1,4 @@
-//! Issue 6 item 5: the same bundles under runc, crun and `oci-seccomp run --bundle`.
+//! The same bundles under runc, crun and `oci-seccomp run --bundle`.
 //! Where runc and crun agree we must agree too; every case where they differ is listed in
 //! `docs/conformance.md` (and in `KNOWN_PEER_DIFFERENCES` below) with its reason.
 //!
@@ -415,7 +415,7 @@ fn runc_crun_and_ours_agree() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
-/// Issue 13 §4: `supervise --trace` for runc and crun. Each runtime installs the profile
+/// `supervise --trace` for runc and crun. Each runtime installs the profile
 /// rewritten by `--write-runtime-profile` (denials notify the agent); the agent answers as
 /// the original profile would. Every probe must end as it does under the original profile
 /// in the same runtime — a KILL becomes SIGKILL (user space cannot die of SIGSYS for

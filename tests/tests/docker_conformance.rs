@@ -1,4 +1,4 @@
-//! Issue 4 item 3: conformance with Docker's default seccomp profile, by what the kernel
+//! Conformance with Docker's default seccomp profile, by what the kernel
 //! does in forked children, and agreement of our embedded default with the upstream file
 //! (by simulation of the compiled programs). Intended differences: docs/moby.md.
 #![cfg(target_arch = "x86_64")]

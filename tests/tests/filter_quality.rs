@@ -1,4 +1,4 @@
-//! Issue 5 item 2: unconditionally allowed syscalls stay "constant-allow" for the kernel's
+//! Unconditionally allowed syscalls stay "constant-allow" for the kernel's
 //! action cache with the ENOSYS stub in front, on every listed architecture.
 
 use oci_seccomp::arch::{self, ArchInfo};
@@ -85,7 +85,7 @@ fn docker_profile_constant_allow() {
     assert!(cond >= 3, "{cond}");
 }
 
-/// Issue 5 target: `personality(0xffffffff)` runs at most as many instructions in our
+/// `personality(0xffffffff)` runs at most as many instructions in our
 /// program as in libseccomp's own tree layout of the same profile (and far fewer than in
 /// its linear layout, which runc, crun and youki install); allowed argument-free syscalls
 /// are no longer than in the linear layout either.

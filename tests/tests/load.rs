@@ -1,4 +1,4 @@
-//! Issue 6 item 6: one `oci-seccomp supervise` process receives handoffs from 200
+//! One `oci-seccomp supervise` process receives handoffs from 200
 //! short-lived children at once, answers every notification, and ends with as many open
 //! fds as it started with; no notification is lost and no child hangs.
 

@@ -1,8 +1,8 @@
-//! Issue 10, items 1 and 2: every installed program is proven, and multiplexed calls
+//! Every installed program is proven, and multiplexed calls
 //! cannot bypass argument conditions. Each test shows first that libseccomp's unproven
 //! program really misbehaves in the kernel (so the test can fail), then that `compile`
 //! with libseccomp's backend refuses it with the entry, the architecture and a witness
-//! call, and (issue 14, item 5) that our own generator compiles the same profile into a
+//! Call, and that our own generator compiles the same profile into a
 //! program the kernel runs as the profile says.
 #![cfg(target_arch = "x86_64")]
 
@@ -373,7 +373,7 @@ fn docker_style_profiles_with_an_explicit_multiplexer_rule_compile() {
     );
 }
 
-/// Issue 14 red team, finding 1: many conditional entries on one syscall. The complete
+/// Many conditional entries on one syscall. The complete
 /// check once took 29 s for 4000 of these; it now finds the rules that may hold through
 /// an index of their equality constants and splits a region between them. The program
 /// is proven, and the kernel does what the profile says.

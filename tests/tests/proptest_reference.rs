@@ -1,4 +1,4 @@
-//! Issue 6 item 2: for random profiles, `simulate(compile(p))` decides every random
+//! For random profiles, `simulate(compile(p))` decides every random
 //! (arch, nr, args) exactly as an independent reference evaluator written from the OCI
 //! semantics in docs/design.md §2.1 and §2.2 — and a sample is checked against the kernel.
 //!

@@ -1,4 +1,4 @@
-//! Issue 13 §3 with a bundle: `record --bundle` learns inside the container (namespaces,
+//! `record --bundle` learns inside the container (namespaces,
 //! read-only root, mounts), starting where the real filter goes, so the launcher's own
 //! set-up is not in the profile; the bundle then runs under the learned profile with
 //! `--trace` and zero denials. Needs root (namespaces) and busybox-static.

@@ -1,4 +1,4 @@
-//! Issue 6 item 4: security properties, checked against the kernel in forked children.
+//! Security properties, checked against the kernel in forked children.
 #![cfg(target_arch = "x86_64")]
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};

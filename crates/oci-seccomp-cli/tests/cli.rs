@@ -394,7 +394,7 @@ fn explain_refuses_numbers_that_do_not_fit() {
 #[test]
 fn libseccomp_miscompiles_this_profile_and_ours_explains_and_runs_it() {
     let t = TempDir::new("miscompiled");
-    // Issue 10's example: getppid(0x391095bc0380ebab, 0, 0, 0x300000000) matches entry 0
+    // Getppid(0x391095bc0380ebab, 0, 0, 0x300000000) matches entry 0
     // only, and libseccomp 2.5.4's program allows it.
     let p = t.write(
         "three.json",
@@ -435,7 +435,7 @@ fn libseccomp_miscompiles_this_profile_and_ours_explains_and_runs_it() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
-/// Issue 11 item 4: `explain` says how the kernel reads each argument (the argument-width
+/// `explain` says how the kernel reads each argument (the argument-width
 /// table): `ioctl`'s request is an `unsigned int`, so 0x1_0000_541b runs as FIONREAD while
 /// the filter's `EQ 0x541b` does not match it.
 #[test]
@@ -738,7 +738,7 @@ fn check_finds_docker_keys_and_errors() {
     assert!(stdout(&o).contains("defaultErrnoRet"), "{}", stdout(&o));
 }
 
-/// Issue 10 item 7: `check` reports what `run` refuses. WAIT_KILLABLE_RECV without a
+/// `check` reports what `run` refuses. WAIT_KILLABLE_RECV without a
 /// NOTIFY rule (the kernel's EINVAL), and Docker keys in any letter case (moby reads
 /// `"Includes"` as `includes`; as plain OCI the capability condition would be dropped).
 #[test]
@@ -773,7 +773,7 @@ fn check_reports_what_run_refuses() {
         r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
              {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "Includes": {"caps": ["CAP_SYS_ADMIN"]}}]}"#,
     );
-    // `check` reads it as moby does (issue 11 item 2): valid, rendered, and the
+    // `check` reads it as moby does: valid, rendered, and the
     // capability-gated unshare is not allowed without CAP_SYS_ADMIN.
     let o = cli(&["check", &inc]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
@@ -788,7 +788,7 @@ fn check_reports_what_run_refuses() {
     assert!(!stdout(&o).contains("unshare"), "{}", stdout(&o));
 }
 
-/// Issue 11 item 2: `check` takes Docker profiles, as `--help` says: our embedded default,
+/// `check` takes Docker profiles, as `--help` says: our embedded default,
 /// Docker's own `default.json` and containers-common's `seccomp.json` exit 0; a bad
 /// `minKernel` is an error naming its path; `--arch/--kernel/--cap` work as in `render`.
 #[test]
@@ -840,7 +840,7 @@ fn check_accepts_docker_profiles() {
     );
 }
 
-/// Issue 11 item 2: containers-common's dialect (Podman, CRI-O): `defaultErrno` and
+/// Containers-common's dialect (Podman, CRI-O): `defaultErrno` and
 /// per-entry `errno` names are recognised without "unknown key" warnings, checked against
 /// their numbers, and the real file renders, checks and runs.
 #[test]
@@ -915,7 +915,7 @@ fn oci_seccomp_default_json() -> &'static str {
     include_str!("../../oci-seccomp/profiles/default.json")
 }
 
-/// Issue 10 item 7: `"Includes"` is moby's `includes` (Go reads keys in any case). The
+/// `"Includes"` is moby's `includes` (Go reads keys in any case). The
 /// rendered default profile plus an `unshare` ALLOW entry that only holders of
 /// CAP_SYS_ADMIN get: read as plain OCI the condition would vanish and `unshare` would be
 /// allowed; read as moby with Docker's default capabilities it is not. (`unshare -u`:
@@ -1118,7 +1118,7 @@ fn run_bad_inputs() {
     assert!(stderr(&o).contains("listenerPath"), "{}", stderr(&o));
 }
 
-/// Issue 11 item 5: `errnoRet` on ALLOW (and `defaultErrnoRet` on a KILL default) is an
+/// `errnoRet` on ALLOW (and `defaultErrnoRet` on a KILL default) is an
 /// error naming the field, and nothing runs (runc ignores the field; crun and the runtime
 /// spec fail).
 #[test]
@@ -1575,7 +1575,7 @@ fn require_busybox() {
     );
 }
 
-/// Issue 10 item 5: the container init gets a new session (as runc and crun), so its
+/// The container init gets a new session (as runc and crun), so its
 /// `kill(0, sig)` cannot reach the shell that started the runtime.
 #[test]
 fn run_gives_the_container_a_new_session() {
@@ -1635,7 +1635,7 @@ fn run_gives_the_container_a_new_session() {
     assert!(stderr(&o).contains("killed by SIGUSR1"), "{}", stderr(&o));
 }
 
-/// Issue 10 item 5: a profile that fakes (`ERRNO(0)`) or refuses the calls that change
+/// A profile that fakes (`ERRNO(0)`) or refuses the calls that change
 /// identity never leaves the workload more privileged than process.user and
 /// process.capabilities say: the filter is installed before the identity changes here (no
 /// noNewPrivileges), and the launcher reads everything back before exec.
@@ -1800,7 +1800,7 @@ fn host_block_device() -> String {
         .expect("this host has no block device to test with")
 }
 
-/// Issue 10 item 5: a container with CAP_MKNOD (a default capability) makes a node for a
+/// A container with CAP_MKNOD (a default capability) makes a node for a
 /// host block device and cannot open it (everything but the default devices is nodev);
 /// the default devices work; linux.devices is refused, not ignored.
 #[test]
@@ -1876,7 +1876,7 @@ fn run_bundle_device_nodes_are_unusable() {
     );
 }
 
-/// Issue 10 item 5: maskedPaths and readonlyPaths are applied as runc does, not ignored:
+/// MaskedPaths and readonlyPaths are applied as runc does, not ignored:
 /// the container's root cannot write the host's kernel.core_pattern through /proc/sys.
 #[test]
 fn run_bundle_masks_and_protects_paths() {
@@ -1978,7 +1978,7 @@ fn cli_with_timeout(args: &[&str], limit: Duration) -> Output {
     }
 }
 
-/// Issue 10 item 5, the CVE-2021-30465 class: uid 4242 owns the rootfs and keeps swapping
+/// The CVE-2021-30465 class: uid 4242 owns the rootfs and keeps swapping
 /// a mount destination's directory for a symlink to a host directory while root runs
 /// `run --bundle` with a file bind mount there. The root-owned host file is never
 /// changed (created, truncated or mounted over), and every run ends.
@@ -2142,7 +2142,7 @@ fn demo_runs() {
     assert!(!s.contains("FAIL"), "{s}");
 }
 
-/// Issue 6 item 3, bundles: every config in `fixtures/bad/bundle/` fails `run --bundle`
+/// Every config in `fixtures/bad/bundle/` fails `run --bundle`
 /// with exit 1 and its expected text, before the workload runs.
 #[test]
 fn every_bad_bundle_is_refused_before_the_workload() {
@@ -2223,7 +2223,7 @@ fn run_leaks_no_fd_into_the_workload() {
     assert!(fds.len() <= 4, "{s}");
 }
 
-// ---------------------------------------------------------------- issue 10 item 4: trust
+// ---------------------------------------------------------------- trust
 
 const ATTACKER: u32 = 4242;
 
@@ -2604,7 +2604,7 @@ fn run_with_a_cache_below_another_users_directory_warns_and_installs_the_real_fi
     );
 }
 
-/// Issue 14 item 4: a filter for an s390x host, built here; syscall 0 is the stub's.
+/// A filter for an s390x host, built here; syscall 0 is the stub's.
 #[test]
 fn compile_and_explain_for_a_big_endian_target() {
     let t = TempDir::new("s390x");

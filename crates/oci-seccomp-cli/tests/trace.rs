@@ -209,7 +209,7 @@ fn a_profile_with_its_own_notify_rules_is_refused() {
     assert!(err.contains("SCMP_ACT_NOTIFY"), "{err}");
 }
 
-/// Red team on issue 13: uid 4242 owns a directory below /tmp and plants, for root's
+/// Uid 4242 owns a directory below /tmp and plants, for root's
 /// `--report` and `record -o`, a symbolic link to a directory root owns, a FIFO, its own
 /// file and a hard link. Root's commands refuse each at once (no hang, nothing written
 /// through the plant), before anything runs.
@@ -294,7 +294,7 @@ fn outputs_planted_by_another_user_are_refused() {
     assert_eq!(std::fs::read(home.join("theirs.json")).unwrap(), b"{}");
 }
 
-/// Red team on issue 13: the workload (uid 4242, rootless `run --trace`) cannot reach into
+/// The workload (uid 4242, rootless `run --trace`) cannot reach into
 /// `run`, its unfiltered parent that holds the notify fd: `pidfd_getfd` of the parent's
 /// fds, `ptrace` attach and writing `/proc/PPID/mem` all fail (the launcher is not
 /// dumpable).

@@ -1,4 +1,4 @@
-//! Benchmarks of docs/design.md §3 / issue 3:
+//! Benchmarks of docs/design.md §3:
 //! - the notify round trip (a notified `getppid` answered with CONTINUE or a value), with
 //!   and without `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`;
 //! - `install` of a Docker-size program versus libseccomp's `ScmpFilterContext::load()`

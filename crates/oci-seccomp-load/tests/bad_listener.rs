@@ -1,4 +1,4 @@
-//! Issue 6 item 3, listener messages: every file in `fixtures/bad/listener/` is sent over
+//! Every file in `fixtures/bad/listener/` is sent over
 //! a real unix socket with the number of fds its name says, and the supervisor's receive
 //! path must refuse it with the expected text and close every fd it received.
 

@@ -388,7 +388,7 @@ fn target_killed_is_enoent_not_fatal() {
     assert_eq!(*outcome.lock().unwrap(), ["gone"]);
 }
 
-/// Issue 6 item 4: once the target is gone (`id_valid` false), the memory helpers refuse
+/// Once the target is gone (`id_valid` false), the memory helpers refuse
 /// to read for the notification instead of returning what they find at that address.
 #[test]
 #[serial]

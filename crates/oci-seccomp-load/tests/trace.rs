@@ -179,7 +179,7 @@ fn a_profile_that_notifies_for_its_own_agent_cannot_be_traced() {
     assert!(e.to_string().contains("SCMP_ACT_NOTIFY"), "{e}");
 }
 
-/// Red team on issue 13: once the agent's listener is gone (its process killed), the
+/// Once the agent's listener is gone (its process killed), the
 /// workload must not install a listener of its own and answer its denied calls itself.
 /// The routed filter's guard fails that `seccomp(2)` with EBUSY, and a denied call fails
 /// with ENOSYS (the kernel's answer without a listener): it never runs.

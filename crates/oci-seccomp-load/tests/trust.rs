@@ -1,4 +1,4 @@
-//! Issue 10 item 4: the agent and the listener protocol trust no one by default. Each
+//! The agent and the listener protocol trust no one by default. Each
 //! attack is made by a forked child running as uid/gid 4242.
 
 mod common;

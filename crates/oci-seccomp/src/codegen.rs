@@ -34,7 +34,7 @@
 //! - **Multiplexers** (`socketcall`, `ipc` on x86, s390, PowerPC): each socket or IPC call
 //!   named in the profile is one more rule on the multiplexer, comparing the low word of
 //!   its first argument with the call number (through the call mask), with the outcome
-//!   issue 7 decided: the rule's action, or for a call with only conditional rules the
+//!   the complete check decides: the rule's action, or for a call with only conditional rules the
 //!   strictest of those rules and the default.
 //! - **Layout.** The diagram is laid out backwards, so every jump target is placed before
 //!   the jump and its distance is known: a conditional jump's 8-bit offsets reach a

@@ -1,4 +1,4 @@
-//! Issue 6 item 3: the hostile-input corpus in `fixtures/bad/`. Every input gets a clear
+//! The hostile-input corpus in `fixtures/bad/`. Every input gets a clear
 //! error containing the expected text; nothing panics; nothing is installed (this crate
 //! cannot install anything: refusing here means no program exists to install).
 

@@ -1,4 +1,4 @@
-//! Issue 5 item 1: the compiled-program cache.
+//! The compiled-program cache.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -201,7 +201,7 @@ fn memory_cache_hits_and_is_bounded() {
     );
 }
 
-// ---------------------------------------------------------------- issue 10 item 3
+// ---------------------------------------------------------------- trust
 
 /// The unprivileged attacker's uid and gid.
 const ATTACKER: u32 = 4242;
@@ -448,7 +448,7 @@ fn a_private_cache_in_a_sticky_directory_is_used() {
 }
 
 /// The key names the generator and the target host: a program of one is never served for
-/// another (issue 14 red team).
+/// another.
 #[test]
 fn the_key_names_the_backend_and_the_target() {
     let spec = oci_seccomp::parse_profile(

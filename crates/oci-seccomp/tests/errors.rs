@@ -1,4 +1,4 @@
-//! Issue 2 item 8: every compile error names the JSON path, the value and the reason,
+//! Every compile error names the JSON path, the value and the reason,
 //! and nothing panics.
 
 use oci_seccomp::{compile, parse_profile, Backend, CompileError, CompileOptions, FilterFlags};
@@ -70,7 +70,7 @@ fn errno_above_4095() {
     assert!(compile(&spec, &CompileOptions::default()).is_ok());
 }
 
-/// Issue 11 item 5: the runtime spec says a runtime MUST fail on an errno given to an
+/// The runtime spec says a runtime MUST fail on an errno given to an
 /// action that has none (crun does; runc ignores the field, docs/conformance.md).
 #[test]
 fn errno_ret_on_an_action_without_an_errno() {
@@ -325,7 +325,7 @@ fn listener_need_agrees_between_profile_and_program() {
     }
 }
 
-/// Issue 10 item 7: the kernel refuses WAIT_KILLABLE_RECV on a filter without a NOTIFY
+/// The kernel refuses WAIT_KILLABLE_RECV on a filter without a NOTIFY
 /// rule, so validation (and with it `check`, `compile` and `run`) refuses it first.
 #[test]
 fn wait_killable_recv_needs_a_notify_rule() {
@@ -368,7 +368,7 @@ fn malformed_input_never_panics() {
     assert!(parse_profile(&deep).is_err());
 }
 
-/// Issue 10 item 6: profiles that kept libseccomp busy for minutes are refused before
+/// Profiles that kept libseccomp busy for minutes are refused before
 /// libseccomp runs, naming the entry (how long the refusal takes is measured in
 /// BENCHMARKS.md, not here).
 #[test]

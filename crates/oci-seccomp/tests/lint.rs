@@ -273,7 +273,7 @@ fn unknown_names_and_masked_eq_bits() {
 
 #[test]
 fn check_text_reports_errors_first_and_names_docker_files() {
-    // A Docker profile is validated and rendered, not refused (issue 11 item 2).
+    // A Docker profile is validated and rendered, not refused.
     let docker = r#"{"defaultAction":"SCMP_ACT_ERRNO","archMap":[],"syscalls":[]}"#;
     let f = check_text(docker);
     assert!(f.iter().all(|x| x.severity != Severity::Error), "{f:?}");
@@ -330,7 +330,7 @@ fn embedded_default_lints_clean() {
     }
 }
 
-/// Issue 11 item 2: `check` validates Docker profiles as moby reads them (any key case),
+/// `check` validates Docker profiles as moby reads them (any key case),
 /// renders them for the target and lints the result with entry numbers of the Docker
 /// file; a bad `minKernel` names its path.
 #[test]
@@ -378,7 +378,7 @@ const IOCTL: u32 = 16;
 #[cfg(target_arch = "x86_64")]
 const FCNTL: u32 = 72;
 
-/// Issue 11 item 4: a comparison on an argument the kernel reads as 32 bits (or 16) can be
+/// A comparison on an argument the kernel reads as 32 bits (or 16) can be
 /// dodged with the upper bits; `check` says so on every such comparison, with the fix,
 /// and the claim holds in the compiled program (the kernel's side is pinned in
 /// tests/tests/compile_kernel.rs, `upper_bits_dodge_a_32_bit_argument`).
@@ -544,7 +544,7 @@ fn arg_width_warns_on_comparisons_the_upper_bits_dodge() {
     }
 }
 
-/// Issue 11 item 4: `!=` (or any conditions) across entries with one action that together
+/// `!=` (or any conditions) across entries with one action that together
 /// cover every value: the same warning as two `!=` in one entry, decided exactly by the
 /// proof module, and the claim checked on the compiled program.
 #[cfg(target_arch = "x86_64")]
@@ -697,7 +697,7 @@ fn check_says_where_an_entry_equal_to_the_default_takes_part_in_precedence() {
     );
 }
 
-/// Red team on issue 11: a misspelt key is reported, containers-common's `errno` marks the
+/// A misspelt key is reported, containers-common's `errno` marks the
 /// dialect for every reader, and moby's empty `minKernel` means no minimum.
 #[test]
 fn unknown_keys_dialect_markers_and_empty_min_kernel() {
@@ -728,8 +728,8 @@ fn unknown_keys_dialect_markers_and_empty_min_kernel() {
 }
 
 /// A sign-extended negative `int` named by a deny entry: the zero-extended spelling, which
-/// the kernel reads as the same -1, gets the default: an escape, so a warning (red team on
-/// issue 11). Checked by simulation.
+/// the kernel reads as the same -1, gets the default: an escape, so a warning. Checked by
+/// simulation.
 #[test]
 fn arg_width_escape_through_the_other_extension_is_a_warning() {
     let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["umask"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":0,"value":18446744073709551615,"op":"SCMP_CMP_EQ"}]}]}"#;

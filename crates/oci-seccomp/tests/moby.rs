@@ -1,4 +1,4 @@
-//! Issue 4 items 1–3 without a kernel: Docker (moby) profile parsing, validation and the
+//! Without a kernel: Docker (moby) profile parsing, validation and the
 //! rendering rules, the hand-written expected renderings in `fixtures/moby/expected/`, and
 //! the embedded default profile.
 
@@ -646,7 +646,7 @@ fn embedded_default_compiles() {
     }
 }
 
-/// moby reads an argument's keys in any case too (red team on issue 11).
+/// Moby reads an argument's keys in any case too.
 #[test]
 fn argument_keys_in_any_case() {
     let p = parse_moby(

@@ -1,4 +1,4 @@
-//! Issue 14 item 4: a program for any architecture from any host, big-endian targets
+//! A program for any architecture from any host, big-endian targets
 //! included, without the build host's architecture in it; the simulator reads
 //! `seccomp_data` in the target's byte order.
 
