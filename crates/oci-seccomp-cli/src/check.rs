@@ -7,6 +7,15 @@ use serde_json::json;
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
 
+/// `check --runtime`: the runtimes that must start a workload under the profile.
+#[derive(Debug, Default)]
+pub struct RuntimeCheck {
+    /// The runtimes (none: no check).
+    pub runtimes: Vec<oci_seccomp::runtimes::Runtime>,
+    /// Whether the containers set no-new-privileges.
+    pub no_new_privileges: bool,
+}
+
 /// Runs `check`: prints every finding, exit 1 when any is an error. Docker profiles are
 /// rendered for `opts` first.
 pub fn run(
@@ -14,9 +23,29 @@ pub fn run(
     as_json: bool,
     opts: &RenderOptions,
     reading: oci_seccomp::ArgReading,
+    runtime: &RuntimeCheck,
 ) -> CliResult<u8> {
     let text = util::read_input(path)?;
-    let findings = lint::check_text_reading(&text, opts, reading);
+    let mut findings = lint::check_text_reading(&text, opts, reading);
+    if !runtime.runtimes.is_empty() && !findings.iter().any(|f| f.severity == Severity::Error) {
+        // The profile is valid: compile it for this host as a runtime would.
+        let spec = if util::is_docker_text(&text) {
+            let p = oci_seccomp::moby::parse_moby(&text)
+                .map_err(|e| CliError::problem(format!("{}: {e}", shown(path))))?;
+            oci_seccomp::moby::render(&p, opts)
+                .map_err(|e| CliError::problem(format!("{}: {e}", shown(path))))?
+        } else {
+            oci_seccomp::parse_profile(&text).map_err(|e| util::parse_error(path, &e))?
+        };
+        let options = oci_seccomp::CompileOptions::default().with_arg_reading(reading);
+        let program =
+            oci_seccomp::compile(&spec, &options).map_err(|e| util::compile_error(path, &e))?;
+        findings.extend(lint::runtime_findings(
+            &program,
+            &runtime.runtimes,
+            runtime.no_new_privileges,
+        ));
+    }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let (errors, warnings, notes) = (
         count(Severity::Error),

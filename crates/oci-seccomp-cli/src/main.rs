@@ -119,6 +119,15 @@ enum Command {
         /// (kernel), or on all 64 bits as runc and crun do (literal).
         #[arg(long = "arg-reading", value_enum, default_value_t = ArgReadingArg::Kernel)]
         arg_reading: ArgReadingArg,
+        /// Also check that this runtime can start a workload under the profile: the calls
+        /// it makes itself after installing the filter must be allowed (repeatable).
+        #[arg(long = "runtime", value_enum, value_name = "RUNTIME")]
+        runtime: Vec<record::RuntimeName>,
+        /// With --runtime: the containers set no-new-privileges (the runtimes then make
+        /// fewer calls after the install; default: they do not, as Kubernetes gives a root
+        /// container).
+        #[arg(long = "no-new-privs", requires = "runtime")]
+        no_new_privs: bool,
     },
     /// Compile an OCI profile to a BPF program.
     Compile {
@@ -231,9 +240,22 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             arch,
             kernel,
             arg_reading,
+            runtime,
+            no_new_privs,
         } => {
             let opts = render::options(&cap, no_default_caps, arch.as_deref(), kernel.as_deref())?;
-            check::run(&profile, json, &opts, arg_reading.into())
+            let runtimes: Vec<oci_seccomp::runtimes::Runtime> =
+                runtime.into_iter().map(Into::into).collect();
+            check::run(
+                &profile,
+                json,
+                &opts,
+                arg_reading.into(),
+                &check::RuntimeCheck {
+                    runtimes,
+                    no_new_privileges: no_new_privs,
+                },
+            )
         }
         Command::Compile {
             profile,

@@ -3,16 +3,23 @@
 //! The recording filter is a profile's own program with its denials routed to an agent in
 //! this process ([`oci_seccomp::trace`]): with no `--base`, a profile that denies every
 //! syscall on the native ABI family, so every call is seen; with `--base`, only what the
-//! base does not allow. It is installed where the real filter would be (the last step
-//! before `execve`), so the launcher's own set-up is never recorded and the workload's
-//! first call is. Every routed call runs (CONTINUE): the workload is not confined while
-//! it is recorded. [`oci_seccomp::learn::Learner`] writes the profile.
+//! base does not allow. It is installed where the real filter would be: the last step
+//! before `execve` with no-new-privileges; without it (a bundle's
+//! `process.noNewPrivileges: false`) before the launcher sets the identity, whose calls
+//! are then not learned (everything before the workload's `execve` is the launcher's).
+//! Every routed call runs (CONTINUE), except those the profile answers with ENOSYS
+//! (`clone3` with no base): they get ENOSYS, so the workload's fallback is what is
+//! recorded. The workload is not confined while it is recorded.
+//! [`oci_seccomp::learn::Learner`] writes the profile; the calls the chosen runtimes make
+//! after their own install point ([`oci_seccomp::runtimes`]) are added where the learned
+//! profile does not already allow them, and listed in its `$comment`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use oci_seccomp::learn::{ArgSelection, LearnOptions, Learner};
 use oci_seccomp::prove::Cause;
+use oci_seccomp::runtimes::{self, Runtime};
 use oci_seccomp::LinuxSeccomp;
 use oci_seccomp_load::trace::Mode;
 use oci_seccomp_runtime::{
@@ -35,6 +42,28 @@ pub enum Format {
     Oci,
     /// Docker's (moby's) profile format: the same, with a `comment` on each entry.
     Docker,
+}
+
+/// A runtime the recorded profile must start the workload under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeName {
+    /// runc (1.1.x).
+    Runc,
+    /// crun (1.8.x).
+    Crun,
+    /// `oci-seccomp run`.
+    #[value(name = "oci-seccomp")]
+    OciSeccomp,
+}
+
+impl From<RuntimeName> for Runtime {
+    fn from(r: RuntimeName) -> Self {
+        match r {
+            RuntimeName::Runc => Runtime::Runc,
+            RuntimeName::Crun => Runtime::Crun,
+            RuntimeName::OciSeccomp => Runtime::OciSeccomp,
+        }
+    }
 }
 
 /// Arguments of `record`.
@@ -65,12 +94,18 @@ pub struct RecordArgs {
     /// Run an OCI bundle instead of a plain command.
     #[arg(long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
-    /// Set no-new-privileges in the child (needed without root).
+    /// Set no-new-privileges in the child. Without CAP_SYS_ADMIN it is set anyway (the
+    /// only way to install a filter), with a one-line notice.
     #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
     /// Container id (default: oci-seccomp-PID).
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
+    /// The runtimes the profile must start the workload under (repeatable; default all
+    /// three): the calls each makes after installing the filter are added, for the
+    /// bundle's process.noNewPrivileges (without --bundle: for either setting).
+    #[arg(long = "runtime", value_enum, value_name = "RUNTIME")]
+    pub runtime: Vec<RuntimeName>,
     /// The command and its arguments (with --bundle: replaces process.args).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -79,6 +114,8 @@ pub struct RecordArgs {
 /// The profile whose denials are recorded when there is no base: deny everything on the
 /// native family.
 fn deny_all() -> CliResult<LinuxSeccomp> {
+    // clone3 gets ENOSYS, as in the learned profile: glibc then uses clone, whose flags
+    // are learned.
     let v = json!({
         "defaultAction": "SCMP_ACT_ERRNO",
         "defaultErrnoRet": libc::EPERM,
@@ -86,6 +123,8 @@ fn deny_all() -> CliResult<LinuxSeccomp> {
             .iter()
             .map(|a| a.name)
             .collect::<Vec<_>>(),
+        "syscalls": [{"names": ["clone3"], "action": "SCMP_ACT_ERRNO",
+                      "errnoRet": libc::ENOSYS}],
     });
     serde_json::from_value(v).map_err(|e| CliError::problem(e.to_string()))
 }
@@ -126,22 +165,37 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     let mut opts = LaunchOptions::command(args.command.clone());
     opts.no_new_privs = args.no_new_privs;
     opts.id = args.id.clone();
-    let (plan, bundle_base) = match &args.bundle {
+    // The no-new-privileges setting the profile will be used with: the bundle's, or not
+    // known for a plain command.
+    let (plan, bundle_base, future_nnp) = match &args.bundle {
         Some(b) => {
-            let plan = LaunchPlan::from_bundle(b, &opts).map_err(plan_error)?;
+            let (plan, forced) = util::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
+                LaunchPlan::from_bundle(b, o)
+            })
+            .map_err(plan_error)?;
             let base = plan.seccomp().cloned();
-            (plan, base)
+            let nnp = plan.no_new_privileges() && !forced;
+            (plan, base, Some(nnp))
         }
         None => {
             if args.command.is_empty() {
                 return Err(plan_error(PlanError::NoCommand));
             }
             opts.no_seccomp = true;
-            (
-                LaunchPlan::from_command(None, &opts).map_err(plan_error)?,
-                None,
-            )
+            let (plan, _) = util::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
+                LaunchPlan::from_command(None, o)
+            })
+            .map_err(plan_error)?;
+            (plan, None, None)
         }
+    };
+    let runtimes: Vec<Runtime> = if args.runtime.is_empty() {
+        Runtime::ALL.to_vec()
+    } else {
+        let mut r: Vec<Runtime> = args.runtime.iter().map(|&r| r.into()).collect();
+        r.sort();
+        r.dedup();
+        r
     };
     let base: Option<LinuxSeccomp> = match &args.base {
         Some(p) => Some(util::load_any(p)?),
@@ -180,7 +234,40 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     let not_learned: Arc<Mutex<NotLearned>> = Arc::default();
     let (l, skipped) = (Arc::clone(&learner), Arc::clone(&not_learned));
     let has_base = base.is_some();
+    // When the recording filter routes execve, every call before the first execve is the
+    // launcher's (it sets the identity after the install without no-new-privileges): not
+    // the workload's, not learned. The runtimes' own calls are added below instead.
+    let native = oci_seccomp::arch::native();
+    let routes_execve = oci_seccomp::arch::resolve("execve", native).is_some_and(|nr| {
+        !oci_seccomp::is_constant_allow(original.instructions(), native.audit_arch, nr as u32)
+    });
+    let before_exec = Arc::new(std::sync::atomic::AtomicBool::new(routes_execve));
+    let launcher_calls: Arc<Mutex<std::collections::BTreeSet<String>>> = Arc::default();
+    let enosys: Arc<Mutex<std::collections::BTreeSet<String>>> = Arc::default();
+    let (pre, own, nosys) = (
+        Arc::clone(&before_exec),
+        Arc::clone(&launcher_calls),
+        Arc::clone(&enosys),
+    );
     let agent = Agent::start(&recording, original, Mode::Record, move |e| {
+        let name = e.syscall().unwrap_or_else(|| format!("#{}", e.nr));
+        if pre.load(std::sync::atomic::Ordering::Relaxed) {
+            if name == "execve" || name == "execveat" {
+                pre.store(false, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                if let Ok(mut s) = own.lock() {
+                    s.insert(name);
+                }
+                return;
+            }
+        }
+        // Answered ENOSYS as the profile says: the workload fell back, nothing to learn.
+        if e.taken == oci_seccomp_load::trace::Taken::Errno(libc::ENOSYS) {
+            if let Ok(mut s) = nosys.lock() {
+                s.insert(name);
+            }
+            return;
+        }
         // An entry of the base denies this call on purpose: appending an ALLOW for it
         // would contradict the base. Report it instead.
         if let (true, Cause::Entry(i)) = (has_base, &e.decided_by) {
@@ -201,8 +288,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     } else {
         args.command.join(" ")
     };
-    let exit = Launcher::new(plan, Some(agent.routed().clone()), None)
-        .map_err(plan_error)?
+    let exit = Launcher::new_recording(plan, Some(agent.routed().clone()), None)
         .with_notify_handler(agent.handler())
         .run()
         .map_err(launch_error)?;
@@ -234,11 +320,46 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         None => None,
     };
     let notes = learner.notes(base_json.as_ref());
-    let profile = learner.profile(&LearnOptions {
+    let mut options = LearnOptions {
         provenance,
         base: base_json,
-        docker: args.format == Format::Docker,
-    });
+        docker: false,
+    };
+    let added = runtime_calls_missing(&learner.profile(&options), &runtimes, future_nnp)?;
+    let mode = match future_nnp {
+        Some(true) => "with no-new-privileges",
+        Some(false) => "without no-new-privileges",
+        None => "with or without no-new-privileges",
+    };
+    let names: Vec<&str> = runtimes.iter().map(|r| r.name()).collect();
+    options.provenance.push(format!(
+        "runtimes: allowed for {} to start the workload {mode} (their own calls after the \
+         install): {}",
+        names.join(", "),
+        if added.is_empty() {
+            "nothing the workload did not already need".to_string()
+        } else {
+            added
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    options.docker = args.format == Format::Docker;
+    let mut profile = learner.profile(&options);
+    if let Some(list) = profile["syscalls"].as_array_mut() {
+        for mut entry in runtimes::allow_entries(&added) {
+            if options.docker {
+                entry["comment"] = json!(format!(
+                    "not recorded: what {} {} after installing the filter",
+                    names.join(", "),
+                    if names.len() == 1 { "calls" } else { "call" }
+                ));
+            }
+            list.push(entry);
+        }
+    }
     let mut text =
         serde_json::to_string_pretty(&profile).map_err(|e| CliError::problem(e.to_string()))?;
     text.push('\n');
@@ -279,6 +400,36 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     for note in notes {
         eprintln!("oci-seccomp: warning: {note}");
     }
+    if let Ok(s) = launcher_calls.lock() {
+        if !s.is_empty() {
+            let v: Vec<&str> = s.iter().map(String::as_str).collect();
+            eprintln!(
+                "oci-seccomp: not learned (the launcher's, before the workload's execve): {}",
+                v.join(", ")
+            );
+        }
+    }
+    if let Ok(s) = enosys.lock() {
+        if !s.is_empty() {
+            let v: Vec<&str> = s.iter().map(String::as_str).collect();
+            eprintln!(
+                "oci-seccomp: answered ENOSYS as the profile will, and not learned: {} (the \
+                 workload's fallback was recorded instead)",
+                v.join(", ")
+            );
+        }
+    }
+    if !added.is_empty() {
+        eprintln!(
+            "oci-seccomp: added for {} ({mode}): {}",
+            names.join(", "),
+            added
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     for (abi, numbers) in learner.unnamed() {
         eprintln!(
             "oci-seccomp: warning: {abi}: syscall numbers without a name, not in the profile: {numbers:?}"
@@ -300,4 +451,23 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         );
     }
     Ok(exit.code())
+}
+
+/// The calls `runtimes` make after their install point ([`runtimes::calls_of`]) that
+/// `learned` (an OCI profile) does not already allow on the native architecture.
+fn runtime_calls_missing(
+    learned: &Value,
+    runtimes: &[Runtime],
+    nnp: Option<bool>,
+) -> CliResult<Vec<runtimes::RuntimeCall>> {
+    let spec: LinuxSeccomp = serde_json::from_value(learned.clone())
+        .map_err(|e| CliError::problem(format!("the learned profile: {e}")))?;
+    let program = compile(&spec, &CachePolicy::Off)
+        .map_err(|e| util::compile_error("the learned profile", &e))?;
+    let calls = runtimes::calls_of(runtimes, nnp);
+    Ok(runtimes::missing(
+        &program,
+        oci_seccomp::arch::native(),
+        &calls,
+    ))
 }

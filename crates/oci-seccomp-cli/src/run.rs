@@ -118,7 +118,11 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     opts.listener_metadata = args.listener_metadata.clone();
     opts.id = args.id.clone();
     let (plan, name) = if let Some(b) = &args.bundle {
-        let plan = LaunchPlan::from_bundle(b, &opts).map_err(plan_error)?;
+        let plan = util::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
+            LaunchPlan::from_bundle(b, o)
+        })
+        .map_err(plan_error)?
+        .0;
         (plan, "config.json".to_string())
     } else {
         if args.command.is_empty() {
@@ -135,7 +139,11 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
             )
         };
         (
-            LaunchPlan::from_command(seccomp, &opts).map_err(plan_error)?,
+            util::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
+                LaunchPlan::from_command(seccomp.clone(), o)
+            })
+            .map_err(plan_error)?
+            .0,
             name,
         )
     };

@@ -263,6 +263,41 @@ pub fn signal_name(sig: i32) -> String {
         .unwrap_or_else(|_| format!("signal {sig}"))
 }
 
+/// Builds the launch plan with `build`, setting no-new-privileges first when it is the
+/// only way this process can install the plan's filter (or a recorder's, `recorder`): without CAP_SYS_ADMIN in its
+/// effective set the kernel refuses a filter unless no-new-privileges is set (seccomp(2),
+/// EACCES). Says so in one line on stderr; `--no-new-privs` makes it explicit and silent.
+/// Returns the plan and whether no-new-privileges was set here.
+pub fn plan_with_no_new_privs_if_needed(
+    opts: &mut oci_seccomp_runtime::LaunchOptions,
+    recorder: bool,
+    build: impl Fn(
+        &oci_seccomp_runtime::LaunchOptions,
+    ) -> Result<oci_seccomp_runtime::LaunchPlan, oci_seccomp_runtime::PlanError>,
+) -> Result<(oci_seccomp_runtime::LaunchPlan, bool), oci_seccomp_runtime::PlanError> {
+    let plan = build(opts)?;
+    let filtered = recorder || plan.seccomp().is_some();
+    if !filtered || plan.no_new_privileges() || has_cap_sys_admin() {
+        return Ok((plan, false));
+    }
+    opts.no_new_privs = true;
+    let plan = build(opts)?;
+    eprintln!(
+        "oci-seccomp: setting no-new-privileges for the workload: without CAP_SYS_ADMIN it is \
+         the only way to install a filter (--no-new-privs says so explicitly)"
+    );
+    Ok((plan, true))
+}
+
+/// Whether CAP_SYS_ADMIN is in this thread's effective set (capget(2)); `false` when it
+/// cannot be read.
+pub fn has_cap_sys_admin() -> bool {
+    rustix::thread::capabilities(None).is_ok_and(|c| {
+        c.effective
+            .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
+    })
+}
+
 /// Writes `bytes` to `path` (or standard output when `None`).
 pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
     use std::io::Write;

@@ -68,24 +68,33 @@ fn syscalls(events: &[Value]) -> Vec<String> {
 fn round_trip(dir: &Path, cmd: &[&str], uid: Option<u32>, reset: impl Fn()) -> Value {
     let rec = record(dir, cmd, uid);
     assert_eq!(rec.status.code(), Some(0), "record: {}", text(&rec.stderr));
+    // A recorded profile passes check without errors or warnings.
     let check = oci_seccomp(&["check", "p.json"], dir, None);
     assert!(
-        text(&check.stdout).contains(" 0 error(s)") || text(&check.stderr).contains(" 0 error(s)"),
+        text(&check.stdout).contains(" 0 error(s), 0 warning(s)"),
         "check: {}{}",
         text(&check.stdout),
         text(&check.stderr)
     );
     reset();
     let (run, events) = traced(dir, cmd, uid);
+    // clone3 gets ENOSYS in the recording and in the replay alike (glibc falls back to
+    // clone, whose flags were recorded): the one answer the replay may report.
+    let denials: Vec<&Value> = events
+        .iter()
+        .filter(|e| !(e["syscall"] == "clone3" && e["errno"] == libc::ENOSYS))
+        .collect();
     assert!(
-        events.is_empty(),
-        "denials under the recorded profile: {events:?}"
+        denials.is_empty(),
+        "denials under the recorded profile: {denials:?}"
     );
-    assert!(
-        text(&run.stderr).contains("no call denied"),
-        "{}",
-        text(&run.stderr)
-    );
+    if events.is_empty() {
+        assert!(
+            text(&run.stderr).contains("no call denied"),
+            "{}",
+            text(&run.stderr)
+        );
+    }
     assert_eq!(run.status.code(), rec.status.code());
     assert_eq!(text(&run.stdout), text(&rec.stdout));
     serde_json::from_str(&std::fs::read_to_string(dir.join("p.json")).unwrap()).unwrap()

@@ -295,7 +295,12 @@ impl ChildEnd {
                 }
             }
         }
-        drop(fd);
+        // Closed by hand, not dropped: `OwnedFd`'s drop makes an extra `fcntl(F_GETFD)` in
+        // debug builds, and the calls made here must be the documented two in every build.
+        let raw = fd.into_raw_fd();
+        // SAFETY: `raw` came from the OwnedFd just consumed, so this process owns it and
+        // nothing else closes it; close is async-signal-safe.
+        unsafe { libc::close(raw) };
         Ok(status)
     }
 }

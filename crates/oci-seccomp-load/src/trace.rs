@@ -39,7 +39,9 @@ pub enum Mode {
     Trace,
     /// Report, and let every call run.
     Complain,
-    /// Let every call run; the events are what a recorder learns from.
+    /// Let every call run, except that a call the profile answers with `ENOSYS` gets
+    /// `ENOSYS` (callers fall back, as they will under the recorded profile); the events
+    /// are what a recorder learns from.
     Record,
 }
 
@@ -501,7 +503,14 @@ impl Tracer {
             (None, String::new())
         };
         let taken = match self.mode {
-            Mode::Complain | Mode::Record => answered(fd.respond_continue(n.id), Taken::Continued),
+            Mode::Complain => answered(fd.respond_continue(n.id), Taken::Continued),
+            // ENOSYS says "not here": C libraries fall back (glibc from clone3 to clone),
+            // and the recording must see the fallback that the recorded profile will get.
+            Mode::Record if action == Action::Errno(libc::ENOSYS as u16) => answered(
+                fd.respond_errno(n.id, libc::ENOSYS),
+                Taken::Errno(libc::ENOSYS),
+            ),
+            Mode::Record => answered(fd.respond_continue(n.id), Taken::Continued),
             Mode::Trace => match action {
                 Action::Errno(0) => answered(fd.respond_value(n.id, 0), Taken::Errno(0)),
                 Action::Errno(e) => {

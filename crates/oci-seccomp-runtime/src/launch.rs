@@ -70,6 +70,28 @@ impl Launcher {
         })
     }
 
+    /// Pairs `plan` with a recorder's `program`: [`Launcher::new`] without the identity
+    /// read-back. Only for a program under which no call's result can be faked: every
+    /// call it does not allow goes to a notify handler that lets it run
+    /// ([`Mode::Record`](oci_seccomp_load::trace::Mode::Record) answers `CONTINUE`, or
+    /// `ENOSYS` where the profile itself says so, which never reports success), and its
+    /// `TRAP`s kill (the child runs with default signal dispositions). What the identity
+    /// calls report is then what the kernel did.
+    #[must_use]
+    pub fn new_recording(
+        plan: LaunchPlan,
+        program: Option<Program>,
+        listener: Option<UnixStream>,
+    ) -> Self {
+        Self {
+            plan,
+            program,
+            listener,
+            verify_after_filter: false,
+            on_notify_fd: None,
+        }
+    }
+
     /// Serve the notify fd in this process instead of sending it to an agent: when the
     /// program needs a listener and no agent connection was given, `handler` receives the
     /// fd right after the child's install (without a handler such a start is refused,

@@ -360,29 +360,38 @@ const IDENTITY_SETTERS: &[&str] = &[
     "prlimit64",
     "setrlimit",
 ];
-/// Syscalls that read the identity back.
-const IDENTITY_READERS: &[&str] = &[
-    "getresuid",
-    "getresgid",
-    "getgroups",
-    "capget",
-    "prctl",
-    "prlimit64",
-    "getrlimit",
+/// Syscalls that read the identity back, with argument 0 where only that form is made
+/// (`prctl(PR_CAPBSET_READ)` = 23 and `prctl(PR_CAP_AMBIENT)` = 47, include/uapi/linux/prctl.h).
+const IDENTITY_READERS: &[(&str, Option<u64>)] = &[
+    ("getresuid", None),
+    ("getresgid", None),
+    ("getgroups", None),
+    ("capget", None),
+    ("prctl", Some(23)),
+    ("prctl", Some(47)),
+    ("prlimit64", None),
+    ("getrlimit", None),
 ];
 
 /// Decided on the compiled program for the native architecture.
 fn identity_needs_check(program: &Program) -> Result<bool, PlanError> {
     let native = oci_seccomp::arch::native();
-    let allowed = |name: &str| {
+    let allowed = |name: &str, arg0: Option<u64>| {
         oci_seccomp::arch::resolve(name, native).is_none_or(|nr| {
-            oci_seccomp::is_constant_allow(program.instructions(), native.audit_arch, nr as u32)
+            let fixed: Vec<(usize, u64)> = arg0.map(|v| (0, v)).into_iter().collect();
+            oci_seccomp::is_allow_given(
+                program.instructions(),
+                native.audit_arch,
+                nr as u32,
+                &fixed,
+                native.big_endian,
+            )
         })
     };
-    if IDENTITY_SETTERS.iter().all(|n| allowed(n)) {
+    if IDENTITY_SETTERS.iter().all(|n| allowed(n, None)) {
         return Ok(false);
     }
-    if let Some(n) = IDENTITY_READERS.iter().find(|n| !allowed(n)) {
+    if let Some((n, _)) = IDENTITY_READERS.iter().find(|(n, a)| !allowed(n, *a)) {
         return Err(PlanError::IdentityUnreadable {
             setters: IDENTITY_SETTERS.join(", "),
             reader: n,

@@ -732,6 +732,22 @@ impl Learner {
             }
             learned.push(entry);
         }
+        if options.base.is_none()
+            && !merged.contains_key("socketcall")
+            && arches.contains("SCMP_ARCH_X86")
+        {
+            // i386 libc falls back from socketcall to the direct calls (Linux >= 4.3) on
+            // ENOSYS, whose arguments the filter can check; a socketcall it could not see
+            // into would get the conditions' strictest outcome instead.
+            let mut entry = json!({"names": ["socketcall"], "action": "SCMP_ACT_ERRNO",
+                                   "errnoRet": crate::errno::ENOSYS});
+            if options.docker {
+                entry["comment"] = json!(
+                    "not recorded: ENOSYS so that i386 libc calls socket and the rest directly"
+                );
+            }
+            learned.push(entry);
+        }
         let mut provenance = options.provenance.clone();
         for n in &notes {
             if matches!(n, LearnNote::Unconditional { .. }) {
@@ -800,7 +816,7 @@ fn subcall_name(mux: &str, call: u32) -> Option<&'static str> {
 /// The bits of argument `i` of `name` the kernel reads: the low 32 bits of an argument it
 /// declares narrower than 64 bits (include/linux/syscalls.h, our `argwidth` table), the
 /// call number's 16 bits of `ipc`'s first argument (`ipc/syscall.c`), all 64 otherwise.
-fn kernel_mask(name: &str, i: usize) -> u64 {
+pub(crate) fn kernel_mask(name: &str, i: usize) -> u64 {
     if name == "ipc" && i == 0 {
         return 0xffff;
     }

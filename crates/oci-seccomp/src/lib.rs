@@ -44,6 +44,7 @@ mod parse;
 pub mod profile;
 pub mod program;
 pub mod prove;
+pub mod runtimes;
 pub mod simulate;
 pub mod stub;
 #[rustfmt::skip]
@@ -61,7 +62,7 @@ pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
 pub use parse::{find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES};
 pub use profile::{ArgReading, Profile};
 pub use program::{FilterFlags, Instruction, Program};
-pub use simulate::{is_constant_allow, simulate, Decision, SeccompData};
+pub use simulate::{is_allow_given, is_constant_allow, simulate, Decision, SeccompData};
 
 /// Re-export of the oci-spec types this crate takes.
 pub use oci_spec::runtime::{

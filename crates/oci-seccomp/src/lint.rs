@@ -1692,6 +1692,46 @@ pub fn check_text_with(json: &str, opts: &crate::moby::RenderOptions) -> Vec<Fin
     check_text_reading(json, opts, ArgReading::Kernel)
 }
 
+/// Findings for the calls `runtimes` make after installing the filter
+/// ([`crate::runtimes`]) that `program` (compiled for the native architecture) does not
+/// allow: one `runtime-start` error per runtime, naming the calls. `no_new_privileges`:
+/// whether the containers set it (`false` checks the longer list runtimes need without
+/// it).
+pub fn runtime_findings(
+    program: &crate::Program,
+    runtimes: &[crate::runtimes::Runtime],
+    no_new_privileges: bool,
+) -> Vec<Finding> {
+    let arch = crate::arch::native();
+    let mut out = Vec::new();
+    for &r in runtimes {
+        let missing = crate::runtimes::missing(program, arch, &r.calls(no_new_privileges));
+        if missing.is_empty() {
+            continue;
+        }
+        let calls: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        out.push(Finding::new(
+            Severity::Error,
+            "runtime-start",
+            "",
+            format!(
+                "{r} cannot start a workload under this profile: after installing the filter \
+                 it calls {} ({}), which the profile denies on {}; allow {} (or record with \
+                 --runtime {r})",
+                calls.join(", "),
+                if no_new_privileges {
+                    "with no-new-privileges"
+                } else {
+                    "without no-new-privileges"
+                },
+                arch.name,
+                if calls.len() == 1 { "it" } else { "them" },
+            ),
+        ));
+    }
+    out
+}
+
 /// [`check_text_with`] for a profile compiled with `reading` ([`ArgReading`]; `check
 /// --arg-reading`).
 pub fn check_text_reading(

@@ -260,15 +260,50 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
 /// constants (`JA`, `JEQ`/`JGT`/`JGE`/`JSET` K), `AND` with a constant, and must end in
 /// `RET ALLOW`. Anything else (an argument load, for one) makes it not constant.
 pub fn is_constant_allow(insns: &[Instruction], arch: u32, nr: u32) -> bool {
+    is_allow_given(insns, arch, nr, &[], false)
+}
+
+/// Whether syscall `nr` of `arch` is allowed whatever the arguments not in `fixed` hold:
+/// [`is_constant_allow`] where the path may also load the words of the arguments given in
+/// `fixed` (`(index, value)`, index 0..=5, each 64-bit value split into the two 32-bit
+/// words of `seccomp_data.args[index]`, in the target's byte order: `big_endian` puts the
+/// high word first). A load of any other field (another argument, the instruction pointer)
+/// answers `false`: the answer may be `false` for a call the filter would allow, never
+/// `true` for one it would not.
+///
+/// The launcher asks this for the calls it makes itself after the install with arguments
+/// it knows (`prctl(PR_CAPBSET_READ, ...)`), and `check --runtime` for a runtime's.
+pub fn is_allow_given(
+    insns: &[Instruction],
+    arch: u32,
+    nr: u32,
+    fixed: &[(usize, u64)],
+    big_endian: bool,
+) -> bool {
+    // seccomp_data: nr at 0, arch at 4, instruction_pointer at 8, args[i] at 16 + 8 i
+    // (include/uapi/linux/seccomp.h).
+    let word = |offset: u32| -> Option<u32> {
+        match offset {
+            0 => Some(nr),
+            4 => Some(arch),
+            o if (16..64).contains(&o) && o % 4 == 0 => {
+                let index = ((o - 16) / 8) as usize;
+                let first = (o - 16) % 8 == 0;
+                let value = fixed.iter().find(|(i, _)| *i == index)?.1;
+                let (lo, hi) = (value as u32, (value >> 32) as u32);
+                Some(if first == big_endian { hi } else { lo })
+            }
+            _ => None,
+        }
+    };
     let mut a: u32 = 0;
     let mut pc = 0usize;
     while let Some(insn) = insns.get(pc) {
         let k = insn.k;
         match insn.code {
-            c if c == BPF_LD | BPF_W | BPF_ABS => match k {
-                0 => a = nr,
-                4 => a = arch,
-                _ => return false,
+            c if c == BPF_LD | BPF_W | BPF_ABS => match word(k) {
+                Some(w) => a = w,
+                None => return false,
             },
             c if c == BPF_RET | BPF_K => return k == ret::ALLOW,
             c if c == BPF_JMP | BPF_JA => pc = pc.saturating_add(k as usize),
@@ -361,5 +396,54 @@ mod tests {
         assert_eq!(r.action, Action::Allow);
         assert_eq!(r.executed, 3);
         assert_eq!(r.ret_index, 2);
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn allowed_given_arguments_only_when_every_other_input_is_allowed_too() {
+        // prctl (157 on x86_64) allowed for PR_CAPBSET_READ (23) only; write (1) only for
+        // fd 1 and a count above 10 (a second argument the caller does not fix).
+        let spec = crate::parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],
+                "syscalls":[
+                  {"names":["prctl"],"action":"SCMP_ACT_ALLOW",
+                   "args":[{"index":0,"value":23,"op":"SCMP_CMP_EQ"}]},
+                  {"names":["write"],"action":"SCMP_ACT_ALLOW",
+                   "args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},
+                           {"index":2,"value":10,"op":"SCMP_CMP_GT"}]},
+                  {"names":["getpid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+        )
+        .unwrap();
+        let p = crate::compile(&spec, &crate::CompileOptions::default()).unwrap();
+        let insns = p.instructions();
+        let x86_64 = 0xc000_003e;
+        assert!(is_allow_given(insns, x86_64, 157, &[(0, 23)], false));
+        assert!(!is_allow_given(insns, x86_64, 157, &[(0, 24)], false));
+        // prctl's option is an int: the kernel (and our default reading) sees only the
+        // low word, so 23 + 2^32 is PR_CAPBSET_READ too.
+        assert!(is_allow_given(
+            insns,
+            x86_64,
+            157,
+            &[(0, 23 | 1 << 32)],
+            false
+        ));
+        assert!(!is_allow_given(insns, x86_64, 157, &[], false));
+        // An argument left open that the filter reads: not known to be allowed.
+        assert!(!is_allow_given(insns, x86_64, 1, &[(0, 1)], false));
+        assert!(is_allow_given(insns, x86_64, 1, &[(0, 1), (2, 11)], false));
+        assert!(!is_allow_given(insns, x86_64, 1, &[(0, 1), (2, 10)], false));
+        // write's count is a size_t: its high word is read.
+        assert!(is_allow_given(
+            insns,
+            x86_64,
+            1,
+            &[(0, 1), (2, 1 << 32)],
+            false
+        ));
+        assert!(is_allow_given(insns, x86_64, 39, &[], false));
+        assert!(is_constant_allow(insns, x86_64, 39));
+        // Another architecture: the filter's answer for it (kill), not an allow.
+        assert!(!is_allow_given(insns, 0x4000_0003, 20, &[], false));
     }
 }
