@@ -100,8 +100,3 @@ pub fn initialize_seccomp_owned(seccomp: &LinuxSeccomp) -> Result<Option<OwnedFd
 pub fn is_notify(seccomp: &LinuxSeccomp) -> bool {
     listener::has_notify_rule(seccomp)
 }
-
-/// README's Rust examples, compiled as doc tests so that they stay correct.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;
