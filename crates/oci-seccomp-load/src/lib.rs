@@ -64,7 +64,8 @@ pub fn initialize_seccomp(seccomp: &LinuxSeccomp) -> Result<Option<RawFd>, Secco
 }
 
 /// Syscalls on which [`initialize_seccomp`] refuses `SCMP_ACT_NOTIFY`: those a caller may
-/// use to hand the notify fd to its supervisor or to report (youki refuses `write`).
+/// use to hand the notify fd to its supervisor or to report (youki refuses `write`, and
+/// sends the fd with `sendmsg`). Why each one: [`SeccompError`].
 pub const HANDOFF_SYSCALLS: &[&str] = &["write", "writev", "sendmsg", "sendmmsg", "sendto", "send"];
 
 /// [`initialize_seccomp`] returning an owned fd.
