@@ -33,6 +33,10 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+# `cargo publish`'s check, nothing uploaded: the four publishable crates packaged in dependency order, each built alone.
+package: setup
+    cargo package --locked -p oci-seccomp -p oci-seccomp-load -p oci-seccomp-runtime -p oci-seccomp-cli
+
 # Criterion benchmarks; results are recorded in BENCHMARKS.md.
 bench: setup
     cargo bench --workspace

@@ -252,3 +252,9 @@ pub fn time_in_children(iters: u64, work: impl Fn() -> bool + Copy) -> Duration 
     }
     total
 }
+
+/// README's Rust examples, compiled as doc tests so that they stay correct (here, in the
+/// unpublished test crate, because a published crate cannot read the repository's README).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -451,7 +451,7 @@ fn args_for(spec: &Spec, seed: u64) -> [u64; 6] {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let pick = (s >> 33) as usize;
-        *o = if consts.is_empty() || pick.is_multiple_of(4) {
+        *o = if consts.is_empty() || pick % 4 == 0 {
             s >> 7
         } else {
             let c = consts[pick % consts.len()];

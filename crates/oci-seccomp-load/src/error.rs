@@ -54,6 +54,49 @@ fn flag_name(f: FilterFlags) -> &'static str {
 }
 
 /// Why [`crate::initialize_seccomp`] failed. Nothing is installed when this is returned.
+///
+/// It takes the place of the `SeccompError` of youki's `libcontainer::seccomp`, whose ten
+/// variants name the libseccomp call that failed. youki only wraps the error
+/// (`InitProcessError::Seccomp(#[from] seccomp::SeccompError)`) and matches no variant, so
+/// ours says what was wrong with the profile or the kernel instead:
+///
+/// | youki's variant | when | here |
+/// |---|---|---|
+/// | `TraceAction` | `errnoRet` of `SCMP_ACT_TRACE` does not fit 16 bits | [`Compile`](Self::Compile)([`InvalidField`](oci_seccomp::CompileError::InvalidField)) at `syscalls[i].errnoRet`: every errno, TRACE's included, is at most 4094 |
+/// | `NotifyAsDefaultAction` | `defaultAction` is `SCMP_ACT_NOTIFY` | [`Compile`](Self::Compile)([`NotifyDefaultAction`](oci_seccomp::CompileError::NotifyDefaultAction)) |
+/// | `NotifyWriteSyscall` | NOTIFY on `write` | [`NotifyOnHandoffSyscall`](Self::NotifyOnHandoffSyscall), for `write`, `writev`, `send`, `sendto`, `sendmsg` and `sendmmsg` (below) |
+/// | `NewFilter` | libseccomp refuses the default action | [`Compile`](Self::Compile)([`InvalidField`](oci_seccomp::CompileError::InvalidField)) at `defaultErrnoRet` (above 4094, or on an action without an errno) |
+/// | `SetFilterFlag` | libseccomp or the kernel lacks a flag | [`Load`](Self::Load)([`FlagUnsupported`](LoadError::FlagUnsupported)) when this kernel lacks it; [`Compile`](Self::Compile)([`InvalidField`](oci_seccomp::CompileError::InvalidField)) at `flags[i]` for `WAIT_KILLABLE_RECV` without a NOTIFY rule |
+/// | `AddArch` | libseccomp cannot add an architecture | [`Compile`](Self::Compile)([`UnsupportedArchitecture`](oci_seccomp::CompileError::UnsupportedArchitecture)) for one newer than this libseccomp; [`InvalidField`](oci_seccomp::CompileError::InvalidField) at `architectures[i]` for the other byte order |
+/// | `SetCtlNnp` | libseccomp cannot be told not to set no-new-privileges | none: we never set no-new-privileges, so there is no call to fail; without it and without CAP_SYS_ADMIN, [`Load`](Self::Load)([`NoPrivilege`](LoadError::NoPrivilege)) says so |
+/// | `AddRule` | libseccomp refuses a rule | [`Compile`](Self::Compile): [`InvalidField`](oci_seccomp::CompileError::InvalidField) naming the field (an argument's index or a value it cannot hold, too many comparisons, `errnoRet`), [`ComparisonsTooComplex`](oci_seccomp::CompileError::ComparisonsTooComplex), [`ProgramTooLong`](oci_seccomp::CompileError::ProgramTooLong); an unknown syscall name is skipped with a warning, as youki does |
+/// | `LoadContext` | `seccomp_load` fails | [`Load`](Self::Load): [`NoPrivilege`](LoadError::NoPrivilege), [`FlagUnsupported`](LoadError::FlagUnsupported), [`ActionUnsupported`](LoadError::ActionUnsupported), [`TsyncFailed`](LoadError::TsyncFailed), [`BadProgram`](LoadError::BadProgram), [`Kernel`](LoadError::Kernel) |
+/// | `GetNotifyId` | libseccomp cannot return the notify fd | none: the fd is the return value of the one `seccomp(2)` call, so its failure is [`Load`](Self::Load) |
+///
+/// # Why NOTIFY is refused on `write`, `writev`, `send`, `sendto`, `sendmsg`, `sendmmsg`
+///
+/// [`crate::initialize_seccomp`] installs the filter and returns the notify fd; its caller
+/// then hands the fd to its supervisor with syscalls of its own. A NOTIFY rule on one of
+/// those calls stops the caller until the supervisor answers, and the supervisor can only
+/// answer once it holds the fd that this very call was to deliver: the container's init
+/// waits forever (runc#4328 met this with `fcntl`, crun#1002 with `sendmsg`). youki's caller
+/// (`sync_seccomp`) logs the fd (`tracing`: a `write` when debug logging is on), sends it
+/// to its main process in `SCM_RIGHTS` over a socket pair (`sendmsg`), then waits for the
+/// main process to have passed it on (`recvmsg`) and closes it (`close`). So:
+///
+/// - `write`: log lines and sync pipes; youki and runc refuse NOTIFY on it too.
+/// - `sendmsg`: youki's own handoff. youki's check refuses `write` only, so under youki's
+///   module a NOTIFY on `sendmsg` hangs the container's init; here it is refused.
+/// - `sendmmsg`, `sendto`, `send`, `writev`: the other calls that put bytes or fds on a
+///   socket or a pipe (`send(3)` is the `sendto` syscall on x86_64 and aarch64, and the
+///   `send` syscall where one exists; `writev` is a logger's vectored write).
+///
+/// Calls made once the fd has left the process (youki's `recvmsg` and `close`) are not
+/// refused: the supervisor has the fd by then and can answer them. The list is what a
+/// handoff uses, not every call a caller might make before it: a NOTIFY on `brk`, `mmap`
+/// (an allocation) or `futex` (a contended lock) can still stop a caller that makes such a
+/// call between the install and the send. [`crate::launch::Launch`] has no such limit: the
+/// container's init makes no syscall at all between its install and the fd being taken.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SeccompError {

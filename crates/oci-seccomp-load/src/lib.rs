@@ -64,7 +64,8 @@ pub fn initialize_seccomp(seccomp: &LinuxSeccomp) -> Result<Option<RawFd>, Secco
 }
 
 /// Syscalls on which [`initialize_seccomp`] refuses `SCMP_ACT_NOTIFY`: those a caller may
-/// use to hand the notify fd to its supervisor or to report (youki refuses `write`).
+/// use to hand the notify fd to its supervisor or to report (youki refuses `write`, and
+/// sends the fd with `sendmsg`). Why each one: [`SeccompError`].
 pub const HANDOFF_SYSCALLS: &[&str] = &["write", "writev", "sendmsg", "sendmmsg", "sendto", "send"];
 
 /// [`initialize_seccomp`] returning an owned fd.
@@ -100,8 +101,3 @@ pub fn initialize_seccomp_owned(seccomp: &LinuxSeccomp) -> Result<Option<OwnedFd
 pub fn is_notify(seccomp: &LinuxSeccomp) -> bool {
     listener::has_notify_rule(seccomp)
 }
-
-/// README's Rust examples, compiled as doc tests so that they stay correct.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;

@@ -294,7 +294,7 @@ const MAX_WORK: usize = 300_000;
 fn word_rank(word: u8, big_endian: bool) -> u8 {
     let arg = (word - 4) / 2;
     let hi = if big_endian {
-        word.is_multiple_of(2)
+        word % 2 == 0
     } else {
         word % 2 == 1
     };

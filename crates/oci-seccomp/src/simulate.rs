@@ -45,7 +45,7 @@ impl SeccompData {
     /// Reads the 32-bit word at `offset` as the kernel of `arch`'s byte order lays out
     /// the struct; `None` when outside the struct or misaligned.
     fn word(&self, offset: u32) -> Option<u32> {
-        if !offset.is_multiple_of(4) || offset >= SECCOMP_DATA_LEN {
+        if offset % 4 != 0 || offset >= SECCOMP_DATA_LEN {
             return None;
         }
         let half = |v: u64, first: bool| {
@@ -64,7 +64,7 @@ impl SeccompData {
             12 => half(self.instruction_pointer, false),
             _ => {
                 let i = ((offset - 16) / 8) as usize;
-                half(self.args[i], (offset - 16).is_multiple_of(8))
+                half(self.args[i], (offset - 16) % 8 == 0)
             }
         })
     }

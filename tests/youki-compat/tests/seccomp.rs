@@ -1,6 +1,7 @@
 //! youki's seccomp tests, ported to run against `youki_compat::seccomp` (which is
 //! `oci-seccomp-load`), plus the cases where the swap must keep youki's behaviour: NOTIFY
-//! as the default and on `write` refused, and `is_notify` agreeing with the fd returned.
+//! as the default and on the handoff's syscalls (`write`, `sendmsg`, ...) refused, and
+//! `is_notify` agreeing with the fd returned.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
@@ -116,8 +117,16 @@ fn notify_as_default_action_is_refused() {
 
 #[test]
 #[serial]
-fn notify_on_write_is_refused_and_names_the_safe_api() {
-    for name in ["write", "sendmsg"] {
+fn notify_on_handoff_syscalls_is_refused_and_names_the_safe_api() {
+    // youki refuses `write` only; it sends the fd with `sendmsg`, so NOTIFY there would hang
+    // its init. The others are the remaining ways to put bytes or fds on a socket or pipe.
+    let names = ["write", "writev", "send", "sendto", "sendmsg", "sendmmsg"];
+    let mut listed = oci_seccomp_load::HANDOFF_SYSCALLS.to_vec();
+    listed.sort_unstable();
+    let mut expected = names.to_vec();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+    for name in names {
         let p = profile(&[name], LinuxSeccompAction::ScmpActNotify, None);
         let e = initialize_seccomp(&p).unwrap_err();
         assert!(
