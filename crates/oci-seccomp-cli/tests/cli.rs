@@ -528,6 +528,17 @@ fn explain_default_profile() {
     assert!(stdout(&o).contains("EPERM"), "{}", stdout(&o));
     let o = cli(&["explain", "--default", "clone3"]);
     assert!(stdout(&o).contains("ENOSYS"), "{}", stdout(&o));
+    // io_uring is refused, as Docker has since 25.0: the default action decides.
+    for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+        let o = cli(&["explain", "--default", name]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let s = stdout(&o);
+        assert!(
+            s.contains(name) && s.contains("SCMP_ACT_ERRNO (EPERM, 1)"),
+            "{s}"
+        );
+        assert!(s.contains("decided by: defaultAction"), "{s}");
+    }
 }
 
 // ---------------------------------------------------------------- render
