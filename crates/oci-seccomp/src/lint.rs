@@ -117,6 +117,19 @@ const RISKY: &[(&str, &str)] = &[
     ("process_vm_writev", "writes another process's memory"),
     ("bpf", "loads programs into the kernel"),
     (
+        "io_uring_setup",
+        "creates an io_uring, whose rings carry operations (openat, connect, sendmsg, ...) \
+         that seccomp never sees; Docker refuses io_uring since 25.0, containerd since 2.0",
+    ),
+    (
+        "io_uring_enter",
+        "submits io_uring operations (openat, connect, sendmsg, ...) that seccomp never sees",
+    ),
+    (
+        "io_uring_register",
+        "registers files and buffers with an io_uring, whose operations seccomp never sees",
+    ),
+    (
         "perf_event_open",
         "exposes kernel and hardware performance data; a frequent source of kernel bugs",
     ),
