@@ -1,8 +1,10 @@
 //! Docker's own default seccomp profile, for conformance tests and benchmarks.
 //!
-//! The upstream file comes from the Debian package `golang-github-docker-docker-dev`
-//! ([docs/design.md](../../docs/design.md), testing). A missing file is a test failure
-//! naming the install command, on every machine: no test passes without running.
+//! Two upstream files: Docker 20.10's, from the Debian package
+//! `golang-github-docker-docker-dev` ([docs/design.md](../../docs/design.md), testing; a
+//! missing file is a test failure naming the install command, on every machine: no test
+//! passes without running), and Docker's current one, a copy kept in
+//! `fixtures/moby/upstream/` ([docs/moby.md](../../docs/moby.md) says where it came from).
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +35,23 @@ pub fn upstream_docker_profile() -> MobyProfile {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     parse_moby(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Which upstream release the copy of Docker's current default profile is.
+pub const CURRENT_DOCKER_PROFILE_VERSION: &str =
+    "moby/profiles seccomp/v0.2.3 (Docker Engine 29.4.3 to 29.7.2)";
+
+/// Docker's current default profile as JSON text: moby/profiles' `seccomp/default.json`
+/// at `seccomp/v0.2.3`, copied verbatim (Apache-2.0).
+pub const CURRENT_DOCKER_PROFILE_JSON: &str =
+    include_str!("../../fixtures/moby/upstream/default-seccomp-v0.2.3.json");
+
+/// Docker's current default profile, parsed.
+///
+/// Panics when the copy does not parse.
+pub fn current_docker_profile() -> MobyProfile {
+    parse_moby(CURRENT_DOCKER_PROFILE_JSON)
+        .unwrap_or_else(|e| panic!("{CURRENT_DOCKER_PROFILE_VERSION}: {e}"))
 }
 
 /// Docker's upstream default profile rendered for Docker's default capabilities on the

@@ -11,7 +11,10 @@ pub mod baseline;
 pub mod bundle;
 pub mod docker;
 
-pub use docker::{docker_profile, upstream_docker_profile, upstream_docker_profile_path};
+pub use docker::{
+    current_docker_profile, docker_profile, upstream_docker_profile, upstream_docker_profile_path,
+    CURRENT_DOCKER_PROFILE_VERSION,
+};
 
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

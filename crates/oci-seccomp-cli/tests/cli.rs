@@ -528,6 +528,17 @@ fn explain_default_profile() {
     assert!(stdout(&o).contains("EPERM"), "{}", stdout(&o));
     let o = cli(&["explain", "--default", "clone3"]);
     assert!(stdout(&o).contains("ENOSYS"), "{}", stdout(&o));
+    // io_uring is refused, as Docker has since 25.0: the default action decides.
+    for name in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+        let o = cli(&["explain", "--default", name]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let s = stdout(&o);
+        assert!(
+            s.contains(name) && s.contains("SCMP_ACT_ERRNO (EPERM, 1)"),
+            "{s}"
+        );
+        assert!(s.contains("decided by: defaultAction"), "{s}");
+    }
 }
 
 // ---------------------------------------------------------------- render
@@ -789,13 +800,20 @@ fn check_reports_what_run_refuses() {
 }
 
 /// `check` takes Docker profiles, as `--help` says: our embedded default,
-/// Docker's own `default.json` and containers-common's `seccomp.json` exit 0; a bad
-/// `minKernel` is an error naming its path; `--arch/--kernel/--cap` work as in `render`.
+/// Docker's own `default.json` (20.10 and current) and containers-common's `seccomp.json`
+/// exit 0; a bad `minKernel` is an error naming its path; `--arch/--kernel/--cap` work as
+/// in `render`. Docker 20.10's file allows io_uring: a risky allow for each call.
 #[test]
 fn check_accepts_docker_profiles() {
     let t = TempDir::new("check-moby");
     let embedded = t.write("default.json", oci_seccomp_default_json());
-    for p in [embedded.as_str(), DOCKER_DEFAULT, CONTAINERS_SECCOMP] {
+    let current = t.write("docker-current.json", docker_current_json());
+    for p in [
+        embedded.as_str(),
+        current.as_str(),
+        DOCKER_DEFAULT,
+        CONTAINERS_SECCOMP,
+    ] {
         assert!(
             Path::new(p).is_file(),
             "{p} is missing: install it with ./scripts/setup (as root), or: apt-get install -y \
@@ -824,6 +842,12 @@ fn check_accepts_docker_profiles() {
             let o = cli(&a);
             assert_eq!(o.status.code(), Some(0), "{p} {args:?}: {}", stdout(&o));
         }
+        let risky_io_uring = stdout(&o)
+            .lines()
+            .filter(|l| l.contains("io_uring") && l.ends_with("[risky-allow]"))
+            .count();
+        let want = if p == DOCKER_DEFAULT { 3 } else { 0 };
+        assert_eq!(risky_io_uring, want, "{p}: {}", stdout(&o));
     }
     let bad = t.write(
         "minkernel.json",
@@ -913,6 +937,11 @@ const CONTAINERS_SECCOMP: &str = "/usr/share/containers/seccomp.json";
 
 fn oci_seccomp_default_json() -> &'static str {
     include_str!("../../oci-seccomp/profiles/default.json")
+}
+
+/// Docker's current default profile (moby/profiles seccomp/v0.2.3), as kept in fixtures.
+fn docker_current_json() -> &'static str {
+    include_str!("../../../fixtures/moby/upstream/default-seccomp-v0.2.3.json")
 }
 
 /// `"Includes"` is moby's `includes` (Go reads keys in any case). The

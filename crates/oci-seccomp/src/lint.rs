@@ -117,6 +117,19 @@ const RISKY: &[(&str, &str)] = &[
     ("process_vm_writev", "writes another process's memory"),
     ("bpf", "loads programs into the kernel"),
     (
+        "io_uring_setup",
+        "creates an io_uring, whose rings carry operations (openat, connect, sendmsg, ...) \
+         that seccomp never sees; Docker refuses io_uring since 25.0, containerd since 2.0",
+    ),
+    (
+        "io_uring_enter",
+        "submits io_uring operations (openat, connect, sendmsg, ...) that seccomp never sees",
+    ),
+    (
+        "io_uring_register",
+        "registers files and buffers with an io_uring, whose operations seccomp never sees",
+    ),
+    (
         "perf_event_open",
         "exposes kernel and hardware performance data; a frequent source of kernel bugs",
     ),
@@ -1206,8 +1219,9 @@ fn socketcall_bypass(cx: &Context<'_>, out: &mut Findings) {
                 "socket is allowed with argument conditions and the x86 ABI is in the filter, \
                  but syscalls[{j}] gives socketcall {} outright: i386 socket calls made \
                  through socketcall are not checked against these conditions at all (any \
-                 family); refuse socketcall (our default answers it with ENOSYS, and i386 libc \
-                 then calls socket directly) or leave x86 out",
+                 family); refuse socketcall (our default answers it with ENOSYS; 32-bit programs \
+                 whose C library calls only socketcall, as glibc built for kernels before \
+                 4.3 does, then cannot use sockets) or leave x86 out",
                 action_text(a)
             ),
         ));
@@ -1223,7 +1237,9 @@ fn socketcall_bypass(cx: &Context<'_>, out: &mut Findings) {
                  the filter cannot see the arguments of i386 socketcall(SYS_SOCKET), so it gets \
                  the strictest outcome of this entry and the default (libseccomp's generator \
                  would allow it with no check, and that program is refused); deny socketcall \
-                 (our default answers it with ENOSYS, and i386 libc then calls socket directly)"
+                 (our default answers it with ENOSYS; 32-bit programs whose C library calls \
+                 only socketcall, as glibc built for kernels before 4.3 does, then cannot use \
+                 sockets)"
                     .into(),
             ));
         }

@@ -192,6 +192,42 @@ fn risky_allows_and_namespace_calls_without_filters() {
     assert!(codes(denylist).iter().all(|(c, _)| *c != "risky-allow"));
 }
 
+/// A profile that allows io_uring lets through, in its rings, operations the filter
+/// never sees (openat, connect, ...): each of the three calls is a risky allow, with or
+/// without argument conditions, and a profile that leaves them to the default is quiet.
+#[test]
+fn io_uring_allowed_is_a_risky_allow() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read","io_uring_setup","io_uring_enter"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["io_uring_register"],"action":"SCMP_ACT_ALLOW","args":[{"index":1,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let f = findings(p);
+    let risky: Vec<&Finding> = f.iter().filter(|x| x.code == "risky-allow").collect();
+    for (name, path) in [
+        ("io_uring_setup", "syscalls[0]"),
+        ("io_uring_enter", "syscalls[0]"),
+        ("io_uring_register", "syscalls[1]"),
+    ] {
+        let hit = risky
+            .iter()
+            .find(|x| x.message.starts_with(&format!("{name} is allowed")))
+            .unwrap_or_else(|| panic!("{name} not reported: {risky:?}"));
+        assert_eq!(hit.path, path);
+        assert_eq!(hit.severity, Severity::Warning);
+        assert!(
+            hit.message.contains("seccomp never sees"),
+            "{}",
+            hit.message
+        );
+    }
+    assert!(risky
+        .iter()
+        .any(|x| x.message.contains("with argument conditions")));
+    let refused = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["io_uring_setup"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#;
+    assert!(codes(refused).iter().all(|(c, _)| *c != "risky-allow"));
+}
+
 #[test]
 fn notify_on_hot_syscalls() {
     let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock","syscalls":[

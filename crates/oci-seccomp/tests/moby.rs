@@ -597,6 +597,10 @@ fn embedded_default_policy() {
         "reboot",
         "acct",
         "kexec_load",
+        // Refused as by Docker since 25.0 (with CAP_SYS_ADMIN too, below).
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
     ] {
         assert!(entries_for(&docker, gated).is_empty(), "{gated}");
     }
@@ -616,6 +620,9 @@ fn embedded_default_policy() {
     assert!(clone[0].get("args").is_none());
     assert_eq!(entries_for(&admin, "clone3")[0]["action"], "SCMP_ACT_ALLOW");
     assert_eq!(entries_for(&admin, "mount").len(), 1);
+    for n in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+        assert!(entries_for(&admin, n).is_empty(), "{n} with CAP_SYS_ADMIN");
+    }
 }
 
 #[test]
