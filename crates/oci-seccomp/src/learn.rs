@@ -736,9 +736,11 @@ impl Learner {
             && !merged.contains_key("socketcall")
             && arches.contains("SCMP_ARCH_X86")
         {
-            // i386 libc falls back from socketcall to the direct calls (Linux >= 4.3) on
-            // ENOSYS, whose arguments the filter can check; a socketcall it could not see
-            // into would get the conditions' strictest outcome instead.
+            // The workload never used socketcall: deny it explicitly, as the default
+            // does. The filter cannot see into it, so with conditional socket rules it
+            // would get their strictest outcome (check's socketcall-bypass warning); a
+            // workload that does use it (i386 glibc built for kernels before 4.3 has no
+            // other way to reach sockets) is recorded with it and gets no such entry.
             let mut entry = json!({"names": ["socketcall"], "action": "SCMP_ACT_ERRNO",
                                    "errnoRet": crate::errno::ENOSYS});
             if options.docker {
