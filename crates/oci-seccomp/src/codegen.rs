@@ -173,6 +173,17 @@ impl Cond {
 struct Pending {
     action: Action,
     conds: Vec<Cond>,
+    /// The rule's place in its syscall's tie order ([`crate::profile::tie_order`]):
+    /// between holding rules of equally strict actions, the lower rank decides.
+    rank: usize,
+}
+
+impl Pending {
+    /// Whether this rule, when it holds, decides over `other` holding too.
+    fn beats(&self, other: &Pending) -> bool {
+        let (s, o) = (strictness(self.action), strictness(other.action));
+        s > o || (s == o && self.rank < other.rank)
+    }
 }
 
 /// The values of a word that satisfy `op value` on 32 bits.
@@ -271,6 +282,10 @@ struct GenRule {
     unconditional: bool,
     /// The comparisons; `None` when they can never all hold.
     conds: Option<Vec<Cond>>,
+    /// Index of the profile rule it came from (`None`: a multiplexer's sub-call).
+    src: Option<usize>,
+    /// Place in the syscall's tie order (set by [`abi_rules`]).
+    rank: usize,
 }
 
 /// Builds the diagram of one program.
@@ -359,36 +374,45 @@ impl Gen {
             self.overflow = true;
             return self.g.ret(fallback);
         }
-        // Settle: the strictest satisfied rule, and drop the rules that cannot beat it.
-        let mut best: Option<Action> = None;
+        // Settle: the satisfied rule that beats the others (the strictest, then the tie
+        // order), and drop the rules that cannot beat it.
+        let mut best: Option<Pending> = None;
         for p in &pending {
-            if p.conds.is_empty() {
-                let a = p.action;
-                if best.is_none_or(|b| strictness(a) > strictness(b)) {
-                    best = Some(a);
-                }
+            if p.conds.is_empty() && best.as_ref().is_none_or(|b| p.beats(b)) {
+                best = Some(p.clone());
             }
         }
-        let outcome = best.map_or(fallback, Action::to_ret);
+        let outcome = best.as_ref().map_or(fallback, |b| b.action.to_ret());
         pending.retain(|p| {
-            !p.conds.is_empty() && best.is_none_or(|b| strictness(p.action) > strictness(b))
+            !p.conds.is_empty()
+                && best
+                    .as_ref()
+                    .is_none_or(|b| p.beats(b) && p.action != b.action)
         });
         // A rule that gives the outcome already in force still matters where it beats a
-        // less strict rule that may hold with it (a rule equal to the default over an
-        // overlapping ALLOW); elsewhere it changes nothing.
-        let weakest_other = pending
-            .iter()
-            .filter(|p| p.action.to_ret() != outcome)
-            .map(|p| strictness(p.action))
-            .min();
+        // rule of another outcome that may hold with it (a rule equal to the default over
+        // an overlapping ALLOW, or the winner of a tie); elsewhere it changes nothing.
+        // `p` beats some other rule when one is less strict, or equally strict and after
+        // it in the tie order: the weakest strictness and each level's highest rank tell.
+        let mut weakest: Option<u8> = None;
+        let mut last_rank: [Option<usize>; 8] = [None; 8];
+        for o in pending.iter().filter(|p| p.action.to_ret() != outcome) {
+            let s = strictness(o.action);
+            weakest = Some(weakest.map_or(s, |w| w.min(s)));
+            let r = &mut last_rank[usize::from(s)];
+            *r = Some(r.map_or(o.rank, |x| x.max(o.rank)));
+        }
         pending.retain(|p| {
-            p.action.to_ret() != outcome || weakest_other.is_some_and(|w| w < strictness(p.action))
+            let s = strictness(p.action);
+            p.action.to_ret() != outcome
+                || weakest.is_some_and(|w| w < s)
+                || last_rank[usize::from(s)].is_some_and(|r| r > p.rank)
         });
         if pending.is_empty() {
             return self.g.ret(outcome);
         }
-        // Strictest first (stable: profile order within one strictness).
-        pending.sort_by_key(|p| std::cmp::Reverse(strictness(p.action)));
+        // The rule that beats the others first.
+        pending.sort_by_key(|p| (std::cmp::Reverse(strictness(p.action)), p.rank));
         // Looking the rules up in the memo costs their size.
         self.work += pending.iter().map(|p| p.conds.len() + 1).sum::<usize>();
         let key = (loaded, outcome, pending);
@@ -399,14 +423,7 @@ impl Gen {
         // The strictest pending rule (the first of them) is decided first, comparison by
         // comparison; a split on a word also decides every other rule's interval
         // comparisons of that word.
-        let first = pending
-            .iter()
-            .max_by(|a, b| {
-                strictness(a.action)
-                    .cmp(&strictness(b.action))
-                    .then(std::cmp::Ordering::Greater)
-            })
-            .expect("pending is not empty");
+        let first = pending.first().expect("pending is not empty");
         let id = match first.conds[0].clone() {
             Cond::Mask { word, m, v } => self.split_mask(&pending, word, m, v, loaded, outcome),
             other => self.split_ranges(&pending, other.word(), loaded, outcome),
@@ -584,6 +601,7 @@ impl Gen {
                 left.push(Pending {
                     action: p.action,
                     conds,
+                    rank: p.rank,
                 });
                 if done {
                     break;
@@ -675,7 +693,7 @@ impl NoMatch {
 fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<GenRule> {
     let mut out: Vec<GenRule> = Vec::with_capacity(profile.rules().len());
     let number = |n: &str| arch::resolve(n, a);
-    for (r, nr) in profile.rules().iter().zip(numbers) {
+    for (index, (r, nr)) in profile.rules().iter().zip(numbers).enumerate() {
         if let Some(nr) = *nr {
             let mut conds = Some(Vec::new());
             for c in &r.conditions {
@@ -698,6 +716,8 @@ fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<Ge
                 action: r.action,
                 unconditional: r.conditions.is_empty() && r.action != profile.default_action(),
                 conds,
+                src: Some(index),
+                rank: 0,
             });
         }
     }
@@ -740,11 +760,27 @@ fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<Ge
                 action,
                 unconditional: false,
                 conds: Some(mask_cond(lo, mask, call).into_iter().collect()),
+                src: None,
+                rank: 0,
             });
         }
     }
     // By number; profile order within one number (the sort is stable).
     out.sort_by_key(|r| r.nr);
+    // Each syscall's rules ranked by libseccomp's tie order; sub-calls last.
+    let all = profile.rules();
+    for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
+        let mut order: Vec<usize> = (0..group.len()).collect();
+        order.sort_by(|&i, &j| match (group[i].src, group[j].src) {
+            (Some(a), Some(b)) => crate::profile::tie_order(&all[a], &all[b]),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => i.cmp(&j),
+        });
+        for (rank, i) in order.into_iter().enumerate() {
+            group[i].rank = rank;
+        }
+    }
     out
 }
 
@@ -822,6 +858,7 @@ fn syscall_diagram(gen: &mut Gen, list: &[GenRule], fallback: u32) -> Id {
             r.conds.as_ref().map(|conds| Pending {
                 action: r.action,
                 conds: conds.clone(),
+                rank: r.rank,
             })
         })
         .collect();

@@ -458,6 +458,7 @@ impl<'a, 'b> Linter<'a, 'b> {
     /// what is left of the budget.
     fn searching(&mut self, profile: Option<&Profile>) {
         if let Some(profile) = profile {
+            ties(profile, &mut self.work, &mut self.out);
             conditions_cover_all(&self.cx, profile, &mut self.work, &mut self.out);
         }
     }
@@ -1437,6 +1438,146 @@ fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
             }
         }
     }
+}
+
+/// `tie` (warning): two conditional entries for one syscall whose actions are equally
+/// strict but differ (`ERRNO(5)` and `ERRNO(6)`) and whose comparisons can all hold for one
+/// call. The runtime spec does not say which decides; runc and crun decide by libseccomp's
+/// order, and so do we ([`crate::profile::tie_order`]), except where libseccomp refuses the
+/// profile (`EEXIST`: runc and crun do not start the container), which is said too.
+/// (Unconditional entries: `shadowed-entry`.)
+fn ties(profile: &Profile, work: &mut Work<'_>, out: &mut Findings) {
+    const CODE: &str = "tie";
+    let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
+    for r in profile.rules() {
+        if !r.conditions.is_empty() {
+            by_name.entry(r.name.as_str()).or_default().push(r);
+        }
+    }
+    let mut said: std::collections::BTreeSet<(usize, usize)> = Default::default();
+    for (name, rules) in by_name {
+        let n = rules.len() as u64;
+        if !work.charge(CODE, n.saturating_mul(n)) {
+            return;
+        }
+        for (k, a) in rules.iter().enumerate() {
+            for b in &rules[k + 1..] {
+                if a.entry == b.entry
+                    || a.action == b.action
+                    || prove_strictness(a.action) != prove_strictness(b.action)
+                    || said.contains(&(a.entry, b.entry))
+                    || !may_both_hold(a, b)
+                {
+                    continue;
+                }
+                said.insert((a.entry, b.entry));
+                if out.full(CODE, Severity::Warning) {
+                    continue;
+                }
+                let (win, lose) = if crate::profile::tie_order(a, b).is_lt() {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                let refused = libseccomp_refuses(a, b);
+                out.push(Finding::new(
+                    Severity::Warning,
+                    CODE,
+                    format!("syscalls[{}]", b.entry),
+                    format!(
+                        "{name}: syscalls[{}] ({}) and syscalls[{}] ({}) can both match one call \
+                         with equally strict actions; the runtime spec leaves the choice open. {} \
+                         Make the entries' comparisons disjoint, or give them one action",
+                        a.entry,
+                        a.action,
+                        b.entry,
+                        b.action,
+                        if refused {
+                            format!(
+                                "libseccomp refuses such a pair (EEXIST: runc and crun do not \
+                                 start the container; the shorter entry would have to come \
+                                 first); oci-seccomp lets syscalls[{}] decide.",
+                                win.entry
+                            )
+                        } else {
+                            format!(
+                                "runc and crun (libseccomp's order) and oci-seccomp let \
+                                 syscalls[{}] decide where both match, over syscalls[{}] \
+                                 (conformance.md, ties).",
+                                win.entry, lose.entry
+                            )
+                        }
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn prove_strictness(a: Action) -> u8 {
+    crate::prove::strictness(a)
+}
+
+/// Whether libseccomp refuses to add the later of `a` and `b` (`EEXIST`, db.c's
+/// `_db_tree_add`): their comparisons are the same, or the later one's are a proper
+/// beginning of the earlier one's.
+fn libseccomp_refuses(a: &crate::profile::Rule, b: &crate::profile::Rule) -> bool {
+    let (first, second) = if a.entry <= b.entry { (a, b) } else { (b, a) };
+    let sorted = |r: &crate::profile::Rule| {
+        let mut c: Vec<crate::profile::Condition> = r.conditions.clone();
+        c.sort_by_key(|c| c.index);
+        c
+    };
+    let (f, s) = (sorted(first), sorted(second));
+    s.len() <= f.len() && f[..s.len()] == s[..]
+}
+
+/// Whether some call satisfies every comparison of `a` and of `b`. Comparisons on
+/// different arguments are independent; on one argument the values where a comparison
+/// changes (each constant and its neighbours, 0, the maxima) are tried, which finds every
+/// overlap of order and equality comparisons; with masked ones, each of those values
+/// filled in to the mask is tried too, and a rare overlap may be missed (no warning).
+fn may_both_hold(a: &crate::profile::Rule, b: &crate::profile::Rule) -> bool {
+    for index in 0..6u8 {
+        let conds: Vec<&crate::profile::Condition> = a
+            .conditions
+            .iter()
+            .chain(&b.conditions)
+            .filter(|c| c.index == index)
+            .collect();
+        if conds.len() < 2 {
+            continue;
+        }
+        let mut candidates: Vec<u64> = vec![0, u64::MAX, 0xffff_ffff, 0x1_0000_0000];
+        for c in &conds {
+            let v = c.value;
+            candidates.extend([v, v.wrapping_sub(1), v.wrapping_add(1)]);
+            let m = c.value & 0xffff_ffff;
+            candidates.extend([m, m.wrapping_sub(1), m.wrapping_add(1)]);
+            let want = c.value_two & c.value;
+            candidates.extend([want, want | !c.value]);
+        }
+        // Values satisfying one masked comparison, combined with each other candidate.
+        let fills: Vec<u64> = conds
+            .iter()
+            .filter(|c| c.op == crate::profile::Op::MaskedEq)
+            .map(|c| (c.value, c.value_two & c.value))
+            .flat_map(|(mask, want)| {
+                candidates
+                    .clone()
+                    .into_iter()
+                    .map(move |x| (x & !mask) | want)
+            })
+            .collect();
+        candidates.extend(fills);
+        if !candidates
+            .iter()
+            .any(|&x| conds.iter().all(|c| c.matches(x)))
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// `conditions-cover-all` (warning): conditional rules for one syscall with one action

@@ -138,6 +138,80 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
 }
 
+/// Which of two matching rules of one syscall decides a call when their actions are
+/// equally strict but differ (`ERRNO(5)` and `ERRNO(6)`): `Less` when `a` does.
+///
+/// The runtime spec leaves such a tie open; runc and crun decide it through libseccomp,
+/// and so do we, wherever libseccomp decides it (2.5.4's `src/db.c`: each rule is a chain
+/// of comparisons by argument index; chains merge where they are equal, and the
+/// comparisons on one level of the merged tree are tried in `_db_chain_lt`'s order, the
+/// first whole match deciding):
+///
+/// - an unconditional rule beats a conditional one (libseccomp drops the chains), and of
+///   two unconditional rules the first in profile order decides (the second is dropped);
+/// - otherwise the comparisons of each rule, by argument index, are compared one by one;
+///   at the first that differs, the one libseccomp tries first decides: the higher
+///   argument index; then `==`, `!=` and masked `==` before `<`, `<=`, before `>`, `>=`;
+///   then for `<` and `<=` the smaller value, for the others the larger (for a masked
+///   equality, the expected value);
+/// - when one rule's comparisons begin with all of the other's, the shorter rule decides.
+///   libseccomp keeps it when it comes first in the profile and refuses the profile
+///   (`EEXIST`: runc and crun do not start the container) when it comes second;
+/// - identical comparisons: libseccomp refuses the profile; the first in profile order.
+///
+/// Where libseccomp's order falls back to the order rules were added (equal priority and
+/// value), the comparisons' remaining fields, then profile order, decide: a total order.
+/// `tests/tests/differential.rs` runs these shapes under runc and crun; `check` names
+/// every such pair of entries (`tie` warning).
+pub fn tie_order(a: &Rule, b: &Rule) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.conditions.is_empty(), b.conditions.is_empty()) {
+        (true, true) => return a.entry.cmp(&b.entry),
+        (true, false) => return Ordering::Less,
+        (false, true) => return Ordering::Greater,
+        (false, false) => {}
+    }
+    let mut ca: Vec<&Condition> = a.conditions.iter().collect();
+    let mut cb: Vec<&Condition> = b.conditions.iter().collect();
+    ca.sort_by_key(|c| c.index);
+    cb.sort_by_key(|c| c.index);
+    for (x, y) in ca.iter().zip(&cb) {
+        let o = libseccomp_level_order(x, y);
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len()).then(a.entry.cmp(&b.entry))
+}
+
+/// `Less` when libseccomp tries comparison `a` before `b` on one level of a syscall's
+/// tree (`_db_chain_lt`, descending), `Equal` only for the same comparison.
+fn libseccomp_level_order(a: &Condition, b: &Condition) -> std::cmp::Ordering {
+    let class = |op: Op| match op {
+        Op::Eq | Op::Ne | Op::MaskedEq => 3u8,
+        Op::Lt | Op::Le => 2,
+        Op::Ge | Op::Gt => 1,
+    };
+    let datum = |c: &Condition| {
+        if c.op == Op::MaskedEq {
+            c.value_two & c.value
+        } else {
+            c.value
+        }
+    };
+    b.index
+        .cmp(&a.index)
+        .then(class(b.op).cmp(&class(a.op)))
+        .then(match a.op {
+            Op::Lt | Op::Le => datum(a).cmp(&datum(b)),
+            _ => datum(b).cmp(&datum(a)),
+        })
+        .then((a.op as u8).cmp(&(b.op as u8)))
+        .then(a.value.cmp(&b.value))
+        .then(a.value_two.cmp(&b.value_two))
+        .then(a.low_word.cmp(&b.low_word))
+}
+
 /// How a comparison on an argument the kernel reads as fewer than 64 bits (an `int`,
 /// `unsigned int` or `umode_t`: our [`argwidth`](crate::argwidth) table, from
 /// include/linux/syscalls.h) is decided.

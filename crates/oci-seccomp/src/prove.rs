@@ -1230,10 +1230,29 @@ impl Model {
                     return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
                 }
             }
-            // A rule with the program's action that holds settles it.
-            for r in possible {
-                if rule_holds(r, abi, q)? {
-                    return Ok(Verdict::one(got, Cause::Entry(r.entry)));
+            // A rule with the program's action that holds settles it, unless an equally
+            // strict rule of another action may hold too: then the first holding rule in
+            // the tie order ([`crate::profile::tie_order`]) decides.
+            let tie = fitting
+                .iter()
+                .any(|r| strictness(r.action) == strictness(got) && r.action != got);
+            if tie {
+                let mut same: Vec<&Rule> = fitting
+                    .iter()
+                    .copied()
+                    .filter(|r| strictness(r.action) == strictness(got))
+                    .collect();
+                same.sort_by(|a, b| crate::profile::tie_order(a, b));
+                for r in same {
+                    if rule_holds(r, abi, q)? {
+                        return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+                    }
+                }
+            } else {
+                for r in possible {
+                    if rule_holds(r, abi, q)? {
+                        return Ok(Verdict::one(got, Cause::Entry(r.entry)));
+                    }
                 }
             }
             // None holds: the program is right only if no rule holds at all and the
@@ -1266,20 +1285,23 @@ impl Model {
             }
             return Ok(none);
         }
-        let mut outcomes = Vec::new();
+        // The strictest holding rule decides; between equally strict ones, the tie order.
+        let mut best: Option<&Rule> = None;
         for r in rules {
             if rule_holds(r, abi, q)? {
-                outcomes.push((r.action, Cause::Entry(r.entry)));
+                let beats = best.is_none_or(|b| {
+                    let (s, t) = (strictness(r.action), strictness(b.action));
+                    s > t || (s == t && crate::profile::tie_order(r, b).is_lt())
+                });
+                if beats {
+                    best = Some(r);
+                }
             }
         }
-        keep_strictest(&mut outcomes);
-        if outcomes.is_empty() {
-            return self.no_match(abi, q);
+        match best {
+            Some(r) => Ok(Verdict::one(r.action, Cause::Entry(r.entry))),
+            None => self.no_match(abi, q),
         }
-        Ok(Verdict {
-            outcomes,
-            at_least: false,
-        })
     }
 
     /// A multiplexer without an unconditional rule of its own: its own conditional rules
