@@ -24,6 +24,8 @@ pub struct Summary {
     unnamed: std::collections::BTreeSet<(String, i32)>,
     /// Multiplexed calls: (entry, syscall).
     multiplexed: std::collections::BTreeSet<(usize, String)>,
+    /// Calls the profile answers with KILL_THREAD: (deciding cause, syscall).
+    kill_thread: std::collections::BTreeSet<(String, String)>,
     total: u64,
 }
 
@@ -49,6 +51,10 @@ impl Summary {
             .counts
             .entry((name.clone(), e.decided_by.to_string(), e.action.to_string()))
             .or_default() += 1;
+        if e.action == oci_seccomp::Action::KillThread {
+            self.kill_thread
+                .insert((e.decided_by.to_string(), name.clone()));
+        }
         match &e.decided_by {
             Cause::Default => {
                 self.by_default.entry(arch).or_default().insert(name);
@@ -137,6 +143,19 @@ impl Summary {
         for (entry, syscall) in &self.multiplexed {
             out.push_str(&format!(
                 "  {syscall} through socketcall/ipc, where syscalls[{entry}]'s conditions cannot be seen: give the multiplexer its own rule\n"
+            ));
+        }
+        for (cause, syscall) in &self.kill_thread {
+            out.push_str(&format!(
+                "  {syscall}: {cause} says SCMP_ACT_KILL_THREAD. {} the kernel kills only the \
+                 calling thread, and the process would have gone on without it (a \
+                 multi-threaded one may hang, golang/go#30753); SCMP_ACT_KILL_PROCESS ends \
+                 the whole process\n",
+                if mode == Mode::Trace {
+                    "Traced, the whole process was killed; enforced,"
+                } else {
+                    "Enforced,"
+                }
             ));
         }
         out

@@ -446,3 +446,54 @@ fn the_report_stops_at_its_size_limit_and_the_summary_counts_every_call() {
         "{summary}"
     );
 }
+
+/// SCMP_ACT_KILL_THREAD ends only the calling thread: enforced, a multi-threaded process
+/// goes on without it; traced, the agent can only end the whole process, and the summary
+/// says what enforcement would have done. `check` notes the action. (The thread calls
+/// `fsync`, which Python makes without holding its interpreter lock: a thread killed while
+/// holding it leaves the process hung instead, the hazard the note warns of.)
+#[test]
+fn kill_thread_lets_the_process_go_on_and_the_trace_summary_says_so() {
+    let py = python3();
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["fsync"],"action":"SCMP_ACT_KILL_THREAD"}]}"#,
+    )
+    .unwrap();
+    let p = profile.to_str().unwrap();
+    let script = "import os, threading, time\n\
+                  fd = os.open('/dev/null', os.O_RDONLY)\n\
+                  threading.Thread(target=os.fsync, args=(fd,), daemon=True).start()\n\
+                  time.sleep(0.5)\n\
+                  print('alive', flush=True)\n\
+                  os._exit(0)\n";
+    let enforced = run(&["run", "--profile", p, "--", py, "-c", script], None);
+    assert_eq!(
+        (
+            enforced.status.code(),
+            text(&enforced.stdout).trim().to_string()
+        ),
+        (Some(0), "alive".to_string()),
+        "{}",
+        text(&enforced.stderr)
+    );
+    let traced = run(
+        &["run", "--profile", p, "--trace", "--", py, "-c", script],
+        None,
+    );
+    let err = text(&traced.stderr);
+    assert_eq!(traced.status.code(), Some(128 + libc::SIGKILL), "{err}");
+    assert!(
+        err.contains("SCMP_ACT_KILL_THREAD") && err.contains("would have gone on without it"),
+        "{err}"
+    );
+    let check = run(&["check", p], None);
+    assert!(
+        text(&check.stdout).contains("[kill-thread]"),
+        "{}",
+        text(&check.stdout)
+    );
+}

@@ -434,7 +434,9 @@ impl<'a, 'b> Linter<'a, 'b> {
             risky_allow(cx, &en, out);
             notify_hot(&en, out);
             clone3_errno(&en, out);
+            kill_thread(&en.path, en.action, out);
         }
+        kill_thread("defaultAction", cx.default, out);
 
         let names = cx.names as u64;
         if work.charge("vital-denied", VITAL.len() as u64) {
@@ -1088,6 +1090,27 @@ fn clone3_errno(en: &EntryContext<'_>, out: &mut Findings) {
             ));
         }
     }
+}
+
+/// `kill-thread` (note): `SCMP_ACT_KILL` (= `SCMP_ACT_KILL_THREAD`) ends only the thread
+/// that made the call; the process runs on without it. Go programs hung that way
+/// (golang/go#30753: the runtime waits for a thread that is gone), and so did systemd
+/// services (systemd/systemd#11967); `SCMP_ACT_KILL_PROCESS` (Linux 4.14) ends the whole
+/// process.
+fn kill_thread(path: &str, action: Action, out: &mut Findings) {
+    if action != Action::KillThread {
+        return;
+    }
+    out.push(Finding::new(
+        Severity::Note,
+        "kill-thread",
+        path.to_string(),
+        "SCMP_ACT_KILL and SCMP_ACT_KILL_THREAD kill only the calling thread: the process \
+         runs on without it, and a multi-threaded one (a Go program, a service) may hang \
+         waiting for it (golang/go#30753, systemd/systemd#11967); SCMP_ACT_KILL_PROCESS \
+         ends the whole process"
+            .to_string(),
+    ));
 }
 
 /// `vital-denied` (warning): a syscall every process needs ([`VITAL`]) is refused
