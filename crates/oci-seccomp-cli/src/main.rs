@@ -17,6 +17,7 @@ mod record;
 mod render;
 mod report;
 mod run;
+mod sarif;
 mod supervise;
 mod util;
 
@@ -99,8 +100,11 @@ enum Command {
     Check {
         /// The profile (JSON); `-` reads standard input.
         profile: String,
-        /// Print the findings as JSON.
-        #[arg(long)]
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = check::CheckFormat::Text)]
+        format: check::CheckFormat,
+        /// The same as --format json (kept for existing scripts).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
         /// Docker profiles: add a capability to Docker's default set; repeatable.
         #[arg(long = "cap", value_name = "CAP")]
@@ -234,6 +238,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
     match cli.command {
         Command::Check {
             profile,
+            format,
             json,
             cap,
             no_default_caps,
@@ -246,9 +251,14 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             let opts = render::options(&cap, no_default_caps, arch.as_deref(), kernel.as_deref())?;
             let runtimes: Vec<oci_seccomp::runtimes::Runtime> =
                 runtime.into_iter().map(Into::into).collect();
+            let format = if json {
+                check::CheckFormat::Json
+            } else {
+                format
+            };
             check::run(
                 &profile,
-                json,
+                format,
                 &opts,
                 arg_reading.into(),
                 &check::RuntimeCheck {
