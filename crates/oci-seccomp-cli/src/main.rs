@@ -8,11 +8,13 @@
 mod agent;
 mod check;
 mod compile;
+mod completions;
 mod demo;
 mod errors;
 mod explain;
 mod features;
 mod logging;
+mod man;
 mod record;
 mod render;
 mod report;
@@ -24,7 +26,7 @@ mod util;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 pub use errors::{CliError, CliResult};
 
@@ -232,6 +234,26 @@ enum Command {
     },
     /// A short scripted tour on the embedded default profile.
     Demo,
+    /// Print a shell completion script (bash, zsh or fish) to standard output.
+    ///
+    /// bash: `oci-seccomp completions bash > /etc/bash_completion.d/oci-seccomp` (or
+    /// `source <(oci-seccomp completions bash)` in ~/.bashrc); zsh: write it as
+    /// `_oci-seccomp` in a directory of $fpath; fish: write it to
+    /// ~/.config/fish/completions/oci-seccomp.fish.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: completions::Shell,
+    },
+    /// Print the manual page (roff) to standard output, or write one page per command.
+    ///
+    /// `oci-seccomp man | man -l -` shows it; `oci-seccomp man --dir DIR` writes
+    /// oci-seccomp.1, oci-seccomp-check.1, ... into DIR (created if missing).
+    Man {
+        /// Write every page into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn dispatch(cli: Cli) -> CliResult<u8> {
@@ -345,6 +367,8 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Supervise(args) => supervise::run(args),
         Command::Features { json } => features::run(json),
         Command::Demo => demo::run(),
+        Command::Completions { shell } => completions::run(shell, Cli::command()),
+        Command::Man { dir } => man::run(Cli::command(), dir.as_deref()),
     }
 }
 
@@ -363,7 +387,6 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
