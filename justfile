@@ -33,6 +33,10 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+# Manual pages from the command's own definitions: target/man/oci-seccomp.1 and one per subcommand (man -l target/man/oci-seccomp-check.1).
+man:
+    cargo run --quiet -p oci-seccomp-cli -- man --dir target/man
+
 # `cargo publish`'s check, nothing uploaded: the four publishable crates packaged in dependency order, each built alone.
 package: setup
     cargo package --locked -p oci-seccomp -p oci-seccomp-load -p oci-seccomp-runtime -p oci-seccomp-cli

@@ -1,11 +1,24 @@
 //! `oci-seccomp check`: validate and lint a profile.
 
+use clap::ValueEnum;
 use oci_seccomp::lint::{self, Severity};
 use oci_seccomp::moby::RenderOptions;
 use serde_json::json;
 
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
+
+/// Output formats of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per finding (severity, JSON path, message, code), then the counts.
+    Text,
+    /// One JSON object: the findings and the counts.
+    Json,
+    /// A SARIF 2.1.0 log for CI (GitHub code scanning...): each finding on the line and
+    /// column of the file its JSON path names.
+    Sarif,
+}
 
 /// `check --runtime`: the runtimes that must start a workload under the profile.
 #[derive(Debug, Default)]
@@ -16,11 +29,11 @@ pub struct RuntimeCheck {
     pub no_new_privileges: bool,
 }
 
-/// Runs `check`: prints every finding, exit 1 when any is an error. Docker profiles are
-/// rendered for `opts` first.
+/// Runs `check`: prints every finding in `format`, exit 1 when any is an error. Docker
+/// profiles are rendered for `opts` first.
 pub fn run(
     path: &str,
-    as_json: bool,
+    format: CheckFormat,
     opts: &RenderOptions,
     reading: oci_seccomp::ArgReading,
     runtime: &RuntimeCheck,
@@ -52,38 +65,46 @@ pub fn run(
         count(Severity::Warning),
         count(Severity::Note),
     );
-    if as_json {
-        let v = json!({
-            "profile": shown(path),
-            "findings": findings,
-            "errors": errors,
-            "warnings": warnings,
-            "notes": notes,
-        });
-        let mut s =
-            serde_json::to_string_pretty(&v).map_err(|e| CliError::problem(e.to_string()))?;
-        s.push('\n');
-        util::write_output(None, s.as_bytes())?;
-    } else {
-        let mut s = String::new();
-        for f in &findings {
-            let sev = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                _ => "note",
-            };
-            let p = if f.path.is_empty() {
-                shown(path)
-            } else {
-                f.path.as_str()
-            };
-            s.push_str(&format!("{sev}: {p}: {} [{}]\n", f.message, f.code));
+    match format {
+        CheckFormat::Json => {
+            let v = json!({
+                "profile": shown(path),
+                "findings": findings,
+                "errors": errors,
+                "warnings": warnings,
+                "notes": notes,
+            });
+            write_json(&v)?;
         }
-        s.push_str(&format!(
-            "{}: {errors} error(s), {warnings} warning(s), {notes} note(s)\n",
-            shown(path)
-        ));
-        util::write_output(None, s.as_bytes())?;
+        CheckFormat::Sarif => write_json(&crate::sarif::log(path, &text, &findings))?,
+        CheckFormat::Text => {
+            let mut s = String::new();
+            for f in &findings {
+                let sev = match f.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    _ => "note",
+                };
+                let p = if f.path.is_empty() {
+                    shown(path)
+                } else {
+                    f.path.as_str()
+                };
+                s.push_str(&format!("{sev}: {p}: {} [{}]\n", f.message, f.code));
+            }
+            s.push_str(&format!(
+                "{}: {errors} error(s), {warnings} warning(s), {notes} note(s)\n",
+                shown(path)
+            ));
+            util::write_output(None, s.as_bytes())?;
+        }
     }
     Ok(if errors > 0 { 1 } else { 0 })
+}
+
+/// Prints `v` as pretty JSON and a newline.
+fn write_json(v: &serde_json::Value) -> CliResult<()> {
+    let mut s = serde_json::to_string_pretty(v).map_err(|e| CliError::problem(e.to_string()))?;
+    s.push('\n');
+    util::write_output(None, s.as_bytes())
 }

@@ -8,22 +8,25 @@
 mod agent;
 mod check;
 mod compile;
+mod completions;
 mod demo;
 mod errors;
 mod explain;
 mod features;
 mod logging;
+mod man;
 mod record;
 mod render;
 mod report;
 mod run;
+mod sarif;
 mod supervise;
 mod util;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 pub use errors::{CliError, CliResult};
 
@@ -99,8 +102,11 @@ enum Command {
     Check {
         /// The profile (JSON); `-` reads standard input.
         profile: String,
-        /// Print the findings as JSON.
-        #[arg(long)]
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = check::CheckFormat::Text)]
+        format: check::CheckFormat,
+        /// The same as --format json (kept for existing scripts).
+        #[arg(long, conflicts_with = "format")]
         json: bool,
         /// Docker profiles: add a capability to Docker's default set; repeatable.
         #[arg(long = "cap", value_name = "CAP")]
@@ -228,12 +234,33 @@ enum Command {
     },
     /// A short scripted tour on the embedded default profile.
     Demo,
+    /// Print a shell completion script (bash, zsh or fish) to standard output.
+    ///
+    /// bash: `oci-seccomp completions bash > /etc/bash_completion.d/oci-seccomp` (or
+    /// `source <(oci-seccomp completions bash)` in ~/.bashrc); zsh: write it as
+    /// `_oci-seccomp` in a directory of $fpath; fish: write it to
+    /// ~/.config/fish/completions/oci-seccomp.fish.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: completions::Shell,
+    },
+    /// Print the manual page (roff) to standard output, or write one page per command.
+    ///
+    /// `oci-seccomp man | man -l -` shows it; `oci-seccomp man --dir DIR` writes
+    /// oci-seccomp.1, oci-seccomp-check.1, ... into DIR (created if missing).
+    Man {
+        /// Write every page into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn dispatch(cli: Cli) -> CliResult<u8> {
     match cli.command {
         Command::Check {
             profile,
+            format,
             json,
             cap,
             no_default_caps,
@@ -246,9 +273,14 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
             let opts = render::options(&cap, no_default_caps, arch.as_deref(), kernel.as_deref())?;
             let runtimes: Vec<oci_seccomp::runtimes::Runtime> =
                 runtime.into_iter().map(Into::into).collect();
+            let format = if json {
+                check::CheckFormat::Json
+            } else {
+                format
+            };
             check::run(
                 &profile,
-                json,
+                format,
                 &opts,
                 arg_reading.into(),
                 &check::RuntimeCheck {
@@ -335,6 +367,8 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Supervise(args) => supervise::run(args),
         Command::Features { json } => features::run(json),
         Command::Demo => demo::run(),
+        Command::Completions { shell } => completions::run(shell, Cli::command()),
+        Command::Man { dir } => man::run(Cli::command(), dir.as_deref()),
     }
 }
 
@@ -353,7 +387,6 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
