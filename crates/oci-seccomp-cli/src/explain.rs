@@ -80,7 +80,8 @@ fn describe_entry(entry: &Entry, syscall: &str) -> (String, serde_json::Value) {
 /// Runs `explain`.
 pub fn run(a: ExplainArgs) -> CliResult<u8> {
     let (spec, name) = match &a.profile {
-        Some(p) => (util::load_oci(p)?, shown(p).to_string()),
+        // A Docker (moby) profile is rendered for this host, as `check` and `run` do.
+        Some(p) => (util::load_any(p)?, shown(p).to_string()),
         None => (util::default_for_host()?, "<embedded default>".to_string()),
     };
     let arch = match &a.arch {

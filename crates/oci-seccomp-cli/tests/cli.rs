@@ -2884,3 +2884,65 @@ fn output_to_dev_null_works_and_planted_files_are_still_refused() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
 }
+
+/// An OCI profile whose entries carry `comment` is what runc and crun run (they ignore
+/// the key): compile, explain and check read it as OCI. Docker's keys that change what an
+/// entry means (`includes`, `name`) stay refused where an OCI profile is required.
+#[test]
+fn an_entry_comment_is_accepted_and_dockers_meaningful_keys_are_not() {
+    let t = TempDir::new("entry-comment");
+    let p = t.write(
+        "commented.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+             {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
+              "comment": "why getppid is refused"}]}"#,
+    );
+    let o = cli(&["compile", &p, "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cli(&["explain", &p, "getppid"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("EIO, 5"), "{}", stdout(&o));
+    let o = cli(&["check", &p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        !stdout(&o).contains("unknown-key") && !stdout(&o).contains("docker-rendered"),
+        "{}",
+        stdout(&o)
+    );
+    for key in [
+        r#""includes": {"caps": ["CAP_SYS_ADMIN"]}"#,
+        r#""name": "getppid""#,
+    ] {
+        let q = t.write(
+            "docker-key.json",
+            &format!(
+                r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                     {{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", {key}}}]}}"#
+            ),
+        );
+        let o = cli(&["compile", &q, "-o", "/dev/null"]);
+        assert_eq!(o.status.code(), Some(1), "{key}: {}", stderr(&o));
+    }
+}
+
+/// `explain` reads a Docker profile as `check` and `run` do: rendered for this host.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn explain_renders_a_docker_profile_for_this_host() {
+    let t = TempDir::new("explain-docker");
+    let p = t.write(
+        "moby.json",
+        r#"{"defaultAction": "SCMP_ACT_ERRNO",
+            "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
+            "syscalls": [
+              {"names": ["getppid"], "action": "SCMP_ACT_ALLOW"},
+              {"names": ["unshare"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}"#,
+    );
+    let o = cli(&["explain", &p, "getppid"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("SCMP_ACT_ALLOW"), "{}", stdout(&o));
+    // Docker's default capabilities have no CAP_SYS_ADMIN: the entry is not rendered.
+    let o = cli(&["explain", &p, "unshare"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("SCMP_ACT_ERRNO"), "{}", stdout(&o));
+}

@@ -883,7 +883,8 @@ pub fn parse_moby_value(value: &Value) -> Result<MobyProfile, MobyError> {
 }
 
 /// Whether `json` looks like a Docker (moby) profile rather than a plain OCI one: it has
-/// `archMap`, or an entry with `name`, `includes`, `excludes` or `comment`.
+/// `archMap` or `defaultErrno`, or an entry with `name`, `includes`, `excludes` or `errno`
+/// (an entry's `comment` alone does not make it one: [`crate::find_docker_key`]).
 pub fn is_moby(json: &str) -> bool {
     if json.len() > MAX_PROFILE_BYTES {
         return false;
@@ -896,22 +897,7 @@ pub fn is_moby(json: &str) -> bool {
 
 /// [`is_moby`] of a parsed JSON value.
 pub(crate) fn is_moby_value(v: &Value) -> bool {
-    if crate::parse::find_docker_key(v).is_some() {
-        return true;
-    }
-    let any_case =
-        |o: &Map<String, Value>, key: &str| o.iter().any(|(k, _)| crate::parse::go_key_eq(k, key));
-    v.as_object()
-        .and_then(|o| {
-            o.iter()
-                .find(|(k, _)| crate::parse::go_key_eq(k, "syscalls"))
-        })
-        .and_then(|(_, s)| s.as_array())
-        .is_some_and(|s| {
-            s.iter()
-                .filter_map(Value::as_object)
-                .any(|e| any_case(e, "comment"))
-        })
+    crate::parse::find_docker_key(v).is_some()
 }
 
 // ---------------------------------------------------------------------------------------

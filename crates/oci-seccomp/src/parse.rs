@@ -10,7 +10,7 @@ pub const MAX_PROFILE_BYTES: usize = 4 << 20;
 
 /// Keys that exist only in the Docker/moby profile format.
 const TOP_DOCKER_KEYS: &[&str] = &["archMap", "defaultErrno"];
-const ENTRY_DOCKER_KEYS: &[&str] = &["name", "includes", "excludes", "comment", "errno"];
+const ENTRY_DOCKER_KEYS: &[&str] = &["name", "includes", "excludes", "errno"];
 
 /// Keys of the OCI `linux.seccomp` object, of a syscall entry and of an argument: oci-spec
 /// reads them case-sensitively, Go's `encoding/json` (runc, moby) case-insensitively.
@@ -89,10 +89,13 @@ pub fn unknown_keys(v: &Value, docker: bool) -> Vec<String> {
         return out;
     };
     let none: &[&str] = &[];
+    // `comment` on an entry: moby's, and read (and ignored) by runc and crun in an OCI
+    // profile too; it cannot change what the entry does.
+    const COMMENT: &[&str] = &["comment"];
     let (top_extra, entry_extra) = if docker {
         (DOCKER_TOP, DOCKER_ENTRY)
     } else {
-        (none, none)
+        (none, COMMENT)
     };
     check(obj, "", &[TOP_OCI_KEYS, top_extra, ANNOTATION], &mut out);
     if let Some(Value::Array(entries)) = get_any_case(obj, "syscalls") {
@@ -132,9 +135,11 @@ pub fn unknown_keys(v: &Value, docker: bool) -> Vec<String> {
 ///
 /// Keys are matched in any letter case, as moby (Go's `encoding/json`) reads them:
 /// `"Includes"` is moby's `includes`. `name`, `includes`, `excludes` and `archMap` change
-/// meaning and are dropped by oci-spec; `comment`, and containers-common's `defaultErrno`
-/// and `errno`, mark the file as that format too, so that every command reads it the same
-/// way (as a Docker-format file, where the errno names are checked against the numbers).
+/// meaning and are dropped by oci-spec; containers-common's `defaultErrno` and `errno`
+/// mark the file as that format too, so that every command reads it the same way (as a
+/// Docker-format file, where the errno names are checked against the numbers). An entry's
+/// `comment` is not one of them: runc and crun ignore it in an OCI profile, and it changes
+/// nothing, so a profile whose only such key is `comment` is read as OCI everywhere.
 pub fn find_docker_key(v: &Value) -> Option<(String, String)> {
     let obj = v.as_object()?;
     for k in obj.keys() {
