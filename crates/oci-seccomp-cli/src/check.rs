@@ -51,8 +51,12 @@ pub fn run(
             oci_seccomp::parse_profile(&text).map_err(|e| util::parse_error(path, &e))?
         };
         let options = oci_seccomp::CompileOptions::default().with_arg_reading(reading);
+        // Quietly: what validation would log is in the findings already, once.
         let program =
-            oci_seccomp::compile(&spec, &options).map_err(|e| util::compile_error(path, &e))?;
+            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+                oci_seccomp::compile(&spec, &options)
+            })
+            .map_err(|e| util::compile_error(path, &e))?;
         findings.extend(lint::runtime_findings(
             &program,
             &runtime.runtimes,

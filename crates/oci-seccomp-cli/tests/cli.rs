@@ -2946,3 +2946,22 @@ fn explain_renders_a_docker_profile_for_this_host() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("SCMP_ACT_ERRNO"), "{}", stdout(&o));
 }
+
+/// `check` prints each finding once: not also as a log line from the compile that
+/// `--runtime` makes.
+#[test]
+fn check_prints_each_finding_once() {
+    let t = TempDir::new("check-once");
+    let p = t.write(
+        "p.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+             {"names": ["nosuchcall"], "action": "SCMP_ACT_ERRNO"}]}"#,
+    );
+    for extra in [&[][..], &["--runtime", "crun"][..]] {
+        let mut args = vec!["check", p.as_str()];
+        args.extend_from_slice(extra);
+        let o = cli(&args);
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert_eq!(all.matches("nosuchcall").count(), 1, "{extra:?}: {all}");
+    }
+}
