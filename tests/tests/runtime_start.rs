@@ -261,3 +261,61 @@ fn a_profile_recorded_from_a_plain_command_starts_a_bundle_under_runc_and_crun()
         }
     }
 }
+
+/// `runc spec`'s own template lists ambient capabilities without inheritable ones: the
+/// kernel cannot raise them, runc and crun leave them out, and so do we (with a warning),
+/// instead of failing the start. Mounts our launcher does not make (devpts, mqueue, sysfs,
+/// cgroup) are taken out of the template first.
+#[test]
+fn the_stock_runc_spec_capabilities_start_as_under_runc_and_crun() {
+    require();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("stock");
+    let rootfs = dir.join("rootfs");
+    for d in ["bin", "proc", "dev", "tmp"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::copy(which("busybox").unwrap(), rootfs.join("bin/busybox")).unwrap();
+    let spec = Command::new(which("runc").unwrap())
+        .arg("spec")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        spec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&spec.stderr)
+    );
+    let config = dir.join("config.json");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert!(
+        v["process"]["capabilities"]["ambient"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+            && v["process"]["capabilities"].get("inheritable").is_none(),
+        "runc spec's template changed: {}",
+        v["process"]["capabilities"]
+    );
+    v["process"]["terminal"] = json!(false);
+    v["process"]["args"] = json!(["/bin/busybox", "grep", "^Cap", "/proc/self/status"]);
+    v["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| ["proc", "tmpfs", "bind"].contains(&m["type"].as_str().unwrap_or("")));
+    std::fs::write(&config, v.to_string()).unwrap();
+    let state = t.path().join("state");
+    let runc = start("runc", &dir, &state, "stock-runc");
+    let crun = start("crun", &dir, &state, "stock-crun");
+    let ours = start("oci-seccomp", &dir, &state, "");
+    for (name, out) in [("runc", &runc), ("crun", &crun), ("oci-seccomp", &ours)] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(runc.stdout, crun.stdout);
+    assert_eq!(ours.stdout, runc.stdout);
+    assert!(String::from_utf8_lossy(&ours.stderr).contains("process.capabilities.ambient"));
+}

@@ -201,9 +201,19 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
             (exit, Some(text))
         }
         (Some(_), None) => {
-            return Err(CliError::usage(
-                "--trace and --complain need a seccomp profile",
-            ))
+            let err = CliError::usage("--trace and --complain need a seccomp profile");
+            return Err(if args.bundle.is_some() {
+                err.hint(
+                    "the bundle's config.json has no linux.seccomp: add one (for example \
+                     `oci-seccomp render --default`, or a profile from `oci-seccomp record \
+                     --bundle DIR -o PROFILE`), or trace the embedded default without \
+                     --bundle: oci-seccomp run --trace -- CMD",
+                )
+            } else {
+                err.hint(
+                    "drop --no-seccomp, or give --profile FILE (default: the embedded profile)",
+                )
+            });
         }
         (None, program) => (
             Launcher::new(plan, program, listener)

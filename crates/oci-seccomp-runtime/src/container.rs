@@ -448,7 +448,7 @@ impl ContainerPlan {
         // with getgroups before exec.
         gids.sort_unstable_by_key(|g| g.as_raw());
         gids.dedup();
-        let caps = match process.capabilities() {
+        let mut caps = match process.capabilities() {
             Some(c) => CapSets {
                 bounding: mask(c.bounding().as_ref(), "bounding")?,
                 effective: mask(c.effective().as_ref(), "effective")?,
@@ -458,6 +458,26 @@ impl ContainerPlan {
             },
             None => CapSets::default(),
         };
+        // The kernel raises an ambient capability only when it is in both the permitted
+        // and the inheritable set (PR_CAP_AMBIENT_RAISE, capabilities(7)). `runc spec`'s
+        // template lists ambient capabilities without inheritable ones; runc and crun
+        // leave those out without a word. So do we, with one: the workload gets fewer
+        // capabilities than listed, never more, and the read-back before exec checks the
+        // set that was raised.
+        let unraisable = caps.ambient & !(caps.permitted & caps.inheritable);
+        if unraisable != 0 {
+            let names: Vec<String> = caps::all()
+                .into_iter()
+                .filter(|c| c.index() < 64 && unraisable & (1u64 << c.index()) != 0)
+                .map(|c| c.to_string())
+                .collect();
+            tracing::warn!(
+                capabilities = %names.join(","),
+                "process.capabilities.ambient: not raised (as runc and crun): an ambient \
+                 capability must also be in process.capabilities.permitted and .inheritable"
+            );
+            caps.ambient &= caps.permitted & caps.inheritable;
+        }
         if caps.effective & !caps.permitted != 0 {
             tracing::warn!("process.capabilities.effective has capabilities that permitted lacks; capset will refuse");
         }

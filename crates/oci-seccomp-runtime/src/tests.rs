@@ -443,12 +443,18 @@ fn identity() {
         "2147483648",
     );
     let mut v = good();
-    v["process"]["capabilities"] =
-        json!({"bounding": ["CAP_CHOWN", "CAP_KILL"], "ambient": ["CAP_KILL"]});
+    v["process"]["capabilities"] = json!({"bounding": ["CAP_CHOWN", "CAP_KILL"],
+        "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]});
     let p = plan(&v).unwrap();
     let caps = p.container.as_ref().unwrap().caps;
     assert_eq!(caps.bounding, (1 << 0) | (1 << 5));
     assert_eq!(caps.ambient, 1 << 5);
+    // `runc spec`'s template: ambient without inheritable. The kernel cannot raise them;
+    // left out, as runc and crun do.
+    v["process"]["capabilities"] = json!({"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"],
+        "permitted": ["CAP_KILL"], "ambient": ["CAP_KILL"]});
+    let p = plan(&v).unwrap();
+    assert_eq!(p.container.as_ref().unwrap().caps.ambient, 0);
 }
 
 #[test]
