@@ -26,7 +26,7 @@ struct Outcome {
     /// libseccomp's backend refused the profile (complexity limits, or an error).
     libseccomp_refused: bool,
     /// Inputs where libseccomp's answer is as strict as the profile's but another one:
-    /// a tie decided otherwise than `profile::tie_order` says (none expected).
+    /// a tie decided otherwise than `profile::tie_ranks` says (none expected).
     tie_disagreements: Vec<String>,
 }
 

@@ -1,7 +1,7 @@
 //! Two matching entries of equally strict but different actions (`ERRNO(5)` and
 //! `ERRNO(6)`): the runtime spec leaves the choice open, runc and crun make it through
 //! libseccomp, and a profile must not answer differently under us than under them. Each
-//! shape runs under runc, crun and `oci-seccomp run` with real syscalls, and `check` names
+//! shape runs under runc, crun and `oci-seccomp run` (no cache) with real syscalls, and `check` names
 //! both entries. Where libseccomp refuses the pair (`EEXIST`), runc and crun do not start
 //! the container and `check` says so. Needs root, runc, crun, busybox-static and gcc.
 #![cfg(target_arch = "x86_64")]
@@ -105,6 +105,53 @@ fn shapes() -> Vec<(&'static str, Vec<Value>, bool)> {
                 read(5, &[(0, "EQ", 1000), (2, "GT", 128)]),
                 read(7, &[(0, "EQ", 1000), (1, "EQ", 0)]),
                 read(6, &[(0, "EQ", 1000), (2, "GT", 256)]),
+            ],
+            false,
+        ),
+        // Where libseccomp's level order sees no difference (`>` and `>=` with one
+        // value, `<=` and `<`, a masked equality and an equality on the same high word),
+        // the node added first decides: the first entry, in either order.
+        (
+            "greater-and-greater-or-equal-one-value",
+            vec![read(5, &[(2, "GT", 256)]), read(6, &[(2, "GE", 256)])],
+            false,
+        ),
+        (
+            "greater-or-equal-and-greater-one-value",
+            vec![read(5, &[(2, "GE", 256)]), read(6, &[(2, "GT", 256)])],
+            false,
+        ),
+        (
+            "greater-or-equal-and-greater-high-word",
+            vec![
+                read(5, &[(2, "GE", 0x1_0000_0000)]),
+                read(6, &[(2, "GT", 0x1_0000_0000)]),
+            ],
+            false,
+        ),
+        (
+            "less-or-equal-and-less-high-word",
+            vec![
+                read(5, &[(2, "LE", 0x1_0000_0001)]),
+                read(6, &[(2, "LT", 0x1_0000_0001)]),
+            ],
+            false,
+        ),
+        (
+            "masked-then-equal",
+            vec![
+                json!({"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5,
+                       "args": [{"index": 2, "op": "SCMP_CMP_MASKED_EQ", "value": 0xff, "valueTwo": 0x2c}]}),
+                read(6, &[(2, "EQ", 300)]),
+            ],
+            false,
+        ),
+        (
+            "equal-then-masked",
+            vec![
+                read(5, &[(2, "EQ", 300)]),
+                json!({"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 6,
+                       "args": [{"index": 2, "op": "SCMP_CMP_MASKED_EQ", "value": 0xff, "valueTwo": 0x2c}]}),
             ],
             false,
         ),

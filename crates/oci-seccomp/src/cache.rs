@@ -134,7 +134,7 @@ pub fn kernel_release() -> String {
 /// cache key, so that a program cached by a build with other semantics (the same package
 /// version during development) is never reused. Change it with any such change.
 pub const SEMANTICS: &str =
-    "2026-12 default entries in precedence, strictest overlap, kernel argument reading, libseccomp tie order";
+    "2026-12 default entries in precedence, strictest overlap, kernel argument reading, libseccomp tie order by node chains";
 
 impl CacheKey {
     /// The key for compiling `spec` with `opts` in this process.

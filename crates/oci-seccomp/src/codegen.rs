@@ -173,7 +173,7 @@ impl Cond {
 struct Pending {
     action: Action,
     conds: Vec<Cond>,
-    /// The rule's place in its syscall's tie order ([`crate::profile::tie_order`]):
+    /// The rule's place in its syscall's tie order ([`crate::profile::tie_ranks`]):
     /// between holding rules of equally strict actions, the lower rank decides.
     rank: usize,
 }
@@ -770,15 +770,20 @@ fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<Ge
     // Each syscall's rules ranked by libseccomp's tie order; sub-calls last.
     let all = profile.rules();
     for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
-        let mut order: Vec<usize> = (0..group.len()).collect();
-        order.sort_by(|&i, &j| match (group[i].src, group[j].src) {
-            (Some(a), Some(b)) => crate::profile::tie_order(&all[a], &all[b]),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => i.cmp(&j),
-        });
-        for (rank, i) in order.into_iter().enumerate() {
-            group[i].rank = rank;
+        let refs: Vec<&crate::profile::Rule> = group
+            .iter()
+            .filter_map(|g| g.src.map(|i| &all[i]))
+            .collect();
+        let ranks = crate::profile::tie_ranks(&refs, !a.narrow_args());
+        let (mut k, mut extra) = (0, refs.len());
+        for g in group.iter_mut() {
+            if g.src.is_some() {
+                g.rank = ranks[k];
+                k += 1;
+            } else {
+                g.rank = extra;
+                extra += 1;
+            }
         }
     }
     out

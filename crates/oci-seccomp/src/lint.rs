@@ -1466,26 +1466,34 @@ fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
 /// `tie` (warning): two conditional entries for one syscall whose actions are equally
 /// strict but differ (`ERRNO(5)` and `ERRNO(6)`) and whose comparisons can all hold for one
 /// call. The runtime spec does not say which decides; runc and crun decide by libseccomp's
-/// order, and so do we ([`crate::profile::tie_order`]), except where libseccomp refuses the
+/// order, and so do we ([`crate::profile::tie_ranks`]), except where libseccomp refuses the
 /// profile (`EEXIST`: runc and crun do not start the container), which is said too.
 /// (Unconditional entries: `shadowed-entry`.)
 fn ties(profile: &Profile, work: &mut Work<'_>, out: &mut Findings) {
     const CODE: &str = "tie";
+    let wide = !arch::native().narrow_args();
     let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
     for r in profile.rules() {
-        if !r.conditions.is_empty() {
-            by_name.entry(r.name.as_str()).or_default().push(r);
-        }
+        by_name.entry(r.name.as_str()).or_default().push(r);
     }
     let mut said: std::collections::BTreeSet<(usize, usize)> = Default::default();
     for (name, rules) in by_name {
         let n = rules.len() as u64;
-        if !work.charge(CODE, n.saturating_mul(n)) {
+        // The ranks (a sort of the chains), then the pairs row by row: a profile with
+        // thousands of entries for one syscall stops at the budget or the deadline, and
+        // the `unfinished` finding says so.
+        if !work.charge(CODE, n.saturating_mul(64)) {
             return;
         }
+        let ranks = crate::profile::tie_ranks(&rules, wide);
         for (k, a) in rules.iter().enumerate() {
-            for b in &rules[k + 1..] {
-                if a.entry == b.entry
+            if !work.charge(CODE, (n - k as u64).saturating_mul(32)) {
+                return;
+            }
+            for (m, b) in rules.iter().enumerate().skip(k + 1) {
+                if a.conditions.is_empty()
+                    || b.conditions.is_empty()
+                    || a.entry == b.entry
                     || a.action == b.action
                     || prove_strictness(a.action) != prove_strictness(b.action)
                     || said.contains(&(a.entry, b.entry))
@@ -1497,12 +1505,9 @@ fn ties(profile: &Profile, work: &mut Work<'_>, out: &mut Findings) {
                 if out.full(CODE, Severity::Warning) {
                     continue;
                 }
-                let (win, lose) = if crate::profile::tie_order(a, b).is_lt() {
-                    (a, b)
-                } else {
-                    (b, a)
-                };
-                let refused = libseccomp_refuses(a, b);
+                let (win, lose) = if ranks[k] < ranks[m] { (a, b) } else { (b, a) };
+                // `rules` is in profile order: `a` comes first.
+                let refused = crate::profile::libseccomp_refuses(a, b, wide);
                 out.push(Finding::new(
                     Severity::Warning,
                     CODE,
@@ -1539,20 +1544,6 @@ fn ties(profile: &Profile, work: &mut Work<'_>, out: &mut Findings) {
 
 fn prove_strictness(a: Action) -> u8 {
     crate::prove::strictness(a)
-}
-
-/// Whether libseccomp refuses to add the later of `a` and `b` (`EEXIST`, db.c's
-/// `_db_tree_add`): their comparisons are the same, or the later one's are a proper
-/// beginning of the earlier one's.
-fn libseccomp_refuses(a: &crate::profile::Rule, b: &crate::profile::Rule) -> bool {
-    let (first, second) = if a.entry <= b.entry { (a, b) } else { (b, a) };
-    let sorted = |r: &crate::profile::Rule| {
-        let mut c: Vec<crate::profile::Condition> = r.conditions.clone();
-        c.sort_by_key(|c| c.index);
-        c
-    };
-    let (f, s) = (sorted(first), sorted(second));
-    s.len() <= f.len() && f[..s.len()] == s[..]
 }
 
 /// Whether some call satisfies every comparison of `a` and of `b`. Comparisons on

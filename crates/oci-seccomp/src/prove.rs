@@ -869,6 +869,9 @@ struct Abi {
     eq_index: BTreeMap<u32, EqIndex>,
     /// Multiplexer number -> sub-calls with rules.
     subcalls: BTreeMap<u32, Vec<SubCall>>,
+    /// Per rule of [`Model`]'s rules (by index), its place in its syscall's tie order on
+    /// this ABI ([`crate::profile::tie_ranks`]).
+    tie_rank: Vec<usize>,
 }
 
 /// The rules of one syscall by the constant of their first equality comparison, so that
@@ -919,7 +922,13 @@ impl Model {
                 .collect();
             pairs.sort_unstable();
             abi.order = pairs.iter().map(|(_, i)| *i).collect();
+            abi.tie_rank = vec![0; profile.rules().len()];
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+                let refs: Vec<&Rule> = group.iter().map(|&(_, k)| &profile.rules()[k]).collect();
+                let ranks = crate::profile::tie_ranks(&refs, !abi.narrow);
+                for (&(_, k), rank) in group.iter().zip(ranks) {
+                    abi.tie_rank[k] = rank;
+                }
                 let start = abi.rules.last().map_or(0, |(_, r)| r.end);
                 abi.rules.push((group[0].0, start..start + group.len()));
                 if group.len() > PIVOT_AT {
@@ -972,6 +981,25 @@ impl Model {
             stub,
             rules: profile.shared_rules(),
         }
+    }
+
+    /// `r`'s place in its syscall's tie order on `abi`. `r` is one of the model's rules
+    /// (every rule the model asks about is borrowed from them); its index is where its
+    /// address falls in them. Anything else ranks last.
+    fn tie_rank(&self, abi: &Abi, r: &Rule) -> usize {
+        let size = std::mem::size_of::<Rule>().max(1);
+        let (base, at) = (self.rules.as_ptr() as usize, std::ptr::from_ref(r) as usize);
+        at.checked_sub(base)
+            .filter(|d| d % size == 0)
+            .and_then(|d| abi.tie_rank.get(d / size).copied())
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Whether `a` decides over `b` when both hold on `abi`: stricter, or as strict and
+    /// first in the tie order.
+    fn beats(&self, abi: &Abi, a: &Rule, b: &Rule) -> bool {
+        let (s, t) = (strictness(a.action), strictness(b.action));
+        s > t || (s == t && self.tie_rank(abi, a) < self.tie_rank(abi, b))
     }
 
     /// The profile's verdict. With `only`, a shortcut for a program that returns that
@@ -1232,7 +1260,7 @@ impl Model {
             }
             // A rule with the program's action that holds settles it, unless an equally
             // strict rule of another action may hold too: then the first holding rule in
-            // the tie order ([`crate::profile::tie_order`]) decides.
+            // the tie order ([`crate::profile::tie_ranks`]) decides.
             let tie = fitting
                 .iter()
                 .any(|r| strictness(r.action) == strictness(got) && r.action != got);
@@ -1242,7 +1270,7 @@ impl Model {
                     .copied()
                     .filter(|r| strictness(r.action) == strictness(got))
                     .collect();
-                same.sort_by(|a, b| crate::profile::tie_order(a, b));
+                same.sort_by_key(|r| self.tie_rank(abi, r));
                 for r in same {
                     if rule_holds(r, abi, q)? {
                         return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
@@ -1289,10 +1317,7 @@ impl Model {
         let mut best: Option<&Rule> = None;
         for r in rules {
             if rule_holds(r, abi, q)? {
-                let beats = best.is_none_or(|b| {
-                    let (s, t) = (strictness(r.action), strictness(b.action));
-                    s > t || (s == t && crate::profile::tie_order(r, b).is_lt())
-                });
+                let beats = best.is_none_or(|b| self.beats(abi, r, b));
                 if beats {
                     best = Some(r);
                 }
