@@ -38,7 +38,8 @@ impl Agent {
     ) -> CliResult<Self> {
         let routed = oci_seccomp::trace::route_denials(&original)
             .map_err(|e| CliError::problem(format!("cannot route this profile's denials: {e}")))?;
-        let profile = oci_seccomp::Profile::from_oci(spec, false)
+        // Validated quietly: the compile of `original` logged its warnings once already.
+        let profile = util::quietly(|| oci_seccomp::Profile::from_oci(spec, false))
             .map_err(|e| util::compile_error("profile", &e))?;
         let tracer = Tracer::new(
             original,

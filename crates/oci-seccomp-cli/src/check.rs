@@ -38,7 +38,19 @@ pub fn run(
     reading: oci_seccomp::ArgReading,
     runtime: &RuntimeCheck,
 ) -> CliResult<u8> {
-    let text = util::read_input(path)?;
+    let text = match util::read_input(path) {
+        Ok(t) => t,
+        Err(e) if format == CheckFormat::Sarif => {
+            // CI still gets a SARIF document, saying the check did not run.
+            let mut s =
+                serde_json::to_string_pretty(&crate::sarif::failed_log(path, &e.to_string()))
+                    .map_err(|e| CliError::problem(e.to_string()))?;
+            s.push('\n');
+            util::write_output(None, s.as_bytes())?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     let mut findings = lint::check_text_reading(&text, opts, reading);
     if !runtime.runtimes.is_empty() && !findings.iter().any(|f| f.severity == Severity::Error) {
         // The profile is valid: compile it for this host as a runtime would.
@@ -52,10 +64,7 @@ pub fn run(
         };
         let options = oci_seccomp::CompileOptions::default().with_arg_reading(reading);
         // Quietly: what validation would log is in the findings already, once.
-        let program =
-            tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-                oci_seccomp::compile(&spec, &options)
-            })
+        let program = util::quietly(|| oci_seccomp::compile(&spec, &options))
             .map_err(|e| util::compile_error(path, &e))?;
         findings.extend(lint::runtime_findings(
             &program,

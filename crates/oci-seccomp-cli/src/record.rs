@@ -214,8 +214,14 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     // Not truncated yet: a run that fails leaves an existing profile as it was.
     // A file created here is removed again if the recording fails (the guard's drop):
     // a failed `record` leaves nothing where nothing was.
-    let (mut output, created) = util::open_output_created(&args.output, 0o644)
-        .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", args.output.display())))?;
+    // `-o -`: the profile goes to standard output once the run is over.
+    let opened = if util::is_stdout(&args.output) {
+        None
+    } else {
+        Some(util::open_output_created(&args.output, 0o644).map_err(|e| {
+            CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
+        })?)
+    };
     let recording = match &base {
         Some(b) => b.clone(),
         None => deny_all()?,
@@ -360,27 +366,41 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
             list.push(entry);
         }
     }
+    // What the runtimes still lack: an entry of the base that denies one of their calls
+    // wins over the allow added for it (the strictest matching entry decides).
+    let mut final_oci = profile.clone();
+    if let Some(list) = final_oci["syscalls"].as_array_mut() {
+        for e in list.iter_mut() {
+            if let Some(o) = e.as_object_mut() {
+                o.remove("comment");
+            }
+        }
+    }
+    let still = runtime_calls_missing(&final_oci, &runtimes, future_nnp)?;
     let mut text =
         serde_json::to_string_pretty(&profile).map_err(|e| CliError::problem(e.to_string()))?;
     text.push('\n');
-    {
-        use std::io::Write;
-        output
-            .metadata()
-            .and_then(|m| {
-                if m.is_file() {
-                    output.set_len(0)
-                } else {
-                    Ok(())
-                }
-            })
-            .and_then(|()| output.write_all(text.as_bytes()))
-            .map_err(|e| {
-                CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
-            })?;
-    }
-    if let Some(c) = created {
-        c.keep();
+    match opened {
+        Some((mut output, created)) => {
+            use std::io::Write;
+            output
+                .metadata()
+                .and_then(|m| {
+                    if m.is_file() {
+                        output.set_len(0)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .and_then(|()| output.write_all(text.as_bytes()))
+                .map_err(|e| {
+                    CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
+                })?;
+            if let Some(c) = created {
+                c.keep();
+            }
+        }
+        None => util::write_output(None, text.as_bytes())?,
     }
 
     let syscalls = profile["syscalls"].as_array().map_or(0, Vec::len);
@@ -418,6 +438,22 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
                 v.join(", ")
             );
         }
+    }
+    if !still.is_empty() {
+        eprintln!(
+            "oci-seccomp: warning: the base denies what {} {} after installing the filter: \
+             {}; a runtime that makes such a call cannot start a workload under this \
+             profile until the base allows it (oci-seccomp check {} --runtime NAME says \
+             which)",
+            names.join(", "),
+            if names.len() == 1 { "calls" } else { "call" },
+            still
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.output.display()
+        );
     }
     if !added.is_empty() {
         eprintln!(
@@ -462,7 +498,8 @@ fn runtime_calls_missing(
 ) -> CliResult<Vec<runtimes::RuntimeCall>> {
     let spec: LinuxSeccomp = serde_json::from_value(learned.clone())
         .map_err(|e| CliError::problem(format!("the learned profile: {e}")))?;
-    let program = compile(&spec, &CachePolicy::Off)
+    // Quietly: the base's warnings were logged when it was compiled for the recording.
+    let program = util::quietly(|| compile(&spec, &CachePolicy::Off))
         .map_err(|e| util::compile_error("the learned profile", &e))?;
     let calls = runtimes::calls_of(runtimes, nnp);
     Ok(runtimes::missing(

@@ -166,6 +166,8 @@ impl Summary {
 pub enum Sink {
     /// Standard error.
     Stderr,
+    /// Standard output (`--report -`).
+    Stdout,
     /// A file opened for the report.
     File(std::fs::File),
 }
@@ -181,6 +183,7 @@ impl Sink {
     pub fn open(path: Option<&std::path::Path>) -> std::io::Result<Self> {
         match path {
             None => Ok(Self::Stderr),
+            Some(p) if crate::util::is_stdout(p) => Ok(Self::Stdout),
             Some(p) => crate::util::create_output(p, 0o600).map(Self::File),
         }
     }
@@ -190,6 +193,7 @@ impl Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Self::Stderr => std::io::stderr().write(buf),
+            Self::Stdout => std::io::stdout().write(buf),
             Self::File(f) => f.write(buf),
         }
     }
@@ -197,6 +201,7 @@ impl Write for Sink {
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Self::Stderr => std::io::stderr().flush(),
+            Self::Stdout => std::io::stdout().flush(),
             Self::File(f) => f.flush(),
         }
     }

@@ -520,6 +520,38 @@ pub fn log(path: &str, text: &str, findings: &[Finding]) -> Value {
     })
 }
 
+/// A SARIF 2.1.0 log for a run that could not check `path` at all (missing, unreadable,
+/// too large): no results, and the reason as a tool execution notification, so that a CI
+/// job still gets a document that says the check did not run.
+pub fn failed_log(path: &str, reason: &str) -> Value {
+    let mut notification = json!({
+        "level": "error",
+        "message": { "text": reason },
+    });
+    if path != "-" {
+        notification["locations"] =
+            json!([{ "physicalLocation": { "artifactLocation": { "uri": artifact_uri(path) } } }]);
+    }
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "oci-seccomp",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": env!("CARGO_PKG_REPOSITORY"),
+                "rules": [],
+            }},
+            "invocations": [{
+                "executionSuccessful": false,
+                "toolExecutionNotifications": [notification],
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": [],
+        }],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -301,7 +301,7 @@ pub fn has_cap_sys_admin() -> bool {
 /// Writes `bytes` to `path` (or standard output when `None`).
 pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
     use std::io::Write;
-    match path {
+    match path.filter(|p| !is_stdout(p)) {
         Some(p) => create_output(p, 0o644)
             .and_then(|mut f| f.write_all(bytes))
             .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", p.display()))),
@@ -312,6 +312,17 @@ pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> CliResult<()> {
                 .map_err(|e| CliError::problem(format!("<stdout>: cannot write: {e}")))
         }
     }
+}
+
+/// Runs `f` with no log output: for a second validation of a profile whose warnings were
+/// logged (or reported as findings) once already.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), f)
+}
+
+/// Whether an output path is `-`: standard output, as the CLI's users expect.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// Creates (mode `mode`) or truncates the file at `path` for writing, without acting on
@@ -442,7 +453,11 @@ pub fn open_output_created(
         if e == rustix::io::Errno::LOOP {
             bad("a symbolic link, which is not followed here".into())
         } else if e == rustix::io::Errno::NXIO {
-            bad("a FIFO or socket, not a regular file".into())
+            bad(
+                "a FIFO or socket (not a regular file), or a device with nothing behind it \
+                 (/dev/tty without a terminal)"
+                    .into(),
+            )
         } else {
             e.into()
         }

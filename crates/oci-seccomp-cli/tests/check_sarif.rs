@@ -222,3 +222,22 @@ fn json_flag_is_format_json_and_formats_do_not_mix() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// A profile that cannot be read still gives CI a SARIF document: no results, the reason
+/// as a tool execution notification, exit status 1.
+#[test]
+fn an_unreadable_profile_still_gives_a_sarif_log() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_oci-seccomp"))
+        .args(["check", "/nonexistent/profile.json", "--format", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("a SARIF document");
+    assert_eq!(v["version"], "2.1.0");
+    let inv = &v["runs"][0]["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false);
+    assert!(inv["toolExecutionNotifications"][0]["message"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("cannot read"));
+}

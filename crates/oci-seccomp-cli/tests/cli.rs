@@ -2965,3 +2965,28 @@ fn check_prints_each_finding_once() {
         assert_eq!(all.matches("nosuchcall").count(), 1, "{extra:?}: {all}");
     }
 }
+
+/// `-o -` is standard output for every command that writes a file, not a file named `-`.
+#[test]
+fn a_dash_output_is_standard_output() {
+    let t = TempDir::new("dash-output");
+    let p = t.write("p.json", r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_oci-seccomp"))
+        .args(["compile", &p, "-o", "-", "--format", "hex"])
+        .current_dir(t.path(""))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!o.stdout.is_empty());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_oci-seccomp"))
+        .args(["render", "--default", "-o", "-"])
+        .current_dir(t.path(""))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("defaultAction"));
+    assert!(
+        !std::path::Path::new(&t.path("-")).exists(),
+        "a file named - was written"
+    );
+}

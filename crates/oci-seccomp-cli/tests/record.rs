@@ -430,3 +430,55 @@ fn a_failed_run_leaves_no_file_where_there_was_none() {
     assert_ne!(o.status.code(), Some(0));
     assert!(!dir.join("p.json").exists(), "{}", text(&o.stderr));
 }
+
+/// With a base, calls numbered above every name the base has (the ENOSYS stub's range)
+/// are recorded, not answered ENOSYS; an entry's ENOSYS (`clone3` with no base) is.
+/// `-o -` writes the profile to standard output.
+#[test]
+fn calls_past_the_bases_names_are_learned_and_dash_is_standard_output() {
+    let t = tempdir();
+    let dir = t.path();
+    std::fs::write(
+        dir.join("base.json"),
+        r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["write"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    )
+    .unwrap();
+    let o = oci_seccomp(
+        &[
+            "record",
+            "--base",
+            "base.json",
+            "-o",
+            "-",
+            "--",
+            BUSYBOX,
+            "sh",
+            "-c",
+            "echo hi; cat /proc/self/status | head -1",
+        ],
+        dir,
+        None,
+    );
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(out.starts_with("hi\nName:"), "{out}");
+    assert!(!dir.join("-").exists(), "a file named - was written");
+    let json = &out[out.find('{').expect("the profile follows the output")..];
+    let v: Value = serde_json::from_str(json).unwrap();
+    let names: Vec<&str> = v["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| {
+            e["names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+        })
+        .collect();
+    for needed in ["execve", "exit_group", "arch_prctl", "read"] {
+        assert!(names.contains(&needed), "{needed} not learned: {names:?}");
+    }
+}

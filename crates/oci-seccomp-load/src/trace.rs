@@ -39,9 +39,9 @@ pub enum Mode {
     Trace,
     /// Report, and let every call run.
     Complain,
-    /// Let every call run, except that a call the profile answers with `ENOSYS` gets
-    /// `ENOSYS` (callers fall back, as they will under the recorded profile); the events
-    /// are what a recorder learns from.
+    /// Let every call run, except that a call an entry of the profile answers with
+    /// `ENOSYS` gets `ENOSYS` (callers fall back, as they will under the recorded
+    /// profile); the events are what a recorder learns from.
     Record,
 }
 
@@ -506,10 +506,17 @@ impl Tracer {
             Mode::Complain => answered(fd.respond_continue(n.id), Taken::Continued),
             // ENOSYS says "not here": C libraries fall back (glibc from clone3 to clone),
             // and the recording must see the fallback that the recorded profile will get.
-            Mode::Record if action == Action::Errno(libc::ENOSYS as u16) => answered(
-                fd.respond_errno(n.id, libc::ENOSYS),
-                Taken::Errno(libc::ENOSYS),
-            ),
+            // An entry's ENOSYS only: the stub's (a number above every name the profile
+            // has) is a call to learn, which then is named and leaves the stub's range.
+            Mode::Record
+                if action == Action::Errno(libc::ENOSYS as u16)
+                    && matches!(decided_by, Cause::Entry(_)) =>
+            {
+                answered(
+                    fd.respond_errno(n.id, libc::ENOSYS),
+                    Taken::Errno(libc::ENOSYS),
+                )
+            }
             Mode::Record => answered(fd.respond_continue(n.id), Taken::Continued),
             Mode::Trace => match action {
                 Action::Errno(0) => answered(fd.respond_value(n.id, 0), Taken::Errno(0)),

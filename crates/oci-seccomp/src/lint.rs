@@ -437,6 +437,7 @@ impl<'a, 'b> Linter<'a, 'b> {
             kill_thread(&en.path, en.action, out);
         }
         kill_thread("defaultAction", cx.default, out);
+        io_uring_bypass(cx, out);
 
         let names = cx.names as u64;
         if work.charge("vital-denied", VITAL.len() as u64) {
@@ -1090,6 +1091,79 @@ fn clone3_errno(en: &EntryContext<'_>, out: &mut Findings) {
             ));
         }
     }
+}
+
+/// Calls an io_uring ring carries out without a syscall of their own (`IORING_OP_*`).
+const IO_URING_OPS: &[&str] = &[
+    "openat",
+    "openat2",
+    "connect",
+    "accept",
+    "accept4",
+    "socket",
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "sendmsg",
+    "recvmsg",
+    "sendto",
+    "recvfrom",
+    "unlinkat",
+    "renameat",
+    "renameat2",
+    "mkdirat",
+    "symlinkat",
+    "linkat",
+    "statx",
+    "fsync",
+    "fallocate",
+    "fadvise64",
+    "madvise",
+    "splice",
+    "tee",
+    "shutdown",
+    "setxattr",
+    "getxattr",
+    "fsetxattr",
+    "fgetxattr",
+    "close",
+];
+
+/// `io-uring-bypass` (warning): the profile denies a call an io_uring ring can make on
+/// the caller's behalf (`openat`, `connect`, ...) while `io_uring_setup` is allowed: the
+/// ring's operations never pass seccomp, so the deny can be stepped around.
+fn io_uring_bypass(cx: &Context<'_>, out: &mut Findings) {
+    let (setup, at) = cx.unconditional_action("io_uring_setup");
+    if !setup.is_some_and(|a| a.lets_through()) {
+        return;
+    }
+    let denied: Vec<&str> = IO_URING_OPS
+        .iter()
+        .copied()
+        .filter(|n| cx.mentions.contains_key(n))
+        .filter(|n| {
+            !cx.unconditional_action(n)
+                .0
+                .is_some_and(|a| a.lets_through())
+        })
+        .collect();
+    if denied.is_empty() {
+        return;
+    }
+    out.push(Finding::new(
+        Severity::Warning,
+        "io-uring-bypass",
+        at.map_or_else(|| "defaultAction".to_string(), |i| format!("syscalls[{i}]")),
+        format!(
+            "io_uring_setup is allowed while {} {} denied (or conditional): an io_uring ring \
+             performs those operations without a syscall seccomp sees, so the denial can be \
+             stepped around; deny io_uring_setup, io_uring_enter and io_uring_register (Docker \
+             does since 25.0)",
+            denied.join(", "),
+            if denied.len() == 1 { "is" } else { "are" }
+        ),
+    ));
 }
 
 /// `kill-thread` (note): `SCMP_ACT_KILL` (= `SCMP_ACT_KILL_THREAD`) ends only the thread

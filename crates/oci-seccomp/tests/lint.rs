@@ -955,3 +955,25 @@ fn repeated_findings_are_counted_not_listed() {
     assert!(equal.message.len() < 1000, "{}", equal.message.len());
     assert!(found.iter().all(|f| f.code != "unfinished"), "{found:#?}");
 }
+
+#[test]
+fn a_denied_call_an_io_uring_ring_can_make_is_flagged_while_io_uring_is_allowed() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["connect","openat"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    assert!(has(p, "io-uring-bypass", "defaultAction"));
+    let closed = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["connect","openat"],"action":"SCMP_ACT_ERRNO"},
+        {"names":["io_uring_setup"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    assert!(!has(closed, "io-uring-bypass", "defaultAction"));
+    assert!(!findings(closed).iter().any(|f| f.code == "io-uring-bypass"));
+}
+
+#[test]
+fn kill_thread_is_noted_and_kill_process_is_not() {
+    let p = r#"{"defaultAction":"SCMP_ACT_KILL","syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_KILL_THREAD"},
+        {"names":["getpid"],"action":"SCMP_ACT_KILL_PROCESS"}]}"#;
+    assert!(has(p, "kill-thread", "defaultAction"));
+    assert!(has(p, "kill-thread", "syscalls[0]"));
+    assert!(!has(p, "kill-thread", "syscalls[1]"));
+}
