@@ -482,3 +482,42 @@ fn calls_past_the_bases_names_are_learned_and_dash_is_standard_output() {
         assert!(names.contains(&needed), "{needed} not learned: {names:?}");
     }
 }
+
+/// Without CAP_SYS_ADMIN, no-new-privileges is the only way to install a filter: `record`
+/// and `run` set it themselves and say so in one line, without `--no-new-privs`.
+#[test]
+fn an_unprivileged_user_needs_no_flag_to_record_or_run() {
+    let t = tempdir();
+    let dir = t.path();
+    let o = oci_seccomp(
+        &[
+            "record", "-o", "p.json", "--", BUSYBOX, "sh", "-c", "echo hi",
+        ],
+        dir,
+        Some(4242),
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("setting no-new-privileges").count(), 1, "{err}");
+    let o = oci_seccomp(
+        &[
+            "run",
+            "--profile",
+            "p.json",
+            "--",
+            BUSYBOX,
+            "sh",
+            "-c",
+            "echo hi",
+        ],
+        dir,
+        Some(4242),
+    );
+    let err = text(&o.stderr);
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "hi\n".to_string()),
+        "{err}"
+    );
+    assert_eq!(err.matches("setting no-new-privileges").count(), 1, "{err}");
+}
