@@ -6,13 +6,12 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Install every system package the build, the tests and the demo need, when root
-# (otherwise print the exact command and fail): the list lives in scripts/setup only.
-setup:
-    ./scripts/setup
+# What LEVEL needs, installed or named (scripts/setup, the one list): `build` (demo; any user) or `test` (root).
+setup LEVEL="test":
+    ./scripts/setup {{LEVEL}}
 
 # A tour on the embedded default: a refused `unshare --user`, why (explain), a NOTIFY answered by supervise.
-demo: setup
+demo: (setup "build")
     cargo run --quiet --release -p oci-seccomp-cli -- demo
 
 # Formatting, lints, benchmarks and examples built, and every test (doc tests, then unit and integration
@@ -34,11 +33,11 @@ lint:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 # `cargo publish`'s check, nothing uploaded: the four publishable crates packaged in dependency order, each built alone.
-package: setup
+package: (setup "build")
     cargo package --locked -p oci-seccomp -p oci-seccomp-load -p oci-seccomp-runtime -p oci-seccomp-cli
 
 # Criterion benchmarks; results are recorded in BENCHMARKS.md.
-bench: setup
+bench: (setup "build")
     cargo bench --workspace
 
 # End-to-end container start (hyperfine): oci-seccomp run vs runc and crun, one busybox bundle.
@@ -56,7 +55,7 @@ bench-e2e: setup
     ./scripts/bench-e2e.sh
 
 # Run every fuzz target for SECONDS each (cargo-fuzz, installed if missing), seeded from fixtures/.
-fuzz SECONDS="60": setup
+fuzz SECONDS="60": (setup "build")
     #!/usr/bin/env bash
     set -euo pipefail
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
