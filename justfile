@@ -54,7 +54,7 @@ bench-e2e: setup
     fi
     ./scripts/bench-e2e.sh
 
-# Run every fuzz target for SECONDS each (cargo-fuzz, installed if missing), seeded from fixtures/.
+# Run every fuzz target for SECONDS each (cargo-fuzz, installed if missing), seeded from fixtures/; fails on any artifact or crash report.
 fuzz SECONDS="60": (setup "build")
     #!/usr/bin/env bash
     set -euo pipefail
@@ -62,6 +62,8 @@ fuzz SECONDS="60": (setup "build")
     cd fuzz
     export RUSTC_BOOTSTRAP=1
     cargo fuzz build -O
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
     for target in $(cargo fuzz list); do
         corpus="corpus/$target"
         mkdir -p "$corpus"
@@ -72,7 +74,28 @@ fuzz SECONDS="60": (setup "build")
             moby_render) cp ../fixtures/moby/*.json "$corpus"/ 2>/dev/null || true ;;
             listener_message) for f in ../fixtures/bad/listener/*.json; do
                                   { printf '\x81'; cat "$f"; } > "$corpus/$(basename "$f")"; done ;;
+            prove_kernel) cp ../fixtures/fuzz/prove_kernel/*.bin "$corpus"/ ;;
         esac
         echo "== fuzz $target for {{SECONDS}} s"
-        cargo fuzz run -O "$target" "$corpus" -- -max_total_time={{SECONDS}} -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0
+        status=0
+        cargo fuzz run -O "$target" "$corpus" -- -max_total_time={{SECONDS}} -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0 \
+            2>&1 | tee "$log" || status=$?
+        # A crash, leak, timeout, oom or slow unit (over 10 s) leaves a file in
+        # artifacts/$target (cargo-fuzz's -artifact_prefix), an earlier run's included
+        # until it is removed; a crash report in the log fails too, file or not (a forked
+        # child's report claims a crash all the same).
+        found=$(find "artifacts/$target" -type f 2>/dev/null || true)
+        if [ -n "$found" ]; then
+            echo "fuzz $target: artifacts (reproduce with cargo fuzz run $target FILE, then remove them):" >&2
+            echo "$found" | sed 's|^|  fuzz/|' >&2
+            exit 1
+        fi
+        if grep -E 'Test unit written to|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|Sanitizer: CHECK failed|ERROR: Failed to mmap' "$log" >&2; then
+            echo "fuzz $target: the log above reports a crash" >&2
+            exit 1
+        fi
+        if [ "$status" -ne 0 ]; then
+            echo "fuzz $target: cargo fuzz run failed (status $status)" >&2
+            exit 1
+        fi
     done
