@@ -1,7 +1,8 @@
 //! End-to-end tests of the `oci-seccomp` binary: output, exit status and bad input for
 //! every command. `run`, `supervise` and `demo` install filters in child processes (never
-//! in the test runner) and need root for namespaces; without root, or without busybox,
-//! they fail naming what to run (never pass without running).
+//! in the test runner); the tests that make namespaces or act as another uid need root.
+//! Without root, or without busybox, they fail naming what to run (never pass without
+//! running).
 
 mod common;
 
