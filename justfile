@@ -6,13 +6,12 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
-# Install every system package the build, the tests and the demo need, when root
-# (otherwise print the exact command and fail): the list lives in scripts/setup only.
-setup:
-    ./scripts/setup
+# What LEVEL needs, installed or named (scripts/setup, the one list): `build` (demo; any user) or `test` (root).
+setup LEVEL="test":
+    ./scripts/setup {{LEVEL}}
 
 # A tour on the embedded default: a refused `unshare --user`, why (explain), a NOTIFY answered by supervise.
-demo: setup
+demo: (setup "build")
     cargo run --quiet --release -p oci-seccomp-cli -- demo
 
 # Formatting, lints, benchmarks and examples built, and every test (doc tests, then unit and integration
@@ -38,11 +37,11 @@ man:
     cargo run --quiet -p oci-seccomp-cli -- man --dir target/man
 
 # `cargo publish`'s check, nothing uploaded: the four publishable crates packaged in dependency order, each built alone.
-package: setup
+package: (setup "build")
     cargo package --locked -p oci-seccomp -p oci-seccomp-load -p oci-seccomp-runtime -p oci-seccomp-cli
 
 # Criterion benchmarks; results are recorded in BENCHMARKS.md.
-bench: setup
+bench: (setup "build")
     cargo bench --workspace
 
 # End-to-end container start (hyperfine): oci-seccomp run vs runc and crun, one busybox bundle.
@@ -59,14 +58,18 @@ bench-e2e: setup
     fi
     ./scripts/bench-e2e.sh
 
-# Run every fuzz target for SECONDS each (cargo-fuzz, installed if missing), seeded from fixtures/.
-fuzz SECONDS="60": setup
+# Run every fuzz target for SECONDS each (cargo-fuzz, installed if missing), seeded from fixtures/; fails on any artifact or crash report.
+fuzz SECONDS="60": (setup "build")
     #!/usr/bin/env bash
     set -euo pipefail
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
     cd fuzz
     export RUSTC_BOOTSTRAP=1
+    # Leaks inside libseccomp itself are not ours to fix (why: fuzz/lsan.supp).
+    export LSAN_OPTIONS="suppressions=$PWD/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
     cargo fuzz build -O
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
     for target in $(cargo fuzz list); do
         corpus="corpus/$target"
         mkdir -p "$corpus"
@@ -77,7 +80,28 @@ fuzz SECONDS="60": setup
             moby_render) cp ../fixtures/moby/*.json "$corpus"/ 2>/dev/null || true ;;
             listener_message) for f in ../fixtures/bad/listener/*.json; do
                                   { printf '\x81'; cat "$f"; } > "$corpus/$(basename "$f")"; done ;;
+            prove_kernel) cp ../fixtures/fuzz/prove_kernel/*.bin "$corpus"/ ;;
         esac
         echo "== fuzz $target for {{SECONDS}} s"
-        cargo fuzz run -O "$target" "$corpus" -- -max_total_time={{SECONDS}} -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0
+        status=0
+        cargo fuzz run -O "$target" "$corpus" -- -max_total_time={{SECONDS}} -rss_limit_mb=2048 -max_len=65536 -print_final_stats=0 \
+            2>&1 | tee "$log" || status=$?
+        # A crash, leak, timeout, oom or slow unit (over 10 s) leaves a file in
+        # artifacts/$target (cargo-fuzz's -artifact_prefix), an earlier run's included
+        # until it is removed; a crash report in the log fails too, file or not (a forked
+        # child's report claims a crash all the same).
+        found=$(find "artifacts/$target" -type f 2>/dev/null || true)
+        if [ -n "$found" ]; then
+            echo "fuzz $target: artifacts (reproduce with cargo fuzz run $target FILE, then remove them):" >&2
+            echo "$found" | sed 's|^|  fuzz/|' >&2
+            exit 1
+        fi
+        if grep -E 'Test unit written to|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|Sanitizer: CHECK failed|ERROR: Failed to mmap' "$log" >&2; then
+            echo "fuzz $target: the log above reports a crash" >&2
+            exit 1
+        fi
+        if [ "$status" -ne 0 ]; then
+            echo "fuzz $target: cargo fuzz run failed (status $status)" >&2
+            exit 1
+        fi
     done

@@ -6,6 +6,10 @@
 //! Every step runs this same binary (`run`, `explain`, `supervise`), so the tour goes
 //! through exactly the code paths a user gets. Exit 0 when every step behaved as
 //! expected, 1 otherwise.
+//!
+//! It needs no privilege: without CAP_SYS_ADMIN `run` gives its workload
+//! no-new-privileges (the only way to install a filter then), the supervisor is the
+//! caller's own process, and the files and the socket are in a new directory of mode 0700.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -134,13 +138,38 @@ fn step_notify() -> CliResult<bool> {
         4,
         "NOTIFY: `supervise` answers mkdir for the container (runc's sample agent)",
     );
-    let dir = std::env::temp_dir().join(format!("oci-seccomp-demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| CliError::problem(format!("{}: {e}", dir.display())))?;
+    let dir = private_dir()?;
     let result = notify_in(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// A new directory of mode 0700 below the temporary directory, for the profile, the
+/// policy and the supervisor's socket: the caller's own, whoever runs the demo (never a
+/// name another user made first).
+fn private_dir() -> CliResult<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = None;
+    for n in 0..100u32 {
+        let dir = base.join(format!(
+            "oci-seccomp-demo-{}-{:x}",
+            std::process::id(),
+            nanos.wrapping_add(n.wrapping_mul(0x9e37_79b9))
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(dir),
+            Err(e) => return Err(CliError::problem(format!("{}: {e}", dir.display()))),
+        }
+    }
+    Err(CliError::problem(format!(
+        "{}: no free name for the demo's directory",
+        last.unwrap_or(base).display()
+    )))
 }
 
 fn notify_in(dir: &Path) -> CliResult<bool> {

@@ -1,7 +1,10 @@
 //! End-to-end tests of the `oci-seccomp` binary: output, exit status and bad input for
 //! every command. `run`, `supervise` and `demo` install filters in child processes (never
-//! in the test runner) and need root for namespaces; without root, or without busybox,
-//! they fail naming what to run (never pass without running).
+//! in the test runner); the tests that make namespaces or act as another uid need root.
+//! Without root, or without busybox, they fail naming what to run (never pass without
+//! running).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -2169,6 +2172,25 @@ fn demo_runs() {
         assert!(s.contains(h), "{s}");
     }
     assert!(!s.contains("FAIL"), "{s}");
+}
+
+/// The demo needs no privilege: run as uid 4242 (no capabilities; from a copy of the
+/// binary that uid can reach), every step behaves. `run` sets no-new-privileges itself,
+/// and the supervisor is the user's own, its socket in a directory of the user's own.
+#[test]
+fn the_demo_runs_as_an_unprivileged_user() {
+    assert!(
+        is_root(),
+        "this test becomes uid 4242: run the tests as root"
+    );
+    let o = common::oci_seccomp(&["demo"], None, Some(4242));
+    let s = stdout(&o);
+    assert!(o.status.success(), "{s}\n{}", stderr(&o));
+    for h in ["== 1.", "== 2.", "== 3.", "== 4."] {
+        assert!(s.contains(h), "{s}");
+    }
+    assert!(!s.contains("FAIL"), "{s}");
+    assert!(s.contains("setting no-new-privileges"), "{s}");
 }
 
 /// Every config in `fixtures/bad/bundle/` fails `run --bundle`

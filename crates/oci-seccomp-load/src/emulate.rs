@@ -182,15 +182,30 @@ fn open_in_root(root: &OwnedFd, path: &CString) -> Result<OwnedFd, Errno> {
 /// Takes the target's filesystem credentials in the calling thread only: rustix's
 /// `set_thread_groups` is the raw per-thread syscall (glibc's `setgroups` would change
 /// every thread), and `setfsuid`/`setfsgid` are per-thread by nature.
+///
+/// The groups are set only when they differ from the thread's own: an agent without
+/// CAP_SETGID (one a user runs for their own workloads) cannot call `setgroups` at all, and
+/// needs to only when the target's groups are not its own (then it refuses, `EPERM`).
 fn become_target(c: &TargetCredentials) -> Result<(), Errno> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(c.umask & 0o777));
-    let groups: Vec<rustix::process::Gid> = c
-        .groups
-        .iter()
-        .map(|&g| rustix::process::Gid::from_raw(g))
+    let mut want = c.groups.clone();
+    want.sort_unstable();
+    want.dedup();
+    let mut have: Vec<u32> = nix::unistd::getgroups()?
+        .into_iter()
+        .map(Gid::as_raw)
         .collect();
-    rustix::thread::set_thread_groups(&groups).map_err(nix_errno)?;
+    have.sort_unstable();
+    have.dedup();
+    if have != want {
+        let groups: Vec<rustix::process::Gid> = c
+            .groups
+            .iter()
+            .map(|&g| rustix::process::Gid::from_raw(g))
+            .collect();
+        rustix::thread::set_thread_groups(&groups).map_err(nix_errno)?;
+    }
     let (gid, uid) = (Gid::from_raw(c.fsgid), Uid::from_raw(c.fsuid));
     nix::unistd::setfsgid(gid);
     nix::unistd::setfsuid(uid);
