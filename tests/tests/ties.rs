@@ -1,8 +1,8 @@
 //! Two matching entries of equally strict but different actions (`ERRNO(5)` and
 //! `ERRNO(6)`): the runtime spec leaves the choice open, runc and crun make it through
 //! libseccomp, and a profile must not answer differently under us than under them. Each
-//! shape runs under runc, crun and `oci-seccomp run` (no cache) with real syscalls, and `check` names
-//! both entries. Where libseccomp refuses the pair (`EEXIST`), runc and crun do not start
+//! shape runs under runc, crun and `oci-seccomp run` (no cache) with real syscalls, and
+//! `check` names both entries. Where libseccomp refuses the pair (`EEXIST`), runc and crun do not start
 //! the container and `check` says so. Needs root, runc, crun, busybox-static and gcc.
 #![cfg(target_arch = "x86_64")]
 
@@ -183,6 +183,16 @@ fn shapes() -> Vec<(&'static str, Vec<Value>, bool)> {
             ],
             true,
         ),
+        // An order comparison ending one entry on the high word's `>` node that the
+        // other entry goes on from (the other first): libseccomp refuses too.
+        (
+            "order-ends-where-the-other-goes-on",
+            vec![
+                read(5, &[(1, "GE", 5), (3, "EQ", 0)]),
+                read(6, &[(1, "GT", 256)]),
+            ],
+            true,
+        ),
         (
             "identical-comparisons",
             vec![read(5, &[(2, "GT", 100)]), read(6, &[(2, "GT", 100)])],
@@ -315,7 +325,7 @@ fn every_tie_is_decided_as_runc_and_crun_decide_it_and_check_names_both_entries(
                 "{name}: {text}"
             );
             assert_eq!(
-                text.contains("libseccomp refuses"),
+                text.contains(oci_seccomp::lint::LIBSECCOMP_REFUSES),
                 refused,
                 "{name}: {text}"
             );

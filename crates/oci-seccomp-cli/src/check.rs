@@ -71,6 +71,30 @@ pub fn run(
             &runtime.runtimes,
             runtime.no_new_privileges,
         ));
+        // A pair libseccomp refuses stops runc and crun before anything else.
+        let refused: Vec<String> = findings
+            .iter()
+            .filter(|f| f.code == "tie" && f.message.contains(lint::LIBSECCOMP_REFUSES))
+            .map(|f| f.path.clone())
+            .collect();
+        if !refused.is_empty() {
+            for r in runtime.runtimes.iter().filter(|r| {
+                matches!(
+                    r,
+                    oci_seccomp::runtimes::Runtime::Runc | oci_seccomp::runtimes::Runtime::Crun
+                )
+            }) {
+                findings.push(lint::Finding::error(
+                    "runtime-start",
+                    "",
+                    format!(
+                        "{r} cannot start a workload under this profile: libseccomp refuses \
+                         the entries at {} (EEXIST, see the tie warnings)",
+                        refused.join(", ")
+                    ),
+                ));
+            }
+        }
     }
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let (errors, warnings, notes) = (

@@ -187,7 +187,50 @@ pub fn tie_ranks(rules: &[&Rule], wide: bool) -> Vec<usize> {
 /// start the container. `first` comes before `second` in the profile.
 pub fn libseccomp_refuses(first: &Rule, second: &Rule, wide: bool) -> bool {
     let (f, s) = (tie_chain(first, wide), tie_chain(second, wide));
-    !s.is_empty() && s.len() <= f.len() && f[..s.len()] == s[..]
+    if !s.is_empty() && s.len() <= f.len() && f[..s.len()] == s[..] {
+        return true;
+    }
+    // A high-word `>` node ends the later rule's chain on its true branch (its last
+    // comparison is an order) while the earlier rule goes on from the same node: adding
+    // the later rule's action over the earlier one's subtree is `EEXIST` too.
+    let (fm, sm) = (tie_marks(first, wide), tie_marks(second, wide));
+    let common = f.iter().zip(&s).take_while(|(a, b)| a == b).count();
+    (0..common).any(|i| sm[i] == Mark::EndsOnTrue && fm[i] == Mark::GoesOnTrue)
+}
+
+/// What a node means for its rule's chain on its true branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mark {
+    /// A high-word `>` node of the rule's last comparison: true ends the chain.
+    EndsOnTrue,
+    /// A high-word `>` node of an earlier comparison: true goes on to the next.
+    GoesOnTrue,
+    Other,
+}
+
+/// [`tie_chain`]'s nodes, each with its [`Mark`].
+fn tie_marks(r: &Rule, wide: bool) -> Vec<Mark> {
+    let mut conds: Vec<&Condition> = r.conditions.iter().collect();
+    conds.sort_by_key(|c| c.index);
+    let last = conds.len().saturating_sub(1);
+    let mut out = Vec::new();
+    for (k, c) in conds.iter().enumerate() {
+        let order = matches!(c.op, Op::Gt | Op::Ge | Op::Lt | Op::Le);
+        if wide {
+            if order {
+                out.push(if k == last {
+                    Mark::EndsOnTrue
+                } else {
+                    Mark::GoesOnTrue
+                });
+                out.push(Mark::Other);
+            } else {
+                out.push(Mark::Other);
+            }
+        }
+        out.push(Mark::Other);
+    }
+    out
 }
 
 /// One node of libseccomp's chain for a rule: a 32-bit word compared.

@@ -18,6 +18,13 @@
 //! (scheduling, signals, memory), which a measurement catches only sometimes.
 //! `tests/tests/runtime_start.rs` starts recorded profiles under runc and crun themselves.
 //!
+//! Each call is marked [`RuntimeCall::required`] when denying it alone (`ERRNO(1)`, busybox
+//! bundle, both settings) stopped the start: runc 1.1.5 needs `close`, `fstatfs`,
+//! `getdents64`, `openat`, `write` and, without no-new-privileges, its identity calls;
+//! crun 1.8.1 survived a denied `close` and `setgroups` (no supplementary groups), runc
+//! every Go runtime call tried. `record` adds every call made; `check --runtime` errs on a
+//! missing required call and warns on the others.
+//!
 //! Without no-new-privileges, each runtime installs the filter before it sets the user,
 //! groups and capabilities (the install needs CAP_SYS_ADMIN then), so many more calls
 //! follow it. With no-new-privileges the install is the last step before `execve`.
@@ -52,6 +59,10 @@ pub struct RuntimeCall {
     /// option); `None` when the runtime makes the call with arguments no profile should
     /// have to predict.
     pub arg0: Option<u64>,
+    /// Whether denying it (`ERRNO(1)`) stopped the runtime from starting a busybox
+    /// workload when measured; the others are made, but their failure was survived (Go's
+    /// runtime calls, crun's `close`), or were not tried one by one.
+    pub required: bool,
 }
 
 impl fmt::Display for RuntimeCall {
@@ -74,27 +85,43 @@ fn prctl_option_name(op: u64) -> String {
     }
 }
 
+/// A call made with any arguments, whose denial the runtime survived.
 const fn any(name: &'static str) -> RuntimeCall {
-    RuntimeCall { name, arg0: None }
+    RuntimeCall {
+        name,
+        arg0: None,
+        required: false,
+    }
 }
 
+/// A call made with any arguments, whose denial stops the runtime.
+const fn needs(name: &'static str) -> RuntimeCall {
+    RuntimeCall {
+        name,
+        arg0: None,
+        required: true,
+    }
+}
+
+/// `prctl` with one option, whose denial stops the runtime.
 const fn prctl(op: u64) -> RuntimeCall {
     RuntimeCall {
         name: "prctl",
         arg0: Some(op),
+        required: true,
     }
 }
 
 /// runc with no-new-privileges: the `/proc/self/fd` check, closing inherited fds, the exec
 /// fifo, and `execve`.
 const RUNC: &[RuntimeCall] = &[
-    any("close"),
+    needs("close"),
     any("epoll_ctl"),
-    any("execve"),
-    any("fstatfs"),
-    any("getdents64"),
-    any("openat"),
-    any("write"),
+    needs("execve"),
+    needs("fstatfs"),
+    needs("getdents64"),
+    needs("openat"),
+    needs("write"),
     // Go's runtime, on any thread: locks, signals (preemption), memory, exit.
     any("futex"),
     any("nanosleep"),
@@ -116,37 +143,37 @@ const RUNC: &[RuntimeCall] = &[
 /// ambient set, keep-caps across the uid change), the working directory, the lookup of
 /// `process.args[0]`.
 const RUNC_PRIVILEGED: &[RuntimeCall] = &[
-    any("capget"),
-    any("capset"),
-    any("chdir"),
+    needs("capget"),
+    needs("capset"),
+    needs("chdir"),
     any("faccessat2"),
     any("fcntl"),
-    any("fstat"),
-    any("getcwd"),
-    any("getppid"),
-    any("newfstatat"),
-    any("read"),
-    any("setgid"),
-    any("setgroups"),
-    any("setuid"),
+    needs("fstat"),
+    needs("getcwd"),
+    needs("getppid"),
+    needs("newfstatat"),
+    needs("read"),
+    needs("setgid"),
+    needs("setgroups"),
+    needs("setuid"),
     prctl(PR_SET_KEEPCAPS),
     prctl(PR_CAPBSET_DROP),
     prctl(PR_CAP_AMBIENT),
 ];
 
 /// crun with no-new-privileges: it closes the sync fd and execs.
-const CRUN: &[RuntimeCall] = &[any("close"), any("execve")];
+const CRUN: &[RuntimeCall] = &[any("close"), needs("execve")];
 
 /// crun without no-new-privileges, in addition: capabilities, user and groups, signal
 /// dispositions and mask reset, the sync message.
 const CRUN_PRIVILEGED: &[RuntimeCall] = &[
-    any("capset"),
-    any("rt_sigaction"),
-    any("rt_sigprocmask"),
+    needs("capset"),
+    needs("rt_sigaction"),
+    needs("rt_sigprocmask"),
     any("setgroups"),
-    any("setresgid"),
-    any("setresuid"),
-    any("write"),
+    needs("setresgid"),
+    needs("setresuid"),
+    needs("write"),
     prctl(PR_SET_KEEPCAPS),
     prctl(PR_CAPBSET_DROP),
     prctl(PR_CAP_AMBIENT),
@@ -155,22 +182,22 @@ const CRUN_PRIVILEGED: &[RuntimeCall] = &[
 /// `oci-seccomp run` with no-new-privileges: the install is the last step before exec;
 /// with a listener (NOTIFY rules) the handoff then waits for the parent (`futex`) and
 /// closes the child's copy of the notify fd.
-const OCI_SECCOMP: &[RuntimeCall] = &[any("execve"), any("futex"), any("close")];
+const OCI_SECCOMP: &[RuntimeCall] = &[needs("execve"), any("futex"), any("close")];
 
 /// `oci-seccomp run` without no-new-privileges, in addition: the working directory,
 /// rlimits, user, capabilities, and the read-back of all of them that the launcher makes
 /// when the profile does not simply allow the calls that set them.
 const OCI_SECCOMP_PRIVILEGED: &[RuntimeCall] = &[
-    any("chdir"),
-    any("prlimit64"),
-    any("setresgid"),
-    any("setresuid"),
-    any("capset"),
-    any("capget"),
-    any("getresuid"),
-    any("getresgid"),
-    any("getgroups"),
-    any("getrlimit"),
+    needs("chdir"),
+    needs("prlimit64"),
+    needs("setresgid"),
+    needs("setresuid"),
+    needs("capset"),
+    needs("capget"),
+    needs("getresuid"),
+    needs("getresgid"),
+    needs("getgroups"),
+    needs("getrlimit"),
     prctl(PR_SET_KEEPCAPS),
     prctl(PR_CAPBSET_READ),
     prctl(PR_CAP_AMBIENT),
@@ -209,9 +236,7 @@ impl Runtime {
         if !no_new_privileges {
             calls.extend_from_slice(privileged);
         }
-        calls.sort();
-        calls.dedup();
-        calls
+        merged(calls)
     }
 }
 
@@ -227,10 +252,22 @@ impl fmt::Display for Runtime {
 #[must_use]
 pub fn calls_of(runtimes: &[Runtime], no_new_privileges: Option<bool>) -> Vec<RuntimeCall> {
     let nnp = no_new_privileges.unwrap_or(false);
-    let mut all: Vec<RuntimeCall> = runtimes.iter().flat_map(|r| r.calls(nnp)).collect();
-    all.sort();
-    all.dedup();
-    all
+    merged(runtimes.iter().flat_map(|r| r.calls(nnp)).collect())
+}
+
+/// `calls` sorted by name and argument, one of each: required when any of them is.
+fn merged(mut calls: Vec<RuntimeCall>) -> Vec<RuntimeCall> {
+    calls.sort_by_key(|c| (c.name, c.arg0));
+    let mut out: Vec<RuntimeCall> = Vec::with_capacity(calls.len());
+    for c in calls {
+        match out.last_mut() {
+            Some(last) if (last.name, last.arg0) == (c.name, c.arg0) => {
+                last.required |= c.required;
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Those of `calls` that `program` does not allow for the native architecture of a

@@ -966,6 +966,12 @@ fn a_denied_call_an_io_uring_ring_can_make_is_flagged_while_io_uring_is_allowed(
         {"names":["io_uring_setup"],"action":"SCMP_ACT_ERRNO"}]}"#;
     assert!(!has(closed, "io-uring-bypass", "defaultAction"));
     assert!(!findings(closed).iter().any(|f| f.code == "io-uring-bypass"));
+    // A conditional entry leaves small rings through.
+    let partly = r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["connect","openat"],"action":"SCMP_ACT_ERRNO"},
+        {"names":["io_uring_setup"],"action":"SCMP_ACT_ERRNO",
+         "args":[{"index":0,"value":4096,"op":"SCMP_CMP_GT"}]}]}"#;
+    assert!(findings(partly).iter().any(|f| f.code == "io-uring-bypass"));
 }
 
 #[test]
