@@ -285,6 +285,20 @@ pub fn known_syscalls() -> impl Iterator<Item = &'static str> {
     TABLE.iter().map(|(n, _)| *n)
 }
 
+/// The bits of argument `i` of `name` the kernel reads: the low 32 bits of an argument
+/// it declares narrower than 64 bits (include/linux/syscalls.h, this table), the call
+/// number's 16 bits of `ipc`'s first argument (`ipc/syscall.c`), all 64 otherwise. What
+/// `record` and the runtimes' entries compare with `SCMP_CMP_MASKED_EQ`.
+pub(crate) fn kernel_mask(name: &str, i: usize) -> u64 {
+    if name == "ipc" && i == 0 {
+        return 0xffff;
+    }
+    match arg_info(name, i) {
+        Some(info) if info.bits < 64 => 0xffff_ffff,
+        _ => u64::MAX,
+    }
+}
+
 /// The mask of the bits the kernel reads of a `bits`-wide argument.
 pub fn read_mask(bits: u8) -> u64 {
     if bits >= 64 {

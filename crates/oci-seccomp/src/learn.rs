@@ -395,7 +395,7 @@ impl Learner {
         if let Some(mux) = multiplexer_name(&name).filter(|_| !self.args.indices(&name).is_empty())
         {
             // Only the kernel's sub-calls are evidence: any other number fails (EINVAL).
-            let call = (args[0] & kernel_mask(&name, 0)) as u32;
+            let call = (args[0] & argwidth::kernel_mask(&name, 0)) as u32;
             if subcall_name(mux, call).is_none() {
                 *self
                     .unknown_subcalls
@@ -417,9 +417,9 @@ impl Learner {
             .map(|&i| {
                 // What the kernel reads of a narrow argument is what the rule compares.
                 let mask = if abi.narrow_args() {
-                    kernel_mask(&name, i) & 0xffff_ffff
+                    argwidth::kernel_mask(&name, i) & 0xffff_ffff
                 } else {
-                    kernel_mask(&name, i)
+                    argwidth::kernel_mask(&name, i)
                 };
                 args[i] & mask
             })
@@ -698,7 +698,7 @@ impl Learner {
                 .iter()
                 .zip(&combo)
                 .map(|(&i, &v)| {
-                    let mask = kernel_mask(name, i);
+                    let mask = argwidth::kernel_mask(name, i);
                     if mask == u64::MAX {
                         json!({"index": i, "value": v, "op": "SCMP_CMP_EQ"})
                     } else {
@@ -813,19 +813,6 @@ fn subcall_name(mux: &str, call: u32) -> Option<&'static str> {
     arch::subcalls()
         .find(|(m, c, _)| *m == mux && *c == call)
         .map(|(_, _, n)| n)
-}
-
-/// The bits of argument `i` of `name` the kernel reads: the low 32 bits of an argument it
-/// declares narrower than 64 bits (include/linux/syscalls.h, our `argwidth` table), the
-/// call number's 16 bits of `ipc`'s first argument (`ipc/syscall.c`), all 64 otherwise.
-pub(crate) fn kernel_mask(name: &str, i: usize) -> u64 {
-    if name == "ipc" && i == 0 {
-        return 0xffff;
-    }
-    match argwidth::arg_info(name, i) {
-        Some(info) if info.bits < 64 => 0xffff_ffff,
-        _ => u64::MAX,
-    }
 }
 
 /// Architectures with the native one first (the order `Profile` keeps).

@@ -318,7 +318,7 @@ pub fn allow_entries(calls: &[RuntimeCall]) -> Vec<serde_json::Value> {
         if let Some(v) = c.arg0 {
             // Compared on the bits the kernel reads (prctl's option is an int), as the
             // recorder writes its own conditions: the same under runc's 64-bit reading.
-            let mask = crate::learn::kernel_mask(c.name, 0);
+            let mask = crate::argwidth::kernel_mask(c.name, 0);
             let arg = if mask == u64::MAX {
                 serde_json::json!({"index": 0, "value": v, "op": "SCMP_CMP_EQ"})
             } else {
