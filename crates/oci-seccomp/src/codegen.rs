@@ -383,12 +383,9 @@ impl Gen {
             }
         }
         let outcome = best.as_ref().map_or(fallback, |b| b.action.to_ret());
-        pending.retain(|p| {
-            !p.conds.is_empty()
-                && best
-                    .as_ref()
-                    .is_none_or(|b| p.beats(b) && p.action != b.action)
-        });
+        // A rule that beats the settled one stays, even with the same action: it may beat
+        // a rule of another action that the settled one does not (a tie order between).
+        pending.retain(|p| !p.conds.is_empty() && best.as_ref().is_none_or(|b| p.beats(b)));
         // A rule that gives the outcome already in force still matters where it beats a
         // rule of another outcome that may hold with it (a rule equal to the default over
         // an overlapping ALLOW, or the winner of a tie); elsewhere it changes nothing.

@@ -983,3 +983,29 @@ fn kill_thread_is_noted_and_kill_process_is_not() {
     assert!(has(p, "kill-thread", "syscalls[0]"));
     assert!(!has(p, "kill-thread", "syscalls[1]"));
 }
+
+/// Ties: a rule with the same action as one already satisfied, but first in the tie
+/// order, still beats a rule of another action between them (found by the `prove_kernel`
+/// fuzz target: our generator gave `ERRNO(101)` where the order says `ERRNO(102)` and the
+/// proof refused the program). On i386 `arg0 <= u64::MAX` always holds; `arg3 != 0`
+/// (first in libseccomp's order) beats `arg1 != 0`, which beats it.
+#[test]
+fn a_tie_winner_beats_a_rule_of_another_action_ranked_between() {
+    let p = r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+        "syscalls":[
+          {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":102,"args":[
+            {"index":3,"op":"SCMP_CMP_EQ","value":0},
+            {"index":0,"op":"SCMP_CMP_LE","value":18446744073709551615},
+            {"index":3,"op":"SCMP_CMP_NE","value":0}]},
+          {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":101,"args":[
+            {"index":1,"op":"SCMP_CMP_NE","value":0}]}]}"#;
+    // i386 getppid is 64.
+    assert_eq!(
+        decide(p, 0x4000_0003, 64, [0, 1, 0, 1, 0, 0]),
+        Action::Errno(102)
+    );
+    assert_eq!(
+        decide(p, 0x4000_0003, 64, [0, 1, 0, 0, 0, 0]),
+        Action::Errno(102)
+    );
+}
