@@ -2,7 +2,7 @@
 //! `config.json` that runc, crun and `oci-seccomp run --bundle` all accept.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
@@ -91,7 +91,42 @@ pub fn make_bundle(dir: &Path, probe: &Path, seccomp: &Value) {
 
 /// Runs a bundle with `runtime` (`runc` or `crun`) and returns its stdout and stderr.
 pub fn run_peer(runtime: &str, bundle: &Path, state: &Path, id: &str) -> (String, String) {
-    let out = Command::new(which(runtime).expect(runtime))
+    let out = start_bundle(runtime, bundle, state, id);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `oci-seccomp` binary built beside the running test (`cargo build -p
+/// oci-seccomp-cli` first; a missing binary is a failure naming that command).
+pub fn cli() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let p = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .join("oci-seccomp");
+    assert!(
+        p.is_file(),
+        "build the CLI first: cargo build -p oci-seccomp-cli"
+    );
+    p
+}
+
+/// Starts `bundle` with `runtime` (`runc`, `crun`, or `oci-seccomp` for [`cli`]'s
+/// `run --no-cache --bundle`) and waits; a runc or crun container `id` (state under
+/// `state`) is deleted afterwards.
+pub fn start_bundle(runtime: &str, bundle: &Path, state: &Path, id: &str) -> Output {
+    if runtime == "oci-seccomp" {
+        return Command::new(cli())
+            .args(["run", "--no-cache", "--bundle"])
+            .arg(bundle)
+            .output()
+            .expect("run oci-seccomp");
+    }
+    let bin = which(runtime).expect(runtime);
+    let out = Command::new(&bin)
         .arg("--root")
         .arg(state)
         .args(["run", "--bundle"])
@@ -99,15 +134,12 @@ pub fn run_peer(runtime: &str, bundle: &Path, state: &Path, id: &str) -> (String
         .arg(id)
         .output()
         .expect("run runtime");
-    let _ = Command::new(which(runtime).expect(runtime))
+    let _ = Command::new(&bin)
         .arg("--root")
         .arg(state)
         .args(["delete", "-f", id])
         .output();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    out
 }
 
 /// Parses probe output into `(name, outcome)` pairs.

@@ -4,21 +4,10 @@
 //! `--trace` and zero denials. Needs root (namespaces) and busybox-static.
 #![cfg(target_arch = "x86_64")]
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use oci_seccomp_tests::bundle::make_bundle;
+use oci_seccomp_tests::bundle::{cli, make_bundle};
 use serde_json::Value;
-
-fn cli() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join("oci-seccomp");
-    assert!(
-        p.is_file(),
-        "build the CLI first: cargo build -p oci-seccomp-cli"
-    );
-    p
-}
 
 #[test]
 fn record_a_bundle_then_trace_it_with_zero_denials() {

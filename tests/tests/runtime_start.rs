@@ -6,21 +6,11 @@
 //! runc, and `check --runtime runc` says why. Needs root, runc, crun and busybox-static.
 #![cfg(target_arch = "x86_64")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use oci_seccomp_tests::bundle::{make_bundle, missing_tools, which};
+use oci_seccomp_tests::bundle::{cli, make_bundle, missing_tools, start_bundle, which};
 use serde_json::{json, Value};
-
-fn cli() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join("oci-seccomp");
-    assert!(
-        p.is_file(),
-        "build the CLI first: cargo build -p oci-seccomp-cli"
-    );
-    p
-}
 
 fn require() {
     assert!(
@@ -84,28 +74,7 @@ fn record(work: &Path, bundle_dir: &Path, extra: &[&str]) -> (Value, Output) {
 
 /// Runs `dir` with `runtime` ("runc", "crun" or "oci-seccomp").
 fn start(runtime: &str, dir: &Path, state: &Path, id: &str) -> Output {
-    if runtime == "oci-seccomp" {
-        return Command::new(cli())
-            .args(["run", "--no-cache", "--bundle"])
-            .arg(dir)
-            .output()
-            .unwrap();
-    }
-    let bin = which(runtime).unwrap();
-    let out = Command::new(&bin)
-        .arg("--root")
-        .arg(state)
-        .args(["run", "--bundle"])
-        .arg(dir)
-        .arg(id)
-        .output()
-        .unwrap();
-    let _ = Command::new(&bin)
-        .arg("--root")
-        .arg(state)
-        .args(["delete", "-f", id])
-        .output();
-    out
+    start_bundle(runtime, dir, state, id)
 }
 
 fn users() -> [(&'static str, Value); 2] {

@@ -6,21 +6,11 @@
 //! the container and `check` says so. Needs root, runc, crun, busybox-static and gcc.
 #![cfg(target_arch = "x86_64")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use oci_seccomp_tests::bundle::{missing_tools, which};
+use oci_seccomp_tests::bundle::{cli, missing_tools, start_bundle};
 use serde_json::{json, Value};
-
-fn cli() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join("oci-seccomp");
-    assert!(
-        p.is_file(),
-        "build the CLI first: cargo build -p oci-seccomp-cli"
-    );
-    p
-}
 
 /// An entry for `read` with `errno` and `(index, op, value)` comparisons.
 fn read(errno: u32, args: &[(u32, &str, u64)]) -> Value {
@@ -242,29 +232,7 @@ fn bundle(dir: &Path, calls: &Path, seccomp: &Value) {
 
 /// Runs the bundle; `None` when the runtime did not start it.
 fn start(runtime: &str, dir: &Path, state: &Path, id: &str) -> Option<String> {
-    let out = if runtime == "oci-seccomp" {
-        Command::new(cli())
-            .args(["run", "--no-cache", "--bundle"])
-            .arg(dir)
-            .output()
-            .unwrap()
-    } else {
-        let bin = which(runtime).unwrap();
-        let out = Command::new(&bin)
-            .arg("--root")
-            .arg(state)
-            .args(["run", "--bundle"])
-            .arg(dir)
-            .arg(id)
-            .output()
-            .unwrap();
-        let _ = Command::new(&bin)
-            .arg("--root")
-            .arg(state)
-            .args(["delete", "-f", id])
-            .output();
-        out
-    };
+    let out = start_bundle(runtime, dir, state, id);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     (out.status.success() && stdout.lines().count() == CALLS.len() / 3).then_some(stdout)
 }

@@ -508,16 +508,21 @@ pub fn log(path: &str, text: &str, findings: &[Finding]) -> Value {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": "oci-seccomp",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": rules,
-            }},
+            "tool": tool(rules),
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
     })
+}
+
+/// The run's `tool` object: this program, its version and repository, and `rules`.
+fn tool(rules: Vec<Value>) -> Value {
+    json!({ "driver": {
+        "name": "oci-seccomp",
+        "version": env!("CARGO_PKG_VERSION"),
+        "informationUri": env!("CARGO_PKG_REPOSITORY"),
+        "rules": rules,
+    }})
 }
 
 /// A SARIF 2.1.0 log for a run that could not check `path` at all (missing, unreadable,
@@ -536,12 +541,7 @@ pub fn failed_log(path: &str, reason: &str) -> Value {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": "oci-seccomp",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": [],
-            }},
+            "tool": tool(Vec::new()),
             "invocations": [{
                 "executionSuccessful": false,
                 "toolExecutionNotifications": [notification],
