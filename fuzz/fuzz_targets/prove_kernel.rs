@@ -8,7 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oci_seccomp::prove::{decide, prove_instructions, Model, ProofError};
+use oci_seccomp::proof::{prove_instructions, ProofError};
+use oci_seccomp::{Semantics, Stub};
 use oci_seccomp::{compile, Action, Backend, CompileOptions, Profile, Program};
 
 /// Calls that are harmless to run in the child whatever the arguments.
@@ -239,10 +240,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let libseccomp = CompileOptions::default().with_backend(Backend::Libseccomp);
-    let Ok(unproven) = compile(&spec, &libseccomp.clone().with_verify(false)) else {
+    let Ok(unproven) = oci_seccomp::libseccomp::compile_unproven(&spec, &libseccomp.clone()) else {
         return;
     };
-    let model = Model::new(&prof, true);
+    let model = Semantics::new(&prof, Stub::Enosys);
     let native = oci_seccomp::arch::native().audit_arch;
     let ours = compile(&spec, &CompileOptions::default()).expect("our generator compiles it");
     check_samples(&ours, &model, native, &mut b);
@@ -270,7 +271,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// A proven program agrees with the oracle on sample calls, and the kernel with it.
-fn check_samples(proven: &Program, model: &Model, native: u32, b: &mut Bytes) {
+fn check_samples(proven: &Program, model: &Semantics, native: u32, b: &mut Bytes) {
     let pool: Vec<u64> = (0..6).map(|_| value(b, &[0, 1, u64::MAX])).collect();
     for (k, (_, nr)) in CALLS.iter().enumerate() {
         let mut args = [0u64; 6];
@@ -278,7 +279,7 @@ fn check_samples(proven: &Program, model: &Model, native: u32, b: &mut Bytes) {
             *a = pool[(i + k) % pool.len()];
         }
         let d = oci_seccomp::simulate(proven, native, *nr as i32, args).unwrap();
-        let v = decide(model, native, *nr as u32, args);
+        let v = model.decide(native, *nr as u32, args);
         assert!(
             v.accepts(d.action),
             "{nr} {args:x?}: {v:?} vs {:?}",

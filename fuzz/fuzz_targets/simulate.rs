@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oci_seccomp::simulate::{run, SeccompData};
+use oci_seccomp::bpf::{run, SeccompData};
 use oci_seccomp::Instruction;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,8 @@
 //! work under test and reports nanoseconds through a pipe.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use oci_seccomp::{build_context, compile, parse_profile, CompileOptions, LinuxSeccomp};
+use oci_seccomp::libseccomp::build_context;
+use oci_seccomp::{compile, parse_profile, CompileOptions, LinuxSeccomp};
 use oci_seccomp_tests::{allowlist_json, time_in_children};
 
 const THREE: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
@@ -35,7 +36,7 @@ fn bench(c: &mut Criterion) {
             |b, s| {
                 b.iter(|| {
                     let ctx = build_context(s).expect("ctx");
-                    oci_seccomp::export_instructions(&ctx).expect("export")
+                    oci_seccomp::libseccomp::export_instructions(&ctx).expect("export")
                 })
             },
         );

@@ -14,10 +14,8 @@
 //!   child (libseccomp's linear layout, as runc, crun and youki install it).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use oci_seccomp::{
-    build_profile_context, compile, export_instructions, Backend, Cache, CompileOptions,
-    LinuxSeccomp, MemoryCache, Profile,
-};
+use oci_seccomp::libseccomp::{build_profile_context, export_instructions};
+use oci_seccomp::{compile, Backend, Cache, CompileOptions, LinuxSeccomp, MemoryCache, Profile};
 use oci_seccomp_tests::baseline::{linear_context, native_only};
 use oci_seccomp_tests::{docker_profile, time_in_children};
 

@@ -5,7 +5,7 @@
 //! it; binary tree). `cargo bench -p oci-seccomp-tests --bench paths` prints the table.
 
 use oci_seccomp::arch::{self, ArchInfo};
-use oci_seccomp::simulate::{run, SeccompData};
+use oci_seccomp::bpf::{run, SeccompData};
 use oci_seccomp::{compile, Action, CompileOptions, Instruction, Profile};
 use oci_seccomp_tests::baseline::{linear_instructions, tree_instructions};
 use oci_seccomp_tests::docker_profile;

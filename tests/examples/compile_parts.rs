@@ -2,9 +2,8 @@
 //! --release): medians of 101 interleaved rounds, x86_64 alone and x86_64 + x86 + x32.
 use std::time::{Duration, Instant};
 
-use oci_seccomp::{
-    build_profile_context, codegen, export_instructions, Backend, CompileOptions, Profile, Program,
-};
+use oci_seccomp::libseccomp::{build_profile_context, export_instructions};
+use oci_seccomp::{native, Backend, CompileOptions, Profile, Program, Stub};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -24,11 +23,11 @@ fn main() {
             let profile = Profile::from_oci(&spec, false).unwrap();
             t[0].push(s.elapsed());
             let s = Instant::now();
-            let insns = codegen::generate(&profile, true).unwrap();
+            let insns = native::generate(&profile, Stub::Enosys).unwrap();
             t[1].push(s.elapsed());
             let program = Program::new(insns, profile.flags(), profile.optional_flags());
             let s = Instant::now();
-            oci_seccomp::prove::prove(&profile, &program, true).unwrap();
+            oci_seccomp::proof::prove(&profile, &program, oci_seccomp::Stub::Enosys).unwrap();
             t[2].push(s.elapsed());
             let s = Instant::now();
             oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();

@@ -1,9 +1,8 @@
 //! The baselines benchmarks compare against: libseccomp's own layouts of the same profile.
 
 use libseccomp::ScmpFilterContext;
-use oci_seccomp::{
-    build_profile_context, export_instructions, CompileOptions, Instruction, LinuxSeccomp, Profile,
-};
+use oci_seccomp::libseccomp::{build_profile_context, export_instructions};
+use oci_seccomp::{CompileOptions, Instruction, LinuxSeccomp, Profile};
 
 /// libseccomp's default layout (linear, priority-sorted): what runc, crun and youki
 /// install. No ENOSYS stub, no binary tree.

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use oci_seccomp::arch::{self, ArchInfo};
 use oci_seccomp::moby::{render, KernelVersion, RenderOptions, DOCKER_DEFAULT_CAPS};
-use oci_seccomp::prove::{self, compare_programs, Model};
+use oci_seccomp::proof::compare_programs;
 use oci_seccomp::{compile, parse_profile, Backend, CompileOptions, LinuxSeccomp, Profile};
+use oci_seccomp::{Semantics, Stub};
 use oci_seccomp_tests::upstream_docker_profile;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -38,12 +39,9 @@ fn compare(what: &str, spec: &LinuxSeccomp, target: &'static ArchInfo) -> Outcom
     if target.big_endian != arch::native().big_endian {
         return out;
     }
-    let theirs = match compile(
+    let theirs = match oci_seccomp::libseccomp::compile_unproven(
         spec,
-        &opts
-            .clone()
-            .with_backend(Backend::Libseccomp)
-            .with_verify(false),
+        &opts.clone().with_backend(Backend::Libseccomp),
     ) {
         Ok(p) => p,
         Err(_) => {
@@ -52,16 +50,17 @@ fn compare(what: &str, spec: &LinuxSeccomp, target: &'static ArchInfo) -> Outcom
         }
     };
     let profile = Profile::from_oci_for(spec, false, target).unwrap();
-    let model = Model::new(&profile, true);
-    let theirs_proven = prove::prove_instructions(&model, theirs.instructions()).is_ok();
+    let model = Semantics::new(&profile, Stub::Enosys);
+    let theirs_proven =
+        oci_seccomp::proof::prove_instructions(&model, theirs.instructions()).is_ok();
     let diffs = compare_programs(ours.instructions(), theirs.instructions(), 256)
         .unwrap_or_else(|e| panic!("{what}: comparison failed: {e:?}"));
     for d in diffs {
-        let (a, nr) = (d.point.0[prove::ARCH], d.point.0[prove::NR]);
+        let (a, nr) = (d.point.arch(), d.point.nr());
         let args: [u64; 6] = std::array::from_fn(|i| d.point.arg(i, target.big_endian));
-        let verdict = prove::decide(&model, a, nr, args);
+        let verdict = model.decide(a, nr, args);
         let theirs_action = d.want.outcomes[0].0;
-        let call = prove::describe_call(&d.point);
+        let call = oci_seccomp::proof::describe_call(&d.point);
         assert!(
             verdict.accepts(d.got),
             "{what}: ours returns {} for {call}, the profile says {verdict:?}",
@@ -81,9 +80,10 @@ fn compare(what: &str, spec: &LinuxSeccomp, target: &'static ArchInfo) -> Outcom
             // A tie: libseccomp answers with another matching rule's action of the same
             // strictness (not the default, which is libseccomp being wrong otherwise).
             let tie = !verdict.at_least
-                && matches!(verdict.outcomes[0].1, prove::Cause::Entry(_))
+                && matches!(verdict.outcomes[0].1, oci_seccomp::Cause::Entry(_))
                 && theirs_action != profile.default_action()
-                && prove::strictness(theirs_action) == prove::strictness(verdict.outcomes[0].0);
+                && oci_seccomp::strictness(theirs_action)
+                    == oci_seccomp::strictness(verdict.outcomes[0].0);
             if tie {
                 out.tie_disagreements
                     .push(format!("{call}: libseccomp {theirs_action}, {verdict:?}"));
@@ -346,7 +346,7 @@ fn overlapping_entries_get_the_strictest_action_and_libseccomps_weaker_program_i
     let lsc = CompileOptions::default().with_backend(Backend::Libseccomp);
     let e = compile(&spec, &lsc).expect_err("libseccomp's weaker program must be refused");
     assert!(e.to_string().contains("syscalls[1]"), "{e}");
-    let theirs = compile(&spec, &lsc.clone().with_verify(false)).unwrap();
+    let theirs = oci_seccomp::libseccomp::compile_unproven(&spec, &lsc.clone()).unwrap();
     let call = [1u64, 7, 0, 0, 0, 0];
     let under = |p: &oci_seccomp::Program| {
         run_filtered(p, TIMEOUT, |rep| {

@@ -6,7 +6,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use oci_seccomp::arch::AUDIT_ARCH_X86_64;
-use oci_seccomp::prove::Cause;
+use oci_seccomp::Cause;
 use oci_seccomp::{compile, parse_profile, Action, Backend, CompileOptions, Profile};
 use oci_seccomp_tests::{program, raw, run_filtered, Exit, TIMEOUT};
 

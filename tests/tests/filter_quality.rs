@@ -91,7 +91,7 @@ fn docker_profile_constant_allow() {
 /// are no longer than in the linear layout either.
 #[test]
 fn docker_profile_path_lengths() {
-    use oci_seccomp::simulate::{run, SeccompData};
+    use oci_seccomp::bpf::{run, SeccompData};
     use oci_seccomp_tests::baseline::{linear_instructions, tree_instructions};
     let spec = oci_seccomp_tests::docker_profile();
     let ours = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();

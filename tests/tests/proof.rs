@@ -7,10 +7,11 @@
 #![cfg(target_arch = "x86_64")]
 
 use oci_seccomp::arch::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64};
-use oci_seccomp::prove::{prove_instructions, Model, ProofError};
+use oci_seccomp::proof::{prove_instructions, ProofError};
 use oci_seccomp::{
     compile, parse_profile, simulate, Action, Backend, CompileError, CompileOptions, Profile,
 };
+use oci_seccomp::{Semantics, Stub};
 use oci_seccomp_tests::{int80_5, program, raw, run_filtered, Exit, TIMEOUT};
 
 const GETPPID: i64 = 110;
@@ -25,11 +26,7 @@ fn libseccomp() -> CompileOptions {
 
 /// libseccomp's program, not checked.
 fn unproven(json: &str) -> oci_seccomp::Program {
-    compile(
-        &parse_profile(json).unwrap(),
-        &libseccomp().with_verify(false),
-    )
-    .unwrap()
+    oci_seccomp::libseccomp::compile_unproven(&parse_profile(json).unwrap(), &libseccomp()).unwrap()
 }
 
 /// libseccomp's program, refused by the check.
@@ -69,7 +66,7 @@ fn fail_open_miscompile_is_refused_with_a_witness_the_kernel_confirms() {
     // The witness of the proof is real: the kernel does what the proof says the program
     // does, which is not what the profile says.
     let profile = Profile::from_oci(&parse_profile(THREE_GETPPID).unwrap(), false).unwrap();
-    let model = Model::new(&profile, true);
+    let model = Semantics::new(&profile, Stub::Enosys);
     let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
         panic!("the proof must find the difference");
     };
@@ -110,7 +107,7 @@ fn the_lt_or_profile_libseccomp_miscompiles_runs_as_written() {
         assert!(err.contains(want), "{err}");
     }
     let profile = Profile::from_oci(&parse_profile(json).unwrap(), false).unwrap();
-    let model = Model::new(&profile, true);
+    let model = Semantics::new(&profile, Stub::Enosys);
     let bad = unproven(json);
     let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
         panic!("the proof must find libseccomp's difference");

@@ -44,10 +44,10 @@ fn compile_or_refused(
     refused: &AtomicUsize,
 ) -> Option<oci_seccomp::Program> {
     let parsed = parse_profile(json).unwrap();
-    match compile(&parsed, &literal()) {
+    match oci_seccomp::libseccomp::compile_unproven(&parsed, &literal()) {
         Ok(p) => Some(p),
         Err(oci_seccomp::CompileError::Miscompiled { detail, .. }) => {
-            let raw = compile(&parsed, &literal().with_verify(false)).unwrap();
+            let raw = compile(&parsed, &literal()).unwrap();
             // The proof's witness: the unproven program and the independent reference
             // must disagree there.
             let profile = oci_seccomp::Profile::from_oci_reading(
@@ -57,9 +57,9 @@ fn compile_or_refused(
                 oci_seccomp::ArgReading::Literal,
             )
             .unwrap();
-            let model = oci_seccomp::prove::Model::new(&profile, true);
-            let wrong = match oci_seccomp::prove::prove_instructions(&model, raw.instructions()) {
-                Err(oci_seccomp::prove::ProofError::Differs(cx)) => {
+            let model = oci_seccomp::Semantics::new(&profile, oci_seccomp::Stub::Enosys);
+            let wrong = match oci_seccomp::proof::prove_instructions(&model, raw.instructions()) {
+                Err(oci_seccomp::proof::ProofError::Differs(cx)) => {
                     let (arch, nr) = (cx.point.0[1], cx.point.0[0]);
                     let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
                     let got = simulate(&raw, arch, nr as i32, args).unwrap().action;

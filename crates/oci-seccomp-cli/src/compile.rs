@@ -115,7 +115,7 @@ fn pfc_text(
         oci_seccomp::arch::native(),
         reading,
     )
-    .and_then(|p| oci_seccomp::build_profile_context(&p, &opts))
+    .and_then(|p| oci_seccomp::libseccomp::build_profile_context(&p, &opts))
     .map_err(|e| util::compile_error(name, &e))?;
     let fd =
         nix::sys::memfd::memfd_create(c"oci-seccomp-pfc", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)

@@ -127,7 +127,7 @@ pub fn run(a: ExplainArgs) -> CliResult<u8> {
                 "syscall {:?}: unknown on {} to libseccomp {}",
                 a.syscall,
                 arch.name,
-                oci_seccomp::profile::libseccomp_version_string()
+                oci_seccomp::arch::libseccomp_version_string()
             ))
             .hint("check the spelling, or give the number")
         })?

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use oci_seccomp::learn::{ArgSelection, LearnOptions, Learner};
-use oci_seccomp::prove::Cause;
 use oci_seccomp::runtimes::{self, Runtime};
+use oci_seccomp::Cause;
 use oci_seccomp::LinuxSeccomp;
 use oci_seccomp_load::trace::Mode;
 use oci_seccomp_runtime::{

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use oci_seccomp::prove::Cause;
+use oci_seccomp::Cause;
 use oci_seccomp_load::trace::{Event, Mode, ReportStats};
 use serde_json::json;
 

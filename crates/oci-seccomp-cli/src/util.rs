@@ -13,7 +13,7 @@ use crate::{CliError, CliResult};
 pub fn errno_name(n: i32) -> Option<&'static str> {
     u32::try_from(n)
         .ok()
-        .and_then(oci_seccomp::errno::errno_name)
+        .and_then(oci_seccomp::arch::errno::errno_name)
 }
 
 /// Parses an errno: a name (`EPERM`, case-insensitive) or a number 1..=4095.
@@ -21,7 +21,8 @@ pub fn parse_errno(text: &str) -> Option<i32> {
     if let Ok(n) = text.parse::<i32>() {
         return (1..=4095).contains(&n).then_some(n);
     }
-    oci_seccomp::errno::errno_number(&text.to_ascii_uppercase()).and_then(|n| i32::try_from(n).ok())
+    oci_seccomp::arch::errno::errno_number(&text.to_ascii_uppercase())
+        .and_then(|n| i32::try_from(n).ok())
 }
 
 /// Parses a number: decimal, or hex with `0x`; a leading `-` gives the two's complement,

@@ -194,7 +194,7 @@ fn install_vs_libseccomp(c: &mut Criterion) {
             })
         },
     );
-    let ctx = oci_seccomp::build_context(&spec).unwrap();
+    let ctx = oci_seccomp::libseccomp::build_context(&spec).unwrap();
     g.bench_function("libseccomp ScmpFilterContext::load", |b| {
         b.iter_custom(|iters| {
             in_children(iters, &|| {

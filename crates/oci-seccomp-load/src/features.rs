@@ -1,7 +1,7 @@
 //! What this kernel and libseccomp support, as the `linux.seccomp` object of an OCI
 //! `features.json`.
 
-use oci_seccomp::simulate::ret;
+use oci_seccomp::bpf::ret;
 use oci_seccomp::FilterFlags;
 use oci_spec::runtime::{Arch, LinuxSeccompAction, Seccomp};
 use serde::Serialize;
@@ -83,7 +83,7 @@ fn typed<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
 /// filter flags a profile may set and those this kernel supports (probed). Installs
 /// nothing.
 pub fn features() -> Seccomp {
-    let version = oci_seccomp::profile::libseccomp_version();
+    let version = oci_seccomp::arch::libseccomp_version();
     let archs: Vec<Arch> = oci_seccomp::arch::ALL
         .iter()
         .filter(|a| a.min_libseccomp <= version)
@@ -123,7 +123,7 @@ pub fn features_report() -> SeccompFeatures {
         oci: features(),
         supported_actions,
         libseccomp: LibseccompFeatures {
-            version: oci_seccomp::profile::libseccomp_version_string(),
+            version: oci_seccomp::arch::libseccomp_version_string(),
             api_level,
         },
     }

@@ -4,7 +4,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags};
 
-use oci_seccomp::simulate::{ret, BPF_RET_K};
+use oci_seccomp::bpf::{ret, BPF_RET_K};
 use oci_seccomp::{FilterFlags, Program};
 
 use crate::error::LoadError;
@@ -164,7 +164,7 @@ pub fn effective_flags(program: &Program) -> FilterFlags {
 /// - [`LoadError::Kernel`]: any other errno of `seccomp(2)`, with the flags passed.
 pub fn install(program: &Program) -> Result<Installed, LoadError> {
     let insns = program.instructions();
-    if insns.is_empty() || insns.len() > oci_seccomp::program::BPF_MAXINSNS {
+    if insns.is_empty() || insns.len() > oci_seccomp::bpf::BPF_MAXINSNS {
         return Err(LoadError::BadProgram { len: insns.len() });
     }
     if let Some(f) = single_flags(program.flags()).find(|f| !flag_supported(*f)) {

@@ -25,8 +25,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use oci_seccomp::prove::{Cause, Model};
 use oci_seccomp::{Action, Profile, Program, SeccompData};
+use oci_seccomp::{Cause, Semantics};
 
 use crate::error::NotifyError;
 use crate::notify::{Notification, NotifyFd};
@@ -439,7 +439,7 @@ fn with_count(line: &serde_json::Value, count: u64) -> serde_json::Value {
 #[derive(Debug)]
 pub struct Tracer {
     original: Program,
-    model: Model,
+    model: Semantics,
     mode: Mode,
     identities: Identities,
 }
@@ -456,7 +456,7 @@ impl Tracer {
         mode: Mode,
     ) -> Self {
         Self {
-            model: Model::new(profile, options.enosys_stub),
+            model: Semantics::new(profile, options.stub),
             original,
             mode,
             identities: Identities::default(),
@@ -478,9 +478,9 @@ impl Tracer {
             args: n.args,
         };
         // A proven program always runs to a RET; if it ever did not, kill (fail closed).
-        let action = oci_seccomp::simulate::run(self.original.instructions(), &data)
+        let action = oci_seccomp::bpf::run(self.original.instructions(), &data)
             .map_or(Action::KillProcess, |d| d.action);
-        let verdict = oci_seccomp::prove::decide(&self.model, n.arch, n.nr as u32, n.args);
+        let verdict = self.model.decide(n.arch, n.nr as u32, n.args);
         let cause = verdict
             .outcomes
             .iter()

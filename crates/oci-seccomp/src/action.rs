@@ -75,6 +75,21 @@ impl std::fmt::Display for Action {
     }
 }
 
+/// The kernel's precedence of actions when several filters disagree
+/// (`kernel/seccomp.c`, `seccomp_run_filters`): higher is stricter.
+pub fn strictness(a: Action) -> u8 {
+    match a {
+        Action::KillProcess => 7,
+        Action::KillThread => 6,
+        Action::Trap(_) => 5,
+        Action::Errno(_) => 4,
+        Action::Notify => 3,
+        Action::Trace(_) => 2,
+        Action::Log => 1,
+        Action::Allow => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,28 @@
 
 use std::io;
 
+use crate::action::Action;
+
+/// The witness of a failed proof: one call, what the program returns for it, and what the
+/// profile accepts ([`CompileError::Miscompiled`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Miscompiled {
+    /// `seccomp_data.arch`, an `AUDIT_ARCH_*` value.
+    pub arch: u32,
+    /// `seccomp_data.nr` (x32 numbers with bit 30).
+    pub nr: u32,
+    /// The six arguments, in the ABI's byte order already read as 64-bit values.
+    pub args: [u64; 6],
+    /// What the program returns.
+    pub got: Action,
+    /// The actions the profile accepts for the call (never empty).
+    pub want: Vec<Action>,
+    /// Whether a stricter action than `want[0]` is acceptable too (a call through a
+    /// multiplexer).
+    pub at_least: bool,
+}
+
 /// Why a `linux.seccomp` object could not be compiled.
 ///
 /// Every variant that comes from the input names the JSON path of the offending field
@@ -100,7 +122,7 @@ pub enum CompileError {
     },
 
     /// The argument comparisons need a decision diagram larger than any program the kernel
-    /// accepts; our generator stopped building it (see [`crate::codegen`]).
+    /// accepts; our generator stopped building it (see [`crate::backend::native`]).
     #[error(
         "the argument comparisons need more than the kernel's limit of {max} instructions \
          ({detail}): use fewer comparisons per entry, masks, or fewer architectures"
@@ -124,15 +146,17 @@ pub enum CompileError {
         source: libseccomp::error::SeccompError,
     },
 
-    /// libseccomp produced a program that decides otherwise than the profile says (the
-    /// self-check of [`crate::CompileOptions::verify`]). Refused, so that no filter fails
-    /// open.
+    /// A backend produced a program that decides otherwise than the profile says, found
+    /// by the proof ([`crate::proof`]). Refused, so that no filter fails open.
     #[error("{entry}: refusing a miscompiled filter: {detail}")]
     Miscompiled {
         /// The entries for the syscall concerned.
         entry: String,
         /// What was checked, what the program did and what it should have done.
         detail: String,
+        /// The call on which they differ, as data; `None` when the program could not be
+        /// proven at all (an instruction the proof does not model).
+        witness: Option<Box<Miscompiled>>,
     },
 
     /// The complete check ran out of its step budget before it could show that the

@@ -1,14 +1,38 @@
-//! Translate the OCI `linux.seccomp` object into a validated, loadable seccomp program.
+//! Translate the OCI `linux.seccomp` object into a validated, proven, loadable seccomp
+//! program.
 //!
-//! The data flows one way:
+//! # Terminology
+//!
+//! A **profile** (the runtime spec's `linux.seccomp`) has a default action and
+//! **entries** (`syscalls[i]`). Each entry names syscalls; each name with the entry's
+//! action and argument comparisons is a **rule**, and each comparison a **condition**
+//! (`arg1 & 0x7e020000 == 0`). A profile is validated into a [`Profile`]; its meaning,
+//! what it decides for any call and which entry decides it, is its [`Semantics`]. A
+//! **backend** turns it into instructions (classic BPF, [`Instruction`]); the **proof**
+//! checks them against the semantics over every input; only then are they a
+//! [`Program`], which the `oci-seccomp-load` crate installs.
+//!
+//! # The pipeline
 //!
 //! ```text
-//! LinuxSeccomp (oci-spec) -> Profile (validated) -> libseccomp context -> exported BPF
-//!   -> ENOSYS stub on the default path -> complete check -> Program (instructions + flags)
+//!  LinuxSeccomp ──parse──▶ validate ──▶ Profile ──▶ Semantics (what it decides, and why)
+//!   (oci-spec)    profile::parse   profile::validate       │
+//!                                      │                    │
+//!                                      ▼                    ▼
+//!                         backend: native (default) ──▶ proof ──▶ Program
+//!                                  or libseccomp           (every input; a witness
+//!                                                           call when it fails)
+//!  tools on top: lint · explain · learn · trace routing · cache · moby (Docker/Podman)
 //! ```
 //!
-//! Installing the program is the job of the `oci-seccomp-load` crate; this crate never
-//! touches the calling process's seccomp state.
+//! The folders under `src/` follow it: `profile/` (parse, validate, semantics), `bpf/`
+//! (instructions, opcodes, `seccomp_data`, the interpreter; it never names a profile),
+//! `backend/` (native, libseccomp, the ENOSYS stub), `proof/`, `program.rs`, and `tools/`.
+//! `arch/` holds the kernel's facts (architectures, syscall numbers, errno values,
+//! argument widths). docs/design.md §1 draws the same pipeline and says where a new
+//! validation rule, lint, backend or output format goes.
+//!
+//! This crate never touches the calling process's seccomp state.
 //!
 //! ```
 //! use oci_seccomp::{compile, parse_profile, simulate, Action, CompileOptions};
@@ -28,41 +52,44 @@
 //! ```
 
 mod action;
-pub mod arch;
-pub mod argwidth;
-pub mod bpf;
-pub mod cache;
-pub mod codegen;
-mod compile;
-pub mod errno;
-pub mod error;
-pub mod explain;
-pub mod learn;
-pub mod lint;
-pub mod moby;
-mod parse;
-pub mod profile;
-pub mod program;
-pub mod prove;
-pub mod runtimes;
-pub mod simulate;
-pub mod stub;
-#[rustfmt::skip]
-pub mod syscall_table;
-pub mod trace;
-pub mod verify;
+mod backend;
+mod error;
+mod options;
+mod pipeline;
+mod program;
+mod tools;
 
-pub use action::Action;
-pub use cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
-pub use compile::{
-    build_context, build_profile_context, compile, compile_profile, compile_profile_within,
-    export_instructions, Backend, CompileOptions,
+pub mod arch;
+pub mod bpf;
+pub mod profile;
+pub mod proof;
+
+// The pipeline.
+pub use options::{Backend, CompileOptions};
+pub use pipeline::{compile, compile_profile, compile_profile_within};
+pub use profile::semantics::Stub;
+
+// The profile and its meaning.
+pub use profile::parse::{
+    find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES,
 };
-pub use error::{CompileError, ParseError, ProgramFormatError, SimulateError};
-pub use parse::{find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES};
-pub use profile::{ArgReading, Profile};
-pub use program::{FilterFlags, Instruction, Program};
-pub use simulate::{is_allow_given, is_constant_allow, simulate, Decision, SeccompData};
+pub use profile::semantics::{Cause, Semantics, StepBudget, Verdict, MAX_STEPS};
+pub use profile::{ArgReading, Condition, Op, Profile, Rule};
+
+// The program.
+pub use action::{strictness, Action};
+pub use bpf::{is_allow_given, is_constant_allow, Decision, Instruction, SeccompData};
+pub use program::{simulate, FilterFlags, Program};
+
+// The program cache a runtime keeps between starts.
+pub use tools::cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
+
+// Errors, one per operation.
+pub use error::{CompileError, Miscompiled, ParseError, ProgramFormatError, SimulateError};
+
+// Namespaces: the profile's details, the backends, the proof, and the tools built on top.
+pub use backend::{libseccomp, native};
+pub use tools::{cache, explain, learn, lint, moby, runtimes, trace};
 
 /// Re-export of the oci-spec types this crate takes.
 pub use oci_spec::runtime::{

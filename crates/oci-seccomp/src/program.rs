@@ -1,53 +1,8 @@
 //! The compiled, loadable program and its checked byte format.
 
-use std::fmt;
-
-use crate::bpf::{ret, BPF_RET_K};
+use crate::bpf::{ret, Decision, Instruction, SeccompData, BPF_MAXINSNS, BPF_RET_K};
 use crate::error::ProgramFormatError;
-
-/// Kernel limit on the length of a classic BPF program (`BPF_MAXINSNS`).
-pub const BPF_MAXINSNS: usize = 4096;
-
-/// One classic BPF instruction, laid out exactly as the kernel's `struct sock_filter`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[repr(C)]
-pub struct Instruction {
-    /// Opcode: class, size/operation and source bits.
-    pub code: u16,
-    /// Jump offset when the condition holds.
-    pub jt: u8,
-    /// Jump offset when the condition does not hold.
-    pub jf: u8,
-    /// The constant operand.
-    pub k: u32,
-}
-
-impl Instruction {
-    /// A non-jump instruction (`BPF_STMT`).
-    pub const fn stmt(code: u16, k: u32) -> Self {
-        Self {
-            code,
-            jt: 0,
-            jf: 0,
-            k,
-        }
-    }
-
-    /// A conditional jump (`BPF_JUMP`).
-    pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Self {
-        Self { code, jt, jf, k }
-    }
-}
-
-impl fmt::Display for Instruction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{{ 0x{:04x}, {:3}, {:3}, 0x{:08x} }}",
-            self.code, self.jt, self.jf, self.k
-        )
-    }
-}
+use crate::error::SimulateError;
 
 bitflags::bitflags! {
     /// Filter flags passed to `seccomp(SECCOMP_SET_MODE_FILTER, flags, ...)`.
@@ -292,6 +247,29 @@ pub(crate) fn fnv1a64(data: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
+}
+
+/// Runs `program` on a syscall of `arch` (an `AUDIT_ARCH_*` value) with number `nr` and
+/// arguments `args`, as the kernel would ([`crate::bpf::run`]).
+///
+/// # Errors
+///
+/// As [`crate::bpf::run`].
+pub fn simulate(
+    program: &Program,
+    arch: u32,
+    nr: i32,
+    args: [u64; 6],
+) -> Result<Decision, SimulateError> {
+    crate::bpf::run(
+        program.instructions(),
+        &SeccompData {
+            nr,
+            arch,
+            instruction_pointer: 0,
+            args,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -380,7 +380,7 @@ fn validation_work_is_bounded_whatever_the_names_and_comparisons() {
 
 #[test]
 fn a_budget_with_a_deadline_runs_out_when_the_deadline_passes() {
-    use oci_seccomp::prove::StepBudget;
+    use oci_seccomp::StepBudget;
     let past = std::time::Instant::now() - std::time::Duration::from_secs(1);
     let mut b = StepBudget::new(1 << 30).with_deadline(past);
     // The clock is read every 2^14 steps: small charges before that pass.

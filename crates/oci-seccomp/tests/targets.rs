@@ -4,7 +4,7 @@
 
 use oci_seccomp::arch::{self, ArchInfo};
 use oci_seccomp::moby::{render_default, KernelVersion, RenderOptions};
-use oci_seccomp::prove::Cause;
+use oci_seccomp::Cause;
 use oci_seccomp::{compile, parse_profile, simulate, Action, CompileOptions, Profile, SeccompData};
 
 fn target(name: &str) -> &'static ArchInfo {
@@ -90,7 +90,7 @@ fn s390x_syscall_zero_gets_enosys_from_the_stub() {
 fn docker_default_for_every_architecture_from_this_host() {
     let mut built = 0;
     for t in arch::ALL {
-        if oci_seccomp::profile::libseccomp_version() < t.min_libseccomp {
+        if oci_seccomp::arch::libseccomp_version() < t.min_libseccomp {
             continue;
         }
         let opts = RenderOptions::host()
@@ -159,7 +159,7 @@ fn a_target_this_libseccomp_cannot_build_is_refused() {
     let spec = parse_profile(json).unwrap();
     let mut refused = 0;
     for t in arch::ALL {
-        if oci_seccomp::profile::libseccomp_version() >= t.min_libseccomp {
+        if oci_seccomp::arch::libseccomp_version() >= t.min_libseccomp {
             continue;
         }
         let e = compile(&spec, &for_target(t)).unwrap_err().to_string();
@@ -167,7 +167,7 @@ fn a_target_this_libseccomp_cannot_build_is_refused() {
         refused += 1;
     }
     // Debian 12's libseccomp 2.5.4 lacks LoongArch, M68K and SuperH.
-    if oci_seccomp::profile::libseccomp_version() < (2, 6, 0) {
+    if oci_seccomp::arch::libseccomp_version() < (2, 6, 0) {
         assert_eq!(refused, 4);
     }
 }

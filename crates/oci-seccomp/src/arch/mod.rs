@@ -1,5 +1,10 @@
 //! Architectures: OCI names, libseccomp tokens and kernel `AUDIT_ARCH_*` values.
 
+pub mod argwidth;
+pub mod errno;
+#[rustfmt::skip]
+pub mod syscall_table;
+
 use libseccomp::ScmpArch;
 use oci_spec::runtime::Arch;
 
@@ -197,7 +202,7 @@ fn raw_number(name: &str, arch: &ArchInfo) -> Option<i32> {
 /// `setsockopt` is 366 on x86, since Linux 4.3) as well as the multiplexer; this returns
 /// the direct number, found with libseccomp's own reverse resolver.
 ///
-/// The answer comes from [`crate::syscall_table`], generated from libseccomp's resolver
+/// The answer comes from [`syscall_table`], generated from libseccomp's resolver
 /// ([`resolve_with_libseccomp`]) and checked against it by a test; names or
 /// architectures the table lacks (a newer libseccomp) are asked of libseccomp.
 pub fn resolve(name: &str, arch: &ArchInfo) -> Option<i32> {
@@ -207,7 +212,7 @@ pub fn resolve(name: &str, arch: &ArchInfo) -> Option<i32> {
     }
 }
 
-/// [`crate::syscall_table`], indexed: name -> row, and per entry of [`ALL`] its column.
+/// [`syscall_table`], indexed: name -> row, and per entry of [`ALL`] its column.
 struct Table {
     rows: rustc_hash::FxHashMap<&'static str, usize>,
     columns: Vec<Option<&'static [i32]>>,
@@ -216,7 +221,7 @@ struct Table {
 fn table() -> &'static Table {
     static TABLE: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| Table {
-        rows: crate::syscall_table::NAMES
+        rows: syscall_table::NAMES
             .iter()
             .enumerate()
             .map(|(i, n)| (*n, i))
@@ -224,7 +229,7 @@ fn table() -> &'static Table {
         columns: ALL
             .iter()
             .map(|a| {
-                crate::syscall_table::NUMBERS
+                syscall_table::NUMBERS
                     .iter()
                     .find(|(n, _)| *n == a.name)
                     .map(|(_, c)| *c)
@@ -233,7 +238,7 @@ fn table() -> &'static Table {
     })
 }
 
-/// The row of `name` in [`crate::syscall_table`], if it has one.
+/// The row of `name` in [`syscall_table`], if it has one.
 pub(crate) fn table_row(name: &str) -> Option<usize> {
     table().rows.get(name).copied()
 }
@@ -280,7 +285,7 @@ pub fn is_known(name: &str) -> bool {
 
 /// [`resolve`] asked of libseccomp (`seccomp_syscall_resolve_name_arch`, and its reverse
 /// resolver for the direct numbers of socket and IPC calls): the source of
-/// [`crate::syscall_table`].
+/// [`syscall_table`].
 pub fn resolve_with_libseccomp(name: &str, arch: &ArchInfo) -> Option<i32> {
     let nr = raw_number(name, arch)?;
     if nr >= 0 {
@@ -447,7 +452,7 @@ pub fn syscall_name(nr: i32, arch: &ArchInfo) -> Option<String> {
 #[doc(hidden)]
 pub fn render_syscall_table() -> String {
     use std::fmt::Write;
-    let version = crate::profile::libseccomp_version();
+    let version = libseccomp_version();
     let arches: Vec<&ArchInfo> = ALL.iter().filter(|a| version >= a.min_libseccomp).collect();
     let mut names = std::collections::BTreeSet::new();
     for a in &arches {
@@ -471,7 +476,7 @@ pub fn render_syscall_table() -> String {
          //! `cargo run -p oci-seccomp --example syscall_table > crates/oci-seccomp/src/syscall_table.rs`\n\
          //! and checked against libseccomp by `arch::tests::syscall_table_is_libseccomps`.\n\
          //! Do not edit.\n",
-        crate::profile::libseccomp_version_string()
+        libseccomp_version_string()
     );
     let _ = writeln!(out, "/// Every name, sorted.");
     let _ = writeln!(out, "pub static NAMES: &[&str] = &[");
@@ -500,19 +505,33 @@ pub fn render_syscall_table() -> String {
     out
 }
 
+/// Runtime libseccomp version as `(major, minor, micro)`: which architectures and syscall
+/// names the linked libseccomp knows, and so what runc and crun on this host can build.
+pub fn libseccomp_version() -> (u32, u32, u32) {
+    libseccomp::ScmpVersion::current()
+        .map(|v| (v.major, v.minor, v.micro))
+        .unwrap_or((0, 0, 0))
+}
+
+/// Runtime libseccomp version as text (`2.5.4`).
+pub fn libseccomp_version_string() -> String {
+    let (a, b, c) = libseccomp_version();
+    format!("{a}.{b}.{c}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn syscall_table_is_libseccomps() {
-        let version = crate::profile::libseccomp_version();
+        let version = libseccomp_version();
         if version != (2, 5, 4) {
             // Another libseccomp: every entry must still agree (numbers are ABI), and it
             // may know more names than the table (asked of it directly).
-            for (arch, numbers) in crate::syscall_table::NUMBERS {
+            for (arch, numbers) in syscall_table::NUMBERS {
                 let a = by_name(arch).expect("a known architecture");
-                for (n, nr) in crate::syscall_table::NAMES.iter().zip(*numbers) {
+                for (n, nr) in syscall_table::NAMES.iter().zip(*numbers) {
                     assert_eq!(
                         resolve_with_libseccomp(n, a).unwrap_or(-1),
                         *nr,

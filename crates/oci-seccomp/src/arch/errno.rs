@@ -21,6 +21,9 @@ pub const ENOSYS: u16 = libc::ENOSYS as u16;
 /// `EPERM`, the errno of an ERRNO or TRACE action without `errnoRet`.
 pub const EPERM: u16 = libc::EPERM as u16;
 
+/// Largest errno the kernel passes through (`MAX_ERRNO`, include/linux/err.h).
+pub const MAX_ERRNO: u32 = 4095;
+
 /// Every errno name `nix` knows for this target with its number, primary names in
 /// numeric order, then the aliases (`EWOULDBLOCK`, `EDEADLOCK`, `ENOTSUP`) where the
 /// target defines them as aliases.
@@ -32,7 +35,7 @@ pub fn errnos() -> &'static [(String, i32)] {
     static TABLE: OnceLock<Vec<(String, i32)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         // MAX_ERRNO (4095) fits an i32.
-        let mut table: Vec<(String, i32)> = (1..=crate::profile::MAX_ERRNO as i32)
+        let mut table: Vec<(String, i32)> = (1..=MAX_ERRNO as i32)
             .filter_map(|n| {
                 let e = Errno::from_raw(n);
                 (e != Errno::UnknownErrno).then(|| (format!("{e:?}"), n))

@@ -42,11 +42,12 @@
 //!   far, which adds no executed instruction) or a `ja` (32-bit offset) in front of a
 //!   far sub-diagram.
 //!
-//! Every program is checked by the complete check ([`crate::prove`]) before
+//! Every program is checked by the complete check ([`crate::proof`]) before
 //! [`crate::compile_profile`] returns it.
 
 use std::collections::BTreeMap;
 
+use crate::action::strictness;
 use crate::action::Action;
 use crate::arch::{
     self, multiplexer_of, multiplexes, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT,
@@ -55,10 +56,10 @@ use crate::bpf::{
     ret, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD,
     BPF_RET, BPF_W,
 };
+use crate::bpf::{Instruction, BPF_MAXINSNS};
 use crate::error::CompileError;
+use crate::profile::semantics::Stub;
 use crate::profile::{Condition, Op, Profile};
-use crate::program::{Instruction, BPF_MAXINSNS};
-use crate::prove::strictness;
 
 const FULL: u32 = u32::MAX;
 /// Word index of `seccomp_data.nr`.
@@ -792,14 +793,14 @@ fn abi_search(
     gen: &mut Gen,
     profile: &Profile,
     a: &ArchInfo,
-    stub: bool,
+    stub: Stub,
     floor: u32,
     ceiling: u32,
 ) -> Vec<(u32, Id)> {
     gen.big_endian = a.big_endian;
     let (numbers, max) = profile.numbers(a);
     let none = NoMatch {
-        stub: stub && crate::stub::wanted(profile.default_action()),
+        stub: stub.applies_to(profile.default_action()),
         enosys: a.enosys(),
         max,
         s390: a.name.starts_with("SCMP_ARCH_S390"),
@@ -868,14 +869,14 @@ fn syscall_diagram(gen: &mut Gen, list: &[GenRule], fallback: u32) -> Id {
 }
 
 /// Generates the program for a validated profile, `stub` saying whether the ENOSYS stub
-/// is part of it (as [`crate::CompileOptions::enosys_stub`]).
+/// is part of it (as [`crate::CompileOptions::stub`]).
 ///
 /// # Errors
 ///
 /// [`CompileError::ProgramTooLong`] when the program has more than [`BPF_MAXINSNS`]
 /// instructions, [`CompileError::ComparisonsTooComplex`] when its argument diagram grows
 /// past any program the kernel accepts (it is not built to the end).
-pub fn generate(profile: &Profile, stub: bool) -> Result<Vec<Instruction>, CompileError> {
+pub fn generate(profile: &Profile, stub: Stub) -> Result<Vec<Instruction>, CompileError> {
     let mut gen = Gen {
         g: Graph::default(),
         memo: rustc_hash::FxHashMap::default(),
@@ -1144,13 +1145,13 @@ mod tests {
             entries.join(",")
         );
         let p = profile(&json);
-        let insns = generate(&p, true).unwrap();
+        let insns = generate(&p, Stub::Enosys).unwrap();
         assert!(insns.len() > 1000, "{}", insns.len());
         assert!(insns.iter().any(|i| i.code == BPF_JMP | BPF_JA));
         let rets = insns.iter().filter(|i| i.code == BPF_RET | BPF_K).count();
         assert!(rets > 3, "copies of ret: {rets}");
         let program = Program::new(insns, p.flags(), p.optional_flags());
-        crate::prove::prove(&p, &program, true).unwrap();
+        crate::proof::prove(&p, &program, Stub::Enosys).unwrap();
         for i in [0u64, 1, 299, 300, 511, 1023] {
             let nr = arch::resolve(&names[i as usize % names.len()], native).unwrap();
             for v in [i, i + 300 * 7 + 1] {

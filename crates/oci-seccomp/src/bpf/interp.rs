@@ -4,71 +4,16 @@
 //! path lengths. It accepts exactly the instructions that the kernel's
 //! `seccomp_check_filter` accepts, and a hostile program yields an error, never a panic.
 
-use crate::error::SimulateError;
-use crate::program::{Instruction, Program};
-
-pub use crate::action::Action;
-/// Re-exported from [`crate::bpf`], where they now live.
-pub use crate::bpf::{ret, BPF_RET_K, SECCOMP_DATA_LEN};
-use crate::bpf::{
+use super::{ret, SECCOMP_DATA_LEN};
+use super::{Instruction, SeccompData};
+use super::{
     BPF_A, BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_CLASS_MASK, BPF_DIV, BPF_IMM, BPF_JA, BPF_JEQ,
     BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM,
     BPF_MEMWORDS, BPF_MISC, BPF_MOD, BPF_MUL, BPF_NEG, BPF_OP_MASK, BPF_OR, BPF_RET, BPF_RSH,
     BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR,
 };
-
-/// The input of a filter: the kernel's `struct seccomp_data`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct SeccompData {
-    /// Syscall number as the arch defines it (x32 numbers carry bit 30).
-    pub nr: i32,
-    /// `AUDIT_ARCH_*` value.
-    pub arch: u32,
-    /// Instruction pointer at the syscall.
-    pub instruction_pointer: u64,
-    /// The six arguments.
-    pub args: [u64; 6],
-}
-
-impl SeccompData {
-    /// Whether the kernel that fills this struct is big-endian: the byte order of the
-    /// architecture named by `arch` (s390x, ppc64, mips...). A filter's loads read the
-    /// 64-bit fields in that order, so on a big-endian host the word at offset 16 is the
-    /// high half of `args[0]`.
-    pub fn big_endian(&self) -> bool {
-        crate::arch::ALL
-            .iter()
-            .find(|a| a.audit_arch == self.arch)
-            .is_some_and(|a| a.big_endian)
-    }
-
-    /// Reads the 32-bit word at `offset` as the kernel of `arch`'s byte order lays out
-    /// the struct; `None` when outside the struct or misaligned.
-    fn word(&self, offset: u32) -> Option<u32> {
-        if offset % 4 != 0 || offset >= SECCOMP_DATA_LEN {
-            return None;
-        }
-        let half = |v: u64, first: bool| {
-            // The first word of a u64 in memory is its low half on a little-endian
-            // machine, its high half on a big-endian one.
-            if first != self.big_endian() {
-                v as u32
-            } else {
-                (v >> 32) as u32
-            }
-        };
-        Some(match offset {
-            0 => self.nr as u32,
-            4 => self.arch,
-            8 => half(self.instruction_pointer, true),
-            12 => half(self.instruction_pointer, false),
-            _ => {
-                let i = ((offset - 16) / 8) as usize;
-                half(self.args[i], (offset - 16) % 8 == 0)
-            }
-        })
-    }
-}
+use crate::action::Action;
+use crate::error::SimulateError;
 
 /// The outcome of running a program on one syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,29 +26,6 @@ pub struct Decision {
     pub ret_index: usize,
     /// Instructions executed, the `RET` included.
     pub executed: usize,
-}
-
-/// Runs `program` on a syscall of `arch` (an `AUDIT_ARCH_*` value) with number `nr` and
-/// arguments `args`.
-///
-/// # Errors
-///
-/// As [`run`].
-pub fn simulate(
-    program: &Program,
-    arch: u32,
-    nr: i32,
-    args: [u64; 6],
-) -> Result<Decision, SimulateError> {
-    run(
-        program.instructions(),
-        &SeccompData {
-            nr,
-            arch,
-            instruction_pointer: 0,
-            args,
-        },
-    )
 }
 
 /// Runs raw instructions on `data`.

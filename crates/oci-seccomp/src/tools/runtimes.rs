@@ -272,7 +272,7 @@ fn merged(mut calls: Vec<RuntimeCall>) -> Vec<RuntimeCall> {
 
 /// Those of `calls` that `program` does not allow for the native architecture of a
 /// target `arch` (an `AUDIT_ARCH_*` value) whatever their other arguments hold
-/// ([`crate::simulate::is_allow_given`]). Names the architecture does not have are never
+/// ([`crate::bpf::is_allow_given`]). Names the architecture does not have are never
 /// missing.
 #[must_use]
 pub fn missing(
@@ -287,7 +287,7 @@ pub fn missing(
             None => false,
             Some(nr) => {
                 let fixed: Vec<(usize, u64)> = c.arg0.map(|v| (0, v)).into_iter().collect();
-                !crate::simulate::is_allow_given(
+                !crate::bpf::is_allow_given(
                     program.instructions(),
                     arch.audit_arch,
                     nr as u32,
@@ -318,7 +318,7 @@ pub fn allow_entries(calls: &[RuntimeCall]) -> Vec<serde_json::Value> {
         if let Some(v) = c.arg0 {
             // Compared on the bits the kernel reads (prctl's option is an int), as the
             // recorder writes its own conditions: the same under runc's 64-bit reading.
-            let mask = crate::argwidth::kernel_mask(c.name, 0);
+            let mask = crate::arch::argwidth::kernel_mask(c.name, 0);
             let arg = if mask == u64::MAX {
                 serde_json::json!({"index": 0, "value": v, "op": "SCMP_CMP_EQ"})
             } else {

@@ -53,7 +53,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::arch::ArchInfo;
-use crate::parse::{json_message, kind, MAX_PROFILE_BYTES};
+use crate::profile::parse::{json_message, kind, MAX_PROFILE_BYTES};
 
 /// Docker's default capability set (what a container gets without `--cap-add`).
 pub const DOCKER_DEFAULT_CAPS: &[&str] = &[
@@ -483,7 +483,10 @@ fn fields<'a>(
 ) -> Result<Vec<(&'static str, &'a Value)>, MobyError> {
     let mut out: Vec<(&'static str, &'a Value)> = Vec::new();
     for (k, v) in obj {
-        match known.iter().find(|n| crate::parse::go_key_eq(k, n)) {
+        match known
+            .iter()
+            .find(|n| crate::profile::parse::go_key_eq(k, n))
+        {
             Some(name) => {
                 if out.iter().any(|(n, _)| n == name) {
                     return Err(MobyError::invalid(
@@ -593,7 +596,7 @@ fn errno_by_name(
         return Ok(number);
     };
     let value = Value::String(name.to_string());
-    let Some(n) = crate::errno::errno_number(name) else {
+    let Some(n) = crate::arch::errno::errno_number(name) else {
         return Err(MobyError::invalid(
             path,
             &value,
@@ -606,7 +609,7 @@ fn errno_by_name(
             &value,
             format!(
                 "{name} is errno {n}, but {number_key} beside it is {m}{}: the two must name the same errno",
-                crate::errno::errno_name(m)
+                crate::arch::errno::errno_name(m)
                     .map(|x| format!(" ({x})"))
                     .unwrap_or_default()
             ),
@@ -897,7 +900,7 @@ pub fn is_moby(json: &str) -> bool {
 
 /// [`is_moby`] of a parsed JSON value.
 pub(crate) fn is_moby_value(v: &Value) -> bool {
-    crate::parse::find_docker_key(v).is_some()
+    crate::profile::parse::find_docker_key(v).is_some()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -997,7 +1000,7 @@ pub fn render_json(json: &str, opts: &RenderOptions) -> Result<LinuxSeccomp, Mob
 
 /// The embedded default profile (moby format) as JSON text: our own file with the policy
 /// of Docker's current default (see `docs/moby.md`).
-pub const DEFAULT_PROFILE_JSON: &str = include_str!("../profiles/default.json");
+pub const DEFAULT_PROFILE_JSON: &str = include_str!("../../profiles/default.json");
 
 /// The embedded default profile, parsed.
 pub fn default_profile() -> MobyProfile {

@@ -9,7 +9,7 @@
 //!   before and never reaches the agent (the traced filter costs allowed calls nothing);
 //! - every other input reaches the `RET` it reached before, and the agent can learn what
 //!   the kernel would have done by running the **original** program on the notification's
-//!   `seccomp_data` ([`crate::simulate::run`]), and why from [`crate::Profile::decide`].
+//!   `seccomp_data` ([`crate::bpf::run`]), and why from [`crate::Profile::decide`].
 //!
 //! That is the whole proof: the original program is proven against the profile, and
 //! [`check_routed`] confirms, instruction by instruction, that the routed one differs
@@ -27,11 +27,12 @@
 //! refused ([`TraceError::AlreadyNotifies`]): its agent and ours would share one fd.
 
 use crate::action::Action;
+use crate::bpf::Instruction;
 use crate::bpf::{
     ret, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_MISC, BPF_RET, BPF_RET_K,
     BPF_W, BPF_X,
 };
-use crate::program::{FilterFlags, Instruction, Program};
+use crate::program::{FilterFlags, Program};
 
 /// `SECCOMP_SET_MODE_FILTER`, the first argument of `seccomp(2)`.
 const SET_MODE_FILTER: u32 = 1;

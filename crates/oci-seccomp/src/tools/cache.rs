@@ -50,9 +50,9 @@ use nix::sys::stat::Mode;
 use nix::unistd::UnlinkatFlags;
 use oci_spec::runtime::LinuxSeccomp;
 
-use crate::compile::{compile, CompileOptions};
 use crate::error::CompileError;
 use crate::program::{fnv1a64, Program};
+use crate::{compile, CompileOptions};
 
 const ENTRY_MAGIC: [u8; 8] = *b"OCISCACH";
 const ENTRY_VERSION: u32 = 2;
@@ -144,10 +144,7 @@ impl CacheKey {
         put(&mut b, env!("CARGO_PKG_VERSION").as_bytes());
         // What a profile means and how it is compiled, beyond the version number (v3).
         put(&mut b, SEMANTICS.as_bytes());
-        put(
-            &mut b,
-            crate::profile::libseccomp_version_string().as_bytes(),
-        );
+        put(&mut b, crate::arch::libseccomp_version_string().as_bytes());
         put(&mut b, &libseccomp::get_api().to_le_bytes());
         put(&mut b, kernel_release().as_bytes());
         put(&mut b, crate::arch::native().name.as_bytes());
@@ -155,7 +152,8 @@ impl CacheKey {
             &mut b,
             &[
                 u8::from(opts.strict),
-                u8::from(opts.enosys_stub),
+                u8::from(opts.stub == crate::Stub::Enosys),
+                #[allow(deprecated)] // Part of the key as long as it exists.
                 u8::from(opts.verify),
             ],
         );

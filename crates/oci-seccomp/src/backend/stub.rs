@@ -15,26 +15,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::action::Action;
 use crate::arch::{ArchInfo, X32_SYSCALL_BIT};
+use crate::bpf::Instruction;
 use crate::bpf::{
     ret, BPF_ABS, BPF_JA, BPF_JEQ, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_RET, BPF_W,
 };
-use crate::program::Instruction;
 
-/// `ENOSYS` of the build host's ABI (see [`crate::errno::ENOSYS`]).
-pub use crate::errno::ENOSYS;
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
-
-/// Whether a profile with this default action gets a stub: not when the default already
-/// lets syscalls through (ALLOW, LOG), hands them to a tracer, or returns ENOSYS.
-pub fn wanted(default: Action) -> bool {
-    !matches!(
-        default,
-        Action::Allow | Action::Log | Action::Trace(_) | Action::Errno(ENOSYS)
-    )
-}
 
 /// A piece of stub code whose `JA` placeholders must jump to the end of the stub.
 struct Block {

@@ -1,11 +1,64 @@
-//! Classic BPF as seccomp uses it: opcodes, the layout of `struct seccomp_data`, and the
-//! kernel's return values.
+//! Classic BPF as seccomp uses it: the instruction (`struct sock_filter`), opcodes, the
+//! input (`struct seccomp_data`), the kernel's return values, and an interpreter that runs
+//! a program on one input exactly as the kernel does. This layer never names a profile.
 //!
 //! Every constant comes from the `libc` crate (`linux/filter.h`, `linux/bpf_common.h`,
 //! `linux/seccomp.h`); this module only narrows them to the widths of
-//! [`Instruction`](crate::Instruction) (`code` is 16 bits) and groups them, so that the
-//! modules that build programs (`stub`, `compile`) and those that read them (`simulate`,
-//! `prove`) share one definition.
+//! [`Instruction`] (`code` is 16 bits) and groups them, so that the
+//! modules that build programs (the backends) and those that read them (the interpreter,
+//! the proof) share one definition.
+
+mod data;
+mod interp;
+
+pub use data::SeccompData;
+pub use interp::{is_allow_given, is_constant_allow, run, Decision};
+
+use std::fmt;
+
+/// Kernel limit on the length of a classic BPF program (`BPF_MAXINSNS`).
+pub const BPF_MAXINSNS: usize = 4096;
+
+/// One classic BPF instruction, laid out exactly as the kernel's `struct sock_filter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[repr(C)]
+pub struct Instruction {
+    /// Opcode: class, size/operation and source bits.
+    pub code: u16,
+    /// Jump offset when the condition holds.
+    pub jt: u8,
+    /// Jump offset when the condition does not hold.
+    pub jf: u8,
+    /// The constant operand.
+    pub k: u32,
+}
+
+impl Instruction {
+    /// A non-jump instruction (`BPF_STMT`).
+    pub const fn stmt(code: u16, k: u32) -> Self {
+        Self {
+            code,
+            jt: 0,
+            jf: 0,
+            k,
+        }
+    }
+
+    /// A conditional jump (`BPF_JUMP`).
+    pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Self {
+        Self { code, jt, jf, k }
+    }
+}
+
+impl fmt::Display for Instruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{{ 0x{:04x}, {:3}, {:3}, 0x{:08x} }}",
+            self.code, self.jt, self.jf, self.k
+        )
+    }
+}
 
 // libc declares the opcodes as `__u32`; every one fits the 16-bit `code` field.
 pub(crate) const BPF_LD: u16 = libc::BPF_LD as u16;

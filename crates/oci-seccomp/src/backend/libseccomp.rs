@@ -1,4 +1,6 @@
-//! Profile -> libseccomp context -> exported BPF -> ENOSYS stub -> [`Program`].
+//! The libseccomp backend: profile -> libseccomp context -> exported BPF -> our ENOSYS
+//! stub on its default path. Its output is proven by the pipeline like the native
+//! backend's; the complexity limits keep libseccomp's generation within seconds.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -7,143 +9,14 @@ use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, S
 use oci_spec::runtime::LinuxSeccomp;
 
 use crate::action::Action;
+use crate::arch::libseccomp_version_string;
 use crate::arch::{self, ArchInfo};
+use crate::backend::stub;
+use crate::bpf::{Instruction, BPF_MAXINSNS};
 use crate::error::CompileError;
-use crate::profile::{libseccomp_version_string, ArgReading, Op, Profile};
-use crate::program::{Instruction, Program, BPF_MAXINSNS};
-use crate::stub;
-
-/// Which code generator turns a validated profile into BPF.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Backend {
-    /// Our own generator ([`crate::codegen`]): binary search over number ranges, argument
-    /// decision diagrams, any target architecture from any host. The default.
-    #[default]
-    Native,
-    /// libseccomp's generator (`seccomp_export_bpf`), with our ENOSYS stub on its default
-    /// path; subject to the complexity limits that keep libseccomp within seconds, and
-    /// only for targets of the build host's byte order.
-    Libseccomp,
-}
-
-impl Backend {
-    /// The name used by `compile --backend`: `native` or `libseccomp`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Native => "native",
-            Self::Libseccomp => "libseccomp",
-        }
-    }
-}
-
-/// Options for [`compile`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct CompileOptions {
-    /// Refuse unknown syscall names and conflicting unconditional entries instead of
-    /// warning about them.
-    pub strict: bool,
-    /// Add the ENOSYS stub for syscalls newer than the profile (docs/design.md §2.2), on the
-    /// default path of the program.
-    pub enosys_stub: bool,
-    /// Use libseccomp's binary-tree layout when the profile has more rules than this.
-    /// It is never used with zero rules (libseccomp bug #370).
-    pub binary_tree_threshold: usize,
-    /// Check the finished program against the profile by simulation and refuse it when
-    /// libseccomp got it wrong (see the `verify` module). On by default. The native
-    /// backend's programs are always checked, whatever this says.
-    pub verify: bool,
-    /// The code generator.
-    pub backend: Backend,
-    /// The architecture of the host the program is for, which every program includes as
-    /// runc's reading of OCI does the native one (`None`: the build host's,
-    /// [`arch::native`]). Another byte order than the build host's needs
-    /// [`Backend::Native`].
-    pub target: Option<&'static ArchInfo>,
-    /// How comparisons on arguments the kernel reads as 32 (or 16) bits are decided: on
-    /// the value the kernel will use (the default), or on all 64 bits as runc does
-    /// ([`ArgReading`]).
-    pub arg_reading: ArgReading,
-}
-
-impl Default for CompileOptions {
-    fn default() -> Self {
-        Self {
-            strict: false,
-            enosys_stub: true,
-            binary_tree_threshold: 8,
-            verify: true,
-            backend: Backend::Native,
-            target: None,
-            arg_reading: ArgReading::Kernel,
-        }
-    }
-}
-
-impl CompileOptions {
-    /// Default options with `strict` set.
-    pub fn strict() -> Self {
-        Self {
-            strict: true,
-            ..Self::default()
-        }
-    }
-
-    /// Sets `strict`.
-    #[must_use]
-    pub fn with_strict(mut self, strict: bool) -> Self {
-        self.strict = strict;
-        self
-    }
-
-    /// Sets `enosys_stub`.
-    #[must_use]
-    pub fn with_enosys_stub(mut self, on: bool) -> Self {
-        self.enosys_stub = on;
-        self
-    }
-
-    /// Sets `verify`.
-    #[must_use]
-    pub fn with_verify(mut self, on: bool) -> Self {
-        self.verify = on;
-        self
-    }
-
-    /// Sets `backend`.
-    #[must_use]
-    pub fn with_backend(mut self, backend: Backend) -> Self {
-        self.backend = backend;
-        self
-    }
-
-    /// Sets `arg_reading`.
-    #[must_use]
-    pub fn with_arg_reading(mut self, reading: ArgReading) -> Self {
-        self.arg_reading = reading;
-        self
-    }
-
-    /// Sets `target`.
-    #[must_use]
-    pub fn with_target(mut self, target: Option<&'static ArchInfo>) -> Self {
-        self.target = target;
-        self
-    }
-
-    /// The target architecture: `target`, or the build host's.
-    pub fn target_arch(&self) -> &'static ArchInfo {
-        self.target.unwrap_or_else(arch::native)
-    }
-
-    /// Sets `binary_tree_threshold`.
-    #[must_use]
-    pub fn with_binary_tree_threshold(mut self, rules: usize) -> Self {
-        self.binary_tree_threshold = rules;
-        self
-    }
-}
+use crate::options::CompileOptions;
+use crate::profile::{Op, Profile};
+use crate::program::Program;
 
 fn scmp_action(a: Action) -> ScmpAction {
     match a {
@@ -179,7 +52,7 @@ pub fn build_profile_context(
 ) -> Result<ScmpFilterContext, CompileError> {
     if let Some(first) = profile.first_notify_rule() {
         let api = libseccomp::get_api();
-        if api < 5 || crate::profile::libseccomp_version() < (2, 5, 0) {
+        if api < 5 || crate::arch::libseccomp_version() < (2, 5, 0) {
             return Err(CompileError::NotifyUnsupported {
                 path: format!("syscalls[{}].action", first.entry),
                 version: libseccomp_version_string(),
@@ -322,7 +195,7 @@ pub fn build_profile_context(
 /// own object (to export PFC text, merge, or load it themselves).
 ///
 /// The context has every architecture and rule of the profile; it does not include the
-/// ENOSYS stub, which exists only in [`compile`]'s output.
+/// ENOSYS stub, which exists only in [`crate::compile`]'s output.
 ///
 /// # Errors
 ///
@@ -387,21 +260,6 @@ fn highest_numbers(profile: &Profile) -> BTreeMap<&'static str, (&'static ArchIn
         }
     }
     out
-}
-
-/// Compiles an OCI `linux.seccomp` object into a loadable program.
-///
-/// See docs/design.md §2.1 for the exact semantics; in short they are runc's, with the OCI
-/// meaning of `SCMP_CMP_MASKED_EQ`, errors for what libseccomp would silently wrap, and a
-/// deterministic ENOSYS stub on the default path.
-///
-/// # Errors
-///
-/// As [`Profile::from_oci`] and [`compile_profile`].
-pub fn compile(spec: &LinuxSeccomp, opts: &CompileOptions) -> Result<Program, CompileError> {
-    let profile =
-        Profile::from_oci_reading(spec, opts.strict, opts.target_arch(), opts.arg_reading)?;
-    compile_profile(&profile, opts)
 }
 
 /// Places the ENOSYS stub on the default path only: every `RET default` of libseccomp's
@@ -618,54 +476,32 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
     Ok(())
 }
 
-/// Compiles an already validated [`Profile`] with `opts.backend` (its target is the one it
-/// was validated for; `opts.target` is not read).
+/// [`unproven_program`] for an OCI `linux.seccomp` object, validated as
+/// [`crate::compile`] validates it: libseccomp's own output, **not proven**, for
+/// differential tests and benchmarks. Never install what it returns.
 ///
 /// # Errors
 ///
-/// A [`CompileError`]: the program is longer than the kernel accepts, or the complete
-/// check finds a call the program decides otherwise than the profile
-/// ([`CompileError::Miscompiled`]; always checked for the native backend, with
-/// `opts.verify` for libseccomp's), or the check needs more than [`crate::prove::MAX_STEPS`]
-/// steps ([`CompileError::TooComplexToProve`]). With [`Backend::Libseccomp`] also: the profile
-/// exceeds a complexity limit (naming the entry), is for another byte order, or
-/// libseccomp refuses or cannot export it.
-pub fn compile_profile(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
-    compile_profile_within(
-        profile,
-        opts,
-        &mut crate::prove::StepBudget::new(crate::prove::MAX_STEPS),
-    )
+/// As [`crate::Profile::from_oci`] and [`unproven_program`].
+pub fn compile_unproven(
+    spec: &LinuxSeccomp,
+    opts: &CompileOptions,
+) -> Result<Program, CompileError> {
+    let profile =
+        Profile::from_oci_reading(spec, opts.strict, opts.target_arch(), opts.arg_reading)?;
+    unproven_program(&profile, opts)
 }
 
-/// [`compile_profile`] whose complete check runs within what is left of `budget` (and is
-/// charged to it), for a caller that shares one budget among several analyses, as
-/// `oci-seccomp check` does.
+/// libseccomp's program for `profile`, with our stub on its default path, **not proven**:
+/// [`crate::compile_profile`] proves it before it returns it. Public for differential
+/// tests and benchmarks that study libseccomp's own output; never install what it returns.
 ///
 /// # Errors
 ///
-/// As [`compile_profile`]; [`CompileError::TooComplexToProve`] when the proof needs more
-/// than what was left of `budget`.
-pub fn compile_profile_within(
-    profile: &Profile,
-    opts: &CompileOptions,
-    budget: &mut crate::prove::StepBudget,
-) -> Result<Program, CompileError> {
-    if opts.backend == Backend::Native {
-        let insns = crate::codegen::generate(profile, opts.enosys_stub)?;
-        let program = Program::new(insns, profile.flags(), profile.optional_flags());
-        crate::prove::prove_within(profile, &program, opts.enosys_stub, budget)?;
-        return Ok(program);
-    }
-    libseccomp_program(profile, opts, budget)
-}
-
-/// [`compile_profile`] with [`Backend::Libseccomp`].
-fn libseccomp_program(
-    profile: &Profile,
-    opts: &CompileOptions,
-    budget: &mut crate::prove::StepBudget,
-) -> Result<Program, CompileError> {
+/// A [`CompileError`]: the profile exceeds a complexity limit (naming the entry), is for
+/// another byte order than the build host's, libseccomp refuses or cannot export it, or the
+/// program is longer than the kernel accepts.
+pub fn unproven_program(profile: &Profile, opts: &CompileOptions) -> Result<Program, CompileError> {
     if profile.architectures()[0].big_endian != arch::native().big_endian {
         return Err(CompileError::invalid(
             "architectures",
@@ -677,7 +513,7 @@ fn libseccomp_program(
     check_complexity(profile)?;
     let ctx = build_profile_context(profile, opts)?;
     let filter = export_instructions(&ctx)?;
-    let stub = if opts.enosys_stub && stub::wanted(profile.default_action()) {
+    let stub = if opts.stub.applies_to(profile.default_action()) {
         stub::build(&highest_numbers(profile))
     } else {
         Vec::new()
@@ -694,9 +530,9 @@ fn libseccomp_program(
             max: BPF_MAXINSNS,
         });
     }
-    let program = Program::new(insns, profile.flags(), profile.optional_flags());
-    if opts.verify {
-        crate::prove::prove_within(profile, &program, opts.enosys_stub, budget)?;
-    }
-    Ok(program)
+    Ok(Program::new(
+        insns,
+        profile.flags(),
+        profile.optional_flags(),
+    ))
 }

@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::arch;
-use crate::argwidth;
+use crate::arch::argwidth;
 
 /// More distinct argument combinations than this for one syscall (by default): allow it
 /// unconditionally rather than list them, and say so ([`LearnNote::Unconditional`]).
@@ -726,7 +726,7 @@ impl Learner {
             // glibc tries clone3 first and falls back to clone only on ENOSYS: a later run
             // that uses it must not get the default's EPERM.
             let mut entry = json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO",
-                                   "errnoRet": crate::errno::ENOSYS});
+                                   "errnoRet": crate::arch::errno::ENOSYS});
             if options.docker {
                 entry["comment"] = json!("not recorded: ENOSYS so that glibc falls back to clone");
             }
@@ -742,7 +742,7 @@ impl Learner {
             // workload that does use it (i386 glibc built for kernels before 4.3 has no
             // other way to reach sockets) is recorded with it and gets no such entry.
             let mut entry = json!({"names": ["socketcall"], "action": "SCMP_ACT_ERRNO",
-                                   "errnoRet": crate::errno::ENOSYS});
+                                   "errnoRet": crate::arch::errno::ENOSYS});
             if options.docker {
                 entry["comment"] = json!(
                     "not recorded: ENOSYS so that i386 libc calls socket and the rest directly"

@@ -2,7 +2,7 @@
 //!
 //! [`explain`] validates and compiles the profile, runs the compiled program on the call
 //! ([`simulate`](crate::simulate())) and asks the profile's own decision procedure
-//! ([`Profile::decide`], the oracle of the complete check in [`prove`](crate::prove)) which
+//! ([`Profile::decide`], the oracle of the complete check in [`prove`](crate::proof)) which
 //! entry decided. Compilation proves the program against that same procedure, so the
 //! action the program returns and the entry named always agree. The result is structured
 //! data; formatting it is the caller's job.
@@ -26,11 +26,11 @@
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSyscall};
 
 use crate::action::Action;
+use crate::arch::argwidth;
 use crate::arch::{self, ArchInfo};
-use crate::argwidth;
 use crate::error::{CompileError, SimulateError};
 use crate::profile::{ArgReading, Profile};
-use crate::prove::Cause;
+use crate::Cause;
 use crate::CompileOptions;
 
 /// Why [`explain`] could not answer.
@@ -265,7 +265,7 @@ pub fn explain_reading(
     // exactly what the program does.
     let program = crate::compile_profile(&profile, &opts)?;
     let run = crate::simulate(&program, arch.audit_arch, nr, all)?;
-    let verdict = profile.decide_with(opts.enosys_stub, arch.audit_arch, nr as u32, all);
+    let verdict = profile.decide_with(opts.stub, arch.audit_arch, nr as u32, all);
     let decided_by = match verdict.cause_of(run.action).clone() {
         Cause::Entry(i) => DecidedBy::Entry(Entry::new(spec, i)),
         Cause::Multiplexed { entry, syscall } => DecidedBy::Multiplexed {

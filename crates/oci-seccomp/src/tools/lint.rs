@@ -41,10 +41,10 @@ use serde::Serialize;
 
 use crate::action::Action;
 use crate::arch;
-use crate::errno::ENOSYS;
+use crate::arch::errno::ENOSYS;
 use crate::profile::{action_from_oci, notify_entry, ArgReading, Condition, Profile};
-use crate::prove::StepBudget;
 use crate::CompileOptions;
+use crate::StepBudget;
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -320,12 +320,12 @@ fn known_anywhere(name: &str) -> bool {
 /// Steps of work `oci-seccomp check` may spend on one profile, shared by reading it
 /// ([`READ_STEPS_PER_BYTE`]), every lint ([`lint_within`]) and the compile's complete
 /// check ([`check_text_with`]): the proof's own limit,
-/// [`MAX_STEPS`](crate::prove::MAX_STEPS), about half a second of searching on one core
+/// [`MAX_STEPS`](crate::MAX_STEPS), about half a second of searching on one core
 /// of the test machine (BENCHMARKS.md). A lint that reads the profile is charged per
 /// entry, name and comparison it reads; the proof and a lint that searches
 /// (`conditions-cover-all`) are charged every step of their search. What could not be
 /// finished within it is said in one `unfinished` finding.
-pub const CHECK_STEPS: u64 = crate::prove::MAX_STEPS;
+pub const CHECK_STEPS: u64 = crate::MAX_STEPS;
 
 /// How long `oci-seccomp check` ([`check_text_with`]) works on one profile at most, once it
 /// is read: the step budget bounds the work, but a step's cost depends on the search's
@@ -874,7 +874,7 @@ fn unknown_syscall(cx: &Context<'_>, en: &EntryContext<'_>, out: &mut Findings) 
                 format!(
                     "{n:?} is not a syscall libseccomp {} knows: the name is skipped and the \
                      call gets the default action {}",
-                    crate::profile::libseccomp_version_string(),
+                    crate::arch::libseccomp_version_string(),
                     action_text(cx.default)
                 ),
             ));
@@ -1363,7 +1363,7 @@ fn arg_matches(a: &LinuxSeccompArg, arg: u64) -> bool {
 /// comparison disagrees: `(plain, dodged)`, `plain` with its upper bits clear. `None` when
 /// the upper bits cannot change the comparison's result.
 pub(crate) fn dodge(a: &LinuxSeccompArg, bits: u8) -> Option<(u64, u64)> {
-    let mask = crate::argwidth::read_mask(bits);
+    let mask = crate::arch::argwidth::read_mask(bits);
     let (v, v2) = (a.value() & mask, a.value_two().unwrap_or(0) & mask);
     let lows = [
         v,
@@ -1404,7 +1404,7 @@ fn filter_abis(spec: &LinuxSeccomp) -> Vec<&'static crate::arch::ArchInfo> {
 
 /// `arg-width` (warning when the dodge reaches a weaker action, note otherwise): a 32-bit
 /// (or 16-bit) argument compared as 64 bits. The upper bits reach the filter but not the
-/// syscall, so a caller can set them to step around the comparison ([`crate::argwidth`]).
+/// syscall, so a caller can set them to step around the comparison ([`crate::arch::argwidth`]).
 /// Under [`ArgReading::Kernel`] (the default) our program decides on the bits the kernel
 /// reads and the finding says so; it stays, because runc and crun (the literal reading)
 /// install the same profile with the dodge.
@@ -1428,14 +1428,15 @@ fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
         for (j, a) in e.args().iter().flatten().enumerate() {
             let index = a.index();
             for n in e.names() {
-                let Some(bits) = crate::argwidth::dodgeable_bits(n, index, wide) else {
+                let Some(bits) = crate::arch::argwidth::dodgeable_bits(n, index, wide) else {
                     continue;
                 };
                 let Some((plain, dodged)) = dodge(a, bits) else {
                     continue;
                 };
-                let info = crate::argwidth::arg_info(n, index).expect("dodgeable_bits knows it");
-                let mask = crate::argwidth::read_mask(bits);
+                let info =
+                    crate::arch::argwidth::arg_info(n, index).expect("dodgeable_bits knows it");
+                let mask = crate::arch::argwidth::read_mask(bits);
                 let verb = |m: bool| if m { "matches" } else { "does not match" };
                 // Which way the dodge goes: to a weaker action (an escape: warning) or to a
                 // stricter one (calls refused that the author meant to let through: note).
@@ -1446,7 +1447,7 @@ fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
                     outcome(arg_matches(a, dodged)),
                 );
                 let mut escapes =
-                    crate::prove::strictness(got_dodged) < crate::prove::strictness(got_plain);
+                    crate::action::strictness(got_dodged) < crate::action::strictness(got_plain);
                 // The value the entry names is what its author meant: if a call the kernel
                 // reads as that same value (zero- or sign-extended, or with other upper
                 // bits) gets a weaker action than the value itself, that call escapes the
@@ -1462,7 +1463,8 @@ fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Findings) {
                 let meant = outcome(arg_matches(a, named));
                 for m in [low, signed, low | !mask, low | (1u64 << bits)] {
                     let got = outcome(arg_matches(a, m));
-                    if !escapes && crate::prove::strictness(got) < crate::prove::strictness(meant) {
+                    if !escapes && crate::action::strictness(got) < crate::action::strictness(meant)
+                    {
                         escapes = true;
                         (got_plain, got_dodged) = (meant, got);
                     }
@@ -1641,7 +1643,7 @@ fn ties(profile: &Profile, work: &mut Work<'_>, out: &mut Findings) {
 pub const LIBSECCOMP_REFUSES: &str = "libseccomp refuses such a pair";
 
 fn prove_strictness(a: Action) -> u8 {
-    crate::prove::strictness(a)
+    crate::action::strictness(a)
 }
 
 /// Whether some call satisfies every comparison of `a` and of `b`. Comparisons on
@@ -1694,7 +1696,7 @@ fn may_both_hold(a: &crate::profile::Rule, b: &crate::profile::Rule) -> bool {
 
 /// `conditions-cover-all` (warning): conditional rules for one syscall with one action
 /// whose conditions together match every argument value (`fcntl` `arg1 != 8` in one entry and `arg1 != 10` in another):
-/// decided exactly by the proof module's search ([`crate::prove::find_other_within`]) on a
+/// decided exactly by the proof module's search ([`crate::proof::find_other_within`]) on a
 /// profile of just those rules with another default.
 ///
 /// Each syscall's search is charged to the budget. A first round gives every group of
@@ -1843,9 +1845,9 @@ impl CoverSearch<'_> {
             self.rules.iter().map(|r| (*r).clone()).collect(),
             other,
         );
-        let model = crate::prove::Model::new(&sub, false);
+        let model = crate::Semantics::new(&sub, crate::Stub::Off);
         let mut share = budget.part(steps - setup);
-        let found = crate::prove::find_other_within(
+        let found = crate::proof::find_other_within(
             &model,
             native.audit_arch,
             self.nr,
@@ -2055,7 +2057,7 @@ pub fn check_text_reading(
     let docker = value.as_ref().is_some_and(crate::moby::is_moby_value);
     let unknown: Findings = value
         .as_ref()
-        .map(|v| crate::parse::unknown_keys(v, docker))
+        .map(|v| crate::profile::parse::unknown_keys(v, docker))
         .unwrap_or_default()
         .into_iter()
         .map(|path| {
@@ -2073,7 +2075,7 @@ pub fn check_text_reading(
         check_moby(json, opts, &mut budget, reading)
     } else {
         let parsed = match &value {
-            Some(v) => crate::parse::parse_parsed(json, v),
+            Some(v) => crate::profile::parse::parse_parsed(json, v),
             None => crate::parse_profile(json),
         };
         match parsed {
@@ -2095,7 +2097,7 @@ pub fn check_text_reading(
 /// Validation, compilation and [`lint`] of a parsed OCI profile, errors first, within what
 /// is left of `budget`: the lints that only read the profile first (they take little:
 /// Docker's profile costs a few thousand steps), then the compile's complete check with
-/// what is left, at most the [`MAX_STEPS`](crate::prove::MAX_STEPS) that `compile` gives
+/// what is left, at most the [`MAX_STEPS`](crate::MAX_STEPS) that `compile` gives
 /// it, then the lints that search, with the rest. When the proof runs out of steps with
 /// less than `compile` would give it, the `unfinished` finding says so.
 fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget, reading: ArgReading) -> Vec<Finding> {
@@ -2107,9 +2109,9 @@ fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget, reading: ArgReading)
         Err(e) => out.push(Finding::new(Severity::Error, "invalid", "", e.to_string())),
         Ok(profile) => {
             let budget = &mut *linter.work.budget;
-            let given = budget.left().min(crate::prove::MAX_STEPS);
+            let given = budget.left().min(crate::MAX_STEPS);
             let mut proof = budget.part(given);
-            let compiled = crate::compile::compile_profile_within(
+            let compiled = crate::compile_profile_within(
                 profile,
                 &CompileOptions::default().with_arg_reading(reading),
                 &mut proof,
@@ -2125,21 +2127,19 @@ fn check_spec(spec: &LinuxSeccomp, budget: &mut StepBudget, reading: ArgReading)
                             "it stopped at check's deadline of {} ms; `oci-seccomp compile` \
                              allows {} steps and decides whether the profile compiles",
                             CHECK_DEADLINE.as_millis(),
-                            crate::prove::MAX_STEPS
+                            crate::MAX_STEPS
                         ),
                     ));
                 }
                 // Out of the steps the lints left it, fewer than `compile` gives: not a
                 // finding about the profile either.
-                Err(crate::CompileError::TooComplexToProve { .. })
-                    if given < crate::prove::MAX_STEPS =>
-                {
+                Err(crate::CompileError::TooComplexToProve { .. }) if given < crate::MAX_STEPS => {
                     linter.work.partial.push((
                         "the complete check of the compiled program",
                         format!(
                             "it stopped after the {given} steps left, where `oci-seccomp \
                              compile` allows {} and decides whether the profile compiles",
-                            crate::prove::MAX_STEPS
+                            crate::MAX_STEPS
                         ),
                     ));
                 }

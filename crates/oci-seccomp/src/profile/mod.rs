@@ -1,0 +1,180 @@
+//! The profile: an OCI `linux.seccomp` object parsed ([`crate::parse_profile`]),
+//! validated into a [`Profile`] (`validate.rs`, one named step per kind of error), and
+//! given its meaning ([`crate::Semantics`]: what it decides for any call, and which entry
+//! decides it).
+//!
+//! Every error in the input is found here, before any backend is touched, and names the
+//! JSON path, the value and the reason.
+
+pub(crate) mod parse;
+pub(crate) mod reading;
+pub(crate) mod rule;
+pub(crate) mod semantics;
+pub(crate) mod ties;
+pub(crate) mod validate;
+
+use crate::action::Action;
+use crate::arch::{self, ArchInfo};
+use crate::program::FilterFlags;
+use validate::notify_rule;
+
+pub(crate) use reading::masked_alternatives;
+pub use reading::{
+    kernel_reading, narrow_bits, ArgReading, MAX_KERNEL_READING_RULES, MAX_RULES_VISITED,
+};
+pub use rule::{Condition, Op, Rule};
+pub use ties::{libseccomp_refuses, tie_ranks};
+pub use validate::{action_from_oci, notify_entry, MAX_NAME_LEN, MAX_RULES};
+
+/// A validated `linux.seccomp` object.
+///
+/// The only way to get one is [`Profile::from_oci`] (or a function that calls it): the
+/// fields are private, so every `Profile` in a program has passed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    default_action: Action,
+    architectures: Vec<&'static ArchInfo>,
+    flags: FilterFlags,
+    optional_flags: FilterFlags,
+    rules: std::sync::Arc<[Rule]>,
+    names: Vec<(usize, String)>,
+    /// Per name of `names`, its row in the syscall table.
+    name_rows: Vec<Option<usize>>,
+    /// Per rule, its name's row in the syscall table.
+    rule_rows: Vec<Option<usize>>,
+}
+
+impl Profile {
+    /// The default action, errno resolved.
+    pub fn default_action(&self) -> Action {
+        self.default_action
+    }
+
+    /// Architectures, the native one first, no duplicates.
+    pub fn architectures(&self) -> &[&'static ArchInfo] {
+        &self.architectures
+    }
+
+    /// Flags the loader must apply.
+    pub fn flags(&self) -> FilterFlags {
+        self.flags
+    }
+
+    /// Flags the loader applies when the kernel supports them.
+    pub fn optional_flags(&self) -> FilterFlags {
+        self.optional_flags
+    }
+
+    /// Rules in profile order, repeated-index entries already split into OR rules. A rule
+    /// whose action equals the default is included only where it can change an outcome:
+    /// where it overlaps a rule of another action for the same call, since the strictest
+    /// matching rule wins (`default_rule_matters`).
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Every syscall name the profile mentions, with the entry index, skipped rules
+    /// included (the ENOSYS stub needs the highest number the profile knows about).
+    pub fn names(&self) -> &[(usize, String)] {
+        &self.names
+    }
+
+    /// Whether the compiled filter can return `SECCOMP_RET_USER_NOTIF`, so the loader must
+    /// ask for a user-notification fd: a `SCMP_ACT_NOTIFY` rule names a syscall that one
+    /// of the profile's architectures has (directly, or through its multiplexer).
+    ///
+    /// Derived from the rules, never stored. A NOTIFY rule for a name libseccomp knows
+    /// but none of the architectures has (`socketcall` on x86_64 alone) installs nothing,
+    /// so it needs no listener, as [`Program::needs_listener`](crate::Program::needs_listener)
+    /// of the compiled program says.
+    pub fn needs_listener(&self) -> bool {
+        self.first_notify_rule().is_some()
+    }
+
+    /// The rules' shared list (for the complete check's model, which keeps it).
+    pub(crate) fn shared_rules(&self) -> std::sync::Arc<[Rule]> {
+        self.rules.clone()
+    }
+
+    /// The syscall number of each rule on `a` (in [`Profile::rules`] order; `None` when
+    /// `a` has no such syscall), and the highest number any name of the profile has on
+    /// `a` (what the ENOSYS stub compares with).
+    pub fn numbers(&self, a: &ArchInfo) -> (Vec<Option<i32>>, Option<u32>) {
+        let column = arch::table_column(a);
+        let max = self
+            .names
+            .iter()
+            .zip(&self.name_rows)
+            .filter_map(|((_, n), row)| arch::resolve_at(*row, column, n, a))
+            .map(|n| n as u32)
+            .max();
+        let rules = self
+            .rules
+            .iter()
+            .zip(&self.rule_rows)
+            .map(|(r, row)| arch::resolve_at(*row, column, &r.name, a))
+            .collect();
+        (rules, max)
+    }
+
+    /// The first rule that makes [`Profile::needs_listener`] true.
+    pub(crate) fn first_notify_rule(&self) -> Option<&Rule> {
+        notify_rule(&self.rules, &self.architectures)
+    }
+
+    /// A copy with only `rules` (which must come from this profile), `default` as the
+    /// default action, the native architecture alone, and only the mentions of the
+    /// syscall at `mentions` (indices into [`Profile::names`], all of one name): the
+    /// profile the `conditions-cover-all` lint searches. Its cost is that of the parts
+    /// kept, not of the whole profile.
+    pub(crate) fn restricted(&self, mentions: &[usize], rules: Vec<Rule>, default: Action) -> Self {
+        Self {
+            default_action: default,
+            architectures: vec![arch::native()],
+            flags: self.flags,
+            optional_flags: self.optional_flags,
+            rule_rows: rules.iter().map(|r| arch::table_row(&r.name)).collect(),
+            rules: rules.into(),
+            names: mentions.iter().map(|&k| self.names[k].clone()).collect(),
+            name_rows: mentions.iter().map(|&k| self.name_rows[k]).collect(),
+        }
+    }
+}
+
+/// What decides whether a rule equal to the default can change what a call gets
+/// ([`DefaultRules::matters`]).
+pub(crate) struct DefaultRules<'a> {
+    /// Names some rule gives an action other than the default.
+    pub other_actions: rustc_hash::FxHashSet<&'a str>,
+    /// Names whose (first) unconditional rule gives an action other than the default: it
+    /// decides the syscall whatever its conditional rules say.
+    pub beaten: rustc_hash::FxHashSet<&'a str>,
+    /// Whether a listed ABI has the socket and IPC multiplexers.
+    pub mux_arch: bool,
+}
+
+impl DefaultRules<'_> {
+    /// Whether a rule for `name` whose action equals the default (`conditional` or not)
+    /// can change what a call gets: only by taking part in precedence, that is where a
+    /// rule of another action can match the same call and nothing decides the call
+    /// before both are asked. That is the same syscall, or, on an ABI with multiplexers,
+    /// the multiplexer that carries `name` (the sub-call competes with the multiplexer's
+    /// own rules unless an unconditional one decides the multiplexer), or a call carried
+    /// by `name` when `name` is itself a multiplexer. A conditional rule of a syscall that
+    /// an unconditional rule of another action decides changes nothing.
+    pub(crate) fn matters(&self, name: &str, conditional: bool) -> bool {
+        if conditional && self.beaten.contains(name) {
+            return false;
+        }
+        if self.other_actions.contains(name) {
+            return true;
+        }
+        if !self.mux_arch {
+            return false;
+        }
+        if let Some((mux, _, _)) = arch::multiplexer_of(name) {
+            return self.other_actions.contains(mux) && !self.beaten.contains(mux);
+        }
+        arch::subcalls().any(|(mux, _, sub)| mux == name && self.other_actions.contains(sub))
+    }
+}

@@ -1,0 +1,582 @@
+//! The input space of a filter, symbolically: a [`Region`] is a set of `seccomp_data`
+//! values (one constraint per 32-bit word: an interval, a fixed bit pattern and excluded
+//! patterns), an [`Atom`] a yes/no question about one word. Both the profile's meaning and
+//! a program's paths are asked such questions ([`Ask`]), of one concrete call
+//! ([`SeccompPoint`]) or of a region, where a question whose answer differs splits it.
+
+use std::collections::HashSet;
+
+use super::budget::{Counter, Exhausted, StepBudget};
+use crate::bpf::SECCOMP_DATA_LEN;
+
+/// Word index of `nr` in `seccomp_data` (byte offset / 4).
+pub const NR: usize = 0;
+/// Word index of `arch`.
+pub const ARCH: usize = 1;
+pub(crate) const WORDS: usize = (SECCOMP_DATA_LEN / 4) as usize;
+pub(crate) const FULL: u32 = u32::MAX;
+
+/// A comparison of one 32-bit word with constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Test {
+    /// `(w & mask) == value`
+    Masked(u32, u32),
+    /// `w > k`
+    Gt(u32),
+    /// `w >= k`
+    Ge(u32),
+}
+
+/// A question about the input: whether word `word` passes `test`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Atom {
+    /// Word index in `seccomp_data` (0 `nr`, 1 `arch`, 2..3 the instruction pointer,
+    /// 4.. the arguments, two words each in the target's byte order).
+    pub word: usize,
+    /// The comparison.
+    pub test: Test,
+}
+
+impl Atom {
+    pub(crate) fn eq(word: usize, v: u32) -> Self {
+        Self {
+            word,
+            test: Test::Masked(FULL, v),
+        }
+    }
+    pub(crate) fn gt(word: usize, v: u32) -> Self {
+        Self {
+            word,
+            test: Test::Gt(v),
+        }
+    }
+    pub(crate) fn ge(word: usize, v: u32) -> Self {
+        Self {
+            word,
+            test: Test::Ge(v),
+        }
+    }
+    pub(crate) fn holds(&self, w: u32) -> bool {
+        match self.test {
+            Test::Masked(m, v) => w & m == v,
+            Test::Gt(k) => w > k,
+            Test::Ge(k) => w >= k,
+        }
+    }
+}
+
+/// The constraint on one word: `lo <= w <= hi`, `w & mask == bits`, and `w & m != v` for
+/// every `(m, v)` in `not`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WordSet {
+    lo: u32,
+    hi: u32,
+    mask: u32,
+    bits: u32,
+    not: Vec<(u32, u32)>,
+}
+
+impl Default for WordSet {
+    fn default() -> Self {
+        Self {
+            lo: 0,
+            hi: FULL,
+            mask: 0,
+            bits: 0,
+            not: Vec::new(),
+        }
+    }
+}
+
+impl WordSet {
+    /// Adds `atom == yes`; false when the set became empty for sure (cheap checks only).
+    pub(crate) fn add(&mut self, test: Test, yes: bool) -> bool {
+        match (test, yes) {
+            (Test::Masked(m, v), true) => {
+                if v & !m != 0 || (self.mask & m) & (self.bits ^ v) != 0 {
+                    return false;
+                }
+                self.mask |= m;
+                self.bits |= v;
+            }
+            (Test::Masked(m, v), false) if m.is_power_of_two() && v & !m == 0 => {
+                // One bit that differs from `v`'s is a fixed bit: kept as a pattern, which
+                // the witness search handles without its general (slower) walk.
+                return self.add(Test::Masked(m, v ^ m), true);
+            }
+            (Test::Masked(m, v), false) => {
+                if v & !m == 0 {
+                    if m == 0 {
+                        return false;
+                    }
+                    self.not.push((m, v));
+                }
+            }
+            (Test::Gt(k), true) => match k.checked_add(1) {
+                Some(k) => self.lo = self.lo.max(k),
+                None => return false,
+            },
+            (Test::Gt(k), false) => self.hi = self.hi.min(k),
+            (Test::Ge(k), true) => self.lo = self.lo.max(k),
+            (Test::Ge(k), false) => match k.checked_sub(1) {
+                Some(k) => self.hi = self.hi.min(k),
+                None => return false,
+            },
+        }
+        self.lo <= self.hi
+    }
+
+    /// The smallest member, if any.
+    pub(crate) fn witness(&self, steps: &mut Counter) -> Result<Option<u32>, Exhausted> {
+        if self.lo > self.hi {
+            return Ok(None);
+        }
+        if self.mask == 0 && self.not.is_empty() {
+            // An interval.
+            steps.add(1)?;
+            return Ok(Some(self.lo));
+        }
+        if self.not.iter().all(|(m, _)| *m == FULL) {
+            // The common shapes (an interval, a bit pattern, excluded single values): walk
+            // the pattern's members upwards from `lo`, skipping excluded values.
+            let mut sorted = Vec::new();
+            if self.not.len() > 16 {
+                sorted = self.not.iter().map(|(_, v)| *v).collect();
+                sorted.sort_unstable();
+            }
+            let excluded = |w: u32| {
+                if sorted.is_empty() {
+                    self.not.iter().any(|(_, v)| *v == w)
+                } else {
+                    sorted.binary_search(&w).is_ok()
+                }
+            };
+            // Each round passes one excluded value, so the loop ends after at most
+            // `not.len() + 1` rounds; it counts as one step.
+            steps.add(1)?;
+            let mut start = self.lo;
+            loop {
+                let Some(w) = min_matching_at_least(start, self.mask, self.bits) else {
+                    return Ok(None);
+                };
+                if w > self.hi {
+                    return Ok(None);
+                }
+                if !excluded(w) {
+                    return Ok(Some(w));
+                }
+                let Some(next) = w.checked_add(1) else {
+                    return Ok(None);
+                };
+                start = next;
+            }
+        }
+        let alive: Vec<usize> = (0..self.not.len()).collect();
+        let mut failed = HashSet::new();
+        self.search(31, 0, true, true, &alive, steps, &mut failed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn search(
+        &self,
+        bit: i32,
+        prefix: u32,
+        tight_lo: bool,
+        tight_hi: bool,
+        alive: &[usize],
+        steps: &mut Counter,
+        failed: &mut HashSet<(i32, bool, bool, Vec<usize>)>,
+    ) -> Result<Option<u32>, Exhausted> {
+        // A step copies and hashes the live patterns (the memo's key), and the memo keeps
+        // them: charged by their number, so that the budget bounds time and memory alike.
+        steps.add(1 + 8 * alive.len() as u64)?;
+        if bit < 0 {
+            return Ok(alive.is_empty().then_some(prefix));
+        }
+        // Bits `bit` and below are still to be chosen.
+        let open = FULL >> (31 - bit);
+        // A pattern still equal on its bits so far, whose remaining bits are all forced
+        // to its values, can never differ.
+        for &i in alive {
+            let (m, v) = self.not[i];
+            let rest = m & open;
+            if rest & !self.mask == 0 && (self.bits ^ v) & rest == 0 {
+                return Ok(None);
+            }
+        }
+        let key = (bit, tight_lo, tight_hi, alive.to_vec());
+        if failed.contains(&key) {
+            return Ok(None);
+        }
+        let b = 1u32 << bit;
+        for x in [0u32, b] {
+            if self.mask & b != 0 && self.bits & b != x {
+                continue;
+            }
+            if tight_lo && x < self.lo & b {
+                continue;
+            }
+            if tight_hi && x > self.hi & b {
+                continue;
+            }
+            let tl = tight_lo && x == self.lo & b;
+            let th = tight_hi && x == self.hi & b;
+            let next: Vec<usize> = alive
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let (m, v) = self.not[i];
+                    m & b == 0 || v & b == x
+                })
+                .collect();
+            if let Some(w) = self.search(bit - 1, prefix | x, tl, th, &next, steps, failed)? {
+                return Ok(Some(w));
+            }
+        }
+        failed.insert(key);
+        Ok(None)
+    }
+}
+
+/// The smallest `w >= start` with `w & mask == bits` (`bits` within `mask`).
+pub(crate) fn min_matching_at_least(start: u32, mask: u32, bits: u32) -> Option<u32> {
+    if start & mask == bits {
+        return Some(start);
+    }
+    // The smallest larger member keeps `start`'s bits above some position `i`, has a 1
+    // at `i` where `start` has a 0, and the least bits below; the lowest such `i` wins.
+    for i in 0..32 {
+        let b = 1u32 << i;
+        if start & b != 0 || (mask & b != 0 && bits & b == 0) {
+            continue;
+        }
+        let high = if i == 31 { 0 } else { !((b << 1) - 1) };
+        let prefix = start & high;
+        if (prefix ^ bits) & mask & high != 0 {
+            continue;
+        }
+        return Some(prefix | b | (bits & (b - 1)));
+    }
+    None
+}
+
+/// A set of `seccomp_data` values: one constraint per 32-bit word (an interval, a bit
+/// pattern and excluded patterns), with an undo log.
+#[derive(Clone, Debug, Default)]
+pub struct Region {
+    pub(crate) words: [WordSet; WORDS],
+    /// Per push: the word and its bounds and pattern before, and its exclusion count.
+    log: Vec<(usize, u32, u32, u32, u32, usize)>,
+    pub(crate) steps: Counter,
+}
+
+impl Region {
+    /// The whole space, for a search within what is left of `budget`.
+    pub(crate) fn for_budget(budget: &StepBudget) -> Self {
+        Self {
+            steps: Counter::for_budget(budget),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn push(&mut self, atom: Atom, yes: bool) -> Result<bool, Exhausted> {
+        let w = &mut self.words[atom.word];
+        self.log
+            .push((atom.word, w.lo, w.hi, w.mask, w.bits, w.not.len()));
+        if !w.add(atom.test, yes) {
+            return Ok(false);
+        }
+        Ok(w.witness(&mut self.steps)?.is_some())
+    }
+
+    pub(crate) fn pop(&mut self) {
+        if let Some((i, lo, hi, mask, bits, n)) = self.log.pop() {
+            let w = &mut self.words[i];
+            (w.lo, w.hi, w.mask, w.bits) = (lo, hi, mask, bits);
+            w.not.truncate(n);
+        }
+    }
+
+    /// Whether the region contains a value for which `atom` is `yes`.
+    pub(crate) fn allows(&mut self, atom: Atom, yes: bool) -> Result<bool, Exhausted> {
+        let r = self.push(atom, yes);
+        self.pop();
+        r
+    }
+
+    pub(crate) fn range(&self, word: usize) -> (u32, u32) {
+        (self.words[word].lo, self.words[word].hi)
+    }
+
+    /// The one value `word` has in the region, when its bounds or its pattern fix it.
+    pub(crate) fn single(&self, word: usize) -> Option<u32> {
+        let w = &self.words[word];
+        if w.lo == w.hi {
+            Some(w.lo)
+        } else if w.mask == FULL && (w.lo..=w.hi).contains(&w.bits) {
+            Some(w.bits)
+        } else {
+            None
+        }
+    }
+
+    /// The smallest member, word by word.
+    pub(crate) fn sample(&mut self) -> Result<SeccompPoint, Exhausted> {
+        let mut w = [0u32; WORDS];
+        for (i, set) in self.words.iter().enumerate() {
+            w[i] = set.witness(&mut self.steps)?.unwrap_or(set.lo);
+        }
+        Ok(SeccompPoint(w))
+    }
+}
+
+/// One concrete `seccomp_data`, as words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeccompPoint(pub [u32; WORDS]);
+
+impl SeccompPoint {
+    /// Builds the words of a call on an architecture with the given byte order.
+    pub fn new(arch: u32, nr: u32, args: [u64; 6], big_endian: bool) -> Self {
+        let mut w = [0u32; WORDS];
+        w[NR] = nr;
+        w[ARCH] = arch;
+        for (i, a) in args.iter().enumerate() {
+            let (lo, hi) = (*a as u32, (*a >> 32) as u32);
+            let (first, second) = if big_endian { (hi, lo) } else { (lo, hi) };
+            w[4 + 2 * i] = first;
+            w[5 + 2 * i] = second;
+        }
+        Self(w)
+    }
+
+    /// `seccomp_data.arch`.
+    pub fn arch(&self) -> u32 {
+        self.0[ARCH]
+    }
+
+    /// `seccomp_data.nr`.
+    pub fn nr(&self) -> u32 {
+        self.0[NR]
+    }
+
+    /// The 64-bit value of argument `i` in the given byte order.
+    pub fn arg(&self, i: usize, big_endian: bool) -> u64 {
+        let (a, b) = (self.0[4 + 2 * i], self.0[5 + 2 * i]);
+        let (lo, hi) = if big_endian { (b, a) } else { (a, b) };
+        (u64::from(hi) << 32) | u64::from(lo)
+    }
+}
+
+/// The question could not be answered in the region: split on `Atom`.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    Split(Atom),
+    Exhausted,
+}
+
+/// Answers questions, either for one call or for a region.
+pub(crate) trait Ask {
+    fn ask(&mut self, atom: Atom) -> Result<bool, Stop>;
+    fn range(&self, word: usize) -> (u32, u32);
+    /// Whether some input (of the region) passes every `(atom, yes)` of `all`.
+    fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop>;
+    /// Counts `n` steps of work against the budget.
+    fn charge(&mut self, n: u64) -> Result<(), Stop>;
+}
+
+impl Ask for SeccompPoint {
+    fn ask(&mut self, atom: Atom) -> Result<bool, Stop> {
+        Ok(atom.holds(self.0[atom.word]))
+    }
+    fn range(&self, word: usize) -> (u32, u32) {
+        (self.0[word], self.0[word])
+    }
+    fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop> {
+        Ok(all.iter().all(|(a, yes)| a.holds(self.0[a.word]) == *yes))
+    }
+    fn charge(&mut self, _: u64) -> Result<(), Stop> {
+        Ok(())
+    }
+}
+
+impl Region {
+    /// Answers `atom` from the word's bounds and pattern alone when they settle it.
+    pub(crate) fn settled(&self, atom: Atom) -> Option<bool> {
+        let w = &self.words[atom.word];
+        match atom.test {
+            Test::Masked(m, v) => {
+                if v & !m != 0 {
+                    return Some(false);
+                }
+                if m == FULL && (v < w.lo || v > w.hi) {
+                    // An equality outside the word's interval.
+                    return Some(false);
+                }
+                if m & !w.mask == 0 {
+                    // Every bit the test reads is fixed.
+                    return Some(w.bits & m == v);
+                }
+                if (w.bits ^ v) & (w.mask & m) != 0 {
+                    return Some(false);
+                }
+                if w.not.contains(&(m, v)) {
+                    return Some(false);
+                }
+                None
+            }
+            Test::Gt(k) => {
+                if w.lo > k {
+                    Some(true)
+                } else if w.hi <= k {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            Test::Ge(k) => {
+                if w.lo >= k {
+                    Some(true)
+                } else if w.hi < k {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}
+
+impl Ask for Region {
+    fn ask(&mut self, atom: Atom) -> Result<bool, Stop> {
+        // Every question counts against the budget, answered from the bounds or not, so
+        // that the budget bounds the time.
+        self.steps.add(1).map_err(|_| Stop::Exhausted)?;
+        if let Some(answer) = self.settled(atom) {
+            return Ok(answer);
+        }
+        let yes = self.allows(atom, true).map_err(|_| Stop::Exhausted)?;
+        let no = self.allows(atom, false).map_err(|_| Stop::Exhausted)?;
+        match (yes, no) {
+            (true, true) => {
+                // An equality with a whole word splits by intervals instead: below the
+                // value, then above it. Every piece stays an interval, so excluded values
+                // do not pile up and later equalities are answered from the bounds.
+                if let Test::Masked(FULL, v) = atom.test {
+                    for test in [Test::Ge(v), Test::Gt(v)] {
+                        let a = Atom {
+                            word: atom.word,
+                            test,
+                        };
+                        if self.settled(a).is_none()
+                            && self.allows(a, true).map_err(|_| Stop::Exhausted)?
+                            && self.allows(a, false).map_err(|_| Stop::Exhausted)?
+                        {
+                            return Err(Stop::Split(a));
+                        }
+                    }
+                }
+                Err(Stop::Split(atom))
+            }
+            (y, _) => Ok(y),
+        }
+    }
+    fn range(&self, word: usize) -> (u32, u32) {
+        Region::range(self, word)
+    }
+    fn charge(&mut self, n: u64) -> Result<(), Stop> {
+        self.steps.add(n).map_err(|_| Stop::Exhausted)
+    }
+    fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop> {
+        let mut pushed = 0;
+        let mut sat = true;
+        for (a, yes) in all {
+            pushed += 1;
+            match self.push(*a, *yes) {
+                Ok(true) => {}
+                Ok(false) => {
+                    sat = false;
+                    break;
+                }
+                Err(_) => {
+                    for _ in 0..pushed {
+                        self.pop();
+                    }
+                    return Err(Stop::Exhausted);
+                }
+            }
+        }
+        for _ in 0..pushed {
+            self.pop();
+        }
+        Ok(sat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(lo: u32, hi: u32, mask: u32, bits: u32, not: &[(u32, u32)]) -> WordSet {
+        WordSet {
+            lo,
+            hi,
+            mask,
+            bits,
+            not: not.to_vec(),
+        }
+    }
+
+    fn brute(s: &WordSet, lo: u32, hi: u32) -> Option<u32> {
+        (lo..=hi).find(|&w| {
+            w >= s.lo && w <= s.hi && w & s.mask == s.bits && s.not.iter().all(|&(m, v)| w & m != v)
+        })
+    }
+
+    #[test]
+    fn witness_is_the_smallest_member() {
+        let mut steps = Counter::default();
+        let cases = [
+            set(3, 40, 0b10, 0b10, &[(FULL, 3), (0b111, 0b110)]),
+            set(0, 255, 0xf0, 0x30, &[(0x0f, 0), (0x0f, 1), (0x0f, 2)]),
+            set(10, 10, 0, 0, &[(FULL, 10)]),
+            set(0, 255, 0x81, 0x81, &[(0x80, 0x80)]),
+            set(5, 200, 0, 0, &[(1, 1), (2, 0), (4, 4)]),
+            set(0, 255, 0x0f, 1, &[(FULL, 1), (FULL, 23)]),
+        ];
+        for s in cases {
+            assert_eq!(s.witness(&mut steps).unwrap(), brute(&s, 0, 255), "{s:?}");
+        }
+        let s = set(0, FULL, 0xffff, 1, &[(FULL, 23), (FULL, 1)]);
+        assert_eq!(s.witness(&mut steps).unwrap(), Some(0x10001));
+    }
+
+    #[test]
+    fn smallest_pattern_member() {
+        for (start, mask, bits) in [
+            (0u32, 0xf0, 0x30),
+            (0x35, 0xf0, 0x30),
+            (0x41, 0xf0, 0x30),
+            (7, 0b101, 0b100),
+            (0xffff_fff0, 0x1, 0x0),
+            (u32::MAX, 1, 0),
+        ] {
+            let want = (u64::from(start)..=u64::from(u32::MAX))
+                .map(|w| w as u32)
+                .find(|w| w & mask == bits);
+            assert_eq!(
+                min_matching_at_least(start, mask, bits),
+                want,
+                "{start:#x} {mask:#x} {bits:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn many_exclusions_stay_cheap() {
+        let not: Vec<(u32, u32)> = (0..2000).map(|v| (FULL, v)).collect();
+        let s = set(0, 5000, 0, 0, &not);
+        let mut steps = Counter::default();
+        assert_eq!(s.witness(&mut steps).unwrap(), Some(2000));
+        assert!(steps.used < 200_000, "{}", steps.used);
+    }
+}

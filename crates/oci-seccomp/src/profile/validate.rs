@@ -1,0 +1,621 @@
+//! Validation: OCI `linux.seccomp` -> [`Profile`], in named steps, each refusing what it
+//! checks with the JSON path, the value and the reason.
+
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag};
+
+use super::reading::{kernel_groups, narrow_bits, ArgReading, MAX_RULES_VISITED};
+use super::rule::{Condition, Op, Rule};
+use super::{DefaultRules, Profile};
+use crate::action::Action;
+use crate::arch::errno::{EPERM, MAX_ERRNO};
+use crate::arch::{self, libseccomp_version, libseccomp_version_string, ArchInfo};
+use crate::error::CompileError;
+use crate::program::FilterFlags;
+
+/// Longest syscall name accepted (the longest real one has 23 bytes).
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Most distinct rules a profile may have (after repeated argument indices are split into
+/// one rule per comparison). Every distinct rule costs at least one instruction, so more
+/// can never fit the kernel's 4096-instruction limit; refusing them early also keeps
+/// libseccomp, whose rule database grows quadratically, from spending seconds on them.
+pub const MAX_RULES: usize = 4096;
+
+/// ABIs whose `setuid`, `setgid`, `setreuid`, `setregid`, `setresuid`, `setresgid`,
+/// `setfsuid`, `setfsgid`, `chown`, `lchown` and `fchown` are the old calls with 16-bit
+/// ids (`kernel/uid16.c`; the 32-bit ones are the `*32` names there).
+const UID16_ABIS: &[&str] = &["SCMP_ARCH_X86", "SCMP_ARCH_ARM", "SCMP_ARCH_S390"];
+/// The 16-bit id arguments of those calls.
+const UID16_ARGS: &[(&str, &[u8])] = &[
+    ("setuid", &[0]),
+    ("setgid", &[0]),
+    ("setfsuid", &[0]),
+    ("setfsgid", &[0]),
+    ("setreuid", &[0, 1]),
+    ("setregid", &[0, 1]),
+    ("setresuid", &[0, 1, 2]),
+    ("setresgid", &[0, 1, 2]),
+    ("chown", &[1, 2]),
+    ("lchown", &[1, 2]),
+    ("fchown", &[1, 2]),
+];
+/// Syscalls with a 64-bit (`loff_t`, `u64`) argument, which 32-bit ABIs pass in two
+/// registers, and the first argument index whose register differs from 64-bit ABIs'.
+const SPLIT_ARGS: &[(&str, u8)] = &[
+    ("fadvise64", 1),
+    ("fadvise64_64", 1),
+    ("sync_file_range", 1),
+    ("sync_file_range2", 2),
+    ("fanotify_mark", 2),
+    ("fallocate", 2),
+    ("readahead", 1),
+    ("pread64", 3),
+    ("pwrite64", 3),
+];
+
+/// ABIs whose `mmap` is the old one, with its arguments in a struct in memory
+/// (`old_mmap(struct mmap_arg_struct *)`: x86's number 90, s390's and s390x's).
+const OLD_MMAP_ABIS: &[&str] = &["SCMP_ARCH_X86", "SCMP_ARCH_S390", "SCMP_ARCH_S390X"];
+
+/// Refuses comparisons a filter cannot make as the profile means them on one of
+/// `arches`: any comparison on `mmap` where it takes its arguments from memory (the
+/// registers it compares are not the arguments), and, under the kernel's reading, a
+/// comparison on an id that the same name reads as 16 bits on one ABI and 32 on another.
+fn check_readable(
+    path: &str,
+    name: &str,
+    conditions: &[Condition],
+    arches: &[&'static ArchInfo],
+    reading: ArgReading,
+) -> Result<(), CompileError> {
+    let listed = |abis: &[&str]| {
+        arches
+            .iter()
+            .find(|a| abis.contains(&a.name))
+            .map(|a| a.name)
+    };
+    if name == "mmap" {
+        if let Some(abi) = listed(OLD_MMAP_ABIS) {
+            return Err(CompileError::invalid(
+                format!("{path}.args"),
+                "mmap",
+                format!(
+                    "on {abi} mmap is the old call that takes its arguments from a struct in \
+                     memory, which a filter cannot read: these comparisons would test other \
+                     registers. Put the conditions on mmap2 (and refuse or allow mmap \
+                     unconditionally), or leave {abi} out"
+                ),
+            ));
+        }
+    }
+    if let Some((_, from)) = SPLIT_ARGS.iter().find(|(n, _)| *n == name) {
+        let split = arches
+            .iter()
+            .find(|a| a.narrow_args() && !a.x32 && !a.name.contains("N32"));
+        if let (Some(abi), Some((j, _))) = (
+            split,
+            conditions
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.index >= *from),
+        ) {
+            return Err(CompileError::invalid(
+                format!("{path}.args[{j}]"),
+                name,
+                format!(
+                    "on {} {name} passes a 64-bit argument in two registers, so from argument \
+                     {from} on the indices name other arguments than on 64-bit ABIs: one \
+                     comparison cannot mean the same on both. Compare arguments below {from} \
+                     only, or leave the 32-bit ABI out",
+                    abi.name
+                ),
+            ));
+        }
+    }
+    if reading == ArgReading::Kernel {
+        if let Some((_, ids)) = UID16_ARGS.iter().find(|(n, _)| *n == name) {
+            if let (Some(abi), Some((j, c))) = (
+                listed(UID16_ABIS),
+                conditions
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| ids.contains(&c.index)),
+            ) {
+                return Err(CompileError::invalid(
+                    format!("{path}.args[{j}]"),
+                    format!("{} {:#x} for {name}", c.op.name(), c.value),
+                    format!(
+                        "on {abi} {name} is the old call with 16-bit ids (the kernel reads 16 \
+                         bits of this argument there, 32 elsewhere), so one comparison cannot \
+                         mean the same on every listed ABI: put the condition on {name}32 for \
+                         {abi} in a profile of its own, leave {abi} out, or use the literal \
+                         64-bit reading (--arg-reading literal) as runc does"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first NOTIFY rule among `rules` whose syscall one of `arches` has.
+pub(crate) fn notify_rule<'r>(rules: &'r [Rule], arches: &[&'static ArchInfo]) -> Option<&'r Rule> {
+    rules.iter().find(|r| {
+        r.action == Action::Notify
+            && arches.iter().any(|a| {
+                arch::resolve(&r.name, a).is_some()
+                    || (arch::multiplexes(a)
+                        && arch::multiplexer_of(&r.name)
+                            .is_some_and(|(mux, _, _)| arch::resolve(mux, a).is_some()))
+            })
+    })
+}
+
+/// The index of the first `syscalls` entry of `spec` whose action is `SCMP_ACT_NOTIFY`,
+/// as written (whether or not it installs a rule: see [`Profile::needs_listener`]).
+pub fn notify_entry(spec: &LinuxSeccomp) -> Option<usize> {
+    spec.syscalls()
+        .iter()
+        .flatten()
+        .position(|e| e.action() == LinuxSeccompAction::ScmpActNotify)
+}
+
+/// Converts an OCI action and its optional errno into a kernel action.
+pub fn action_from_oci(action: LinuxSeccompAction, errno: Option<u32>) -> Action {
+    // Callers validate errno <= MAX_ERRNO first; the cast cannot truncate then.
+    let errno = errno.map_or(EPERM, |e| e.min(MAX_ERRNO) as u16);
+    match action {
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            Action::KillThread
+        }
+        LinuxSeccompAction::ScmpActKillProcess => Action::KillProcess,
+        LinuxSeccompAction::ScmpActTrap => Action::Trap(0),
+        LinuxSeccompAction::ScmpActErrno => Action::Errno(errno),
+        LinuxSeccompAction::ScmpActTrace => Action::Trace(errno),
+        LinuxSeccompAction::ScmpActNotify => Action::Notify,
+        LinuxSeccompAction::ScmpActLog => Action::Log,
+        LinuxSeccompAction::ScmpActAllow => Action::Allow,
+    }
+}
+
+fn check_errno(path: &str, errno: Option<u32>) -> Result<(), CompileError> {
+    match errno {
+        Some(e) if e > MAX_ERRNO => Err(CompileError::invalid(
+            path,
+            e,
+            format!("an errno must be at most {MAX_ERRNO} (MAX_ERRNO); the kernel cannot return a larger one"),
+        )),
+        Some(MAX_ERRNO) => Err(CompileError::invalid(
+            path,
+            MAX_ERRNO,
+            "libseccomp 2.5 refuses errno 4095 although the kernel's MAX_ERRNO allows it; use at most 4094",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The runtime spec: "When the action doesn't support an errno, the runtime MUST print an
+/// error and fail" (config-linux.md, `errnoRet`). Only ERRNO and TRACE carry one. crun
+/// fails too; runc ignores the field (docs/conformance.md).
+fn check_errno_allowed(
+    path: &str,
+    errno: Option<u32>,
+    action: LinuxSeccompAction,
+) -> Result<(), CompileError> {
+    match errno {
+        Some(e)
+            if !matches!(
+                action,
+                LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+            ) =>
+        {
+            Err(CompileError::invalid(
+                path,
+                e,
+                format!(
+                    "{action} does not return an errno (only SCMP_ACT_ERRNO and SCMP_ACT_TRACE do); \
+                     the runtime spec requires a failure here: remove the field or change the action"
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Profile {
+    /// Validates `spec`. `strict` turns the warnings about unknown names and conflicting
+    /// unconditional entries into errors.
+    ///
+    /// # Errors
+    ///
+    /// A [`CompileError`] naming the JSON path, the value and the reason: NOTIFY as default
+    /// action, an errno out of range or on an action without one, an architecture this
+    /// libseccomp lacks or of the other byte order, an argument index above 5, a bad or
+    /// (when `strict`) unknown syscall name, (when `strict`) conflicting unconditional
+    /// entries, too many rules, or `WAIT_KILLABLE_RECV` without a NOTIFY rule.
+    pub fn from_oci(spec: &LinuxSeccomp, strict: bool) -> Result<Self, CompileError> {
+        Self::from_oci_for(spec, strict, arch::native())
+    }
+
+    /// [`Profile::from_oci`] for a program that runs on a host whose native architecture
+    /// is `target` (which takes the place runc gives the build host's native one: it is
+    /// always in the filter, first, and fixes the byte order).
+    ///
+    /// # Errors
+    ///
+    /// As [`Profile::from_oci`].
+    pub fn from_oci_for(
+        spec: &LinuxSeccomp,
+        strict: bool,
+        target: &'static ArchInfo,
+    ) -> Result<Self, CompileError> {
+        Self::from_oci_reading(spec, strict, target, ArgReading::Kernel)
+    }
+
+    /// [`Profile::from_oci_for`] with comparisons on narrow arguments decided as `reading`
+    /// says ([`ArgReading::Kernel`] elsewhere).
+    ///
+    /// # Errors
+    ///
+    /// As [`Profile::from_oci`]; with [`ArgReading::Kernel`] also a constant a narrow
+    /// argument cannot hold, a mask of only unread bits, or comparisons that become more
+    /// than [`MAX_KERNEL_READING_RULES`](super::MAX_KERNEL_READING_RULES) rules.
+    pub fn from_oci_reading(
+        spec: &LinuxSeccomp,
+        strict: bool,
+        target: &'static ArchInfo,
+        reading: ArgReading,
+    ) -> Result<Self, CompileError> {
+        if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
+            return Err(CompileError::NotifyDefaultAction);
+        }
+        check_errno("defaultErrnoRet", spec.default_errno_ret())?;
+        check_errno_allowed(
+            "defaultErrnoRet",
+            spec.default_errno_ret(),
+            spec.default_action(),
+        )?;
+        let default_action = action_from_oci(spec.default_action(), spec.default_errno_ret());
+
+        let version = libseccomp_version();
+        // Syscall names of an architecture this libseccomp cannot build would all resolve
+        // to nothing, and the filter would give every call the default: refused, for the
+        // target as for a listed architecture.
+        let unsupported = |path: String, info: &ArchInfo| {
+            let needed = match info.min_libseccomp {
+                (2, 6, 0) => "2.6.0",
+                (2, 5, 0) => "2.5.0",
+                _ => "2.0.0",
+            };
+            CompileError::UnsupportedArchitecture {
+                path,
+                arch: info.name.to_string(),
+                needed,
+                found: libseccomp_version_string(),
+            }
+        };
+        if version < target.min_libseccomp {
+            return Err(unsupported("<target>".into(), target));
+        }
+        let mut architectures: Vec<&'static ArchInfo> = vec![target];
+        for (i, a) in spec.architectures().iter().flatten().enumerate() {
+            let info = arch::from_oci(*a);
+            if version < info.min_libseccomp {
+                return Err(unsupported(format!("architectures[{i}]"), info));
+            }
+            if info.big_endian != target.big_endian {
+                let order = |b: bool| if b { "big-endian" } else { "little-endian" };
+                return Err(CompileError::invalid(
+                    format!("architectures[{i}]"),
+                    info.name,
+                    format!(
+                        "{} is {} and cannot share a filter with the target host's {}, which is {} \
+                         (a filter reads arguments in one byte order); compile it for a {} \
+                         host (oci-seccomp compile --arch {})",
+                        info.name,
+                        order(info.big_endian),
+                        target.name,
+                        order(target.big_endian),
+                        info.name,
+                        info.name
+                            .trim_start_matches("SCMP_ARCH_")
+                            .to_ascii_lowercase()
+                    ),
+                ));
+            }
+            if !architectures.iter().any(|x| x.name == info.name) {
+                architectures.push(info);
+            }
+        }
+
+        // Index in `flags` of SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, checked once the rules
+        // are known: the kernel refuses it (EINVAL) on a filter without a NOTIFY rule.
+        let mut wait_killable_at = None;
+        let (flags, optional_flags) = match spec.flags() {
+            None => (FilterFlags::EMPTY, FilterFlags::SPEC_ALLOW),
+            Some(list) => {
+                let mut f = FilterFlags::EMPTY;
+                for (n, flag) in list.iter().enumerate() {
+                    if *flag == LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv {
+                        wait_killable_at.get_or_insert(n);
+                    }
+                    f |= match flag {
+                        LinuxSeccompFilterFlag::SeccompFilterFlagLog => FilterFlags::LOG,
+                        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FilterFlags::TSYNC,
+                        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
+                            FilterFlags::SPEC_ALLOW
+                        }
+                        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                            FilterFlags::WAIT_KILLABLE_RECV
+                        }
+                    };
+                }
+                (f, FilterFlags::EMPTY)
+            }
+        };
+
+        // Every name is a rule at most once per comparison group: sized once.
+        let total: usize = spec
+            .syscalls()
+            .iter()
+            .flatten()
+            .map(|e| e.names().len())
+            .sum();
+        let mut rules = Vec::with_capacity(total);
+        let mut names = Vec::with_capacity(total);
+        let mut name_rows = Vec::with_capacity(total);
+        let mut rule_rows = Vec::with_capacity(total);
+        let mut seen: rustc_hash::FxHashSet<(&str, Action, Vec<Condition>)> =
+            rustc_hash::FxHashSet::with_capacity_and_hasher(total, Default::default());
+        let mut counted = 0usize;
+        let mut visited = 0usize;
+        // name -> (entry, name index, action) of the first unconditional rule for it.
+        let mut unconditional: rustc_hash::FxHashMap<&str, (usize, usize, Action)> =
+            rustc_hash::FxHashMap::with_capacity_and_hasher(total, Default::default());
+
+        for (i, entry) in spec.syscalls().iter().flatten().enumerate() {
+            let path = format!("syscalls[{i}]");
+            if entry.names().is_empty() {
+                return Err(CompileError::invalid(
+                    format!("{path}.names"),
+                    "[]",
+                    "an entry must name at least one syscall",
+                ));
+            }
+            check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
+            check_errno_allowed(
+                &format!("{path}.errnoRet"),
+                entry.errno_ret(),
+                entry.action(),
+            )?;
+            let action = action_from_oci(entry.action(), entry.errno_ret());
+
+            let mut conditions = Vec::new();
+            for (j, a) in entry.args().iter().flatten().enumerate() {
+                if a.index() > 5 {
+                    return Err(CompileError::invalid(
+                        format!("{path}.args[{j}].index"),
+                        a.index(),
+                        "a syscall has six arguments, indices 0 to 5",
+                    ));
+                }
+                let op = Op::from_oci(a.op());
+                if op == Op::MaskedEq && a.value_two().unwrap_or(0) & !a.value() != 0 {
+                    tracing::warn!(
+                        arg = %format!("{path}.args[{j}]"),
+                        mask = a.value(),
+                        value_two = a.value_two().unwrap_or(0),
+                        "valueTwo has bits outside the mask (value); libseccomp ignores them, so the rule \
+                         matches when (arg & value) == (valueTwo & value)"
+                    );
+                }
+                if op != Op::MaskedEq && a.value_two().is_some_and(|v| v != 0) {
+                    tracing::warn!(arg = %format!("{path}.args[{j}]"), "valueTwo is only used by SCMP_CMP_MASKED_EQ and is ignored");
+                }
+                // index <= 5 was checked above.
+                conditions.push(Condition::from_oci(a));
+            }
+            let repeated = conditions
+                .iter()
+                .enumerate()
+                .any(|(k, c)| conditions[..k].iter().any(|d| d.index == c.index));
+            // A repeated index cannot be ANDed by libseccomp; like runc, crun and youki,
+            // every comparison becomes its own rule (OR).
+            if repeated {
+                // ORed: the same comparison twice is one rule. Keep the first.
+                let mut once = rustc_hash::FxHashSet::default();
+                conditions.retain(|c| once.insert(*c));
+            }
+            let groups: Vec<Vec<Condition>> = if repeated {
+                conditions.iter().map(|c| vec![*c]).collect()
+            } else {
+                vec![conditions.clone()]
+            };
+            // The kernel's reading of this entry's comparisons depends on a name only
+            // through the widths of the compared arguments: computed once per pattern.
+            let mut by_widths: rustc_hash::FxHashMap<[Option<u8>; 6], Vec<Vec<Condition>>> =
+                rustc_hash::FxHashMap::default();
+
+            for (j, name) in entry.names().iter().enumerate() {
+                let npath = || format!("{path}.names[{j}]");
+                if name.len() > MAX_NAME_LEN {
+                    return Err(CompileError::invalid(
+                        npath(),
+                        format!("{:?}...", name.chars().take(32).collect::<String>()),
+                        format!(
+                            "a syscall name of {} bytes is longer than {MAX_NAME_LEN}; no syscall has such a name",
+                            name.len()
+                        ),
+                    ));
+                }
+                if name.is_empty() || name.contains('\0') {
+                    return Err(CompileError::invalid(
+                        npath(),
+                        format!("{name:?}"),
+                        "a syscall name must be non-empty and contain no NUL byte",
+                    ));
+                }
+                names.push((i, name.clone()));
+                let row = arch::table_row(name);
+                name_rows.push(row);
+                if row.is_none() && !arch::is_known(name) {
+                    if strict {
+                        return Err(CompileError::UnknownSyscall {
+                            path: npath(),
+                            name: name.clone(),
+                            version: libseccomp_version_string(),
+                        });
+                    }
+                    tracing::warn!(entry = %npath(), name = %name, "unknown syscall name skipped");
+                    continue;
+                }
+                if conditions.is_empty() {
+                    if let Some(&(fi, fj, first_action)) = unconditional.get(name.as_str()) {
+                        let first = format!("syscalls[{fi}].names[{fj}]");
+                        if first_action != action {
+                            if strict {
+                                return Err(CompileError::ConflictingRule {
+                                    path: npath(),
+                                    name: name.clone(),
+                                    first: first.clone(),
+                                    first_action: first_action.to_string(),
+                                    action: action.to_string(),
+                                });
+                            }
+                            tracing::warn!(
+                                entry = %npath(), name = %name, first = %first, first_action = %first_action, %action,
+                                "a second unconditional entry for this syscall has another action; libseccomp keeps the first"
+                            );
+                        }
+                        continue;
+                    }
+                    unconditional.insert(name.as_str(), (i, j, action));
+                }
+                if !conditions.is_empty() {
+                    check_readable(&path, name, &conditions, &architectures, reading)?;
+                }
+                let widths: [Option<u8>; 6] = std::array::from_fn(|i| narrow_bits(name, i as u8));
+                let narrow = conditions.iter().any(|c| {
+                    widths
+                        .get(usize::from(c.index))
+                        .copied()
+                        .flatten()
+                        .is_some()
+                });
+                let groups_here: &[Vec<Condition>] = if reading == ArgReading::Kernel && narrow {
+                    match by_widths.entry(widths) {
+                        std::collections::hash_map::Entry::Occupied(e) => &*e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            &*e.insert(kernel_groups(&path, name, &conditions, repeated)?)
+                        }
+                    }
+                } else {
+                    &groups
+                };
+                // Every rule looked at counts, duplicates too, so that no profile makes
+                // validation work without bound (names times comparisons).
+                visited += groups_here.len();
+                if visited > MAX_RULES_VISITED {
+                    return Err(CompileError::invalid(
+                        path.clone(),
+                        format!(
+                            "{} names, {} comparisons",
+                            entry.names().len(),
+                            conditions.len()
+                        ),
+                        format!(
+                            "the entries up to this one make more than {MAX_RULES_VISITED} \
+                             rules to sort out (each name times each comparison of a repeated \
+                             index, duplicates included), where at most {MAX_RULES} distinct \
+                             rules fit a program; list each name and comparison once"
+                        ),
+                    ));
+                }
+                for group in groups_here {
+                    // The same rule twice (same name, action and comparisons) is one rule
+                    // for libseccomp; keep the first.
+                    if !seen.insert((name.as_str(), action, group.clone())) {
+                        continue;
+                    }
+                    // Every rule counts, including those for names that no listed
+                    // architecture has: libseccomp still stores and sorts them.
+                    counted += 1;
+                    if counted > MAX_RULES {
+                        return Err(CompileError::invalid(
+                            npath(),
+                            format!("{name:?}"),
+                            format!(
+                                "more than {MAX_RULES} distinct rules (repeated argument indices \
+                                 count one rule per comparison); each needs at least one \
+                                 instruction, so the program cannot fit the kernel's limit of \
+                                 {MAX_RULES} instructions"
+                            ),
+                        ));
+                    }
+                    rule_rows.push(row);
+                    rules.push(Rule {
+                        entry: i,
+                        name: name.clone(),
+                        action,
+                        conditions: group.clone(),
+                    });
+                }
+            }
+        }
+
+        // A rule equal to the default is kept only where it can change an outcome
+        // (`default_rule_matters`); it is dropped elsewhere, as libseccomp, runc and crun
+        // drop every such rule.
+        let precedence = DefaultRules {
+            other_actions: rules
+                .iter()
+                .filter(|r| r.action != default_action)
+                .map(|r| r.name.as_str())
+                .collect(),
+            beaten: rules
+                .iter()
+                .filter(|r| r.action != default_action && r.conditions.is_empty())
+                .map(|r| r.name.as_str())
+                .collect(),
+            mux_arch: architectures.iter().any(|a| arch::multiplexes(a)),
+        };
+        let keep: Vec<bool> = rules
+            .iter()
+            .map(|r| {
+                r.action != default_action || precedence.matters(&r.name, !r.conditions.is_empty())
+            })
+            .collect();
+        if keep.iter().any(|k| !k) {
+            let mut k = keep.iter();
+            rule_rows.retain(|_| *k.next().unwrap_or(&true));
+            let mut k = keep.iter();
+            rules.retain(|r| {
+                let kept = *k.next().unwrap_or(&true);
+                if !kept {
+                    tracing::debug!(entry = r.entry, name = %r.name, action = %r.action, "rule equals the default action and overlaps no rule of another action: dropped");
+                }
+                kept
+            });
+        }
+
+        if let (Some(n), None) = (wait_killable_at, notify_rule(&rules, &architectures)) {
+            return Err(CompileError::invalid(
+                format!("flags[{n}]"),
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+                "only valid with a SCMP_ACT_NOTIFY rule, and no rule uses SCMP_ACT_NOTIFY \
+                 (the kernel refuses the filter with EINVAL)",
+            ));
+        }
+
+        Ok(Self {
+            default_action,
+            architectures,
+            flags,
+            optional_flags,
+            rules: rules.into(),
+            names,
+            name_rows,
+            rule_rows,
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! Tools built on the pipeline and the profile's meaning: they read profiles and programs,
+//! never change how one is compiled.
+
+pub mod cache;
+pub mod explain;
+pub mod learn;
+pub mod lint;
+pub mod moby;
+pub mod runtimes;
+pub mod trace;
