@@ -251,10 +251,10 @@ fuzz_target!(|data: &[u8]| {
         Err(ProofError::Differs(cx)) => {
             assert!(!cx.want.accepts(cx.got));
             assert!(compile(&spec, &libseccomp).is_err());
-            if cx.point.0[1] == native {
-                let nr = i64::from(cx.point.0[0] as i32);
+            if cx.point.arch == native {
+                let nr = i64::from(cx.point.nr);
                 if CALLS.iter().any(|(_, n)| *n == nr) {
-                    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
+                    let args: [u64; 6] = cx.point.args;
                     if let Some(got) = run(&unproven, nr, args) {
                         assert_eq!(got, expected(cx.got), "witness {args:x?} of {spec:?}");
                     }

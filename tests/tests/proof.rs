@@ -70,8 +70,8 @@ fn fail_open_miscompile_is_refused_with_a_witness_the_kernel_confirms() {
     let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
         panic!("the proof must find the difference");
     };
-    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
-    assert_eq!(cx.point.0[0], GETPPID as u32);
+    let args: [u64; 6] = cx.point.args;
+    assert_eq!(cx.point.nr as u32, GETPPID as u32);
     let r = run_filtered(&bad, TIMEOUT, |rep| {
         rep.report(raw(GETPPID, args));
         0
@@ -112,8 +112,8 @@ fn the_lt_or_profile_libseccomp_miscompiles_runs_as_written() {
     let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
         panic!("the proof must find libseccomp's difference");
     };
-    let nr = cx.point.0[0];
-    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
+    let nr = cx.point.nr as u32;
+    let args: [u64; 6] = cx.point.args;
     // In the kernel: libseccomp's program does what the proof says, ours what the
     // profile says.
     let ours = program(json);

@@ -60,8 +60,8 @@ fn compile_or_refused(
             let model = oci_seccomp::Semantics::new(&profile, oci_seccomp::Stub::Enosys);
             let wrong = match oci_seccomp::proof::prove_instructions(&model, raw.instructions()) {
                 Err(oci_seccomp::proof::ProofError::Differs(cx)) => {
-                    let (arch, nr) = (cx.point.0[1], cx.point.0[0]);
-                    let args: [u64; 6] = std::array::from_fn(|i| cx.point.arg(i, false));
+                    let (arch, nr) = (cx.point.arch, cx.point.nr as u32);
+                    let args: [u64; 6] = cx.point.args;
                     let got = simulate(&raw, arch, nr as i32, args).unwrap().action;
                     got == cx.got
                         && (arch != AUDIT_ARCH_X86_64 || got != reference(spec, arch, nr, &args))

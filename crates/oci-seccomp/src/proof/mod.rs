@@ -50,8 +50,9 @@ mod witness;
 
 use crate::action::Action;
 use crate::arch::{self, X32_SYSCALL_BIT};
+use crate::bpf::SeccompData;
 use crate::error::CompileError;
-use crate::profile::semantics::space::{Atom, Region, SeccompPoint, Stop, ARCH, NR};
+use crate::profile::semantics::space::{Atom, Region, Stop, ARCH, NR};
 use crate::profile::semantics::Stub;
 use crate::profile::semantics::{Semantics, Verdict};
 use crate::profile::Profile;
@@ -66,7 +67,7 @@ pub use witness::describe_call;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counterexample {
     /// The input, as `seccomp_data` words.
-    pub point: SeccompPoint,
+    pub point: SeccompData,
     /// What the program returns.
     pub got: Action,
     /// What the profile says.
@@ -261,7 +262,7 @@ pub fn find_other(
     arch: u32,
     nr: u32,
     want: Action,
-) -> Result<Option<(SeccompPoint, Verdict)>, ProofError> {
+) -> Result<Option<(SeccompData, Verdict)>, ProofError> {
     find_other_within(model, arch, nr, want, &mut StepBudget::new(MAX_STEPS))
 }
 
@@ -277,7 +278,7 @@ pub fn find_other_within(
     nr: u32,
     want: Action,
     budget: &mut StepBudget,
-) -> Result<Option<(SeccompPoint, Verdict)>, ProofError> {
+) -> Result<Option<(SeccompData, Verdict)>, ProofError> {
     let mut region = Region::for_budget(budget);
     let r = find_other_in(model, &mut region, arch, nr, want);
     region.steps.settle(budget);
@@ -290,7 +291,7 @@ pub(crate) fn find_other_in(
     arch: u32,
     nr: u32,
     want: Action,
-) -> Result<Option<(SeccompPoint, Verdict)>, ProofError> {
+) -> Result<Option<(SeccompData, Verdict)>, ProofError> {
     let ok = region
         .push(Atom::eq(ARCH, arch), true)
         .and_then(|a| Ok(a && region.push(Atom::eq(NR, nr), true)?))
@@ -305,14 +306,14 @@ pub(crate) fn search_other(
     model: &Semantics,
     region: &mut Region,
     want: Action,
-) -> Result<Option<(SeccompPoint, Verdict)>, ProofError> {
+) -> Result<Option<(SeccompData, Verdict)>, ProofError> {
     region.steps.add(1).map_err(|_| ProofError::TooComplex)?;
     match model.verdict(region) {
         Ok(v) => {
             if v.outcomes.iter().all(|(a, _)| *a == want) {
                 Ok(None)
             } else {
-                let point = region.sample().map_err(|_| ProofError::TooComplex)?;
+                let point = region.sample().map_err(|_| ProofError::TooComplex)?.data();
                 Ok(Some((point, v)))
             }
         }

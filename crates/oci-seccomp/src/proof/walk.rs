@@ -263,7 +263,11 @@ impl Prover<'_> {
                     };
                     // The full verdict at the witness, for the error message.
                     let want = self.model.decide(&mut point).unwrap_or(want);
-                    let cx = Counterexample { point, got, want };
+                    let cx = Counterexample {
+                        point: point.data(),
+                        got,
+                        want,
+                    };
                     match &mut self.collect {
                         Some((limit, found)) if found.len() < *limit => {
                             found.push(cx);

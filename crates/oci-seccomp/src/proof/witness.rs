@@ -2,28 +2,25 @@
 //! profile says, and the entry to look at.
 
 use crate::arch::{self, multiplexes, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use crate::bpf::SeccompData;
 use crate::error::{CompileError, Miscompiled};
-use crate::profile::semantics::space::{SeccompPoint, ARCH, NR};
 use crate::profile::semantics::Cause;
 use crate::profile::Profile;
 
 use super::Counterexample;
 
 /// Text for a call: `getppid(0x1, 0x0, ...) on SCMP_ARCH_X86_64`.
-pub fn describe_call(point: &SeccompPoint) -> String {
-    let p = point.0;
+pub fn describe_call(point: &SeccompData) -> String {
+    let nr = point.nr as u32;
     let arch = arch::ALL.iter().find(|a| {
-        a.audit_arch == p[ARCH]
-            && (a.x32 == (p[NR] & X32_SYSCALL_BIT != 0) || a.audit_arch != AUDIT_ARCH_X86_64)
+        a.audit_arch == point.arch
+            && (a.x32 == (nr & X32_SYSCALL_BIT != 0) || a.audit_arch != AUDIT_ARCH_X86_64)
     });
     let Some(a) = arch else {
-        return format!("syscall {:#x} on audit arch {:#x}", p[NR], p[ARCH]);
+        return format!("syscall {nr:#x} on audit arch {:#x}", point.arch);
     };
-    let name =
-        arch::syscall_name(p[NR] as i32, a).unwrap_or_else(|| format!("syscall {}", p[NR] as i32));
-    let args: Vec<String> = (0..6)
-        .map(|i| format!("{:#x}", point.arg(i, a.big_endian)))
-        .collect();
+    let name = arch::syscall_name(point.nr, a).unwrap_or_else(|| format!("syscall {}", point.nr));
+    let args: Vec<String> = point.args.iter().map(|v| format!("{v:#x}")).collect();
     format!("{name}({}) on {}", args.join(", "), a.name)
 }
 
@@ -44,7 +41,7 @@ pub(crate) fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
                 .iter()
                 .filter(|r| {
                     profile.architectures().iter().any(|a| {
-                        arch::resolve(&r.name, a).map(|n| n as u32) == Some(cx.point.0[NR])
+                        arch::resolve(&r.name, a).map(|n| n as u32) == Some(cx.point.nr as u32)
                     })
                 })
                 .map(|r| format!("syscalls[{}]", r.entry))
@@ -61,11 +58,11 @@ pub(crate) fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
     };
     // The witness is a call through `socketcall` or `ipc` on an architecture that has them.
     let through_multiplexer = profile.architectures().iter().any(|a| {
-        a.audit_arch == cx.point.0[ARCH]
+        a.audit_arch == cx.point.arch
             && multiplexes(a)
             && ["socketcall", "ipc"]
                 .iter()
-                .any(|m| arch::resolve(m, a).map(|n| n as u32) == Some(cx.point.0[NR]))
+                .any(|m| arch::resolve(m, a).map(|n| n as u32) == Some(cx.point.nr as u32))
     });
     let mux = through_multiplexer || matches!(cx.want.outcomes[0].1, Cause::Multiplexed { .. });
     let hint = if mux {
@@ -80,7 +77,7 @@ pub(crate) fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
          architecture's block); rewrite the conditions, for example with one entry per range, \
          or list fewer architectures"
     };
-    let (arch, nr, args) = call_of(&cx.point);
+    let (arch, nr, args) = (cx.point.arch, cx.point.nr as u32, cx.point.args);
     CompileError::Miscompiled {
         witness: Some(Box::new(Miscompiled {
             arch,
@@ -99,18 +96,4 @@ pub(crate) fn describe(profile: &Profile, cx: &Counterexample) -> CompileError {
             want.join(" or "),
         ),
     }
-}
-
-/// `(arch, nr, args)` of `point`, the arguments read in the byte order of its ABI (little
-/// endian for an architecture the crate does not know).
-pub(crate) fn call_of(point: &SeccompPoint) -> (u32, u32, [u64; 6]) {
-    let p = point.0;
-    let big_endian = arch::ALL
-        .iter()
-        .any(|a| a.audit_arch == p[ARCH] && a.big_endian);
-    (
-        p[ARCH],
-        p[NR],
-        std::array::from_fn(|i| point.arg(i, big_endian)),
-    )
 }

@@ -38,11 +38,12 @@ pub(crate) mod space;
 
 use std::collections::BTreeMap;
 
-use self::space::SeccompPoint;
+use self::space::Words;
 use super::rule::{Op, Rule};
 use super::Profile;
 use crate::action::{strictness, Action};
-use crate::arch::{self, multiplexes, ArchInfo};
+use crate::arch::{multiplexes, ArchInfo};
+use crate::bpf::SeccompData;
 use decide::{subcalls, PIVOT_AT};
 
 pub use budget::{StepBudget, MAX_STEPS};
@@ -348,11 +349,12 @@ impl Semantics {
     /// registers. Each of the verdict's outcomes names its [`Cause`]: the entry
     /// (`syscalls[i]`), `defaultAction`, the stub, or an ABI not in the filter.
     pub fn decide(&self, arch: u32, nr: u32, args: [u64; 6]) -> Verdict {
-        let big_endian = arch::ALL
-            .iter()
-            .find(|a| a.audit_arch == arch)
-            .is_some_and(|a| a.big_endian);
-        let mut p = SeccompPoint::new(arch, nr, args, big_endian);
+        let mut p = Words::of(&SeccompData {
+            nr: nr as i32,
+            arch,
+            instruction_pointer: 0,
+            args,
+        });
         match self.verdict(&mut p) {
             Ok(v) => v,
             // A point answers every question.

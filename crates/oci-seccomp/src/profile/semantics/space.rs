@@ -2,12 +2,12 @@
 //! values (one constraint per 32-bit word: an interval, a fixed bit pattern and excluded
 //! patterns), an [`Atom`] a yes/no question about one word. Both the profile's meaning and
 //! a program's paths are asked such questions ([`Ask`]), of one concrete call
-//! ([`SeccompPoint`]) or of a region, where a question whose answer differs splits it.
+//! ([`SeccompData`]) or of a region, where a question whose answer differs splits it.
 
 use std::collections::HashSet;
 
 use super::budget::{Counter, Exhausted, StepBudget};
-use crate::bpf::SECCOMP_DATA_LEN;
+use crate::bpf::{SeccompData, SECCOMP_DATA_LEN};
 
 /// Word index of `nr` in `seccomp_data` (byte offset / 4).
 pub const NR: usize = 0;
@@ -321,49 +321,50 @@ impl Region {
     }
 
     /// The smallest member, word by word.
-    pub(crate) fn sample(&mut self) -> Result<SeccompPoint, Exhausted> {
+    pub(crate) fn sample(&mut self) -> Result<Words, Exhausted> {
         let mut w = [0u32; WORDS];
         for (i, set) in self.words.iter().enumerate() {
             w[i] = set.witness(&mut self.steps)?.unwrap_or(set.lo);
         }
-        Ok(SeccompPoint(w))
+        Ok(Words(w))
     }
 }
 
-/// One concrete `seccomp_data`, as words.
+/// One concrete `seccomp_data` as a filter reads it: sixteen 32-bit words, the 64-bit
+/// fields in the byte order of the call's ABI. The public face is [`SeccompData`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SeccompPoint(pub [u32; WORDS]);
+pub(crate) struct Words(pub(crate) [u32; WORDS]);
 
-impl SeccompPoint {
-    /// Builds the words of a call on an architecture with the given byte order.
-    pub fn new(arch: u32, nr: u32, args: [u64; 6], big_endian: bool) -> Self {
-        let mut w = [0u32; WORDS];
-        w[NR] = nr;
-        w[ARCH] = arch;
-        for (i, a) in args.iter().enumerate() {
-            let (lo, hi) = (*a as u32, (*a >> 32) as u32);
-            let (first, second) = if big_endian { (hi, lo) } else { (lo, hi) };
-            w[4 + 2 * i] = first;
-            w[5 + 2 * i] = second;
-        }
-        Self(w)
+impl Words {
+    /// The words `data` is read as.
+    pub(crate) fn of(data: &SeccompData) -> Self {
+        // Every offset below SECCOMP_DATA_LEN that is a multiple of 4 is a word.
+        Self(std::array::from_fn(|i| {
+            data.word(4 * i as u32).unwrap_or(0)
+        }))
     }
 
-    /// `seccomp_data.arch`.
-    pub fn arch(&self) -> u32 {
-        self.0[ARCH]
-    }
-
-    /// `seccomp_data.nr`.
-    pub fn nr(&self) -> u32 {
-        self.0[NR]
-    }
-
-    /// The 64-bit value of argument `i` in the given byte order.
-    pub fn arg(&self, i: usize, big_endian: bool) -> u64 {
-        let (a, b) = (self.0[4 + 2 * i], self.0[5 + 2 * i]);
-        let (lo, hi) = if big_endian { (b, a) } else { (a, b) };
-        (u64::from(hi) << 32) | u64::from(lo)
+    /// The `seccomp_data` these words are, read in the byte order of `arch`'s ABI
+    /// ([`SeccompData::big_endian`]).
+    pub(crate) fn data(&self) -> SeccompData {
+        let w = self.0;
+        let mut data = SeccompData {
+            nr: w[NR] as i32,
+            arch: w[ARCH],
+            ..SeccompData::default()
+        };
+        let big_endian = data.big_endian();
+        let join = |first: u32, second: u32| {
+            let (lo, hi) = if big_endian {
+                (second, first)
+            } else {
+                (first, second)
+            };
+            (u64::from(hi) << 32) | u64::from(lo)
+        };
+        data.instruction_pointer = join(w[2], w[3]);
+        data.args = std::array::from_fn(|i| join(w[4 + 2 * i], w[5 + 2 * i]));
+        data
     }
 }
 
@@ -384,7 +385,7 @@ pub(crate) trait Ask {
     fn charge(&mut self, n: u64) -> Result<(), Stop>;
 }
 
-impl Ask for SeccompPoint {
+impl Ask for Words {
     fn ask(&mut self, atom: Atom) -> Result<bool, Stop> {
         Ok(atom.holds(self.0[atom.word]))
     }
