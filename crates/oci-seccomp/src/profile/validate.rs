@@ -1,5 +1,19 @@
 //! Validation: OCI `linux.seccomp` -> [`Profile`], in named steps, each refusing what it
-//! checks with the JSON path, the value and the reason.
+//! checks with the JSON path, the value and the reason. In the order they run:
+//!
+//! 1. `default_action`: not NOTIFY; `defaultErrnoRet` in range, on an action with an errno.
+//! 2. `architectures`: the target first; each known to this libseccomp, of one byte order.
+//! 3. `flags`: the filter flags, required or (without `flags`) optional.
+//! 4. `Rules::add_entry`, per `syscalls[i]`: names and errno (4), comparisons
+//!    (`entry_conditions`, 4a), each name (`check_name`, 4b; unknown names, a second
+//!    unconditional rule, arguments the kernel reads narrower, `check_readable`), its rules
+//!    (`add_rules`, 4c: duplicates, [`MAX_RULES_VISITED`], [`MAX_RULES`]).
+//! 5. `drop_rules_equal_to_default`: a rule equal to the default stays only where it can
+//!    change an outcome.
+//! 6. `wait_killable_needs_notify`: `WAIT_KILLABLE_RECV` only with a NOTIFY rule.
+//!
+//! A new validation rule goes into the step that reads the field it checks, with its own
+//! error naming the path; a new step, into `Profile::from_oci_reading`'s list.
 
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag};
 
@@ -266,356 +280,512 @@ impl Profile {
         target: &'static ArchInfo,
         reading: ArgReading,
     ) -> Result<Self, CompileError> {
-        if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
-            return Err(CompileError::NotifyDefaultAction);
+        let default_action = default_action(spec)?;
+        let architectures = architectures(spec, target)?;
+        let flags = flags(spec);
+        let mut rules = Rules::sized_for(spec);
+        for (i, entry) in spec.syscalls().iter().flatten().enumerate() {
+            rules.add_entry(i, entry, strict, &architectures, reading)?;
         }
-        check_errno("defaultErrnoRet", spec.default_errno_ret())?;
-        check_errno_allowed(
-            "defaultErrnoRet",
-            spec.default_errno_ret(),
-            spec.default_action(),
-        )?;
-        let default_action = action_from_oci(spec.default_action(), spec.default_errno_ret());
+        rules.drop_rules_equal_to_default(default_action, &architectures);
+        wait_killable_needs_notify(&flags, &rules.rules, &architectures)?;
+        Ok(Self {
+            default_action,
+            architectures,
+            flags: flags.required,
+            optional_flags: flags.optional,
+            rules: rules.rules.into(),
+            names: rules.names,
+            name_rows: rules.name_rows,
+            rule_rows: rules.rule_rows,
+        })
+    }
+}
 
-        let version = libseccomp_version();
-        // Syscall names of an architecture this libseccomp cannot build would all resolve
-        // to nothing, and the filter would give every call the default: refused, for the
-        // target as for a listed architecture.
-        let unsupported = |path: String, info: &ArchInfo| {
-            let needed = match info.min_libseccomp {
-                (2, 6, 0) => "2.6.0",
-                (2, 5, 0) => "2.5.0",
-                _ => "2.0.0",
-            };
-            CompileError::UnsupportedArchitecture {
-                path,
-                arch: info.name.to_string(),
-                needed,
-                found: libseccomp_version_string(),
+/// Step 1, the default action: not NOTIFY (every call, the handoff's included, would wait
+/// for a supervisor), its errno in range and only on an action that returns one.
+fn default_action(spec: &LinuxSeccomp) -> Result<Action, CompileError> {
+    if spec.default_action() == LinuxSeccompAction::ScmpActNotify {
+        return Err(CompileError::NotifyDefaultAction);
+    }
+    check_errno("defaultErrnoRet", spec.default_errno_ret())?;
+    check_errno_allowed(
+        "defaultErrnoRet",
+        spec.default_errno_ret(),
+        spec.default_action(),
+    )?;
+    Ok(action_from_oci(
+        spec.default_action(),
+        spec.default_errno_ret(),
+    ))
+}
+
+/// Step 2, the architectures: `target` first, then each listed one once; each must be one
+/// the linked libseccomp can build (else every name would resolve to nothing and every call
+/// get the default) and of `target`'s byte order (a filter reads arguments in one order).
+fn architectures(
+    spec: &LinuxSeccomp,
+    target: &'static ArchInfo,
+) -> Result<Vec<&'static ArchInfo>, CompileError> {
+    let version = libseccomp_version();
+    let unsupported = |path: String, info: &ArchInfo| {
+        let needed = match info.min_libseccomp {
+            (2, 6, 0) => "2.6.0",
+            (2, 5, 0) => "2.5.0",
+            _ => "2.0.0",
+        };
+        CompileError::UnsupportedArchitecture {
+            path,
+            arch: info.name.to_string(),
+            needed,
+            found: libseccomp_version_string(),
+        }
+    };
+    if version < target.min_libseccomp {
+        return Err(unsupported("<target>".into(), target));
+    }
+    let mut architectures: Vec<&'static ArchInfo> = vec![target];
+    for (i, a) in spec.architectures().iter().flatten().enumerate() {
+        let info = arch::from_oci(*a);
+        if version < info.min_libseccomp {
+            return Err(unsupported(format!("architectures[{i}]"), info));
+        }
+        if info.big_endian != target.big_endian {
+            return Err(other_byte_order(i, info, target));
+        }
+        if !architectures.iter().any(|x| x.name == info.name) {
+            architectures.push(info);
+        }
+    }
+    Ok(architectures)
+}
+
+/// The error for `architectures[i]`, of another byte order than `target`.
+fn other_byte_order(i: usize, info: &ArchInfo, target: &ArchInfo) -> CompileError {
+    let order = |b: bool| if b { "big-endian" } else { "little-endian" };
+    CompileError::invalid(
+        format!("architectures[{i}]"),
+        info.name,
+        format!(
+            "{} is {} and cannot share a filter with the target host's {}, which is {} \
+             (a filter reads arguments in one byte order); compile it for a {} \
+             host (oci-seccomp compile --arch {})",
+            info.name,
+            order(info.big_endian),
+            target.name,
+            order(target.big_endian),
+            info.name,
+            info.name
+                .trim_start_matches("SCMP_ARCH_")
+                .to_ascii_lowercase()
+        ),
+    )
+}
+
+/// The filter flags of a profile ([`flags`]).
+struct Flags {
+    /// Flags the loader must apply.
+    required: FilterFlags,
+    /// Flags the loader applies when the kernel has them.
+    optional: FilterFlags,
+    /// Index in `flags` of `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`, checked once the rules
+    /// are known ([`wait_killable_needs_notify`]).
+    wait_killable_at: Option<usize>,
+}
+
+/// Step 3, the flags: as listed; without `flags`, SPEC_ALLOW where the kernel has it, as
+/// runc does.
+fn flags(spec: &LinuxSeccomp) -> Flags {
+    let Some(list) = spec.flags() else {
+        return Flags {
+            required: FilterFlags::EMPTY,
+            optional: FilterFlags::SPEC_ALLOW,
+            wait_killable_at: None,
+        };
+    };
+    let mut required = FilterFlags::EMPTY;
+    let mut wait_killable_at = None;
+    for (n, flag) in list.iter().enumerate() {
+        required |= match flag {
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => FilterFlags::LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FilterFlags::TSYNC,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => FilterFlags::SPEC_ALLOW,
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                wait_killable_at.get_or_insert(n);
+                FilterFlags::WAIT_KILLABLE_RECV
             }
         };
-        if version < target.min_libseccomp {
-            return Err(unsupported("<target>".into(), target));
-        }
-        let mut architectures: Vec<&'static ArchInfo> = vec![target];
-        for (i, a) in spec.architectures().iter().flatten().enumerate() {
-            let info = arch::from_oci(*a);
-            if version < info.min_libseccomp {
-                return Err(unsupported(format!("architectures[{i}]"), info));
-            }
-            if info.big_endian != target.big_endian {
-                let order = |b: bool| if b { "big-endian" } else { "little-endian" };
-                return Err(CompileError::invalid(
-                    format!("architectures[{i}]"),
-                    info.name,
-                    format!(
-                        "{} is {} and cannot share a filter with the target host's {}, which is {} \
-                         (a filter reads arguments in one byte order); compile it for a {} \
-                         host (oci-seccomp compile --arch {})",
-                        info.name,
-                        order(info.big_endian),
-                        target.name,
-                        order(target.big_endian),
-                        info.name,
-                        info.name
-                            .trim_start_matches("SCMP_ARCH_")
-                            .to_ascii_lowercase()
-                    ),
-                ));
-            }
-            if !architectures.iter().any(|x| x.name == info.name) {
-                architectures.push(info);
-            }
-        }
+    }
+    Flags {
+        required,
+        optional: FilterFlags::EMPTY,
+        wait_killable_at,
+    }
+}
 
-        // Index in `flags` of SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, checked once the rules
-        // are known: the kernel refuses it (EINVAL) on a filter without a NOTIFY rule.
-        let mut wait_killable_at = None;
-        let (flags, optional_flags) = match spec.flags() {
-            None => (FilterFlags::EMPTY, FilterFlags::SPEC_ALLOW),
-            Some(list) => {
-                let mut f = FilterFlags::EMPTY;
-                for (n, flag) in list.iter().enumerate() {
-                    if *flag == LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv {
-                        wait_killable_at.get_or_insert(n);
-                    }
-                    f |= match flag {
-                        LinuxSeccompFilterFlag::SeccompFilterFlagLog => FilterFlags::LOG,
-                        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => FilterFlags::TSYNC,
-                        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
-                            FilterFlags::SPEC_ALLOW
-                        }
-                        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
-                            FilterFlags::WAIT_KILLABLE_RECV
-                        }
-                    };
-                }
-                (f, FilterFlags::EMPTY)
-            }
-        };
+/// Step 6: `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` only with a NOTIFY rule (the kernel
+/// refuses it with EINVAL otherwise).
+fn wait_killable_needs_notify(
+    flags: &Flags,
+    rules: &[Rule],
+    architectures: &[&'static ArchInfo],
+) -> Result<(), CompileError> {
+    if let (Some(n), None) = (flags.wait_killable_at, notify_rule(rules, architectures)) {
+        return Err(CompileError::invalid(
+            format!("flags[{n}]"),
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            "only valid with a SCMP_ACT_NOTIFY rule, and no rule uses SCMP_ACT_NOTIFY \
+             (the kernel refuses the filter with EINVAL)",
+        ));
+    }
+    Ok(())
+}
 
-        // Every name is a rule at most once per comparison group: sized once.
+/// An entry's comparisons ([`entry_conditions`]).
+struct EntryConditions {
+    /// As written, valid; a repeated index's duplicates removed.
+    conditions: Vec<Condition>,
+    /// An argument index is compared more than once: every comparison is its own rule.
+    repeated: bool,
+    /// The comparison groups, each one rule: all of them, or one per comparison when
+    /// `repeated`.
+    groups: Vec<Vec<Condition>>,
+}
+
+/// Step 4a, one entry's comparisons: indices 0 to 5; `valueTwo` warned about where
+/// libseccomp ignores it; a repeated index ORed, as runc, crun and youki do (libseccomp
+/// cannot AND two comparisons of one argument).
+fn entry_conditions(
+    path: &str,
+    entry: &oci_spec::runtime::LinuxSyscall,
+) -> Result<EntryConditions, CompileError> {
+    let mut conditions = Vec::new();
+    for (j, a) in entry.args().iter().flatten().enumerate() {
+        if a.index() > 5 {
+            return Err(CompileError::invalid(
+                format!("{path}.args[{j}].index"),
+                a.index(),
+                "a syscall has six arguments, indices 0 to 5",
+            ));
+        }
+        let op = Op::from_oci(a.op());
+        if op == Op::MaskedEq && a.value_two().unwrap_or(0) & !a.value() != 0 {
+            tracing::warn!(
+                arg = %format!("{path}.args[{j}]"),
+                mask = a.value(),
+                value_two = a.value_two().unwrap_or(0),
+                "valueTwo has bits outside the mask (value); libseccomp ignores them, so the rule \
+                 matches when (arg & value) == (valueTwo & value)"
+            );
+        }
+        if op != Op::MaskedEq && a.value_two().is_some_and(|v| v != 0) {
+            tracing::warn!(arg = %format!("{path}.args[{j}]"), "valueTwo is only used by SCMP_CMP_MASKED_EQ and is ignored");
+        }
+        // index <= 5 was checked above.
+        conditions.push(Condition::from_oci(a));
+    }
+    let repeated = conditions
+        .iter()
+        .enumerate()
+        .any(|(k, c)| conditions[..k].iter().any(|d| d.index == c.index));
+    if repeated {
+        // ORed: the same comparison twice is one rule. Keep the first.
+        let mut once = rustc_hash::FxHashSet::default();
+        conditions.retain(|c| once.insert(*c));
+    }
+    let groups = if repeated {
+        conditions.iter().map(|c| vec![*c]).collect()
+    } else {
+        vec![conditions.clone()]
+    };
+    Ok(EntryConditions {
+        conditions,
+        repeated,
+        groups,
+    })
+}
+
+/// Step 4b, a syscall name: at most [`MAX_NAME_LEN`] bytes, not empty, no NUL.
+fn check_name(path: impl Fn() -> String, name: &str) -> Result<(), CompileError> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(CompileError::invalid(
+            path(),
+            format!("{:?}...", name.chars().take(32).collect::<String>()),
+            format!(
+                "a syscall name of {} bytes is longer than {MAX_NAME_LEN}; no syscall has such a name",
+                name.len()
+            ),
+        ));
+    }
+    if name.is_empty() || name.contains('\0') {
+        return Err(CompileError::invalid(
+            path(),
+            format!("{name:?}"),
+            "a syscall name must be non-empty and contain no NUL byte",
+        ));
+    }
+    Ok(())
+}
+
+/// The rules of a profile as step 4 builds them, entry by entry, with what bounds its work.
+struct Rules<'s> {
+    rules: Vec<Rule>,
+    names: Vec<(usize, String)>,
+    name_rows: Vec<Option<usize>>,
+    rule_rows: Vec<Option<usize>>,
+    /// Rules kept so far, for duplicates.
+    seen: rustc_hash::FxHashSet<(&'s str, Action, Vec<Condition>)>,
+    /// Distinct rules, against [`MAX_RULES`].
+    counted: usize,
+    /// Rules looked at, duplicates included, against [`MAX_RULES_VISITED`].
+    visited: usize,
+    /// name -> (entry, name index, action) of the first unconditional rule for it.
+    unconditional: rustc_hash::FxHashMap<&'s str, (usize, usize, Action)>,
+}
+
+impl<'s> Rules<'s> {
+    /// Empty, sized once for every name of `spec` (each name is a rule at most once per
+    /// comparison group).
+    fn sized_for(spec: &LinuxSeccomp) -> Self {
         let total: usize = spec
             .syscalls()
             .iter()
             .flatten()
             .map(|e| e.names().len())
             .sum();
-        let mut rules = Vec::with_capacity(total);
-        let mut names = Vec::with_capacity(total);
-        let mut name_rows = Vec::with_capacity(total);
-        let mut rule_rows = Vec::with_capacity(total);
-        let mut seen: rustc_hash::FxHashSet<(&str, Action, Vec<Condition>)> =
-            rustc_hash::FxHashSet::with_capacity_and_hasher(total, Default::default());
-        let mut counted = 0usize;
-        let mut visited = 0usize;
-        // name -> (entry, name index, action) of the first unconditional rule for it.
-        let mut unconditional: rustc_hash::FxHashMap<&str, (usize, usize, Action)> =
-            rustc_hash::FxHashMap::with_capacity_and_hasher(total, Default::default());
+        Self {
+            rules: Vec::with_capacity(total),
+            names: Vec::with_capacity(total),
+            name_rows: Vec::with_capacity(total),
+            rule_rows: Vec::with_capacity(total),
+            seen: rustc_hash::FxHashSet::with_capacity_and_hasher(total, Default::default()),
+            counted: 0,
+            visited: 0,
+            unconditional: rustc_hash::FxHashMap::with_capacity_and_hasher(
+                total,
+                Default::default(),
+            ),
+        }
+    }
 
-        for (i, entry) in spec.syscalls().iter().flatten().enumerate() {
-            let path = format!("syscalls[{i}]");
-            if entry.names().is_empty() {
-                return Err(CompileError::invalid(
-                    format!("{path}.names"),
-                    "[]",
-                    "an entry must name at least one syscall",
-                ));
-            }
-            check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
-            check_errno_allowed(
-                &format!("{path}.errnoRet"),
-                entry.errno_ret(),
-                entry.action(),
-            )?;
-            let action = action_from_oci(entry.action(), entry.errno_ret());
-
-            let mut conditions = Vec::new();
-            for (j, a) in entry.args().iter().flatten().enumerate() {
-                if a.index() > 5 {
-                    return Err(CompileError::invalid(
-                        format!("{path}.args[{j}].index"),
-                        a.index(),
-                        "a syscall has six arguments, indices 0 to 5",
-                    ));
-                }
-                let op = Op::from_oci(a.op());
-                if op == Op::MaskedEq && a.value_two().unwrap_or(0) & !a.value() != 0 {
-                    tracing::warn!(
-                        arg = %format!("{path}.args[{j}]"),
-                        mask = a.value(),
-                        value_two = a.value_two().unwrap_or(0),
-                        "valueTwo has bits outside the mask (value); libseccomp ignores them, so the rule \
-                         matches when (arg & value) == (valueTwo & value)"
-                    );
-                }
-                if op != Op::MaskedEq && a.value_two().is_some_and(|v| v != 0) {
-                    tracing::warn!(arg = %format!("{path}.args[{j}]"), "valueTwo is only used by SCMP_CMP_MASKED_EQ and is ignored");
-                }
-                // index <= 5 was checked above.
-                conditions.push(Condition::from_oci(a));
-            }
-            let repeated = conditions
-                .iter()
-                .enumerate()
-                .any(|(k, c)| conditions[..k].iter().any(|d| d.index == c.index));
-            // A repeated index cannot be ANDed by libseccomp; like runc, crun and youki,
-            // every comparison becomes its own rule (OR).
-            if repeated {
-                // ORed: the same comparison twice is one rule. Keep the first.
-                let mut once = rustc_hash::FxHashSet::default();
-                conditions.retain(|c| once.insert(*c));
-            }
-            let groups: Vec<Vec<Condition>> = if repeated {
-                conditions.iter().map(|c| vec![*c]).collect()
-            } else {
-                vec![conditions.clone()]
-            };
-            // The kernel's reading of this entry's comparisons depends on a name only
-            // through the widths of the compared arguments: computed once per pattern.
-            let mut by_widths: rustc_hash::FxHashMap<[Option<u8>; 6], Vec<Vec<Condition>>> =
-                rustc_hash::FxHashMap::default();
-
-            for (j, name) in entry.names().iter().enumerate() {
-                let npath = || format!("{path}.names[{j}]");
-                if name.len() > MAX_NAME_LEN {
-                    return Err(CompileError::invalid(
-                        npath(),
-                        format!("{:?}...", name.chars().take(32).collect::<String>()),
-                        format!(
-                            "a syscall name of {} bytes is longer than {MAX_NAME_LEN}; no syscall has such a name",
-                            name.len()
-                        ),
-                    ));
-                }
-                if name.is_empty() || name.contains('\0') {
-                    return Err(CompileError::invalid(
-                        npath(),
-                        format!("{name:?}"),
-                        "a syscall name must be non-empty and contain no NUL byte",
-                    ));
-                }
-                names.push((i, name.clone()));
-                let row = arch::table_row(name);
-                name_rows.push(row);
-                if row.is_none() && !arch::is_known(name) {
-                    if strict {
-                        return Err(CompileError::UnknownSyscall {
-                            path: npath(),
-                            name: name.clone(),
-                            version: libseccomp_version_string(),
-                        });
-                    }
-                    tracing::warn!(entry = %npath(), name = %name, "unknown syscall name skipped");
-                    continue;
-                }
-                if conditions.is_empty() {
-                    if let Some(&(fi, fj, first_action)) = unconditional.get(name.as_str()) {
-                        let first = format!("syscalls[{fi}].names[{fj}]");
-                        if first_action != action {
-                            if strict {
-                                return Err(CompileError::ConflictingRule {
-                                    path: npath(),
-                                    name: name.clone(),
-                                    first: first.clone(),
-                                    first_action: first_action.to_string(),
-                                    action: action.to_string(),
-                                });
-                            }
-                            tracing::warn!(
-                                entry = %npath(), name = %name, first = %first, first_action = %first_action, %action,
-                                "a second unconditional entry for this syscall has another action; libseccomp keeps the first"
-                            );
-                        }
-                        continue;
-                    }
-                    unconditional.insert(name.as_str(), (i, j, action));
-                }
-                if !conditions.is_empty() {
-                    check_readable(&path, name, &conditions, &architectures, reading)?;
-                }
-                let widths: [Option<u8>; 6] = std::array::from_fn(|i| narrow_bits(name, i as u8));
-                let narrow = conditions.iter().any(|c| {
-                    widths
-                        .get(usize::from(c.index))
-                        .copied()
-                        .flatten()
-                        .is_some()
-                });
-                let groups_here: &[Vec<Condition>] = if reading == ArgReading::Kernel && narrow {
-                    match by_widths.entry(widths) {
-                        std::collections::hash_map::Entry::Occupied(e) => &*e.into_mut(),
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            &*e.insert(kernel_groups(&path, name, &conditions, repeated)?)
-                        }
-                    }
-                } else {
-                    &groups
-                };
-                // Every rule looked at counts, duplicates too, so that no profile makes
-                // validation work without bound (names times comparisons).
-                visited += groups_here.len();
-                if visited > MAX_RULES_VISITED {
-                    return Err(CompileError::invalid(
-                        path.clone(),
-                        format!(
-                            "{} names, {} comparisons",
-                            entry.names().len(),
-                            conditions.len()
-                        ),
-                        format!(
-                            "the entries up to this one make more than {MAX_RULES_VISITED} \
-                             rules to sort out (each name times each comparison of a repeated \
-                             index, duplicates included), where at most {MAX_RULES} distinct \
-                             rules fit a program; list each name and comparison once"
-                        ),
-                    ));
-                }
-                for group in groups_here {
-                    // The same rule twice (same name, action and comparisons) is one rule
-                    // for libseccomp; keep the first.
-                    if !seen.insert((name.as_str(), action, group.clone())) {
-                        continue;
-                    }
-                    // Every rule counts, including those for names that no listed
-                    // architecture has: libseccomp still stores and sorts them.
-                    counted += 1;
-                    if counted > MAX_RULES {
-                        return Err(CompileError::invalid(
-                            npath(),
-                            format!("{name:?}"),
-                            format!(
-                                "more than {MAX_RULES} distinct rules (repeated argument indices \
-                                 count one rule per comparison); each needs at least one \
-                                 instruction, so the program cannot fit the kernel's limit of \
-                                 {MAX_RULES} instructions"
-                            ),
-                        ));
-                    }
-                    rule_rows.push(row);
-                    rules.push(Rule {
-                        entry: i,
+    /// Step 4, `syscalls[i]`: at least one name, a valid errno, valid comparisons (4a), and
+    /// for each name (4b) its rules, read as `reading` says.
+    fn add_entry(
+        &mut self,
+        i: usize,
+        entry: &'s oci_spec::runtime::LinuxSyscall,
+        strict: bool,
+        architectures: &[&'static ArchInfo],
+        reading: ArgReading,
+    ) -> Result<(), CompileError> {
+        let path = format!("syscalls[{i}]");
+        if entry.names().is_empty() {
+            return Err(CompileError::invalid(
+                format!("{path}.names"),
+                "[]",
+                "an entry must name at least one syscall",
+            ));
+        }
+        check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
+        check_errno_allowed(
+            &format!("{path}.errnoRet"),
+            entry.errno_ret(),
+            entry.action(),
+        )?;
+        let action = action_from_oci(entry.action(), entry.errno_ret());
+        let conditions = entry_conditions(&path, entry)?;
+        // The kernel's reading of this entry's comparisons depends on a name only
+        // through the widths of the compared arguments: computed once per pattern.
+        let mut by_widths: rustc_hash::FxHashMap<[Option<u8>; 6], Vec<Vec<Condition>>> =
+            rustc_hash::FxHashMap::default();
+        for (j, name) in entry.names().iter().enumerate() {
+            let npath = || format!("{path}.names[{j}]");
+            check_name(npath, name)?;
+            self.names.push((i, name.clone()));
+            let row = arch::table_row(name);
+            self.name_rows.push(row);
+            if row.is_none() && !arch::is_known(name) {
+                if strict {
+                    return Err(CompileError::UnknownSyscall {
+                        path: npath(),
                         name: name.clone(),
-                        action,
-                        conditions: group.clone(),
+                        version: libseccomp_version_string(),
                     });
                 }
+                tracing::warn!(entry = %npath(), name = %name, "unknown syscall name skipped");
+                continue;
             }
+            if conditions.conditions.is_empty()
+                && !self.first_unconditional(i, j, name, action, strict)?
+            {
+                continue;
+            }
+            if !conditions.conditions.is_empty() {
+                check_readable(&path, name, &conditions.conditions, architectures, reading)?;
+            }
+            let widths: [Option<u8>; 6] = std::array::from_fn(|i| narrow_bits(name, i as u8));
+            let narrow = conditions.conditions.iter().any(|c| {
+                widths
+                    .get(usize::from(c.index))
+                    .copied()
+                    .flatten()
+                    .is_some()
+            });
+            let groups: &[Vec<Condition>] = if reading == ArgReading::Kernel && narrow {
+                match by_widths.entry(widths) {
+                    std::collections::hash_map::Entry::Occupied(e) => &*e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => &*e.insert(kernel_groups(
+                        &path,
+                        name,
+                        &conditions.conditions,
+                        conditions.repeated,
+                    )?),
+                }
+            } else {
+                &conditions.groups
+            };
+            let sizes = (entry.names().len(), conditions.conditions.len());
+            self.add_rules(&path, npath, (i, name, action), sizes, groups, row)?;
         }
+        Ok(())
+    }
 
-        // A rule equal to the default is kept only where it can change an outcome
-        // (`default_rule_matters`); it is dropped elsewhere, as libseccomp, runc and crun
-        // drop every such rule.
+    /// Whether `syscalls[i].names[j]`'s unconditional rule is the first for `name`: a
+    /// second one is dropped (libseccomp keeps the first), with a warning when its action
+    /// differs, or (when `strict`) [`CompileError::ConflictingRule`].
+    fn first_unconditional(
+        &mut self,
+        i: usize,
+        j: usize,
+        name: &'s str,
+        action: Action,
+        strict: bool,
+    ) -> Result<bool, CompileError> {
+        let Some(&(fi, fj, first_action)) = self.unconditional.get(name) else {
+            self.unconditional.insert(name, (i, j, action));
+            return Ok(true);
+        };
+        let first = format!("syscalls[{fi}].names[{fj}]");
+        if first_action != action {
+            let path = format!("syscalls[{i}].names[{j}]");
+            if strict {
+                return Err(CompileError::ConflictingRule {
+                    path,
+                    name: name.to_string(),
+                    first,
+                    first_action: first_action.to_string(),
+                    action: action.to_string(),
+                });
+            }
+            tracing::warn!(
+                entry = %path, name = %name, first = %first, first_action = %first_action, %action,
+                "a second unconditional entry for this syscall has another action; libseccomp keeps the first"
+            );
+        }
+        Ok(false)
+    }
+
+    /// Step 4c, the rules of one name (of an entry with `names` names and `comparisons`
+    /// comparisons): one per comparison group, duplicates dropped,
+    /// within [`MAX_RULES_VISITED`] looked at and [`MAX_RULES`] kept.
+    fn add_rules(
+        &mut self,
+        path: &str,
+        npath: impl Fn() -> String,
+        (i, name, action): (usize, &'s str, Action),
+        (names, comparisons): (usize, usize),
+        groups: &[Vec<Condition>],
+        row: Option<usize>,
+    ) -> Result<(), CompileError> {
+        // Every rule looked at counts, duplicates too, so that no profile makes
+        // validation work without bound (names times comparisons).
+        self.visited += groups.len();
+        if self.visited > MAX_RULES_VISITED {
+            return Err(CompileError::invalid(
+                path,
+                format!("{names} names, {comparisons} comparisons"),
+                format!(
+                    "the entries up to this one make more than {MAX_RULES_VISITED} \
+                     rules to sort out (each name times each comparison of a repeated \
+                     index, duplicates included), where at most {MAX_RULES} distinct \
+                     rules fit a program; list each name and comparison once"
+                ),
+            ));
+        }
+        for group in groups {
+            // The same rule twice (same name, action and comparisons) is one rule
+            // for libseccomp; keep the first.
+            if !self.seen.insert((name, action, group.clone())) {
+                continue;
+            }
+            // Every rule counts, including those for names that no listed
+            // architecture has: libseccomp still stores and sorts them.
+            self.counted += 1;
+            if self.counted > MAX_RULES {
+                return Err(CompileError::invalid(
+                    npath(),
+                    format!("{name:?}"),
+                    format!(
+                        "more than {MAX_RULES} distinct rules (repeated argument indices \
+                         count one rule per comparison); each needs at least one \
+                         instruction, so the program cannot fit the kernel's limit of \
+                         {MAX_RULES} instructions"
+                    ),
+                ));
+            }
+            self.rule_rows.push(row);
+            self.rules.push(Rule {
+                entry: i,
+                name: name.to_string(),
+                action,
+                conditions: group.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Step 5: a rule equal to the default is kept only where it can change an outcome
+    /// ([`DefaultRules::matters`]); it is dropped elsewhere, as libseccomp, runc and crun
+    /// drop every such rule.
+    fn drop_rules_equal_to_default(
+        &mut self,
+        default_action: Action,
+        architectures: &[&'static ArchInfo],
+    ) {
         let precedence = DefaultRules {
-            other_actions: rules
+            other_actions: self
+                .rules
                 .iter()
                 .filter(|r| r.action != default_action)
                 .map(|r| r.name.as_str())
                 .collect(),
-            beaten: rules
+            beaten: self
+                .rules
                 .iter()
                 .filter(|r| r.action != default_action && r.conditions.is_empty())
                 .map(|r| r.name.as_str())
                 .collect(),
             mux_arch: architectures.iter().any(|a| arch::multiplexes(a)),
         };
-        let keep: Vec<bool> = rules
+        let keep: Vec<bool> = self
+            .rules
             .iter()
             .map(|r| {
                 r.action != default_action || precedence.matters(&r.name, !r.conditions.is_empty())
             })
             .collect();
-        if keep.iter().any(|k| !k) {
-            let mut k = keep.iter();
-            rule_rows.retain(|_| *k.next().unwrap_or(&true));
-            let mut k = keep.iter();
-            rules.retain(|r| {
-                let kept = *k.next().unwrap_or(&true);
-                if !kept {
-                    tracing::debug!(entry = r.entry, name = %r.name, action = %r.action, "rule equals the default action and overlaps no rule of another action: dropped");
-                }
-                kept
-            });
+        if keep.iter().all(|k| *k) {
+            return;
         }
-
-        if let (Some(n), None) = (wait_killable_at, notify_rule(&rules, &architectures)) {
-            return Err(CompileError::invalid(
-                format!("flags[{n}]"),
-                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-                "only valid with a SCMP_ACT_NOTIFY rule, and no rule uses SCMP_ACT_NOTIFY \
-                 (the kernel refuses the filter with EINVAL)",
-            ));
-        }
-
-        Ok(Self {
-            default_action,
-            architectures,
-            flags,
-            optional_flags,
-            rules: rules.into(),
-            names,
-            name_rows,
-            rule_rows,
-        })
+        let mut k = keep.iter();
+        self.rule_rows.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        self.rules.retain(|r| {
+            let kept = *k.next().unwrap_or(&true);
+            if !kept {
+                tracing::debug!(entry = r.entry, name = %r.name, action = %r.action, "rule equals the default action and overlaps no rule of another action: dropped");
+            }
+            kept
+        });
     }
 }
