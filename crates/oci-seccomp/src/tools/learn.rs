@@ -486,7 +486,7 @@ impl Learner {
             // run happened to make them (a single-threaded run never calls `exit`); and
             // `futex`, which libc's locks call only when two threads or processes happen
             // to contend, so one run may miss it (seen with busybox pipelines).
-            for name in crate::lint::VITAL
+            for name in crate::lint::tables::VITAL
                 .iter()
                 .map(|(n, _)| *n)
                 .chain(["restart_syscall", "futex"])
