@@ -5,7 +5,6 @@
 //! failed run, 2 for a usage error. Every error is one line on stderr that names the
 //! field path, the value and the reason, with a hint where one helps.
 
-mod agent;
 mod check;
 mod compile;
 mod completions;

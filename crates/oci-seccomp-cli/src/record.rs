@@ -21,14 +21,13 @@ use oci_seccomp::learn::{ArgSelection, LearnOptions, Learner};
 use oci_seccomp::prove::Cause;
 use oci_seccomp::runtimes::{self, Runtime};
 use oci_seccomp::LinuxSeccomp;
-use oci_seccomp_load::trace::Mode;
+use oci_seccomp_load::trace::{Agent, Mode};
 use oci_seccomp_runtime::{
     compile, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher, PlanError,
 };
 use serde_json::{json, Value};
 
-use crate::agent::Agent;
-use crate::run::{launch_error, plan_error};
+use crate::errors::{agent_error, launch_error, plan_error};
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
 
@@ -287,7 +286,8 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         if let Ok(mut l) = l.lock() {
             l.observe(e.arch, e.nr, e.args);
         }
-    })?;
+    })
+    .map_err(agent_error)?;
     let arg0 = plan.arg0();
     let command = if args.command.is_empty() {
         arg0.clone()
@@ -295,10 +295,10 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         args.command.join(" ")
     };
     let exit = Launcher::new_recording(plan, Some(agent.routed().clone()), None)
-        .with_notify_handler(agent.handler())
+        .with_notify_handler(agent.fd_handler())
         .run()
         .map_err(launch_error)?;
-    agent.finish();
+    agent.finish(Agent::FINISH_TIMEOUT);
 
     let learner = learner
         .lock()

@@ -5,14 +5,16 @@
 //! docs/security.md ("Launcher").
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use oci_seccomp_load::trace::{Mode, ReportLimits};
+use oci_seccomp::Program;
+use oci_seccomp_load::trace::{Agent, Mode, Report, ReportLimits};
 use oci_seccomp_load::AllowedPeers;
 use oci_seccomp_runtime::{
-    compile, connect_listener, CachePolicy, Exit, LaunchError, LaunchOptions, LaunchPlan, Launcher,
-    PlanError,
+    compile, connect_listener, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher, PlanError,
 };
 
+use crate::errors::{agent_error, launch_error, plan_error};
 use crate::util::{self, shown};
 use crate::{CliError, CliResult};
 
@@ -79,34 +81,6 @@ pub struct RunArgs {
     /// The command and its arguments (with --bundle: replaces process.args).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
-}
-
-pub(crate) fn plan_error(e: PlanError) -> CliError {
-    let usage = matches!(e, PlanError::NoCommand);
-    let hint = e.hint();
-    let err = if usage {
-        CliError::usage(e.to_string())
-    } else {
-        CliError::problem(e.to_string())
-    };
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
-    }
-}
-
-pub(crate) fn launch_error(e: LaunchError) -> CliError {
-    match e {
-        LaunchError::Plan(p) => plan_error(p),
-        e => {
-            let hint = e.hint();
-            let err = CliError::problem(e.to_string());
-            match hint {
-                Some(h) => err.hint(h),
-                None => err,
-            }
-        }
-    }
 }
 
 /// Runs `run`: the arguments become a [`LaunchPlan`], the rest is the runtime crate's.
@@ -190,7 +164,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
                 args.report_max_bytes
                     .unwrap_or(oci_seccomp_load::trace::DEFAULT_REPORT_MAX_BYTES),
             );
-            let (exit, text) = crate::agent::run_traced(
+            let (exit, text) = run_traced(
                 plan,
                 original,
                 listener,
@@ -243,4 +217,56 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         );
     }
     Ok(exit.code())
+}
+
+/// `run --trace` / `--complain`: launches `plan` under the routed form of `original`,
+/// writes each event as a JSON line (to `report`, else stderr) within `limits` (identical
+/// events counted after the first few, the size capped), and returns the exit and the
+/// summary, which counts every call.
+fn run_traced(
+    plan: oci_seccomp_runtime::LaunchPlan,
+    original: Program,
+    listener: Option<std::os::unix::net::UnixStream>,
+    mode: Mode,
+    report: Option<&std::path::Path>,
+    limits: ReportLimits,
+) -> CliResult<(oci_seccomp_runtime::Exit, String)> {
+    let spec = plan
+        .seccomp()
+        .cloned()
+        .ok_or_else(|| CliError::usage("--trace and --complain need a seccomp profile"))?;
+    let shown = || report.map(|p| p.display().to_string()).unwrap_or_default();
+    let sink = crate::report::Sink::open(report)
+        .map_err(|e| CliError::problem(format!("--report {}: {e}", shown())))?;
+    let summary = Arc::new(Mutex::new(crate::report::Summary::default()));
+    let lines = Arc::new(Mutex::new(Some(Report::new(sink, plan.id(), limits))));
+    let (seen, written) = (Arc::clone(&summary), Arc::clone(&lines));
+    let agent = Agent::start(&spec, original, mode, move |e| {
+        if let Ok(mut r) = written.lock() {
+            if let Some(r) = r.as_mut() {
+                // A failed write (a full disk) loses lines, never the summary's counts.
+                let _ = r.record(e);
+            }
+        }
+        if let Ok(mut s) = seen.lock() {
+            s.add(e);
+        }
+    })
+    .map_err(agent_error)?;
+    let launcher = oci_seccomp_runtime::Launcher::new(plan, Some(agent.routed().clone()), listener)
+        .map_err(plan_error)?
+        .with_notify_handler(agent.fd_handler());
+    let exit = launcher.run().map_err(launch_error)?;
+    agent.finish(Agent::FINISH_TIMEOUT);
+    let stats = lines
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take())
+        .map(|r| r.finish())
+        .transpose()
+        .map_err(|e| CliError::problem(format!("--report {}: {e}", shown())))?
+        .unwrap_or_default();
+    let mut text = summary.lock().map(|s| s.render(mode)).unwrap_or_default();
+    text.push_str(&crate::report::left_out(&stats, limits.max_bytes));
+    Ok((exit, text))
 }

@@ -1,5 +1,5 @@
 //! Trace, complain and record mode in the kernel: the routed filter in a forked child, the
-//! [`Tracer`] answering in the parent.
+//! [`Tracer`] answering in the parent (directly, or in [`Agent`]'s thread).
 
 mod common;
 
@@ -12,7 +12,7 @@ use oci_seccomp::prove::Cause;
 use oci_seccomp::trace::route_denials;
 use oci_seccomp::{Action, CompileOptions, Profile};
 use oci_seccomp_load::launch::{Delivery, Launch};
-use oci_seccomp_load::trace::{Event, Mode, Taken, Tracer};
+use oci_seccomp_load::trace::{Agent, AgentError, Event, Mode, Taken, Tracer};
 use oci_seccomp_load::{process_state, ContainerState, NotifyFd};
 use serial_test::serial;
 
@@ -244,4 +244,57 @@ fn without_the_agent_the_workload_cannot_take_over_its_denials() {
     }
     nix::unistd::write(&ready_w, b"x").unwrap();
     assert_exit_ok(wait_deadline(pid));
+}
+
+/// [`Agent`]: the routed filter in a child, the notify fd given to the agent's handler, a
+/// thread of this process answering as the profile would; `finish` sees it end.
+#[test]
+#[serial]
+fn the_in_process_agent_answers_from_its_own_thread_and_finishes() {
+    let spec = spec(PROFILE);
+    let original = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let agent = Agent::start(&spec, original, Mode::Trace, move |e| {
+        tx.send((e.nr, e.taken)).unwrap();
+    })
+    .unwrap();
+    let (parent, child) = Launch::with_agent(agent.routed().clone(), None)
+        .unwrap()
+        .with_timeout(DEADLINE)
+        .split();
+    let pid = fork_child(move || {
+        set_nnp();
+        if child.install().is_err() {
+            return 100;
+        }
+        i32::from(sys(libc::SYS_getppid, 0, 0) != (-1, 77))
+    });
+    let state = process_state(
+        pid.as_raw(),
+        "",
+        "agent",
+        ContainerState::Creating,
+        "/b",
+        Default::default(),
+    );
+    match parent.complete(pid.as_raw(), state) {
+        Ok(Delivery::Fd { notify_fd, .. }) => agent.fd_handler()(notify_fd),
+        other => panic!("{other:?}"),
+    }
+    assert_exit_ok(wait_deadline(pid));
+    assert!(agent.finish(DEADLINE), "the serving thread did not end");
+    let got: Vec<(i32, Taken)> = rx.try_iter().collect();
+    assert_eq!(got, [(nr("getppid"), Taken::Errno(77))]);
+}
+
+#[test]
+fn an_agent_is_not_started_for_a_program_that_notifies_already() {
+    let spec = spec(&notify_profile(&["mkdir"]));
+    let e = Agent::start(&spec, program(&spec), Mode::Trace, |_| {}).unwrap_err();
+    assert!(matches!(e, AgentError::Route(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("cannot route this profile's denials: "),
+        "{e}"
+    );
 }
