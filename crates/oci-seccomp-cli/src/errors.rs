@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-use oci_seccomp_load::trace::AgentError;
-use oci_seccomp_runtime::{LaunchError, PlanError};
-
 /// An error that ends the command: printed as one line on stderr.
 #[derive(Debug)]
 pub struct CliError {
@@ -64,41 +61,3 @@ impl fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
-
-/// A launch plan's error as the CLI's: a missing command is a usage error.
-pub fn plan_error(e: PlanError) -> CliError {
-    let usage = matches!(e, PlanError::NoCommand);
-    let hint = e.hint();
-    let err = if usage {
-        CliError::usage(e.to_string())
-    } else {
-        CliError::problem(e.to_string())
-    };
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
-    }
-}
-
-/// A launch's error as the CLI's, with the runtime's hint.
-pub fn launch_error(e: LaunchError) -> CliError {
-    match e {
-        LaunchError::Plan(p) => plan_error(p),
-        e => {
-            let hint = e.hint();
-            let err = CliError::problem(e.to_string());
-            match hint {
-                Some(h) => err.hint(h),
-                None => err,
-            }
-        }
-    }
-}
-
-/// A trace agent's error as the CLI's: a profile that does not validate is named `profile`.
-pub fn agent_error(e: AgentError) -> CliError {
-    match e {
-        AgentError::Profile(e) => crate::util::compile_error("profile", &e),
-        e => CliError::problem(e.to_string()),
-    }
-}

@@ -14,8 +14,9 @@ use oci_seccomp_runtime::{
     compile, connect_listener, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher, PlanError,
 };
 
-use crate::errors::{agent_error, launch_error, plan_error};
-use crate::util::{self, shown};
+use crate::launch::{agent_error, launch_error, plan_error};
+use crate::profiles::shown;
+use crate::{launch, names, profiles};
 use crate::{CliError, CliResult};
 
 /// Arguments of `run`.
@@ -92,7 +93,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     opts.listener_metadata = args.listener_metadata.clone();
     opts.id = args.id.clone();
     let (plan, name) = if let Some(b) = &args.bundle {
-        let plan = util::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
+        let plan = launch::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
             LaunchPlan::from_bundle(b, o)
         })
         .map_err(plan_error)?
@@ -105,15 +106,15 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         let (seccomp, name) = if args.no_seccomp {
             (None, String::new())
         } else if let Some(p) = &args.profile {
-            (Some(util::load_any(p)?), shown(p).to_string())
+            (Some(profiles::load_any(p)?), shown(p).to_string())
         } else {
             (
-                Some(util::default_for_host()?),
+                Some(profiles::default_for_host()?),
                 "<embedded default>".to_string(),
             )
         };
         (
-            util::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
+            launch::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
                 LaunchPlan::from_command(seccomp.clone(), o)
             })
             .map_err(plan_error)?
@@ -143,7 +144,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         .seccomp()
         .map(|s| compile(s, &cache))
         .transpose()
-        .map_err(|e| util::compile_error(&name, &e))?;
+        .map_err(|e| profiles::compile_error(&name, &e))?;
     let arg0 = plan.arg0();
     let mode = match (args.trace, args.complain) {
         (true, _) => Some(Mode::Trace),
@@ -213,7 +214,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         };
         eprintln!(
             "oci-seccomp: {arg0}: killed by {}{why}",
-            util::signal_name(sig as i32)
+            names::signal_name(sig as i32)
         );
     }
     Ok(exit.code())

@@ -27,8 +27,10 @@ use oci_seccomp_runtime::{
 };
 use serde_json::{json, Value};
 
-use crate::errors::{agent_error, launch_error, plan_error};
-use crate::util::{self, shown};
+use crate::args::RuntimeName;
+use crate::launch::{agent_error, launch_error, plan_error};
+use crate::profiles::shown;
+use crate::{launch, logging, names, output, profiles};
 use crate::{CliError, CliResult};
 
 /// Entries of the base that denied recorded calls, with the syscalls they denied.
@@ -41,28 +43,6 @@ pub enum Format {
     Oci,
     /// Docker's (moby's) profile format: the same, with a `comment` on each entry.
     Docker,
-}
-
-/// A runtime the recorded profile must start the workload under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum RuntimeName {
-    /// runc (1.1.x).
-    Runc,
-    /// crun (1.8.x).
-    Crun,
-    /// `oci-seccomp run`.
-    #[value(name = "oci-seccomp")]
-    OciSeccomp,
-}
-
-impl From<RuntimeName> for Runtime {
-    fn from(r: RuntimeName) -> Self {
-        match r {
-            RuntimeName::Runc => Runtime::Runc,
-            RuntimeName::Crun => Runtime::Crun,
-            RuntimeName::OciSeccomp => Runtime::OciSeccomp,
-        }
-    }
 }
 
 /// Arguments of `record`.
@@ -168,7 +148,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     // known for a plain command.
     let (plan, bundle_base, future_nnp) = match &args.bundle {
         Some(b) => {
-            let (plan, forced) = util::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
+            let (plan, forced) = launch::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
                 LaunchPlan::from_bundle(b, o)
             })
             .map_err(plan_error)?;
@@ -181,7 +161,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
                 return Err(plan_error(PlanError::NoCommand));
             }
             opts.no_seccomp = true;
-            let (plan, _) = util::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
+            let (plan, _) = launch::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
                 LaunchPlan::from_command(None, o)
             })
             .map_err(plan_error)?;
@@ -197,7 +177,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         r
     };
     let base: Option<LinuxSeccomp> = match &args.base {
-        Some(p) => Some(util::load_any(p)?),
+        Some(p) => Some(profiles::load_any(p)?),
         None => bundle_base,
     };
     if base
@@ -214,12 +194,14 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     // A file created here is removed again if the recording fails (the guard's drop):
     // a failed `record` leaves nothing where nothing was.
     // `-o -`: the profile goes to standard output once the run is over.
-    let opened = if util::is_stdout(&args.output) {
+    let opened = if output::is_stdout(&args.output) {
         None
     } else {
-        Some(util::open_output_created(&args.output, 0o644).map_err(|e| {
-            CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
-        })?)
+        Some(
+            output::open_output_created(&args.output, 0o644).map_err(|e| {
+                CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
+            })?,
+        )
     };
     let recording = match &base {
         Some(b) => b.clone(),
@@ -231,7 +213,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         .map_or("the base profile", shown)
         .to_string();
     let original =
-        compile(&recording, &CachePolicy::Off).map_err(|e| util::compile_error(&name, &e))?;
+        compile(&recording, &CachePolicy::Off).map_err(|e| profiles::compile_error(&name, &e))?;
 
     let learner = Arc::new(Mutex::new(
         Learner::new(selection).with_max_combinations(args.max_combinations as usize),
@@ -400,7 +382,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
                 c.keep();
             }
         }
-        None => util::write_output(None, text.as_bytes())?,
+        None => output::write_output(None, text.as_bytes())?,
     }
 
     let syscalls = profile["syscalls"].as_array().map_or(0, Vec::len);
@@ -483,7 +465,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     if let Exit::Signaled(sig) = exit {
         eprintln!(
             "oci-seccomp: {arg0}: killed by {}",
-            util::signal_name(sig as i32)
+            names::signal_name(sig as i32)
         );
     }
     Ok(exit.code())
@@ -499,8 +481,8 @@ fn runtime_calls_missing(
     let spec: LinuxSeccomp = serde_json::from_value(learned.clone())
         .map_err(|e| CliError::problem(format!("the learned profile: {e}")))?;
     // Quietly: the base's warnings were logged when it was compiled for the recording.
-    let program = util::quietly(|| compile(&spec, &CachePolicy::Off))
-        .map_err(|e| util::compile_error("the learned profile", &e))?;
+    let program = logging::quietly(|| compile(&spec, &CachePolicy::Off))
+        .map_err(|e| profiles::compile_error("the learned profile", &e))?;
     let calls = runtimes::calls_of(runtimes, nnp);
     Ok(runtimes::missing(
         &program,

@@ -40,7 +40,7 @@ use oci_seccomp_load::{
 };
 use serde_json::json;
 
-use crate::util;
+use crate::{names, output, profiles};
 use crate::{CliError, CliResult};
 
 /// Arguments of `supervise`.
@@ -152,7 +152,7 @@ impl Answer {
             return Some(Self::EmulateMkdir);
         }
         if let Some(e) = t.strip_prefix("errno:") {
-            return util::parse_errno(e).map(Self::Errno);
+            return names::parse_errno(e).map(Self::Errno);
         }
         if let Some(v) = t.strip_prefix("value:") {
             return v.trim().parse().ok().map(Self::Value);
@@ -163,7 +163,7 @@ impl Answer {
     fn describe(&self) -> String {
         match self {
             Self::Continue => "continue".into(),
-            Self::Errno(e) => format!("errno {}", util::errno_name(*e).unwrap_or("?")),
+            Self::Errno(e) => format!("errno {}", names::errno_name(*e).unwrap_or("?")),
             Self::Value(v) => format!("value {v}"),
             Self::EmulateMkdir => "emulate-mkdir".into(),
         }
@@ -505,7 +505,7 @@ fn handle(
                 ),
                 Err(e) => (
                     fd.respond_errno(n.id, e as i32),
-                    format!("failed: {}", util::errno_name(e as i32).unwrap_or("?")),
+                    format!("failed: {}", names::errno_name(e as i32).unwrap_or("?")),
                 ),
             }
         }
@@ -630,7 +630,7 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
     let policy = match &a.policy {
         Some(p) => {
             let name = p.display().to_string();
-            let text = util::read_input(&name)?;
+            let text = profiles::read_input(&name)?;
             Policy::parse(&name, &text)?
         }
         None => Policy {
@@ -652,15 +652,15 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
     // Before the socket exists: whoever waits for it finds the runtime profile written.
     let tracer = match (&a.profile, a.trace, a.complain) {
         (Some(p), trace, complain) if trace || complain => {
-            let spec = util::load_any(p)?;
+            let spec = profiles::load_any(p)?;
             let profile = oci_seccomp::Profile::from_oci(&spec, false)
-                .map_err(|e| util::compile_error(p, &e))?;
+                .map_err(|e| profiles::compile_error(p, &e))?;
             // Answer as the runtime would have with the original profile: runc's reading
             // has the ENOSYS stub for syscalls newer than the profile, crun's the default.
             let options = oci_seccomp::CompileOptions::default()
                 .with_enosys_stub(a.runtime == RuntimeName::Runc);
-            let original =
-                oci_seccomp::compile(&spec, &options).map_err(|e| util::compile_error(p, &e))?;
+            let original = oci_seccomp::compile(&spec, &options)
+                .map_err(|e| profiles::compile_error(p, &e))?;
             if let Some(out) = &a.write_runtime_profile {
                 write_runtime_profile(&spec, a.runtime, &a.socket, out)?;
             }
@@ -668,7 +668,7 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
             Some(Tracer::new(original, &profile, &options, mode))
         }
         (Some(p), false, false) if a.write_runtime_profile.is_some() => {
-            let spec = util::load_any(p)?;
+            let spec = profiles::load_any(p)?;
             if let Some(out) = &a.write_runtime_profile {
                 write_runtime_profile(&spec, a.runtime, &a.socket, out)?;
             }
@@ -828,11 +828,11 @@ fn write_runtime_profile(
         RuntimeName::Crun => oci_seccomp::trace::Runtime::Crun,
     };
     let routed = oci_seccomp::trace::route_profile(spec, rt, socket)
-        .map_err(|e| util::compile_error("--profile", &e))?;
+        .map_err(|e| profiles::compile_error("--profile", &e))?;
     let mut text = serde_json::to_string_pretty(&routed.profile)
         .map_err(|e| CliError::problem(e.to_string()))?;
     text.push('\n');
-    util::write_output(Some(out), text.as_bytes())?;
+    output::write_output(Some(out), text.as_bytes())?;
     eprintln!(
         "oci-seccomp supervise: wrote {} for {:?}; not traced there:",
         out.display(),
