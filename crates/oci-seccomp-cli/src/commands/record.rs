@@ -14,14 +14,16 @@
 //! after their own install point ([`oci_seccomp::runtimes`]) are added where the learned
 //! profile does not already allow them, and listed in its `$comment`.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 use oci_seccomp::learn::{ArgSelection, LearnOptions, Learner};
 use oci_seccomp::prove::Cause;
 use oci_seccomp::runtimes::{self, Runtime};
 use oci_seccomp::LinuxSeccomp;
-use oci_seccomp_load::trace::{Agent, Mode};
+use oci_seccomp_load::trace::{Agent, Event, Mode};
 use oci_seccomp_runtime::{
     compile, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher, PlanError,
 };
@@ -141,33 +143,11 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         items => ArgSelection::parse(items.iter().map(String::as_str))
             .map_err(|e| CliError::usage(format!("--args {e}")))?,
     };
-    let mut opts = LaunchOptions::command(args.command.clone());
-    opts.no_new_privs = args.no_new_privs;
-    opts.id = args.id.clone();
-    // The no-new-privileges setting the profile will be used with: the bundle's, or not
-    // known for a plain command.
-    let (plan, bundle_base, future_nnp) = match &args.bundle {
-        Some(b) => {
-            let (plan, forced) = launch::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
-                LaunchPlan::from_bundle(b, o)
-            })
-            .map_err(plan_error)?;
-            let base = plan.seccomp().cloned();
-            let nnp = plan.no_new_privileges() && !forced;
-            (plan, base, Some(nnp))
-        }
-        None => {
-            if args.command.is_empty() {
-                return Err(plan_error(PlanError::NoCommand));
-            }
-            opts.no_seccomp = true;
-            let (plan, _) = launch::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
-                LaunchPlan::from_command(None, o)
-            })
-            .map_err(plan_error)?;
-            (plan, None, None)
-        }
-    };
+    let Launch {
+        plan,
+        bundle_base,
+        future_nnp,
+    } = plan(&args)?;
     let runtimes: Vec<Runtime> = if args.runtime.is_empty() {
         Runtime::ALL.to_vec()
     } else {
@@ -214,62 +194,13 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         .to_string();
     let original =
         compile(&recording, &CachePolicy::Off).map_err(|e| profiles::compile_error(&name, &e))?;
-
-    let learner = Arc::new(Mutex::new(
+    let recorder = Recorder::new(
         Learner::new(selection).with_max_combinations(args.max_combinations as usize),
-    ));
-    let not_learned: Arc<Mutex<NotLearned>> = Arc::default();
-    let (l, skipped) = (Arc::clone(&learner), Arc::clone(&not_learned));
-    let has_base = base.is_some();
-    // When the recording filter routes execve, every call before the first execve is the
-    // launcher's (it sets the identity after the install without no-new-privileges): not
-    // the workload's, not learned. The runtimes' own calls are added below instead.
-    let native = oci_seccomp::arch::native();
-    let routes_execve = oci_seccomp::arch::resolve("execve", native).is_some_and(|nr| {
-        !oci_seccomp::is_constant_allow(original.instructions(), native.audit_arch, nr as u32)
-    });
-    let before_exec = Arc::new(std::sync::atomic::AtomicBool::new(routes_execve));
-    let launcher_calls: Arc<Mutex<std::collections::BTreeSet<String>>> = Arc::default();
-    let enosys: Arc<Mutex<std::collections::BTreeSet<String>>> = Arc::default();
-    let (pre, own, nosys) = (
-        Arc::clone(&before_exec),
-        Arc::clone(&launcher_calls),
-        Arc::clone(&enosys),
+        base.is_some(),
+        routes_execve(&original),
     );
-    let agent = Agent::start(&recording, original, Mode::Record, move |e| {
-        let name = e.syscall().unwrap_or_else(|| format!("#{}", e.nr));
-        if pre.load(std::sync::atomic::Ordering::Relaxed) {
-            if name == "execve" || name == "execveat" {
-                pre.store(false, std::sync::atomic::Ordering::Relaxed);
-            } else {
-                if let Ok(mut s) = own.lock() {
-                    s.insert(name);
-                }
-                return;
-            }
-        }
-        // Answered ENOSYS as the profile says: the workload fell back, nothing to learn.
-        if e.taken == oci_seccomp_load::trace::Taken::Errno(libc::ENOSYS) {
-            if let Ok(mut s) = nosys.lock() {
-                s.insert(name);
-            }
-            return;
-        }
-        // An entry of the base denies this call on purpose: appending an ALLOW for it
-        // would contradict the base. Report it instead.
-        if let (true, Cause::Entry(i)) = (has_base, &e.decided_by) {
-            if let Ok(mut s) = skipped.lock() {
-                s.entry(*i)
-                    .or_default()
-                    .insert(e.syscall().unwrap_or_else(|| format!("#{}", e.nr)));
-            }
-            return;
-        }
-        if let Ok(mut l) = l.lock() {
-            l.observe(e.arch, e.nr, e.args);
-        }
-    })
-    .map_err(agent_error)?;
+    let agent = Agent::start(&recording, original, Mode::Record, recorder.on_event())
+        .map_err(agent_error)?;
     let arg0 = plan.arg0();
     let command = if args.command.is_empty() {
         arg0.clone()
@@ -282,9 +213,184 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         .map_err(launch_error)?;
     agent.finish(Agent::FINISH_TIMEOUT);
 
-    let learner = learner
+    let learner = recorder
+        .learner
         .lock()
         .map_err(|_| CliError::problem("recorder poisoned"))?;
+    let learned = learned_profile(
+        &args,
+        &learner,
+        base.as_ref(),
+        &command,
+        &runtimes,
+        future_nnp,
+    )?;
+    let mut text = serde_json::to_string_pretty(&learned.profile)
+        .map_err(|e| CliError::problem(e.to_string()))?;
+    text.push('\n');
+    write_profile(opened, &args.output, &text)?;
+    learned.report(&args.output, &learner, &recorder);
+    if let Exit::Signaled(sig) = exit {
+        eprintln!(
+            "oci-seccomp: {arg0}: killed by {}",
+            names::signal_name(sig as i32)
+        );
+    }
+    Ok(exit.code())
+}
+
+/// The recording's launch plan, with what it tells of the profile's future use.
+struct Launch {
+    plan: LaunchPlan,
+    /// The bundle's linux.seccomp: the base when `--base` does not give one.
+    bundle_base: Option<LinuxSeccomp>,
+    /// The no-new-privileges setting the profile will be used with: the bundle's, or not
+    /// known for a plain command.
+    future_nnp: Option<bool>,
+}
+
+/// The plan of the bundle or of the command, with no-new-privileges where it is the only
+/// way to install the recording filter.
+fn plan(args: &RecordArgs) -> CliResult<Launch> {
+    let mut opts = LaunchOptions::command(args.command.clone());
+    opts.no_new_privs = args.no_new_privs;
+    opts.id = args.id.clone();
+    if let Some(b) = &args.bundle {
+        let (plan, forced) = launch::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
+            LaunchPlan::from_bundle(b, o)
+        })
+        .map_err(plan_error)?;
+        let bundle_base = plan.seccomp().cloned();
+        let nnp = plan.no_new_privileges() && !forced;
+        return Ok(Launch {
+            plan,
+            bundle_base,
+            future_nnp: Some(nnp),
+        });
+    }
+    if args.command.is_empty() {
+        return Err(plan_error(PlanError::NoCommand));
+    }
+    opts.no_seccomp = true;
+    let (plan, _) = launch::plan_with_no_new_privs_if_needed(&mut opts, true, |o| {
+        LaunchPlan::from_command(None, o)
+    })
+    .map_err(plan_error)?;
+    Ok(Launch {
+        plan,
+        bundle_base: None,
+        future_nnp: None,
+    })
+}
+
+/// Whether the recording filter routes execve. Then every call before the first execve is
+/// the launcher's (it sets the identity after the install without no-new-privileges):
+/// not the workload's, not learned. The runtimes' own calls are added instead.
+fn routes_execve(original: &oci_seccomp::Program) -> bool {
+    let native = oci_seccomp::arch::native();
+    oci_seccomp::arch::resolve("execve", native).is_some_and(|nr| {
+        !oci_seccomp::is_constant_allow(original.instructions(), native.audit_arch, nr as u32)
+    })
+}
+
+/// What the agent's events are sorted into while the workload runs.
+struct Recorder {
+    /// The calls learned.
+    learner: Arc<Mutex<Learner>>,
+    /// Calls an entry of the base denies on purpose, per entry.
+    not_learned: Arc<Mutex<NotLearned>>,
+    /// Whether the workload's first execve is still to come.
+    before_exec: Arc<AtomicBool>,
+    /// The launcher's calls before that execve.
+    launcher_calls: Arc<Mutex<BTreeSet<String>>>,
+    /// Calls answered ENOSYS, as the profile will.
+    enosys: Arc<Mutex<BTreeSet<String>>>,
+    has_base: bool,
+}
+
+impl Recorder {
+    fn new(learner: Learner, has_base: bool, routes_execve: bool) -> Self {
+        Self {
+            learner: Arc::new(Mutex::new(learner)),
+            not_learned: Arc::default(),
+            before_exec: Arc::new(AtomicBool::new(routes_execve)),
+            launcher_calls: Arc::default(),
+            enosys: Arc::default(),
+            has_base,
+        }
+    }
+
+    /// The agent's event handler: each call learned, or set aside with the reason.
+    fn on_event(&self) -> impl FnMut(&Event) + Send + 'static {
+        let (l, skipped, pre, own, nosys) = (
+            Arc::clone(&self.learner),
+            Arc::clone(&self.not_learned),
+            Arc::clone(&self.before_exec),
+            Arc::clone(&self.launcher_calls),
+            Arc::clone(&self.enosys),
+        );
+        let has_base = self.has_base;
+        move |e| {
+            let name = e.syscall().unwrap_or_else(|| format!("#{}", e.nr));
+            if pre.load(AtomicOrdering::Relaxed) {
+                if name == "execve" || name == "execveat" {
+                    pre.store(false, AtomicOrdering::Relaxed);
+                } else {
+                    if let Ok(mut s) = own.lock() {
+                        s.insert(name);
+                    }
+                    return;
+                }
+            }
+            // Answered ENOSYS as the profile says: the workload fell back, nothing to learn.
+            if e.taken == oci_seccomp_load::trace::Taken::Errno(libc::ENOSYS) {
+                if let Ok(mut s) = nosys.lock() {
+                    s.insert(name);
+                }
+                return;
+            }
+            // An entry of the base denies this call on purpose: appending an ALLOW for it
+            // would contradict the base. Report it instead.
+            if let (true, Cause::Entry(i)) = (has_base, &e.decided_by) {
+                if let Ok(mut s) = skipped.lock() {
+                    s.entry(*i)
+                        .or_default()
+                        .insert(e.syscall().unwrap_or_else(|| format!("#{}", e.nr)));
+                }
+                return;
+            }
+            if let Ok(mut l) = l.lock() {
+                l.observe(e.arch, e.nr, e.args);
+            }
+        }
+    }
+}
+
+/// The learned profile, and what the summary says of it.
+struct Learned {
+    profile: Value,
+    /// The learner's notes (warnings).
+    notes: Vec<oci_seccomp::learn::LearnNote>,
+    /// The runtimes' calls added to the profile.
+    added: Vec<runtimes::RuntimeCall>,
+    /// The runtimes' calls the base still denies.
+    still: Vec<runtimes::RuntimeCall>,
+    /// The runtimes' names.
+    names: Vec<&'static str>,
+    /// The no-new-privileges setting the runtimes' calls are for, in words.
+    mode: &'static str,
+}
+
+/// The profile learned (on `base`, when given), with the calls `runtimes` make after
+/// their install point added and the provenance in its `$comment`.
+fn learned_profile(
+    args: &RecordArgs,
+    learner: &Learner,
+    base: Option<&LinuxSeccomp>,
+    command: &str,
+    runtimes: &[Runtime],
+    future_nnp: Option<bool>,
+) -> CliResult<Learned> {
     let seen: Vec<&str> = learner.architectures().collect();
     let provenance = vec![
         format!("Recorded by oci-seccomp {}", env!("CARGO_PKG_VERSION")),
@@ -293,17 +399,17 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
             "date: {}",
             oci_seccomp_load::trace::rfc3339(std::time::SystemTime::now())
         ),
-        format!("command: {}", bounded(&command, 4096)),
+        format!("command: {}", bounded(command, 4096)),
         format!("architectures seen: {}", seen.join(" ")),
         match &args.base {
             Some(b) => format!("base: {}", shown(b)),
-            None if has_base => "base: the bundle's linux.seccomp".into(),
+            None if base.is_some() => "base: the bundle's linux.seccomp".into(),
             None => "default: SCMP_ACT_ERRNO (EPERM); oci-seccomp answers syscalls newer than \
                      any named here with ENOSYS"
                 .into(),
         },
     ];
-    let base_json: Option<Value> = match &base {
+    let base_json: Option<Value> = match base {
         Some(b) => Some(serde_json::to_value(b).map_err(|e| CliError::problem(e.to_string()))?),
         None => None,
     };
@@ -313,13 +419,13 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         base: base_json,
         docker: false,
     };
-    let added = runtime_calls_missing(&learner.profile(&options), &runtimes, future_nnp)?;
+    let added = runtime_calls_missing(&learner.profile(&options), runtimes, future_nnp)?;
     let mode = match future_nnp {
         Some(true) => "with no-new-privileges",
         Some(false) => "without no-new-privileges",
         None => "with or without no-new-privileges",
     };
-    let names: Vec<&str> = runtimes.iter().map(|r| r.name()).collect();
+    let names: Vec<&'static str> = runtimes.iter().map(|r| r.name()).collect();
     options.provenance.push(format!(
         "runtimes: allowed for {} to start the workload {mode} (their own calls after the \
          install): {}",
@@ -327,11 +433,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         if added.is_empty() {
             "nothing the workload did not already need".to_string()
         } else {
-            added
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            joined(&added)
         }
     ));
     options.docker = args.format == Format::Docker;
@@ -358,117 +460,138 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
             }
         }
     }
-    let still = runtime_calls_missing(&final_oci, &runtimes, future_nnp)?;
-    let mut text =
-        serde_json::to_string_pretty(&profile).map_err(|e| CliError::problem(e.to_string()))?;
-    text.push('\n');
-    match opened {
-        Some((mut output, created)) => {
-            use std::io::Write;
-            output
-                .metadata()
-                .and_then(|m| {
-                    if m.is_file() {
-                        output.set_len(0)
-                    } else {
-                        Ok(())
-                    }
-                })
-                .and_then(|()| output.write_all(text.as_bytes()))
-                .map_err(|e| {
-                    CliError::problem(format!("{}: cannot write: {e}", args.output.display()))
-                })?;
-            if let Some(c) = created {
-                c.keep();
+    let still = runtime_calls_missing(&final_oci, runtimes, future_nnp)?;
+    Ok(Learned {
+        profile,
+        notes,
+        added,
+        still,
+        names,
+        mode,
+    })
+}
+
+/// The runtime calls, comma-separated.
+fn joined(calls: &[runtimes::RuntimeCall]) -> String {
+    calls
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes the profile's `text` to the output opened before the run (replacing what it
+/// held, and keeping a file created for it), or to standard output.
+fn write_profile(
+    opened: Option<(std::fs::File, Option<output::CreatedOutput>)>,
+    path: &Path,
+    text: &str,
+) -> CliResult<()> {
+    let Some((mut file, created)) = opened else {
+        return output::write_output(None, text.as_bytes());
+    };
+    use std::io::Write;
+    file.metadata()
+        .and_then(|m| if m.is_file() { file.set_len(0) } else { Ok(()) })
+        .and_then(|()| file.write_all(text.as_bytes()))
+        .map_err(|e| CliError::problem(format!("{}: cannot write: {e}", path.display())))?;
+    if let Some(c) = created {
+        c.keep();
+    }
+    Ok(())
+}
+
+impl Learned {
+    /// The summary on stderr: what was recorded and written, and every call that was not
+    /// learned, with why.
+    fn report(&self, path: &Path, learner: &Learner, recorder: &Recorder) {
+        let seen: Vec<&str> = learner.architectures().collect();
+        let syscalls = self.profile["syscalls"].as_array().map_or(0, Vec::len);
+        eprintln!(
+            "oci-seccomp: recorded {} call{} on {}; wrote {} ({} entr{})",
+            learner.total(),
+            if learner.total() == 1 { "" } else { "s" },
+            if seen.is_empty() {
+                "no ABI".to_string()
+            } else {
+                seen.join(", ")
+            },
+            path.display(),
+            syscalls,
+            if syscalls == 1 { "y" } else { "ies" }
+        );
+        for note in &self.notes {
+            eprintln!("oci-seccomp: warning: {note}");
+        }
+        recorder.report_set_aside();
+        let names = self.names.join(", ");
+        if !self.still.is_empty() {
+            eprintln!(
+                "oci-seccomp: warning: the base denies what {names} {} after installing the \
+                 filter: {}; a runtime that makes such a call cannot start a workload under \
+                 this profile until the base allows it (oci-seccomp check {} --runtime NAME \
+                 says which)",
+                if self.names.len() == 1 {
+                    "calls"
+                } else {
+                    "call"
+                },
+                joined(&self.still),
+                path.display()
+            );
+        }
+        if !self.added.is_empty() {
+            eprintln!(
+                "oci-seccomp: added for {names} ({}): {}",
+                self.mode,
+                joined(&self.added)
+            );
+        }
+        for (abi, numbers) in learner.unnamed() {
+            eprintln!(
+                "oci-seccomp: warning: {abi}: syscall numbers without a name, not in the profile: {numbers:?}"
+            );
+        }
+        recorder.report_denied_by_base();
+    }
+}
+
+impl Recorder {
+    /// The launcher's calls and the calls answered ENOSYS: seen, not learned.
+    fn report_set_aside(&self) {
+        if let Ok(s) = self.launcher_calls.lock() {
+            if !s.is_empty() {
+                let v: Vec<&str> = s.iter().map(String::as_str).collect();
+                eprintln!(
+                    "oci-seccomp: not learned (the launcher's, before the workload's execve): {}",
+                    v.join(", ")
+                );
             }
         }
-        None => output::write_output(None, text.as_bytes())?,
+        if let Ok(s) = self.enosys.lock() {
+            if !s.is_empty() {
+                let v: Vec<&str> = s.iter().map(String::as_str).collect();
+                eprintln!(
+                    "oci-seccomp: answered ENOSYS as the profile will, and not learned: {} (the \
+                     workload's fallback was recorded instead)",
+                    v.join(", ")
+                );
+            }
+        }
     }
 
-    let syscalls = profile["syscalls"].as_array().map_or(0, Vec::len);
-    eprintln!(
-        "oci-seccomp: recorded {} call{} on {}; wrote {} ({} entr{})",
-        learner.total(),
-        if learner.total() == 1 { "" } else { "s" },
-        if seen.is_empty() {
-            "no ABI".to_string()
-        } else {
-            seen.join(", ")
-        },
-        args.output.display(),
-        syscalls,
-        if syscalls == 1 { "y" } else { "ies" }
-    );
-    for note in notes {
-        eprintln!("oci-seccomp: warning: {note}");
-    }
-    if let Ok(s) = launcher_calls.lock() {
-        if !s.is_empty() {
-            let v: Vec<&str> = s.iter().map(String::as_str).collect();
-            eprintln!(
-                "oci-seccomp: not learned (the launcher's, before the workload's execve): {}",
-                v.join(", ")
-            );
+    /// The calls entries of the base denied: not learned.
+    fn report_denied_by_base(&self) {
+        if let Ok(s) = self.not_learned.lock() {
+            for (i, names) in s.iter() {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                eprintln!(
+                    "oci-seccomp: warning: syscalls[{i}] of the base denies {}: not learned (edit the base to allow it)",
+                    names.join(", ")
+                );
+            }
         }
     }
-    if let Ok(s) = enosys.lock() {
-        if !s.is_empty() {
-            let v: Vec<&str> = s.iter().map(String::as_str).collect();
-            eprintln!(
-                "oci-seccomp: answered ENOSYS as the profile will, and not learned: {} (the \
-                 workload's fallback was recorded instead)",
-                v.join(", ")
-            );
-        }
-    }
-    if !still.is_empty() {
-        eprintln!(
-            "oci-seccomp: warning: the base denies what {} {} after installing the filter: \
-             {}; a runtime that makes such a call cannot start a workload under this \
-             profile until the base allows it (oci-seccomp check {} --runtime NAME says \
-             which)",
-            names.join(", "),
-            if names.len() == 1 { "calls" } else { "call" },
-            still
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            args.output.display()
-        );
-    }
-    if !added.is_empty() {
-        eprintln!(
-            "oci-seccomp: added for {} ({mode}): {}",
-            names.join(", "),
-            added
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    for (abi, numbers) in learner.unnamed() {
-        eprintln!(
-            "oci-seccomp: warning: {abi}: syscall numbers without a name, not in the profile: {numbers:?}"
-        );
-    }
-    if let Ok(s) = not_learned.lock() {
-        for (i, names) in s.iter() {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            eprintln!(
-                "oci-seccomp: warning: syscalls[{i}] of the base denies {}: not learned (edit the base to allow it)",
-                names.join(", ")
-            );
-        }
-    }
-    if let Exit::Signaled(sig) = exit {
-        eprintln!(
-            "oci-seccomp: {arg0}: killed by {}",
-            names::signal_name(sig as i32)
-        );
-    }
-    Ok(exit.code())
 }
 
 /// The calls `runtimes` make after their install point ([`runtimes::calls_of`]) that

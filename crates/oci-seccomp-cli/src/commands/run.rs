@@ -86,42 +86,7 @@ pub struct RunArgs {
 
 /// Runs `run`: the arguments become a [`LaunchPlan`], the rest is the runtime crate's.
 pub fn run(args: RunArgs) -> CliResult<u8> {
-    let mut opts = LaunchOptions::command(args.command.clone());
-    opts.no_new_privs = args.no_new_privs;
-    opts.no_seccomp = args.no_seccomp;
-    opts.listener_path = args.listener.clone();
-    opts.listener_metadata = args.listener_metadata.clone();
-    opts.id = args.id.clone();
-    let (plan, name) = if let Some(b) = &args.bundle {
-        let plan = launch::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
-            LaunchPlan::from_bundle(b, o)
-        })
-        .map_err(plan_error)?
-        .0;
-        (plan, "config.json".to_string())
-    } else {
-        if args.command.is_empty() {
-            return Err(plan_error(PlanError::NoCommand));
-        }
-        let (seccomp, name) = if args.no_seccomp {
-            (None, String::new())
-        } else if let Some(p) = &args.profile {
-            (Some(profiles::load_any(p)?), shown(p).to_string())
-        } else {
-            (
-                Some(profiles::default_for_host()?),
-                "<embedded default>".to_string(),
-            )
-        };
-        (
-            launch::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
-                LaunchPlan::from_command(seccomp.clone(), o)
-            })
-            .map_err(plan_error)?
-            .0,
-            name,
-        )
-    };
+    let (plan, name) = plan(&args)?;
     if (args.trace || args.complain)
         && plan
             .seccomp()
@@ -146,19 +111,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         .transpose()
         .map_err(|e| profiles::compile_error(&name, &e))?;
     let arg0 = plan.arg0();
-    let mode = match (args.trace, args.complain) {
-        (true, _) => Some(Mode::Trace),
-        (false, true) => Some(Mode::Complain),
-        (false, false) => None,
-    };
-    if args.report.is_some() && mode.is_none() {
-        return Err(CliError::usage("--report needs --trace or --complain"));
-    }
-    if args.report_max_bytes.is_some() && mode.is_none() {
-        return Err(CliError::usage(
-            "--report-max-bytes needs --trace or --complain",
-        ));
-    }
+    let mode = trace_mode(&args)?;
     let (exit, traced) = match (mode, program) {
         (Some(mode), Some(original)) => {
             let limits = ReportLimits::default().with_max_bytes(
@@ -175,21 +128,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
             )?;
             (exit, Some(text))
         }
-        (Some(_), None) => {
-            let err = CliError::usage("--trace and --complain need a seccomp profile");
-            return Err(if args.bundle.is_some() {
-                err.hint(
-                    "the bundle's config.json has no linux.seccomp: add one (for example \
-                     `oci-seccomp render --default`, or a profile from `oci-seccomp record \
-                     --bundle DIR -o PROFILE`), or trace the embedded default without \
-                     --bundle: oci-seccomp run --trace -- CMD",
-                )
-            } else {
-                err.hint(
-                    "drop --no-seccomp, or give --profile FILE (default: the embedded profile)",
-                )
-            });
-        }
+        (Some(_), None) => return Err(nothing_to_trace(args.bundle.is_some())),
         (None, program) => (
             Launcher::new(plan, program, listener)
                 .map_err(plan_error)?
@@ -202,22 +141,98 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         eprint!("{text}");
     }
     if let Exit::Signaled(sig) = exit {
-        let why = if sig == nix::sys::signal::Signal::SIGSYS {
-            if mode.is_some() {
-                " (the seccomp filter's TRAP action)"
-            } else {
-                " (the seccomp filter's KILL or TRAP action; run again with --trace to see \
-                 which call and which rule)"
-            }
-        } else {
-            ""
-        };
-        eprintln!(
-            "oci-seccomp: {arg0}: killed by {}{why}",
-            names::signal_name(sig as i32)
-        );
+        say_killed(&arg0, sig, mode.is_some());
     }
     Ok(exit.code())
+}
+
+/// The launch plan (of the bundle, or of the command under the profile) and the name its
+/// profile's errors are given.
+fn plan(args: &RunArgs) -> CliResult<(LaunchPlan, String)> {
+    let mut opts = LaunchOptions::command(args.command.clone());
+    opts.no_new_privs = args.no_new_privs;
+    opts.no_seccomp = args.no_seccomp;
+    opts.listener_path = args.listener.clone();
+    opts.listener_metadata = args.listener_metadata.clone();
+    opts.id = args.id.clone();
+    if let Some(b) = &args.bundle {
+        let plan = launch::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
+            LaunchPlan::from_bundle(b, o)
+        })
+        .map_err(plan_error)?
+        .0;
+        return Ok((plan, "config.json".to_string()));
+    }
+    if args.command.is_empty() {
+        return Err(plan_error(PlanError::NoCommand));
+    }
+    let (seccomp, name) = if args.no_seccomp {
+        (None, String::new())
+    } else if let Some(p) = &args.profile {
+        (Some(profiles::load_any(p)?), shown(p).to_string())
+    } else {
+        (
+            Some(profiles::default_for_host()?),
+            "<embedded default>".to_string(),
+        )
+    };
+    let plan = launch::plan_with_no_new_privs_if_needed(&mut opts, false, |o| {
+        LaunchPlan::from_command(seccomp.clone(), o)
+    })
+    .map_err(plan_error)?
+    .0;
+    Ok((plan, name))
+}
+
+/// `--trace` or `--complain`, if either; the report options need one of them.
+fn trace_mode(args: &RunArgs) -> CliResult<Option<Mode>> {
+    let mode = match (args.trace, args.complain) {
+        (true, _) => Some(Mode::Trace),
+        (false, true) => Some(Mode::Complain),
+        (false, false) => None,
+    };
+    if args.report.is_some() && mode.is_none() {
+        return Err(CliError::usage("--report needs --trace or --complain"));
+    }
+    if args.report_max_bytes.is_some() && mode.is_none() {
+        return Err(CliError::usage(
+            "--report-max-bytes needs --trace or --complain",
+        ));
+    }
+    Ok(mode)
+}
+
+/// The usage error of `--trace` or `--complain` without a profile.
+fn nothing_to_trace(bundle: bool) -> CliError {
+    let err = CliError::usage("--trace and --complain need a seccomp profile");
+    if bundle {
+        err.hint(
+            "the bundle's config.json has no linux.seccomp: add one (for example \
+             `oci-seccomp render --default`, or a profile from `oci-seccomp record \
+             --bundle DIR -o PROFILE`), or trace the embedded default without \
+             --bundle: oci-seccomp run --trace -- CMD",
+        )
+    } else {
+        err.hint("drop --no-seccomp, or give --profile FILE (default: the embedded profile)")
+    }
+}
+
+/// Says on stderr that the workload was killed by `sig`, and why when the filter did it.
+fn say_killed(arg0: &str, sig: nix::sys::signal::Signal, traced: bool) {
+    let why = if sig == nix::sys::signal::Signal::SIGSYS {
+        if traced {
+            " (the seccomp filter's TRAP action)"
+        } else {
+            " (the seccomp filter's KILL or TRAP action; run again with --trace to see \
+             which call and which rule)"
+        }
+    } else {
+        ""
+    };
+    eprintln!(
+        "oci-seccomp: {arg0}: killed by {}{why}",
+        names::signal_name(sig as i32)
+    );
 }
 
 /// `run --trace` / `--complain`: launches `plan` under the routed form of `original`,

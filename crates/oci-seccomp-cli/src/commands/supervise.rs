@@ -26,22 +26,23 @@
 //! `--allow-host-root`.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oci_seccomp_load::emulate::{mkdir_for_target, MkdirOptions};
+use oci_seccomp_load::notify::Connection;
 use oci_seccomp_load::trace::{Mode, Tracer};
-use oci_seccomp_load::{
-    AllowedPeers, ContainerProcessState, Listener, ListenerOptions, LogGate, LogRate, Notification,
-    NotifyError, NotifyFd,
-};
-use serde_json::json;
+use oci_seccomp_load::{AllowedPeers, Listener, ListenerOptions, LogGate, LogRate, NotifyError};
 
-use crate::{names, output, profiles};
+use crate::{output, profiles};
 use crate::{CliError, CliResult};
+
+use policy::{Answer, Policy};
+use serve::Shared;
+
+mod policy;
+mod serve;
 
 /// Arguments of `supervise`.
 #[derive(Debug, clap::Args)]
@@ -129,478 +130,6 @@ fn parse_mode(text: &str) -> Result<u32, String> {
 /// kernel's backlog.
 const MAX_HANDSHAKES: usize = 1024;
 
-/// How to answer a notification.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Answer {
-    /// Let the kernel run the syscall.
-    Continue,
-    /// Fail with this errno.
-    Errno(i32),
-    /// Return this value without running.
-    Value(i64),
-    /// runc's sample agent: create `<path>-<metadata>` and return 0.
-    EmulateMkdir,
-}
-
-impl Answer {
-    fn parse(text: &str) -> Option<Self> {
-        let t = text.trim();
-        if t == "continue" {
-            return Some(Self::Continue);
-        }
-        if t == "emulate-mkdir" {
-            return Some(Self::EmulateMkdir);
-        }
-        if let Some(e) = t.strip_prefix("errno:") {
-            return names::parse_errno(e).map(Self::Errno);
-        }
-        if let Some(v) = t.strip_prefix("value:") {
-            return v.trim().parse().ok().map(Self::Value);
-        }
-        None
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Self::Continue => "continue".into(),
-            Self::Errno(e) => format!("errno {}", names::errno_name(*e).unwrap_or("?")),
-            Self::Value(v) => format!("value {v}"),
-            Self::EmulateMkdir => "emulate-mkdir".into(),
-        }
-    }
-}
-
-/// The answers per syscall name: `{"default": ANSWER, "syscalls": {NAME: ANSWER}}`, both
-/// optional; any other key is refused.
-#[derive(Clone, Debug)]
-pub struct Policy {
-    default: Answer,
-    syscalls: HashMap<String, Answer>,
-}
-
-/// A policy file's JSON as written: objects keep every key in order, duplicates too
-/// (serde_json's `Value` keeps only the last one).
-enum Node {
-    Object(Vec<(String, Node)>),
-    String(String),
-    /// Anything else, in words (`a number`).
-    Other(&'static str),
-}
-
-impl<'de> serde::Deserialize<'de> for Node {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Node;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Node, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(k) = m.next_key::<String>()? {
-                    entries.push((k, m.next_value::<Node>()?));
-                }
-                Ok(Node::Object(entries))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::String(v.to_string()))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Node, A::Error> {
-                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Node::Other("an array"))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
-                Ok(Node::Other("a boolean"))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
-                Ok(Node::Other("a number"))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
-                Ok(Node::Other("a number"))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-                Ok(Node::Other("a number"))
-            }
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::Other("null"))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl Node {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Object(_) => "an object",
-            Self::String(_) => "a string",
-            Self::Other(k) => k,
-        }
-    }
-
-    /// The object's entries; a key given twice is refused (`at`: its JSON path).
-    fn entries(&self, at: &str, expected: &str) -> Result<&[(String, Node)], String> {
-        let (key, dot) = if at.is_empty() { ("", "") } else { (at, ".") };
-        let Self::Object(e) = self else {
-            let colon = if at.is_empty() { "" } else { ": " };
-            return Err(format!(
-                "{key}{colon}expected {expected}, found {}",
-                self.kind()
-            ));
-        };
-        for (i, (k, _)) in e.iter().enumerate() {
-            if e[..i].iter().any(|(j, _)| j == k) {
-                return Err(format!("{key}{dot}{k}: given twice"));
-            }
-        }
-        Ok(e)
-    }
-}
-
-const POLICY_SHAPE: &str = "{\"default\": ANSWER, \"syscalls\": {NAME: ANSWER}}";
-const ANSWERS: &str = "continue, errno:NAME, errno:N, value:N or emulate-mkdir";
-
-fn answer(at: &str, n: &Node) -> Result<Answer, String> {
-    match n {
-        Node::String(t) => Answer::parse(t).ok_or_else(|| format!("{at}: {t:?}: not an answer")),
-        n => Err(format!(
-            "{at}: expected an answer ({ANSWERS}), found {}",
-            n.kind()
-        )),
-    }
-}
-
-impl Policy {
-    /// Parses a policy file's text: JSON syntax errors give their line and column, the
-    /// rest the key at fault. Syscall names must be known for the native architecture.
-    pub fn parse(name: &str, text: &str) -> CliResult<Self> {
-        let hint = || {
-            format!(
-                "a policy is {POLICY_SHAPE}; ANSWER is {ANSWERS}; NAME is a syscall of {}",
-                oci_seccomp::arch::native().name
-            )
-        };
-        let node: Node = serde_json::from_str(text).map_err(|e| {
-            let full = e.to_string();
-            let at = format!(" at line {} column {}", e.line(), e.column());
-            let msg = full.strip_suffix(&at).unwrap_or(&full);
-            CliError::problem(format!(
-                "{name}: line {}, column {}: {msg}",
-                e.line(),
-                e.column()
-            ))
-            .hint(hint())
-        })?;
-        Self::from_node(&node).map_err(|m| CliError::problem(format!("{name}: {m}")).hint(hint()))
-    }
-
-    fn from_node(node: &Node) -> Result<Self, String> {
-        let mut policy = Self {
-            default: Answer::Continue,
-            syscalls: HashMap::new(),
-        };
-        for (k, v) in node.entries("", &format!("a JSON object {POLICY_SHAPE}"))? {
-            match k.as_str() {
-                "default" => policy.default = answer("default", v)?,
-                "syscalls" => {
-                    let native = oci_seccomp::arch::native();
-                    for (sys, a) in v.entries("syscalls", "an object {NAME: ANSWER}")? {
-                        let at = format!("syscalls.{sys}");
-                        if oci_seccomp::arch::resolve(sys, native).is_none() {
-                            return Err(format!(
-                                "{at}: unknown syscall on {} (libseccomp does not know it)",
-                                native.name
-                            ));
-                        }
-                        policy.syscalls.insert(sys.clone(), answer(&at, a)?);
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "{other:?}: unknown key; a policy has only \"default\" and \"syscalls\""
-                    ))
-                }
-            }
-        }
-        Ok(policy)
-    }
-}
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_stop(_sig: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
-}
-
-struct Shared {
-    policy: Policy,
-    /// --trace / --complain: the tracer of the profile.
-    tracer: Option<Tracer>,
-    json: bool,
-    allow_host_root: bool,
-    finished: AtomicU64,
-    handshakes: AtomicU64,
-}
-
-fn emit(shared: &Shared, text: String, value: serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    let line = if shared.json { value.to_string() } else { text };
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
-}
-
-/// Identical events of one container written one line each before they are counted.
-const EVENT_REPEATS: u64 = 8;
-/// Bytes of event lines one container may make this agent write.
-const EVENT_MAX_BYTES: u64 = 16 << 20;
-/// Distinct events whose repeats are counted (others are written while bytes last).
-const EVENT_KINDS: usize = 4096;
-
-/// Bounds what one container's notifications make the agent (often root) write: a
-/// workload that loops on a notified call must not fill the disk through our log.
-/// Identical events (alike but for pid, tid and time) are written [`EVENT_REPEATS`]
-/// times, then counted, with a line at each doubling; past [`EVENT_MAX_BYTES`] one line
-/// says so and later events are only counted.
-#[derive(Default)]
-struct EventLines {
-    seen: std::collections::HashMap<String, (u64, u64, String)>,
-    bytes: u64,
-    capped: bool,
-    not_written: u64,
-}
-
-impl EventLines {
-    /// Writes the event (`text` or `value` as `--json` says) or counts it.
-    fn offer(&mut self, shared: &Shared, container: &str, text: String, value: serde_json::Value) {
-        // What makes events alike, without what is the same for every event of the
-        // container (its id and metadata, which the runtime chose and which may be long):
-        // the memory per kind stays small.
-        let mut key = value.clone();
-        if let Some(o) = key.as_object_mut() {
-            for k in ["time", "pid", "tid", "container", "metadata"] {
-                o.remove(k);
-            }
-        }
-        let key = key.to_string();
-        let tracked = self.seen.len() < EVENT_KINDS || self.seen.contains_key(&key);
-        let line = if shared.json {
-            value.to_string()
-        } else {
-            text.clone()
-        };
-        if tracked {
-            let entry =
-                self.seen
-                    .entry(key.clone())
-                    .or_insert((0, EVENT_REPEATS * 2, String::new()));
-            entry.0 += 1;
-            if entry.0 > EVENT_REPEATS {
-                entry.2 = key;
-                if entry.0 < entry.1 {
-                    self.not_written += 1;
-                    return;
-                }
-                entry.1 = entry.1.saturating_mul(2);
-                let count = entry.0;
-                let again = repeated_line(shared, container, count, &entry.2);
-                self.write(shared, container, again);
-                return;
-            }
-        }
-        self.write(shared, container, line);
-    }
-
-    fn write(&mut self, shared: &Shared, container: &str, line: String) {
-        if self.capped {
-            self.not_written += 1;
-            return;
-        }
-        if self.bytes + line.len() as u64 + 1 > EVENT_MAX_BYTES {
-            self.capped = true;
-            self.not_written += 1;
-            let text = format!(
-                "container={container}: {EVENT_MAX_BYTES} bytes of events written; later \
-                 events are counted only"
-            );
-            emit(
-                shared,
-                text,
-                json!({"truncated": true, "container": container, "maxBytes": EVENT_MAX_BYTES}),
-            );
-            return;
-        }
-        self.bytes += line.len() as u64 + 1;
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    }
-
-    /// The counts not written yet, and how many events were not written at all.
-    fn finish(mut self, shared: &Shared, container: &str) {
-        let pending: Vec<(u64, String)> = self
-            .seen
-            .values()
-            .filter(|(count, next, _)| *count > EVENT_REPEATS && *count * 2 != *next)
-            .map(|(count, _, last)| (*count, last.clone()))
-            .collect();
-        for (count, last) in pending {
-            let line = repeated_line(shared, container, count, &last);
-            self.write(shared, container, line);
-        }
-        if self.not_written > 0 {
-            emit(
-                shared,
-                format!(
-                    "container={container}: {} event line(s) not written (repeats counted above, \
-                     or past the {EVENT_MAX_BYTES}-byte limit)",
-                    self.not_written
-                ),
-                json!({"event": "not-written", "container": container, "count": self.not_written}),
-            );
-        }
-    }
-}
-
-/// The line that says an event (`key`: its JSON without pid, tid, time and the
-/// container's id and metadata) was seen `count` times.
-fn repeated_line(shared: &Shared, container: &str, count: u64, key: &str) -> String {
-    if shared.json {
-        let mut v: serde_json::Value = serde_json::from_str(key).unwrap_or(json!({}));
-        if let Some(o) = v.as_object_mut() {
-            o.insert("container".into(), container.into());
-            o.insert("repeated".into(), count.into());
-        }
-        v.to_string()
-    } else {
-        format!("container={container}: {count} times so far: {key}")
-    }
-}
-
-fn handle(
-    shared: &Shared,
-    state: &ContainerProcessState,
-    fd: &NotifyFd,
-    n: &Notification,
-    lines: &mut EventLines,
-) {
-    let name = n.syscall_name().unwrap_or_else(|| format!("#{}", n.nr));
-    let answer = shared
-        .policy
-        .syscalls
-        .get(&name)
-        .unwrap_or(&shared.policy.default);
-    let args: Vec<String> = n.args.iter().map(|a| format!("{a:#x}")).collect();
-    let (result, detail) = match answer {
-        Answer::Continue => (fd.respond_continue(n.id), String::new()),
-        Answer::Errno(e) => (fd.respond_errno(n.id, *e), String::new()),
-        Answer::Value(v) => (fd.respond_value(n.id, *v), String::new()),
-        Answer::EmulateMkdir => {
-            let opts = MkdirOptions::default()
-                .with_allow_host_root(shared.allow_host_root)
-                .with_suffix(state.metadata().clone().unwrap_or_default());
-            match mkdir_for_target(fd, n, &opts) {
-                Ok(created) => (
-                    fd.respond_value(n.id, 0),
-                    format!("created {}", created.to_string_lossy()),
-                ),
-                Err(e) => (
-                    fd.respond_errno(n.id, e as i32),
-                    format!("failed: {}", names::errno_name(e as i32).unwrap_or("?")),
-                ),
-            }
-        }
-    };
-    let outcome = match &result {
-        Ok(()) => "answered".to_string(),
-        Err(e) if e.is_target_gone() => "target gone".to_string(),
-        Err(e) => format!("answer failed: {e}"),
-    };
-    let text = format!(
-        "container={} pid={} syscall={name}({}) -> {}{}{} [{outcome}]",
-        state.state().id(),
-        n.pid,
-        args.join(", "),
-        answer.describe(),
-        if detail.is_empty() { "" } else { ": " },
-        detail
-    );
-    let value = json!({
-        "container": state.state().id(), "pid": n.pid, "syscall": name, "nr": n.nr,
-        "arch": format!("{:#x}", n.arch), "args": args, "answer": answer.describe(),
-        "detail": detail, "outcome": outcome, "metadata": state.metadata().as_deref().unwrap_or(""),
-    });
-    lines.offer(shared, state.state().id(), text, value);
-}
-
-fn serve(shared: Arc<Shared>, state: ContainerProcessState, fd: NotifyFd) {
-    let mut summary = crate::report::Summary::default();
-    let mut lines = EventLines::default();
-    if let Err(e) = fd.set_sync_wakeup() {
-        tracing::debug!(error = %e, "sync wake-up not available");
-    }
-    emit(
-        &shared,
-        format!(
-            "container={} pid={} connected (metadata {:?}, status {:?})",
-            state.state().id(),
-            state.pid(),
-            state.metadata().as_deref().unwrap_or(""),
-            state.state().status()
-        ),
-        json!({"event": "connected", "container": state.state().id(), "pid": state.pid(), "metadata": state.metadata().as_deref().unwrap_or("")}),
-    );
-    loop {
-        if STOP.load(Ordering::Relaxed) {
-            break;
-        }
-        match fd.receive_timeout(Duration::from_millis(200)) {
-            Ok(None) => {}
-            Ok(Some(n)) => match &shared.tracer {
-                Some(tracer) => {
-                    let e = tracer.handle(&fd, &n);
-                    summary.add(&e);
-                    let name = e.syscall().unwrap_or_else(|| format!("#{}", e.nr));
-                    lines.offer(
-                        &shared,
-                        state.state().id(),
-                        format!(
-                            "container={} pid={} {name}: {} by {} ({:?})",
-                            state.state().id(),
-                            e.tid,
-                            e.action,
-                            e.decided_by,
-                            e.taken
-                        ),
-                        oci_seccomp_load::trace::event_json(state.state().id(), &e),
-                    );
-                }
-                None => handle(&shared, &state, &fd, &n, &mut lines),
-            },
-            Err(e) if e.is_target_gone() => {}
-            Err(NotifyError::AllTargetsGone) => break,
-            Err(e) => {
-                tracing::warn!(container = %state.state().id(), error = %e, "notification loop ended");
-                break;
-            }
-        }
-    }
-    drop(fd);
-    lines.finish(&shared, state.state().id());
-    if let Some(t) = &shared.tracer {
-        emit(
-            &shared,
-            summary.render(t.mode()),
-            summary.to_json(state.state().id()),
-        );
-    }
-    emit(
-        &shared,
-        format!("container={} finished", state.state().id()),
-        json!({"event": "finished", "container": state.state().id()}),
-    );
-    shared.finished.fetch_add(1, Ordering::SeqCst);
-}
-
 fn bind(path: &str, options: &ListenerOptions) -> CliResult<Listener> {
     match Listener::bind_with(path, options.clone()) {
         Ok(l) => Ok(l),
@@ -638,11 +167,7 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
             syscalls: HashMap::new(),
         },
     };
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        let handler = on_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only stores to an atomic.
-        unsafe { libc::signal(sig, handler) };
-    }
+    serve::stop_on_signals();
     let options = ListenerOptions {
         allowed: AllowedPeers::with_extra(a.allow_uid.iter().copied()),
         mode: a.socket_mode,
@@ -650,7 +175,23 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         handshake_timeout: Duration::from_millis(a.handshake_timeout_ms),
     };
     // Before the socket exists: whoever waits for it finds the runtime profile written.
-    let tracer = match (&a.profile, a.trace, a.complain) {
+    let tracer = tracer(&a)?;
+    let listener = bind(&a.socket, &options)?;
+    eprintln!(
+        "oci-seccomp supervise: listening on {} (serving uids {:?})",
+        a.socket,
+        options.allowed.uids()
+    );
+    let shared = Arc::new(Shared::new(policy, tracer, a.json, a.allow_host_root));
+    accept_until_stopped(&listener, &shared, a.max_containers);
+    drop(listener);
+    Ok(0)
+}
+
+/// `--trace`/`--complain`: the tracer of `--profile`; with `--write-runtime-profile`, the
+/// profile rewritten for the runtime is written first.
+fn tracer(a: &SuperviseArgs) -> CliResult<Option<Tracer>> {
+    match (&a.profile, a.trace, a.complain) {
         (Some(p), trace, complain) if trace || complain => {
             let spec = profiles::load_any(p)?;
             let profile = oci_seccomp::Profile::from_oci(&spec, false)
@@ -665,58 +206,89 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
                 write_runtime_profile(&spec, a.runtime, &a.socket, out)?;
             }
             let mode = if trace { Mode::Trace } else { Mode::Complain };
-            Some(Tracer::new(original, &profile, &options, mode))
+            Ok(Some(Tracer::new(original, &profile, &options, mode)))
         }
         (Some(p), false, false) if a.write_runtime_profile.is_some() => {
             let spec = profiles::load_any(p)?;
             if let Some(out) = &a.write_runtime_profile {
                 write_runtime_profile(&spec, a.runtime, &a.socket, out)?;
             }
-            None
+            Ok(None)
         }
-        (Some(_), false, false) => {
-            return Err(CliError::usage("--profile needs --trace or --complain"));
+        (Some(_), false, false) => Err(CliError::usage("--profile needs --trace or --complain")),
+        _ => Ok(None),
+    }
+}
+
+/// How often refusals and bad messages were logged: each one once, at most
+/// [`REFUSALS_LOGGED`] per [`REFUSAL_WINDOW`], the rest counted.
+struct Refusals {
+    /// Connections refused: any local user can connect to an abstract name.
+    connections: LogRate,
+    /// Bad messages of allowed peers (`--allow-uid` may name a user we do not trust
+    /// much), counted across the connections' threads.
+    messages: Arc<Mutex<LogRate>>,
+}
+
+impl Refusals {
+    fn new() -> Self {
+        Self {
+            connections: LogRate::new(REFUSALS_LOGGED, REFUSAL_WINDOW, Instant::now()),
+            messages: Arc::new(Mutex::new(LogRate::new(
+                REFUSALS_LOGGED,
+                REFUSAL_WINDOW,
+                Instant::now(),
+            ))),
         }
-        _ => None,
-    };
-    let listener = bind(&a.socket, &options)?;
-    eprintln!(
-        "oci-seccomp supervise: listening on {} (serving uids {:?})",
-        a.socket,
-        options.allowed.uids()
-    );
-    let shared = Arc::new(Shared {
-        policy,
-        tracer,
-        json: a.json,
-        allow_host_root: a.allow_host_root,
-        finished: AtomicU64::new(0),
-        handshakes: AtomicU64::new(0),
-    });
-    let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
-    // Any local user can connect to an abstract name: each refusal is logged once, at
-    // most REFUSALS_LOGGED per REFUSAL_WINDOW, the rest counted.
-    let mut refusals = LogRate::new(REFUSALS_LOGGED, REFUSAL_WINDOW, Instant::now());
-    // Bad messages of allowed peers (--allow-uid may name a user we do not trust much):
-    // the same bound, counted across the connections' threads.
-    let bad_messages = Arc::new(std::sync::Mutex::new(LogRate::new(
-        REFUSALS_LOGGED,
-        REFUSAL_WINDOW,
-        Instant::now(),
-    )));
-    loop {
-        if let Some(n) = refusals.tick(Instant::now()) {
-            log_suppressed(n, "connection", "refused", &refusals);
+    }
+
+    /// Logs what was counted in a window that ended.
+    fn tick(&mut self) {
+        if let Some(n) = self.connections.tick(Instant::now()) {
+            log_suppressed(n, "connection", "refused", &self.connections);
         }
-        if let Ok(mut rate) = bad_messages.lock() {
+        if let Ok(mut rate) = self.messages.lock() {
             if let Some(n) = rate.tick(Instant::now()) {
                 log_suppressed(n, "handoff", "refused for a bad message", &rate);
             }
         }
-        if STOP.load(Ordering::Relaxed) {
+    }
+
+    /// Logs a connection `accept` refused (or failed), unless too many were.
+    fn connection(&mut self, e: &NotifyError) {
+        if self.connections.admit(Instant::now()) == LogGate::Log {
+            tracing::warn!("{e}");
+        }
+    }
+
+    /// Logs the refused connections counted and not logged yet, at the end.
+    fn finish_connections(&mut self) {
+        if let Some(n) = self.connections.finish() {
+            log_suppressed(n, "connection", "refused", &self.connections);
+        }
+    }
+
+    /// Logs the bad messages counted and not logged yet, once the threads have ended.
+    fn finish_messages(&mut self) {
+        if let Ok(mut rate) = self.messages.lock() {
+            if let Some(n) = rate.finish() {
+                log_suppressed(n, "handoff", "refused for a bad message", &rate);
+            }
+        }
+    }
+}
+
+/// Accepts runtimes' connections, each served in its own thread, until SIGINT or
+/// SIGTERM, or until `max_containers` have finished; then waits for the threads.
+fn accept_until_stopped(listener: &Listener, shared: &Arc<Shared>, max_containers: Option<u64>) {
+    let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
+    let mut refusals = Refusals::new();
+    loop {
+        refusals.tick();
+        if serve::stopped() {
             break;
         }
-        if let Some(max) = a.max_containers {
+        if let Some(max) = max_containers {
             if shared.finished.load(Ordering::SeqCst) >= max {
                 break;
             }
@@ -730,7 +302,7 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
             Ok(false) => continue,
             Ok(true) => {}
             Err(e) => {
-                if !STOP.load(Ordering::Relaxed) {
+                if !serve::stopped() {
                     tracing::warn!(error = %e, "poll on the listener");
                 }
                 continue;
@@ -742,8 +314,8 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
             Ok(c) => c,
             Err(e) => {
                 let interrupted = matches!(&e, NotifyError::Io { source, .. } if source.kind() == std::io::ErrorKind::Interrupted);
-                if !interrupted && refusals.admit(Instant::now()) == LogGate::Log {
-                    tracing::warn!("{e}");
+                if !interrupted {
+                    refusals.connection(&e);
                 }
                 if !matches!(e, NotifyError::PeerRefused { .. }) && !interrupted {
                     // accept itself failed (out of fds, say): the socket stays readable,
@@ -753,50 +325,55 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
                 continue;
             }
         };
-        let sh = Arc::clone(&shared);
-        sh.handshakes.fetch_add(1, Ordering::SeqCst);
-        let peer = conn.peer();
-        let bad = Arc::clone(&bad_messages);
-        let spawned = std::thread::Builder::new()
-            .name(format!("runtime-{}", peer.pid))
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let received = conn.receive();
-                sh.handshakes.fetch_sub(1, Ordering::SeqCst);
-                match received {
-                    Ok((state, fd)) => serve(sh, state, fd),
-                    Err(e) => {
-                        let admitted = bad
-                            .lock()
-                            .is_ok_and(|mut r| r.admit(Instant::now()) == LogGate::Log);
-                        if admitted {
-                            tracing::warn!(%peer, error = %e, "handoff refused");
-                        }
-                    }
-                }
-            });
-        match spawned {
-            Ok(t) => threads.push(t),
-            Err(e) => {
-                shared.handshakes.fetch_sub(1, Ordering::SeqCst);
-                tracing::warn!(error = %e, "cannot start a thread for a connection; it is closed")
-            }
+        if let Some(t) = spawn_connection(conn, shared, &refusals.messages) {
+            threads.push(t);
         }
     }
-    STOP.store(true, Ordering::Relaxed);
-    if let Some(n) = refusals.finish() {
-        log_suppressed(n, "connection", "refused", &refusals);
-    }
+    serve::stop();
+    refusals.finish_connections();
     for t in threads {
         let _ = t.join();
     }
-    if let Ok(mut rate) = bad_messages.lock() {
-        if let Some(n) = rate.finish() {
-            log_suppressed(n, "handoff", "refused for a bad message", &rate);
+    refusals.finish_messages();
+}
+
+/// Reads the runtime's message and serves the container in a thread of its own; `None`
+/// when no thread could be started (the connection is closed).
+fn spawn_connection(
+    conn: Connection,
+    shared: &Arc<Shared>,
+    bad_messages: &Arc<Mutex<LogRate>>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let sh = Arc::clone(shared);
+    sh.handshakes.fetch_add(1, Ordering::SeqCst);
+    let peer = conn.peer();
+    let bad = Arc::clone(bad_messages);
+    let spawned = std::thread::Builder::new()
+        .name(format!("runtime-{}", peer.pid))
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let received = conn.receive();
+            sh.handshakes.fetch_sub(1, Ordering::SeqCst);
+            match received {
+                Ok((state, fd)) => serve::serve(sh, state, fd),
+                Err(e) => {
+                    let admitted = bad
+                        .lock()
+                        .is_ok_and(|mut r| r.admit(Instant::now()) == LogGate::Log);
+                    if admitted {
+                        tracing::warn!(%peer, error = %e, "handoff refused");
+                    }
+                }
+            }
+        });
+    match spawned {
+        Ok(t) => Some(t),
+        Err(e) => {
+            shared.handshakes.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!(error = %e, "cannot start a thread for a connection; it is closed");
+            None
         }
     }
-    drop(listener);
-    Ok(0)
 }
 
 /// Refusals logged one by one per [`REFUSAL_WINDOW`]; the others are counted.
@@ -856,80 +433,5 @@ mod tests {
             let e = parse_mode(bad).unwrap_err();
             assert!(e.contains("octal"), "{bad}: {e}");
         }
-    }
-
-    #[test]
-    fn answers_parse() {
-        assert_eq!(Answer::parse("continue"), Some(Answer::Continue));
-        assert_eq!(Answer::parse("errno:EPERM"), Some(Answer::Errno(1)));
-        assert_eq!(Answer::parse("errno:38"), Some(Answer::Errno(38)));
-        assert_eq!(Answer::parse("value:0"), Some(Answer::Value(0)));
-        assert_eq!(Answer::parse("emulate-mkdir"), Some(Answer::EmulateMkdir));
-        assert_eq!(Answer::parse("errno:EWHAT"), None);
-        assert_eq!(Answer::parse("allow"), None);
-    }
-
-    #[test]
-    fn policy_parses_and_rejects() {
-        let p = Policy::parse(
-            "p",
-            r#"{"default": "errno:EPERM", "syscalls": {"mkdir": "emulate-mkdir", "chmod": "errno:ENOMEDIUM"}}"#,
-        )
-        .unwrap();
-        assert_eq!(p.default, Answer::Errno(1));
-        assert_eq!(p.syscalls["chmod"], Answer::Errno(123));
-        assert!(Policy::parse("p", r#"{"default": "nope"}"#).is_err());
-        let e = Policy::parse("p", r#"{"other": 1}"#).unwrap_err();
-        assert!(
-            e.message.contains("\"other\": unknown key"),
-            "{}",
-            e.message
-        );
-        let e = Policy::parse("p", r#"{"syscalls": {"mkdir": "allow"}}"#).unwrap_err();
-        assert!(
-            e.message.contains("\"allow\": not an answer"),
-            "{}",
-            e.message
-        );
-        let p = Policy::parse("p", r#"{"syscalls": {"mkdir": "value:0"}}"#).unwrap();
-        assert_eq!(p.default, Answer::Continue);
-        assert!(Policy::parse("p", "[]").is_err());
-        let e = Policy::parse("p", "{\n  \"default\": }").unwrap_err();
-        assert!(e.message.contains("line 2"), "{}", e.message);
-        let p = Policy::parse("p", "{}").unwrap();
-        assert!(p.syscalls.is_empty());
-    }
-
-    /// Errors name the key, give a position once (syntax only), and speak of answers and
-    /// syscalls, never of Rust types.
-    #[test]
-    fn policy_errors_name_the_key() {
-        let msg = |text: &str| Policy::parse("p", text).unwrap_err().message;
-        assert_eq!(
-            msg(r#"{"syscalls": {"mkdir": "ERRNO:EPERM"}}"#),
-            r#"p: syscalls.mkdir: "ERRNO:EPERM": not an answer"#
-        );
-        let e = msg(r#"{"syscalls": {"mkdir": 1}}"#);
-        assert!(
-            e.starts_with("p: syscalls.mkdir: expected an answer ("),
-            "{e}"
-        );
-        assert!(e.ends_with("found a number"), "{e}");
-        let e = msg(r#"{"syscalls": ["mkdir"]}"#);
-        assert!(e.contains("syscalls: expected an object"), "{e}");
-        let e = msg(r#""x""#);
-        assert!(e.contains("expected a JSON object"), "{e}");
-        for e in [e, msg(r#"{"default": null}"#), msg("[1]")] {
-            assert!(!e.contains("struct") && !e.contains("invalid type"), "{e}");
-            assert!(!e.contains("at line"), "{e}");
-        }
-        let e = msg(r#"{"syscalls": {"mkdri": "continue"}}"#);
-        assert!(e.contains("syscalls.mkdri: unknown syscall on"), "{e}");
-        let e = msg(r#"{"syscalls": {"mkdir": "continue", "mkdir": "errno:EPERM"}}"#);
-        assert_eq!(e, "p: syscalls.mkdir: given twice");
-        let e = msg(r#"{"default": "continue", "default": "errno:EPERM"}"#);
-        assert_eq!(e, "p: default: given twice");
-        let e = msg("{\"default\": \"continue\",\n}");
-        assert_eq!(e.matches("line").count(), 1, "{e}");
     }
 }
