@@ -40,6 +40,21 @@ fn traced(mode: Mode, workload: impl FnOnce() -> i32) -> (WaitStatus, Vec<Event>
     let original = oci_seccomp::compile(&spec, &options).unwrap();
     let routed = route_denials(&original).unwrap();
     let tracer = Tracer::new(original, &profile, &options, mode);
+    let (pid, fd) = launch_routed(routed, workload);
+    let fd = NotifyFd::new(fd);
+    let (tx, rx) = mpsc::channel();
+    let agent = std::thread::spawn(move || tracer.serve(&fd, |e| tx.send(e).unwrap()));
+    let status = wait_deadline(pid);
+    agent.join().unwrap().expect("serve");
+    (status, rx.try_iter().collect())
+}
+
+/// Forks `workload` under `routed` (with no-new-privileges) and takes the notify fd it
+/// hands back; returns the child and the fd.
+fn launch_routed(
+    routed: oci_seccomp::Program,
+    workload: impl FnOnce() -> i32,
+) -> (nix::unistd::Pid, std::os::fd::OwnedFd) {
     let (parent, child) = Launch::with_agent(routed, None)
         .unwrap()
         .with_timeout(DEADLINE)
@@ -59,15 +74,10 @@ fn traced(mode: Mode, workload: impl FnOnce() -> i32) -> (WaitStatus, Vec<Event>
         "/b",
         Default::default(),
     );
-    let fd = match parent.complete(pid.as_raw(), state) {
-        Ok(Delivery::Fd { notify_fd, .. }) => NotifyFd::new(notify_fd),
+    match parent.complete(pid.as_raw(), state) {
+        Ok(Delivery::Fd { notify_fd, .. }) => (pid, notify_fd),
         other => panic!("{other:?}"),
-    };
-    let (tx, rx) = mpsc::channel();
-    let agent = std::thread::spawn(move || tracer.serve(&fd, |e| tx.send(e).unwrap()));
-    let status = wait_deadline(pid);
-    agent.join().unwrap().expect("serve");
-    (status, rx.try_iter().collect())
+    }
 }
 
 fn nr(name: &str) -> i32 {
@@ -258,29 +268,10 @@ fn the_in_process_agent_answers_from_its_own_thread_and_finishes() {
         tx.send((e.nr, e.taken)).unwrap();
     })
     .unwrap();
-    let (parent, child) = Launch::with_agent(agent.routed().clone(), None)
-        .unwrap()
-        .with_timeout(DEADLINE)
-        .split();
-    let pid = fork_child(move || {
-        set_nnp();
-        if child.install().is_err() {
-            return 100;
-        }
+    let (pid, fd) = launch_routed(agent.routed().clone(), || {
         i32::from(sys(libc::SYS_getppid, 0, 0) != (-1, 77))
     });
-    let state = process_state(
-        pid.as_raw(),
-        "",
-        "agent",
-        ContainerState::Creating,
-        "/b",
-        Default::default(),
-    );
-    match parent.complete(pid.as_raw(), state) {
-        Ok(Delivery::Fd { notify_fd, .. }) => agent.fd_handler()(notify_fd),
-        other => panic!("{other:?}"),
-    }
+    agent.fd_handler()(fd);
     assert_exit_ok(wait_deadline(pid));
     assert!(agent.finish(DEADLINE), "the serving thread did not end");
     let got: Vec<(i32, Taken)> = rx.try_iter().collect();
