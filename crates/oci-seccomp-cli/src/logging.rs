@@ -49,3 +49,9 @@ pub fn init() {
         .event_format(Line)
         .try_init();
 }
+
+/// Runs `f` with no log output: for a second validation of a profile whose warnings were
+/// logged (or reported as findings) once already.
+pub fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), f)
+}

@@ -174,17 +174,17 @@ pub enum Sink {
 
 impl Sink {
     /// Opens `path` for the report: created 0600 if missing, truncated otherwise, with
-    /// [`crate::util::create_output`]'s checks (no symbolic link on the way, no FIFO, not
+    /// [`crate::output::create_output`]'s checks (no symbolic link on the way, no FIFO, not
     /// another user's file).
     ///
     /// # Errors
     ///
-    /// As [`crate::util::create_output`].
+    /// As [`crate::output::create_output`].
     pub fn open(path: Option<&std::path::Path>) -> std::io::Result<Self> {
         match path {
             None => Ok(Self::Stderr),
-            Some(p) if crate::util::is_stdout(p) => Ok(Self::Stdout),
-            Some(p) => crate::util::create_output(p, 0o600).map(Self::File),
+            Some(p) if crate::output::is_stdout(p) => Ok(Self::Stdout),
+            Some(p) => crate::output::create_output(p, 0o600).map(Self::File),
         }
     }
 }

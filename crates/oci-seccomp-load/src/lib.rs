@@ -14,7 +14,8 @@
 //!   seccomp agent (runc's protocol).
 //! - [`notify`]: the agent's side: listener, notifications, answers.
 //! - [`trace`]: the agent of trace, complain and record mode: answers each routed denial as
-//!   the profile would, and reports it with the rule that decided it.
+//!   the profile would, and reports it with the rule that decided it; [`trace::Agent`] runs
+//!   it on a thread of the launcher's own process.
 //! - [`emulate`]: acting for a target (mkdir) with its root, cwd and credentials.
 
 pub mod emulate;

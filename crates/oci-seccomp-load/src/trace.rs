@@ -22,6 +22,9 @@
 //!
 //! In complain and record mode the workload runs unconfined by the profile: every call the
 //! profile denies is let through, as with a `SCMP_ACT_LOG` default.
+//!
+//! [`Agent`] puts it together in the launcher's own process: the routed filter, and a
+//! thread that serves its notify fd with a [`Tracer`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +33,10 @@ use oci_seccomp::{Cause, Semantics};
 
 use crate::error::NotifyError;
 use crate::notify::{Notification, NotifyFd};
+
+mod agent;
+
+pub use agent::{Agent, AgentError};
 
 /// What the agent does with the calls the profile denies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

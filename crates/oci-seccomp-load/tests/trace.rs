@@ -1,5 +1,5 @@
 //! Trace, complain and record mode in the kernel: the routed filter in a forked child, the
-//! [`Tracer`] answering in the parent.
+//! [`Tracer`] answering in the parent (directly, or in [`Agent`]'s thread).
 
 mod common;
 
@@ -12,7 +12,7 @@ use oci_seccomp::trace::route_denials;
 use oci_seccomp::Cause;
 use oci_seccomp::{Action, CompileOptions, Profile};
 use oci_seccomp_load::launch::{Delivery, Launch};
-use oci_seccomp_load::trace::{Event, Mode, Taken, Tracer};
+use oci_seccomp_load::trace::{Agent, AgentError, Event, Mode, Taken, Tracer};
 use oci_seccomp_load::{process_state, ContainerState, NotifyFd};
 use serial_test::serial;
 
@@ -40,6 +40,21 @@ fn traced(mode: Mode, workload: impl FnOnce() -> i32) -> (WaitStatus, Vec<Event>
     let original = oci_seccomp::compile(&spec, &options).unwrap();
     let routed = route_denials(&original).unwrap();
     let tracer = Tracer::new(original, &profile, &options, mode);
+    let (pid, fd) = launch_routed(routed, workload);
+    let fd = NotifyFd::new(fd);
+    let (tx, rx) = mpsc::channel();
+    let agent = std::thread::spawn(move || tracer.serve(&fd, |e| tx.send(e).unwrap()));
+    let status = wait_deadline(pid);
+    agent.join().unwrap().expect("serve");
+    (status, rx.try_iter().collect())
+}
+
+/// Forks `workload` under `routed` (with no-new-privileges) and takes the notify fd it
+/// hands back; returns the child and the fd.
+fn launch_routed(
+    routed: oci_seccomp::Program,
+    workload: impl FnOnce() -> i32,
+) -> (nix::unistd::Pid, std::os::fd::OwnedFd) {
     let (parent, child) = Launch::with_agent(routed, None)
         .unwrap()
         .with_timeout(DEADLINE)
@@ -59,15 +74,10 @@ fn traced(mode: Mode, workload: impl FnOnce() -> i32) -> (WaitStatus, Vec<Event>
         "/b",
         Default::default(),
     );
-    let fd = match parent.complete(pid.as_raw(), state) {
-        Ok(Delivery::Fd { notify_fd, .. }) => NotifyFd::new(notify_fd),
+    match parent.complete(pid.as_raw(), state) {
+        Ok(Delivery::Fd { notify_fd, .. }) => (pid, notify_fd),
         other => panic!("{other:?}"),
-    };
-    let (tx, rx) = mpsc::channel();
-    let agent = std::thread::spawn(move || tracer.serve(&fd, |e| tx.send(e).unwrap()));
-    let status = wait_deadline(pid);
-    agent.join().unwrap().expect("serve");
-    (status, rx.try_iter().collect())
+    }
 }
 
 fn nr(name: &str) -> i32 {
@@ -244,4 +254,38 @@ fn without_the_agent_the_workload_cannot_take_over_its_denials() {
     }
     nix::unistd::write(&ready_w, b"x").unwrap();
     assert_exit_ok(wait_deadline(pid));
+}
+
+/// [`Agent`]: the routed filter in a child, the notify fd given to the agent's handler, a
+/// thread of this process answering as the profile would; `finish` sees it end.
+#[test]
+#[serial]
+fn the_in_process_agent_answers_from_its_own_thread_and_finishes() {
+    let spec = spec(PROFILE);
+    let original = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let agent = Agent::start(&spec, original, Mode::Trace, move |e| {
+        tx.send((e.nr, e.taken)).unwrap();
+    })
+    .unwrap();
+    let (pid, fd) = launch_routed(agent.routed().clone(), || {
+        i32::from(sys(libc::SYS_getppid, 0, 0) != (-1, 77))
+    });
+    agent.fd_handler()(fd);
+    assert_exit_ok(wait_deadline(pid));
+    assert!(agent.finish(DEADLINE), "the serving thread did not end");
+    let got: Vec<(i32, Taken)> = rx.try_iter().collect();
+    assert_eq!(got, [(nr("getppid"), Taken::Errno(77))]);
+}
+
+#[test]
+fn an_agent_is_not_started_for_a_program_that_notifies_already() {
+    let spec = spec(&notify_profile(&["mkdir"]));
+    let e = Agent::start(&spec, program(&spec), Mode::Trace, |_| {}).unwrap_err();
+    assert!(matches!(e, AgentError::Route(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("cannot route this profile's denials: "),
+        "{e}"
+    );
 }

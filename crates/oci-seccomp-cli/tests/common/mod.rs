@@ -1,10 +1,12 @@
-//! Helpers shared by the trace and record tests: the binary run as root or as another
-//! uid (from a copy that uid can reach), and a temporary directory every uid may use.
+//! Helpers shared by the tests of the `oci-seccomp` binary: the binary run (as root or as
+//! another uid, from a copy that uid can reach), temporary directories, the profiles
+//! several commands' tests use, and the root and busybox requirements.
 #![allow(dead_code)]
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The `oci-seccomp` binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_oci-seccomp");
@@ -74,4 +76,158 @@ pub fn python3() -> &'static str {
         .into_iter()
         .find(|p| Path::new(p).exists())
         .expect("python3 (./scripts/setup installs python3-minimal)")
+}
+
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run oci-seccomp")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh temporary directory for one test (`tempfile`, removed on drop), mode 0755 as a
+/// plain `mkdir` would make it: some tests run parts as another uid that must traverse it.
+pub struct TempDir(pub PathBuf, #[allow(dead_code)] tempfile::TempDir);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::Builder::new()
+            .prefix(&format!("oci-seccomp-cli-{name}-"))
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self(t.path().to_path_buf(), t)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Fails the test, naming what to run, unless it runs as root.
+pub fn need_root() {
+    if !is_root() {
+        panic!(
+            "this test needs root (namespaces, CAP_SYS_ADMIN): run the tests as root \
+             (./scripts/setup && just test)"
+        );
+    }
+}
+
+pub const DENY: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    {"names": ["getppid", "mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}
+  ]
+}"#;
+
+pub const ERRNO_DEFAULT: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "architectures": ["SCMP_ARCH_X86_64"],
+  "syscalls": [
+    {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+    {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+     "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]}
+  ]
+}"#;
+
+/// A Docker profile: chmod always, syslog with CAP_SYSLOG, ptrace unless CAP_SYS_ADMIN.
+pub const MOBY: &str = r#"{
+  "defaultAction": "SCMP_ACT_ERRNO",
+  "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+  "syscalls": [
+    {"names": ["chmod"], "action": "SCMP_ACT_ALLOW"},
+    {"names": ["syslog"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYSLOG"]}},
+    {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}}
+  ]
+}"#;
+
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run oci-seccomp")
+}
+
+pub struct Agent {
+    pub child: std::process::Child,
+}
+
+impl Agent {
+    pub fn start(socket: &str, policy: Option<&str>, extra: &[&str]) -> Self {
+        let mut c = Command::new(BIN);
+        c.args(["supervise", "--socket", socket]);
+        if let Some(p) = policy {
+            c.args(["--policy", p]);
+        }
+        let child = c
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while !Path::new(socket).exists() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Agent { child }
+    }
+
+    /// Waits (at most 20 s, then SIGTERM) and returns the output.
+    pub fn finish(mut self) -> Output {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::SIGTERM,
+        );
+        self.child.wait_with_output().unwrap()
+    }
+}
+
+pub fn busybox() -> Option<PathBuf> {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Fails (never skips) when busybox is missing: these tests prove the launcher's
+/// containment and must not pass without running.
+pub fn require_busybox() {
+    assert!(
+        busybox().is_some(),
+        "busybox is required for this test: install it with ./scripts/setup (as root), or: \
+         apt-get install -y busybox-static"
+    );
 }

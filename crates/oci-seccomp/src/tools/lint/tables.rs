@@ -1,6 +1,5 @@
 //! The tables the lints read: risky syscalls, hot paths, families, vital calls.
 
-
 /// Syscalls that hand a process a way around the container boundary or a large kernel
 /// attack surface, with why.
 pub(super) const RISKY: &[(&str, &str)] = &[

@@ -3,7 +3,7 @@
 
 use clap::ValueEnum;
 
-use crate::{util, CliResult};
+use crate::{output, CliResult};
 
 /// The shells `completions` writes a script for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -26,11 +26,21 @@ impl From<Shell> for clap_complete::Shell {
     }
 }
 
-/// Writes the completion script of `cmd` for `shell` to standard output.
-pub fn run(shell: Shell, mut cmd: clap::Command) -> CliResult<u8> {
+/// Arguments of `completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Writes the completion script of `cmd` (the whole command line's definition) for the
+/// shell to standard output.
+pub fn run(args: CompletionsArgs, mut cmd: clap::Command) -> CliResult<u8> {
+    let shell = args.shell;
     let mut out = Vec::new();
     let name = cmd.get_name().to_string();
     clap_complete::generate(clap_complete::Shell::from(shell), &mut cmd, name, &mut out);
-    util::write_output(None, &out)?;
+    output::write_output(None, &out)?;
     Ok(0)
 }

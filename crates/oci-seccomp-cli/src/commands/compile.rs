@@ -3,24 +3,80 @@
 use std::io::{IsTerminal, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
+use clap::ValueEnum;
 use oci_seccomp::{CompileOptions, LinuxSeccomp, Program};
 use serde_json::json;
 
-use crate::util::{self, shown};
-use crate::{CliError, CliResult, Format};
+use crate::args::ArgReadingArgs;
+use crate::profiles::shown;
+use crate::{names, output, profiles};
+use crate::{CliError, CliResult};
 
 /// Arguments of `compile`.
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub struct CompileArgs {
+    /// The OCI `linux.seccomp` profile (JSON); `-` reads standard input.
+    #[arg(required_unless_present = "default", conflicts_with = "default")]
     pub profile: Option<String>,
+    /// Compile the embedded default profile, rendered for this host.
+    #[arg(long)]
     pub default: bool,
+    /// Architectures (replace the profile's; repeat the option for several), e.g.
+    /// x86_64, SCMP_ARCH_X86, amd64. The first one this host cannot run (s390x,
+    /// aarch64, ...) is the target: the filter is for a host of that architecture.
+    #[arg(long = "arch", value_name = "ARCH")]
     pub arch: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Hex)]
     pub format: Format,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Make unknown syscall names and conflicting entries errors.
+    #[arg(long)]
     pub strict: bool,
+    /// Leave out the ENOSYS stub for syscalls newer than the profile.
+    #[arg(long = "no-stub")]
     pub no_stub: bool,
-    pub backend: oci_seccomp::Backend,
-    pub arg_reading: oci_seccomp::ArgReading,
+    /// The code generator: ours (native) or libseccomp's; both are proven.
+    #[arg(long, value_enum, default_value_t = Backend::Native)]
+    pub backend: Backend,
+    /// How arguments narrower than 64 bits are compared.
+    #[command(flatten)]
+    pub arg_reading: ArgReadingArgs,
+}
+
+/// Output formats of `compile`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The kernel's `struct sock_filter` array, as bytes (the target host's byte order).
+    Raw,
+    /// One instruction per line: index, code, jt, jf, k in hex.
+    Hex,
+    /// libseccomp's pseudo filter code (PFC) text; no ENOSYS stub.
+    Pfc,
+    /// JSON: instructions, length, flags, needs_listener.
+    Json,
+    /// The versioned, checksummed `Program::to_bytes()` format (for a runtime's child).
+    Program,
+}
+
+/// Code generators of `compile --backend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Ours: binary search over number ranges, any target from any host.
+    Native,
+    /// libseccomp's `seccomp_export_bpf`, with our ENOSYS stub.
+    Libseccomp,
+}
+
+impl From<Backend> for oci_seccomp::Backend {
+    fn from(b: Backend) -> Self {
+        match b {
+            Backend::Native => Self::Native,
+            Backend::Libseccomp => Self::Libseccomp,
+        }
+    }
 }
 
 /// Replaces the profile's architectures with `names` (none: leave them) and returns the
@@ -36,7 +92,7 @@ pub fn set_arches(
     let mut list = Vec::new();
     let mut infos = Vec::new();
     for n in names {
-        let info = util::parse_arch(n)?;
+        let info = names::parse_arch(n)?;
         infos.push(info);
         let oci = info.name.parse().map_err(|_| {
             CliError::problem(format!(
@@ -53,10 +109,10 @@ pub fn set_arches(
 /// Loads the profile named by `profile` or the embedded default.
 pub fn load(profile: Option<&str>, default: bool) -> CliResult<(LinuxSeccomp, String)> {
     if default {
-        return Ok((util::default_for_host()?, "<embedded default>".into()));
+        return Ok((profiles::default_for_host()?, "<embedded default>".into()));
     }
     let path = profile.unwrap_or("-");
-    Ok((util::load_oci(path)?, shown(path).to_string()))
+    Ok((profiles::load_oci(path)?, shown(path).to_string()))
 }
 
 /// The kernel's `struct sock_filter` array in the byte order of the host it is for
@@ -116,7 +172,7 @@ fn pfc_text(
         reading,
     )
     .and_then(|p| oci_seccomp::libseccomp::build_profile_context(&p, &opts))
-    .map_err(|e| util::compile_error(name, &e))?;
+    .map_err(|e| profiles::compile_error(name, &e))?;
     let fd =
         nix::sys::memfd::memfd_create(c"oci-seccomp-pfc", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
             .map_err(|e| CliError::problem(format!("memfd_create for the PFC export: {e}")))?;
@@ -132,6 +188,7 @@ fn pfc_text(
 
 /// Runs `compile`.
 pub fn run(a: CompileArgs) -> CliResult<u8> {
+    let reading = a.arg_reading.reading();
     let (mut spec, name) = load(a.profile.as_deref(), a.default)?;
     let target = set_arches(&mut spec, &a.arch)?;
     let binary = matches!(a.format, Format::Raw | Format::Program);
@@ -158,18 +215,18 @@ pub fn run(a: CompileArgs) -> CliResult<u8> {
         let proven = CompileOptions::default()
             .with_strict(a.strict)
             .with_backend(oci_seccomp::Backend::Libseccomp)
-            .with_arg_reading(a.arg_reading);
-        oci_seccomp::compile(&spec, &proven).map_err(|e| util::compile_error(&name, &e))?;
-        pfc_text(&spec, &name, a.arg_reading)?.into_bytes()
+            .with_arg_reading(reading);
+        oci_seccomp::compile(&spec, &proven).map_err(|e| profiles::compile_error(&name, &e))?;
+        pfc_text(&spec, &name, reading)?.into_bytes()
     } else {
         let opts = CompileOptions::default()
             .with_strict(a.strict)
             .with_enosys_stub(!a.no_stub)
-            .with_backend(a.backend)
+            .with_backend(a.backend.into())
             .with_target(Some(target))
-            .with_arg_reading(a.arg_reading);
+            .with_arg_reading(reading);
         let program =
-            oci_seccomp::compile(&spec, &opts).map_err(|e| util::compile_error(&name, &e))?;
+            oci_seccomp::compile(&spec, &opts).map_err(|e| profiles::compile_error(&name, &e))?;
         match a.format {
             Format::Raw => raw_bytes(&program, target.big_endian),
             Format::Program => program.to_bytes(),
@@ -183,6 +240,6 @@ pub fn run(a: CompileArgs) -> CliResult<u8> {
             Format::Pfc => unreachable!("handled above"),
         }
     };
-    util::write_output(a.output.as_deref(), &bytes)?;
+    output::write_output(a.output.as_deref(), &bytes)?;
     Ok(0)
 }

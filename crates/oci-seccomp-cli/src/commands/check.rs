@@ -3,9 +3,13 @@
 use clap::ValueEnum;
 use oci_seccomp::lint::{self, Severity};
 use oci_seccomp::moby::RenderOptions;
+use oci_seccomp::runtimes::Runtime;
 use serde_json::json;
 
-use crate::util::{self, shown};
+use crate::args::{ArgReadingArgs, DockerRenderArgs, RuntimeName};
+
+use crate::profiles::shown;
+use crate::{logging, output, profiles};
 use crate::{CliError, CliResult};
 
 /// Output formats of `check`.
@@ -20,25 +24,90 @@ pub enum CheckFormat {
     Sarif,
 }
 
-/// `check --runtime`: the runtimes that must start a workload under the profile.
-#[derive(Debug, Default)]
-pub struct RuntimeCheck {
-    /// The runtimes (none: no check).
-    pub runtimes: Vec<oci_seccomp::runtimes::Runtime>,
-    /// Whether the containers set no-new-privileges.
-    pub no_new_privileges: bool,
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+#[command(mut_args(for_docker_profiles))]
+pub struct CheckArgs {
+    /// The profile (JSON); `-` reads standard input.
+    pub profile: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+    /// The same as --format json (kept for existing scripts).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// How a Docker profile is rendered before it is linted.
+    #[command(flatten)]
+    pub render: DockerRenderArgs,
+    /// How arguments narrower than 64 bits are compared.
+    #[command(flatten)]
+    pub arg_reading: ArgReadingArgs,
+    /// Also check that this runtime can start a workload under the profile: the calls
+    /// it makes itself after installing the filter must be allowed (repeatable).
+    #[arg(long = "runtime", value_enum, value_name = "RUNTIME")]
+    pub runtime: Vec<RuntimeName>,
+    /// With --runtime: the containers set no-new-privileges (the runtimes then make
+    /// fewer calls after the install; default: they do not, as Kubernetes gives a root
+    /// container).
+    #[arg(long = "no-new-privs", requires = "runtime")]
+    pub no_new_privs: bool,
 }
 
-/// Runs `check`: prints every finding in `format`, exit 1 when any is an error. Docker
-/// profiles are rendered for `opts` first.
-pub fn run(
+/// `render`'s flags as `check` describes them: said of the Docker profiles they apply to.
+/// (In place: the order of the arguments, which completions follow, stays.)
+fn for_docker_profiles(arg: clap::Arg) -> clap::Arg {
+    let help = match arg.get_id().as_str() {
+        "cap" => "Docker profiles: add a capability to Docker's default set; repeatable",
+        "no_default_caps" => "Docker profiles: start from an empty capability set",
+        "arch" => "Docker profiles: the target architecture (default: native)",
+        "kernel" => {
+            "Docker profiles: the kernel version compared with minKernel, X.Y (default: running)"
+        }
+        _ => return arg,
+    };
+    arg.help(help)
+}
+
+/// `check --runtime`: the runtimes that must start a workload under the profile.
+#[derive(Debug, Default)]
+struct RuntimeCheck {
+    /// The runtimes (none: no check).
+    runtimes: Vec<Runtime>,
+    /// Whether the containers set no-new-privileges.
+    no_new_privileges: bool,
+}
+
+/// Runs `check`: prints every finding in the chosen format, exit 1 when any is an error.
+/// Docker profiles are rendered as the render flags say first.
+pub fn run(args: CheckArgs) -> CliResult<u8> {
+    let opts = args.render.options()?;
+    let format = if args.json {
+        CheckFormat::Json
+    } else {
+        args.format
+    };
+    let runtime = RuntimeCheck {
+        runtimes: args.runtime.into_iter().map(Into::into).collect(),
+        no_new_privileges: args.no_new_privs,
+    };
+    check(
+        &args.profile,
+        format,
+        &opts,
+        args.arg_reading.reading(),
+        &runtime,
+    )
+}
+
+/// Checks the profile at `path` and prints the findings in `format`.
+fn check(
     path: &str,
     format: CheckFormat,
     opts: &RenderOptions,
     reading: oci_seccomp::ArgReading,
     runtime: &RuntimeCheck,
 ) -> CliResult<u8> {
-    let text = match util::read_input(path) {
+    let text = match profiles::read_input(path) {
         Ok(t) => t,
         Err(e) if format == CheckFormat::Sarif => {
             // CI still gets a SARIF document, saying the check did not run.
@@ -46,7 +115,7 @@ pub fn run(
                 serde_json::to_string_pretty(&crate::sarif::failed_log(path, &e.to_string()))
                     .map_err(|e| CliError::problem(e.to_string()))?;
             s.push('\n');
-            util::write_output(None, s.as_bytes())?;
+            output::write_output(None, s.as_bytes())?;
             return Err(e);
         }
         Err(e) => return Err(e),
@@ -54,18 +123,18 @@ pub fn run(
     let mut findings = lint::check_text_reading(&text, opts, reading);
     if !runtime.runtimes.is_empty() && !findings.iter().any(|f| f.severity == Severity::Error) {
         // The profile is valid: compile it for this host as a runtime would.
-        let spec = if util::is_docker_text(&text) {
+        let spec = if profiles::is_docker_text(&text) {
             let p = oci_seccomp::moby::parse_moby(&text)
                 .map_err(|e| CliError::problem(format!("{}: {e}", shown(path))))?;
             oci_seccomp::moby::render(&p, opts)
                 .map_err(|e| CliError::problem(format!("{}: {e}", shown(path))))?
         } else {
-            oci_seccomp::parse_profile(&text).map_err(|e| util::parse_error(path, &e))?
+            oci_seccomp::parse_profile(&text).map_err(|e| profiles::parse_error(path, &e))?
         };
         let options = oci_seccomp::CompileOptions::default().with_arg_reading(reading);
         // Quietly: what validation would log is in the findings already, once.
-        let program = util::quietly(|| oci_seccomp::compile(&spec, &options))
-            .map_err(|e| util::compile_error(path, &e))?;
+        let program = logging::quietly(|| oci_seccomp::compile(&spec, &options))
+            .map_err(|e| profiles::compile_error(path, &e))?;
         findings.extend(lint::runtime_findings(
             &program,
             &runtime.runtimes,
@@ -133,7 +202,7 @@ pub fn run(
                 "{}: {errors} error(s), {warnings} warning(s), {notes} note(s)\n",
                 shown(path)
             ));
-            util::write_output(None, s.as_bytes())?;
+            output::write_output(None, s.as_bytes())?;
         }
     }
     Ok(if errors > 0 { 1 } else { 0 })
@@ -143,5 +212,5 @@ pub fn run(
 fn write_json(v: &serde_json::Value) -> CliResult<()> {
     let mut s = serde_json::to_string_pretty(v).map_err(|e| CliError::problem(e.to_string()))?;
     s.push('\n');
-    util::write_output(None, s.as_bytes())
+    output::write_output(None, s.as_bytes())
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::util;
+use crate::profiles;
 use crate::{CliError, CliResult};
 
 fn heading(n: u32, title: &str) {
@@ -62,9 +62,9 @@ fn run_self(args: &[&str]) -> CliResult<Output> {
 fn step_compile() -> CliResult<bool> {
     heading(1, "Render and compile the embedded default profile");
     let t = Instant::now();
-    let spec = util::default_for_host()?;
+    let spec = profiles::default_for_host()?;
     let program = oci_seccomp::compile(&spec, &oci_seccomp::CompileOptions::default())
-        .map_err(|e| util::compile_error("<embedded default>", &e))?;
+        .map_err(|e| profiles::compile_error("<embedded default>", &e))?;
     let rules = spec.syscalls().as_ref().map_or(0, Vec::len);
     println!(
         "   {} entries for {:?}, default {} -> {} BPF instructions in {:.1} ms",
@@ -110,7 +110,7 @@ fn step_explain() -> CliResult<bool> {
 
 /// The embedded default with `mkdir`/`mkdirat` moved to a NOTIFY rule.
 fn notify_profile(socket: &Path) -> CliResult<Value> {
-    let spec = util::default_for_host()?;
+    let spec = profiles::default_for_host()?;
     let mut v = serde_json::to_value(&spec).map_err(|e| CliError::problem(e.to_string()))?;
     let names = ["mkdir", "mkdirat"];
     let mut entries: Vec<Value> = Vec::new();

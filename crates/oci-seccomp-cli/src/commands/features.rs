@@ -2,11 +2,20 @@
 
 use serde_json::json;
 
-use crate::util;
+use crate::output;
 use crate::{CliError, CliResult};
 
+/// Arguments of `features`.
+#[derive(Debug, clap::Args)]
+pub struct FeaturesArgs {
+    /// Print JSON (the OCI features.json shape).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Runs `features`.
-pub fn run(as_json: bool) -> CliResult<u8> {
+pub fn run(args: FeaturesArgs) -> CliResult<u8> {
+    let as_json = args.json;
     let f = oci_seccomp_load::features_report();
     let text = if as_json {
         let v = json!({ "linux": { "seccomp": f } });
@@ -41,6 +50,6 @@ pub fn run(as_json: bool) -> CliResult<u8> {
             list(oci.supported_flags()),
         )
     };
-    util::write_output(None, text.as_bytes())?;
+    output::write_output(None, text.as_bytes())?;
     Ok(0)
 }

@@ -1,0 +1,13 @@
+//! The subcommands: each module has its arguments (a clap `Args` struct) and runs them.
+
+pub mod check;
+pub mod compile;
+pub mod completions;
+pub mod demo;
+pub mod explain;
+pub mod features;
+pub mod man;
+pub mod record;
+pub mod render;
+pub mod run;
+pub mod supervise;

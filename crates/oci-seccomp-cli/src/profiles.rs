@@ -1,0 +1,129 @@
+//! Reading profiles (and policies): from a file or standard input, bounded in size, OCI or
+//! Docker (rendered for this host), and their errors named by the input's path.
+
+use std::io::Read;
+
+use oci_seccomp::moby::{self, RenderOptions};
+use oci_seccomp::{CompileError, LinuxSeccomp, ParseError};
+
+use crate::{CliError, CliResult};
+
+/// Reads a profile's (or policy's) text: a file, or standard input for `-`; at most
+/// [`oci_seccomp::MAX_PROFILE_BYTES`], so that no input (`/dev/zero`, a FIFO that never
+/// ends) makes us read or hold more.
+pub fn read_input(path: &str) -> CliResult<String> {
+    let limit = oci_seccomp::MAX_PROFILE_BYTES as u64;
+    let read = |r: &mut dyn std::io::Read| -> std::io::Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        r.take(limit + 1).read_to_end(&mut buf)?;
+        Ok(buf)
+    };
+    let bytes = if path == "-" {
+        read(&mut std::io::stdin().lock())
+            .map_err(|e| CliError::problem(format!("<stdin>: cannot read: {e}")))?
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| read(&mut f))
+            .map_err(|e| {
+                let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                    "check the path"
+                } else {
+                    "the file must be readable UTF-8 JSON"
+                };
+                CliError::problem(format!("{path}: cannot read: {e}")).hint(hint)
+            })?
+    };
+    if bytes.len() as u64 > limit {
+        return Err(CliError::problem(format!(
+            "{}: larger than {limit} bytes, the most a profile may take",
+            shown(path)
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        CliError::problem(format!("{}: cannot read: not UTF-8 ({e})", shown(path)))
+            .hint("the file must be readable UTF-8 JSON")
+    })
+}
+
+/// The display name of an input (`<stdin>` for `-`).
+pub fn shown(path: &str) -> &str {
+    if path == "-" {
+        "<stdin>"
+    } else {
+        path
+    }
+}
+
+/// Maps a parse error of `path` to a CLI error (the message has line and column).
+pub fn parse_error(path: &str, e: &ParseError) -> CliError {
+    let err = CliError::problem(format!("{}: {e}", shown(path)));
+    match e {
+        ParseError::DockerKey { .. } => err.hint(format!(
+            "this is a Docker profile: oci-seccomp render {} > oci.json",
+            shown(path)
+        )),
+        ParseError::Json { .. } => err.hint("fix the JSON at that line and column"),
+        _ => err,
+    }
+}
+
+/// Maps a compile error of `path` to a CLI error.
+pub fn compile_error(path: &str, e: &CompileError) -> CliError {
+    // A bundle's config.json is not a profile: name the field it sits in, and do not
+    // suggest `check`, which takes a profile.
+    if path.ends_with("config.json") {
+        return CliError::problem(format!("{}: linux.seccomp.{e}", shown(path)));
+    }
+    CliError::problem(format!("{}: {e}", shown(path))).hint(format!(
+        "oci-seccomp check {} lists every problem",
+        shown(path)
+    ))
+}
+
+/// Reads and parses an OCI profile (a Docker profile is refused with a hint).
+pub fn load_oci(path: &str) -> CliResult<LinuxSeccomp> {
+    let text = read_input(path)?;
+    oci_seccomp::parse_profile(&text).map_err(|e| parse_error(path, &e))
+}
+
+/// Whether JSON text looks like a Docker (moby) profile.
+pub fn is_docker_text(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| oci_seccomp::find_docker_key(&v))
+        .is_some()
+}
+
+/// The embedded default profile rendered for this host (Docker's default capabilities).
+pub fn default_for_host() -> CliResult<LinuxSeccomp> {
+    moby::render_default(&host_render_options()).map_err(|e| {
+        CliError::problem(format!(
+            "the embedded default profile cannot be rendered: {e}"
+        ))
+    })
+}
+
+/// Docker's default capabilities, the native architecture, the running kernel.
+pub fn host_render_options() -> RenderOptions {
+    let mut opts = RenderOptions::host();
+    if let Some(k) = moby::KernelVersion::running() {
+        opts.kernel = k;
+    }
+    opts
+}
+
+/// Reads a profile that may be OCI or Docker: a Docker profile is rendered for this host.
+pub fn load_any(path: &str) -> CliResult<LinuxSeccomp> {
+    let text = read_input(path)?;
+    if is_docker_text(&text) {
+        tracing::info!(
+            profile = shown(path),
+            "Docker profile: rendered for this host"
+        );
+        let p = moby::parse_moby(&text)
+            .map_err(|e| CliError::problem(format!("{}: {e}", shown(path))))?;
+        return moby::render(&p, &host_render_options())
+            .map_err(|e| CliError::problem(format!("{}: cannot render: {e}", shown(path))));
+    }
+    oci_seccomp::parse_profile(&text).map_err(|e| parse_error(path, &e))
+}
