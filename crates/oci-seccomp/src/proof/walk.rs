@@ -3,6 +3,7 @@
 //! program), splitting the region until the reference's verdict is constant on it.
 
 use crate::action::Action;
+use crate::bpf::Instruction;
 use crate::bpf::{
     BPF_ABS, BPF_ALU, BPF_AND, BPF_CLASS_MASK, BPF_IMM, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
     BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_OP_MASK, BPF_RET, BPF_W, BPF_X, SECCOMP_DATA_LEN,
@@ -37,72 +38,113 @@ impl Reference<'_> {
     }
 }
 
-/// Runs a program on the input that `q` answers questions about; a program the proof does
-/// not model gives `KILL_PROCESS` (compared programs are proven first).
-pub(crate) fn run_asking(
-    insns: &[crate::bpf::Instruction],
-    q: &mut dyn Ask,
-) -> Result<Action, Stop> {
-    let mut pc = 0usize;
-    let mut acc = Acc::Const(0);
-    for _ in 0..=insns.len() {
-        let Some(insn) = insns.get(pc) else {
-            break;
-        };
-        let k = insn.k;
-        match insn.code {
-            c if c == BPF_LD | BPF_W | BPF_ABS && k % 4 == 0 && k < SECCOMP_DATA_LEN => {
-                acc = Acc::Word(k as usize / 4, FULL);
+/// What one instruction does to the symbolic state of a walk.
+pub(crate) enum Step {
+    /// Go on at `pc` with the accumulator `acc`.
+    Next(usize, Acc),
+    /// `RET` with this action.
+    Ret(Action),
+    /// A jump on a word of the input: to `taken` when `atom` is `taken_when`, else to
+    /// `not_taken`.
+    Branch {
+        atom: Atom,
+        taken_when: bool,
+        taken: usize,
+        not_taken: usize,
+    },
+    /// An instruction the walk does not model, or the end of the program.
+    Unsupported(ProofError),
+}
+
+/// The one place that says what each instruction means to the symbolic walks
+/// ([`Prover::run`] and [`run_asking`]): loads of `seccomp_data` words, `AND` with a
+/// constant, jumps on constants, `RET` constants. The concrete interpreter is
+/// [`crate::bpf::run`].
+pub(crate) fn step(insns: &[Instruction], pc: usize, acc: Acc) -> Step {
+    let Some(insn) = insns.get(pc) else {
+        return Step::Unsupported(ProofError::Unsupported {
+            pc,
+            what: "the program falls off its end".into(),
+        });
+    };
+    let k = insn.k;
+    let next = |acc| Step::Next(pc + 1, acc);
+    match insn.code {
+        c if c == BPF_LD | BPF_W | BPF_ABS => {
+            if k % 4 != 0 || k >= SECCOMP_DATA_LEN {
+                return Step::Unsupported(ProofError::Unsupported {
+                    pc,
+                    what: format!("a load at offset {k}"),
+                });
             }
-            c if c == BPF_LD | BPF_IMM => acc = Acc::Const(k),
-            c if c == BPF_LD | BPF_W | BPF_LEN => acc = Acc::Const(SECCOMP_DATA_LEN),
-            c if c == BPF_ALU | BPF_AND | BPF_K => {
-                acc = match acc {
-                    Acc::Word(w, m) => Acc::Word(w, m & k),
-                    Acc::Const(v) => Acc::Const(v & k),
-                }
-            }
-            c if c == BPF_JMP | BPF_JA => {
-                pc = pc + 1 + k as usize;
-                continue;
-            }
-            c if c == BPF_RET | BPF_K => return Ok(Action::from_ret(k)),
-            c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
-                let op = c & BPF_OP_MASK;
-                let taken = match acc {
-                    Acc::Const(v) => match op {
+            next(Acc::Word(k as usize / 4, FULL))
+        }
+        c if c == BPF_LD | BPF_IMM => next(Acc::Const(k)),
+        c if c == BPF_LD | BPF_W | BPF_LEN => next(Acc::Const(SECCOMP_DATA_LEN)),
+        c if c == BPF_ALU | BPF_AND | BPF_K => next(match acc {
+            Acc::Word(w, m) => Acc::Word(w, m & k),
+            Acc::Const(v) => Acc::Const(v & k),
+        }),
+        c if c == BPF_JMP | BPF_JA => Step::Next(pc + 1 + k as usize, acc),
+        c if c == BPF_RET | BPF_K => Step::Ret(Action::from_ret(k)),
+        c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
+            let (t, f) = (pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf));
+            let op = c & BPF_OP_MASK;
+            let (word, m) = match acc {
+                Acc::Const(v) => {
+                    let taken = match op {
                         BPF_JEQ => v == k,
                         BPF_JGT => v > k,
                         BPF_JGE => v >= k,
                         BPF_JSET => v & k != 0,
-                        _ => break,
-                    },
-                    Acc::Word(w, m) => match op {
-                        BPF_JEQ => q.ask(Atom {
-                            word: w,
-                            test: Test::Masked(m, k),
-                        })?,
-                        BPF_JSET => !q.ask(Atom {
-                            word: w,
-                            test: Test::Masked(m & k, 0),
-                        })?,
-                        BPF_JGT if m == FULL => q.ask(Atom {
-                            word: w,
-                            test: Test::Gt(k),
-                        })?,
-                        BPF_JGE if m == FULL => q.ask(Atom {
-                            word: w,
-                            test: Test::Ge(k),
-                        })?,
-                        _ => break,
-                    },
-                };
-                pc += 1 + usize::from(if taken { insn.jt } else { insn.jf });
-                continue;
+                        _ => return Step::Unsupported(unsupported(pc, c)),
+                    };
+                    return Step::Next(if taken { t } else { f }, acc);
+                }
+                Acc::Word(word, m) => (word, m),
+            };
+            let (test, taken_when) = match op {
+                BPF_JEQ => (Test::Masked(m, k), true),
+                // Taken when (w & m & k) != 0, i.e. when the masked test fails.
+                BPF_JSET => (Test::Masked(m & k, 0), false),
+                BPF_JGT if m == FULL => (Test::Gt(k), true),
+                BPF_JGE if m == FULL => (Test::Ge(k), true),
+                _ => return Step::Unsupported(unsupported(pc, c)),
+            };
+            Step::Branch {
+                atom: Atom { word, test },
+                taken_when,
+                taken: t,
+                not_taken: f,
             }
-            _ => break,
         }
-        pc += 1;
+        c => Step::Unsupported(unsupported(pc, c)),
+    }
+}
+
+/// Runs a program on the input that `q` answers questions about; a program the proof does
+/// not model gives `KILL_PROCESS` (compared programs are proven first).
+pub(crate) fn run_asking(insns: &[Instruction], q: &mut dyn Ask) -> Result<Action, Stop> {
+    let (mut pc, mut acc) = (0usize, Acc::Const(0));
+    // Without loops (every jump goes forward), a path has at most one step per instruction.
+    for _ in 0..=insns.len() {
+        match step(insns, pc, acc) {
+            Step::Next(next, a) => (pc, acc) = (next, a),
+            Step::Ret(action) => return Ok(action),
+            Step::Branch {
+                atom,
+                taken_when,
+                taken,
+                not_taken,
+            } => {
+                pc = if q.ask(atom)? == taken_when {
+                    taken
+                } else {
+                    not_taken
+                }
+            }
+            Step::Unsupported(_) => break,
+        }
     }
     Ok(Action::KillProcess)
 }
@@ -131,89 +173,21 @@ impl Prover<'_> {
         ProofError::TooComplex
     }
 
+    /// Walks every path from `pc` with accumulator `acc` that some input of the region
+    /// can take, and checks each `RET` against the reference.
     pub(crate) fn run(&mut self, mut pc: usize, mut acc: Acc) -> Result<(), ProofError> {
         loop {
             self.tick()?;
-            let Some(insn) = self.insns.get(pc) else {
-                return Err(ProofError::Unsupported {
-                    pc,
-                    what: "the program falls off its end".into(),
-                });
-            };
-            let k = insn.k;
-            match insn.code {
-                c if c == BPF_LD | BPF_W | BPF_ABS => {
-                    if k % 4 != 0 || k >= SECCOMP_DATA_LEN {
-                        return Err(ProofError::Unsupported {
-                            pc,
-                            what: format!("a load at offset {k}"),
-                        });
-                    }
-                    acc = Acc::Word(k as usize / 4, FULL);
-                }
-                c if c == BPF_LD | BPF_IMM => acc = Acc::Const(k),
-                c if c == BPF_LD | BPF_W | BPF_LEN => acc = Acc::Const(SECCOMP_DATA_LEN),
-                c if c == BPF_ALU | BPF_AND | BPF_K => {
-                    acc = match acc {
-                        Acc::Word(w, m) => Acc::Word(w, m & k),
-                        Acc::Const(v) => Acc::Const(v & k),
-                    }
-                }
-                c if c == BPF_JMP | BPF_JA => {
-                    pc = pc + 1 + k as usize;
-                    continue;
-                }
-                c if c == BPF_RET | BPF_K => return self.leaf(Action::from_ret(k)),
-                c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
-                    let (t, f) = (pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf));
-                    let op = c & BPF_OP_MASK;
-                    let atom = match acc {
-                        Acc::Const(v) => {
-                            let taken = match op {
-                                BPF_JEQ => v == k,
-                                BPF_JGT => v > k,
-                                BPF_JGE => v >= k,
-                                BPF_JSET => v & k != 0,
-                                _ => return Err(unsupported(pc, c)),
-                            };
-                            pc = if taken { t } else { f };
-                            continue;
-                        }
-                        Acc::Word(w, m) => match op {
-                            BPF_JEQ => (
-                                Atom {
-                                    word: w,
-                                    test: Test::Masked(m, k),
-                                },
-                                true,
-                            ),
-                            // Taken when (w & m & k) != 0, i.e. when the masked test fails.
-                            BPF_JSET => (
-                                Atom {
-                                    word: w,
-                                    test: Test::Masked(m & k, 0),
-                                },
-                                false,
-                            ),
-                            BPF_JGT if m == FULL => (
-                                Atom {
-                                    word: w,
-                                    test: Test::Gt(k),
-                                },
-                                true,
-                            ),
-                            BPF_JGE if m == FULL => (
-                                Atom {
-                                    word: w,
-                                    test: Test::Ge(k),
-                                },
-                                true,
-                            ),
-                            _ => return Err(unsupported(pc, c)),
-                        },
-                    };
-                    let (atom, taken_when) = atom;
-                    for (target, yes) in [(t, taken_when), (f, !taken_when)] {
+            match step(self.insns, pc, acc) {
+                Step::Next(next, a) => (pc, acc) = (next, a),
+                Step::Ret(action) => return self.leaf(action),
+                Step::Branch {
+                    atom,
+                    taken_when,
+                    taken,
+                    not_taken,
+                } => {
+                    for (target, yes) in [(taken, taken_when), (not_taken, !taken_when)] {
                         let sat = self.push(atom, yes)?;
                         let r = if sat { self.run(target, acc) } else { Ok(()) };
                         self.region.pop();
@@ -221,9 +195,8 @@ impl Prover<'_> {
                     }
                     return Ok(());
                 }
-                c => return Err(unsupported(pc, c)),
+                Step::Unsupported(e) => return Err(e),
             }
-            pc += 1;
         }
     }
 
