@@ -463,11 +463,48 @@ impl Learner {
         self.learned(base).notes
     }
 
-    /// The decisions behind [`Learner::profile`] and [`Learner::notes`].
+    /// The decisions behind [`Learner::profile`] and [`Learner::notes`], in steps.
     fn learned(&self, base: Option<&Value>) -> Learned<'_> {
-        let with_base = base.is_some();
-        // Every name, across ABIs: an OCI entry names syscalls for all listed ABIs, so
-        // the conditions learned on one ABI hold on all of them.
+        let merged = self.merged(base.is_none());
+        let mut notes = Vec::new();
+        for ((abi, mux), calls) in &self.unknown_subcalls {
+            notes.push(LearnNote::UnknownSubcall {
+                abi: abi.clone(),
+                multiplexer: mux,
+                calls: *calls,
+            });
+        }
+        let dropped = self.dropped_subcalls(&merged, &mut notes);
+        let (mut unconditional, conditional) = self.split(&merged, &dropped, &mut notes);
+        // The base's conditional entries: an unconditional ALLOW appended for the same
+        // name would beat them.
+        let base_conditional = base_conditional_names(base);
+        unconditional.retain(|name| {
+            if base_conditional.contains(name) {
+                notes.push(LearnNote::BaseConditional {
+                    syscall: name.to_string(),
+                });
+                false
+            } else {
+                true
+            }
+        });
+        opaque_notes(&unconditional, &mut notes);
+        let conditioned_names: BTreeSet<&str> = conditional.iter().map(|(n, _)| *n).collect();
+        multiplexer_notes(&unconditional, &conditioned_names, &mut notes);
+        self.one_abi_notes(&conditioned_names, &mut notes);
+        Learned {
+            merged,
+            unconditional,
+            conditional,
+            notes,
+        }
+    }
+
+    /// Step 1: every name across ABIs (an OCI entry names syscalls for all listed ABIs, so
+    /// the conditions learned on one ABI hold on all of them); without a base, the calls
+    /// every process needs too.
+    fn merged(&self, add_vital: bool) -> BTreeMap<&str, Seen> {
         let mut merged: BTreeMap<&str, Seen> = BTreeMap::new();
         for per_abi in self.seen.values() {
             for (name, s) in per_abi {
@@ -481,7 +518,7 @@ impl Learner {
                 }
             }
         }
-        if !with_base {
+        if add_vital {
             // Calls every process needs at its end or after a signal, whether or not this
             // run happened to make them (a single-threaded run never calls `exit`); and
             // `futex`, which libc's locks call only when two threads or processes happen
@@ -494,23 +531,24 @@ impl Learner {
                 merged.entry(name).or_default();
             }
         }
-        let mut notes = Vec::new();
-        for ((abi, mux), calls) in &self.unknown_subcalls {
-            notes.push(LearnNote::UnknownSubcall {
-                abi: abi.clone(),
-                multiplexer: mux,
-                calls: *calls,
-            });
-        }
-        let conditioned = |name: &str, merged: &BTreeMap<&str, Seen>| {
+        merged
+    }
+
+    /// Step 2: the sub-calls left out. A sub-call whose direct syscall has conditions gets
+    /// the strictest outcome of those entries and the default: allowing it through the
+    /// multiplexer would be overruled, and would read as if it were allowed. Leave it out
+    /// and say so.
+    fn dropped_subcalls(
+        &self,
+        merged: &BTreeMap<&str, Seen>,
+        notes: &mut Vec<LearnNote>,
+    ) -> BTreeSet<(&'static str, u64)> {
+        let conditioned = |name: &str| {
             merged.get(name).is_some_and(|s| {
                 !self.args.indices(name).is_empty() && !s.too_many && !s.combinations.is_empty()
             })
         };
-        // A sub-call whose direct syscall has conditions gets the strictest outcome of
-        // those entries and the default: allowing it through the multiplexer would be
-        // overruled, and would read as if it were allowed. Leave it out and say so.
-        let mut dropped: BTreeSet<(&str, u64)> = BTreeSet::new();
+        let mut dropped = BTreeSet::new();
         for (abi, per_abi) in &self.seen {
             for (name, s) in per_abi {
                 let Some(mux) = multiplexer_name(name) else {
@@ -521,7 +559,7 @@ impl Learner {
                     let Some(sub) = subcall_name(mux, call) else {
                         continue;
                     };
-                    if conditioned(sub, &merged) {
+                    if conditioned(sub) {
                         dropped.insert((mux, combo[0]));
                         notes.push(LearnNote::MultiplexedNotLearned {
                             abi: abi.clone(),
@@ -533,9 +571,21 @@ impl Learner {
                 }
             }
         }
+        dropped
+    }
+
+    /// Step 3: the names allowed whatever their arguments, and the argument combinations
+    /// of the others.
+    #[allow(clippy::type_complexity)]
+    fn split<'m>(
+        &self,
+        merged: &BTreeMap<&'m str, Seen>,
+        dropped: &BTreeSet<(&'static str, u64)>,
+        notes: &mut Vec<LearnNote>,
+    ) -> (Vec<&'m str>, Vec<(&'m str, Vec<u64>)>) {
         let mut unconditional: Vec<&str> = Vec::new();
         let mut conditional: Vec<(&str, Vec<u64>)> = Vec::new();
-        for (name, s) in &merged {
+        for (name, s) in merged {
             let idx = self.args.indices(name);
             if s.too_many && !idx.is_empty() {
                 notes.push(LearnNote::Unconditional {
@@ -560,71 +610,12 @@ impl Learner {
                 conditional.push((name, combo.clone()));
             }
         }
-        // The base's conditional entries: an unconditional ALLOW appended for the same
-        // name would beat them.
-        let base_conditional: BTreeSet<&str> = base
-            .and_then(|b| b.get("syscalls"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|e| {
-                e.get("args")
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| !a.is_empty())
-            })
-            .flat_map(|e| {
-                e.get("names")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-            })
-            .filter_map(Value::as_str)
-            .collect();
-        unconditional.retain(|name| {
-            if base_conditional.contains(name) {
-                notes.push(LearnNote::BaseConditional {
-                    syscall: name.to_string(),
-                });
-                false
-            } else {
-                true
-            }
-        });
-        for name in &unconditional {
-            let opens = match *name {
-                "clone3" => Some(
-                    "its flags sit in struct clone_args, so every clone flag (new user, \
-                     network, mount namespaces, ...) is open through it whatever clone's \
-                     conditions say",
-                ),
-                "io_uring_setup" | "io_uring_enter" | "io_uring_register" => Some(
-                    "io_uring rings carry operations (socket, openat, connect, ...) that \
-                     seccomp never sees, whatever the profile says of those syscalls",
-                ),
-                _ => None,
-            };
-            if let Some(opens) = opens {
-                notes.push(LearnNote::Opaque {
-                    syscall: name.to_string(),
-                    opens,
-                });
-            }
-        }
-        let conditioned_names: BTreeSet<&str> = conditional.iter().map(|(n, _)| *n).collect();
-        for mux in ["socketcall", "ipc"] {
-            if unconditional.contains(&mux) {
-                let bypassed: Vec<String> = arch::subcalls()
-                    .filter(|(m, _, sub)| *m == mux && conditioned_names.contains(sub))
-                    .map(|(_, _, sub)| sub.to_string())
-                    .collect();
-                if !bypassed.is_empty() {
-                    notes.push(LearnNote::MultiplexerUnconditional {
-                        multiplexer: mux.to_string(),
-                        bypassed,
-                    });
-                }
-            }
-        }
+        (unconditional, conditional)
+    }
+
+    /// Step 6: what was seen on one ABI only (names, and argument combinations of names
+    /// with conditions).
+    fn one_abi_notes(&self, conditioned_names: &BTreeSet<&str>, notes: &mut Vec<LearnNote>) {
         let native = arch::native().name;
         let native_names: BTreeSet<&str> = self
             .seen
@@ -671,12 +662,6 @@ impl Learner {
                     });
                 }
             }
-        }
-        Learned {
-            merged,
-            unconditional,
-            conditional,
-            notes,
         }
     }
 
@@ -800,6 +785,76 @@ struct Learned<'a> {
     unconditional: Vec<&'a str>,
     conditional: Vec<(&'a str, Vec<u64>)>,
     notes: Vec<LearnNote>,
+}
+
+/// Step 4: the names the base gives conditional entries (an unconditional ALLOW appended
+/// for one of them would beat its conditions).
+fn base_conditional_names(base: Option<&Value>) -> BTreeSet<&str> {
+    base.and_then(|b| b.get("syscalls"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.get("args")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        })
+        .flat_map(|e| {
+            e.get("names")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// Step 5a: names allowed whatever their arguments whose arguments hide more (clone3's
+/// struct, io_uring's rings).
+fn opaque_notes(unconditional: &[&str], notes: &mut Vec<LearnNote>) {
+    for name in unconditional {
+        let opens = match *name {
+            "clone3" => Some(
+                "its flags sit in struct clone_args, so every clone flag (new user, \
+                     network, mount namespaces, ...) is open through it whatever clone's \
+                     conditions say",
+            ),
+            "io_uring_setup" | "io_uring_enter" | "io_uring_register" => Some(
+                "io_uring rings carry operations (socket, openat, connect, ...) that \
+                     seccomp never sees, whatever the profile says of those syscalls",
+            ),
+            _ => None,
+        };
+        if let Some(opens) = opens {
+            notes.push(LearnNote::Opaque {
+                syscall: name.to_string(),
+                opens,
+            });
+        }
+    }
+}
+
+/// Step 5b: a multiplexer allowed whatever its arguments opens the sub-calls whose direct
+/// syscalls have conditions.
+fn multiplexer_notes(
+    unconditional: &[&str],
+    conditioned_names: &BTreeSet<&str>,
+    notes: &mut Vec<LearnNote>,
+) {
+    for mux in ["socketcall", "ipc"] {
+        if unconditional.contains(&mux) {
+            let bypassed: Vec<String> = arch::subcalls()
+                .filter(|(m, _, sub)| *m == mux && conditioned_names.contains(sub))
+                .map(|(_, _, sub)| sub.to_string())
+                .collect();
+            if !bypassed.is_empty() {
+                notes.push(LearnNote::MultiplexerUnconditional {
+                    multiplexer: mux.to_string(),
+                    bypassed,
+                });
+            }
+        }
+    }
 }
 
 /// `socketcall` or `ipc` when `name` is one of them.

@@ -1,0 +1,205 @@
+//! The number search: per ABI, the rules of each syscall number, and a binary search over
+//! number ranges down to each syscall's diagram (or the default, or the stub).
+
+use super::*;
+
+/// The outcome for a number with no rule: the stub or the default.
+pub(super) struct NoMatch {
+    pub(super) stub: bool,
+    pub(super) enosys: u16,
+    pub(super) max: Option<u32>,
+    pub(super) s390: bool,
+    pub(super) default: u32,
+}
+
+impl NoMatch {
+    pub(super) fn at(&self, nr: u32) -> u32 {
+        let enosys = ret::ERRNO | u32::from(self.enosys);
+        match self.max {
+            Some(max) if self.stub && (nr > max || (self.s390 && nr == 0)) => enosys,
+            _ => self.default,
+        }
+    }
+}
+
+/// The rules of one ABI, by syscall number: each syscall's rules (in profile order) and,
+/// on a multiplexer, its sub-calls as extra rules.
+pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<GenRule> {
+    let mut out: Vec<GenRule> = Vec::with_capacity(profile.rules().len());
+    let number = |n: &str| arch::resolve(n, a);
+    for (index, (r, nr)) in profile.rules().iter().zip(numbers).enumerate() {
+        if let Some(nr) = *nr {
+            let mut conds = Some(Vec::new());
+            for c in &r.conditions {
+                match conds_of(c, a.narrow_args(), a.big_endian) {
+                    Ok(cs) => conds.as_mut().expect("still possible").extend(cs),
+                    Err(()) => {
+                        conds = None;
+                        break;
+                    }
+                }
+            }
+            if let Some(cs) = conds.as_mut() {
+                cs.sort_by_key(|c| word_rank(c.word(), a.big_endian));
+            }
+            // An unconditional rule beats the conditional ones, except one equal to the
+            // default: that one is kept only to take part in precedence, as a rule that
+            // always matches (`Profile::rules`).
+            out.push(GenRule {
+                nr: nr as u32,
+                action: r.action,
+                unconditional: r.conditions.is_empty() && r.action != profile.default_action(),
+                conds,
+                src: Some(index),
+                rank: 0,
+            });
+        }
+    }
+    if multiplexes(a) {
+        // Sub-calls, as the complete check reads them (`prove::subcalls`).
+        let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
+        for r in profile.rules() {
+            if multiplexer_of(&r.name).is_some() {
+                by_name.entry(r.name.as_str()).or_default().push(r);
+            }
+        }
+        for (name, rules) in by_name {
+            let Some((mux, call, mask)) = multiplexer_of(name) else {
+                continue;
+            };
+            let Some(mux_nr) = number(mux) else {
+                continue;
+            };
+            // As the complete check reads it (`prove::subcalls`): an unconditional rule
+            // equal to the default joins the strictest outcome.
+            let action = match rules
+                .iter()
+                .find(|r| r.conditions.is_empty() && r.action != profile.default_action())
+            {
+                Some(r) => r.action,
+                None => rules
+                    .iter()
+                    .map(|r| r.action)
+                    .fold(profile.default_action(), |w, a| {
+                        if strictness(a) > strictness(w) {
+                            a
+                        } else {
+                            w
+                        }
+                    }),
+            };
+            let (lo, _) = arg_words(0, a.big_endian);
+            out.push(GenRule {
+                nr: mux_nr as u32,
+                action,
+                unconditional: false,
+                conds: Some(mask_cond(lo, mask, call).into_iter().collect()),
+                src: None,
+                rank: 0,
+            });
+        }
+    }
+    // By number; profile order within one number (the sort is stable).
+    out.sort_by_key(|r| r.nr);
+    // Each syscall's rules ranked by libseccomp's tie order; sub-calls last.
+    let all = profile.rules();
+    for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
+        let refs: Vec<&crate::profile::Rule> = group
+            .iter()
+            .filter_map(|g| g.src.map(|i| &all[i]))
+            .collect();
+        let ranks = crate::profile::tie_ranks(&refs, !a.narrow_args());
+        let (mut k, mut extra) = (0, refs.len());
+        for g in group.iter_mut() {
+            if g.src.is_some() {
+                g.rank = ranks[k];
+                k += 1;
+            } else {
+                g.rank = extra;
+                extra += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The search of one ABI's numbers, from `floor` (inclusive) to `ceiling` (inclusive);
+/// the numbers outside cannot reach it.
+pub(super) fn abi_search(
+    gen: &mut Gen,
+    profile: &Profile,
+    a: &ArchInfo,
+    stub: Stub,
+    floor: u32,
+    ceiling: u32,
+) -> Vec<(u32, Id)> {
+    gen.big_endian = a.big_endian;
+    let (numbers, max) = profile.numbers(a);
+    let none = NoMatch {
+        stub: stub.applies_to(profile.default_action()),
+        enosys: a.enosys(),
+        max,
+        s390: a.name.starts_with("SCMP_ARCH_S390"),
+        default: profile.default_action().to_ret(),
+    };
+    let rules = abi_rules(profile, a, &numbers);
+    let mut out: Vec<(u32, Id)> = Vec::new();
+    // The numbers without rules from `lo` to `hi`: the stub's first number and 1 (s390's
+    // 0) may change their outcome.
+    let gap = |gen: &mut Gen, out: &mut Vec<(u32, Id)>, lo: u32, hi: u32| {
+        let mut starts = [Some(lo), Some(1), max.and_then(|m| m.checked_add(1))];
+        starts.sort_unstable();
+        for s in starts.into_iter().flatten() {
+            if s >= lo && s <= hi {
+                let t = gen.g.ret(none.at(s));
+                push_piece(out, s, t);
+            }
+        }
+    };
+    let mut next = Some(floor);
+    for group in rules.chunk_by(|a, b| a.nr == b.nr) {
+        let nr = group[0].nr;
+        if nr < floor || nr > ceiling {
+            continue;
+        }
+        let Some(from) = next else {
+            break;
+        };
+        if nr > from {
+            gap(gen, &mut out, from, nr - 1);
+        }
+        let t = syscall_diagram(gen, group, none.at(nr));
+        push_piece(&mut out, nr, t);
+        next = nr.checked_add(1);
+    }
+    if let Some(from) = next.filter(|f| *f <= ceiling) {
+        gap(gen, &mut out, from, ceiling);
+    }
+    out
+}
+
+/// Appends a piece unless it has its predecessor's outcome.
+pub(super) fn push_piece(pieces: &mut Vec<(u32, Id)>, start: u32, t: Id) {
+    if pieces.last().is_none_or(|(_, prev)| *prev != t) {
+        pieces.push((start, t));
+    }
+}
+
+/// One syscall's outcome: its first unconditional rule, else the diagram of its
+/// conditional rules.
+pub(super) fn syscall_diagram(gen: &mut Gen, list: &[GenRule], fallback: u32) -> Id {
+    if let Some(r) = list.iter().find(|r| r.unconditional) {
+        return gen.g.ret(r.action.to_ret());
+    }
+    let pending = list
+        .iter()
+        .filter_map(|r| {
+            r.conds.as_ref().map(|conds| Pending {
+                action: r.action,
+                conds: conds.clone(),
+                rank: r.rank,
+            })
+        })
+        .collect();
+    gen.diagram(pending, Some(NR), fallback)
+}
