@@ -124,7 +124,7 @@ pub enum SeccompError {
     },
 }
 
-/// Why a notify-fd handoff (hop 1, [`crate::handoff`], or hop 2, [`crate::listener`])
+/// Why a notify-fd handoff (hop 1, [`crate::handoff`], or hop 2, [`crate::agent_client`])
 /// failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -184,7 +184,7 @@ pub enum HandoffError {
         /// The listener path.
         path: String,
         /// The listener's `SO_PEERCRED`.
-        peer: crate::listener::PeerCredentials,
+        peer: crate::protocol::PeerCredentials,
         /// The uids allowed.
         allowed: Vec<u32>,
     },
@@ -230,7 +230,7 @@ pub enum NotifyError {
     #[error("connection refused: the peer is {peer}, allowed uids are {allowed:?}")]
     PeerRefused {
         /// The peer's `SO_PEERCRED`.
-        peer: crate::listener::PeerCredentials,
+        peer: crate::protocol::PeerCredentials,
         /// The uids allowed.
         allowed: Vec<u32>,
     },

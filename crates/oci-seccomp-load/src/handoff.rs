@@ -58,7 +58,7 @@
 //!         drop(child_end);
 //!         // fork's pid: the only one that is right when the child is in a new pid namespace.
 //!         let notify_fd = parent_end.for_child(child.as_raw()).receive()?; // Some(fd) with NOTIFY
-//!         // ... oci_seccomp_load::listener::send_state(...) ...
+//!         // ... oci_seccomp_load::agent_client::send_state(...) ...
 //!     }
 //! }
 //! # Ok(()) }

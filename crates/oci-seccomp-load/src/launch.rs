@@ -9,7 +9,7 @@
 //! 2. **in the child**: install the filter and publish the notify fd with no syscall in
 //!    between ([`crate::handoff::ChildEnd::install_and_send`]), then exec;
 //! 3. **in the parent**: take the fd out of the child with `pidfd_getfd`, send the
-//!    container process state and the fd to the agent ([`crate::listener::send_state`]),
+//!    container process state and the fd to the agent ([`crate::agent_client::send_state`]),
 //!    close its own copies, and **kill the child** if any of this fails after the filter
 //!    was installed (nobody could ever answer its notified syscalls).
 //!
@@ -69,10 +69,11 @@ use std::time::Duration;
 
 use oci_seccomp::{LinuxSeccomp, Program};
 
+use crate::agent_client::{connect_for_spec_with, send_state};
 use crate::error::HandoffError;
 use crate::handoff::{channel, ChildEnd, ParentEnd, DEFAULT_TIMEOUT};
 use crate::install::InstallStatus;
-use crate::listener::{connect_for_spec_with, send_state, AllowedPeers, ContainerProcessState};
+use crate::protocol::{AllowedPeers, ContainerProcessState};
 
 /// The seccomp part of one container start, made before `fork`: the compiled program, the
 /// hop-1 channel and, when the program has NOTIFY rules and the profile a `listenerPath`,
@@ -138,7 +139,7 @@ impl Launch {
     ///
     /// # Errors
     ///
-    /// The [`HandoffError`] of [`crate::listener::connect_listener_with`] (unreachable
+    /// The [`HandoffError`] of [`crate::agent_client::connect_listener_with`] (unreachable
     /// agent, untrusted peer, bad path) or of [`crate::handoff::channel`].
     pub fn new(
         program: Program,

@@ -288,7 +288,9 @@ impl LaunchPlan {
             if let Some(m) = &opts.listener_metadata {
                 spec.set_listener_metadata(Some(m.clone()));
             }
-            if oci_seccomp_load::listener::has_notify_rule(spec) && spec.listener_path().is_none() {
+            if oci_seccomp_load::agent_client::has_notify_rule(spec)
+                && spec.listener_path().is_none()
+            {
                 return Err(PlanError::NotifyWithoutListener);
             }
         }

@@ -11,9 +11,9 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_seccomp::{compile, parse_profile, CompileOptions, LinuxSeccomp, Program};
 use oci_seccomp_load::launch::{Delivery, Launch};
-use oci_seccomp_load::listener::{process_state, ContainerProcessState, ContainerState};
-use oci_seccomp_load::notify::{Listener, Notification, NotifyFd};
+use oci_seccomp_load::notify::{AgentListener, Notification, NotifyFd};
 use oci_seccomp_load::AllowedPeers;
+use oci_seccomp_load::{process_state, ContainerProcessState, ContainerState};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -81,7 +81,7 @@ pub type Handler = Box<dyn FnMut(&NotifyFd, &Notification, &ContainerProcessStat
 
 /// A supervisor thread on `listener`: accepts one runtime message, opts into sync
 /// wake-up, and handles notifications with `handler` until every target is gone.
-pub fn spawn_supervisor(listener: Listener, mut handler: Handler) -> JoinHandle<Seen> {
+pub fn spawn_supervisor(listener: AgentListener, mut handler: Handler) -> JoinHandle<Seen> {
     std::thread::spawn(move || {
         let mut seen = Seen::default();
         let (state, fd) = match listener.accept_timeout(DEADLINE) {
@@ -165,7 +165,7 @@ pub fn run_with_supervisor_setup(
     let program = program(&spec);
     assert!(program.needs_listener());
 
-    let listener = Listener::bind(&sock).expect("bind");
+    let listener = AgentListener::bind(&sock).expect("bind");
     let supervisor = spawn_supervisor(listener, handler);
     // The composed API: connect early, channel, fork, install, take, send, close.
     let launch = Launch::new(program, &spec, &AllowedPeers::default())
