@@ -356,7 +356,7 @@ impl ParentEnd {
 
     /// [`ParentEnd::receive`] with a chosen timeout. On any error after the child
     /// installed its filter, kill the child: it waits with a NOTIFY filter and nobody else
-    /// can ever answer it. [`crate::launch::Launch`] does all of this for a launcher.
+    /// can ever answer it. [`crate::launch::LaunchSeccomp`] does all of this for a launcher.
     ///
     /// # Errors
     ///

@@ -6,8 +6,9 @@
 //!   [`initialize_seccomp_owned`] beside it.
 //! - [`features()`]: what the kernel and libseccomp support, as oci-spec's `features.json`
 //!   `linux.seccomp` object ([`features_report`] adds the supported actions and libseccomp).
-//! - [`launch::Launch`]: the whole composition for a launcher — connect to the agent,
-//!   fork, install in the child, take the fd, send the state, kill the child on failure.
+//! - [`LaunchSeccomp`]: the seccomp part of a launch, composed for any launcher: connect
+//!   to the agent, fork, install in the child, take the fd, send the state, kill the child
+//!   on failure.
 //! - [`handoff`]: hop 1, the notify fd from the container's init to the runtime, safe with
 //!   NOTIFY on any syscall.
 //! - [`agent_client`]: hop 2, the runtime's end of runc's protocol: it connects to the
@@ -55,7 +56,15 @@ pub use features::{features, features_report, SeccompFeatures};
 pub use install::{
     action_supported, effective_flags, flag_supported, install, InstallStatus, Installed,
 };
-pub use launch::{Delivery, Launch, LaunchChild, LaunchParent};
+#[deprecated(
+    note = "renamed to LaunchSeccomp: the seccomp part of a launch, beside a runtime's Launcher"
+)]
+pub use launch::LaunchSeccomp as Launch;
+#[deprecated(note = "renamed to LaunchSeccompChild")]
+pub use launch::LaunchSeccompChild as LaunchChild;
+#[deprecated(note = "renamed to LaunchSeccompParent")]
+pub use launch::LaunchSeccompParent as LaunchParent;
+pub use launch::{Delivery, LaunchSeccomp, LaunchSeccompChild, LaunchSeccompParent};
 pub use log_rate::{LogGate, LogRate};
 #[deprecated(note = "renamed to AgentListener")]
 pub use notify::AgentListener as Listener;

@@ -15,7 +15,7 @@ use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::signal::{SigHandler, Signal};
 use nix::sys::stat::Mode;
-use oci_seccomp_load::LaunchChild;
+use oci_seccomp_load::LaunchSeccompChild;
 use rustix::thread::CapabilitySet;
 
 use crate::container::{ContainerPlan, MountPlan, DEV_SYMLINKS};
@@ -78,7 +78,11 @@ fn fail(report: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
 }
 
 /// The child, after fork. Never returns.
-pub(crate) fn run(ctx: &mut ChildContext<'_>, end: Option<&LaunchChild>, report: OwnedFd) -> ! {
+pub(crate) fn run(
+    ctx: &mut ChildContext<'_>,
+    end: Option<&LaunchSeccompChild>,
+    report: OwnedFd,
+) -> ! {
     let report = report.as_fd();
     let plan = ctx.plan;
     session().unwrap_or_else(|e| fail(report, e));
@@ -421,8 +425,8 @@ fn privileges(c: &ContainerPlan) -> StepResult<crate::report::PrivilegeError> {
 }
 
 /// [`Step::Seccomp`](crate::Step::Seccomp): tell the parent to start taking the fd, then
-/// install and hand it over ([`LaunchChild::install`], which allocates nothing).
-fn seccomp(end: Option<&LaunchChild>, report: BorrowedFd<'_>) -> StepResult<InstallError> {
+/// install and hand it over ([`LaunchSeccompChild::install`], which allocates nothing).
+fn seccomp(end: Option<&LaunchSeccompChild>, report: BorrowedFd<'_>) -> StepResult<InstallError> {
     if let Some(end) = end {
         send(report, &Record::INSTALLING);
         end.install().map_err(|_| Failed::plain(InstallError))?;

@@ -1,7 +1,7 @@
 //! The profile's side of a launch: compiling (through the on-disk cache), connecting to the
 //! seccomp agent early, and the notify-fd handoff around `fork`.
 //!
-//! The handoff is `oci-seccomp-load`'s composed [`Launch`] (docs/design.md §3): connect to
+//! The handoff is `oci-seccomp-load`'s composed [`LaunchSeccomp`] (docs/design.md §3): connect to
 //! the listener before anything runs, make the handoff channel, fork, install in the child
 //! (safe with NOTIFY on any syscall), take the fd in the parent, send it with the container
 //! state to the agent, close our copies, and kill the child if any of that fails.
@@ -13,7 +13,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use oci_seccomp::{Cache, CacheError, CompileError, CompileOptions, LinuxSeccomp, Program};
 use oci_seccomp_load::{
-    process_state, AllowedPeers, ContainerState, Delivery, Launch, LaunchChild, LaunchParent,
+    process_state, AllowedPeers, ContainerState, Delivery, LaunchSeccomp, LaunchSeccompChild,
+    LaunchSeccompParent,
 };
 
 use crate::error::LaunchError;
@@ -99,11 +100,11 @@ pub fn connect_listener(
     }
 }
 
-/// The handoff around `fork`: `oci-seccomp-load`'s composed [`Launch`], with the container
+/// The handoff around `fork`: `oci-seccomp-load`'s composed [`LaunchSeccomp`], with the container
 /// state this launcher sends and its refusal of a notify fd nobody would answer.
 pub(crate) struct Handoff {
-    parent: Option<LaunchParent>,
-    child: Option<LaunchChild>,
+    parent: Option<LaunchSeccompParent>,
+    child: Option<LaunchSeccompChild>,
     metadata: String,
 }
 
@@ -117,7 +118,7 @@ impl Handoff {
     ) -> Result<Self, LaunchError> {
         let (parent, child) = match program {
             Some(p) => {
-                let (parent, child) = Launch::with_agent(p, listener)
+                let (parent, child) = LaunchSeccomp::with_agent(p, listener)
                     .map_err(LaunchError::Handoff)?
                     .split();
                 (Some(parent), Some(child))
@@ -136,7 +137,7 @@ impl Handoff {
     }
 
     /// The child's part (used in the child only).
-    pub(crate) fn child_part(&self) -> Option<&LaunchChild> {
+    pub(crate) fn child_part(&self) -> Option<&LaunchSeccompChild> {
         self.child.as_ref()
     }
 
@@ -146,7 +147,7 @@ impl Handoff {
     }
 
     /// The child is about to install: take its notify fd and send it with the container
-    /// state to the agent ([`LaunchParent::complete`], which kills the child when that
+    /// state to the agent ([`LaunchSeccompParent::complete`], which kills the child when that
     /// fails after the install). A notify fd with no agent to take it is refused too.
     pub(crate) fn receive(
         &mut self,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_seccomp::{compile, parse_profile, CompileOptions, LinuxSeccomp, Program};
-use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
 use oci_seccomp_load::notify::{AgentListener, Notification, NotifyFd};
 use oci_seccomp_load::AllowedPeers;
 use oci_seccomp_load::{process_state, ContainerProcessState, ContainerState};
@@ -168,7 +168,7 @@ pub fn run_with_supervisor_setup(
     let listener = AgentListener::bind(&sock).expect("bind");
     let supervisor = spawn_supervisor(listener, handler);
     // The composed API: connect early, channel, fork, install, take, send, close.
-    let launch = Launch::new(program, &spec, &AllowedPeers::default())
+    let launch = LaunchSeccomp::new(program, &spec, &AllowedPeers::default())
         .expect("connect")
         .with_timeout(DEADLINE);
     assert!(launch.has_agent(), "a NOTIFY rule, so a connection");
