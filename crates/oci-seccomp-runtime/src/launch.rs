@@ -1,7 +1,6 @@
 //! Running a plan: fork, the child's steps, the handoff, the child's reports, the wait.
 
 use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 
 use nix::unistd::ForkResult;
@@ -14,15 +13,9 @@ use crate::report::{
     CapabilityOp, ChildError, IdentityOp, MountOp, NamespaceError, NoNewPrivilegesError, PathOp,
     PrivilegeOp, Record, SessionError, StepFailure, VerifyError,
 };
-use crate::seccomp::Handoff;
+use crate::seccomp::{Handoff, NotifyHandler};
 use crate::supervisor::{Exit, Supervisor};
 use crate::LaunchPlan;
-
-/// What a launcher does with a notify fd that no agent connection takes: it gets the fd
-/// in the parent as soon as the child installed its filter, and must answer (or hand on)
-/// the child's notifications from then on — typically from a thread it starts here, such
-/// as a [`Tracer`](oci_seccomp_load::trace::Tracer)'s.
-pub type NotifyHandler = Box<dyn FnOnce(OwnedFd) + Send>;
 
 /// A plan with its compiled program and agent connection, ready to run.
 pub struct Launcher {
@@ -47,7 +40,7 @@ impl std::fmt::Debug for Launcher {
 
 impl Launcher {
     /// Pairs `plan` with the `program` compiled from [`LaunchPlan::seccomp`] (`None`: no
-    /// filter) and the agent connection from [`connect_listener`](crate::connect_listener).
+    /// filter) and the agent connection from [`connect_for_plan`](crate::connect_for_plan).
     ///
     /// # Errors
     ///

@@ -6,6 +6,7 @@
 //! (safe with NOTIFY on any syscall), take the fd in the parent, send it with the container
 //! state to the agent, close our copies, and kill the child if any of that fails.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
@@ -19,6 +20,12 @@ use oci_seccomp_load::{
 
 use crate::error::LaunchError;
 use crate::LaunchPlan;
+
+/// What a launcher does with a notify fd that no agent connection takes: it gets the fd
+/// in the parent as soon as the child installed its filter, and must answer (or hand on)
+/// the child's notifications from then on — typically from a thread it starts here, such
+/// as a [`Tracer`](oci_seccomp_load::trace::Tracer)'s.
+pub type NotifyHandler = Box<dyn FnOnce(OwnedFd) + Send>;
 
 /// Where compiled programs are cached.
 #[derive(Debug, Clone, Default)]
@@ -48,13 +55,14 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".cache/oci-seccomp"))
 }
 
-/// Compiles `spec`, through the cache unless [`CachePolicy::Off`]; a cache problem falls
-/// back to a plain compile with a warning.
+/// Compiles `spec` with the default options, through the cache unless
+/// [`CachePolicy::Off`]; a cache problem falls back to a plain compile
+/// ([`oci_seccomp::compile`]) with a warning.
 ///
 /// # Errors
 ///
 /// The profile does not compile.
-pub fn compile(spec: &LinuxSeccomp, cache: &CachePolicy) -> Result<Program, CompileError> {
+pub fn compile_cached(spec: &LinuxSeccomp, cache: &CachePolicy) -> Result<Program, CompileError> {
     let opts = CompileOptions::default();
     let dir = match cache {
         CachePolicy::Off => None,
@@ -82,13 +90,16 @@ pub fn compile(spec: &LinuxSeccomp, cache: &CachePolicy) -> Result<Program, Comp
     oci_seccomp::compile(spec, &opts)
 }
 
-/// Connects to the plan's seccomp agent (`listenerPath`), if it has one: an agent that is
-/// not there, or not trusted by `allowed`, fails the start before anything runs.
+/// Connects to the plan's seccomp agent (`listenerPath`) when its profile needs one:
+/// `oci-seccomp-load`'s [`connect_for_spec_with`](oci_seccomp_load::connect_for_spec_with)
+/// for the plan's profile (`Ok(None)` without a profile, a `listenerPath` or a NOTIFY
+/// rule). An agent that is not there, or not trusted by `allowed`, fails the start before
+/// anything runs.
 ///
 /// # Errors
 ///
 /// [`LaunchError::Listener`].
-pub fn connect_listener(
+pub fn connect_for_plan(
     plan: &LaunchPlan,
     allowed: &AllowedPeers,
 ) -> Result<Option<UnixStream>, LaunchError> {
@@ -110,7 +121,7 @@ pub(crate) struct Handoff {
 
 impl Handoff {
     /// Before `fork`: the channel, if there is a program to install; `listener` is the
-    /// agent connection made early by [`connect_listener`].
+    /// agent connection made early by [`connect_for_plan`].
     pub(crate) fn new(
         plan: &LaunchPlan,
         program: Option<Program>,
@@ -153,7 +164,7 @@ impl Handoff {
         &mut self,
         plan: &LaunchPlan,
         child: Pid,
-        on_notify_fd: &mut Option<crate::launch::NotifyHandler>,
+        on_notify_fd: &mut Option<NotifyHandler>,
     ) -> Result<(), LaunchError> {
         let Some(parent) = self.parent.take() else {
             return Ok(());
