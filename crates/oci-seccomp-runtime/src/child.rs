@@ -1,9 +1,9 @@
 //! The child's work, after `fork`: a short list of single-purpose steps, each with its own
-//! `Copy` error ([`crate::report`]), run in the order of docs/security.md ("Launcher").
+//! `Copy` error ([`crate::child_message`]), run in the order of docs/security.md ("Launcher").
 //!
 //! **Async-signal safety.** The parent forks while single-threaded (`Launcher::run` checks
 //! it and refuses otherwise), so the child may call anything, but the steps from [`Step::Privileges`](crate::Step::Privileges) on make no
-//! heap allocation (a filter may be in, and a failure is reported with a fixed-size record):
+//! heap allocation (a filter may be in, and a failure is sent as a fixed-size message):
 //! every C string, pointer array and scratch buffer is made before `fork`. The mount steps
 //! do not allocate either (paths are the plan's C strings or stack buffers).
 
@@ -18,13 +18,13 @@ use nix::sys::stat::Mode;
 use oci_seccomp_load::LaunchSeccompChild;
 use rustix::thread::CapabilitySet;
 
+use crate::child_message::{
+    At, CapabilityOp, ChildMessage, ExecError, Failed, IdentityOp, InstallError, KeyringError,
+    MountError, MountOp, NamespaceError, NoNewPrivilegesError, PathError, PrivilegeOp,
+    SessionError, StepFailure, VerifyError,
+};
 use crate::container::{ContainerPlan, MountPlan, DEV_SYMLINKS};
 use crate::mounts::{self, Kind, ProcFd};
-use crate::report::{
-    At, CapabilityOp, ExecError, Failed, IdentityOp, InstallError, KeyringError, MountError,
-    MountOp, NamespaceError, NoNewPrivilegesError, PathError, PrivilegeOp, Record, SessionError,
-    StepFailure, VerifyError,
-};
 use crate::LaunchPlan;
 
 type StepResult<E> = Result<(), Failed<E>>;
@@ -57,12 +57,12 @@ impl<'a> ChildContext<'a> {
     }
 }
 
-fn send(report: BorrowedFd<'_>, r: &Record) {
+fn send(to_parent: BorrowedFd<'_>, r: &ChildMessage) {
     let bytes = r.to_bytes();
     // One write of 16 bytes (< PIPE_BUF): all or nothing. A parent that is gone cannot be
     // told anything.
     loop {
-        match nix::unistd::write(report, &bytes) {
+        match nix::unistd::write(to_parent, &bytes) {
             Err(Errno::EINTR) => continue,
             _ => return,
         }
@@ -70,8 +70,8 @@ fn send(report: BorrowedFd<'_>, r: &Record) {
 }
 
 /// Reports `f` to the parent and exits 1.
-fn fail(report: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
-    send(report, &f.into().to_record());
+fn fail(to_parent: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
+    send(to_parent, &f.into().to_message());
     // SAFETY: _exit is async-signal-safe and always sound; it runs no destructors or atexit
     // handlers, which must not run in a forked child.
     unsafe { libc::_exit(1) }
@@ -81,46 +81,46 @@ fn fail(report: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
 pub(crate) fn run(
     ctx: &mut ChildContext<'_>,
     end: Option<&LaunchSeccompChild>,
-    report: OwnedFd,
+    to_parent: OwnedFd,
 ) -> ! {
-    let report = report.as_fd();
+    let to_parent = to_parent.as_fd();
     let plan = ctx.plan;
-    session().unwrap_or_else(|e| fail(report, e));
+    session().unwrap_or_else(|e| fail(to_parent, e));
     if let Some(c) = &plan.container {
-        keyring().unwrap_or_else(|e| fail(report, e));
-        namespaces(c).unwrap_or_else(|e| fail(report, e));
-        rootfs_and_mounts(c).unwrap_or_else(|e| fail(report, e));
-        masked_and_readonly_paths(c).unwrap_or_else(|e| fail(report, e));
+        keyring().unwrap_or_else(|e| fail(to_parent, e));
+        namespaces(c).unwrap_or_else(|e| fail(to_parent, e));
+        rootfs_and_mounts(c).unwrap_or_else(|e| fail(to_parent, e));
+        masked_and_readonly_paths(c).unwrap_or_else(|e| fail(to_parent, e));
         // Bounding set, ambient set and groups before any filter can fake their results.
-        privileges(c).unwrap_or_else(|e| fail(report, e));
+        privileges(c).unwrap_or_else(|e| fail(to_parent, e));
     }
     if !plan.nnp {
         // No NNP: install before the capabilities are dropped (needs CAP_SYS_ADMIN).
-        seccomp(end, report).unwrap_or_else(|e| fail(report, e));
+        seccomp(end, to_parent).unwrap_or_else(|e| fail(to_parent, e));
     }
     if let Some(c) = &plan.container {
-        identity(c).unwrap_or_else(|e| fail(report, e));
-        capabilities(c).unwrap_or_else(|e| fail(report, e));
+        identity(c).unwrap_or_else(|e| fail(to_parent, e));
+        capabilities(c).unwrap_or_else(|e| fail(to_parent, e));
     }
     if plan.nnp {
-        no_new_privileges().unwrap_or_else(|e| fail(report, e));
+        no_new_privileges().unwrap_or_else(|e| fail(to_parent, e));
         // No filter is in yet, so what is read back is what the kernel did; nothing can
         // change the identity or clear no-new-privileges after this point.
         if let Some(c) = &plan.container {
-            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(report, e));
+            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(to_parent, e));
         }
         // NNP: install as late as possible before exec.
-        seccomp(end, report).unwrap_or_else(|e| fail(report, e));
+        seccomp(end, to_parent).unwrap_or_else(|e| fail(to_parent, e));
     } else if ctx.verify_after_filter {
         // The filter was in while the identity was set and could have faked those calls
         // (the plan made sure the reading calls are allowed): the workload starts with the
         // planned identity or not at all.
         if let Some(c) = &plan.container {
-            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(report, e));
+            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(to_parent, e));
         }
     }
     let e = exec(plan, &ctx.argv, &ctx.envp);
-    fail(report, e)
+    fail(to_parent, e)
 }
 
 /// [`Step::Session`](crate::Step::Session): a new session (as runc and crun: `kill(0, sig)`
@@ -369,7 +369,7 @@ fn enter_root(c: &ContainerPlan) -> StepResult<MountError> {
 /// container's root (nothing of the host is reachable any more).
 fn masked_and_readonly_paths(c: &ContainerPlan) -> StepResult<PathError> {
     let err = |i: usize| {
-        move |(op, e): (crate::report::PathOp, Errno)| {
+        move |(op, e): (crate::child_message::PathOp, Errno)| {
             Failed::with(
                 At {
                     op,
@@ -402,7 +402,7 @@ fn io(e: rustix::io::Errno) -> i32 {
 /// [`Step::Privileges`](crate::Step::Privileges): drop the bounding set, clear the ambient
 /// set and set the additional groups, before any filter, so that no profile can fake their
 /// results (a rule returning `ERRNO(0)` for `prctl` or `setgroups`).
-fn privileges(c: &ContainerPlan) -> StepResult<crate::report::PrivilegeError> {
+fn privileges(c: &ContainerPlan) -> StepResult<crate::child_message::PrivilegeError> {
     let err = |op, detail: u32, errno| Failed {
         error: At { op, detail },
         errno,
@@ -426,9 +426,12 @@ fn privileges(c: &ContainerPlan) -> StepResult<crate::report::PrivilegeError> {
 
 /// [`Step::Seccomp`](crate::Step::Seccomp): tell the parent to start taking the fd, then
 /// install and hand it over ([`LaunchSeccompChild::install`], which allocates nothing).
-fn seccomp(end: Option<&LaunchSeccompChild>, report: BorrowedFd<'_>) -> StepResult<InstallError> {
+fn seccomp(
+    end: Option<&LaunchSeccompChild>,
+    to_parent: BorrowedFd<'_>,
+) -> StepResult<InstallError> {
     if let Some(end) = end {
-        send(report, &Record::INSTALLING);
+        send(to_parent, &ChildMessage::INSTALLING);
         end.install().map_err(|_| Failed::plain(InstallError))?;
     }
     Ok(())
@@ -436,7 +439,7 @@ fn seccomp(end: Option<&LaunchSeccompChild>, report: BorrowedFd<'_>) -> StepResu
 
 /// [`Step::Identity`](crate::Step::Identity): working directory, rlimits, group and user
 /// ids (capabilities kept across the uid change for the next step).
-fn identity(c: &ContainerPlan) -> StepResult<crate::report::IdentityError> {
+fn identity(c: &ContainerPlan) -> StepResult<crate::child_message::IdentityError> {
     let err = |op, detail: usize| {
         move |e: Errno| {
             Failed::with(
@@ -464,7 +467,7 @@ fn identity(c: &ContainerPlan) -> StepResult<crate::report::IdentityError> {
 
 /// [`Step::Capabilities`](crate::Step::Capabilities): the effective, permitted and
 /// inheritable sets, then the ambient ones.
-fn capabilities(c: &ContainerPlan) -> StepResult<crate::report::CapabilityError> {
+fn capabilities(c: &ContainerPlan) -> StepResult<crate::child_message::CapabilityError> {
     let sets = rustix::thread::CapabilitySets {
         effective: CapabilitySet::from_bits_retain(c.caps.effective),
         permitted: CapabilitySet::from_bits_retain(c.caps.permitted),

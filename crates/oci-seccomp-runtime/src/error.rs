@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::path::PathBuf;
 
-use crate::report::StepFailure;
+use crate::child_message::StepFailure;
 
 /// Largest uid or gid accepted (as runc): 2^31 - 1.
 pub(crate) const MAX_ID: u32 = i32::MAX as u32;
@@ -461,7 +461,7 @@ impl LaunchError {
 /// destination, the path, the command).
 #[derive(Debug, Clone)]
 pub struct ChildFailure {
-    /// The record the child sent.
+    /// The failure the child sent.
     pub failure: StepFailure,
     /// What the step was doing, in words.
     pub message: String,

@@ -14,7 +14,7 @@
 //! 2. [`compile_cached`] the plan's profile and [`connect_for_plan`] to its agent (early: an agent
 //!    that is not there fails the start before anything runs), then [`Launcher::new`].
 //! 3. [`Launcher::run`]: fork; the child runs its [`Step`]s, each a function with its own
-//!    `Copy` error, and reports a failure as a fixed-size [`Record`]; the parent takes the
+//!    `Copy` error, and tells the parent of a failure with a fixed-size [`ChildMessage`]; the parent takes the
 //!    notify fd, forwards signals and maps the exit status ([`Supervisor`], [`Exit`]).
 //!
 //! ```no_run
@@ -34,25 +34,27 @@
 //! ```
 
 mod child;
+mod child_message;
 mod config;
 mod container;
 mod error;
 mod launch;
 mod mounts;
 mod plan;
-mod report;
 mod seccomp;
 mod supervisor;
 
+#[deprecated(note = "renamed to ChildMessage (what the child tells the parent)")]
+pub use child_message::ChildMessage as Record;
+pub use child_message::{
+    At, CapabilityError, CapabilityOp, ChildError, ChildMessage, ExecError, Failed, IdentityError,
+    IdentityOp, InstallError, KeyringError, MountError, MountOp, NamespaceError,
+    NoNewPrivilegesError, PathError, PathOp, PrivilegeError, PrivilegeOp, SessionError, Step,
+    StepFailure, VerifyError,
+};
 pub use error::{ChildFailure, LaunchError, PlanError};
 pub use launch::Launcher;
 pub use plan::{LaunchOptions, LaunchPlan};
-pub use report::{
-    At, CapabilityError, CapabilityOp, ChildError, ExecError, Failed, IdentityError, IdentityOp,
-    InstallError, KeyringError, MountError, MountOp, NamespaceError, NoNewPrivilegesError,
-    PathError, PathOp, PrivilegeError, PrivilegeOp, Record, SessionError, Step, StepFailure,
-    VerifyError,
-};
 #[deprecated(note = "renamed to compile_cached (oci_seccomp::compile is the compiler)")]
 pub use seccomp::compile_cached as compile;
 #[deprecated(

@@ -195,7 +195,7 @@ impl Handoff {
         }
     }
 
-    /// After the child's reports: our copy of the agent connection must not outlive the
+    /// After the child's messages: our copy of the agent connection must not outlive the
     /// handoff.
     pub(crate) fn close(&mut self) {
         self.parent = None;
