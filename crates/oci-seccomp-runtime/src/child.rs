@@ -1,5 +1,6 @@
 //! The child's work, after `fork`: a short list of single-purpose steps, each with its own
-//! `Copy` error ([`crate::child_message`]), run in the order of docs/security.md ("Launcher").
+//! `Copy` error ([`crate::child_message`]), run in the order of [`Step::order`] (docs/security.md,
+//! "Launcher").
 //!
 //! **Async-signal safety.** The parent forks while single-threaded (`Launcher::run` checks
 //! it and refuses otherwise), so the child may call anything, but the steps from [`Step::Privileges`](crate::Step::Privileges) on make no
@@ -21,7 +22,7 @@ use rustix::thread::CapabilitySet;
 use crate::child_message::{
     At, CapabilityOp, ChildMessage, ExecError, Failed, IdentityOp, InstallError, KeyringError,
     MountError, MountOp, NamespaceError, NoNewPrivilegesError, PathError, PrivilegeOp,
-    SessionError, StepFailure, VerifyError,
+    SessionError, Step, StepFailure, VerifyError,
 };
 use crate::container::{ContainerPlan, MountPlan, DEV_SYMLINKS};
 use crate::mounts::{self, Kind, ProcFd};
@@ -77,7 +78,8 @@ fn fail(to_parent: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
     unsafe { libc::_exit(1) }
 }
 
-/// The child, after fork. Never returns.
+/// The child, after fork: runs the steps of [`Step::order`] that apply to the plan, in
+/// that order ([`for_each_step`]), and reports the first failure. Never returns.
 pub(crate) fn run(
     ctx: &mut ChildContext<'_>,
     end: Option<&LaunchSeccompChild>,
@@ -85,42 +87,90 @@ pub(crate) fn run(
 ) -> ! {
     let to_parent = to_parent.as_fd();
     let plan = ctx.plan;
-    session().unwrap_or_else(|e| fail(to_parent, e));
-    if let Some(c) = &plan.container {
-        keyring().unwrap_or_else(|e| fail(to_parent, e));
-        namespaces(c).unwrap_or_else(|e| fail(to_parent, e));
-        rootfs_and_mounts(c).unwrap_or_else(|e| fail(to_parent, e));
-        masked_and_readonly_paths(c).unwrap_or_else(|e| fail(to_parent, e));
-        // Bounding set, ambient set and groups before any filter can fake their results.
-        privileges(c).unwrap_or_else(|e| fail(to_parent, e));
+    let (argv, envp, groups) = (&ctx.argv, &ctx.envp, &mut ctx.groups);
+    let done = for_each_step(
+        plan.nnp,
+        plan.container.is_some(),
+        ctx.verify_after_filter,
+        |step| run_step(step, plan, end, to_parent, argv, envp, groups),
+    );
+    match done {
+        Err(failure) => fail(to_parent, failure),
+        // Every order ends with `exec`, which returns only when it failed.
+        Ok(()) => fail(to_parent, Failed::plain(ExecError)),
     }
-    if !plan.nnp {
-        // No NNP: install before the capabilities are dropped (needs CAP_SYS_ADMIN).
-        seccomp(end, to_parent).unwrap_or_else(|e| fail(to_parent, e));
+}
+
+/// Whether `step` applies to a plan: the container's steps only with a container (a plain
+/// command gets a session, its filter, no-new-privileges and `exec`); [`Step::Verify`]
+/// with no-new-privileges (no filter is in yet, so what is read back is what the kernel
+/// did), or without it when the filter was in while the identity was set and could have
+/// faked those calls (`verify_after_filter`: the plan made sure the reading calls are
+/// allowed, and the workload starts with the planned identity or not at all).
+fn applies(step: Step, nnp: bool, container: bool, verify_after_filter: bool) -> bool {
+    match step {
+        Step::Session | Step::Seccomp | Step::NoNewPrivileges | Step::Exec => true,
+        Step::Verify => container && (nnp || verify_after_filter),
+        Step::Keyring
+        | Step::Namespaces
+        | Step::RootfsAndMounts
+        | Step::MaskedAndReadonlyPaths
+        | Step::Privileges
+        | Step::Identity
+        | Step::Capabilities => container,
     }
-    if let Some(c) = &plan.container {
-        identity(c).unwrap_or_else(|e| fail(to_parent, e));
-        capabilities(c).unwrap_or_else(|e| fail(to_parent, e));
-    }
-    if plan.nnp {
-        no_new_privileges().unwrap_or_else(|e| fail(to_parent, e));
-        // No filter is in yet, so what is read back is what the kernel did; nothing can
-        // change the identity or clear no-new-privileges after this point.
-        if let Some(c) = &plan.container {
-            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(to_parent, e));
+}
+
+/// Calls `run_step` with each step of [`Step::order`]`(nnp)` that [`applies`], in that
+/// order, and stops at the first error. [`run`] runs the child's steps through it; the
+/// tests record the order it takes.
+pub(crate) fn for_each_step<E>(
+    nnp: bool,
+    container: bool,
+    verify_after_filter: bool,
+    mut run_step: impl FnMut(Step) -> Result<(), E>,
+) -> Result<(), E> {
+    for &step in Step::order(nnp) {
+        if applies(step, nnp, container, verify_after_filter) {
+            run_step(step)?;
         }
-        // NNP: install as late as possible before exec.
-        seccomp(end, to_parent).unwrap_or_else(|e| fail(to_parent, e));
-    } else if ctx.verify_after_filter {
-        // The filter was in while the identity was set and could have faked those calls
-        // (the plan made sure the reading calls are allowed): the workload starts with the
-        // planned identity or not at all.
-        if let Some(c) = &plan.container {
-            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(to_parent, e));
-        }
     }
-    let e = exec(plan, &ctx.argv, &ctx.envp);
-    fail(to_parent, e)
+    Ok(())
+}
+
+/// Runs one step: the function named after it.
+fn run_step(
+    step: Step,
+    plan: &LaunchPlan,
+    end: Option<&LaunchSeccompChild>,
+    to_parent: BorrowedFd<'_>,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    groups: &mut [libc::gid_t],
+) -> Result<(), StepFailure> {
+    // The container's steps run only with a container ([`applies`]).
+    let in_container = |f: &dyn Fn(&ContainerPlan) -> Result<(), StepFailure>| {
+        plan.container.as_ref().map_or(Ok(()), f)
+    };
+    match step {
+        Step::Session => session().map_err(Into::into),
+        Step::Keyring => keyring().map_err(Into::into),
+        Step::Namespaces => in_container(&|c| namespaces(c).map_err(Into::into)),
+        Step::RootfsAndMounts => in_container(&|c| rootfs_and_mounts(c).map_err(Into::into)),
+        Step::MaskedAndReadonlyPaths => {
+            in_container(&|c| masked_and_readonly_paths(c).map_err(Into::into))
+        }
+        Step::Privileges => in_container(&|c| privileges(c).map_err(Into::into)),
+        Step::Seccomp => seccomp(end, to_parent).map_err(Into::into),
+        Step::Identity => in_container(&|c| identity(c).map_err(Into::into)),
+        Step::Capabilities => in_container(&|c| capabilities(c).map_err(Into::into)),
+        Step::NoNewPrivileges => no_new_privileges().map_err(Into::into),
+        Step::Verify => match &plan.container {
+            Some(c) => verify(c, groups).map_err(Into::into),
+            None => Ok(()),
+        },
+        Step::Exec => Err(exec(plan, argv, envp).into()),
+    }
 }
 
 /// [`Step::Session`](crate::Step::Session): a new session (as runc and crun: `kill(0, sig)`
@@ -664,5 +714,99 @@ fn exec(
         } else {
             first_err
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Step::*;
+
+    /// The steps [`run`]'s loop takes for a plan, in the order it takes them.
+    fn taken(nnp: bool, container: bool, verify_after_filter: bool) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for_each_step::<()>(nnp, container, verify_after_filter, |s| {
+            steps.push(s);
+            Ok(())
+        })
+        .unwrap();
+        steps
+    }
+
+    #[test]
+    fn the_child_takes_its_steps_in_the_order_of_the_data() {
+        // A container where every step applies: exactly the data.
+        assert_eq!(taken(true, true, false), Step::ORDER_WITH_NO_NEW_PRIVILEGES);
+        assert_eq!(taken(true, true, true), Step::ORDER_WITH_NO_NEW_PRIVILEGES);
+        assert_eq!(
+            taken(false, true, true),
+            Step::ORDER_WITHOUT_NO_NEW_PRIVILEGES
+        );
+        // Steps that do not apply are left out; the others keep the data's order.
+        assert_eq!(
+            taken(false, true, false),
+            [
+                Session,
+                Keyring,
+                Namespaces,
+                RootfsAndMounts,
+                MaskedAndReadonlyPaths,
+                Privileges,
+                Seccomp,
+                Identity,
+                Capabilities,
+                Exec
+            ]
+        );
+        for vaf in [false, true] {
+            assert_eq!(
+                taken(true, false, vaf),
+                [Session, NoNewPrivileges, Seccomp, Exec]
+            );
+            assert_eq!(taken(false, false, vaf), [Session, Seccomp, Exec]);
+        }
+    }
+
+    #[test]
+    fn each_order_has_every_step_once() {
+        for nnp in [false, true] {
+            let order = Step::order(nnp);
+            for step in [
+                Session,
+                Keyring,
+                Namespaces,
+                RootfsAndMounts,
+                MaskedAndReadonlyPaths,
+                Privileges,
+                Seccomp,
+                Identity,
+                Capabilities,
+                NoNewPrivileges,
+                Verify,
+                Exec,
+            ] {
+                let want = usize::from(nnp || step != NoNewPrivileges);
+                let n = order.iter().filter(|&&s| s == step).count();
+                assert_eq!(n, want, "{step:?} with nnp={nnp}");
+            }
+            assert_eq!(order.first(), Some(&Session));
+            assert_eq!(order.last(), Some(&Exec));
+        }
+    }
+
+    #[test]
+    fn a_failed_step_ends_the_run() {
+        let mut steps = Vec::new();
+        let r = for_each_step(false, true, true, |s| {
+            steps.push(s);
+            if s == Seccomp {
+                Err(s)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(r, Err(Seccomp));
+        assert_eq!(steps.last(), Some(&Seccomp));
+        assert!(!steps.contains(&Identity));
     }
 }

@@ -31,7 +31,9 @@ macro_rules! code_enum {
 }
 
 code_enum! {
-    /// The child's steps, in the order they run (docs/security.md, "Launcher").
+    /// The child's steps. The numbers are their codes in a [`ChildMessage`], not their
+    /// order: the child runs them in the order of [`Step::order`], which depends on
+    /// no-new-privileges (docs/security.md, "Launcher").
     pub enum Step {
         /// New session, parent-death signal, default signal dispositions, close-on-exec.
         Session = 1,
@@ -61,6 +63,57 @@ code_enum! {
 }
 
 impl Step {
+    /// The order of the steps without no-new-privileges. The bounding set, the ambient set
+    /// and the groups are set before any filter can fake their results; the filter goes in
+    /// before the identity, since installing it needs CAP_SYS_ADMIN, which the identity and
+    /// capabilities may drop; the identity is then read back ([`Step::Verify`]) when the
+    /// filter could have faked the calls that set it.
+    pub const ORDER_WITHOUT_NO_NEW_PRIVILEGES: &'static [Step] = &[
+        Step::Session,
+        Step::Keyring,
+        Step::Namespaces,
+        Step::RootfsAndMounts,
+        Step::MaskedAndReadonlyPaths,
+        Step::Privileges,
+        Step::Seccomp,
+        Step::Identity,
+        Step::Capabilities,
+        Step::Verify,
+        Step::Exec,
+    ];
+
+    /// The order of the steps with no-new-privileges: the identity is set and read back
+    /// before any filter is in (so no profile can fake it), and the filter goes in as late
+    /// as possible before `exec`.
+    pub const ORDER_WITH_NO_NEW_PRIVILEGES: &'static [Step] = &[
+        Step::Session,
+        Step::Keyring,
+        Step::Namespaces,
+        Step::RootfsAndMounts,
+        Step::MaskedAndReadonlyPaths,
+        Step::Privileges,
+        Step::Identity,
+        Step::Capabilities,
+        Step::NoNewPrivileges,
+        Step::Verify,
+        Step::Seccomp,
+        Step::Exec,
+    ];
+
+    /// The order the child runs its steps in, with or without no-new-privileges
+    /// ([`Step::ORDER_WITH_NO_NEW_PRIVILEGES`], [`Step::ORDER_WITHOUT_NO_NEW_PRIVILEGES`]).
+    /// A step that does not apply to a plan is left out when it runs: the container's
+    /// steps for a plain command, [`Step::Verify`] without no-new-privileges when the filter
+    /// cannot fake the identity calls.
+    #[must_use]
+    pub fn order(no_new_privileges: bool) -> &'static [Step] {
+        if no_new_privileges {
+            Self::ORDER_WITH_NO_NEW_PRIVILEGES
+        } else {
+            Self::ORDER_WITHOUT_NO_NEW_PRIVILEGES
+        }
+    }
+
     /// A short name (`rootfs-and-mounts`).
     #[must_use]
     pub fn name(self) -> &'static str {
