@@ -768,33 +768,6 @@ mod tests {
     }
 
     #[test]
-    fn each_order_has_every_step_once() {
-        for nnp in [false, true] {
-            let order = Step::order(nnp);
-            for step in [
-                Session,
-                Keyring,
-                Namespaces,
-                RootfsAndMounts,
-                MaskedAndReadonlyPaths,
-                Privileges,
-                Seccomp,
-                Identity,
-                Capabilities,
-                NoNewPrivileges,
-                Verify,
-                Exec,
-            ] {
-                let want = usize::from(nnp || step != NoNewPrivileges);
-                let n = order.iter().filter(|&&s| s == step).count();
-                assert_eq!(n, want, "{step:?} with nnp={nnp}");
-            }
-            assert_eq!(order.first(), Some(&Session));
-            assert_eq!(order.last(), Some(&Exec));
-        }
-    }
-
-    #[test]
     fn a_failed_step_ends_the_run() {
         let mut steps = Vec::new();
         let r = for_each_step(false, true, true, |s| {

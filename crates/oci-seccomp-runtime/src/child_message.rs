@@ -676,4 +676,21 @@ mod tests {
         assert_eq!(StepFailure::new(VerifyError::Uids, 0).step(), Step::Verify);
         assert_eq!(StepFailure::new(VerifyError::Uids, 0).errno(), None);
     }
+
+    #[test]
+    fn each_order_has_every_step_once() {
+        // Every step there is, by its code.
+        let all: Vec<Step> = (0..64).filter_map(Step::from_code).collect();
+        assert_eq!(all.len(), 12);
+        for nnp in [false, true] {
+            let order = Step::order(nnp);
+            for &step in &all {
+                let want = usize::from(nnp || step != Step::NoNewPrivileges);
+                let n = order.iter().filter(|&&s| s == step).count();
+                assert_eq!(n, want, "{step:?} with nnp={nnp}");
+            }
+            assert_eq!(order.first(), Some(&Step::Session));
+            assert_eq!(order.last(), Some(&Step::Exec));
+        }
+    }
 }
