@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use oci_seccomp::{compile, parse_profile, CompileOptions};
 use oci_seccomp_load::handoff;
-use oci_seccomp_load::listener::{process_state, ContainerState};
+use oci_seccomp_load::{process_state, ContainerState};
 
 fn one_container(sock: &str, program: &oci_seccomp::Program) -> Duration {
     let conn = oci_seccomp_load::connect_listener(sock).expect("connect to the agent");

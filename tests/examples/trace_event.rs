@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use oci_seccomp::{compile, parse_profile, CompileOptions, Profile};
-use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
 use oci_seccomp_load::trace::{event_json, Mode, Tracer};
 use oci_seccomp_load::{process_state, ContainerState, NotifyFd};
 
@@ -27,7 +27,7 @@ fn round(traced: bool) -> f64 {
         original.clone()
     };
     let tracer = Tracer::new(original, &profile, &options, Mode::Trace);
-    let (parent, child) = Launch::with_agent(program, None).unwrap().split();
+    let (parent, child) = LaunchSeccomp::with_agent(program, None).unwrap().split();
     let (rd, wr) = nix::unistd::pipe().unwrap();
     // SAFETY: the child installs (no allocation), makes raw syscalls, writes and exits.
     let pid = match unsafe { nix::unistd::fork() }.unwrap() {

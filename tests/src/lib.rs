@@ -17,8 +17,10 @@ pub use docker::{
 };
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+
+use nix::sys::wait::WaitStatus;
 
 use oci_seccomp::{compile, parse_profile, CompileOptions, Program};
 
@@ -60,7 +62,7 @@ impl Reporter {
 pub const EXIT_INSTALL_FAILED: i32 = 121;
 
 /// Exit code of a child whose body panicked.
-pub const EXIT_PANICKED: i32 = 122;
+pub use oci_seccomp_test_support::EXIT_PANICKED;
 
 /// Result of a raw syscall: the return value, or `-errno`.
 pub fn raw(nr: i64, args: [u64; 6]) -> i64 {
@@ -124,8 +126,7 @@ pub fn run_filtered<F: FnOnce(&Reporter) -> i32>(
     body: F,
 ) -> ChildReport {
     fork_child(timeout, |rep| {
-        // SAFETY: prctl with integer arguments only.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        if !oci_seccomp_test_support::set_no_new_privs() {
             return EXIT_INSTALL_FAILED;
         }
         match oci_seccomp_load::install(program) {
@@ -135,47 +136,19 @@ pub fn run_filtered<F: FnOnce(&Reporter) -> i32>(
     })
 }
 
-/// Forks and runs `body` in the child (no filter installed by this helper).
+/// Forks and runs `body` in the child (no filter installed by this helper); the parent
+/// collects the reported values and waits at most `timeout` (then kills the child).
 pub fn fork_child<F: FnOnce(&Reporter) -> i32>(timeout: Duration, body: F) -> ChildReport {
-    let mut fds = [0i32; 2];
-    // SAFETY: `fds` is a valid array of two ints.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: both fds were just created and are owned here.
-    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    // SAFETY: the child only runs the body and `_exit`s; it never returns into the test harness.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        drop(rd);
-        let rep = Reporter { fd: wr.as_raw_fd() };
-        // A panic must never unwind into the forked copy of the test harness.
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&rep)))
-            .unwrap_or(EXIT_PANICKED);
-        // SAFETY: `_exit` ends the child without running the parent's atexit handlers.
-        unsafe { libc::_exit(code) };
-    }
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe2");
+    // The child's copy of the read end stays open: it never reads, and the parent's read
+    // ends when every write end is closed.
+    let pid = oci_seccomp_test_support::fork_child(|| body(&Reporter { fd: wr.as_raw_fd() }));
     drop(wr);
-    let deadline = Instant::now() + timeout;
-    let mut status = 0;
-    let exit = loop {
-        // SAFETY: `status` is a valid int; `pid` is our child.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if r == pid {
-            break if libc::WIFEXITED(status) {
-                Exit::Code(libc::WEXITSTATUS(status))
-            } else {
-                Exit::Signal(libc::WTERMSIG(status))
-            };
-        }
-        if Instant::now() > deadline {
-            // SAFETY: killing and reaping our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-            break Exit::Timeout;
-        }
-        std::thread::sleep(Duration::from_millis(2));
+    let exit = match oci_seccomp_test_support::wait_within(pid, timeout) {
+        Some(WaitStatus::Exited(_, code)) => Exit::Code(code),
+        Some(WaitStatus::Signaled(_, signal, _)) => Exit::Signal(signal as i32),
+        Some(other) => panic!("unexpected wait status {other:?}"),
+        None => Exit::Timeout,
     };
     let mut buf = Vec::new();
     let mut f = std::fs::File::from(rd);
@@ -241,8 +214,7 @@ pub fn time_in_children(iters: u64, work: impl Fn() -> bool + Copy) -> Duration 
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let r = fork_child(Duration::from_secs(20), |rep| {
-            // SAFETY: prctl with integer arguments.
-            unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+            oci_seccomp_test_support::set_no_new_privs();
             let t = Instant::now();
             let ok = work();
             let ns = t.elapsed().as_nanos() as i64;

@@ -12,8 +12,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 use oci_seccomp::{compile, parse_profile, CompileOptions};
-use oci_seccomp_load::listener::{process_state, ContainerState};
 use oci_seccomp_load::{connect_for_spec, install, send_state};
+use oci_seccomp_load::{process_state, ContainerState};
 
 const CHILDREN: usize = 200;
 const CALLS: usize = 5;

@@ -14,26 +14,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::Pid;
 use oci_seccomp::{compile, parse_profile, CompileOptions, LinuxSeccomp};
 use oci_seccomp_load::{handoff, install, NotifyFd};
-
-fn nnp() {
-    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes no pointers.
-    unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-}
-
-fn fork_do(f: impl FnOnce() -> i32) -> Pid {
-    // SAFETY: the child runs `f` and `_exit`s.
-    match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => {
-            let c = f();
-            // SAFETY: ends the child.
-            unsafe { libc::_exit(c) }
-        }
-        ForkResult::Parent { child } => child,
-    }
-}
+use oci_seccomp_test_support::{fork_child, set_no_new_privs};
 
 /// A child whose every `getppid` is notified, calling it in a loop; returns its notify fd.
 fn notify_child(sync: bool) -> (Pid, NotifyFd) {
@@ -43,8 +27,8 @@ fn notify_child(sync: bool) -> (Pid, NotifyFd) {
     .unwrap();
     let program = compile(&spec, &CompileOptions::default()).unwrap();
     let (p, c) = handoff::channel().unwrap();
-    let pid = fork_do(|| {
-        nnp();
+    let pid = fork_child(|| {
+        set_no_new_privs();
         if c.install_and_send(&program).is_err() {
             return 1;
         }
@@ -157,8 +141,8 @@ fn in_children(iters: u64, timed: &dyn Fn() -> Duration) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let (r, w) = nix::unistd::pipe().unwrap();
-        let pid = fork_do(|| {
-            nnp();
+        let pid = fork_child(|| {
+            set_no_new_privs();
             let d = timed();
             let nanos = d.as_nanos() as u64;
             let _ = nix::unistd::write(&w, &nanos.to_ne_bytes());

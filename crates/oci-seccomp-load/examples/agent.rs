@@ -12,12 +12,12 @@
 
 use std::time::Duration;
 
-use oci_seccomp_load::notify::Listener;
+use oci_seccomp_load::notify::AgentListener;
 use oci_seccomp_load::NotifyError;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: agent SOCKET_PATH")?;
-    let listener = Listener::bind(&path)?;
+    let listener = AgentListener::bind(&path)?;
     eprintln!("agent: listening at {path}");
     loop {
         let (state, fd) = match listener.accept() {

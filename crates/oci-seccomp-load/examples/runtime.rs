@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
-use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
 use oci_seccomp_load::{process_state, AllowedPeers, ContainerState};
 
 fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
@@ -32,7 +32,7 @@ fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
         .iter()
         .map(|a| CString::new(a.as_str()))
         .collect::<Result<_, _>>()?;
-    let (parent, child) = Launch::new(program, &spec, &AllowedPeers::default())?.split();
+    let (parent, child) = LaunchSeccomp::new(program, &spec, &AllowedPeers::default())?.split();
 
     // SAFETY: the child only calls async-signal-safe functions (prctl, the install, which
     // makes no allocation, execvp and _exit) before it execs or exits.

@@ -95,7 +95,7 @@ fn flag_name(f: FilterFlags) -> &'static str {
 /// refused: the supervisor has the fd by then and can answer them. The list is what a
 /// handoff uses, not every call a caller might make before it: a NOTIFY on `brk`, `mmap`
 /// (an allocation) or `futex` (a contended lock) can still stop a caller that makes such a
-/// call between the install and the send. [`crate::launch::Launch`] has no such limit: the
+/// call between the install and the send. [`crate::launch::LaunchSeccomp`] has no such limit: the
 /// container's init makes no syscall at all between its install and the fd being taken.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -111,9 +111,9 @@ pub enum SeccompError {
     /// would wait for a supervisor that never gets the fd.
     #[error(
         "{path}: SCMP_ACT_NOTIFY on {name:?}: initialize_seccomp cannot know how its caller \
-         hands the notify fd over, and that may need {name}; use oci_seccomp_load::Launch \
-         (Launch::new before fork, LaunchChild::install in the child, \
-         LaunchParent::complete in the parent), which hands the fd over without any \
+         hands the notify fd over, and that may need {name}; use oci_seccomp_load::LaunchSeccomp \
+         (LaunchSeccomp::new before fork, LaunchSeccompChild::install in the child, \
+         LaunchSeccompParent::complete in the parent), which hands the fd over without any \
          syscall after the install"
     )]
     NotifyOnHandoffSyscall {
@@ -124,7 +124,7 @@ pub enum SeccompError {
     },
 }
 
-/// Why a notify-fd handoff (hop 1, [`crate::handoff`], or hop 2, [`crate::listener`])
+/// Why a notify-fd handoff (hop 1, [`crate::handoff`], or hop 2, [`crate::agent_client`])
 /// failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -184,7 +184,7 @@ pub enum HandoffError {
         /// The listener path.
         path: String,
         /// The listener's `SO_PEERCRED`.
-        peer: crate::listener::PeerCredentials,
+        peer: crate::protocol::PeerCredentials,
         /// The uids allowed.
         allowed: Vec<u32>,
     },
@@ -230,7 +230,7 @@ pub enum NotifyError {
     #[error("connection refused: the peer is {peer}, allowed uids are {allowed:?}")]
     PeerRefused {
         /// The peer's `SO_PEERCRED`.
-        peer: crate::listener::PeerCredentials,
+        peer: crate::protocol::PeerCredentials,
         /// The uids allowed.
         allowed: Vec<u32>,
     },

@@ -58,7 +58,7 @@
 //!         drop(child_end);
 //!         // fork's pid: the only one that is right when the child is in a new pid namespace.
 //!         let notify_fd = parent_end.for_child(child.as_raw()).receive()?; // Some(fd) with NOTIFY
-//!         // ... oci_seccomp_load::listener::send_state(...) ...
+//!         // ... oci_seccomp_load::agent_client::send_state(...) ...
 //!     }
 //! }
 //! # Ok(()) }
@@ -356,7 +356,7 @@ impl ParentEnd {
 
     /// [`ParentEnd::receive`] with a chosen timeout. On any error after the child
     /// installed its filter, kill the child: it waits with a NOTIFY filter and nobody else
-    /// can ever answer it. [`crate::launch::Launch`] does all of this for a launcher.
+    /// can ever answer it. [`crate::launch::LaunchSeccomp`] does all of this for a launcher.
     ///
     /// # Errors
     ///

@@ -1,5 +1,5 @@
 //! The whole seccomp part of starting a container, in the one order that is correct, for
-//! any launcher: [`Launch`].
+//! any launcher: [`LaunchSeccomp`].
 //!
 //! A runtime that installs a filter with NOTIFY rules must, in this order:
 //!
@@ -9,18 +9,19 @@
 //! 2. **in the child**: install the filter and publish the notify fd with no syscall in
 //!    between ([`crate::handoff::ChildEnd::install_and_send`]), then exec;
 //! 3. **in the parent**: take the fd out of the child with `pidfd_getfd`, send the
-//!    container process state and the fd to the agent ([`crate::listener::send_state`]),
+//!    container process state and the fd to the agent ([`crate::agent_client::send_state`]),
 //!    close its own copies, and **kill the child** if any of this fails after the filter
 //!    was installed (nobody could ever answer its notified syscalls).
 //!
-//! [`Launch::new`] does step 1 and [`Launch::split`] gives each side of the `fork` its
-//! part: [`LaunchChild::install`] is step 2, [`LaunchParent::complete`] step 3. NOTIFY may be used on any
-//! syscall, `write` and `sendmsg` included: the child hands the fd over without making a
-//! syscall (see [`crate::handoff`]).
+//! [`LaunchSeccomp::new`] does step 1 and [`LaunchSeccomp::split`] gives each side of the
+//! `fork` its part: [`LaunchSeccompChild::install`] is step 2,
+//! [`LaunchSeccompParent::complete`] step 3. NOTIFY may be used on any syscall, `write` and
+//! `sendmsg` included: the child hands the fd over without making a syscall (see
+//! [`crate::handoff`]).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use oci_seccomp_load::launch::{Delivery, Launch};
+//! use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
 //! use oci_seccomp_load::{process_state, AllowedPeers, ContainerState};
 //!
 //! let spec: oci_seccomp::LinuxSeccomp = serde_json::from_str(
@@ -29,7 +30,7 @@
 //! )?;
 //! // In the runtime, before fork: compile (allocates), connect to the agent.
 //! let program = oci_seccomp::compile(&spec, &oci_seccomp::CompileOptions::default())?;
-//! let (parent, child) = Launch::new(program, &spec, &AllowedPeers::default())?.split();
+//! let (parent, child) = LaunchSeccomp::new(program, &spec, &AllowedPeers::default())?.split();
 //! // SAFETY: the child only calls async-signal-safe code (install, execve, _exit).
 //! match unsafe { nix::unistd::fork()? } {
 //!     nix::unistd::ForkResult::Child => {
@@ -69,17 +70,27 @@ use std::time::Duration;
 
 use oci_seccomp::{LinuxSeccomp, Program};
 
+use crate::agent_client::{connect_for_spec_with, send_state};
 use crate::error::HandoffError;
 use crate::handoff::{channel, ChildEnd, ParentEnd, DEFAULT_TIMEOUT};
 use crate::install::InstallStatus;
-use crate::listener::{connect_for_spec_with, send_state, AllowedPeers, ContainerProcessState};
+use crate::protocol::{AllowedPeers, ContainerProcessState};
 
-/// The seccomp part of one container start, made before `fork`: the compiled program, the
-/// hop-1 channel and, when the program has NOTIFY rules and the profile a `listenerPath`,
-/// the connection to the agent. [`Launch::split`] it before `fork`; each side keeps its
-/// part and drops the other.
+#[deprecated(
+    note = "renamed to LaunchSeccomp: the seccomp part of a launch, beside a runtime's Launcher"
+)]
+pub use LaunchSeccomp as Launch;
+#[deprecated(note = "renamed to LaunchSeccompChild")]
+pub use LaunchSeccompChild as LaunchChild;
+#[deprecated(note = "renamed to LaunchSeccompParent")]
+pub use LaunchSeccompParent as LaunchParent;
+
+/// The seccomp part of one container start (a launch), made before `fork`: the compiled
+/// program, the hop-1 channel and, when the program has NOTIFY rules and the profile a
+/// `listenerPath`, the connection to the agent. [`LaunchSeccomp::split`] it before `fork`;
+/// each side keeps its part and drops the other.
 #[derive(Debug)]
-pub struct Launch {
+pub struct LaunchSeccomp {
     program: Program,
     parent: ParentEnd,
     child: ChildEnd,
@@ -87,19 +98,19 @@ pub struct Launch {
     timeout: Duration,
 }
 
-/// The child's part of a [`Launch`]: install the filter and hand the fd over.
+/// The child's part of a [`LaunchSeccomp`]: install the filter and hand the fd over.
 #[derive(Debug)]
-pub struct LaunchChild {
+pub struct LaunchSeccompChild {
     program: Program,
     end: ChildEnd,
 }
 
-/// The parent's part of a [`Launch`]: take the fd, deliver it, or stop the child.
+/// The parent's part of a [`LaunchSeccomp`]: take the fd, deliver it, or stop the child.
 /// Dropped in the child, it closes the child's copy of the agent connection and nothing
-/// else; dropped in the parent without [`LaunchParent::complete`], it abandons the
+/// else; dropped in the parent without [`LaunchSeccompParent::complete`], it abandons the
 /// handoff (the child's install then fails with [`HandoffError::Abandoned`]).
 #[derive(Debug)]
-pub struct LaunchParent {
+pub struct LaunchSeccompParent {
     end: ParentEnd,
     agent: Option<UnixStream>,
     timeout: Duration,
@@ -130,7 +141,7 @@ pub enum Delivery {
     },
 }
 
-impl Launch {
+impl LaunchSeccomp {
     /// Step 1, before `fork`: connects to `spec.listenerPath` when `program` has a NOTIFY
     /// rule (the listener must belong to a uid of `allowed`, checked with `SO_PEERCRED`),
     /// and makes the hop-1 channel. A `listenerPath` without NOTIFY rules is ignored, as
@@ -138,7 +149,7 @@ impl Launch {
     ///
     /// # Errors
     ///
-    /// The [`HandoffError`] of [`crate::listener::connect_listener_with`] (unreachable
+    /// The [`HandoffError`] of [`crate::agent_client::connect_listener_with`] (unreachable
     /// agent, untrusted peer, bad path) or of [`crate::handoff::channel`].
     pub fn new(
         program: Program,
@@ -189,16 +200,16 @@ impl Launch {
     }
 
     /// Splits into the parent's and the child's parts. Call it before `fork`; after it,
-    /// the child drops the [`LaunchParent`] (which closes its copy of the agent
-    /// connection and makes no allocation) and the parent drops the [`LaunchChild`].
-    pub fn split(self) -> (LaunchParent, LaunchChild) {
+    /// the child drops the [`LaunchSeccompParent`] (which closes its copy of the agent
+    /// connection and makes no allocation) and the parent drops the [`LaunchSeccompChild`].
+    pub fn split(self) -> (LaunchSeccompParent, LaunchSeccompChild) {
         (
-            LaunchParent {
+            LaunchSeccompParent {
                 end: self.parent,
                 agent: self.agent,
                 timeout: self.timeout,
             },
-            LaunchChild {
+            LaunchSeccompChild {
                 program: self.program,
                 end: self.child,
             },
@@ -206,7 +217,7 @@ impl Launch {
     }
 }
 
-impl LaunchChild {
+impl LaunchSeccompChild {
     /// Installs the filter and hands the notify fd to the parent; returns once the parent
     /// holds it. Call it last before `execve`, after no-new-privileges when the process
     /// asks for it. Makes no heap allocation.
@@ -220,7 +231,7 @@ impl LaunchChild {
     }
 }
 
-impl LaunchParent {
+impl LaunchSeccompParent {
     /// Waits for the child's install, takes the notify fd, and delivers it: to the agent
     /// with `state` (then closes our copies), or to the caller when no agent is connected.
     ///
@@ -246,7 +257,7 @@ impl LaunchParent {
         child: libc::pid_t,
         state: ContainerProcessState,
     ) -> Result<Delivery, HandoffError> {
-        let LaunchParent {
+        let LaunchSeccompParent {
             end,
             agent,
             timeout,

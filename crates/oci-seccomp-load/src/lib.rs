@@ -6,43 +6,78 @@
 //!   [`initialize_seccomp_owned`] beside it.
 //! - [`features()`]: what the kernel and libseccomp support, as oci-spec's `features.json`
 //!   `linux.seccomp` object ([`features_report`] adds the supported actions and libseccomp).
-//! - [`launch::Launch`]: the whole composition for a launcher — connect to the agent,
-//!   fork, install in the child, take the fd, send the state, kill the child on failure.
+//! - [`LaunchSeccomp`]: the seccomp part of a launch, composed for any launcher: connect
+//!   to the agent, fork, install in the child, take the fd, send the state, kill the child
+//!   on failure.
 //! - [`handoff`]: hop 1, the notify fd from the container's init to the runtime, safe with
 //!   NOTIFY on any syscall.
-//! - [`listener`]: hop 2, the runtime sends the fd and the container process state to the
-//!   seccomp agent (runc's protocol).
-//! - [`notify`]: the agent's side: listener, notifications, answers.
+//! - [`agent_client`]: hop 2, the runtime's end of runc's protocol: it connects to the
+//!   seccomp agent at `listenerPath` and sends the fd and the container process state.
+//! - [`notify`]: the seccomp agent's end: [`AgentListener`] at `listenerPath`,
+//!   notifications, answers.
+//! - [`protocol`]: what both ends share (the `listenerPath` address, the state and its
+//!   limit, peer credentials and the uids allowed).
+//! - [`log_rate`]: a bound on log lines a peer can trigger at will.
 //! - [`trace`]: the agent of trace, complain and record mode: answers each routed denial as
 //!   the profile would, and reports it with the rule that decided it; [`trace::Agent`] runs
 //!   it on a thread of the launcher's own process.
 //! - [`emulate`]: acting for a target (mkdir) with its root, cwd and credentials.
 
+pub mod agent_client;
 pub mod emulate;
 mod error;
 pub mod features;
 pub mod handoff;
 mod install;
 pub mod launch;
-pub mod listener;
+pub mod log_rate;
 pub mod notify;
+pub mod protocol;
 pub mod trace;
+
+/// Renamed to [`agent_client`] (the runtime's end of runc's protocol); what both ends share
+/// is in [`protocol`], the log limiter in [`log_rate`].
+#[deprecated(
+    note = "renamed to agent_client; the shared types are in protocol, LogRate in log_rate"
+)]
+pub mod listener {
+    pub use crate::agent_client::*;
+    pub use crate::log_rate::*;
+    pub use crate::protocol::*;
+}
 
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 
+pub use agent_client::{
+    connect_for_spec, connect_for_spec_with, connect_listener, connect_listener_with,
+    process_state, send_state,
+};
 pub use error::{HandoffError, LoadError, NotifyError, SeccompError};
 pub use features::{features, features_report, SeccompFeatures};
 pub use install::{
     action_supported, effective_flags, flag_supported, install, InstallStatus, Installed,
 };
-pub use launch::{Delivery, Launch, LaunchChild, LaunchParent};
-pub use listener::{
-    connect_for_spec, connect_for_spec_with, connect_listener, connect_listener_with,
-    peer_credentials, process_state, send_state, AllowedPeers, ContainerProcessState,
-    ContainerState, LogGate, LogRate, PeerCredentials,
+#[deprecated(
+    note = "renamed to LaunchSeccomp: the seccomp part of a launch, beside a runtime's Launcher"
+)]
+pub use launch::LaunchSeccomp as Launch;
+#[deprecated(note = "renamed to LaunchSeccompChild")]
+pub use launch::LaunchSeccompChild as LaunchChild;
+#[deprecated(note = "renamed to LaunchSeccompParent")]
+pub use launch::LaunchSeccompParent as LaunchParent;
+pub use launch::{Delivery, LaunchSeccomp, LaunchSeccompChild, LaunchSeccompParent};
+pub use log_rate::{LogGate, LogRate};
+#[deprecated(note = "renamed to AgentListener")]
+pub use notify::AgentListener as Listener;
+#[deprecated(note = "renamed to AgentListenerOptions")]
+pub use notify::AgentListenerOptions as ListenerOptions;
+pub use notify::{
+    decode_message, AgentListener, AgentListenerOptions, Connection, Notification, NotifyFd,
 };
-pub use notify::{decode_message, Connection, Listener, ListenerOptions, Notification, NotifyFd};
 pub use oci_seccomp::{FilterFlags, LinuxSeccomp};
+pub use protocol::{
+    peer_credentials, AllowedPeers, ContainerProcessState, ContainerState, PeerCredentials,
+};
 
 /// Compiles `seccomp` with the default options and installs it in the calling process;
 /// returns the notify fd when a rule uses `SCMP_ACT_NOTIFY`. youki's signature: the caller
@@ -100,5 +135,5 @@ pub fn initialize_seccomp_owned(seccomp: &LinuxSeccomp) -> Result<Option<OwnedFd
 /// not know, or whose action equals the default, installs nothing and gives no fd).
 /// youki's name and signature; false for a profile that does not validate.
 pub fn is_notify(seccomp: &LinuxSeccomp) -> bool {
-    listener::has_notify_rule(seccomp)
+    agent_client::has_notify_rule(seccomp)
 }

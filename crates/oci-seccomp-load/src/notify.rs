@@ -1,10 +1,11 @@
-//! The supervisor (seccomp agent) side: accept the runtime's message, then receive and
-//! answer notifications.
+//! The seccomp agent's end (the supervisor): accept the runtime's message at
+//! `listenerPath` ([`AgentListener`]; the runtime's end is [`crate::agent_client`]), then
+//! receive and answer notifications ([`NotifyFd`]).
 //!
 //! ```no_run
-//! use oci_seccomp_load::notify::Listener;
+//! use oci_seccomp_load::notify::AgentListener;
 //! # fn main() -> Result<(), oci_seccomp_load::NotifyError> {
-//! let listener = Listener::bind("/run/seccomp-agent.sock")?;
+//! let listener = AgentListener::bind("/run/seccomp-agent.sock")?;
 //! let (state, fd) = listener.accept()?;
 //! let _ = fd.set_sync_wakeup(); // Linux >= 6.6: faster synchronous round trips
 //! loop {
@@ -31,7 +32,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::NotifyError;
-use crate::listener::{
+use crate::protocol::{
     peer_credentials, AllowedPeers, ContainerProcessState, ListenerAddress, PeerCredentials,
     MAX_STATE_LEN, SECCOMP_FD_NAME,
 };
@@ -143,7 +144,7 @@ fn last_errno() -> i32 {
 }
 
 impl NotifyFd {
-    /// Wraps a notify fd (from [`crate::install`] or from [`Listener::accept`]).
+    /// Wraps a notify fd (from [`crate::install`] or from [`AgentListener::accept`]).
     pub fn new(fd: OwnedFd) -> Self {
         Self { fd }
     }
@@ -497,9 +498,9 @@ fn read_mem(mem: &std::fs::File, addr: u64, buf: &mut [u8]) -> Result<usize, Not
     }
 }
 
-/// How [`Listener::bind_with`] sets up the socket and whom it accepts.
+/// How [`AgentListener::bind_with`] sets up the socket and whom it accepts.
 #[derive(Clone, Debug)]
-pub struct ListenerOptions {
+pub struct AgentListenerOptions {
     /// Peers whose `SO_PEERCRED` uid is here are served; others are refused before
     /// anything is read. Default: root and the agent's own uid.
     pub allowed: AllowedPeers,
@@ -512,7 +513,7 @@ pub struct ListenerOptions {
     pub handshake_timeout: Duration,
 }
 
-impl Default for ListenerOptions {
+impl Default for AgentListenerOptions {
     fn default() -> Self {
         Self {
             allowed: AllowedPeers::default(),
@@ -523,19 +524,28 @@ impl Default for ListenerOptions {
     }
 }
 
+#[deprecated(note = "renamed to AgentListenerOptions")]
+pub use AgentListenerOptions as ListenerOptions;
+
 /// The default deadline for a runtime's whole message (the runtime connects before it
 /// starts the container and sends once the notify fd is there).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The agent's listening socket at `listenerPath`.
+/// The seccomp agent's listening socket at `listenerPath`: the other end of
+/// [`crate::agent_client::connect_listener`].
 #[derive(Debug)]
-pub struct Listener {
+pub struct AgentListener {
     inner: UnixListener,
     address: ListenerAddress,
-    options: ListenerOptions,
+    options: AgentListenerOptions,
 }
 
-impl AsFd for Listener {
+#[deprecated(
+    note = "renamed to AgentListener: the agent's end, beside the runtime's agent_client"
+)]
+pub use AgentListener as Listener;
+
+impl AsFd for AgentListener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.inner.as_fd()
     }
@@ -600,26 +610,26 @@ fn bind_private(
     })
 }
 
-impl Listener {
+impl AgentListener {
     /// Binds and listens at `path` (an absolute path, or `@name` in the abstract
-    /// namespace) with [`ListenerOptions::default`]: a socket file is mode 0600 whatever
+    /// namespace) with [`AgentListenerOptions::default`]: a socket file is mode 0600 whatever
     /// the umask, and only root and the agent's own uid are served. The socket is
     /// close-on-exec; a socket file is removed on drop.
     ///
     /// # Errors
     /// [`NotifyError::BadListenerPath`], or the failed `bind`.
     pub fn bind(path: impl AsRef<Path>) -> Result<Self, NotifyError> {
-        Self::bind_with(path, ListenerOptions::default())
+        Self::bind_with(path, AgentListenerOptions::default())
     }
 
-    /// [`Listener::bind`] with `options`. An abstract name has no permissions: anyone can
+    /// [`AgentListener::bind`] with `options`. An abstract name has no permissions: anyone can
     /// connect (only the `SO_PEERCRED` check protects it), and a warning says so.
     ///
     /// # Errors
     /// [`NotifyError::BadListenerPath`], or the failed `bind`.
     pub fn bind_with(
         path: impl AsRef<Path>,
-        options: ListenerOptions,
+        options: AgentListenerOptions,
     ) -> Result<Self, NotifyError> {
         let path = path.as_ref();
         let address = ListenerAddress::parse(path).ok_or_else(|| NotifyError::BadListenerPath {
@@ -681,10 +691,10 @@ impl Listener {
     /// and the notify fd. A bad message is an error (and every fd that came with it is
     /// closed); the listener can accept again. This blocks for up to the handshake
     /// deadline on a slow peer: a server with many clients uses
-    /// [`Listener::accept_connection`] and reads each message in its own thread.
+    /// [`AgentListener::accept_connection`] and reads each message in its own thread.
     ///
     /// # Errors
-    /// As [`Listener::accept_connection`] and [`Connection::receive`].
+    /// As [`AgentListener::accept_connection`] and [`Connection::receive`].
     pub fn accept(&self) -> Result<(ContainerProcessState, NotifyFd), NotifyError> {
         self.accept_connection()?.receive()
     }
@@ -699,11 +709,11 @@ impl Listener {
             .map_err(|e| NotifyError::io("poll on the listener", e))
     }
 
-    /// [`Listener::accept`] waiting at most `timeout` for a connection: `Ok(None)` when
+    /// [`AgentListener::accept`] waiting at most `timeout` for a connection: `Ok(None)` when
     /// none came.
     ///
     /// # Errors
-    /// As [`Listener::accept`].
+    /// As [`AgentListener::accept`].
     pub fn accept_timeout(
         &self,
         timeout: Duration,
@@ -715,7 +725,7 @@ impl Listener {
     }
 }
 
-impl Drop for Listener {
+impl Drop for AgentListener {
     fn drop(&mut self) {
         if let ListenerAddress::Path(p) = &self.address {
             let _ = std::fs::remove_file(p);

@@ -1,4 +1,4 @@
-//! The composed API ([`Launch`]) in forked children: each outcome of a container start,
+//! The composed API ([`LaunchSeccomp`]) in forked children: each outcome of a container start,
 //! and that the child is stopped exactly when nobody could answer it.
 
 mod common;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
-use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
 use oci_seccomp_load::{process_state, ContainerState, FilterFlags, HandoffError};
 use serial_test::serial;
 
@@ -38,7 +38,9 @@ fn no_notify_rule_gives_no_fd_and_reports_the_flags() {
         r#"{"defaultAction": "SCMP_ACT_ALLOW",
             "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 77}]}"#,
     );
-    let (parent, child) = Launch::with_agent(program(&spec), None).unwrap().split();
+    let (parent, child) = LaunchSeccomp::with_agent(program(&spec), None)
+        .unwrap()
+        .split();
     let pid = fork_child(move || {
         set_nnp();
         if child.install().is_err() {
@@ -60,7 +62,9 @@ fn no_notify_rule_gives_no_fd_and_reports_the_flags() {
 fn notify_on_write_without_agent_returns_the_fd_and_the_caller_answers() {
     // NOTIFY on write: the child's own handoff must not need write.
     let spec = spec(&notify_profile(&["write"]));
-    let (parent, child) = Launch::with_agent(program(&spec), None).unwrap().split();
+    let (parent, child) = LaunchSeccomp::with_agent(program(&spec), None)
+        .unwrap()
+        .split();
     let pid = fork_child(move || {
         set_nnp();
         if child.install().is_err() {
@@ -90,7 +94,7 @@ fn notify_on_write_without_agent_returns_the_fd_and_the_caller_answers() {
 #[serial]
 fn a_child_that_dies_in_its_setup_is_reported_at_once_not_at_the_timeout() {
     let spec = spec(&notify_profile(&["mkdir"]));
-    let launch = Launch::with_agent(program(&spec), None)
+    let launch = LaunchSeccomp::with_agent(program(&spec), None)
         .unwrap()
         .with_timeout(Duration::from_secs(20));
     let (parent, _child) = launch.split();
@@ -112,7 +116,9 @@ fn a_child_that_dies_in_its_setup_is_reported_at_once_not_at_the_timeout() {
 #[serial]
 fn a_failed_install_is_returned_and_the_child_is_not_killed() {
     let spec = spec(&notify_profile(&["mkdir"]));
-    let (parent, child) = Launch::with_agent(program(&spec), None).unwrap().split();
+    let (parent, child) = LaunchSeccomp::with_agent(program(&spec), None)
+        .unwrap()
+        .split();
     let pid = fork_child(move || {
         // No no-new-privileges and no CAP_SYS_ADMIN: the kernel refuses the filter.
         if !drop_cap_sys_admin() {
@@ -142,7 +148,7 @@ fn an_agent_that_hung_up_gets_the_child_killed() {
     let (ours, theirs) = UnixStream::pair().unwrap();
     drop(theirs);
     let spec = spec(&notify_profile(&["getppid"]));
-    let (parent, child) = Launch::with_agent(program(&spec), Some(ours))
+    let (parent, child) = LaunchSeccomp::with_agent(program(&spec), Some(ours))
         .unwrap()
         .split();
     let pid = fork_child(move || {
@@ -162,7 +168,7 @@ fn an_agent_that_hung_up_gets_the_child_killed() {
 }
 
 /// A child that installs under a NOTIFY profile and then makes the notified call.
-fn notify_child(child: oci_seccomp_load::LaunchChild) -> nix::unistd::Pid {
+fn notify_child(child: oci_seccomp_load::LaunchSeccompChild) -> nix::unistd::Pid {
     fork_child(move || {
         set_nnp();
         if child.install().is_err() {
@@ -188,7 +194,9 @@ fn a_pid_that_is_not_a_child_is_refused_and_never_signalled() {
     let stranger: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     let spec = spec(&notify_profile(&["getppid"]));
     for wrong in [stranger, 0, -1] {
-        let (parent, child) = Launch::with_agent(program(&spec), None).unwrap().split();
+        let (parent, child) = LaunchSeccomp::with_agent(program(&spec), None)
+            .unwrap()
+            .split();
         let pid = notify_child(child);
         let err = parent.complete(wrong, state(pid)).unwrap_err();
         assert!(err.to_string().contains("fork returned"), "{wrong}: {err}");
@@ -209,7 +217,9 @@ fn another_child_of_ours_is_refused_and_never_signalled() {
         .spawn()
         .unwrap();
     let spec = spec(&notify_profile(&["getppid"]));
-    let (parent, child) = Launch::with_agent(program(&spec), None).unwrap().split();
+    let (parent, child) = LaunchSeccomp::with_agent(program(&spec), None)
+        .unwrap()
+        .split();
     let pid = notify_child(child);
     let err = parent.complete(other.id() as i32, state(pid)).unwrap_err();
     assert!(matches!(err, HandoffError::WrongChild { .. }), "{err:?}");

@@ -1,13 +1,13 @@
 //! "install allocates nothing", as a test: a counting global allocator around `install`
-//! and the child side of the composed launch (`LaunchChild::install`, after dropping the parent's part), in forked children,
-//! on the success path with and without a listener.
+//! and the child side of the composed launch (`LaunchSeccompChild::install`, after dropping
+//! the parent's part), in forked children, on the success path with and without a listener.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oci_seccomp::{compile, parse_profile, CompileOptions, Program};
 use oci_seccomp_load::install;
-use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
 
 /// Counts every allocation and reallocation of this test binary.
 struct Counting;
@@ -87,7 +87,7 @@ fn the_child_side_of_the_handoff_allocates_nothing() {
     let p = program(NOTIFY);
     // The composed API: the agent connection is made and split before the fork.
     let (agent_end, ours) = std::os::unix::net::UnixStream::pair().unwrap();
-    let (parent, child) = Launch::with_agent(p, Some(ours)).unwrap().split();
+    let (parent, child) = LaunchSeccomp::with_agent(p, Some(ours)).unwrap().split();
     // SAFETY: the child only drops the parent's part (a close), installs, reads an atomic
     // and `_exit`s.
     let pid = unsafe { libc::fork() };

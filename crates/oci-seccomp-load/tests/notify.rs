@@ -487,7 +487,7 @@ fn supervisor_killed_pending_syscall_gets_enosys() {
     value["listenerPath"] = sock.display().to_string().into();
     let spec = spec(&value.to_string());
     let program = program(&spec);
-    let listener = oci_seccomp_load::Listener::bind(&sock).unwrap();
+    let listener = oci_seccomp_load::AgentListener::bind(&sock).unwrap();
     let conn = oci_seccomp_load::connect_for_spec(&spec).unwrap().unwrap();
     let (sr, sw) = nix::unistd::pipe().unwrap();
     // The supervisor is a process: it takes one notification, reports it, and hangs.

@@ -17,12 +17,12 @@ fn identity<T>(value: T) -> T {
 fn reexported_types_are_oci_spec_types() {
     let _: fn(spec::LinuxSeccomp) -> oci_seccomp_load::LinuxSeccomp = identity;
     let _: fn(oci_seccomp_load::LinuxSeccomp) -> spec::LinuxSeccomp = identity;
-    let _: fn(spec::ContainerProcessState) -> oci_seccomp_load::listener::ContainerProcessState =
+    let _: fn(spec::ContainerProcessState) -> oci_seccomp_load::protocol::ContainerProcessState =
         identity;
-    let _: fn(oci_seccomp_load::listener::ContainerProcessState) -> spec::ContainerProcessState =
+    let _: fn(oci_seccomp_load::protocol::ContainerProcessState) -> spec::ContainerProcessState =
         identity;
-    let _: fn(spec::State) -> oci_seccomp_load::listener::State = identity;
-    let _: fn(oci_seccomp_load::listener::State) -> spec::State = identity;
+    let _: fn(spec::State) -> oci_seccomp_load::protocol::State = identity;
+    let _: fn(oci_seccomp_load::protocol::State) -> spec::State = identity;
     let _: fn(spec::ContainerState) -> oci_seccomp_load::ContainerState = identity;
     let _: fn(oci_seccomp_load::ContainerState) -> spec::ContainerState = identity;
 }

@@ -8,8 +8,10 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use common::*;
-use oci_seccomp_load::listener::{process_state, ContainerProcessState, ContainerState};
-use oci_seccomp_load::{connect_for_spec, connect_listener, send_state, HandoffError, Listener};
+use oci_seccomp_load::{
+    connect_for_spec, connect_listener, send_state, AgentListener, HandoffError,
+};
+use oci_seccomp_load::{process_state, ContainerProcessState, ContainerState};
 
 fn sample_state() -> ContainerProcessState {
     let mut ann = std::collections::BTreeMap::new();
@@ -141,7 +143,7 @@ fn send_raw(path: &std::path::Path, data: &[u8], fds: &[i32]) {
 /// ends see EPIPE).
 fn bad_message(data: Vec<u8>, nfds: usize, want: &str) {
     let sock = unique_path("bad.sock");
-    let listener = Listener::bind(&sock).unwrap();
+    let listener = AgentListener::bind(&sock).unwrap();
     let mut writers = Vec::new();
     let mut readers = Vec::new();
     for _ in 0..nfds {
@@ -228,7 +230,7 @@ fn missing_listener_path_fails_before_the_workload() {
 #[test]
 fn abstract_listener_works() {
     let name = format!("@oci-seccomp-load-abstract-{}", std::process::id());
-    let listener = Listener::bind(&name).unwrap();
+    let listener = AgentListener::bind(&name).unwrap();
     let conn = connect_listener(&name).unwrap();
     let devnull = std::fs::File::open("/dev/null").unwrap();
     send_state(&conn, &sample_state(), devnull.as_fd()).unwrap();
@@ -240,7 +242,7 @@ fn abstract_listener_works() {
 #[test]
 fn listener_path_without_notify_rule_makes_no_connection() {
     let sock = unique_path("unused.sock");
-    let listener = Listener::bind(&sock).unwrap();
+    let listener = AgentListener::bind(&sock).unwrap();
     let s = spec(&format!(
         r#"{{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"{}",
             "syscalls":[{{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}}]}}"#,

@@ -11,7 +11,7 @@ use nix::sys::wait::WaitStatus;
 use oci_seccomp::trace::route_denials;
 use oci_seccomp::Cause;
 use oci_seccomp::{Action, CompileOptions, Profile};
-use oci_seccomp_load::launch::{Delivery, Launch};
+use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
 use oci_seccomp_load::trace::{Agent, AgentError, Event, Mode, Taken, Tracer};
 use oci_seccomp_load::{process_state, ContainerState, NotifyFd};
 use serial_test::serial;
@@ -55,7 +55,7 @@ fn launch_routed(
     routed: oci_seccomp::Program,
     workload: impl FnOnce() -> i32,
 ) -> (nix::unistd::Pid, std::os::fd::OwnedFd) {
-    let (parent, child) = Launch::with_agent(routed, None)
+    let (parent, child) = LaunchSeccomp::with_agent(routed, None)
         .unwrap()
         .with_timeout(DEADLINE)
         .split();
@@ -199,7 +199,7 @@ fn without_the_agent_the_workload_cannot_take_over_its_denials() {
     let spec = spec(PROFILE);
     let original = oci_seccomp::compile(&spec, &CompileOptions::default()).unwrap();
     let routed = route_denials(&original).unwrap();
-    let (parent, child) = Launch::with_agent(routed, None)
+    let (parent, child) = LaunchSeccomp::with_agent(routed, None)
         .unwrap()
         .with_timeout(DEADLINE)
         .split();

@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use nix::sys::wait::WaitStatus;
 use oci_seccomp_load::emulate::{mkdir_for_target, MkdirOptions};
-use oci_seccomp_load::listener::{process_state, ContainerProcessState, ContainerState};
-use oci_seccomp_load::notify::{receive_message, receive_message_within, Listener};
+use oci_seccomp_load::notify::{receive_message, receive_message_within, AgentListener};
 use oci_seccomp_load::{
-    connect_listener, connect_listener_with, AllowedPeers, HandoffError, ListenerOptions,
+    connect_listener, connect_listener_with, AgentListenerOptions, AllowedPeers, HandoffError,
     NotifyError,
 };
+use oci_seccomp_load::{process_state, ContainerProcessState, ContainerState};
 use serial_test::serial;
 
 const ATTACKER: u32 = 4242;
@@ -160,7 +160,7 @@ fn attacker_sends_own_notify_fd(socket: &str, path: &Path) -> i32 {
 fn the_agent_refuses_an_unprivileged_peer_before_reading_it() {
     need_root();
     let name = abstract_name("peer");
-    let listener = Listener::bind(&name).unwrap();
+    let listener = AgentListener::bind(&name).unwrap();
     // A root-owned directory the attacker cannot write to.
     let dir = unique_path("peer-dir");
     std::fs::create_dir(&dir).unwrap();
@@ -198,17 +198,17 @@ fn the_agent_refuses_an_unprivileged_peer_before_reading_it() {
 fn a_socket_file_is_private_whatever_the_umask() {
     let path = unique_path("mode.sock");
     let old = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    let l = Listener::bind(&path);
+    let l = AgentListener::bind(&path);
     nix::sys::stat::umask(old);
     let l = l.unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
     drop(l);
-    let opts = ListenerOptions {
+    let opts = AgentListenerOptions {
         mode: 0o660,
         group: Some(ATTACKER),
-        ..ListenerOptions::default()
+        ..AgentListenerOptions::default()
     };
-    let l = Listener::bind_with(&path, opts).unwrap();
+    let l = AgentListener::bind_with(&path, opts).unwrap();
     let m = std::fs::metadata(&path).unwrap();
     assert_eq!((m.mode() & 0o777, m.gid()), (0o660, ATTACKER));
     drop(l);

@@ -8,7 +8,7 @@
 //! needed); a NOTIFY rule needs a `listenerPath` in the profile and an agent there.
 
 use oci_seccomp_runtime::{
-    compile, connect_listener, CachePolicy, LaunchOptions, LaunchPlan, Launcher,
+    compile_cached, connect_for_plan, CachePolicy, LaunchOptions, LaunchPlan, Launcher,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,10 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. The pure step: every refusal happens here.
     let plan = LaunchPlan::from_command(Some(spec), &opts)?;
     // 2. Connect to the agent early, compile in the parent.
-    let listener = connect_listener(&plan, &Default::default())?;
+    let listener = connect_for_plan(&plan, &Default::default())?;
     let program = plan
         .seccomp()
-        .map(|s| compile(s, &CachePolicy::Off))
+        .map(|s| compile_cached(s, &CachePolicy::Off))
         .transpose()?;
     // 3. Fork, run the child's steps, exec, hand the notify fd over, wait.
     let exit = Launcher::new(plan, program, listener)?.run()?;

@@ -1,9 +1,10 @@
 //! The child's work, after `fork`: a short list of single-purpose steps, each with its own
-//! `Copy` error ([`crate::report`]), run in the order of docs/security.md ("Launcher").
+//! `Copy` error ([`crate::child_message`]), run in the order of [`Step::order`] (docs/security.md,
+//! "Launcher").
 //!
 //! **Async-signal safety.** The parent forks while single-threaded (`Launcher::run` checks
 //! it and refuses otherwise), so the child may call anything, but the steps from [`Step::Privileges`](crate::Step::Privileges) on make no
-//! heap allocation (a filter may be in, and a failure is reported with a fixed-size record):
+//! heap allocation (a filter may be in, and a failure is sent as a fixed-size message):
 //! every C string, pointer array and scratch buffer is made before `fork`. The mount steps
 //! do not allocate either (paths are the plan's C strings or stack buffers).
 
@@ -15,16 +16,16 @@ use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::signal::{SigHandler, Signal};
 use nix::sys::stat::Mode;
-use oci_seccomp_load::LaunchChild;
+use oci_seccomp_load::LaunchSeccompChild;
 use rustix::thread::CapabilitySet;
 
+use crate::child_message::{
+    At, CapabilityOp, ChildMessage, ExecError, Failed, IdentityOp, InstallError, KeyringError,
+    MountError, MountOp, NamespaceError, NoNewPrivilegesError, PathError, PrivilegeOp,
+    SessionError, Step, StepFailure, VerifyError,
+};
 use crate::container::{ContainerPlan, MountPlan, DEV_SYMLINKS};
 use crate::mounts::{self, Kind, ProcFd};
-use crate::report::{
-    At, CapabilityOp, ExecError, Failed, IdentityOp, InstallError, KeyringError, MountError,
-    MountOp, NamespaceError, NoNewPrivilegesError, PathError, PrivilegeOp, Record, SessionError,
-    StepFailure, VerifyError,
-};
 use crate::LaunchPlan;
 
 type StepResult<E> = Result<(), Failed<E>>;
@@ -57,12 +58,12 @@ impl<'a> ChildContext<'a> {
     }
 }
 
-fn send(report: BorrowedFd<'_>, r: &Record) {
+fn send(to_parent: BorrowedFd<'_>, r: &ChildMessage) {
     let bytes = r.to_bytes();
     // One write of 16 bytes (< PIPE_BUF): all or nothing. A parent that is gone cannot be
     // told anything.
     loop {
-        match nix::unistd::write(report, &bytes) {
+        match nix::unistd::write(to_parent, &bytes) {
             Err(Errno::EINTR) => continue,
             _ => return,
         }
@@ -70,53 +71,106 @@ fn send(report: BorrowedFd<'_>, r: &Record) {
 }
 
 /// Reports `f` to the parent and exits 1.
-fn fail(report: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
-    send(report, &f.into().to_record());
+fn fail(to_parent: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
+    send(to_parent, &f.into().to_message());
     // SAFETY: _exit is async-signal-safe and always sound; it runs no destructors or atexit
     // handlers, which must not run in a forked child.
     unsafe { libc::_exit(1) }
 }
 
-/// The child, after fork. Never returns.
-pub(crate) fn run(ctx: &mut ChildContext<'_>, end: Option<&LaunchChild>, report: OwnedFd) -> ! {
-    let report = report.as_fd();
+/// The child, after fork: runs the steps of [`Step::order`] that apply to the plan, in
+/// that order ([`for_each_step`]), and reports the first failure. Never returns.
+pub(crate) fn run(
+    ctx: &mut ChildContext<'_>,
+    end: Option<&LaunchSeccompChild>,
+    to_parent: OwnedFd,
+) -> ! {
+    let to_parent = to_parent.as_fd();
     let plan = ctx.plan;
-    session().unwrap_or_else(|e| fail(report, e));
-    if let Some(c) = &plan.container {
-        keyring().unwrap_or_else(|e| fail(report, e));
-        namespaces(c).unwrap_or_else(|e| fail(report, e));
-        rootfs_and_mounts(c).unwrap_or_else(|e| fail(report, e));
-        masked_and_readonly_paths(c).unwrap_or_else(|e| fail(report, e));
-        // Bounding set, ambient set and groups before any filter can fake their results.
-        privileges(c).unwrap_or_else(|e| fail(report, e));
+    let (argv, envp, groups) = (&ctx.argv, &ctx.envp, &mut ctx.groups);
+    let done = for_each_step(
+        plan.nnp,
+        plan.container.is_some(),
+        ctx.verify_after_filter,
+        |step| run_step(step, plan, end, to_parent, argv, envp, groups),
+    );
+    match done {
+        Err(failure) => fail(to_parent, failure),
+        // Every order ends with `exec`, which returns only when it failed.
+        Ok(()) => fail(to_parent, Failed::plain(ExecError)),
     }
-    if !plan.nnp {
-        // No NNP: install before the capabilities are dropped (needs CAP_SYS_ADMIN).
-        seccomp(end, report).unwrap_or_else(|e| fail(report, e));
+}
+
+/// Whether `step` applies to a plan: the container's steps only with a container (a plain
+/// command gets a session, its filter, no-new-privileges and `exec`); [`Step::Verify`]
+/// with no-new-privileges (no filter is in yet, so what is read back is what the kernel
+/// did), or without it when the filter was in while the identity was set and could have
+/// faked those calls (`verify_after_filter`: the plan made sure the reading calls are
+/// allowed, and the workload starts with the planned identity or not at all).
+fn applies(step: Step, nnp: bool, container: bool, verify_after_filter: bool) -> bool {
+    match step {
+        Step::Session | Step::Seccomp | Step::NoNewPrivileges | Step::Exec => true,
+        Step::Verify => container && (nnp || verify_after_filter),
+        Step::Keyring
+        | Step::Namespaces
+        | Step::RootfsAndMounts
+        | Step::MaskedAndReadonlyPaths
+        | Step::Privileges
+        | Step::Identity
+        | Step::Capabilities => container,
     }
-    if let Some(c) = &plan.container {
-        identity(c).unwrap_or_else(|e| fail(report, e));
-        capabilities(c).unwrap_or_else(|e| fail(report, e));
-    }
-    if plan.nnp {
-        no_new_privileges().unwrap_or_else(|e| fail(report, e));
-        // No filter is in yet, so what is read back is what the kernel did; nothing can
-        // change the identity or clear no-new-privileges after this point.
-        if let Some(c) = &plan.container {
-            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(report, e));
+}
+
+/// Calls `run_step` with each step of [`Step::order`]`(nnp)` that [`applies`], in that
+/// order, and stops at the first error. [`run`] runs the child's steps through it; the
+/// tests record the order it takes.
+pub(crate) fn for_each_step<E>(
+    nnp: bool,
+    container: bool,
+    verify_after_filter: bool,
+    mut run_step: impl FnMut(Step) -> Result<(), E>,
+) -> Result<(), E> {
+    for &step in Step::order(nnp) {
+        if applies(step, nnp, container, verify_after_filter) {
+            run_step(step)?;
         }
-        // NNP: install as late as possible before exec.
-        seccomp(end, report).unwrap_or_else(|e| fail(report, e));
-    } else if ctx.verify_after_filter {
-        // The filter was in while the identity was set and could have faked those calls
-        // (the plan made sure the reading calls are allowed): the workload starts with the
-        // planned identity or not at all.
-        if let Some(c) = &plan.container {
-            verify(c, &mut ctx.groups).unwrap_or_else(|e| fail(report, e));
-        }
     }
-    let e = exec(plan, &ctx.argv, &ctx.envp);
-    fail(report, e)
+    Ok(())
+}
+
+/// Runs one step: the function named after it.
+fn run_step(
+    step: Step,
+    plan: &LaunchPlan,
+    end: Option<&LaunchSeccompChild>,
+    to_parent: BorrowedFd<'_>,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    groups: &mut [libc::gid_t],
+) -> Result<(), StepFailure> {
+    // The container's steps run only with a container ([`applies`]).
+    let in_container = |f: &dyn Fn(&ContainerPlan) -> Result<(), StepFailure>| {
+        plan.container.as_ref().map_or(Ok(()), f)
+    };
+    match step {
+        Step::Session => session().map_err(Into::into),
+        Step::Keyring => keyring().map_err(Into::into),
+        Step::Namespaces => in_container(&|c| namespaces(c).map_err(Into::into)),
+        Step::RootfsAndMounts => in_container(&|c| rootfs_and_mounts(c).map_err(Into::into)),
+        Step::MaskedAndReadonlyPaths => {
+            in_container(&|c| masked_and_readonly_paths(c).map_err(Into::into))
+        }
+        Step::Privileges => in_container(&|c| privileges(c).map_err(Into::into)),
+        Step::Seccomp => seccomp(end, to_parent).map_err(Into::into),
+        Step::Identity => in_container(&|c| identity(c).map_err(Into::into)),
+        Step::Capabilities => in_container(&|c| capabilities(c).map_err(Into::into)),
+        Step::NoNewPrivileges => no_new_privileges().map_err(Into::into),
+        Step::Verify => match &plan.container {
+            Some(c) => verify(c, groups).map_err(Into::into),
+            None => Ok(()),
+        },
+        Step::Exec => Err(exec(plan, argv, envp).into()),
+    }
 }
 
 /// [`Step::Session`](crate::Step::Session): a new session (as runc and crun: `kill(0, sig)`
@@ -365,7 +419,7 @@ fn enter_root(c: &ContainerPlan) -> StepResult<MountError> {
 /// container's root (nothing of the host is reachable any more).
 fn masked_and_readonly_paths(c: &ContainerPlan) -> StepResult<PathError> {
     let err = |i: usize| {
-        move |(op, e): (crate::report::PathOp, Errno)| {
+        move |(op, e): (crate::child_message::PathOp, Errno)| {
             Failed::with(
                 At {
                     op,
@@ -398,7 +452,7 @@ fn io(e: rustix::io::Errno) -> i32 {
 /// [`Step::Privileges`](crate::Step::Privileges): drop the bounding set, clear the ambient
 /// set and set the additional groups, before any filter, so that no profile can fake their
 /// results (a rule returning `ERRNO(0)` for `prctl` or `setgroups`).
-fn privileges(c: &ContainerPlan) -> StepResult<crate::report::PrivilegeError> {
+fn privileges(c: &ContainerPlan) -> StepResult<crate::child_message::PrivilegeError> {
     let err = |op, detail: u32, errno| Failed {
         error: At { op, detail },
         errno,
@@ -421,10 +475,13 @@ fn privileges(c: &ContainerPlan) -> StepResult<crate::report::PrivilegeError> {
 }
 
 /// [`Step::Seccomp`](crate::Step::Seccomp): tell the parent to start taking the fd, then
-/// install and hand it over ([`LaunchChild::install`], which allocates nothing).
-fn seccomp(end: Option<&LaunchChild>, report: BorrowedFd<'_>) -> StepResult<InstallError> {
+/// install and hand it over ([`LaunchSeccompChild::install`], which allocates nothing).
+fn seccomp(
+    end: Option<&LaunchSeccompChild>,
+    to_parent: BorrowedFd<'_>,
+) -> StepResult<InstallError> {
     if let Some(end) = end {
-        send(report, &Record::INSTALLING);
+        send(to_parent, &ChildMessage::INSTALLING);
         end.install().map_err(|_| Failed::plain(InstallError))?;
     }
     Ok(())
@@ -432,7 +489,7 @@ fn seccomp(end: Option<&LaunchChild>, report: BorrowedFd<'_>) -> StepResult<Inst
 
 /// [`Step::Identity`](crate::Step::Identity): working directory, rlimits, group and user
 /// ids (capabilities kept across the uid change for the next step).
-fn identity(c: &ContainerPlan) -> StepResult<crate::report::IdentityError> {
+fn identity(c: &ContainerPlan) -> StepResult<crate::child_message::IdentityError> {
     let err = |op, detail: usize| {
         move |e: Errno| {
             Failed::with(
@@ -460,7 +517,7 @@ fn identity(c: &ContainerPlan) -> StepResult<crate::report::IdentityError> {
 
 /// [`Step::Capabilities`](crate::Step::Capabilities): the effective, permitted and
 /// inheritable sets, then the ambient ones.
-fn capabilities(c: &ContainerPlan) -> StepResult<crate::report::CapabilityError> {
+fn capabilities(c: &ContainerPlan) -> StepResult<crate::child_message::CapabilityError> {
     let sets = rustix::thread::CapabilitySets {
         effective: CapabilitySet::from_bits_retain(c.caps.effective),
         permitted: CapabilitySet::from_bits_retain(c.caps.permitted),
@@ -657,5 +714,72 @@ fn exec(
         } else {
             first_err
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Step::*;
+
+    /// The steps [`run`]'s loop takes for a plan, in the order it takes them.
+    fn taken(nnp: bool, container: bool, verify_after_filter: bool) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for_each_step::<()>(nnp, container, verify_after_filter, |s| {
+            steps.push(s);
+            Ok(())
+        })
+        .unwrap();
+        steps
+    }
+
+    #[test]
+    fn the_child_takes_its_steps_in_the_order_of_the_data() {
+        // A container where every step applies: exactly the data.
+        assert_eq!(taken(true, true, false), Step::ORDER_WITH_NO_NEW_PRIVILEGES);
+        assert_eq!(taken(true, true, true), Step::ORDER_WITH_NO_NEW_PRIVILEGES);
+        assert_eq!(
+            taken(false, true, true),
+            Step::ORDER_WITHOUT_NO_NEW_PRIVILEGES
+        );
+        // Steps that do not apply are left out; the others keep the data's order.
+        assert_eq!(
+            taken(false, true, false),
+            [
+                Session,
+                Keyring,
+                Namespaces,
+                RootfsAndMounts,
+                MaskedAndReadonlyPaths,
+                Privileges,
+                Seccomp,
+                Identity,
+                Capabilities,
+                Exec
+            ]
+        );
+        for vaf in [false, true] {
+            assert_eq!(
+                taken(true, false, vaf),
+                [Session, NoNewPrivileges, Seccomp, Exec]
+            );
+            assert_eq!(taken(false, false, vaf), [Session, Seccomp, Exec]);
+        }
+    }
+
+    #[test]
+    fn a_failed_step_ends_the_run() {
+        let mut steps = Vec::new();
+        let r = for_each_step(false, true, true, |s| {
+            steps.push(s);
+            if s == Seccomp {
+                Err(s)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(r, Err(Seccomp));
+        assert_eq!(steps.last(), Some(&Seccomp));
+        assert!(!steps.contains(&Identity));
     }
 }

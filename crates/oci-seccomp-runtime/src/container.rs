@@ -21,8 +21,7 @@ use nix::sys::resource::Resource;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::error::{PlanError, MAX_ID};
-use crate::plan::cstring;
+use crate::error::{cstring, PlanError, MAX_ID};
 
 /// One mount to make inside the rootfs.
 #[derive(Debug)]

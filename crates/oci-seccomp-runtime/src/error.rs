@@ -1,12 +1,21 @@
 //! The two errors of a launch: [`PlanError`] (the bundle or command line is refused, before
 //! anything touches the system) and [`LaunchError`] (something failed while running it).
 
+use std::ffi::CString;
 use std::path::PathBuf;
 
-use crate::report::StepFailure;
+use crate::child_message::StepFailure;
 
 /// Largest uid or gid accepted (as runc): 2^31 - 1.
 pub(crate) const MAX_ID: u32 = i32::MAX as u32;
+
+/// `s` as a C string for the child, or [`PlanError::Nul`] naming `field` when it holds a
+/// NUL byte.
+pub(crate) fn cstring(field: &str, s: &[u8]) -> Result<CString, PlanError> {
+    CString::new(s).map_err(|_| PlanError::Nul {
+        field: field.to_string(),
+    })
+}
 
 /// Why a bundle or command line cannot become a [`LaunchPlan`](crate::LaunchPlan). Every
 /// variant that comes from a field of config.json names it ([`PlanError::field`]).
@@ -452,7 +461,7 @@ impl LaunchError {
 /// destination, the path, the command).
 #[derive(Debug, Clone)]
 pub struct ChildFailure {
-    /// The record the child sent.
+    /// The failure the child sent.
     pub failure: StepFailure,
     /// What the step was doing, in words.
     pub message: String,

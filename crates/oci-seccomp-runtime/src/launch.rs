@@ -1,28 +1,21 @@
-//! Running a plan: fork, the child's steps, the handoff, the child's reports, the wait.
+//! Running a plan: fork, the child's steps, the handoff, the child's messages, the wait.
 
 use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 
 use nix::unistd::ForkResult;
 use oci_seccomp::Program;
 
 use crate::child::{self, ChildContext};
+use crate::child_message::{
+    CapabilityOp, ChildError, ChildMessage, IdentityOp, MountOp, NamespaceError,
+    NoNewPrivilegesError, PathOp, PrivilegeOp, SessionError, StepFailure, VerifyError,
+};
 use crate::container::{DEFAULT_DEVICES, DEV_SYMLINKS};
 use crate::error::{ChildFailure, LaunchError, PlanError};
-use crate::report::{
-    CapabilityOp, ChildError, IdentityOp, MountOp, NamespaceError, NoNewPrivilegesError, PathOp,
-    PrivilegeOp, Record, SessionError, StepFailure, VerifyError,
-};
-use crate::seccomp::Handoff;
+use crate::seccomp::{Handoff, NotifyHandler};
 use crate::supervisor::{Exit, Supervisor};
 use crate::LaunchPlan;
-
-/// What a launcher does with a notify fd that no agent connection takes: it gets the fd
-/// in the parent as soon as the child installed its filter, and must answer (or hand on)
-/// the child's notifications from then on — typically from a thread it starts here, such
-/// as a [`Tracer`](oci_seccomp_load::trace::Tracer)'s.
-pub type NotifyHandler = Box<dyn FnOnce(OwnedFd) + Send>;
 
 /// A plan with its compiled program and agent connection, ready to run.
 pub struct Launcher {
@@ -47,7 +40,7 @@ impl std::fmt::Debug for Launcher {
 
 impl Launcher {
     /// Pairs `plan` with the `program` compiled from [`LaunchPlan::seccomp`] (`None`: no
-    /// filter) and the agent connection from [`connect_listener`](crate::connect_listener).
+    /// filter) and the agent connection from [`connect_for_plan`](crate::connect_for_plan).
     ///
     /// # Errors
     ///
@@ -200,18 +193,18 @@ impl Launcher {
         handoff.forked();
         let supervisor = Supervisor::new(child);
 
-        let mut reports = std::fs::File::from(rd);
+        let mut messages = std::fs::File::from(rd);
         let mut error: Option<LaunchError> = None;
-        let mut buf = [0u8; Record::SIZE];
-        while reports.read_exact(&mut buf).is_ok() {
-            let record = Record::from_bytes(&buf);
-            if record == Record::INSTALLING {
+        let mut buf = [0u8; ChildMessage::SIZE];
+        while messages.read_exact(&mut buf).is_ok() {
+            let message = ChildMessage::from_bytes(&buf);
+            if message == ChildMessage::INSTALLING {
                 if let Err(e) = handoff.receive(plan, child, &mut self.on_notify_fd) {
                     error.get_or_insert(e);
                 }
                 continue;
             }
-            let Some(failure) = StepFailure::from_record(&record) else {
+            let Some(failure) = StepFailure::from_message(&message) else {
                 continue;
             };
             // The handoff's words are the most precise for a failed install; for every other

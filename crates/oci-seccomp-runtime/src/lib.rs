@@ -11,44 +11,59 @@
 //! 1. [`LaunchPlan::from_bundle`] / [`LaunchPlan::from_command`]: the pure step. Every
 //!    refusal of docs/security.md ("Launcher") is a [`PlanError`] naming the config.json
 //!    field; nothing touches the system. Unit-tested without root.
-//! 2. [`compile`] the plan's profile and [`connect_listener`] to its agent (early: an agent
+//! 2. [`compile_cached`] the plan's profile and [`connect_for_plan`] to its agent (early: an agent
 //!    that is not there fails the start before anything runs), then [`Launcher::new`].
 //! 3. [`Launcher::run`]: fork; the child runs its [`Step`]s, each a function with its own
-//!    `Copy` error, and reports a failure as a fixed-size [`Record`]; the parent takes the
+//!    `Copy` error, and tells the parent of a failure with a fixed-size [`ChildMessage`]; the parent takes the
 //!    notify fd, forwards signals and maps the exit status ([`Supervisor`], [`Exit`]).
 //!
 //! ```no_run
-//! use oci_seccomp_runtime::{compile, connect_listener, CachePolicy, LaunchOptions, LaunchPlan, Launcher};
+//! use oci_seccomp_runtime::{
+//!     compile_cached, connect_for_plan, CachePolicy, LaunchOptions, LaunchPlan, Launcher,
+//! };
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let plan = LaunchPlan::from_bundle("bundle".as_ref(), &LaunchOptions::default())?;
-//! let listener = connect_listener(&plan, &Default::default())?;
-//! let program = plan.seccomp().map(|s| compile(s, &CachePolicy::Default)).transpose()?;
+//! let listener = connect_for_plan(&plan, &Default::default())?;
+//! let program = plan
+//!     .seccomp()
+//!     .map(|s| compile_cached(s, &CachePolicy::Default))
+//!     .transpose()?;
 //! let exit = Launcher::new(plan, program, listener)?.run()?;
 //! std::process::exit(exit.code().into());
 //! # }
 //! ```
 
 mod child;
+mod child_message;
 mod config;
 mod container;
 mod error;
 mod launch;
 mod mounts;
 mod plan;
-mod report;
 mod seccomp;
 mod supervisor;
 
-pub use error::{ChildFailure, LaunchError, PlanError};
-pub use launch::{Launcher, NotifyHandler};
-pub use plan::{LaunchOptions, LaunchPlan};
-pub use report::{
-    At, CapabilityError, CapabilityOp, ChildError, ExecError, Failed, IdentityError, IdentityOp,
-    InstallError, KeyringError, MountError, MountOp, NamespaceError, NoNewPrivilegesError,
-    PathError, PathOp, PrivilegeError, PrivilegeOp, Record, SessionError, Step, StepFailure,
-    VerifyError,
+#[deprecated(note = "renamed to ChildMessage (what the child tells the parent)")]
+pub use child_message::ChildMessage as Record;
+pub use child_message::{
+    At, CapabilityError, CapabilityOp, ChildError, ChildMessage, ExecError, Failed, IdentityError,
+    IdentityOp, InstallError, KeyringError, MountError, MountOp, NamespaceError,
+    NoNewPrivilegesError, PathError, PathOp, PrivilegeError, PrivilegeOp, SessionError, Step,
+    StepFailure, VerifyError,
 };
-pub use seccomp::{compile, connect_listener, default_cache_dir, CachePolicy};
+pub use error::{ChildFailure, LaunchError, PlanError};
+pub use launch::Launcher;
+pub use plan::{LaunchOptions, LaunchPlan};
+#[deprecated(note = "renamed to compile_cached (oci_seccomp::compile is the compiler)")]
+pub use seccomp::compile_cached as compile;
+#[deprecated(
+    note = "renamed to connect_for_plan (oci_seccomp_load::connect_listener connects to a path)"
+)]
+pub use seccomp::connect_for_plan as connect_listener;
+pub use seccomp::{
+    compile_cached, connect_for_plan, default_cache_dir, CachePolicy, NotifyHandler,
+};
 pub use supervisor::{Exit, Supervisor};
 
 #[cfg(test)]

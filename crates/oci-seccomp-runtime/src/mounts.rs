@@ -13,7 +13,7 @@ use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 use nix::sys::statvfs::FsFlags;
 
-use crate::report::MountOp;
+use crate::child_message::MountOp;
 
 /// What the last component of a mount destination must be.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -204,8 +204,8 @@ pub(crate) fn check_place(fd: &OwnedFd, expected: &CStr) -> Result<(), (MountOp,
 
 /// readonlyPaths (as runc): bind the path on itself and remount it read-only, keeping its
 /// other flags (nosuid, nodev, noexec, atime). A path that does not exist is skipped.
-pub(crate) fn readonly_path(p: &CStr) -> Result<(), (crate::report::PathOp, Errno)> {
-    use crate::report::PathOp;
+pub(crate) fn readonly_path(p: &CStr) -> Result<(), (crate::child_message::PathOp, Errno)> {
+    use crate::child_message::PathOp;
     match mount(Some(p), p, None, MsFlags::MS_BIND | MsFlags::MS_REC, None) {
         Err(Errno::ENOENT) => return Ok(()),
         Err(e) => return Err((PathOp::ReadonlyBind, e)),
@@ -215,8 +215,8 @@ pub(crate) fn readonly_path(p: &CStr) -> Result<(), (crate::report::PathOp, Errn
 }
 
 /// The container's /dev/null must be the null device before anything is masked with it.
-pub(crate) fn check_dev_null() -> Result<(), (crate::report::PathOp, Errno)> {
-    use crate::report::PathOp;
+pub(crate) fn check_dev_null() -> Result<(), (crate::child_message::PathOp, Errno)> {
+    use crate::child_message::PathOp;
     match nix::sys::stat::stat(c"/dev/null") {
         Ok(st)
             if st.st_mode & libc::S_IFMT == libc::S_IFCHR
@@ -232,8 +232,8 @@ pub(crate) fn check_dev_null() -> Result<(), (crate::report::PathOp, Errno)> {
 
 /// maskedPaths (as runc): /dev/null over a file, a read-only empty tmpfs over a
 /// directory. A path that does not exist is skipped.
-pub(crate) fn mask_path(p: &CStr) -> Result<(), (crate::report::PathOp, Errno)> {
-    use crate::report::PathOp;
+pub(crate) fn mask_path(p: &CStr) -> Result<(), (crate::child_message::PathOp, Errno)> {
+    use crate::child_message::PathOp;
     let st = match nix::sys::stat::stat(p) {
         Ok(st) => st,
         Err(Errno::ENOENT) => return Ok(()),

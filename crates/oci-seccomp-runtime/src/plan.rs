@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use oci_seccomp::{LinuxSeccomp, Program};
 
 use crate::container::ContainerPlan;
-use crate::error::PlanError;
+use crate::error::{cstring, PlanError};
 
 /// What the caller adds to or overrides in a bundle or command line.
 #[derive(Debug, Clone, Default)]
@@ -58,12 +58,6 @@ pub struct LaunchPlan {
     pub(crate) bundle: PathBuf,
     pub(crate) id: String,
     pub(crate) annotations: BTreeMap<String, String>,
-}
-
-pub(crate) fn cstring(field: &str, s: &[u8]) -> Result<CString, PlanError> {
-    CString::new(s).map_err(|_| PlanError::Nul {
-        field: field.to_string(),
-    })
 }
 
 /// The paths `execve` is tried with: `arg0` itself if it has a `/`, else each `PATH`
@@ -288,7 +282,9 @@ impl LaunchPlan {
             if let Some(m) = &opts.listener_metadata {
                 spec.set_listener_metadata(Some(m.clone()));
             }
-            if oci_seccomp_load::listener::has_notify_rule(spec) && spec.listener_path().is_none() {
+            if oci_seccomp_load::agent_client::has_notify_rule(spec)
+                && spec.listener_path().is_none()
+            {
                 return Err(PlanError::NotifyWithoutListener);
             }
         }

@@ -1,11 +1,12 @@
 //! The profile's side of a launch: compiling (through the on-disk cache), connecting to the
 //! seccomp agent early, and the notify-fd handoff around `fork`.
 //!
-//! The handoff is `oci-seccomp-load`'s composed [`Launch`] (docs/design.md §3): connect to
+//! The handoff is `oci-seccomp-load`'s composed [`LaunchSeccomp`] (docs/design.md §3): connect to
 //! the listener before anything runs, make the handoff channel, fork, install in the child
 //! (safe with NOTIFY on any syscall), take the fd in the parent, send it with the container
 //! state to the agent, close our copies, and kill the child if any of that fails.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
@@ -13,11 +14,18 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use oci_seccomp::{Cache, CacheError, CompileError, CompileOptions, LinuxSeccomp, Program};
 use oci_seccomp_load::{
-    process_state, AllowedPeers, ContainerState, Delivery, Launch, LaunchChild, LaunchParent,
+    process_state, AllowedPeers, ContainerState, Delivery, LaunchSeccomp, LaunchSeccompChild,
+    LaunchSeccompParent,
 };
 
 use crate::error::LaunchError;
 use crate::LaunchPlan;
+
+/// What a launcher does with a notify fd that no agent connection takes: it gets the fd
+/// in the parent as soon as the child installed its filter, and must answer (or hand on)
+/// the child's notifications from then on — typically from a thread it starts here, such
+/// as a [`Tracer`](oci_seccomp_load::trace::Tracer)'s.
+pub type NotifyHandler = Box<dyn FnOnce(OwnedFd) + Send>;
 
 /// Where compiled programs are cached.
 #[derive(Debug, Clone, Default)]
@@ -47,13 +55,14 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".cache/oci-seccomp"))
 }
 
-/// Compiles `spec`, through the cache unless [`CachePolicy::Off`]; a cache problem falls
-/// back to a plain compile with a warning.
+/// Compiles `spec` with the default options, through the cache unless
+/// [`CachePolicy::Off`]; a cache problem falls back to a plain compile
+/// ([`oci_seccomp::compile`]) with a warning.
 ///
 /// # Errors
 ///
 /// The profile does not compile.
-pub fn compile(spec: &LinuxSeccomp, cache: &CachePolicy) -> Result<Program, CompileError> {
+pub fn compile_cached(spec: &LinuxSeccomp, cache: &CachePolicy) -> Result<Program, CompileError> {
     let opts = CompileOptions::default();
     let dir = match cache {
         CachePolicy::Off => None,
@@ -81,13 +90,16 @@ pub fn compile(spec: &LinuxSeccomp, cache: &CachePolicy) -> Result<Program, Comp
     oci_seccomp::compile(spec, &opts)
 }
 
-/// Connects to the plan's seccomp agent (`listenerPath`), if it has one: an agent that is
-/// not there, or not trusted by `allowed`, fails the start before anything runs.
+/// Connects to the plan's seccomp agent (`listenerPath`) when its profile needs one:
+/// `oci-seccomp-load`'s [`connect_for_spec_with`](oci_seccomp_load::connect_for_spec_with)
+/// for the plan's profile (`Ok(None)` without a profile, a `listenerPath` or a NOTIFY
+/// rule). An agent that is not there, or not trusted by `allowed`, fails the start before
+/// anything runs.
 ///
 /// # Errors
 ///
 /// [`LaunchError::Listener`].
-pub fn connect_listener(
+pub fn connect_for_plan(
     plan: &LaunchPlan,
     allowed: &AllowedPeers,
 ) -> Result<Option<UnixStream>, LaunchError> {
@@ -99,17 +111,17 @@ pub fn connect_listener(
     }
 }
 
-/// The handoff around `fork`: `oci-seccomp-load`'s composed [`Launch`], with the container
+/// The handoff around `fork`: `oci-seccomp-load`'s composed [`LaunchSeccomp`], with the container
 /// state this launcher sends and its refusal of a notify fd nobody would answer.
 pub(crate) struct Handoff {
-    parent: Option<LaunchParent>,
-    child: Option<LaunchChild>,
+    parent: Option<LaunchSeccompParent>,
+    child: Option<LaunchSeccompChild>,
     metadata: String,
 }
 
 impl Handoff {
     /// Before `fork`: the channel, if there is a program to install; `listener` is the
-    /// agent connection made early by [`connect_listener`].
+    /// agent connection made early by [`connect_for_plan`].
     pub(crate) fn new(
         plan: &LaunchPlan,
         program: Option<Program>,
@@ -117,7 +129,7 @@ impl Handoff {
     ) -> Result<Self, LaunchError> {
         let (parent, child) = match program {
             Some(p) => {
-                let (parent, child) = Launch::with_agent(p, listener)
+                let (parent, child) = LaunchSeccomp::with_agent(p, listener)
                     .map_err(LaunchError::Handoff)?
                     .split();
                 (Some(parent), Some(child))
@@ -136,7 +148,7 @@ impl Handoff {
     }
 
     /// The child's part (used in the child only).
-    pub(crate) fn child_part(&self) -> Option<&LaunchChild> {
+    pub(crate) fn child_part(&self) -> Option<&LaunchSeccompChild> {
         self.child.as_ref()
     }
 
@@ -146,13 +158,13 @@ impl Handoff {
     }
 
     /// The child is about to install: take its notify fd and send it with the container
-    /// state to the agent ([`LaunchParent::complete`], which kills the child when that
+    /// state to the agent ([`LaunchSeccompParent::complete`], which kills the child when that
     /// fails after the install). A notify fd with no agent to take it is refused too.
     pub(crate) fn receive(
         &mut self,
         plan: &LaunchPlan,
         child: Pid,
-        on_notify_fd: &mut Option<crate::launch::NotifyHandler>,
+        on_notify_fd: &mut Option<NotifyHandler>,
     ) -> Result<(), LaunchError> {
         let Some(parent) = self.parent.take() else {
             return Ok(());
@@ -183,7 +195,7 @@ impl Handoff {
         }
     }
 
-    /// After the child's reports: our copy of the agent connection must not outlive the
+    /// After the child's messages: our copy of the agent connection must not outlive the
     /// handoff.
     pub(crate) fn close(&mut self) {
         self.parent = None;

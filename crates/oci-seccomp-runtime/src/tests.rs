@@ -546,9 +546,9 @@ fn messages_name_the_file_and_the_component() {
     std::os::unix::fs::symlink("/etc", dir.path().join("rootfs/tmp")).unwrap();
     std::fs::write(&cfg, v.to_string()).unwrap();
     let p = LaunchPlan::from_bundle(dir.path(), &LaunchOptions::default()).unwrap();
-    let f = crate::report::StepFailure::new(
+    let f = crate::child_message::StepFailure::new(
         crate::MountError {
-            op: crate::report::MountOp::Symlink,
+            op: crate::child_message::MountOp::Symlink,
             detail: 1,
         },
         libc::ELOOP,

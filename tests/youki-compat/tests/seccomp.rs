@@ -13,30 +13,19 @@ use youki_compat::seccomp::{initialize_seccomp, is_notify, SeccompError};
 use youki_compat::{init_seccomp, InitProcessError};
 
 /// youki's `test_utils::test_in_child_process`: runs `f` in a forked child and fails the
-/// test when it returns an error, panics or dies.
+/// test when it returns an error, panics, dies or hangs.
 fn in_child(f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-    // SAFETY: the child runs `f` and `_exit`s; it never returns into the test harness.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-            Ok(Ok(())) => 0,
-            Ok(Err(e)) => {
-                eprintln!("child: {e}");
-                1
-            }
-            Err(_) => 2,
-        };
-        // SAFETY: ends the child without running the harness's exit handlers.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-        Ok(())
-    } else {
-        Err(format!("the child failed (wait status {status:#x})"))
+    let pid = oci_seccomp_test_support::fork_child(|| match f() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("child: {e}");
+            1
+        }
+    });
+    match oci_seccomp_test_support::wait_within(pid, oci_seccomp_test_support::DEADLINE) {
+        Some(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+        Some(status) => Err(format!("the child failed ({status:?})")),
+        None => Err("the child did not finish in time (killed)".into()),
     }
 }
 

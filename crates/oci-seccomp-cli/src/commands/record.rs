@@ -143,7 +143,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         items => ArgSelection::parse(items.iter().map(String::as_str))
             .map_err(|e| CliError::usage(format!("--args {e}")))?,
     };
-    let Launch {
+    let RecordTarget {
         plan,
         bundle_base,
         future_nnp,
@@ -162,7 +162,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     };
     if base
         .as_ref()
-        .is_some_and(oci_seccomp_load::listener::has_notify_rule)
+        .is_some_and(oci_seccomp_load::agent_client::has_notify_rule)
     {
         return Err(CliError::problem(
             "cannot record on this base: it has SCMP_ACT_NOTIFY rules for its own agent, and \
@@ -240,7 +240,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
 }
 
 /// The recording's launch plan, with what it tells of the profile's future use.
-struct Launch {
+struct RecordTarget {
     plan: LaunchPlan,
     /// The bundle's linux.seccomp: the base when `--base` does not give one.
     bundle_base: Option<LinuxSeccomp>,
@@ -251,7 +251,7 @@ struct Launch {
 
 /// The plan of the bundle or of the command, with no-new-privileges where it is the only
 /// way to install the recording filter.
-fn plan(args: &RecordArgs) -> CliResult<Launch> {
+fn plan(args: &RecordArgs) -> CliResult<RecordTarget> {
     let mut opts = LaunchOptions::command(args.command.clone());
     opts.no_new_privs = args.no_new_privs;
     opts.id = args.id.clone();
@@ -262,7 +262,7 @@ fn plan(args: &RecordArgs) -> CliResult<Launch> {
         .map_err(plan_error)?;
         let bundle_base = plan.seccomp().cloned();
         let nnp = plan.no_new_privileges() && !forced;
-        return Ok(Launch {
+        return Ok(RecordTarget {
             plan,
             bundle_base,
             future_nnp: Some(nnp),
@@ -276,7 +276,7 @@ fn plan(args: &RecordArgs) -> CliResult<Launch> {
         LaunchPlan::from_command(None, o)
     })
     .map_err(plan_error)?;
-    Ok(Launch {
+    Ok(RecordTarget {
         plan,
         bundle_base: None,
         future_nnp: None,

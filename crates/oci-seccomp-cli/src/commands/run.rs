@@ -11,7 +11,8 @@ use oci_seccomp::Program;
 use oci_seccomp_load::trace::{Agent, Mode, Report, ReportLimits};
 use oci_seccomp_load::AllowedPeers;
 use oci_seccomp_runtime::{
-    compile, connect_listener, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher, PlanError,
+    compile_cached, connect_for_plan, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher,
+    PlanError,
 };
 
 use crate::launch::{agent_error, launch_error, plan_error};
@@ -90,7 +91,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     if (args.trace || args.complain)
         && plan
             .seccomp()
-            .is_some_and(oci_seccomp_load::listener::has_notify_rule)
+            .is_some_and(oci_seccomp_load::agent_client::has_notify_rule)
     {
         return Err(CliError::problem(
             "cannot trace this profile: it has SCMP_ACT_NOTIFY rules for its own agent, and \
@@ -99,7 +100,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         .hint("remove the NOTIFY rules to trace the rest, or log in the agent"));
     }
     let allowed = AllowedPeers::with_extra(args.listener_uid.iter().copied());
-    let listener = connect_listener(&plan, &allowed).map_err(launch_error)?;
+    let listener = connect_for_plan(&plan, &allowed).map_err(launch_error)?;
     let cache = match (&args.cache_dir, args.no_cache) {
         (_, true) => CachePolicy::Off,
         (Some(d), false) => CachePolicy::Dir(d.clone()),
@@ -107,7 +108,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
     };
     let program = plan
         .seccomp()
-        .map(|s| compile(s, &cache))
+        .map(|s| compile_cached(s, &cache))
         .transpose()
         .map_err(|e| profiles::compile_error(&name, &e))?;
     let arg0 = plan.arg0();

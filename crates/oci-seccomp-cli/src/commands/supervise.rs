@@ -1,6 +1,6 @@
 //! `oci-seccomp supervise`: the reference seccomp agent.
 //!
-//! Listens at a socket (runc's and crun's protocol, see `oci_seccomp_load::listener`),
+//! Listens at a socket (runc's and crun's protocol, see `oci_seccomp_load::agent_client`),
 //! accepts handoffs from many containers at once (one thread per container), prints each
 //! notification and answers it per policy:
 //!
@@ -33,7 +33,9 @@ use std::time::{Duration, Instant};
 
 use oci_seccomp_load::notify::Connection;
 use oci_seccomp_load::trace::{Mode, Tracer};
-use oci_seccomp_load::{AllowedPeers, Listener, ListenerOptions, LogGate, LogRate, NotifyError};
+use oci_seccomp_load::{
+    AgentListener, AgentListenerOptions, AllowedPeers, LogGate, LogRate, NotifyError,
+};
 
 use crate::{output, profiles};
 use crate::{CliError, CliResult};
@@ -130,8 +132,8 @@ fn parse_mode(text: &str) -> Result<u32, String> {
 /// kernel's backlog.
 const MAX_HANDSHAKES: usize = 1024;
 
-fn bind(path: &str, options: &ListenerOptions) -> CliResult<Listener> {
-    match Listener::bind_with(path, options.clone()) {
+fn bind(path: &str, options: &AgentListenerOptions) -> CliResult<AgentListener> {
+    match AgentListener::bind_with(path, options.clone()) {
         Ok(l) => Ok(l),
         Err(first) => {
             // A stale socket file from a dead agent: remove it and try once more.
@@ -145,7 +147,7 @@ fn bind(path: &str, options: &ListenerOptions) -> CliResult<Listener> {
                     .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
             if stale {
                 let _ = std::fs::remove_file(p);
-                return Listener::bind_with(path, options.clone())
+                return AgentListener::bind_with(path, options.clone())
                     .map_err(|e| CliError::problem(format!("--socket {path:?}: {e}")));
             }
             Err(CliError::problem(format!("--socket {path:?}: {first}"))
@@ -168,7 +170,7 @@ pub fn run(a: SuperviseArgs) -> CliResult<u8> {
         },
     };
     serve::stop_on_signals();
-    let options = ListenerOptions {
+    let options = AgentListenerOptions {
         allowed: AllowedPeers::with_extra(a.allow_uid.iter().copied()),
         mode: a.socket_mode,
         group: a.socket_group,
@@ -280,7 +282,11 @@ impl Refusals {
 
 /// Accepts runtimes' connections, each served in its own thread, until SIGINT or
 /// SIGTERM, or until `max_containers` have finished; then waits for the threads.
-fn accept_until_stopped(listener: &Listener, shared: &Arc<Shared>, max_containers: Option<u64>) {
+fn accept_until_stopped(
+    listener: &AgentListener,
+    shared: &Arc<Shared>,
+    max_containers: Option<u64>,
+) {
     let mut threads: Vec<std::thread::JoinHandle<()>> = Vec::new();
     let mut refusals = Refusals::new();
     loop {

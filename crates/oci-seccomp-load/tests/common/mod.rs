@@ -7,17 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
 use oci_seccomp::{compile, parse_profile, CompileOptions, LinuxSeccomp, Program};
-use oci_seccomp_load::launch::{Delivery, Launch};
-use oci_seccomp_load::listener::{process_state, ContainerProcessState, ContainerState};
-use oci_seccomp_load::notify::{Listener, Notification, NotifyFd};
+use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
+use oci_seccomp_load::notify::{AgentListener, Notification, NotifyFd};
 use oci_seccomp_load::AllowedPeers;
-
-/// A deadline for every wait: a deadlock fails the test instead of hanging CI.
-pub const DEADLINE: Duration = Duration::from_secs(20);
+use oci_seccomp_load::{process_state, ContainerProcessState, ContainerState};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -39,25 +35,11 @@ pub fn program(spec: &LinuxSeccomp) -> Program {
     compile(spec, &CompileOptions::default()).expect("test profile compiles")
 }
 
+pub use oci_seccomp_test_support::{fork_child, DEADLINE};
+
 /// Sets no-new-privileges in the calling (child) process. Tests only: the library never does.
 pub fn set_nnp() {
-    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS, 1) takes no pointers.
-    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    assert_eq!(rc, 0);
-}
-
-/// Forks; the child runs `f` and `_exit`s with its return value (or 101 on panic).
-pub fn fork_child(f: impl FnOnce() -> i32) -> Pid {
-    // SAFETY: the child only runs `f` and then `_exit`s; the tests keep `f` to simple,
-    // fork-safe work (glibc's malloc is fork-safe).
-    match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => {
-            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
-            // SAFETY: _exit ends the child without running the parent's atexit handlers.
-            unsafe { libc::_exit(code) }
-        }
-        ForkResult::Parent { child } => child,
-    }
+    assert!(oci_seccomp_test_support::set_no_new_privs());
 }
 
 /// Waits for `pid` until `DEADLINE`; SIGKILLs it and panics when it is late.
@@ -67,19 +49,8 @@ pub fn wait_deadline(pid: Pid) -> WaitStatus {
 
 /// Waits for `pid` at most `limit`; SIGKILLs it and panics when it is late.
 pub fn wait_for(pid: Pid, limit: Duration) -> WaitStatus {
-    let start = Instant::now();
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)).expect("waitpid") {
-            WaitStatus::StillAlive => {}
-            s => return s,
-        }
-        if start.elapsed() > limit {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-            panic!("child {pid} did not finish within {limit:?}: deadlock?");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    oci_seccomp_test_support::wait_within(pid, limit)
+        .unwrap_or_else(|| panic!("child {pid} did not finish within {limit:?}: deadlock?"))
 }
 
 /// Asserts that the child exited with code 0.
@@ -110,7 +81,7 @@ pub type Handler = Box<dyn FnMut(&NotifyFd, &Notification, &ContainerProcessStat
 
 /// A supervisor thread on `listener`: accepts one runtime message, opts into sync
 /// wake-up, and handles notifications with `handler` until every target is gone.
-pub fn spawn_supervisor(listener: Listener, mut handler: Handler) -> JoinHandle<Seen> {
+pub fn spawn_supervisor(listener: AgentListener, mut handler: Handler) -> JoinHandle<Seen> {
     std::thread::spawn(move || {
         let mut seen = Seen::default();
         let (state, fd) = match listener.accept_timeout(DEADLINE) {
@@ -194,10 +165,10 @@ pub fn run_with_supervisor_setup(
     let program = program(&spec);
     assert!(program.needs_listener());
 
-    let listener = Listener::bind(&sock).expect("bind");
+    let listener = AgentListener::bind(&sock).expect("bind");
     let supervisor = spawn_supervisor(listener, handler);
     // The composed API: connect early, channel, fork, install, take, send, close.
-    let launch = Launch::new(program, &spec, &AllowedPeers::default())
+    let launch = LaunchSeccomp::new(program, &spec, &AllowedPeers::default())
         .expect("connect")
         .with_timeout(DEADLINE);
     assert!(launch.has_agent(), "a NOTIFY rule, so a connection");

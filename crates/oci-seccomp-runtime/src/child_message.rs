@@ -1,4 +1,5 @@
-//! What the child tells the parent: a fixed-size record over a close-on-exec pipe.
+//! What the child tells the parent: a fixed-size [`ChildMessage`] over a close-on-exec
+//! pipe, a failed step or "about to install".
 //!
 //! **The problem.** After `fork` the child may not allocate once its filter is in, and it
 //! must not lose the reason it failed: a free-text line needs formatting (allocation), and
@@ -6,10 +7,10 @@
 //!
 //! **The design.** Each step of the child ([`Step`]) has its own `Copy` error (an operation
 //! plus an index into the plan: the mount, the path, the capability). A failure is a
-//! [`StepFailure`]: the error and the errno. It travels as one [`Record`] of 16 bytes
+//! [`StepFailure`]: the error and the errno. It travels as one [`ChildMessage`] of 16 bytes
 //! (`step`, `op`, `errno`, `detail`, native-endian `u32`/`i32`), written with one `write(2)`
 //! (shorter than `PIPE_BUF`, so atomic), and is decoded in the parent, which has the plan and
-//! so the words for it. A record with `step == 0` is not a failure: the child is about to
+//! so the words for it. A message with `step == 0` is not a failure: the child is about to
 //! install its filter and the parent must start taking the notify fd.
 
 use nix::errno::Errno;
@@ -30,7 +31,9 @@ macro_rules! code_enum {
 }
 
 code_enum! {
-    /// The child's steps, in the order they run (docs/security.md, "Launcher").
+    /// The child's steps. The numbers are their codes in a [`ChildMessage`], not their
+    /// order: the child runs them in the order of [`Step::order`], which depends on
+    /// no-new-privileges (docs/security.md, "Launcher").
     pub enum Step {
         /// New session, parent-death signal, default signal dispositions, close-on-exec.
         Session = 1,
@@ -60,6 +63,57 @@ code_enum! {
 }
 
 impl Step {
+    /// The order of the steps without no-new-privileges. The bounding set, the ambient set
+    /// and the groups are set before any filter can fake their results; the filter goes in
+    /// before the identity, since installing it needs CAP_SYS_ADMIN, which the identity and
+    /// capabilities may drop; the identity is then read back ([`Step::Verify`]) when the
+    /// filter could have faked the calls that set it.
+    pub const ORDER_WITHOUT_NO_NEW_PRIVILEGES: &'static [Step] = &[
+        Step::Session,
+        Step::Keyring,
+        Step::Namespaces,
+        Step::RootfsAndMounts,
+        Step::MaskedAndReadonlyPaths,
+        Step::Privileges,
+        Step::Seccomp,
+        Step::Identity,
+        Step::Capabilities,
+        Step::Verify,
+        Step::Exec,
+    ];
+
+    /// The order of the steps with no-new-privileges: the identity is set and read back
+    /// before any filter is in (so no profile can fake it), and the filter goes in as late
+    /// as possible before `exec`.
+    pub const ORDER_WITH_NO_NEW_PRIVILEGES: &'static [Step] = &[
+        Step::Session,
+        Step::Keyring,
+        Step::Namespaces,
+        Step::RootfsAndMounts,
+        Step::MaskedAndReadonlyPaths,
+        Step::Privileges,
+        Step::Identity,
+        Step::Capabilities,
+        Step::NoNewPrivileges,
+        Step::Verify,
+        Step::Seccomp,
+        Step::Exec,
+    ];
+
+    /// The order the child runs its steps in, with or without no-new-privileges
+    /// ([`Step::ORDER_WITH_NO_NEW_PRIVILEGES`], [`Step::ORDER_WITHOUT_NO_NEW_PRIVILEGES`]).
+    /// A step that does not apply to a plan is left out when it runs: the container's
+    /// steps for a plain command, [`Step::Verify`] without no-new-privileges when the filter
+    /// cannot fake the identity calls.
+    #[must_use]
+    pub fn order(no_new_privileges: bool) -> &'static [Step] {
+        if no_new_privileges {
+            Self::ORDER_WITH_NO_NEW_PRIVILEGES
+        } else {
+            Self::ORDER_WITHOUT_NO_NEW_PRIVILEGES
+        }
+    }
+
     /// A short name (`rootfs-and-mounts`).
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -282,7 +336,7 @@ pub struct InstallError;
 pub struct ExecError;
 
 /// A step's own error with the errno of the call that failed (0: none). What each step
-/// function of the child returns; it becomes a [`StepFailure`] for the record.
+/// function of the child returns; it becomes a [`StepFailure`] for the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Failed<E> {
     /// The step's error.
@@ -460,11 +514,11 @@ impl StepFailure {
         (self.errno != 0).then(|| Errno::from_raw(self.errno))
     }
 
-    /// The record to send.
+    /// The message to send.
     #[must_use]
-    pub fn to_record(&self) -> Record {
+    pub fn to_message(&self) -> ChildMessage {
         let (op, detail) = self.error.op_detail();
-        Record {
+        ChildMessage {
             step: self.step() as u32,
             op,
             errno: self.errno,
@@ -472,15 +526,31 @@ impl StepFailure {
         }
     }
 
-    /// Decodes a record; `None` for the "installing" record or one no child of this crate
+    /// Decodes a message; `None` for the "installing" message or one no child of this crate
     /// writes.
     #[must_use]
-    pub fn from_record(r: &Record) -> Option<Self> {
+    pub fn from_message(r: &ChildMessage) -> Option<Self> {
         let step = Step::from_code(r.step)?;
         Some(Self {
             error: ChildError::from_parts(step, r.op, r.detail)?,
             errno: r.errno,
         })
+    }
+}
+
+impl StepFailure {
+    /// Renamed to [`StepFailure::to_message`].
+    #[deprecated(note = "renamed to to_message (the type Record is ChildMessage)")]
+    #[must_use]
+    pub fn to_record(&self) -> ChildMessage {
+        self.to_message()
+    }
+
+    /// Renamed to [`StepFailure::from_message`].
+    #[deprecated(note = "renamed to from_message (the type Record is ChildMessage)")]
+    #[must_use]
+    pub fn from_record(r: &ChildMessage) -> Option<Self> {
+        Self::from_message(r)
     }
 }
 
@@ -520,10 +590,11 @@ into_child_error! {
     VerifyError => Verify,
 }
 
-/// The wire form of a child's report: 16 bytes, native byte order.
+/// The wire form of what the child tells the parent (a failed step, or "about to
+/// install"): 16 bytes, native byte order.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Record {
+pub struct ChildMessage {
     /// [`Step`] as a number; 0: "about to install the filter", not a failure.
     pub step: u32,
     /// The step's operation.
@@ -534,7 +605,7 @@ pub struct Record {
     pub detail: u32,
 }
 
-impl Record {
+impl ChildMessage {
     /// The size on the wire.
     pub const SIZE: usize = 16;
 
@@ -557,7 +628,7 @@ impl Record {
         b
     }
 
-    /// The record in `b`.
+    /// The message in `b`.
     #[must_use]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         let w = |i: usize| [b[i], b[i + 1], b[i + 2], b[i + 3]];
@@ -575,7 +646,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_round_trip() {
+    fn messages_round_trip() {
         let cases = [
             StepFailure::new(SessionError::Setsid, libc::EPERM),
             StepFailure::new(
@@ -590,19 +661,36 @@ mod tests {
             StepFailure::new(ChildError::Keyring, libc::EINVAL),
         ];
         for f in cases {
-            let r = Record::from_bytes(&f.to_record().to_bytes());
-            assert_eq!(StepFailure::from_record(&r), Some(f));
+            let r = ChildMessage::from_bytes(&f.to_message().to_bytes());
+            assert_eq!(StepFailure::from_message(&r), Some(f));
         }
-        assert_eq!(std::mem::size_of::<Record>(), Record::SIZE);
-        assert_eq!(StepFailure::from_record(&Record::INSTALLING), None);
-        let bad = Record {
+        assert_eq!(std::mem::size_of::<ChildMessage>(), ChildMessage::SIZE);
+        assert_eq!(StepFailure::from_message(&ChildMessage::INSTALLING), None);
+        let bad = ChildMessage {
             step: 3,
             op: 999,
             errno: 0,
             detail: 0,
         };
-        assert_eq!(StepFailure::from_record(&bad), None);
+        assert_eq!(StepFailure::from_message(&bad), None);
         assert_eq!(StepFailure::new(VerifyError::Uids, 0).step(), Step::Verify);
         assert_eq!(StepFailure::new(VerifyError::Uids, 0).errno(), None);
+    }
+
+    #[test]
+    fn each_order_has_every_step_once() {
+        // Every step there is, by its code.
+        let all: Vec<Step> = (0..64).filter_map(Step::from_code).collect();
+        assert_eq!(all.len(), 12);
+        for nnp in [false, true] {
+            let order = Step::order(nnp);
+            for &step in &all {
+                let want = usize::from(nnp || step != Step::NoNewPrivileges);
+                let n = order.iter().filter(|&&s| s == step).count();
+                assert_eq!(n, want, "{step:?} with nnp={nnp}");
+            }
+            assert_eq!(order.first(), Some(&Step::Session));
+            assert_eq!(order.last(), Some(&Step::Exec));
+        }
     }
 }

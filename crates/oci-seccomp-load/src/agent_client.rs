@@ -1,4 +1,6 @@
-//! Hop 2: the runtime hands the notify fd to the seccomp agent at `listenerPath`.
+//! Hop 2, the runtime's end of runc's seccomp-agent protocol: connect to the seccomp agent
+//! listening at `listenerPath` and send it the notify fd. The agent's end is
+//! [`crate::notify::AgentListener`]; what both ends share is in [`crate::protocol`].
 //!
 //! The protocol is runc's and crun's, so existing agents work unchanged: a `SOCK_STREAM`
 //! unix socket at `listenerPath` (an absolute path, or `@name` in the abstract namespace);
@@ -17,23 +19,20 @@
 
 use std::collections::BTreeMap;
 use std::io::{IoSlice, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixStream};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 use oci_seccomp::LinuxSeccomp;
 
 use crate::error::HandoffError;
-
-pub use oci_spec::runtime::{ContainerProcessState, ContainerState, State, SECCOMP_FD_NAME};
+use crate::protocol::{
+    peer_credentials, AllowedPeers, ContainerProcessState, ContainerState, ListenerAddress, State,
+    MAX_STATE_LEN, SECCOMP_FD_NAME,
+};
 
 /// The OCI runtime-spec version this crate writes by default.
 pub const OCI_VERSION: &str = "1.2.0";
-
-/// The largest state message we send or accept. Agents written to runc's sample read
-/// 4096 bytes; we warn above that and refuse above this.
-pub const MAX_STATE_LEN: usize = 64 * 1024;
 
 /// The size of the buffer runc's sample agent reads the state into.
 pub const RUNC_AGENT_BUFFER: usize = 4096;
@@ -68,121 +67,6 @@ pub fn process_state(
         .set_metadata((!metadata.is_empty()).then_some(metadata))
         .set_state(state);
     message
-}
-
-/// A parsed `listenerPath`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenerAddress {
-    /// A socket file.
-    Path(PathBuf),
-    /// A name in the abstract namespace (`@name`, without the `@`).
-    Abstract(Vec<u8>),
-}
-
-impl ListenerAddress {
-    /// Parses a `listenerPath`: an absolute path, or `@name` for the abstract namespace.
-    pub fn parse(path: &Path) -> Option<Self> {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = path.as_os_str().as_bytes();
-        if let Some(name) = bytes.strip_prefix(b"@") {
-            if name.is_empty() {
-                return None;
-            }
-            return Some(Self::Abstract(name.to_vec()));
-        }
-        if path.is_absolute() {
-            Some(Self::Path(path.to_path_buf()))
-        } else {
-            None
-        }
-    }
-
-    /// The socket address.
-    ///
-    /// # Errors
-    ///
-    /// An abstract name or path the kernel cannot take (too long for `sun_path`).
-    pub fn to_socket_addr(&self) -> std::io::Result<SocketAddr> {
-        match self {
-            Self::Path(p) => SocketAddr::from_pathname(p),
-            Self::Abstract(n) => SocketAddr::from_abstract_name(n),
-        }
-    }
-}
-
-/// The uids a peer may have: the agent for the runtime, the runtime for the agent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AllowedPeers {
-    uids: Vec<u32>,
-}
-
-impl Default for AllowedPeers {
-    /// Root and the calling process's effective uid.
-    fn default() -> Self {
-        Self::new([0, nix::unistd::geteuid().as_raw()])
-    }
-}
-
-impl AllowedPeers {
-    /// Exactly these uids (root is not added: list it if it should be allowed).
-    pub fn new(uids: impl IntoIterator<Item = u32>) -> Self {
-        let mut uids: Vec<u32> = uids.into_iter().collect();
-        uids.sort_unstable();
-        uids.dedup();
-        Self { uids }
-    }
-
-    /// Root, the caller's effective uid, and `extra`.
-    pub fn with_extra(extra: impl IntoIterator<Item = u32>) -> Self {
-        Self::new(
-            Self::default()
-                .uids
-                .into_iter()
-                .chain(extra)
-                .collect::<Vec<_>>(),
-        )
-    }
-
-    /// Whether a peer with `uid` is allowed.
-    pub fn allows(&self, uid: u32) -> bool {
-        self.uids.binary_search(&uid).is_ok()
-    }
-
-    /// The allowed uids, sorted.
-    pub fn uids(&self) -> &[u32] {
-        &self.uids
-    }
-}
-
-/// The credentials of the other end of a connected unix socket (`SO_PEERCRED`): the pid,
-/// uid and gid it had when it called `connect` or `listen`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeerCredentials {
-    /// Its pid (in our pid namespace; 0 when it is not visible there).
-    pub pid: i32,
-    /// Its effective uid.
-    pub uid: u32,
-    /// Its effective gid.
-    pub gid: u32,
-}
-
-impl std::fmt::Display for PeerCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "pid {} uid {} gid {}", self.pid, self.uid, self.gid)
-    }
-}
-
-/// Reads `SO_PEERCRED` of a connected unix socket.
-///
-/// # Errors
-/// The `getsockopt` error (for example `ENOTCONN`).
-pub fn peer_credentials(socket: impl AsFd) -> std::io::Result<PeerCredentials> {
-    let c = nix::sys::socket::getsockopt(&socket, nix::sys::socket::sockopt::PeerCredentials)?;
-    Ok(PeerCredentials {
-        pid: c.pid(),
-        uid: c.uid(),
-        gid: c.gid(),
-    })
 }
 
 /// Connects to the seccomp agent at `path` (absolute, or `@name`): a close-on-exec
@@ -353,104 +237,4 @@ pub fn send_state(
         })?;
     }
     Ok(())
-}
-
-/// A bound on how often one kind of log line is written: at most `burst` lines per
-/// `interval`, and for the rest a count, so that a peer that can trigger a line at will
-/// (an unprivileged user connecting to an agent's abstract socket in a loop, each
-/// connection refused) cannot make the agent write without bound.
-///
-/// The clock is the caller's (`now`), so the limiter is exact to test and never sleeps.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// use oci_seccomp_load::listener::{LogGate, LogRate};
-/// let start = Instant::now();
-/// let mut rate = LogRate::new(2, Duration::from_secs(10), start);
-/// assert_eq!(rate.admit(start), LogGate::Log);
-/// assert_eq!(rate.admit(start), LogGate::Log);
-/// assert_eq!(rate.admit(start), LogGate::Suppressed);
-/// assert_eq!(rate.tick(start + Duration::from_secs(5)), None);
-/// // The window ended: one line says how many were not logged.
-/// assert_eq!(rate.tick(start + Duration::from_secs(10)), Some(1));
-/// assert_eq!(rate.admit(start + Duration::from_secs(11)), LogGate::Log);
-/// ```
-#[derive(Clone, Debug)]
-pub struct LogRate {
-    burst: u32,
-    interval: std::time::Duration,
-    window_start: std::time::Instant,
-    logged: u32,
-    suppressed: u64,
-    total_suppressed: u64,
-}
-
-/// What [`LogRate::admit`] decides for one line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LogGate {
-    /// Write it.
-    Log,
-    /// Do not: it is counted, and [`LogRate::tick`] or [`LogRate::finish`] gives the count.
-    Suppressed,
-}
-
-impl LogRate {
-    /// At most `burst` lines per `interval`, the first window starting at `now`.
-    pub fn new(burst: u32, interval: std::time::Duration, now: std::time::Instant) -> Self {
-        Self {
-            burst,
-            interval,
-            window_start: now,
-            logged: 0,
-            suppressed: 0,
-            total_suppressed: 0,
-        }
-    }
-
-    /// The interval of one window.
-    pub fn interval(&self) -> std::time::Duration {
-        self.interval
-    }
-
-    /// Lines not logged in all, so far.
-    pub fn total_suppressed(&self) -> u64 {
-        self.total_suppressed
-    }
-
-    /// Whether one more line may be written at `now`. Call [`LogRate::tick`] first when
-    /// a window may have ended, so that its count is written before this line.
-    pub fn admit(&mut self, now: std::time::Instant) -> LogGate {
-        if now.saturating_duration_since(self.window_start) >= self.interval && self.suppressed == 0
-        {
-            self.window_start = now;
-            self.logged = 0;
-        }
-        if self.logged < self.burst {
-            self.logged += 1;
-            LogGate::Log
-        } else {
-            self.suppressed += 1;
-            self.total_suppressed += 1;
-            LogGate::Suppressed
-        }
-    }
-
-    /// At `now`: when the window ended with lines suppressed, their number (to be written
-    /// as one line), and a new window begins. `None` otherwise.
-    pub fn tick(&mut self, now: std::time::Instant) -> Option<u64> {
-        if now.saturating_duration_since(self.window_start) < self.interval {
-            return None;
-        }
-        self.window_start = now;
-        self.logged = 0;
-        let n = std::mem::take(&mut self.suppressed);
-        (n > 0).then_some(n)
-    }
-
-    /// At the end: the lines suppressed since the last count given, if any.
-    pub fn finish(&mut self) -> Option<u64> {
-        let n = std::mem::take(&mut self.suppressed);
-        (n > 0).then_some(n)
-    }
 }
