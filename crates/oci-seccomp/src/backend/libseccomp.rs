@@ -113,9 +113,45 @@ pub fn build_profile_context(
             ),
         ));
     }
-    // libseccomp compares all 64 bits of an argument on a 64-bit ABI: a comparison of the
-    // low word alone (the kernel's reading of a 32-bit argument) is given to it as masked
-    // equalities on bit prefixes, ORed (`masked_alternatives`), which it can express.
+    for rule in &low_words_as_masks(profile)? {
+        let path = format!("syscalls[{}]", rule.entry);
+        let sc = ScmpSyscall::from_name(&rule.name)
+            .map_err(lsc(&path, format!("resolve {:?}", rule.name)))?;
+        let action = scmp_action(rule.action);
+        let result = if rule.conditions.is_empty() {
+            ctx.add_rule(action, sc)
+        } else {
+            let cmps: Vec<ScmpArgCompare> = rule
+                .conditions
+                .iter()
+                .map(|c| {
+                    let (op, datum) = match c.op {
+                        Op::Ne => (ScmpCompareOp::NotEqual, c.value),
+                        Op::Lt => (ScmpCompareOp::Less, c.value),
+                        Op::Le => (ScmpCompareOp::LessOrEqual, c.value),
+                        Op::Eq => (ScmpCompareOp::Equal, c.value),
+                        Op::Ge => (ScmpCompareOp::GreaterEqual, c.value),
+                        Op::Gt => (ScmpCompareOp::Greater, c.value),
+                        // OCI: `value` is the mask, `valueTwo` the expected value.
+                        Op::MaskedEq => (ScmpCompareOp::MaskedEqual(c.value), c.value_two),
+                    };
+                    ScmpArgCompare::new(u32::from(c.index), op, datum)
+                })
+                .collect();
+            ctx.add_rule_conditional(action, sc, &cmps)
+        };
+        result.map_err(lsc(
+            &path,
+            format!("add the {} rule for {:?}", rule.action, rule.name),
+        ))?;
+    }
+    Ok(ctx)
+}
+
+/// libseccomp compares all 64 bits of an argument on a 64-bit ABI: a comparison of the low
+/// word alone (the kernel's reading of a 32-bit argument) is given to it as masked
+/// equalities on bit prefixes, ORed (`masked_alternatives`), which it can express.
+fn low_words_as_masks(profile: &Profile) -> Result<Vec<crate::profile::Rule>, CompileError> {
     let mut expanded: Vec<crate::profile::Rule> = Vec::new();
     for rule in profile.rules() {
         if !rule.conditions.iter().any(|c| c.low_word) {
@@ -156,39 +192,7 @@ pub fn build_profile_context(
             });
         }
     }
-    for rule in &expanded {
-        let path = format!("syscalls[{}]", rule.entry);
-        let sc = ScmpSyscall::from_name(&rule.name)
-            .map_err(lsc(&path, format!("resolve {:?}", rule.name)))?;
-        let action = scmp_action(rule.action);
-        let result = if rule.conditions.is_empty() {
-            ctx.add_rule(action, sc)
-        } else {
-            let cmps: Vec<ScmpArgCompare> = rule
-                .conditions
-                .iter()
-                .map(|c| {
-                    let (op, datum) = match c.op {
-                        Op::Ne => (ScmpCompareOp::NotEqual, c.value),
-                        Op::Lt => (ScmpCompareOp::Less, c.value),
-                        Op::Le => (ScmpCompareOp::LessOrEqual, c.value),
-                        Op::Eq => (ScmpCompareOp::Equal, c.value),
-                        Op::Ge => (ScmpCompareOp::GreaterEqual, c.value),
-                        Op::Gt => (ScmpCompareOp::Greater, c.value),
-                        // OCI: `value` is the mask, `valueTwo` the expected value.
-                        Op::MaskedEq => (ScmpCompareOp::MaskedEqual(c.value), c.value_two),
-                    };
-                    ScmpArgCompare::new(u32::from(c.index), op, datum)
-                })
-                .collect();
-            ctx.add_rule_conditional(action, sc, &cmps)
-        };
-        result.map_err(lsc(
-            &path,
-            format!("add the {} rule for {:?}", rule.action, rule.name),
-        ))?;
-    }
-    Ok(ctx)
+    Ok(expanded)
 }
 
 /// Builds the libseccomp filter context for `spec`, for callers who want libseccomp's
@@ -436,6 +440,12 @@ pub fn check_complexity(profile: &Profile) -> Result<(), CompileError> {
             }
         }
     }
+    check_multi_comparison_rules(profile)
+}
+
+/// The part of [`check_complexity`] about rules with several comparisons: per syscall
+/// ([`MAX_SYSCALL_COMPARISONS`]) and in all ([`MAX_TOTAL_COMPARISONS`]).
+fn check_multi_comparison_rules(profile: &Profile) -> Result<(), CompileError> {
     let mut total = 0usize;
     for a in profile.architectures() {
         let mut per: BTreeMap<i32, usize> = BTreeMap::new();

@@ -38,9 +38,11 @@ pub struct Decision {
 /// more steps than instructions.
 pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, SimulateError> {
     let len = insns.len();
-    let mut a: u32 = 0;
-    let mut x: u32 = 0;
-    let mut mem = [0u32; BPF_MEMWORDS];
+    let mut m = Machine {
+        a: 0,
+        x: 0,
+        mem: [0; BPF_MEMWORDS],
+    };
     let mut pc: usize = 0;
     let mut executed = 0usize;
     // Classic BPF only jumps forward, so a valid program runs at most `len` instructions.
@@ -57,93 +59,14 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
             return Err(SimulateError::TooManySteps(len));
         }
         let code = insn.code;
-        let k = insn.k;
         let mut next = pc + 1;
         match code & BPF_CLASS_MASK {
-            BPF_LD => match code {
-                c if c == BPF_LD | BPF_W | BPF_ABS => {
-                    a = data
-                        .word(k)
-                        .ok_or(SimulateError::BadLoad { pc, offset: k })?;
-                }
-                c if c == BPF_LD | BPF_W | BPF_LEN => a = SECCOMP_DATA_LEN,
-                c if c == BPF_LD | BPF_IMM => a = k,
-                c if c == BPF_LD | BPF_MEM => {
-                    a = *mem
-                        .get(k as usize)
-                        .ok_or(SimulateError::BadScratch { pc, index: k })?
-                }
-                _ => return Err(SimulateError::BadOpcode { pc, code }),
-            },
-            BPF_LDX => match code {
-                c if c == BPF_LDX | BPF_W | BPF_LEN => x = SECCOMP_DATA_LEN,
-                c if c == BPF_LDX | BPF_IMM => x = k,
-                c if c == BPF_LDX | BPF_MEM => {
-                    x = *mem
-                        .get(k as usize)
-                        .ok_or(SimulateError::BadScratch { pc, index: k })?
-                }
-                _ => return Err(SimulateError::BadOpcode { pc, code }),
-            },
-            BPF_ST | BPF_STX => {
-                if code & !BPF_CLASS_MASK != 0 {
-                    return Err(SimulateError::BadOpcode { pc, code });
-                }
-                let v = if code & BPF_CLASS_MASK == BPF_ST {
-                    a
-                } else {
-                    x
-                };
-                *mem.get_mut(k as usize)
-                    .ok_or(SimulateError::BadScratch { pc, index: k })? = v;
-            }
-            BPF_ALU => {
-                let op = code & BPF_OP_MASK;
-                let src = if code & BPF_X != 0 { x } else { k };
-                if code & !0xf8 != BPF_ALU {
-                    return Err(SimulateError::BadOpcode { pc, code });
-                }
-                a = match op {
-                    BPF_ADD => a.wrapping_add(src),
-                    BPF_SUB => a.wrapping_sub(src),
-                    BPF_MUL => a.wrapping_mul(src),
-                    BPF_DIV => a
-                        .checked_div(src)
-                        .ok_or(SimulateError::DivisionByZero { pc })?,
-                    BPF_MOD => a
-                        .checked_rem(src)
-                        .ok_or(SimulateError::DivisionByZero { pc })?,
-                    BPF_OR => a | src,
-                    BPF_AND => a & src,
-                    BPF_XOR => a ^ src,
-                    BPF_LSH => a.checked_shl(src).unwrap_or(0),
-                    BPF_RSH => a.checked_shr(src).unwrap_or(0),
-                    BPF_NEG if code & BPF_X == 0 => a.wrapping_neg(),
-                    _ => return Err(SimulateError::BadOpcode { pc, code }),
-                };
-            }
+            BPF_LD => m.a = m.load(pc, insn, data)?,
+            BPF_LDX => m.x = m.load_x(pc, insn)?,
+            BPF_ST | BPF_STX => m.store(pc, insn)?,
+            BPF_ALU => m.a = m.alu(pc, insn)?,
             BPF_JMP => {
-                let op = code & BPF_OP_MASK;
-                if code & !0xf8 != BPF_JMP {
-                    return Err(SimulateError::BadOpcode { pc, code });
-                }
-                if op == BPF_JA {
-                    if code & BPF_X != 0 {
-                        return Err(SimulateError::BadOpcode { pc, code });
-                    }
-                    next = pc + 1 + k as usize;
-                } else {
-                    let src = if code & BPF_X != 0 { x } else { k };
-                    let taken = match op {
-                        BPF_JEQ => a == src,
-                        BPF_JGT => a > src,
-                        BPF_JGE => a >= src,
-                        BPF_JSET => a & src != 0,
-                        _ => return Err(SimulateError::BadOpcode { pc, code }),
-                    };
-                    let off = if taken { insn.jt } else { insn.jf };
-                    next = pc + 1 + off as usize;
-                }
+                next = m.jump(pc, insn)?;
                 if next >= len {
                     return Err(SimulateError::OutOfRange {
                         pc,
@@ -154,8 +77,8 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
             }
             BPF_RET => {
                 let value = match code {
-                    c if c == BPF_RET | BPF_K => k,
-                    c if c == BPF_RET | BPF_A => a,
+                    c if c == BPF_RET | BPF_K => insn.k,
+                    c if c == BPF_RET | BPF_A => m.a,
                     _ => return Err(SimulateError::BadOpcode { pc, code }),
                 };
                 return Ok(Decision {
@@ -166,12 +89,132 @@ pub fn run(insns: &[Instruction], data: &SeccompData) -> Result<Decision, Simula
                 });
             }
             _ => match code {
-                c if c == BPF_MISC | BPF_TAX => x = a,
-                c if c == BPF_MISC | BPF_TXA => a = x,
+                c if c == BPF_MISC | BPF_TAX => m.x = m.a,
+                c if c == BPF_MISC | BPF_TXA => m.a = m.x,
                 _ => return Err(SimulateError::BadOpcode { pc, code }),
             },
         }
         pc = next;
+    }
+}
+
+/// The registers of a classic BPF machine: the accumulator, the index register and the
+/// scratch memory. Each method is one instruction class, as `seccomp_check_filter`
+/// accepts it, at instruction `pc`.
+struct Machine {
+    a: u32,
+    x: u32,
+    mem: [u32; BPF_MEMWORDS],
+}
+
+impl Machine {
+    /// `BPF_LD`: the new accumulator.
+    fn load(
+        &self,
+        pc: usize,
+        insn: &Instruction,
+        data: &SeccompData,
+    ) -> Result<u32, SimulateError> {
+        let (code, k) = (insn.code, insn.k);
+        match code {
+            c if c == BPF_LD | BPF_W | BPF_ABS => {
+                data.word(k).ok_or(SimulateError::BadLoad { pc, offset: k })
+            }
+            c if c == BPF_LD | BPF_W | BPF_LEN => Ok(SECCOMP_DATA_LEN),
+            c if c == BPF_LD | BPF_IMM => Ok(k),
+            c if c == BPF_LD | BPF_MEM => self.scratch(pc, k),
+            _ => Err(SimulateError::BadOpcode { pc, code }),
+        }
+    }
+
+    /// `BPF_LDX`: the new index register.
+    fn load_x(&self, pc: usize, insn: &Instruction) -> Result<u32, SimulateError> {
+        let (code, k) = (insn.code, insn.k);
+        match code {
+            c if c == BPF_LDX | BPF_W | BPF_LEN => Ok(SECCOMP_DATA_LEN),
+            c if c == BPF_LDX | BPF_IMM => Ok(k),
+            c if c == BPF_LDX | BPF_MEM => self.scratch(pc, k),
+            _ => Err(SimulateError::BadOpcode { pc, code }),
+        }
+    }
+
+    /// Scratch word `k`.
+    fn scratch(&self, pc: usize, k: u32) -> Result<u32, SimulateError> {
+        self.mem
+            .get(k as usize)
+            .copied()
+            .ok_or(SimulateError::BadScratch { pc, index: k })
+    }
+
+    /// `BPF_ST`, `BPF_STX`: the accumulator or the index register into scratch word `k`.
+    fn store(&mut self, pc: usize, insn: &Instruction) -> Result<(), SimulateError> {
+        let (code, k) = (insn.code, insn.k);
+        if code & !BPF_CLASS_MASK != 0 {
+            return Err(SimulateError::BadOpcode { pc, code });
+        }
+        let v = if code & BPF_CLASS_MASK == BPF_ST {
+            self.a
+        } else {
+            self.x
+        };
+        *self
+            .mem
+            .get_mut(k as usize)
+            .ok_or(SimulateError::BadScratch { pc, index: k })? = v;
+        Ok(())
+    }
+
+    /// `BPF_ALU`: the new accumulator.
+    fn alu(&self, pc: usize, insn: &Instruction) -> Result<u32, SimulateError> {
+        let code = insn.code;
+        let (a, op) = (self.a, code & BPF_OP_MASK);
+        let src = if code & BPF_X != 0 { self.x } else { insn.k };
+        if code & !0xf8 != BPF_ALU {
+            return Err(SimulateError::BadOpcode { pc, code });
+        }
+        Ok(match op {
+            BPF_ADD => a.wrapping_add(src),
+            BPF_SUB => a.wrapping_sub(src),
+            BPF_MUL => a.wrapping_mul(src),
+            BPF_DIV => a
+                .checked_div(src)
+                .ok_or(SimulateError::DivisionByZero { pc })?,
+            BPF_MOD => a
+                .checked_rem(src)
+                .ok_or(SimulateError::DivisionByZero { pc })?,
+            BPF_OR => a | src,
+            BPF_AND => a & src,
+            BPF_XOR => a ^ src,
+            BPF_LSH => a.checked_shl(src).unwrap_or(0),
+            BPF_RSH => a.checked_shr(src).unwrap_or(0),
+            BPF_NEG if code & BPF_X == 0 => a.wrapping_neg(),
+            _ => return Err(SimulateError::BadOpcode { pc, code }),
+        })
+    }
+
+    /// `BPF_JMP`: the next instruction's index (not checked against the length).
+    fn jump(&self, pc: usize, insn: &Instruction) -> Result<usize, SimulateError> {
+        let code = insn.code;
+        let op = code & BPF_OP_MASK;
+        if code & !0xf8 != BPF_JMP {
+            return Err(SimulateError::BadOpcode { pc, code });
+        }
+        if op == BPF_JA {
+            if code & BPF_X != 0 {
+                return Err(SimulateError::BadOpcode { pc, code });
+            }
+            return Ok(pc + 1 + insn.k as usize);
+        }
+        let src = if code & BPF_X != 0 { self.x } else { insn.k };
+        let taken = match op {
+            BPF_JEQ => self.a == src,
+            BPF_JGT => self.a > src,
+            BPF_JGE => self.a >= src,
+            BPF_JSET => self.a & src != 0,
+            _ => return Err(SimulateError::BadOpcode { pc, code }),
+        };
+        let off = if taken { insn.jt } else { insn.jf };
+        Ok(pc + 1 + off as usize)
     }
 }
 

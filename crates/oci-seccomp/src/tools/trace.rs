@@ -540,41 +540,14 @@ pub fn route_profile(
         entries.extend(extra);
     }
     if is_routed(profile.default_action()) {
-        let mut listed: std::collections::BTreeSet<String> = Default::default();
-        for a in profile.architectures() {
-            listed.extend(crate::arch::all_syscall_names(a));
-        }
-        let mut routed: Vec<String> = listed
-            .into_iter()
-            .filter(|n| !named.contains(n))
-            .filter(|n| !(refuses_write && n == "write"))
-            .collect();
-        routed.sort();
-        if refuses_write && !named.contains("write") {
-            untraced.push(
-                "write: gets the default action unreported (runc refuses SCMP_ACT_NOTIFY on write)"
-                    .into(),
-            );
-        }
-        for (name, i) in &conditional {
-            untraced.push(format!(
-                "{name}: calls that match no condition of syscalls[{i}] get the default action, unreported"
-            ));
-        }
-        untraced.push(
-            "syscalls newer than libseccomp's table get the default action (or the ENOSYS stub), unreported"
-                .into(),
+        route_default(
+            &profile,
+            &mut out,
+            &named,
+            &conditional,
+            refuses_write,
+            &mut untraced,
         );
-
-        if !routed.is_empty() {
-            if let Some(entries) = out
-                .as_object_mut()
-                .map(|o| o.entry("syscalls").or_insert_with(|| json!([])))
-                .and_then(Value::as_array_mut)
-            {
-                entries.push(json!({"names": routed, "action": "SCMP_ACT_NOTIFY"}));
-            }
-        }
     }
     guard_entries(&mut out, spec, &mut untraced);
     for a in crate::arch::native_family() {
@@ -595,6 +568,54 @@ pub fn route_profile(
         profile: out,
         untraced,
     })
+}
+
+/// For a profile whose default action is routed: every syscall the profile does not name
+/// gets one NOTIFY entry (not `write` under runc), and what stays unreported is said.
+fn route_default(
+    profile: &crate::Profile,
+    out: &mut serde_json::Value,
+    named: &std::collections::BTreeSet<String>,
+    conditional: &std::collections::BTreeMap<String, usize>,
+    refuses_write: bool,
+    untraced: &mut Vec<String>,
+) {
+    use serde_json::{json, Value};
+    let mut listed: std::collections::BTreeSet<String> = Default::default();
+    for a in profile.architectures() {
+        listed.extend(crate::arch::all_syscall_names(a));
+    }
+    let mut routed: Vec<String> = listed
+        .into_iter()
+        .filter(|n| !named.contains(n))
+        .filter(|n| !(refuses_write && n == "write"))
+        .collect();
+    routed.sort();
+    if refuses_write && !named.contains("write") {
+        untraced.push(
+            "write: gets the default action unreported (runc refuses SCMP_ACT_NOTIFY on write)"
+                .into(),
+        );
+    }
+    for (name, i) in conditional {
+        untraced.push(format!(
+            "{name}: calls that match no condition of syscalls[{i}] get the default action, unreported"
+        ));
+    }
+    untraced.push(
+        "syscalls newer than libseccomp's table get the default action (or the ENOSYS stub), unreported"
+            .into(),
+    );
+
+    if !routed.is_empty() {
+        if let Some(entries) = out
+            .as_object_mut()
+            .map(|o| o.entry("syscalls").or_insert_with(|| json!([])))
+            .and_then(Value::as_array_mut)
+        {
+            entries.push(json!({"names": routed, "action": "SCMP_ACT_NOTIFY"}));
+        }
+    }
 }
 
 /// The listener guard as profile entries, for a runtime's own filter (see

@@ -441,58 +441,7 @@ impl Gen {
         loaded: Option<u8>,
         fallback: u32,
     ) -> Id {
-        // Per rule, the position of its comparison of `word` and the intervals where it
-        // holds, each with what it leaves (nothing, or a set of the low word).
-        let mut spans: Vec<(usize, u32, u32, Option<Cond>)> = Vec::new();
-        let mut cond_at: Vec<Option<usize>> = Vec::with_capacity(pending.len());
-        for (pos, p) in pending.iter().enumerate() {
-            let at = p.conds.iter().position(|c| match c {
-                Cond::In { word: w, .. } => *w == word,
-                Cond::Wide { hi, .. } => *hi == word,
-                Cond::Mask { .. } => false,
-            });
-            cond_at.push(at);
-            match at.map(|k| &p.conds[k]) {
-                Some(Cond::In { set, .. }) => {
-                    for &(a, b) in set {
-                        spans.push((pos, a, b, None));
-                    }
-                }
-                Some(Cond::Wide {
-                    lo,
-                    vh,
-                    below,
-                    at,
-                    above,
-                    ..
-                }) => {
-                    let classes = [
-                        (vh.checked_sub(1).map(|b| (0, b)), below),
-                        (Some((*vh, *vh)), at),
-                        (vh.checked_add(1).map(|a| (a, FULL)), above),
-                    ];
-                    for (range, rest) in classes {
-                        let Some((a, b)) = range else {
-                            continue;
-                        };
-                        match rest {
-                            Rest::False => {}
-                            Rest::True => spans.push((pos, a, b, None)),
-                            Rest::Low(set) => spans.push((
-                                pos,
-                                a,
-                                b,
-                                Some(Cond::In {
-                                    word: *lo,
-                                    set: set.clone(),
-                                }),
-                            )),
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
+        let (spans, cond_at) = spans_of(pending, word);
         let mut cuts = vec![0u32];
         for &(_, a, b, _) in &spans {
             cuts.push(a);
@@ -606,4 +555,67 @@ pub(super) fn background(pieces: &[(u32, Id)]) -> Option<(Id, Vec<(u32, Id)>)> {
     let bg = bg?;
     singles.retain(|(_, t)| *t != bg);
     Some((bg, singles))
+}
+
+/// A span of the values of one word where a rule's comparison of it holds: the rule's
+/// position, the interval, and what the rule still asks there (nothing, or a set of the
+/// low word).
+type Span = (usize, u32, u32, Option<Cond>);
+
+/// Per rule of `pending`, the intervals of `word` where its comparison of `word` holds, and
+/// the index of that comparison among its conditions (`None`: it does not compare `word`).
+fn spans_of(pending: &[Pending], word: u8) -> (Vec<Span>, Vec<Option<usize>>) {
+    // Per rule, the position of its comparison of `word` and the intervals where it
+    // holds, each with what it leaves (nothing, or a set of the low word).
+    let mut spans: Vec<Span> = Vec::new();
+    let mut cond_at: Vec<Option<usize>> = Vec::with_capacity(pending.len());
+    for (pos, p) in pending.iter().enumerate() {
+        let at = p.conds.iter().position(|c| match c {
+            Cond::In { word: w, .. } => *w == word,
+            Cond::Wide { hi, .. } => *hi == word,
+            Cond::Mask { .. } => false,
+        });
+        cond_at.push(at);
+        match at.map(|k| &p.conds[k]) {
+            Some(Cond::In { set, .. }) => {
+                for &(a, b) in set {
+                    spans.push((pos, a, b, None));
+                }
+            }
+            Some(Cond::Wide {
+                lo,
+                vh,
+                below,
+                at,
+                above,
+                ..
+            }) => {
+                let classes = [
+                    (vh.checked_sub(1).map(|b| (0, b)), below),
+                    (Some((*vh, *vh)), at),
+                    (vh.checked_add(1).map(|a| (a, FULL)), above),
+                ];
+                for (range, rest) in classes {
+                    let Some((a, b)) = range else {
+                        continue;
+                    };
+                    match rest {
+                        Rest::False => {}
+                        Rest::True => spans.push((pos, a, b, None)),
+                        Rest::Low(set) => spans.push((
+                            pos,
+                            a,
+                            b,
+                            Some(Cond::In {
+                                word: *lo,
+                                set: set.clone(),
+                            }),
+                        )),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (spans, cond_at)
 }

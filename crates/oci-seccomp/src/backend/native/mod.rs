@@ -110,72 +110,7 @@ pub fn generate(profile: &Profile, stub: Stub) -> Result<Vec<Instruction>, Compi
     }
     let mut entries = Vec::new();
     for (audit, plain, x32) in blocks {
-        let block = if let (Some(x), Some(p)) = (x32, plain) {
-            // One search over both ABIs when bit 30 only matters below 2^31: x86_64
-            // numbers lie below 2^30, x32 numbers from 2^30 to 2^31, and above 2^31 each
-            // ABI gives its no-match outcome (usually the same) to all numbers.
-            let high_plain = abi_search(&mut gen, profile, p, stub, 0x8000_0000, 0xbfff_ffff);
-            let high_x32 = abi_search(&mut gen, profile, x, stub, 0xc000_0000, FULL);
-            let merged = match (high_plain.as_slice(), high_x32.as_slice()) {
-                ([(_, a)], [(_, b)]) if a == b => Some(*a),
-                _ => None,
-            };
-            if let Some(high) = merged {
-                let mut pieces = abi_search(&mut gen, profile, p, stub, 0, X32_SYSCALL_BIT - 1);
-                for (start, t) in
-                    abi_search(&mut gen, profile, x, stub, X32_SYSCALL_BIT, 0x7fff_ffff)
-                {
-                    push_piece(&mut pieces, start, t);
-                }
-                push_piece(&mut pieces, 0x8000_0000, high);
-                let s = gen.search(&pieces);
-                if matches!(gen.g.nodes[s], Node::Ret(_)) {
-                    s
-                } else {
-                    gen.g.add(Node::Load(NR, s))
-                }
-            } else {
-                let mut xs = abi_search(&mut gen, profile, x, stub, X32_SYSCALL_BIT, FULL);
-                xs[0].0 = 0;
-                let xt = gen.search(&xs);
-                let ps = abi_search(&mut gen, profile, p, stub, 0, FULL);
-                let pt = gen.search(&ps);
-                let j = gen
-                    .g
-                    .jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, xt, pt);
-                gen.g.add(Node::Load(NR, j))
-            }
-        } else if let Some(x) = x32 {
-            // x32 without x86_64: bit 30 clear is a foreign ABI.
-            let mut xs = abi_search(&mut gen, profile, x, stub, X32_SYSCALL_BIT, FULL);
-            xs[0].0 = 0;
-            let xt = gen.search(&xs);
-            let j = gen
-                .g
-                .jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, xt, kill);
-            gen.g.add(Node::Load(NR, j))
-        } else if let Some(p) = plain {
-            let mut ps = if audit == AUDIT_ARCH_X86_64 {
-                abi_search(&mut gen, profile, p, stub, 0, X32_SYSCALL_BIT - 1)
-            } else {
-                abi_search(&mut gen, profile, p, stub, 0, FULL)
-            };
-            if audit == AUDIT_ARCH_X86_64 {
-                // x32 is not in the profile: its numbers are a foreign ABI, except -1
-                // (a tracer skipping the call), which libseccomp lets reach the default.
-                push_piece(&mut ps, X32_SYSCALL_BIT, kill);
-                let dflt = gen.g.ret(profile.default_action().to_ret());
-                push_piece(&mut ps, FULL, dflt);
-            }
-            let s = gen.search(&ps);
-            if matches!(gen.g.nodes[s], Node::Ret(_)) {
-                s
-            } else {
-                gen.g.add(Node::Load(NR, s))
-            }
-        } else {
-            kill
-        };
+        let block = abi_block(&mut gen, profile, stub, (audit, plain, x32), kill);
         entries.push((audit, block));
     }
     let mut node = kill;
@@ -205,6 +140,81 @@ pub fn generate(profile: &Profile, stub: Stub) -> Result<Vec<Instruction>, Compi
         });
     }
     Ok(insns)
+}
+
+/// The search of one `arch` value's block: its ABI (or, on x86_64, its two ABIs told
+/// apart by bit 30 of the number), `kill` for a foreign ABI.
+fn abi_block(
+    gen: &mut Gen,
+    profile: &Profile,
+    stub: Stub,
+    (audit, plain, x32): (u32, Option<&ArchInfo>, Option<&ArchInfo>),
+    kill: Id,
+) -> Id {
+    if let (Some(x), Some(p)) = (x32, plain) {
+        // One search over both ABIs when bit 30 only matters below 2^31: x86_64
+        // numbers lie below 2^30, x32 numbers from 2^30 to 2^31, and above 2^31 each
+        // ABI gives its no-match outcome (usually the same) to all numbers.
+        let high_plain = abi_search(gen, profile, p, stub, 0x8000_0000, 0xbfff_ffff);
+        let high_x32 = abi_search(gen, profile, x, stub, 0xc000_0000, FULL);
+        let merged = match (high_plain.as_slice(), high_x32.as_slice()) {
+            ([(_, a)], [(_, b)]) if a == b => Some(*a),
+            _ => None,
+        };
+        if let Some(high) = merged {
+            let mut pieces = abi_search(gen, profile, p, stub, 0, X32_SYSCALL_BIT - 1);
+            for (start, t) in abi_search(gen, profile, x, stub, X32_SYSCALL_BIT, 0x7fff_ffff) {
+                push_piece(&mut pieces, start, t);
+            }
+            push_piece(&mut pieces, 0x8000_0000, high);
+            let s = gen.search(&pieces);
+            if matches!(gen.g.nodes[s], Node::Ret(_)) {
+                s
+            } else {
+                gen.g.add(Node::Load(NR, s))
+            }
+        } else {
+            let mut xs = abi_search(gen, profile, x, stub, X32_SYSCALL_BIT, FULL);
+            xs[0].0 = 0;
+            let xt = gen.search(&xs);
+            let ps = abi_search(gen, profile, p, stub, 0, FULL);
+            let pt = gen.search(&ps);
+            let j = gen
+                .g
+                .jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, xt, pt);
+            gen.g.add(Node::Load(NR, j))
+        }
+    } else if let Some(x) = x32 {
+        // x32 without x86_64: bit 30 clear is a foreign ABI.
+        let mut xs = abi_search(gen, profile, x, stub, X32_SYSCALL_BIT, FULL);
+        xs[0].0 = 0;
+        let xt = gen.search(&xs);
+        let j = gen
+            .g
+            .jump(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, xt, kill);
+        gen.g.add(Node::Load(NR, j))
+    } else if let Some(p) = plain {
+        let mut ps = if audit == AUDIT_ARCH_X86_64 {
+            abi_search(gen, profile, p, stub, 0, X32_SYSCALL_BIT - 1)
+        } else {
+            abi_search(gen, profile, p, stub, 0, FULL)
+        };
+        if audit == AUDIT_ARCH_X86_64 {
+            // x32 is not in the profile: its numbers are a foreign ABI, except -1
+            // (a tracer skipping the call), which libseccomp lets reach the default.
+            push_piece(&mut ps, X32_SYSCALL_BIT, kill);
+            let dflt = gen.g.ret(profile.default_action().to_ret());
+            push_piece(&mut ps, FULL, dflt);
+        }
+        let s = gen.search(&ps);
+        if matches!(gen.g.nodes[s], Node::Ret(_)) {
+            s
+        } else {
+            gen.g.add(Node::Load(NR, s))
+        }
+    } else {
+        kill
+    }
 }
 
 #[cfg(test)]

@@ -373,47 +373,11 @@ pub(super) fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Finding
                         (got_plain, got_dodged) = (meant, got);
                     }
                 }
-                let (severity, effect) = if escapes {
-                    (
-                        Severity::Warning,
-                        format!(
-                            "a call gets {} instead of {}",
-                            action_text(got_dodged),
-                            action_text(got_plain)
-                        ),
-                    )
-                } else {
-                    (
-                        Severity::Note,
-                        format!(
-                            "such a call gets {} instead of {} (stricter, so no escape, but \
-                             not what the entry says)",
-                            action_text(got_dodged),
-                            action_text(got_plain)
-                        ),
-                    )
-                };
+                let (severity, effect) = arg_width_effect(escapes, got_plain, got_dodged);
                 if out.full("arg-width", severity) {
                     continue;
                 }
-                let fix = match a.op() {
-                    LinuxSeccompOperator::ScmpCmpEq | LinuxSeccompOperator::ScmpCmpMaskedEq => {
-                        format!(
-                            "use SCMP_CMP_MASKED_EQ with value (the mask) {mask:#x} and valueTwo \
-                             {:#x}, which compares only the bits the kernel reads",
-                            if a.op() == LinuxSeccompOperator::ScmpCmpEq {
-                                a.value() & mask
-                            } else {
-                                a.value_two().unwrap_or(0) & a.value() & mask
-                            }
-                        )
-                    }
-                    _ => format!(
-                        "compare only the bits the kernel reads: SCMP_CMP_MASKED_EQ with value \
-                         (the mask) {mask:#x} for each value, or another entry for the calls \
-                         whose bits above {mask:#x} are set (SCMP_CMP_GT {mask:#x})"
-                    ),
-                };
+                let fix = arg_width_fix(a, mask);
                 let message = match cx.reading {
                     ArgReading::Literal => format!(
                         "{n} reads argument {index} as `{} {}` ({bits} bits; \
@@ -449,5 +413,52 @@ pub(super) fn arg_width(cx: &Context<'_>, work: &mut Work<'_>, out: &mut Finding
                 ));
             }
         }
+    }
+}
+
+/// How `arg-width` says to compare only the bits the kernel reads (`mask`) in comparison `a`.
+fn arg_width_fix(a: &LinuxSeccompArg, mask: u64) -> String {
+    match a.op() {
+        LinuxSeccompOperator::ScmpCmpEq | LinuxSeccompOperator::ScmpCmpMaskedEq => {
+            format!(
+                "use SCMP_CMP_MASKED_EQ with value (the mask) {mask:#x} and valueTwo \
+                 {:#x}, which compares only the bits the kernel reads",
+                if a.op() == LinuxSeccompOperator::ScmpCmpEq {
+                    a.value() & mask
+                } else {
+                    a.value_two().unwrap_or(0) & a.value() & mask
+                }
+            )
+        }
+        _ => format!(
+            "compare only the bits the kernel reads: SCMP_CMP_MASKED_EQ with value \
+             (the mask) {mask:#x} for each value, or another entry for the calls \
+             whose bits above {mask:#x} are set (SCMP_CMP_GT {mask:#x})"
+        ),
+    }
+}
+
+/// The severity and the words of an `arg-width` finding: a warning when a call escapes to
+/// a weaker action, a note when it only gets a stricter one.
+fn arg_width_effect(escapes: bool, got_plain: Action, got_dodged: Action) -> (Severity, String) {
+    if escapes {
+        (
+            Severity::Warning,
+            format!(
+                "a call gets {} instead of {}",
+                action_text(got_dodged),
+                action_text(got_plain)
+            ),
+        )
+    } else {
+        (
+            Severity::Note,
+            format!(
+                "such a call gets {} instead of {} (stricter, so no escape, but \
+                 not what the entry says)",
+                action_text(got_dodged),
+                action_text(got_plain)
+            ),
+        )
     }
 }
