@@ -1,6 +1,6 @@
-//! The system calls this crate makes without nix, its syscall-wrapper crate (every other
-//! call, in `tools/cache.rs`, `tools/moby.rs` and `backend/libseccomp.rs`, goes through
-//! nix). Each function names its man page and why it is raw.
+//! The system calls this crate makes without nix, its syscall-wrapper crate: every other
+//! call (the cache's files, uname, memfd_create) goes through nix. Each function names
+//! its man page and why it is raw.
 
 use std::io;
 
