@@ -18,6 +18,7 @@ mod output;
 mod profiles;
 mod report;
 mod sarif;
+mod sys;
 
 use std::process::ExitCode;
 

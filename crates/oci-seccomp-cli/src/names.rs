@@ -1,5 +1,5 @@
-//! Names and numbers given on the command line: errno names, signal names, capability
-//! names, architecture names, and 64-bit numbers (decimal, hex, negative).
+//! Names and numbers given on the command line: errno names, capability names,
+//! architecture names, and 64-bit numbers (decimal, hex, negative).
 
 use oci_seccomp::arch::{self, ArchInfo};
 
@@ -91,13 +91,6 @@ pub fn normalize_cap(name: &str) -> Option<String> {
         .parse::<caps::Capability>()
         .ok()
         .map(|c| c.to_string())
-}
-
-/// The name of signal `sig` (`SIGSYS`).
-pub fn signal_name(sig: i32) -> String {
-    nix::sys::signal::Signal::try_from(sig)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| format!("signal {sig}"))
 }
 
 #[cfg(test)]

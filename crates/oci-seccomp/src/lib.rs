@@ -29,7 +29,8 @@
 //! (instructions, opcodes, `seccomp_data`, the interpreter; it never names a profile),
 //! `backend/` (native, libseccomp, the ENOSYS stub), `proof/`, `program.rs`, and `tools/`.
 //! `arch/` holds the kernel's facts (architectures, syscall numbers, errno values,
-//! argument widths). docs/design.md §1 draws the same pipeline and says where a new
+//! argument widths). `sys.rs` holds the one system call made without nix, the crate's
+//! syscall wrapper. docs/design.md §1 draws the same pipeline and says where a new
 //! validation rule, lint, backend or output format goes.
 //!
 //! This crate never touches the calling process's seccomp state.
@@ -57,6 +58,7 @@ mod error;
 mod options;
 mod pipeline;
 mod program;
+mod sys;
 mod tools;
 
 pub mod arch;

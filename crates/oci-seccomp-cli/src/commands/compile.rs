@@ -173,9 +173,8 @@ fn pfc_text(
     )
     .and_then(|p| oci_seccomp::libseccomp::build_profile_context(&p, &opts))
     .map_err(|e| profiles::compile_error(name, &e))?;
-    let fd =
-        nix::sys::memfd::memfd_create(c"oci-seccomp-pfc", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
-            .map_err(|e| CliError::problem(format!("memfd_create for the PFC export: {e}")))?;
+    let fd = rustix::fs::memfd_create(c"oci-seccomp-pfc", rustix::fs::MemfdFlags::CLOEXEC)
+        .map_err(|e| CliError::problem(format!("memfd_create for the PFC export: {e}")))?;
     let mut file = std::fs::File::from(fd);
     ctx.export_pfc(&file)
         .map_err(|e| CliError::problem(format!("{name}: libseccomp cannot export PFC: {e}")))?;

@@ -235,9 +235,9 @@ fn notify_in(dir: &Path) -> CliResult<bool> {
                 std::thread::sleep(Duration::from_millis(20))
             }
             _ => {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(agent.id() as i32),
-                    nix::sys::signal::SIGTERM,
+                let _ = rustix::process::kill_process(
+                    rustix::process::Pid::from_child(&agent),
+                    rustix::process::Signal::TERM,
                 );
                 break;
             }

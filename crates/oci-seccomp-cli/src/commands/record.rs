@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use crate::args::RuntimeName;
 use crate::launch::{agent_error, launch_error, plan_error};
 use crate::profiles::shown;
-use crate::{launch, logging, names, output, profiles};
+use crate::{launch, logging, output, profiles};
 use crate::{CliError, CliResult};
 
 /// Entries of the base that denied recorded calls, with the syscalls they denied.
@@ -125,14 +125,12 @@ fn bounded(text: &str, max: usize) -> String {
 
 /// `uname -r` and the machine.
 fn kernel() -> String {
-    match nix::sys::utsname::uname() {
-        Ok(u) => format!(
-            "Linux {} ({})",
-            u.release().to_string_lossy(),
-            u.machine().to_string_lossy()
-        ),
-        Err(_) => "Linux".into(),
-    }
+    let u = rustix::system::uname();
+    format!(
+        "Linux {} ({})",
+        u.release().to_string_lossy(),
+        u.machine().to_string_lossy()
+    )
 }
 
 /// Runs `record`.
@@ -231,10 +229,7 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
     write_profile(opened, &args.output, &text)?;
     learned.report(&args.output, &learner, &recorder);
     if let Exit::Signaled(sig) = exit {
-        eprintln!(
-            "oci-seccomp: {arg0}: killed by {}",
-            names::signal_name(sig as i32)
-        );
+        eprintln!("oci-seccomp: {arg0}: killed by {}", sig.as_str());
     }
     Ok(exit.code())
 }

@@ -17,7 +17,7 @@ use oci_seccomp_runtime::{
 
 use crate::launch::{agent_error, launch_error, plan_error};
 use crate::profiles::shown;
-use crate::{launch, names, profiles};
+use crate::{launch, profiles};
 use crate::{CliError, CliResult};
 
 /// Arguments of `run`.
@@ -142,7 +142,7 @@ pub fn run(args: RunArgs) -> CliResult<u8> {
         eprint!("{text}");
     }
     if let Exit::Signaled(sig) = exit {
-        say_killed(&arg0, sig, mode.is_some());
+        say_killed(&arg0, sig as i32, sig.as_str(), mode.is_some());
     }
     Ok(exit.code())
 }
@@ -218,9 +218,10 @@ fn nothing_to_trace(bundle: bool) -> CliError {
     }
 }
 
-/// Says on stderr that the workload was killed by `sig`, and why when the filter did it.
-fn say_killed(arg0: &str, sig: nix::sys::signal::Signal, traced: bool) {
-    let why = if sig == nix::sys::signal::Signal::SIGSYS {
+/// Says on stderr that the workload was killed by signal `sig` (named `name`), and why
+/// when the filter did it.
+fn say_killed(arg0: &str, sig: i32, name: &str, traced: bool) {
+    let why = if sig == libc::SIGSYS {
         if traced {
             " (the seccomp filter's TRAP action)"
         } else {
@@ -230,10 +231,7 @@ fn say_killed(arg0: &str, sig: nix::sys::signal::Signal, traced: bool) {
     } else {
         ""
     };
-    eprintln!(
-        "oci-seccomp: {arg0}: killed by {}{why}",
-        names::signal_name(sig as i32)
-    );
+    eprintln!("oci-seccomp: {arg0}: killed by {name}{why}");
 }
 
 /// `run --trace` / `--complain`: launches `plan` under the routed form of `original`,

@@ -502,16 +502,11 @@ fn check_ancestor(fd: &OwnedFd, shown: &Path, euid: u32) -> Result<(), String> {
 fn fill_random(buf: &mut [u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
-        // SAFETY: getrandom writes at most `buf.len() - done` bytes into the rest of `buf`.
-        let n = unsafe { libc::getrandom(buf[done..].as_mut_ptr().cast(), buf.len() - done, 0) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        match crate::sys::getrandom(&mut buf[done..]) {
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
-        done += n as usize;
     }
     Ok(())
 }

@@ -24,9 +24,9 @@ extern "C" fn on_stop(_sig: libc::c_int) {
 /// Makes SIGINT and SIGTERM stop the agent (see [`stopped`]).
 pub(super) fn stop_on_signals() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
-        let handler = on_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only stores to an atomic.
-        unsafe { libc::signal(sig, handler) };
+        // Cannot fail: SIGINT and SIGTERM can be caught.
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        let _ = unsafe { crate::sys::set_signal_handler(sig, on_stop) };
     }
 }
 
