@@ -14,24 +14,16 @@
 //!
 //! # The pipeline
 //!
-//! ```text
-//!  LinuxSeccomp ──parse──▶ validate ──▶ Profile ──▶ Semantics (what it decides, and why)
-//!   (oci-spec)    profile::parse   profile::validate       │
-//!                                      │                    │
-//!                                      ▼                    ▼
-//!                         backend: native (default) ──▶ proof ──▶ Program
-//!                                  or libseccomp           (every input; a witness
-//!                                                           call when it fails)
-//!  tools on top: lint · explain · learn · trace routing · cache · moby (Docker/Podman)
-//! ```
+//! The folders under `src/` are its stages, drawn once here and in docs/design.md §1:
 //!
-//! The folders under `src/` follow it: `profile/` (parse, validate, semantics), `bpf/`
-//! (instructions, opcodes, `seccomp_data`, the interpreter; it never names a profile),
-//! `backend/` (native, libseccomp, the ENOSYS stub), `proof/`, `program.rs`, and `tools/`.
-//! `arch/` holds the kernel's facts (architectures, syscall numbers, errno values,
-//! argument widths). `sys.rs` holds the one system call made without nix, the crate's
-//! syscall wrapper. docs/design.md §1 draws the same pipeline and says where a new
-//! validation rule, lint, backend or output format goes.
+#![doc = include_str!("pipeline.md")]
+//!
+//! Where a change goes: a new validation rule, into the step of `profile/validate.rs` that
+//! reads the field (with its own error naming the path); a new lint, into the file of
+//! `tools/lint/` of its kind (one function per lint code); a new backend, beside
+//! `backend/native/` as a [`Backend`] variant whose output the pipeline proves like the
+//! others; a new output format of a program, in [`Program`] (bytes) or the CLI (text);
+//! a new question about what a profile decides, in [`Semantics`].
 //!
 //! This crate never touches the calling process's seccomp state.
 //!

@@ -447,7 +447,7 @@ pub fn syscall_name(nr: i32, arch: &ArchInfo) -> Option<String> {
         .ok()
 }
 
-/// The text of `src/syscall_table.rs` as this libseccomp answers: every name any
+/// The text of `src/arch/syscall_table.rs` as this libseccomp answers: every name any
 /// architecture it can build has, and per architecture its number or `None`.
 #[doc(hidden)]
 pub fn render_syscall_table() -> String {
@@ -473,7 +473,7 @@ pub fn render_syscall_table() -> String {
     let _ = writeln!(
         out,
         "//! Syscall numbers per architecture, generated from libseccomp {} by\n\
-         //! `cargo run -p oci-seccomp --example syscall_table > crates/oci-seccomp/src/syscall_table.rs`\n\
+         //! `cargo run -p oci-seccomp --example syscall_table > crates/oci-seccomp/src/arch/syscall_table.rs`\n\
          //! and checked against libseccomp by `arch::tests::syscall_table_is_libseccomps`.\n\
          //! Do not edit.\n",
         libseccomp_version_string()
@@ -543,7 +543,7 @@ mod tests {
         }
         assert!(
             render_syscall_table() == include_str!("syscall_table.rs"),
-            "src/syscall_table.rs is not what libseccomp answers; regenerate it (see its header)"
+            "src/arch/syscall_table.rs is not what libseccomp answers; regenerate it (see its header)"
         );
     }
 

@@ -1,5 +1,5 @@
 //! Syscall numbers per architecture, generated from libseccomp 2.5.4 by
-//! `cargo run -p oci-seccomp --example syscall_table > crates/oci-seccomp/src/syscall_table.rs`
+//! `cargo run -p oci-seccomp --example syscall_table > crates/oci-seccomp/src/arch/syscall_table.rs`
 //! and checked against libseccomp by `arch::tests::syscall_table_is_libseccomps`.
 //! Do not edit.
 

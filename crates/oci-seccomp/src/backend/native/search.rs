@@ -56,7 +56,7 @@ pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]
         }
     }
     if multiplexes(a) {
-        // Sub-calls, as the complete check reads them (`prove::subcalls`).
+        // Sub-calls, as the complete check reads them (`profile::semantics`'s `subcalls`).
         let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
         for r in profile.rules() {
             if multiplexer_of(&r.name).is_some() {
@@ -70,7 +70,7 @@ pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]
             let Some(mux_nr) = number(mux) else {
                 continue;
             };
-            // As the complete check reads it (`prove::subcalls`): an unconditional rule
+            // As the complete check reads it (`profile::semantics`'s `subcalls`): an unconditional rule
             // equal to the default joins the strictest outcome.
             let action = match rules
                 .iter()
