@@ -415,6 +415,40 @@ fn runc_crun_and_ours_agree() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// Starts `oci-seccomp supervise --trace` for `original` under `runtime`, its JSON events
+/// into `events_path`; returns it (reaped on drop) and the rewritten profile it wrote.
+fn start_trace_agent(
+    exe: &std::path::Path,
+    work: &std::path::Path,
+    name: &str,
+    runtime: &str,
+    original: &std::path::Path,
+    events_path: &std::path::Path,
+) -> (Reaped, Value) {
+    let socket = work.join(format!("{name}-{runtime}.sock"));
+    let routed_path = work.join(format!("{name}-{runtime}-routed.json"));
+    let agent = Command::new(exe)
+        .args(["supervise", "--json", "--trace", "--socket"])
+        .arg(&socket)
+        .arg("--profile")
+        .arg(original)
+        .arg("--write-runtime-profile")
+        .arg(&routed_path)
+        .args(["--runtime", runtime])
+        .stdout(std::fs::File::create(events_path).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent = Reaped(agent);
+    let t = std::time::Instant::now();
+    while !socket.exists() && t.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let routed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&routed_path).unwrap()).unwrap();
+    (agent, routed)
+}
+
 /// `supervise --trace` for runc and crun. Each runtime installs the profile
 /// rewritten by `--write-runtime-profile` (denials notify the agent); the agent answers as
 /// the original profile would. Every probe must end as it does under the original profile
@@ -455,28 +489,9 @@ fn runc_and_crun_trace_through_supervise() {
             assert!(direct.len() > 40, "{name}/{runtime}: {out}\n{err}");
 
             // The rewritten profile, with the trace agent.
-            let socket = work.join(format!("{name}-{runtime}.sock"));
-            let routed_path = work.join(format!("{name}-{runtime}-routed.json"));
             let events_path = work.join(format!("{name}-{runtime}-events.jsonl"));
-            let agent = Command::new(&exe)
-                .args(["supervise", "--json", "--trace", "--socket"])
-                .arg(&socket)
-                .arg("--profile")
-                .arg(&original)
-                .arg("--write-runtime-profile")
-                .arg(&routed_path)
-                .args(["--runtime", runtime])
-                .stdout(std::fs::File::create(&events_path).unwrap())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            let agent = Reaped(agent);
-            let t = std::time::Instant::now();
-            while !socket.exists() && t.elapsed() < std::time::Duration::from_secs(10) {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            let routed: Value =
-                serde_json::from_str(&std::fs::read_to_string(&routed_path).unwrap()).unwrap();
+            let (agent, routed) =
+                start_trace_agent(&exe, &work, name, runtime, &original, &events_path);
             let traced_bundle = work.join(format!("{name}-{runtime}-traced"));
             make_bundle(&traced_bundle, &probe, &routed);
             let (out, err) = run_peer(runtime, &traced_bundle, &state, &format!("t-{name}-t"));
