@@ -1,7 +1,12 @@
 //! Decision diagrams: the argument comparisons of one syscall's rules as a graph of
 //! word tests, built bounded ([`MAX_WORK`]), shared where equal.
 
-use super::*;
+use super::{FULL, NR};
+use crate::action::{strictness, Action};
+use crate::arch::X32_SYSCALL_BIT;
+use crate::bpf::{BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_MAXINSNS};
+use crate::profile::{Condition, Op};
+use std::collections::BTreeMap;
 
 pub(super) type Id = usize;
 

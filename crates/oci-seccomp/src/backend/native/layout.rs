@@ -1,7 +1,10 @@
 //! Layout: the diagram as instructions, each node once, jumps within the 8-bit offsets
 //! of classic BPF.
 
-use super::*;
+use super::diagram::{Graph, Id, Node};
+use crate::bpf::{
+    Instruction, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W,
+};
 
 /// Lays the diagram out backwards: `out[0]` is the last instruction.
 pub(super) struct Layout<'g> {

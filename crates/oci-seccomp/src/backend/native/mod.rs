@@ -49,25 +49,16 @@ mod diagram;
 mod layout;
 mod search;
 
-use diagram::*;
-use layout::*;
-use search::*;
+use diagram::{Gen, Graph, Id, Node, MAX_WORK};
+use layout::Layout;
+use search::{abi_search, push_piece};
 
-use std::collections::BTreeMap;
-
-use crate::action::strictness;
-use crate::action::Action;
-use crate::arch::{
-    self, multiplexer_of, multiplexes, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT,
-};
-use crate::bpf::{
-    ret, BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_JSET, BPF_K, BPF_LD,
-    BPF_RET, BPF_W,
-};
+use crate::arch::{ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use crate::bpf::{ret, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K};
 use crate::bpf::{Instruction, BPF_MAXINSNS};
 use crate::error::CompileError;
 use crate::profile::semantics::Stub;
-use crate::profile::{Condition, Op, Profile};
+use crate::profile::Profile;
 
 const FULL: u32 = u32::MAX;
 /// Word index of `seccomp_data.nr`.
@@ -220,6 +211,9 @@ fn abi_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::Action;
+    use crate::arch;
+    use crate::bpf::{BPF_JA, BPF_JGE, BPF_RET};
     use crate::program::Program;
 
     fn profile(json: &str) -> Profile {

@@ -1,7 +1,15 @@
 //! The number search: per ABI, the rules of each syscall number, and a binary search over
 //! number ranges down to each syscall's diagram (or the default, or the stub).
 
-use super::*;
+use super::diagram::{arg_words, conds_of, mask_cond, word_rank, Gen, GenRule, Id, Pending};
+use super::NR;
+use crate::action::strictness;
+use crate::arch;
+use crate::arch::{multiplexer_of, multiplexes, ArchInfo};
+use crate::bpf::ret;
+use crate::profile::semantics::Stub;
+use crate::profile::Profile;
+use std::collections::BTreeMap;
 
 /// The outcome for a number with no rule: the stub or the default.
 pub(super) struct NoMatch {

@@ -1,8 +1,13 @@
 //! Lints that find a way around a deny: io_uring, another syscall of the same family,
 //! socketcall, the upper bits of an argument the kernel reads narrower, KILL_THREAD.
 
-use super::*;
-
+use super::tables::{FAMILIES, VITAL};
+use super::{action_text, is_deny, Context, Finding, Findings, Severity, Work};
+use crate::action::Action;
+use crate::arch;
+use crate::arch::errno::ENOSYS;
+use crate::profile::{action_from_oci, ArgReading, Condition};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompArg, LinuxSeccompOperator};
 /// Calls an io_uring ring carries out without a syscall of their own (`IORING_OP_*`).
 pub(super) const IO_URING_OPS: &[&str] = &[
     "openat",

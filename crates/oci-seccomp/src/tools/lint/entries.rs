@@ -1,7 +1,15 @@
 //! Lints of one entry at a time: what it says against the rest of the profile.
 
-use super::*;
-
+use super::tables::{HOT, NAMESPACE_CALLS, RISKY};
+use super::{
+    action_text, is_deny, known_anywhere, listed, Context, EntryContext, Finding, Findings,
+    Severity, LISTED,
+};
+use crate::action::Action;
+use crate::arch::errno::ENOSYS;
+use crate::profile::notify_entry;
+use oci_spec::runtime::LinuxSeccompOperator;
+use std::collections::BTreeMap;
 /// `listener-unused` (note): `listenerPath` is set but no entry notifies, so the runtime
 /// makes no connection; the agent never hears from this container.
 pub(super) fn listener_unused(cx: &Context<'_>, out: &mut Findings) {

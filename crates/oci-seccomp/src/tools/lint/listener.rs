@@ -1,7 +1,6 @@
 //! Lints of `listenerPath` and `listenerMetadata`.
 
-use super::*;
-
+use super::{Context, Finding, Findings, Severity};
 /// Longest `listenerPath`: `sun_path` holds 108 bytes, the last one the NUL (an abstract
 /// `@name` replaces the `@` with the leading NUL).
 pub const MAX_LISTENER_PATH: usize = 107;

@@ -40,11 +40,18 @@ mod search;
 pub(crate) mod tables;
 mod text;
 
-use bypass::*;
-use entries::*;
-use listener::*;
-use search::*;
-use tables::*;
+use bypass::{
+    arg_width, clone3_default, family_bypass, io_uring_bypass, kill_thread, socketcall_bypass,
+    vital_denied,
+};
+use entries::{
+    clone3_errno, duplicate_name, listener_unused, masked_eq_bits, notify_hot,
+    notify_without_listener, repeated_index, risky_allow, rule_equals_default, shadowed_entry,
+    unknown_syscall,
+};
+use listener::{listener_metadata, listener_path};
+use search::{conditions_cover_all, ties};
+use tables::{FAMILIES, VITAL};
 
 pub use listener::{MAX_LISTENER_PATH, MAX_LISTENER_STATE};
 pub use search::LIBSECCOMP_REFUSES;
@@ -53,14 +60,12 @@ pub use text::{check_text, check_text_reading, check_text_with, runtime_findings
 use std::collections::BTreeMap;
 use std::fmt;
 
-use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompArg, LinuxSyscall};
 use serde::Serialize;
 
 use crate::action::Action;
 use crate::arch;
-use crate::arch::errno::ENOSYS;
-use crate::profile::{action_from_oci, notify_entry, ArgReading, Condition, Profile};
-use crate::CompileOptions;
+use crate::profile::{action_from_oci, ArgReading, Profile};
 use crate::StepBudget;
 
 /// How serious a finding is.

@@ -1,8 +1,12 @@
 //! Lints that search the input space exhaustively: ties libseccomp decides by its own
 //! order, and conditions that together match every call.
 
-use super::*;
-
+use super::{action_text, listed, Context, Finding, Findings, Severity, Work, LISTED};
+use crate::action::Action;
+use crate::profile::Profile;
+use crate::{arch, StepBudget};
+use oci_spec::runtime::LinuxSeccompOperator;
+use std::collections::BTreeMap;
 /// `tie` (warning): two conditional entries for one syscall whose actions are equally
 /// strict but differ (`ERRNO(5)` and `ERRNO(6)`) and whose comparisons can all hold for one
 /// call. The runtime spec does not say which decides; runc and crun decide by libseccomp's

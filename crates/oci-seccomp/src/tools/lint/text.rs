@@ -1,8 +1,13 @@
 //! The entry points that read a profile's text (OCI or Docker's format) and run every
 //! lint on it, with the runtime's own calls (`check --runtime`).
 
-use super::*;
-
+use super::{
+    validate_quietly, Finding, Findings, Linter, Severity, CHECK_DEADLINE, CHECK_STEPS,
+    READ_STEPS_PER_BYTE,
+};
+use crate::profile::ArgReading;
+use crate::{CompileOptions, StepBudget};
+use oci_spec::runtime::LinuxSeccomp;
 /// Everything `oci-seccomp check` reports for a profile's JSON text: [`check_text_with`]
 /// with Docker profiles rendered for this host (Docker's default capabilities, the native
 /// architecture, the running kernel).

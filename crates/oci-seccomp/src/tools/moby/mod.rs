@@ -43,8 +43,9 @@
 
 mod parse;
 
+use parse::short_json;
+
 pub(crate) use parse::is_moby_value;
-use parse::*;
 pub use parse::{is_moby, parse_moby, parse_moby_value};
 
 use std::fmt;
@@ -55,11 +56,9 @@ use std::sync::OnceLock;
 use oci_spec::runtime::{
     Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag, LinuxSyscall,
 };
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::arch::ArchInfo;
-use crate::profile::parse::{json_message, kind, MAX_PROFILE_BYTES};
 
 /// Docker's default capability set (what a container gets without `--cap-add`).
 pub const DOCKER_DEFAULT_CAPS: &[&str] = &[

@@ -1,7 +1,11 @@
 //! Reading Docker's and Podman's profile format: every field checked, with its JSON path.
 
-use super::*;
-
+use super::{parse_kernel, ArchMapEntry, MobyError, MobyFilter, MobyProfile, MobySyscall};
+use crate::profile::parse::{json_message, kind, MAX_PROFILE_BYTES};
+use oci_spec::runtime::{Arch, LinuxSeccompAction};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
 pub(super) fn short_json(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 80 {
