@@ -243,8 +243,7 @@ fn last_cap() -> u32 {
     }
     let mut last = 0;
     for cap in 0..64u32 {
-        let set = rustix::thread::CapabilitySet::from_bits_retain(1 << cap);
-        if rustix::thread::capability_is_in_bounding_set(set).is_err() {
+        if crate::sys::bounding_has(cap).is_err() {
             break;
         }
         last = cap;

@@ -158,9 +158,9 @@ impl Launcher {
         // pid namespace it is the workload's parent, and the same uid could otherwise
         // ptrace it, write its memory through /proc/PID/mem, or pidfd_getfd the notify fd.
         // Non-dumpable, only CAP_SYS_PTRACE can.
-        prctl::set_dumpable(false).map_err(|errno| LaunchError::Parent {
+        nix::sys::prctl::set_dumpable(false).map_err(|errno| LaunchError::Parent {
             call: "prctl(PR_SET_DUMPABLE, 0)",
-            errno: nix::errno::Errno::from_raw(errno),
+            errno,
         })?;
         let mut ctx = ChildContext::new(plan, self.verify_after_filter);
         // SAFETY: this process is single-threaded here: checked at the start of `run`, and
