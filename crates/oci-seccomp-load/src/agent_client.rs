@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IoSlice, Write};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -207,18 +207,20 @@ pub fn send_state(
             "the container process state is larger than the 4096 bytes runc's sample agent reads"
         );
     }
-    let fds = [notify_fd.as_raw_fd()];
-    let cmsg = [nix::sys::socket::ControlMessage::ScmRights(&fds)];
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+    let fds = [notify_fd];
+    let mut space = [std::mem::MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut cmsg = SendAncillaryBuffer::new(&mut space);
+    cmsg.push(SendAncillaryMessage::ScmRights(&fds));
     let sent = loop {
-        match nix::sys::socket::sendmsg::<()>(
-            socket.as_raw_fd(),
+        match rustix::net::sendmsg(
+            socket,
             &[IoSlice::new(&json)],
-            &cmsg,
-            nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
-            None,
+            &mut cmsg,
+            SendFlags::NOSIGNAL,
         ) {
             Ok(n) => break n,
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(rustix::io::Errno::INTR) => continue,
             Err(e) => {
                 return Err(HandoffError::io(
                     "sendmsg of the container process state to the seccomp agent",

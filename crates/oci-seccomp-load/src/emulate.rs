@@ -23,8 +23,9 @@ use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 
+// The errors are nix's `Errno`, which `mkdir_for_target` returns (a public type the callers
+// match on); the calls are rustix's, their errors converted by `nix_errno`.
 use nix::errno::Errno;
-use nix::unistd::{Gid, Uid};
 
 use crate::notify::{Notification, NotifyFd};
 use crate::NotifyError;
@@ -124,11 +125,13 @@ fn gone_to_errno(e: NotifyError) -> Errno {
 }
 
 fn open_path_dir(path: &str) -> Result<OwnedFd, Errno> {
-    nix::fcntl::open(
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(
         path,
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
     )
+    .map_err(nix_errno)
 }
 
 /// The path of an fd as this process sees it (`/proc/self/fd/N`).
@@ -155,7 +158,7 @@ fn relative_to_root(root: &[u8], start: &[u8]) -> Result<Vec<u8>, Errno> {
     rel.map(<[u8]>::to_vec).ok_or(Errno::EACCES)
 }
 
-/// rustix's errno as nix's.
+/// rustix's errno as nix's (the type this module returns).
 fn nix_errno(e: rustix::io::Errno) -> Errno {
     Errno::from_raw(e.raw_os_error())
 }
@@ -187,14 +190,18 @@ fn open_in_root(root: &OwnedFd, path: &CString) -> Result<OwnedFd, Errno> {
 /// CAP_SETGID (one a user runs for their own workloads) cannot call `setgroups` at all, and
 /// needs to only when the target's groups are not its own (then it refuses, `EPERM`).
 fn become_target(c: &TargetCredentials) -> Result<(), Errno> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(c.umask & 0o777));
+    // SAFETY: CLONE_FS unshares this thread's root, cwd and umask only, not its fd table
+    // (rustix's condition for the call concerns CLONE_FILES).
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::FS) }
+        .map_err(nix_errno)?;
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(c.umask & 0o777));
     let mut want = c.groups.clone();
     want.sort_unstable();
     want.dedup();
-    let mut have: Vec<u32> = nix::unistd::getgroups()?
+    let mut have: Vec<u32> = rustix::process::getgroups()
+        .map_err(nix_errno)?
         .into_iter()
-        .map(Gid::as_raw)
+        .map(rustix::process::Gid::as_raw)
         .collect();
     have.sort_unstable();
     have.dedup();
@@ -206,12 +213,12 @@ fn become_target(c: &TargetCredentials) -> Result<(), Errno> {
             .collect();
         rustix::thread::set_thread_groups(&groups).map_err(nix_errno)?;
     }
-    let (gid, uid) = (Gid::from_raw(c.fsgid), Uid::from_raw(c.fsuid));
-    nix::unistd::setfsgid(gid);
-    nix::unistd::setfsuid(uid);
+    let (gid, uid) = (c.fsgid, c.fsuid);
+    crate::sys::setfsgid(gid);
+    crate::sys::setfsuid(uid);
     // setfsuid/setfsgid report no error: they return the previous id, so calling again
     // with the same id tells whether it took.
-    if nix::unistd::setfsgid(gid) != gid || nix::unistd::setfsuid(uid) != uid {
+    if crate::sys::setfsgid(gid) != gid || crate::sys::setfsuid(uid) != uid {
         return Err(Errno::EPERM);
     }
     keep_only_caps(c.cap_eff)
@@ -264,7 +271,10 @@ pub fn mkdir_for_target(
         return Err(Errno::ENOENT);
     }
     let ours = open_path_dir("/proc/self/root")?;
-    let (a, b) = (nix::sys::stat::fstat(&root)?, nix::sys::stat::fstat(&ours)?);
+    let (a, b) = (
+        rustix::fs::fstat(&root).map_err(nix_errno)?,
+        rustix::fs::fstat(&ours).map_err(nix_errno)?,
+    );
     if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) && !opts.allow_host_root {
         tracing::warn!(
             pid = n.pid,
@@ -332,11 +342,12 @@ pub fn mkdir_for_target(
             if !fd.id_valid(n.id) {
                 return Err(Errno::ENOENT);
             }
-            nix::sys::stat::mkdirat(
+            rustix::fs::mkdirat(
                 &dir,
                 leaf.as_c_str(),
-                nix::sys::stat::Mode::from_bits_truncate(mode),
+                rustix::fs::Mode::from_bits_truncate(mode),
             )
+            .map_err(nix_errno)
         })
         .join()
         .unwrap_or(Err(Errno::EIO))

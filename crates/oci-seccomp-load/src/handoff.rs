@@ -129,7 +129,7 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: we own the mapping; no reference into it outlives `self`.
-        let _ = unsafe { nix::sys::mman::munmap(self.ptr.cast(), self.len.get()) };
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len.get()) };
     }
 }
 
@@ -176,16 +176,16 @@ pub fn channel() -> Result<(ParentEnd, ChildEnd), HandoffError> {
     let len = NonZeroUsize::new(4096.max(std::mem::size_of::<Shared>())).expect("non-zero");
     // SAFETY: a fresh anonymous mapping aliases nothing; the kernel zero-fills it.
     let ptr = unsafe {
-        nix::sys::mman::mmap_anonymous(
-            None,
-            len,
-            nix::sys::mman::ProtFlags::PROT_READ | nix::sys::mman::ProtFlags::PROT_WRITE,
-            nix::sys::mman::MapFlags::MAP_SHARED,
+        rustix::mm::mmap_anonymous(
+            std::ptr::null_mut(),
+            len.get(),
+            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+            rustix::mm::MapFlags::SHARED,
         )
     }
     .map_err(|e| HandoffError::io("mmap(MAP_SHARED) for the handoff page", e.into()))?;
     let map = Arc::new(Mapping {
-        ptr: ptr.cast(),
+        ptr: NonNull::new(ptr.cast()).expect("mmap returned a null mapping"),
         len,
     });
     Ok((
@@ -297,10 +297,7 @@ impl ChildEnd {
         }
         // Closed by hand, not dropped: `OwnedFd`'s drop makes an extra `fcntl(F_GETFD)` in
         // debug builds, and the calls made here must be the documented two in every build.
-        let raw = fd.into_raw_fd();
-        // SAFETY: `raw` came from the OwnedFd just consumed, so this process owns it and
-        // nothing else closes it; close is async-signal-safe.
-        unsafe { libc::close(raw) };
+        crate::sys::close(fd);
         Ok(status)
     }
 }

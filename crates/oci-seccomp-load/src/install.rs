@@ -12,19 +12,7 @@ use crate::error::LoadError;
 const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
 const SECCOMP_GET_ACTION_AVAIL: libc::c_uint = 2;
 
-/// Calls `seccomp(2)` directly.
-///
-/// # Safety
-/// `args` must be valid for `op` as the kernel documents it (a `sock_fprog` for
-/// `SECCOMP_SET_MODE_FILTER`, a `u32` for `SECCOMP_GET_ACTION_AVAIL`, or null to probe).
-unsafe fn seccomp(
-    op: libc::c_uint,
-    flags: libc::c_uint,
-    args: *const libc::c_void,
-) -> libc::c_long {
-    // SAFETY: the caller guarantees `args` matches `op`; the kernel validates the rest.
-    unsafe { libc::syscall(libc::SYS_seccomp, op, flags, args) }
-}
+use crate::sys::seccomp;
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)

@@ -33,6 +33,7 @@ pub mod launch;
 pub mod log_rate;
 pub mod notify;
 pub mod protocol;
+mod sys;
 pub mod trace;
 
 /// Renamed to [`agent_client`] (the runtime's end of runc's protocol); what both ends share

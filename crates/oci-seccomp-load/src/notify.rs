@@ -81,7 +81,7 @@ pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 pub fn kernel_notif_sizes() -> std::io::Result<(u16, u16, u16)> {
     let mut sizes = [0u16; 3];
     // SAFETY: SECCOMP_GET_NOTIF_SIZES (3) writes a struct of three u16 into `sizes`.
-    let rc = unsafe { libc::syscall(libc::SYS_seccomp, 3, 0, sizes.as_mut_ptr()) };
+    let rc = unsafe { crate::sys::seccomp(3, 0, sizes.as_mut_ptr().cast()) };
     if rc < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -139,10 +139,6 @@ impl AsFd for NotifyFd {
     }
 }
 
-fn last_errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
 impl NotifyFd {
     /// Wraps a notify fd (from [`crate::install`] or from [`AgentListener::accept`]).
     pub fn new(fd: OwnedFd) -> Self {
@@ -153,14 +149,10 @@ impl NotifyFd {
     /// `arg` must be what `request` expects.
     unsafe fn ioctl(&self, request: IoctlRequest, arg: *mut libc::c_void) -> Result<i32, i32> {
         loop {
-            // SAFETY: the fd is ours; the caller guarantees `arg` matches `request`.
-            let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), request, arg) };
-            if rc >= 0 {
-                return Ok(rc);
-            }
-            match last_errno() {
-                libc::EINTR => continue,
-                e => return Err(e),
+            // SAFETY: the caller guarantees `arg` matches `request`.
+            match unsafe { crate::sys::ioctl(self.fd.as_fd(), request, arg) } {
+                Err(libc::EINTR) => continue,
+                r => return r,
             }
         }
     }
@@ -372,22 +364,18 @@ impl NotifyFd {
     ///
     /// [`NotifyError::Io`]: the kernel lacks the flag (EINVAL before Linux 6.6).
     pub fn set_sync_wakeup(&self) -> Result<(), NotifyError> {
-        // SAFETY: SET_FLAGS takes the flags as the ioctl argument value, not a pointer;
-        // the kernel does not dereference it.
-        let rc = unsafe {
-            libc::ioctl(
-                self.fd.as_raw_fd(),
-                SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-                SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as libc::c_ulong,
-            )
-        };
-        if rc < 0 {
-            return Err(NotifyError::io(
+        // SET_FLAGS takes the flags as the ioctl argument value, not a pointer.
+        crate::sys::ioctl_value(
+            self.fd.as_fd(),
+            SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+            SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as libc::c_ulong,
+        )
+        .map_err(|e| {
+            NotifyError::io(
                 "ioctl(SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)",
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
+                e,
+            )
+        })
     }
 
     /// Reads `buf.len()` bytes (or fewer, at an unmapped page) at `addr` in the target's
@@ -589,14 +577,15 @@ fn bind_private(
 ) -> std::io::Result<UnixListener> {
     std::thread::scope(|s| {
         s.spawn(|| {
-            nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
-            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(!mode & 0o777));
+            // SAFETY: CLONE_FS unshares this thread's root, cwd and umask only, not its fd
+            // table (rustix's condition for the call concerns CLONE_FILES).
+            unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::FS) }?;
+            rustix::process::umask(rustix::fs::Mode::from_bits_truncate(!mode & 0o777));
             if let Some(g) = group {
                 // setfsgid changes only this thread, which ends right after the bind; it
                 // returns the previous id, so a second call tells whether it took.
-                let gid = nix::unistd::Gid::from_raw(g);
-                nix::unistd::setfsgid(gid);
-                if nix::unistd::setfsgid(gid) != gid {
+                crate::sys::setfsgid(g);
+                if crate::sys::setfsgid(g) != g {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::PermissionDenied,
                         format!("cannot create the socket file with group {g}"),

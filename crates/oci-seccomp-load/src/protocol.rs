@@ -66,7 +66,7 @@ pub struct AllowedPeers {
 impl Default for AllowedPeers {
     /// Root and the calling process's effective uid.
     fn default() -> Self {
-        Self::new([0, nix::unistd::geteuid().as_raw()])
+        Self::new([0, rustix::process::geteuid().as_raw()])
     }
 }
 
@@ -124,10 +124,10 @@ impl std::fmt::Display for PeerCredentials {
 /// # Errors
 /// The `getsockopt` error (for example `ENOTCONN`).
 pub fn peer_credentials(socket: impl AsFd) -> std::io::Result<PeerCredentials> {
-    let c = nix::sys::socket::getsockopt(&socket, nix::sys::socket::sockopt::PeerCredentials)?;
+    let c = crate::sys::peer_credentials(socket.as_fd())?;
     Ok(PeerCredentials {
-        pid: c.pid(),
-        uid: c.uid(),
-        gid: c.gid(),
+        pid: c.pid,
+        uid: c.uid,
+        gid: c.gid,
     })
 }

@@ -17,7 +17,6 @@ use nix::mount::MsFlags;
 use nix::sys::signal::{SigHandler, Signal};
 use nix::sys::stat::Mode;
 use oci_seccomp_load::LaunchSeccompChild;
-use rustix::thread::CapabilitySet;
 
 use crate::child_message::{
     At, CapabilityOp, ChildMessage, ExecError, Failed, IdentityOp, InstallError, KeyringError,
@@ -26,6 +25,7 @@ use crate::child_message::{
 };
 use crate::container::{ContainerPlan, MountPlan, DEV_SYMLINKS};
 use crate::mounts::{self, Kind, ProcFd};
+use crate::sys;
 use crate::LaunchPlan;
 
 type StepResult<E> = Result<(), Failed<E>>;
@@ -73,9 +73,7 @@ fn send(to_parent: BorrowedFd<'_>, r: &ChildMessage) {
 /// Reports `f` to the parent and exits 1.
 fn fail(to_parent: BorrowedFd<'_>, f: impl Into<StepFailure>) -> ! {
     send(to_parent, &f.into().to_message());
-    // SAFETY: _exit is async-signal-safe and always sound; it runs no destructors or atexit
-    // handlers, which must not run in a forked child.
-    unsafe { libc::_exit(1) }
+    sys::exit(1)
 }
 
 /// The child, after fork: runs the steps of [`Step::order`] that apply to the plan, in
@@ -180,17 +178,12 @@ fn run_step(
 fn session() -> StepResult<SessionError> {
     // The child of a fork is never a process-group leader: setsid cannot fail with EPERM.
     nix::unistd::setsid().map_err(|e| Failed::with(SessionError::Setsid, e))?;
-    prctl::set_death_signal(libc::SIGKILL as isize).map_err(|errno| Failed {
-        error: SessionError::DeathSignal,
-        errno,
-    })?;
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
+        .map_err(|e| Failed::with(SessionError::DeathSignal, e))?;
     // The launcher made itself non-dumpable before the fork (see `Launcher::run`); this
     // process must be dumpable again so that the launcher (same uid, no CAP_SYS_PTRACE
     // when rootless) may copy its notify fd with pidfd_getfd. exec resets it anyway.
-    prctl::set_dumpable(true).map_err(|errno| Failed {
-        error: SessionError::Dumpable,
-        errno,
-    })?;
+    nix::sys::prctl::set_dumpable(true).map_err(|e| Failed::with(SessionError::Dumpable, e))?;
     for sig in [
         Signal::SIGINT,
         Signal::SIGTERM,
@@ -209,42 +202,20 @@ fn session() -> StepResult<SessionError> {
 /// Marks every fd from `first` up close-on-exec: `close_range(CLOSE_RANGE_CLOEXEC)` (Linux
 /// 5.11), else one `fcntl` per possible fd below the soft limit.
 fn cloexec_from(first: u32) {
-    // SAFETY: close_range takes no pointers and, with CLOSE_RANGE_CLOEXEC, closes nothing;
-    // a raw syscall is async-signal-safe. (No library wraps close_range safely.)
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if rc == 0 {
+    if sys::close_range_cloexec(first).is_ok() {
         return;
     }
     let max = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .map_or(1024, |(soft, _)| soft.min(1 << 20) as i32);
     for fd in first as i32..max {
-        // SAFETY: F_SETFD on a number that may not be open only fails with EBADF; fcntl is
-        // async-signal-safe. The fd is not owned here, so it is not wrapped in an OwnedFd.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        sys::set_cloexec_raw(fd);
     }
 }
 
 /// [`Step::Keyring`](crate::Step::Keyring): a new, anonymous session keyring, as runc and
 /// crun give every container (the kernel keyring is not namespaced).
 fn keyring() -> StepResult<KeyringError> {
-    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING with a null name reads no memory of ours; a raw
-    // syscall is async-signal-safe. Neither nix nor rustix wraps keyctl.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_keyctl,
-            libc::KEYCTL_JOIN_SESSION_KEYRING,
-            std::ptr::null::<libc::c_char>(),
-        )
-    };
-    if rc < 0 {
-        let e = Errno::last();
+    if let Err(e) = sys::join_session_keyring() {
         // Like runc: a kernel without keyrings, or one that refuses us (a filter of an
         // outer container), is not fatal.
         if !matches!(e, Errno::ENOSYS | Errno::EPERM | Errno::EACCES) {
@@ -441,14 +412,6 @@ fn masked_and_readonly_paths(c: &ContainerPlan) -> StepResult<PathError> {
     Ok(())
 }
 
-fn cap_set(cap: u32) -> CapabilitySet {
-    CapabilitySet::from_bits_retain(1 << cap)
-}
-
-fn io(e: rustix::io::Errno) -> i32 {
-    e.raw_os_error()
-}
-
 /// [`Step::Privileges`](crate::Step::Privileges): drop the bounding set, clear the ambient
 /// set and set the additional groups, before any filter, so that no profile can fake their
 /// results (a rule returning `ERRNO(0)` for `prctl` or `setgroups`).
@@ -460,15 +423,13 @@ fn privileges(c: &ContainerPlan) -> StepResult<crate::child_message::PrivilegeEr
     for cap in 0..=c.last_cap.min(63) {
         if c.caps.bounding & (1 << cap) == 0 {
             // Every capability up to last_cap is known to this kernel: no error is harmless.
-            rustix::thread::remove_capability_from_bounding_set(cap_set(cap))
-                .map_err(|e| err(PrivilegeOp::BoundingDrop, cap, io(e)))?;
+            sys::bounding_drop(cap).map_err(|e| err(PrivilegeOp::BoundingDrop, cap, e as i32))?;
         }
     }
     // EINVAL: a kernel without ambient capabilities.
-    match rustix::thread::clear_ambient_capability_set() {
-        Ok(()) => {}
-        Err(e) if e == rustix::io::Errno::INVAL => {}
-        Err(e) => return Err(err(PrivilegeOp::AmbientClear, 0, io(e))),
+    match sys::ambient_clear() {
+        Ok(()) | Err(Errno::EINVAL) => {}
+        Err(e) => return Err(err(PrivilegeOp::AmbientClear, 0, e as i32)),
     }
     nix::unistd::setgroups(&c.gids).map_err(|e| err(PrivilegeOp::SetGroups, 0, e as i32))?;
     Ok(())
@@ -506,41 +467,36 @@ fn identity(c: &ContainerPlan) -> StepResult<crate::child_message::IdentityError
         nix::sys::resource::setrlimit(r.resource, r.soft, r.hard)
             .map_err(err(IdentityOp::Setrlimit, i))?;
     }
-    prctl::set_keep_capabilities(true)
-        .map_err(|e| err(IdentityOp::KeepCaps, 0)(Errno::from_raw(e)))?;
+    nix::sys::prctl::set_keepcaps(true).map_err(err(IdentityOp::KeepCaps, 0))?;
     nix::unistd::setresgid(c.gid, c.gid, c.gid).map_err(err(IdentityOp::Setresgid, 0))?;
     nix::unistd::setresuid(c.uid, c.uid, c.uid).map_err(err(IdentityOp::Setresuid, 0))?;
-    prctl::set_keep_capabilities(false)
-        .map_err(|e| err(IdentityOp::ClearKeepCaps, 0)(Errno::from_raw(e)))?;
+    nix::sys::prctl::set_keepcaps(false).map_err(err(IdentityOp::ClearKeepCaps, 0))?;
     Ok(())
 }
 
 /// [`Step::Capabilities`](crate::Step::Capabilities): the effective, permitted and
 /// inheritable sets, then the ambient ones.
 fn capabilities(c: &ContainerPlan) -> StepResult<crate::child_message::CapabilityError> {
-    let sets = rustix::thread::CapabilitySets {
-        effective: CapabilitySet::from_bits_retain(c.caps.effective),
-        permitted: CapabilitySet::from_bits_retain(c.caps.permitted),
-        inheritable: CapabilitySet::from_bits_retain(c.caps.inheritable),
-    };
-    rustix::thread::set_capabilities(None, sets).map_err(|e| Failed {
-        error: At {
-            op: CapabilityOp::Capset,
-            detail: 0,
-        },
-        errno: io(e),
+    sys::capset([c.caps.effective, c.caps.permitted, c.caps.inheritable]).map_err(|e| {
+        Failed::with(
+            At {
+                op: CapabilityOp::Capset,
+                detail: 0,
+            },
+            e,
+        )
     })?;
     for cap in 0..=c.last_cap.min(63) {
         if c.caps.ambient & (1 << cap) != 0 {
-            rustix::thread::configure_capability_in_ambient_set(cap_set(cap), true).map_err(
-                |e| Failed {
-                    error: At {
+            sys::ambient_raise(cap).map_err(|e| {
+                Failed::with(
+                    At {
                         op: CapabilityOp::AmbientRaise,
                         detail: cap,
                     },
-                    errno: io(e),
-                },
-            )?;
+                    e,
+                )
+            })?;
         }
     }
     Ok(())
@@ -548,11 +504,8 @@ fn capabilities(c: &ContainerPlan) -> StepResult<crate::child_message::Capabilit
 
 /// [`Step::NoNewPrivileges`](crate::Step::NoNewPrivileges): set it and read it back.
 fn no_new_privileges() -> StepResult<NoNewPrivilegesError> {
-    prctl::set_no_new_privileges(true).map_err(|errno| Failed {
-        error: NoNewPrivilegesError::Set,
-        errno,
-    })?;
-    if prctl::get_no_new_privileges() != Ok(true) {
+    nix::sys::prctl::set_no_new_privs().map_err(|e| Failed::with(NoNewPrivilegesError::Set, e))?;
+    if nix::sys::prctl::get_no_new_privs() != Ok(true) {
         return Err(Failed::plain(NoNewPrivilegesError::NotSet));
     }
     Ok(())
@@ -563,20 +516,16 @@ fn no_new_privileges() -> StepResult<NoNewPrivilegesError> {
 /// `prctl` or `setrlimit` return success without doing anything; this check then fails
 /// instead of starting the workload as root. Every read starts from a value that cannot be
 /// the planned one, so a faked read (success without output) is a mismatch too: that is
-/// why these reads stay raw `libc` calls (the libraries read into uninitialised memory).
+/// why these reads are the raw calls of [`sys`] (the libraries read into uninitialised
+/// memory).
 fn verify(c: &ContainerPlan, scratch: &mut [libc::gid_t]) -> StepResult<VerifyError> {
     let mismatch = |e| Err(Failed::plain(e));
-    // Ids above 2^31 - 1 are refused by the plan: u32::MAX is never a planned id.
-    let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
-    // SAFETY: three valid output pointers; getresuid is async-signal-safe.
-    let rc = unsafe { libc::getresuid(&mut r, &mut e, &mut s) };
-    if rc != 0 || [r, e, s] != [c.uid.as_raw(); 3] {
+    // Ids above 2^31 - 1 are refused by the plan: u32::MAX, where the reads start, is
+    // never a planned id.
+    if sys::getresuid() != Some([c.uid.as_raw(); 3]) {
         return mismatch(VerifyError::Uids);
     }
-    let (mut r, mut e, mut s) = (u32::MAX, u32::MAX, u32::MAX);
-    // SAFETY: three valid output pointers; getresgid is async-signal-safe.
-    let rc = unsafe { libc::getresgid(&mut r, &mut e, &mut s) };
-    if rc != 0 || [r, e, s] != [c.gid.as_raw(); 3] {
+    if sys::getresgid() != Some([c.gid.as_raw(); 3]) {
         return mismatch(VerifyError::Gids);
     }
     let want = c.gids.len();
@@ -584,11 +533,7 @@ fn verify(c: &ContainerPlan, scratch: &mut [libc::gid_t]) -> StepResult<VerifyEr
         return mismatch(VerifyError::GroupBuffer);
     }
     scratch.fill(libc::gid_t::MAX);
-    // SAFETY: `scratch` is valid for `scratch.len()` entries (allocated before fork);
-    // getgroups is async-signal-safe.
-    let n = unsafe { libc::getgroups(scratch.len() as libc::c_int, scratch.as_mut_ptr()) };
-    if n < 0
-        || n as usize != want
+    if sys::getgroups(scratch) != Some(want)
         || scratch[..want]
             .iter()
             .copied()
@@ -601,7 +546,7 @@ fn verify(c: &ContainerPlan, scratch: &mut [libc::gid_t]) -> StepResult<VerifyEr
     } else {
         (1u64 << (c.last_cap + 1)) - 1
     };
-    let got = capget().ok_or(Failed::last(VerifyError::Capget))?;
+    let got = sys::capget().ok_or(Failed::last(VerifyError::Capget))?;
     if got
         != [
             c.caps.effective & valid,
@@ -615,76 +560,25 @@ fn verify(c: &ContainerPlan, scratch: &mut [libc::gid_t]) -> StepResult<VerifyEr
         let bit = 1u64 << cap;
         // The bounding set was dropped before any filter: this read cannot be faked into
         // hiding a capability the plan left out.
-        let b = rustix::thread::capability_is_in_bounding_set(cap_set(cap)).unwrap_or(false);
+        let b = sys::bounding_has(cap).unwrap_or(false);
         if b != (c.caps.bounding & bit != 0) {
             return mismatch(VerifyError::Bounding);
         }
-        if c.caps.ambient & bit != 0
-            && rustix::thread::capability_is_in_ambient_set(cap_set(cap)) != Ok(true)
-        {
+        if c.caps.ambient & bit != 0 && sys::ambient_has(cap) != Ok(true) {
             return mismatch(VerifyError::Ambient);
         }
     }
     for r in &c.rlimits {
-        let mut lim = libc::rlimit {
+        let start = libc::rlimit {
             rlim_cur: !r.soft,
             rlim_max: !r.hard,
         };
-        // SAFETY: `lim` is valid output space; getrlimit is async-signal-safe.
-        let rc = unsafe { libc::getrlimit(r.resource as _, &mut lim) };
-        if rc != 0 || lim.rlim_cur != r.soft || lim.rlim_max != r.hard {
-            return mismatch(VerifyError::Rlimits);
+        match sys::getrlimit(r.resource, start) {
+            Some(lim) if lim.rlim_cur == r.soft && lim.rlim_max == r.hard => {}
+            _ => return mismatch(VerifyError::Rlimits),
         }
     }
     Ok(())
-}
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
-/// This thread's effective, permitted and inheritable sets. The output starts as all ones,
-/// bits no kernel has, so a faked `capget` (success without output) never reads as a plan.
-fn capget() -> Option<[u64; 3]> {
-    let mut hdr = CapHeader {
-        version: LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [CapData {
-        effective: u32::MAX,
-        permitted: u32::MAX,
-        inheritable: u32::MAX,
-    }; 2];
-    // SAFETY: capget writes a v3 header and two data structs, which is what we pass; a raw
-    // syscall is async-signal-safe. (rustix's capget reads uninitialised output if faked.)
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_capget,
-            &mut hdr as *mut CapHeader,
-            data.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
-    Some([
-        join(data[0].effective, data[1].effective),
-        join(data[0].permitted, data[1].permitted),
-        join(data[0].inheritable, data[1].inheritable),
-    ])
 }
 
 /// [`Step::Exec`](crate::Step::Exec): each candidate path in turn; returns only on failure,
@@ -697,12 +591,7 @@ fn exec(
     let mut first_err = 0;
     for path in &plan.exec_paths {
         let path: &CStr = path;
-        // SAFETY: `path`, `argv` and `envp` are valid, NUL-terminated strings and
-        // null-terminated arrays made before fork that live until execve returns (it only
-        // returns on failure); execve is async-signal-safe. nix's execve would allocate
-        // the pointer arrays after the filter is in.
-        unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-        let e = Errno::last_raw();
+        let e = sys::execve(path, argv, envp);
         if first_err == 0 || (first_err == libc::ENOENT && e != libc::ENOENT) {
             first_err = e;
         }

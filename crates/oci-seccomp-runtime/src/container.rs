@@ -243,8 +243,7 @@ fn last_cap() -> u32 {
     }
     let mut last = 0;
     for cap in 0..64u32 {
-        let set = rustix::thread::CapabilitySet::from_bits_retain(1 << cap);
-        if rustix::thread::capability_is_in_bounding_set(set).is_err() {
+        if crate::sys::bounding_has(cap).is_err() {
             break;
         }
         last = cap;
@@ -259,144 +258,286 @@ fn normalised(field: &str, p: &Path) -> Result<CString, PlanError> {
     cstring(field, n.as_os_str().as_bytes())
 }
 
+/// The namespaces of `linux.namespaces`, as the child and the parent use them.
+struct Namespaces {
+    /// Every requested one but pid.
+    unshare: nix::sched::CloneFlags,
+    /// A new pid namespace (the parent unshares it before forking).
+    pid_ns: bool,
+    /// A new UTS namespace (needed to set a hostname).
+    uts: bool,
+}
+
+/// `root`: the rootfs, canonical and not the host's `/`, and whether it is read-only.
+fn root_section(bundle: &Path, file: &str, spec: &Spec) -> Result<(PathBuf, bool), PlanError> {
+    let root = spec.root().as_ref().ok_or_else(|| PlanError::Missing {
+        file: file.to_string(),
+        field: "root",
+    })?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        bundle.join(root.path())
+    };
+    let rootfs = rootfs.canonicalize().map_err(|source| PlanError::Rootfs {
+        path: root.path().clone(),
+        source,
+    })?;
+    if rootfs == Path::new("/") {
+        return Err(PlanError::RootIsHost);
+    }
+    Ok((rootfs, root.readonly().unwrap_or(false)))
+}
+
+/// `linux.namespaces`: new namespaces only (none joined by path), of the supported types,
+/// and a mount namespace among them.
+fn namespaces_section(linux: Option<&oci_spec::runtime::Linux>) -> Result<Namespaces, PlanError> {
+    let mut unshare = nix::sched::CloneFlags::empty();
+    let mut pid_ns = false;
+    let mut uts = false;
+    for (index, ns) in linux
+        .and_then(|l| l.namespaces().as_ref())
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(p) = ns.path() {
+            return Err(PlanError::NamespacePath {
+                index,
+                path: p.clone(),
+            });
+        }
+        use nix::sched::CloneFlags as C;
+        match ns.typ() {
+            LinuxNamespaceType::Pid => pid_ns = true,
+            LinuxNamespaceType::Ipc => unshare |= C::CLONE_NEWIPC,
+            LinuxNamespaceType::Uts => {
+                uts = true;
+                unshare |= C::CLONE_NEWUTS
+            }
+            LinuxNamespaceType::Mount => unshare |= C::CLONE_NEWNS,
+            LinuxNamespaceType::Network => unshare |= C::CLONE_NEWNET,
+            other => {
+                return Err(PlanError::NamespaceType {
+                    index,
+                    typ: other.to_string(),
+                })
+            }
+        }
+    }
+    if !unshare.contains(nix::sched::CloneFlags::CLONE_NEWNS) {
+        return Err(PlanError::NoMountNamespace);
+    }
+    Ok(Namespaces {
+        unshare,
+        pid_ns,
+        uts,
+    })
+}
+
+/// `hostname`: only with a new UTS namespace; empty means none.
+fn hostname_section(spec: &Spec, uts: bool) -> Result<Option<String>, PlanError> {
+    Ok(match spec.hostname() {
+        Some(h) if !h.is_empty() => {
+            if !uts {
+                return Err(PlanError::HostnameWithoutUts(h.clone()));
+            }
+            cstring("hostname", h.as_bytes())?;
+            Some(h.clone())
+        }
+        _ => None,
+    })
+}
+
+/// The rest of `linux`: `resources` (device rules), `cgroupsPath` (ignored with a
+/// warning), `devices` (refused), and the masked and read-only paths, which it returns.
+fn linux_section(
+    linux: Option<&oci_spec::runtime::Linux>,
+) -> Result<(Vec<CString>, Vec<CString>), PlanError> {
+    let mut masked_paths = Vec::new();
+    let mut readonly_paths = Vec::new();
+    if let Some(l) = linux {
+        if let Some(r) = l.resources() {
+            check_resources(r)?;
+        }
+        if l.cgroups_path().is_some() {
+            tracing::warn!("cgroupsPath is ignored: oci-seccomp run does not manage cgroups");
+        }
+        if let Some(d) = l.devices().as_ref().and_then(|v| v.first()) {
+            return Err(PlanError::Devices(d.path().clone()));
+        }
+        for (field, list, out) in [
+            ("maskedPaths", l.masked_paths(), &mut masked_paths),
+            ("readonlyPaths", l.readonly_paths(), &mut readonly_paths),
+        ] {
+            for (i, p) in list.iter().flatten().enumerate() {
+                let field = format!("linux.{field}[{i}]");
+                if !p.starts_with('/') {
+                    return Err(PlanError::NotAbsolute {
+                        field,
+                        value: p.clone(),
+                    });
+                }
+                out.push(cstring(&field, p.as_bytes())?);
+            }
+        }
+    }
+    Ok((masked_paths, readonly_paths))
+}
+
+/// `mounts`, each checked by [`mount_plan`], with the container's own `/dev` (a tmpfs)
+/// first unless the config mounts one.
+fn mounts_section(spec: &Spec, rootfs: &Path, bundle: &Path) -> Result<Vec<MountPlan>, PlanError> {
+    let mut mounts = Vec::new();
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mounts.push(mount_plan(i, m, rootfs, bundle)?);
+    }
+    if !mounts
+        .iter()
+        .any(|m| Path::new(&m.destination) == Path::new("/dev"))
+    {
+        // The container's /dev is ours, never the rootfs's: a tmpfs that gets the
+        // default devices.
+        mounts.insert(
+            0,
+            MountPlan {
+                destination: "/dev".into(),
+                rel: PathBuf::from("dev"),
+                target: normalised("root.path", &rootfs.join("dev"))?,
+                source: c"tmpfs".into(),
+                fstype: c"tmpfs".into(),
+                flags: MsFlags::MS_NOSUID
+                    | MsFlags::MS_NOEXEC
+                    | MsFlags::MS_NODEV
+                    | MsFlags::MS_STRICTATIME,
+                data: c"mode=755,size=65536k".into(),
+                bind: false,
+                propagation: MsFlags::empty(),
+                source_is_file: false,
+            },
+        );
+    }
+    Ok(mounts)
+}
+
+/// The default devices ([`DEFAULT_DEVICES`]) with their places below the rootfs.
+fn default_devices(rootfs: &Path) -> Result<Vec<DevicePlan>, PlanError> {
+    DEFAULT_DEVICES
+        .iter()
+        .map(|(name, source)| {
+            let rel = Path::new("dev").join(name);
+            Ok(DevicePlan {
+                target: normalised("root.path", &rootfs.join(&rel))?,
+                rel,
+                source,
+            })
+        })
+        .collect()
+}
+
+/// `process.rlimits`: soft at most hard, each resource once.
+fn rlimits_section(process: &oci_spec::runtime::Process) -> Result<Vec<Rlimit>, PlanError> {
+    let mut rlimits: Vec<Rlimit> = Vec::new();
+    for (index, r) in process.rlimits().iter().flatten().enumerate() {
+        if r.soft() > r.hard() {
+            return Err(PlanError::RlimitOrder {
+                index,
+                typ: r.typ().to_string(),
+                soft: r.soft(),
+                hard: r.hard(),
+            });
+        }
+        let resource = rlimit_resource(r.typ());
+        if rlimits.iter().any(|x| x.resource == resource) {
+            return Err(PlanError::RlimitTwice {
+                index,
+                typ: r.typ().to_string(),
+            });
+        }
+        rlimits.push(Rlimit {
+            resource,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    Ok(rlimits)
+}
+
+/// `process.user`: uid, gid and the additional gids (each in range), the gids sorted and
+/// without repeats.
+fn user_section(process: &oci_spec::runtime::Process) -> Result<(Uid, Gid, Vec<Gid>), PlanError> {
+    let user = process.user();
+    check_id("process.user.uid", user.uid())?;
+    check_id("process.user.gid", user.gid())?;
+    let mut gids: Vec<Gid> = Vec::new();
+    for (i, g) in user.additional_gids().iter().flatten().enumerate() {
+        check_id(&format!("process.user.additionalGids[{i}]"), *g)?;
+        gids.push(Gid::from_raw(*g));
+    }
+    // The kernel keeps the list sorted; the same list in that order can be compared
+    // with getgroups before exec.
+    gids.sort_unstable_by_key(|g| g.as_raw());
+    gids.dedup();
+    Ok((Uid::from_raw(user.uid()), Gid::from_raw(user.gid()), gids))
+}
+
+/// `process.capabilities` as bit masks, the ambient set cut to what the kernel can raise
+/// (with a warning, as runc and crun do without one).
+fn capabilities_section(process: &oci_spec::runtime::Process) -> Result<CapSets, PlanError> {
+    let mut caps = match process.capabilities() {
+        Some(c) => CapSets {
+            bounding: mask(c.bounding().as_ref(), "bounding")?,
+            effective: mask(c.effective().as_ref(), "effective")?,
+            permitted: mask(c.permitted().as_ref(), "permitted")?,
+            inheritable: mask(c.inheritable().as_ref(), "inheritable")?,
+            ambient: mask(c.ambient().as_ref(), "ambient")?,
+        },
+        None => CapSets::default(),
+    };
+    // The kernel raises an ambient capability only when it is in both the permitted
+    // and the inheritable set (PR_CAP_AMBIENT_RAISE, capabilities(7)). `runc spec`'s
+    // template lists ambient capabilities without inheritable ones; runc and crun
+    // leave those out without a word. So do we, with one: the workload gets fewer
+    // capabilities than listed, never more, and the read-back before exec checks the
+    // set that was raised.
+    let unraisable = caps.ambient & !(caps.permitted & caps.inheritable);
+    if unraisable != 0 {
+        let names: Vec<String> = caps::all()
+            .into_iter()
+            .filter(|c| c.index() < 64 && unraisable & (1u64 << c.index()) != 0)
+            .map(|c| c.to_string())
+            .collect();
+        tracing::warn!(
+            capabilities = %names.join(","),
+            "process.capabilities.ambient: not raised (as runc and crun): an ambient \
+             capability must also be in process.capabilities.permitted and .inheritable"
+        );
+        caps.ambient &= caps.permitted & caps.inheritable;
+    }
+    if caps.effective & !caps.permitted != 0 {
+        tracing::warn!("process.capabilities.effective has capabilities that permitted lacks; capset will refuse");
+    }
+    Ok(caps)
+}
+
 impl ContainerPlan {
     /// Reads and checks everything the child will need from `spec` (bundle at `bundle`).
-    /// `file` names config.json.
+    /// `file` names config.json. The sections are read in this order, and the first
+    /// error found is returned: `root`, `linux.namespaces`, `hostname`, the rest of
+    /// `linux`, `mounts`, `process` (its presence and `terminal`, `rlimits`, `cwd`, `user`,
+    /// `capabilities`).
     pub(crate) fn from_spec(bundle: &Path, file: &str, spec: &Spec) -> Result<Self, PlanError> {
-        let root = spec.root().as_ref().ok_or_else(|| PlanError::Missing {
-            file: file.to_string(),
-            field: "root",
-        })?;
-        let rootfs = if root.path().is_absolute() {
-            root.path().clone()
-        } else {
-            bundle.join(root.path())
-        };
-        let rootfs = rootfs.canonicalize().map_err(|source| PlanError::Rootfs {
-            path: root.path().clone(),
-            source,
-        })?;
-        if rootfs == Path::new("/") {
-            return Err(PlanError::RootIsHost);
-        }
-        let readonly = root.readonly().unwrap_or(false);
-
+        let (rootfs, readonly) = root_section(bundle, file, spec)?;
         let linux = spec.linux().as_ref();
-        let mut unshare = nix::sched::CloneFlags::empty();
-        let mut pid_ns = false;
-        let mut uts = false;
-        for (index, ns) in linux
-            .and_then(|l| l.namespaces().as_ref())
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            if let Some(p) = ns.path() {
-                return Err(PlanError::NamespacePath {
-                    index,
-                    path: p.clone(),
-                });
-            }
-            use nix::sched::CloneFlags as C;
-            match ns.typ() {
-                LinuxNamespaceType::Pid => pid_ns = true,
-                LinuxNamespaceType::Ipc => unshare |= C::CLONE_NEWIPC,
-                LinuxNamespaceType::Uts => {
-                    uts = true;
-                    unshare |= C::CLONE_NEWUTS
-                }
-                LinuxNamespaceType::Mount => unshare |= C::CLONE_NEWNS,
-                LinuxNamespaceType::Network => unshare |= C::CLONE_NEWNET,
-                other => {
-                    return Err(PlanError::NamespaceType {
-                        index,
-                        typ: other.to_string(),
-                    })
-                }
-            }
-        }
-        if !unshare.contains(nix::sched::CloneFlags::CLONE_NEWNS) {
-            return Err(PlanError::NoMountNamespace);
-        }
-        let hostname = match spec.hostname() {
-            Some(h) if !h.is_empty() => {
-                if !uts {
-                    return Err(PlanError::HostnameWithoutUts(h.clone()));
-                }
-                cstring("hostname", h.as_bytes())?;
-                Some(h.clone())
-            }
-            _ => None,
-        };
-        let mut masked_paths = Vec::new();
-        let mut readonly_paths = Vec::new();
-        if let Some(l) = linux {
-            if let Some(r) = l.resources() {
-                check_resources(r)?;
-            }
-            if l.cgroups_path().is_some() {
-                tracing::warn!("cgroupsPath is ignored: oci-seccomp run does not manage cgroups");
-            }
-            if let Some(d) = l.devices().as_ref().and_then(|v| v.first()) {
-                return Err(PlanError::Devices(d.path().clone()));
-            }
-            for (field, list, out) in [
-                ("maskedPaths", l.masked_paths(), &mut masked_paths),
-                ("readonlyPaths", l.readonly_paths(), &mut readonly_paths),
-            ] {
-                for (i, p) in list.iter().flatten().enumerate() {
-                    let field = format!("linux.{field}[{i}]");
-                    if !p.starts_with('/') {
-                        return Err(PlanError::NotAbsolute {
-                            field,
-                            value: p.clone(),
-                        });
-                    }
-                    out.push(cstring(&field, p.as_bytes())?);
-                }
-            }
-        }
-
-        let mut mounts = Vec::new();
-        for (i, m) in spec.mounts().iter().flatten().enumerate() {
-            mounts.push(mount_plan(i, m, &rootfs, bundle)?);
-        }
-        if !mounts
-            .iter()
-            .any(|m| Path::new(&m.destination) == Path::new("/dev"))
-        {
-            // The container's /dev is ours, never the rootfs's: a tmpfs that gets the
-            // default devices.
-            mounts.insert(
-                0,
-                MountPlan {
-                    destination: "/dev".into(),
-                    rel: PathBuf::from("dev"),
-                    target: normalised("root.path", &rootfs.join("dev"))?,
-                    source: c"tmpfs".into(),
-                    fstype: c"tmpfs".into(),
-                    flags: MsFlags::MS_NOSUID
-                        | MsFlags::MS_NOEXEC
-                        | MsFlags::MS_NODEV
-                        | MsFlags::MS_STRICTATIME,
-                    data: c"mode=755,size=65536k".into(),
-                    bind: false,
-                    propagation: MsFlags::empty(),
-                    source_is_file: false,
-                },
-            );
-        }
-        let devices = DEFAULT_DEVICES
-            .iter()
-            .map(|(name, source)| {
-                let rel = Path::new("dev").join(name);
-                Ok(DevicePlan {
-                    target: normalised("root.path", &rootfs.join(&rel))?,
-                    rel,
-                    source,
-                })
-            })
-            .collect::<Result<Vec<_>, PlanError>>()?;
+        let Namespaces {
+            unshare,
+            pid_ns,
+            uts,
+        } = namespaces_section(linux)?;
+        let hostname = hostname_section(spec, uts)?;
+        let (masked_paths, readonly_paths) = linux_section(linux)?;
+        let mounts = mounts_section(spec, &rootfs, bundle)?;
+        let devices = default_devices(&rootfs)?;
 
         let process = spec.process().as_ref().ok_or_else(|| PlanError::Missing {
             file: file.to_string(),
@@ -405,29 +546,7 @@ impl ContainerPlan {
         if process.terminal() == Some(true) {
             tracing::warn!("process.terminal is ignored: the command uses oci-seccomp's stdio");
         }
-        let mut rlimits: Vec<Rlimit> = Vec::new();
-        for (index, r) in process.rlimits().iter().flatten().enumerate() {
-            if r.soft() > r.hard() {
-                return Err(PlanError::RlimitOrder {
-                    index,
-                    typ: r.typ().to_string(),
-                    soft: r.soft(),
-                    hard: r.hard(),
-                });
-            }
-            let resource = rlimit_resource(r.typ());
-            if rlimits.iter().any(|x| x.resource == resource) {
-                return Err(PlanError::RlimitTwice {
-                    index,
-                    typ: r.typ().to_string(),
-                });
-            }
-            rlimits.push(Rlimit {
-                resource,
-                soft: r.soft(),
-                hard: r.hard(),
-            });
-        }
+        let rlimits = rlimits_section(process)?;
         let cwd = process.cwd();
         if !cwd.is_absolute() {
             return Err(PlanError::NotAbsolute {
@@ -435,51 +554,8 @@ impl ContainerPlan {
                 value: cwd.display().to_string(),
             });
         }
-        let user = process.user();
-        check_id("process.user.uid", user.uid())?;
-        check_id("process.user.gid", user.gid())?;
-        let mut gids: Vec<Gid> = Vec::new();
-        for (i, g) in user.additional_gids().iter().flatten().enumerate() {
-            check_id(&format!("process.user.additionalGids[{i}]"), *g)?;
-            gids.push(Gid::from_raw(*g));
-        }
-        // The kernel keeps the list sorted; the same list in that order can be compared
-        // with getgroups before exec.
-        gids.sort_unstable_by_key(|g| g.as_raw());
-        gids.dedup();
-        let mut caps = match process.capabilities() {
-            Some(c) => CapSets {
-                bounding: mask(c.bounding().as_ref(), "bounding")?,
-                effective: mask(c.effective().as_ref(), "effective")?,
-                permitted: mask(c.permitted().as_ref(), "permitted")?,
-                inheritable: mask(c.inheritable().as_ref(), "inheritable")?,
-                ambient: mask(c.ambient().as_ref(), "ambient")?,
-            },
-            None => CapSets::default(),
-        };
-        // The kernel raises an ambient capability only when it is in both the permitted
-        // and the inheritable set (PR_CAP_AMBIENT_RAISE, capabilities(7)). `runc spec`'s
-        // template lists ambient capabilities without inheritable ones; runc and crun
-        // leave those out without a word. So do we, with one: the workload gets fewer
-        // capabilities than listed, never more, and the read-back before exec checks the
-        // set that was raised.
-        let unraisable = caps.ambient & !(caps.permitted & caps.inheritable);
-        if unraisable != 0 {
-            let names: Vec<String> = caps::all()
-                .into_iter()
-                .filter(|c| c.index() < 64 && unraisable & (1u64 << c.index()) != 0)
-                .map(|c| c.to_string())
-                .collect();
-            tracing::warn!(
-                capabilities = %names.join(","),
-                "process.capabilities.ambient: not raised (as runc and crun): an ambient \
-                 capability must also be in process.capabilities.permitted and .inheritable"
-            );
-            caps.ambient &= caps.permitted & caps.inheritable;
-        }
-        if caps.effective & !caps.permitted != 0 {
-            tracing::warn!("process.capabilities.effective has capabilities that permitted lacks; capset will refuse");
-        }
+        let (uid, gid, gids) = user_section(process)?;
+        let caps = capabilities_section(process)?;
         Ok(Self {
             rootfs: cstring("root.path", rootfs.as_os_str().as_bytes())?,
             readonly,
@@ -489,8 +565,8 @@ impl ContainerPlan {
             unshare,
             pid_ns,
             cwd: cstring("process.cwd", cwd.as_os_str().as_bytes())?,
-            uid: Uid::from_raw(user.uid()),
-            gid: Gid::from_raw(user.gid()),
+            uid,
+            gid,
             gids,
             caps,
             last_cap: last_cap(),
@@ -501,12 +577,12 @@ impl ContainerPlan {
     }
 }
 
-fn mount_plan(
+/// Mount `i`'s destination, checked: absolute, without `..`, not `/`. Returns it as
+/// written (for messages), its field name and its path relative to the rootfs.
+fn mount_destination(
     i: usize,
     m: &oci_spec::runtime::Mount,
-    rootfs: &Path,
-    bundle: &Path,
-) -> Result<MountPlan, PlanError> {
+) -> Result<(String, String, PathBuf), PlanError> {
     let dest = m.destination();
     let shown = dest.display().to_string();
     let field = format!("mounts[{i}].destination");
@@ -529,73 +605,127 @@ fn mount_plan(
             value: shown,
         });
     }
-    let target = rootfs.join(rel);
-    let mut flags = MsFlags::empty();
-    let mut propagation = MsFlags::empty();
-    let mut data = Vec::new();
-    let mut bind = false;
-    let mut recursive = false;
-    for o in m.options().iter().flatten() {
-        match o.as_str() {
-            "bind" => bind = true,
+    Ok((shown, field, rel.to_path_buf()))
+}
+
+/// A mount's `options`, sorted out.
+struct MountOptions {
+    /// The `MS_*` flags the options set.
+    flags: MsFlags,
+    /// The last propagation option.
+    propagation: MsFlags,
+    /// What is left, for the file system (`mode=755`...).
+    data: Vec<String>,
+    /// `bind` or `rbind`.
+    bind: bool,
+    /// `rbind`.
+    recursive: bool,
+}
+
+/// Sorts mount `m`'s options into flags, propagation, bind and file-system data.
+fn mount_options(m: &oci_spec::runtime::Mount) -> MountOptions {
+    let mut o = MountOptions {
+        flags: MsFlags::empty(),
+        propagation: MsFlags::empty(),
+        data: Vec::new(),
+        bind: false,
+        recursive: false,
+    };
+    for opt in m.options().iter().flatten() {
+        match opt.as_str() {
+            "bind" => o.bind = true,
             "rbind" => {
-                bind = true;
-                recursive = true
+                o.bind = true;
+                o.recursive = true
             }
-            o => {
-                if let Some((f, set)) = mount_option(o) {
-                    flags.set(f, set);
-                } else if let Some(p) = propagation_option(o) {
-                    propagation = p;
+            opt => {
+                if let Some((f, set)) = mount_option(opt) {
+                    o.flags.set(f, set);
+                } else if let Some(p) = propagation_option(opt) {
+                    o.propagation = p;
                 } else {
-                    data.push(o.to_string());
+                    o.data.push(opt.to_string());
                 }
             }
         }
     }
+    o
+}
+
+/// A bind mount's source: relative to the bundle unless absolute, and it must exist.
+/// Returns it, whether it is a file and whether it is a device node.
+fn bind_source(
+    i: usize,
+    source: PathBuf,
+    bundle: &Path,
+) -> Result<(PathBuf, bool, bool), PlanError> {
+    let s = if source.is_absolute() {
+        source
+    } else {
+        bundle.join(source)
+    };
+    let meta = std::fs::metadata(&s).map_err(|e| PlanError::BindSource {
+        index: i,
+        path: s.clone(),
+        source: e,
+    })?;
+    let is_file = !meta.is_dir();
+    let is_device = meta.file_type().is_char_device() || meta.file_type().is_block_device();
+    Ok((s, is_file, is_device))
+}
+
+/// Another mount's source: its type must be `proc` or `tmpfs`; an empty source is the
+/// type's name.
+fn fs_source(i: usize, typ: &str, source: PathBuf, shown: String) -> Result<PathBuf, PlanError> {
+    match typ {
+        "proc" | "tmpfs" => {}
+        "" => {
+            return Err(PlanError::NoMountType {
+                index: i,
+                destination: shown,
+            })
+        }
+        other => {
+            return Err(PlanError::MountType {
+                index: i,
+                typ: other.to_string(),
+                destination: shown,
+            })
+        }
+    }
+    Ok(if source.as_os_str().is_empty() {
+        PathBuf::from(typ)
+    } else {
+        source
+    })
+}
+
+/// Mount `i` of config.json, checked: its destination ([`mount_destination`]), options
+/// ([`mount_options`]), type and source ([`bind_source`], [`fs_source`]).
+fn mount_plan(
+    i: usize,
+    m: &oci_spec::runtime::Mount,
+    rootfs: &Path,
+    bundle: &Path,
+) -> Result<MountPlan, PlanError> {
+    let (shown, field, rel) = mount_destination(i, m)?;
+    let target = rootfs.join(&rel);
+    let MountOptions {
+        mut flags,
+        propagation,
+        data,
+        mut bind,
+        recursive,
+    } = mount_options(m);
     let typ = m.typ().clone().unwrap_or_default();
     if typ == "bind" {
         bind = true;
     }
     let source = m.source().clone().unwrap_or_default();
-    let mut source_is_file = false;
-    let mut source_is_device = false;
-    let source = if bind {
-        let s = if source.is_absolute() {
-            source
-        } else {
-            bundle.join(source)
-        };
-        let meta = std::fs::metadata(&s).map_err(|e| PlanError::BindSource {
-            index: i,
-            path: s.clone(),
-            source: e,
-        })?;
-        source_is_file = !meta.is_dir();
-        source_is_device = meta.file_type().is_char_device() || meta.file_type().is_block_device();
-        s
+    let (source, source_is_file, source_is_device) = if bind {
+        bind_source(i, source, bundle)?
     } else {
-        match typ.as_str() {
-            "proc" | "tmpfs" => {}
-            "" => {
-                return Err(PlanError::NoMountType {
-                    index: i,
-                    destination: shown,
-                })
-            }
-            other => {
-                return Err(PlanError::MountType {
-                    index: i,
-                    typ: other.to_string(),
-                    destination: shown,
-                })
-            }
-        }
-        if source.as_os_str().is_empty() {
-            PathBuf::from(&typ)
-        } else {
-            source
-        }
+        (fs_source(i, &typ, source, shown.clone())?, false, false)
     };
     if !source_is_device {
         // Only a device the config binds in explicitly is usable in the container.
@@ -610,7 +740,7 @@ fn mount_plan(
     Ok(MountPlan {
         target: normalised(&field, &target)?,
         destination: shown,
-        rel: rel.to_path_buf(),
+        rel,
         source: cstring(
             &format!("mounts[{i}].source"),
             source.as_os_str().as_bytes(),

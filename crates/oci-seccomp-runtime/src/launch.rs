@@ -8,10 +8,10 @@ use oci_seccomp::Program;
 
 use crate::child::{self, ChildContext};
 use crate::child_message::{
-    CapabilityOp, ChildError, ChildMessage, IdentityOp, MountOp, NamespaceError,
-    NoNewPrivilegesError, PathOp, PrivilegeOp, SessionError, StepFailure, VerifyError,
+    CapabilityOp, ChildError, ChildMessage, IdentityOp, MountError, MountOp, NamespaceError,
+    NoNewPrivilegesError, PathError, PathOp, PrivilegeOp, SessionError, StepFailure, VerifyError,
 };
-use crate::container::{DEFAULT_DEVICES, DEV_SYMLINKS};
+use crate::container::{ContainerPlan, DEFAULT_DEVICES, DEV_SYMLINKS};
 use crate::error::{ChildFailure, LaunchError, PlanError};
 use crate::seccomp::{Handoff, NotifyHandler};
 use crate::supervisor::{Exit, Supervisor};
@@ -158,9 +158,9 @@ impl Launcher {
         // pid namespace it is the workload's parent, and the same uid could otherwise
         // ptrace it, write its memory through /proc/PID/mem, or pidfd_getfd the notify fd.
         // Non-dumpable, only CAP_SYS_PTRACE can.
-        prctl::set_dumpable(false).map_err(|errno| LaunchError::Parent {
+        nix::sys::prctl::set_dumpable(false).map_err(|errno| LaunchError::Parent {
             call: "prctl(PR_SET_DUMPABLE, 0)",
-            errno: nix::errno::Errno::from_raw(errno),
+            errno,
         })?;
         let mut ctx = ChildContext::new(plan, self.verify_after_filter);
         // SAFETY: this process is single-threaded here: checked at the start of `run`, and
@@ -245,7 +245,7 @@ fn thread_count() -> Result<usize, LaunchError> {
 
 /// The first component of mount `i`'s destination that is a symlink in the rootfs, as
 /// `/tmp` (the child, which refused it, can only report the mount's index).
-fn symlink_component(c: &crate::container::ContainerPlan, i: u32) -> Option<String> {
+fn symlink_component(c: &ContainerPlan, i: u32) -> Option<String> {
     use std::os::unix::ffi::OsStrExt;
     let m = c.mounts.get(i as usize)?;
     let root = std::path::Path::new(std::ffi::OsStr::from_bytes(c.rootfs.as_bytes()));
@@ -259,17 +259,11 @@ fn symlink_component(c: &crate::container::ContainerPlan, i: u32) -> Option<Stri
     None
 }
 
-/// The words for a child's failure, from the plan.
+/// The words for a child's failure, from the plan: [`describe_mount`] and
+/// [`describe_path`] for the steps whose errors point into the plan, the words here for
+/// the others.
 pub(crate) fn describe(plan: &LaunchPlan, f: &StepFailure) -> String {
     let c = plan.container.as_ref();
-    let mount = |i: u32| {
-        c.and_then(|c| c.mounts.get(i as usize))
-            .map_or("?".to_string(), |m| m.destination.clone())
-    };
-    let path = |list: fn(&crate::container::ContainerPlan) -> &Vec<std::ffi::CString>, i: u32| {
-        c.and_then(|c| list(c).get(i as usize))
-            .map_or("?".to_string(), |p| p.to_string_lossy().into_owned())
-    };
     match f.error() {
         ChildError::Session(SessionError::Setsid) => "setsid".into(),
         ChildError::Session(_) => "prctl(PR_SET_PDEATHSIG)".into(),
@@ -278,89 +272,8 @@ pub(crate) fn describe(plan: &LaunchPlan, f: &StepFailure) -> String {
             c.map_or(0, |c| c.unshare.bits())
         ),
         ChildError::Namespaces(_) => "sethostname".into(),
-        ChildError::Mounts(a) => {
-            let d = mount(a.detail);
-            match a.op {
-                MountOp::MakePrivate => "make / recursively private".into(),
-                MountOp::BindRootfs => "bind-mount the rootfs on itself".into(),
-                MountOp::RootfsNodev => "remount the rootfs nodev".into(),
-                MountOp::OpenRootfs => "open the rootfs".into(),
-                MountOp::Dup => format!("mount destination {d}: dup"),
-                MountOp::Create => format!("mount destination {d}: cannot create a component"),
-                MountOp::Symlink => {
-                    match c.and_then(|c| symlink_component(c, a.detail)) {
-                        Some(link) => format!(
-                            "mount destination {d}: {link} is a symlink in the rootfs; not supported"
-                        ),
-                        None => format!(
-                            "mount destination {d}: a component is a symlink in the rootfs; not supported"
-                        ),
-                    }
-                }
-                MountOp::Open => format!("mount destination {d}: cannot open a component"),
-                MountOp::NotDirectory => {
-                    format!("mount destination {d}: a component is not a directory")
-                }
-                MountOp::Directory => format!(
-                    "mount destination {d}: is a directory but the bind source is a file"
-                ),
-                MountOp::Stat => format!("mount destination {d}: stat"),
-                MountOp::Mount => {
-                    let t = c
-                        .and_then(|c| c.mounts.get(a.detail as usize))
-                        .map_or("?".into(), |m| m.fstype.to_string_lossy().into_owned());
-                    format!("mount {t} on {d}")
-                }
-                MountOp::Moved => {
-                    format!("mount destination {d}: moved while mounting; refusing")
-                }
-                MountOp::NotNewMount => format!(
-                    "mount destination {d}: after mounting, the path no longer leads to the new mount (changed while mounting); refusing"
-                ),
-                MountOp::Remount => format!("remount {d} with its options"),
-                MountOp::Propagation => format!("set propagation of {d}"),
-                MountOp::Device => {
-                    let (name, src) = DEFAULT_DEVICES
-                        .get(a.detail as usize)
-                        .copied()
-                        .unwrap_or(("?", c"?"));
-                    format!(
-                        "bind-mount the host's {} on /dev/{name}",
-                        src.to_string_lossy()
-                    )
-                }
-                MountOp::DevSymlink => format!(
-                    "symlink /dev/{}",
-                    DEV_SYMLINKS.get(a.detail as usize).map_or("?", |s| s.0)
-                ),
-                MountOp::Chdir => "chdir into the rootfs".into(),
-                MountOp::PivotRoot => "pivot_root into the rootfs".into(),
-                MountOp::DetachOldRoot => "detach the old root after pivot_root".into(),
-                MountOp::MoveRoot => "move the rootfs to / (pivot_root fallback)".into(),
-                MountOp::Chroot => "chroot into the rootfs".into(),
-                MountOp::ReadonlyRoot => "remount the root read-only (root.readonly)".into(),
-            }
-        }
-        ChildError::Paths(a) => {
-            let i = a.detail;
-            let ro = || path(|c| &c.readonly_paths, i);
-            let masked = || path(|c| &c.masked_paths, i);
-            match a.op {
-                PathOp::ReadonlyBind => {
-                    format!("linux.readonlyPaths[{i}] {:?}: bind on itself", ro())
-                }
-                PathOp::ReadonlyRemount => {
-                    format!("linux.readonlyPaths[{i}] {:?}: remount read-only", ro())
-                }
-                PathOp::DevNullNotNull => {
-                    "linux.maskedPaths: /dev/null in the container is not the null device (1:3)"
-                        .into()
-                }
-                PathOp::DevNullStat => "linux.maskedPaths: /dev/null".into(),
-                PathOp::MaskStat => format!("linux.maskedPaths[{i}] {:?}", masked()),
-                PathOp::MaskMount => format!("linux.maskedPaths[{i}] {:?}: mount", masked()),
-            }
-        }
+        ChildError::Mounts(a) => describe_mount(c, a),
+        ChildError::Paths(a) => describe_path(c, a),
         ChildError::Keyring => "keyctl(KEYCTL_JOIN_SESSION_KEYRING)".into(),
         ChildError::Privileges(a) => match a.op {
             PrivilegeOp::BoundingDrop => format!(
@@ -407,5 +320,101 @@ pub(crate) fn describe(plan: &LaunchPlan, f: &StepFailure) -> String {
         }
         .into(),
         ChildError::Exec => format!("cannot execute {:?}", plan.arg0()),
+    }
+}
+
+/// The words for a failure of [`Step::RootfsAndMounts`](crate::Step::RootfsAndMounts):
+/// `a.detail` is the mount's index in the plan (or the default device's, or the `/dev`
+/// symlink's).
+fn describe_mount(c: Option<&ContainerPlan>, a: MountError) -> String {
+    let d = c
+        .and_then(|c| c.mounts.get(a.detail as usize))
+        .map_or("?".to_string(), |m| m.destination.clone());
+    match a.op {
+        MountOp::MakePrivate => "make / recursively private".into(),
+        MountOp::BindRootfs => "bind-mount the rootfs on itself".into(),
+        MountOp::RootfsNodev => "remount the rootfs nodev".into(),
+        MountOp::OpenRootfs => "open the rootfs".into(),
+        MountOp::Dup => format!("mount destination {d}: dup"),
+        MountOp::Create => format!("mount destination {d}: cannot create a component"),
+        MountOp::Symlink => {
+            match c.and_then(|c| symlink_component(c, a.detail)) {
+                Some(link) => format!(
+                    "mount destination {d}: {link} is a symlink in the rootfs; not supported"
+                ),
+                None => format!(
+                    "mount destination {d}: a component is a symlink in the rootfs; not supported"
+                ),
+            }
+        }
+        MountOp::Open => format!("mount destination {d}: cannot open a component"),
+        MountOp::NotDirectory => {
+            format!("mount destination {d}: a component is not a directory")
+        }
+        MountOp::Directory => format!(
+            "mount destination {d}: is a directory but the bind source is a file"
+        ),
+        MountOp::Stat => format!("mount destination {d}: stat"),
+        MountOp::Mount => {
+            let t = c
+                .and_then(|c| c.mounts.get(a.detail as usize))
+                .map_or("?".into(), |m| m.fstype.to_string_lossy().into_owned());
+            format!("mount {t} on {d}")
+        }
+        MountOp::Moved => {
+            format!("mount destination {d}: moved while mounting; refusing")
+        }
+        MountOp::NotNewMount => format!(
+            "mount destination {d}: after mounting, the path no longer leads to the new mount (changed while mounting); refusing"
+        ),
+        MountOp::Remount => format!("remount {d} with its options"),
+        MountOp::Propagation => format!("set propagation of {d}"),
+        MountOp::Device => {
+            let (name, src) = DEFAULT_DEVICES
+                .get(a.detail as usize)
+                .copied()
+                .unwrap_or(("?", c"?"));
+            format!(
+                "bind-mount the host's {} on /dev/{name}",
+                src.to_string_lossy()
+            )
+        }
+        MountOp::DevSymlink => format!(
+            "symlink /dev/{}",
+            DEV_SYMLINKS.get(a.detail as usize).map_or("?", |s| s.0)
+        ),
+        MountOp::Chdir => "chdir into the rootfs".into(),
+        MountOp::PivotRoot => "pivot_root into the rootfs".into(),
+        MountOp::DetachOldRoot => "detach the old root after pivot_root".into(),
+        MountOp::MoveRoot => "move the rootfs to / (pivot_root fallback)".into(),
+        MountOp::Chroot => "chroot into the rootfs".into(),
+        MountOp::ReadonlyRoot => "remount the root read-only (root.readonly)".into(),
+    }
+}
+
+/// The words for a failure of
+/// [`Step::MaskedAndReadonlyPaths`](crate::Step::MaskedAndReadonlyPaths): `a.detail` is
+/// the path's index in `linux.readonlyPaths` or `linux.maskedPaths`.
+fn describe_path(c: Option<&ContainerPlan>, a: PathError) -> String {
+    let i = a.detail;
+    let path = |list: fn(&ContainerPlan) -> &Vec<std::ffi::CString>| {
+        c.and_then(|c| list(c).get(i as usize))
+            .map_or("?".to_string(), |p| p.to_string_lossy().into_owned())
+    };
+    let ro = || path(|c| &c.readonly_paths);
+    let masked = || path(|c| &c.masked_paths);
+    match a.op {
+        PathOp::ReadonlyBind => {
+            format!("linux.readonlyPaths[{i}] {:?}: bind on itself", ro())
+        }
+        PathOp::ReadonlyRemount => {
+            format!("linux.readonlyPaths[{i}] {:?}: remount read-only", ro())
+        }
+        PathOp::DevNullNotNull => {
+            "linux.maskedPaths: /dev/null in the container is not the null device (1:3)".into()
+        }
+        PathOp::DevNullStat => "linux.maskedPaths: /dev/null".into(),
+        PathOp::MaskStat => format!("linux.maskedPaths[{i}] {:?}", masked()),
+        PathOp::MaskMount => format!("linux.maskedPaths[{i}] {:?}: mount", masked()),
     }
 }

@@ -43,6 +43,7 @@ mod mounts;
 mod plan;
 mod seccomp;
 mod supervisor;
+mod sys;
 
 #[deprecated(note = "renamed to ChildMessage (what the child tells the parent)")]
 pub use child_message::ChildMessage as Record;

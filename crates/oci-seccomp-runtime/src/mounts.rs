@@ -177,25 +177,14 @@ pub(crate) fn open_in_root(
 
 /// The mount id of what `fd` refers to (statx STATX_MNT_ID).
 pub(crate) fn mnt_id(fd: &OwnedFd) -> Result<u64, Errno> {
-    use rustix::fs::{AtFlags, StatxFlags};
-    let stx = rustix::fs::statx(
-        fd.as_fd(),
-        c"",
-        AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW,
-        StatxFlags::MNT_ID,
-    )
-    .map_err(|e| Errno::from_raw(e.raw_os_error()))?;
-    if stx.stx_mask & StatxFlags::MNT_ID.bits() == 0 {
-        return Err(Errno::ENOSYS);
-    }
-    Ok(stx.stx_mnt_id)
+    crate::sys::mount_id(fd.as_fd())
 }
 
 /// Checks that `fd` still is at `expected` (a normalised host path inside the rootfs).
 pub(crate) fn check_place(fd: &OwnedFd, expected: &CStr) -> Result<(), (MountOp, Errno)> {
     let mut buf = [0u8; 4096];
-    let n = rustix::fs::readlinkat_raw(rustix::fs::CWD, ProcFd::new(fd).as_cstr(), &mut buf[..])
-        .map_err(|e| (MountOp::Stat, Errno::from_raw(e.raw_os_error())))?;
+    let n = crate::sys::readlink(ProcFd::new(fd).as_cstr(), &mut buf[..])
+        .map_err(|e| (MountOp::Stat, e))?;
     if n >= buf.len() || buf[..n] != *expected.to_bytes() {
         return Err((MountOp::Moved, Errno::UnknownErrno));
     }
