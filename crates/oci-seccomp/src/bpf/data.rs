@@ -30,13 +30,19 @@ impl SeccompData {
     /// Reads the 32-bit word at `offset` as the kernel of `arch`'s byte order lays out
     /// the struct; `None` when outside the struct or misaligned.
     pub(crate) fn word(&self, offset: u32) -> Option<u32> {
+        self.word_in(offset, self.big_endian())
+    }
+
+    /// [`SeccompData::word`] with the byte order given (`big_endian`), for callers that
+    /// read many words of one call.
+    pub(crate) fn word_in(&self, offset: u32, big_endian: bool) -> Option<u32> {
         if offset % 4 != 0 || offset >= SECCOMP_DATA_LEN {
             return None;
         }
         let half = |v: u64, first: bool| {
             // The first word of a u64 in memory is its low half on a little-endian
             // machine, its high half on a big-endian one.
-            if first != self.big_endian() {
+            if first != big_endian {
                 v as u32
             } else {
                 (v >> 32) as u32
