@@ -85,6 +85,18 @@ pub use error::{CompileError, Miscompiled, ParseError, ProgramFormatError, Simul
 pub use backend::{libseccomp, native};
 pub use tools::{cache, explain, learn, lint, moby, runtimes, trace};
 
+// The paths of the flat layout before 0.1's pipeline folders, kept one release for code
+// outside the workspace; hidden from the documentation. Nothing in the workspace uses them.
+#[doc(hidden)]
+#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::arch::argwidth`")]
+pub use arch::argwidth;
+#[doc(hidden)]
+#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::arch::errno`")]
+pub use arch::errno;
+#[doc(hidden)]
+#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::libseccomp`")]
+pub use backend::libseccomp::{build_context, build_profile_context, export_instructions};
+
 /// Re-export of the oci-spec types this crate takes.
 pub use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall,

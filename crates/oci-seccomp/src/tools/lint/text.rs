@@ -17,7 +17,7 @@ pub fn check_text(json: &str) -> Vec<Finding> {
 
 /// Everything `oci-seccomp check` reports for a profile's JSON text.
 ///
-/// An OCI `linux.seccomp` object is validated, compiled and linted ([`lint`]); parse
+/// An OCI `linux.seccomp` object is validated, compiled and linted ([`super::lint`]); parse
 /// errors carry line and column. A Docker (moby) profile — `archMap`, `includes`,
 /// `excludes`, a legacy `name` or a `comment`, in any letter case, and containers-common's
 /// `defaultErrno`/`errno` names — is validated as moby reads it (every error names its
