@@ -243,11 +243,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(unproven) = oci_seccomp::libseccomp::compile_unproven(&spec, &libseccomp.clone()) else {
         return;
     };
-    let model = Semantics::new(&prof, Stub::Enosys);
+    let semantics = Semantics::new(&prof, Stub::Enosys);
     let native = oci_seccomp::arch::native().audit_arch;
     let ours = compile(&spec, &CompileOptions::default()).expect("our generator compiles it");
-    check_samples(&ours, &model, native, &mut b);
-    match prove_instructions(&model, unproven.instructions()) {
+    check_samples(&ours, &semantics, native, &mut b);
+    match prove_instructions(&semantics, unproven.instructions()) {
         Err(ProofError::Differs(cx)) => {
             assert!(!cx.want.accepts(cx.got));
             assert!(compile(&spec, &libseccomp).is_err());
@@ -265,13 +265,13 @@ fuzz_target!(|data: &[u8]| {
         Ok(()) => {
             let proven = compile(&spec, &libseccomp).expect("proven");
             assert_eq!(proven, unproven);
-            check_samples(&proven, &model, native, &mut b);
+            check_samples(&proven, &semantics, native, &mut b);
         }
     }
 });
 
 /// A proven program agrees with the oracle on sample calls, and the kernel with it.
-fn check_samples(proven: &Program, model: &Semantics, native: u32, b: &mut Bytes) {
+fn check_samples(proven: &Program, semantics: &Semantics, native: u32, b: &mut Bytes) {
     let pool: Vec<u64> = (0..6).map(|_| value(b, &[0, 1, u64::MAX])).collect();
     for (k, (_, nr)) in CALLS.iter().enumerate() {
         let mut args = [0u64; 6];
@@ -279,7 +279,7 @@ fn check_samples(proven: &Program, model: &Semantics, native: u32, b: &mut Bytes
             *a = pool[(i + k) % pool.len()];
         }
         let d = oci_seccomp::simulate(proven, native, *nr as i32, args).unwrap();
-        let v = model.decide(native, *nr as u32, args);
+        let v = semantics.decide(native, *nr as u32, args);
         assert!(
             v.accepts(d.action),
             "{nr} {args:x?}: {v:?} vs {:?}",

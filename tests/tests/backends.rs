@@ -1,5 +1,5 @@
 //! Our generator and libseccomp's decide alike on every possible input,
-//! compared by the complete checker (`prove::compare_programs`, nothing sampled), except
+//! compared by the complete checker (`proof::compare_programs`, nothing sampled), except
 //! where libseccomp's program is wrong (the proof refuses it) or where the profile allows
 //! either answer (overlapping entries, multiplexed calls). Every difference is classified;
 //! docs/conformance.md lists the classes with witnesses.
@@ -50,15 +50,15 @@ fn compare(what: &str, spec: &LinuxSeccomp, target: &'static ArchInfo) -> Outcom
         }
     };
     let profile = Profile::from_oci_for(spec, false, target).unwrap();
-    let model = Semantics::new(&profile, Stub::Enosys);
+    let semantics = Semantics::new(&profile, Stub::Enosys);
     let theirs_proven =
-        oci_seccomp::proof::prove_instructions(&model, theirs.instructions()).is_ok();
+        oci_seccomp::proof::prove_instructions(&semantics, theirs.instructions()).is_ok();
     let diffs = compare_programs(ours.instructions(), theirs.instructions(), 256)
         .unwrap_or_else(|e| panic!("{what}: comparison failed: {e:?}"));
     for d in diffs {
         let (a, nr) = (d.point.arch, d.point.nr as u32);
         let args: [u64; 6] = d.point.args;
-        let verdict = model.decide(a, nr, args);
+        let verdict = semantics.decide(a, nr, args);
         let theirs_action = d.want.outcomes[0].0;
         let call = oci_seccomp::proof::describe_call(&d.point);
         assert!(

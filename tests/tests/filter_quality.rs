@@ -2,7 +2,8 @@
 //! action cache with the ENOSYS stub in front, on every listed architecture.
 
 use oci_seccomp::arch::{self, ArchInfo};
-use oci_seccomp::{is_constant_allow, simulate, Action, CompileOptions, Profile, Program};
+use oci_seccomp::bpf::is_constant_allow;
+use oci_seccomp::{simulate, Action, CompileOptions, Profile, Program};
 use oci_seccomp_tests::{allowlist_json, program_with};
 
 /// For every arch of the profile and every syscall number 0..1024 (x32: with bit 30):

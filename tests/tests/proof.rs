@@ -66,8 +66,8 @@ fn fail_open_miscompile_is_refused_with_a_witness_the_kernel_confirms() {
     // The witness of the proof is real: the kernel does what the proof says the program
     // does, which is not what the profile says.
     let profile = Profile::from_oci(&parse_profile(THREE_GETPPID).unwrap(), false).unwrap();
-    let model = Semantics::new(&profile, Stub::Enosys);
-    let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
+    let semantics = Semantics::new(&profile, Stub::Enosys);
+    let Err(ProofError::Differs(cx)) = prove_instructions(&semantics, bad.instructions()) else {
         panic!("the proof must find the difference");
     };
     let args: [u64; 6] = cx.point.args;
@@ -107,9 +107,9 @@ fn the_lt_or_profile_libseccomp_miscompiles_runs_as_written() {
         assert!(err.contains(want), "{err}");
     }
     let profile = Profile::from_oci(&parse_profile(json).unwrap(), false).unwrap();
-    let model = Semantics::new(&profile, Stub::Enosys);
+    let semantics = Semantics::new(&profile, Stub::Enosys);
     let bad = unproven(json);
-    let Err(ProofError::Differs(cx)) = prove_instructions(&model, bad.instructions()) else {
+    let Err(ProofError::Differs(cx)) = prove_instructions(&semantics, bad.instructions()) else {
         panic!("the proof must find libseccomp's difference");
     };
     let nr = cx.point.nr as u32;

@@ -57,8 +57,9 @@ fn compile_or_refused(
                 oci_seccomp::ArgReading::Literal,
             )
             .unwrap();
-            let model = oci_seccomp::Semantics::new(&profile, oci_seccomp::Stub::Enosys);
-            let wrong = match oci_seccomp::proof::prove_instructions(&model, raw.instructions()) {
+            let semantics = oci_seccomp::Semantics::new(&profile, oci_seccomp::Stub::Enosys);
+            let wrong = match oci_seccomp::proof::prove_instructions(&semantics, raw.instructions())
+            {
                 Err(oci_seccomp::proof::ProofError::Differs(cx)) => {
                     let (arch, nr) = (cx.point.arch, cx.point.nr as u32);
                     let args: [u64; 6] = cx.point.args;

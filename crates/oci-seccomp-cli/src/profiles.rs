@@ -90,7 +90,7 @@ pub fn load_oci(path: &str) -> CliResult<LinuxSeccomp> {
 pub fn is_docker_text(text: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(text)
         .ok()
-        .and_then(|v| oci_seccomp::find_docker_key(&v))
+        .and_then(|v| oci_seccomp::profile::find_docker_key(&v))
         .is_some()
 }
 

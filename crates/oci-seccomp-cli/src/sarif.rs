@@ -403,44 +403,6 @@ pub fn artifact_uri(path: &str) -> String {
     out
 }
 
-/// What the lint `code` looks for, in one line (SARIF's rule `shortDescription`).
-pub fn rule_description(code: &str) -> &'static str {
-    match code {
-        "parse" => "The profile is not valid JSON, or a field has the wrong type.",
-        "invalid" => "The profile cannot be installed as written.",
-        "compile" => "The profile does not compile to a proven filter.",
-        "too-large" => "The profile is larger than any real profile.",
-        "unknown-key" => "A key no reader of the format knows: it is ignored.",
-        "docker-invalid" => "The Docker profile is invalid as moby reads it.",
-        "docker-render" => "The Docker profile cannot be rendered for the target.",
-        "docker-rendered" => "A Docker profile, checked as rendered for one target.",
-        "duplicate-entry" => "An entry repeats an earlier one.",
-        "duplicate-name" => "A syscall is listed twice in one entry.",
-        "shadowed-entry" => "An entry never decides: an earlier one wins.",
-        "rule-equals-default" => "An entry gives the default action: it changes nothing.",
-        "unknown-syscall" => "A syscall name libseccomp does not know: it is skipped.",
-        "repeated-index-ne" => "Several != comparisons on one argument match every value.",
-        "repeated-index-or" => "Comparisons on a repeated argument index are ORed.",
-        "masked-eq-bits" => "SCMP_CMP_MASKED_EQ's valueTwo has bits outside the mask.",
-        "arg-width" => "A comparison on bits the kernel does not read for the argument.",
-        "conditions-cover-all" => "Conditional rules that together match every value.",
-        "risky-allow" => "A syscall that gives a way around the container is allowed.",
-        "vital-denied" => "A syscall nearly every program needs is refused.",
-        "clone3-default" => "clone3 is refused with something else than ENOSYS.",
-        "clone3-errno" => "clone3 is refused with an errno glibc does not fall back on.",
-        "family-bypass" => "One member of a syscall family is filtered, another is not.",
-        "socketcall-bypass" => "socketcall reaches what the socket filter refuses.",
-        "notify-hot" => "SCMP_ACT_NOTIFY on a syscall programs make all the time.",
-        "notify-without-listener" => "SCMP_ACT_NOTIFY without a listenerPath.",
-        "listener-unused" => "A listenerPath without any SCMP_ACT_NOTIFY.",
-        "listener-path" => "The listenerPath is not a usable socket path.",
-        "listener-metadata" => "The listenerMetadata is longer than agents accept.",
-        "runtime-start" => "The runtime cannot start a workload under the profile.",
-        "unfinished" => "check stopped some analyses at its budget.",
-        _ => "An oci-seccomp check finding.",
-    }
-}
-
 fn level(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
@@ -502,7 +464,7 @@ pub fn log(path: &str, text: &str, findings: &[Finding]) -> Value {
     }
     let rules: Vec<Value> = codes
         .iter()
-        .map(|c| json!({ "id": c, "shortDescription": { "text": rule_description(c) } }))
+        .map(|c| json!({ "id": c, "shortDescription": { "text": oci_seccomp::lint::describe(c) } }))
         .collect();
     json!({
         "$schema": SCHEMA,

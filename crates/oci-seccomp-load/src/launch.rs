@@ -76,14 +76,17 @@ use crate::handoff::{channel, ChildEnd, ParentEnd, DEFAULT_TIMEOUT};
 use crate::install::InstallStatus;
 use crate::protocol::{AllowedPeers, ContainerProcessState};
 
+/// Renamed to [`LaunchSeccomp`].
 #[deprecated(
     note = "renamed to LaunchSeccomp: the seccomp part of a launch, beside a runtime's Launcher"
 )]
-pub use LaunchSeccomp as Launch;
+pub type Launch = LaunchSeccomp;
+/// Renamed to [`LaunchSeccompChild`].
 #[deprecated(note = "renamed to LaunchSeccompChild")]
-pub use LaunchSeccompChild as LaunchChild;
+pub type LaunchChild = LaunchSeccompChild;
+/// Renamed to [`LaunchSeccompParent`].
 #[deprecated(note = "renamed to LaunchSeccompParent")]
-pub use LaunchSeccompParent as LaunchParent;
+pub type LaunchParent = LaunchSeccompParent;
 
 /// The seccomp part of one container start (a launch), made before `fork`: the compiled
 /// program, the hop-1 channel and, when the program has NOTIFY rules and the profile a

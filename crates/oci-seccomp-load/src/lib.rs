@@ -58,20 +58,25 @@ pub use features::{features, features_report, SeccompFeatures};
 pub use install::{
     action_supported, effective_flags, flag_supported, install, InstallStatus, Installed,
 };
+/// Renamed to [`LaunchSeccomp`].
 #[deprecated(
     note = "renamed to LaunchSeccomp: the seccomp part of a launch, beside a runtime's Launcher"
 )]
-pub use launch::LaunchSeccomp as Launch;
+pub type Launch = launch::LaunchSeccomp;
+/// Renamed to [`LaunchSeccompChild`].
 #[deprecated(note = "renamed to LaunchSeccompChild")]
-pub use launch::LaunchSeccompChild as LaunchChild;
+pub type LaunchChild = launch::LaunchSeccompChild;
+/// Renamed to [`LaunchSeccompParent`].
 #[deprecated(note = "renamed to LaunchSeccompParent")]
-pub use launch::LaunchSeccompParent as LaunchParent;
+pub type LaunchParent = launch::LaunchSeccompParent;
 pub use launch::{Delivery, LaunchSeccomp, LaunchSeccompChild, LaunchSeccompParent};
 pub use log_rate::{LogGate, LogRate};
+/// Renamed to [`AgentListener`].
 #[deprecated(note = "renamed to AgentListener")]
-pub use notify::AgentListener as Listener;
+pub type Listener = notify::AgentListener;
+/// Renamed to [`AgentListenerOptions`].
 #[deprecated(note = "renamed to AgentListenerOptions")]
-pub use notify::AgentListenerOptions as ListenerOptions;
+pub type ListenerOptions = notify::AgentListenerOptions;
 pub use notify::{
     decode_message, AgentListener, AgentListenerOptions, Connection, Notification, NotifyFd,
 };

@@ -38,6 +38,10 @@ use crate::protocol::{
 };
 
 /// `struct seccomp_data`, as the `libc` crate defines it for the target architecture.
+#[deprecated(
+    note = "one seccomp_data type: the typed call is oci_seccomp::SeccompData, the kernel's \
+            layout libc::seccomp_data"
+)]
 pub type SeccompData = libc::seccomp_data;
 /// `struct seccomp_notif` (80 bytes), from the `libc` crate.
 pub type SeccompNotif = libc::seccomp_notif;
@@ -512,8 +516,9 @@ impl Default for AgentListenerOptions {
     }
 }
 
+/// Renamed to [`AgentListenerOptions`].
 #[deprecated(note = "renamed to AgentListenerOptions")]
-pub use AgentListenerOptions as ListenerOptions;
+pub type ListenerOptions = AgentListenerOptions;
 
 /// The default deadline for a runtime's whole message (the runtime connects before it
 /// starts the container and sends once the notify fd is there).
@@ -528,10 +533,9 @@ pub struct AgentListener {
     options: AgentListenerOptions,
 }
 
-#[deprecated(
-    note = "renamed to AgentListener: the agent's end, beside the runtime's agent_client"
-)]
-pub use AgentListener as Listener;
+/// Renamed to [`AgentListener`].
+#[deprecated(note = "renamed to AgentListener: the agent's end, beside the runtime's agent_client")]
+pub type Listener = AgentListener;
 
 impl AsFd for AgentListener {
     fn as_fd(&self) -> BorrowedFd<'_> {

@@ -442,11 +442,11 @@ fn with_count(line: &serde_json::Value, count: u64) -> serde_json::Value {
     v
 }
 
-/// The agent's decision procedure: the original program and the profile's model.
+/// The agent's decision procedure: the original program and the profile's semantics.
 #[derive(Debug)]
 pub struct Tracer {
     original: Program,
-    model: Semantics,
+    semantics: Semantics,
     mode: Mode,
     identities: Identities,
 }
@@ -454,7 +454,7 @@ pub struct Tracer {
 impl Tracer {
     /// A tracer for `original`, the program compiled (and proven) from `profile` with
     /// `options`, whose [`route_denials`](oci_seccomp::trace::route_denials) is the filter
-    /// installed. Builds the profile's model once, so that each event costs a simulation
+    /// installed. Builds the profile's semantics once, so that each event costs a simulation
     /// and a lookup, not a compile.
     pub fn new(
         original: Program,
@@ -463,7 +463,7 @@ impl Tracer {
         mode: Mode,
     ) -> Self {
         Self {
-            model: Semantics::new(profile, options.stub),
+            semantics: Semantics::new(profile, options.stub),
             original,
             mode,
             identities: Identities::default(),
@@ -487,7 +487,7 @@ impl Tracer {
         // A proven program always runs to a RET; if it ever did not, kill (fail closed).
         let action = oci_seccomp::bpf::run(self.original.instructions(), &data)
             .map_or(Action::KillProcess, |d| d.action);
-        let verdict = self.model.decide(n.arch, n.nr as u32, n.args);
+        let verdict = self.semantics.decide(n.arch, n.nr as u32, n.args);
         let cause = verdict
             .outcomes
             .iter()

@@ -270,7 +270,7 @@ fn notify_struct_sizes_match_the_kernel() {
     let (notif, resp, data) = kernel_notif_sizes().expect("SECCOMP_GET_NOTIF_SIZES");
     assert_eq!(usize::from(notif), std::mem::size_of::<SeccompNotif>());
     assert_eq!(usize::from(resp), std::mem::size_of::<SeccompNotifResp>());
-    assert_eq!(usize::from(data), std::mem::size_of::<SeccompData>());
+    assert_eq!(usize::from(data), std::mem::size_of::<libc::seccomp_data>());
     assert_eq!(std::mem::size_of::<SeccompNotif>(), 80);
     assert_eq!(std::mem::size_of::<SeccompNotifResp>(), 24);
     assert_eq!(std::mem::size_of::<SeccompNotifAddfd>(), 24);

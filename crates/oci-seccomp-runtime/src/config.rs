@@ -299,8 +299,9 @@ fn check_key_case(v: &Value, shape: &Shape, path: &str, file: &str) -> Result<()
             for (k, val) in obj {
                 if let Some((_, sub)) = fields.iter().find(|(n, _)| n == k) {
                     check_key_case(val, sub, &join(path, k), file)?;
-                } else if let Some((want, _)) =
-                    fields.iter().find(|(n, _)| oci_seccomp::go_key_eq(k, n))
+                } else if let Some((want, _)) = fields
+                    .iter()
+                    .find(|(n, _)| oci_seccomp::profile::go_key_eq(k, n))
                 {
                     return Err(PlanError::KeyCase {
                         file: file.to_string(),
@@ -498,7 +499,7 @@ pub(crate) fn check_text(file: &str, config_text: &str) -> Result<(), PlanError>
         check_resources(res)?;
     }
     if let Some(sc) = linux.and_then(|l| l.get("seccomp")) {
-        if let Some((path, key)) = oci_seccomp::find_docker_key(sc) {
+        if let Some((path, key)) = oci_seccomp::profile::find_docker_key(sc) {
             return Err(PlanError::DockerKey {
                 file: file.to_string(),
                 field: format!("linux.seccomp.{path}"),

@@ -45,8 +45,9 @@ mod seccomp;
 mod supervisor;
 mod sys;
 
+/// Renamed to [`ChildMessage`].
 #[deprecated(note = "renamed to ChildMessage (what the child tells the parent)")]
-pub use child_message::ChildMessage as Record;
+pub type Record = child_message::ChildMessage;
 pub use child_message::{
     At, CapabilityError, CapabilityOp, ChildError, ChildMessage, ExecError, Failed, IdentityError,
     IdentityOp, InstallError, KeyringError, MountError, MountOp, NamespaceError,
@@ -56,12 +57,32 @@ pub use child_message::{
 pub use error::{ChildFailure, LaunchError, PlanError};
 pub use launch::Launcher;
 pub use plan::{LaunchOptions, LaunchPlan};
+/// Renamed to [`compile_cached`].
+///
+/// # Errors
+///
+/// As [`compile_cached`].
 #[deprecated(note = "renamed to compile_cached (oci_seccomp::compile is the compiler)")]
-pub use seccomp::compile_cached as compile;
+pub fn compile(
+    spec: &oci_seccomp::LinuxSeccomp,
+    cache: &CachePolicy,
+) -> Result<oci_seccomp::Program, oci_seccomp::CompileError> {
+    compile_cached(spec, cache)
+}
+/// Renamed to [`connect_for_plan`].
+///
+/// # Errors
+///
+/// As [`connect_for_plan`].
 #[deprecated(
     note = "renamed to connect_for_plan (oci_seccomp_load::connect_listener connects to a path)"
 )]
-pub use seccomp::connect_for_plan as connect_listener;
+pub fn connect_listener(
+    plan: &LaunchPlan,
+    allowed: &oci_seccomp_load::AllowedPeers,
+) -> Result<Option<std::os::unix::net::UnixStream>, LaunchError> {
+    connect_for_plan(plan, allowed)
+}
 pub use seccomp::{
     compile_cached, connect_for_plan, default_cache_dir, CachePolicy, NotifyHandler,
 };

@@ -375,7 +375,7 @@ fn identity_needs_check(program: &Program) -> Result<bool, PlanError> {
     let allowed = |name: &str, arg0: Option<u64>| {
         oci_seccomp::arch::resolve(name, native).is_none_or(|nr| {
             let fixed: Vec<(usize, u64)> = arg0.map(|v| (0, v)).into_iter().collect();
-            oci_seccomp::is_allow_given(
+            oci_seccomp::bpf::is_allow_given(
                 program.instructions(),
                 native.audit_arch,
                 nr as u32,

@@ -1,6 +1,28 @@
 //! [`Action`]: what the kernel does with a syscall, as a filter's return value says.
 
-use crate::bpf::ret;
+/// Kernel action values (`SECCOMP_RET_*`), as `libc` defines them.
+pub mod ret {
+    /// Kill the whole process.
+    pub const KILL_PROCESS: u32 = libc::SECCOMP_RET_KILL_PROCESS;
+    /// Kill the calling thread.
+    pub const KILL_THREAD: u32 = libc::SECCOMP_RET_KILL_THREAD;
+    /// Send SIGSYS.
+    pub const TRAP: u32 = libc::SECCOMP_RET_TRAP;
+    /// Return an errno.
+    pub const ERRNO: u32 = libc::SECCOMP_RET_ERRNO;
+    /// Ask the user-space supervisor.
+    pub const USER_NOTIF: u32 = libc::SECCOMP_RET_USER_NOTIF;
+    /// Notify a ptrace tracer.
+    pub const TRACE: u32 = libc::SECCOMP_RET_TRACE;
+    /// Allow after logging.
+    pub const LOG: u32 = libc::SECCOMP_RET_LOG;
+    /// Allow.
+    pub const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
+    /// Mask of the action part, including the KILL_PROCESS bit.
+    pub const ACTION_FULL: u32 = libc::SECCOMP_RET_ACTION_FULL;
+    /// Mask of the data part.
+    pub const DATA: u32 = libc::SECCOMP_RET_DATA;
+}
 
 /// What the kernel does with a syscall, decoded from a filter's return value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -14,13 +14,14 @@
 //!
 //! # The pipeline
 //!
-//! The folders under `src/` are its stages, drawn once here and in docs/design.md §1:
+//! The folders under `src/` are its stages, drawn once here and in docs/design.md §1.1:
 //!
 #![doc = include_str!("pipeline.md")]
 //!
 //! Where a change goes: a new validation rule, into the step of `profile/validate.rs` that
 //! reads the field (with its own error naming the path); a new lint, into the file of
-//! `tools/lint/` of its kind (one function per lint code); a new backend, beside
+//! `tools/lint/` of its kind (one function per lint code, called from `Linter` in
+//! `tools/lint/mod.rs`, its code described in `tools/lint/codes.rs`); a new backend, beside
 //! `backend/native/` as a [`Backend`] variant whose output the pipeline proves like the
 //! others; a new output format of a program, in [`Program`] (bytes) or the CLI (text);
 //! a new question about what a profile decides, in [`Semantics`].
@@ -47,6 +48,7 @@
 mod action;
 mod backend;
 mod error;
+mod flags;
 mod options;
 mod pipeline;
 mod program;
@@ -64,16 +66,15 @@ pub use pipeline::{compile, compile_profile, compile_profile_within};
 pub use profile::semantics::Stub;
 
 // The profile and its meaning.
-pub use profile::parse::{
-    find_docker_key, go_key_eq, parse_profile, unknown_keys, MAX_PROFILE_BYTES,
-};
+pub use profile::parse::{parse_profile, MAX_PROFILE_BYTES};
 pub use profile::semantics::{Cause, Semantics, StepBudget, Verdict, MAX_STEPS};
 pub use profile::{ArgReading, Condition, Op, Profile, Rule};
 
 // The program.
 pub use action::{strictness, Action};
-pub use bpf::{is_allow_given, is_constant_allow, Decision, Instruction, SeccompData};
-pub use program::{simulate, FilterFlags, Program};
+pub use bpf::{Decision, Instruction, SeccompData};
+pub use flags::FilterFlags;
+pub use program::{simulate, Program};
 
 // The program cache a runtime keeps between starts.
 pub use tools::cache::{Cache, CacheError, CacheKey, CacheOutcome, MemoryCache};
@@ -86,16 +87,108 @@ pub use backend::{libseccomp, native};
 pub use tools::{cache, explain, learn, lint, moby, runtimes, trace};
 
 // The paths of the flat layout before 0.1's pipeline folders, kept one release for code
-// outside the workspace; hidden from the documentation. Nothing in the workspace uses them.
-#[doc(hidden)]
-#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::arch::argwidth`")]
-pub use arch::argwidth;
+// outside the workspace: hidden from the documentation, deprecated (using them warns).
+// Nothing in the workspace uses them.
 #[doc(hidden)]
 #[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::arch::errno`")]
-pub use arch::errno;
+pub mod errno {
+    pub use crate::arch::errno::*;
+}
 #[doc(hidden)]
-#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::libseccomp`")]
-pub use backend::libseccomp::{build_context, build_profile_context, export_instructions};
+#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::arch::argwidth`")]
+pub mod argwidth {
+    pub use crate::arch::argwidth::*;
+}
+/// Moved to [`libseccomp::build_context`].
+///
+/// # Errors
+///
+/// As [`libseccomp::build_context`].
+#[doc(hidden)]
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to `oci_seccomp::libseccomp::build_context`"
+)]
+pub fn build_context(spec: &LinuxSeccomp) -> Result<::libseccomp::ScmpFilterContext, CompileError> {
+    libseccomp::build_context(spec)
+}
+/// Moved to [`libseccomp::build_profile_context`].
+///
+/// # Errors
+///
+/// As [`libseccomp::build_profile_context`].
+#[doc(hidden)]
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to `oci_seccomp::libseccomp::build_profile_context`"
+)]
+pub fn build_profile_context(
+    profile: &Profile,
+    opts: &CompileOptions,
+) -> Result<::libseccomp::ScmpFilterContext, CompileError> {
+    libseccomp::build_profile_context(profile, opts)
+}
+/// Moved to [`libseccomp::export_instructions`].
+///
+/// # Errors
+///
+/// As [`libseccomp::export_instructions`].
+#[doc(hidden)]
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to `oci_seccomp::libseccomp::export_instructions`"
+)]
+pub fn export_instructions(
+    ctx: &::libseccomp::ScmpFilterContext,
+) -> Result<Vec<Instruction>, CompileError> {
+    libseccomp::export_instructions(ctx)
+}
+
+/// Moved to [`profile::go_key_eq`].
+#[doc(hidden)]
+#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::profile::go_key_eq`")]
+pub fn go_key_eq(key: &str, name: &str) -> bool {
+    profile::go_key_eq(key, name)
+}
+/// Moved to [`profile::unknown_keys`].
+#[doc(hidden)]
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to `oci_seccomp::profile::unknown_keys`"
+)]
+pub fn unknown_keys(v: &serde_json::Value, docker: bool) -> Vec<String> {
+    profile::unknown_keys(v, docker)
+}
+/// Moved to [`profile::find_docker_key`].
+#[doc(hidden)]
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to `oci_seccomp::profile::find_docker_key`"
+)]
+pub fn find_docker_key(v: &serde_json::Value) -> Option<(String, String)> {
+    profile::find_docker_key(v)
+}
+/// Moved to [`bpf::is_constant_allow`].
+#[doc(hidden)]
+#[deprecated(
+    since = "0.1.0",
+    note = "moved to `oci_seccomp::bpf::is_constant_allow`"
+)]
+pub fn is_constant_allow(insns: &[Instruction], arch: u32, nr: u32) -> bool {
+    bpf::is_constant_allow(insns, arch, nr)
+}
+/// Moved to [`bpf::is_allow_given`].
+#[doc(hidden)]
+#[deprecated(since = "0.1.0", note = "moved to `oci_seccomp::bpf::is_allow_given`")]
+pub fn is_allow_given(
+    insns: &[Instruction],
+    arch: u32,
+    nr: u32,
+    fixed: &[(usize, u64)],
+    big_endian: bool,
+) -> bool {
+    bpf::is_allow_given(insns, arch, nr, fixed, big_endian)
+}
 
 /// Re-export of the oci-spec types this crate takes.
 pub use oci_spec::runtime::{

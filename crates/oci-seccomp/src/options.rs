@@ -49,7 +49,8 @@ pub struct CompileOptions {
     /// tests, call [`crate::libseccomp::unproven_program`], which says so in its name.
     #[deprecated(
         since = "0.1.0",
-        note = "a program that was not proven must never be installed; use                 `oci_seccomp::libseccomp::unproven_program` to study libseccomp's raw output"
+        note = "a program that was not proven must never be installed; use \
+                `oci_seccomp::libseccomp::unproven_program` to study libseccomp's raw output"
     )]
     pub verify: bool,
     /// The code generator.

@@ -25,7 +25,7 @@ use oci_seccomp::Cause;
 use oci_seccomp::LinuxSeccomp;
 use oci_seccomp_load::trace::{Agent, Event, Mode};
 use oci_seccomp_runtime::{
-    compile, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher, PlanError,
+    compile_cached, CachePolicy, Exit, LaunchOptions, LaunchPlan, Launcher, PlanError,
 };
 use serde_json::{json, Value};
 
@@ -190,8 +190,8 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         .as_deref()
         .map_or("the base profile", shown)
         .to_string();
-    let original =
-        compile(&recording, &CachePolicy::Off).map_err(|e| profiles::compile_error(&name, &e))?;
+    let original = compile_cached(&recording, &CachePolicy::Off)
+        .map_err(|e| profiles::compile_error(&name, &e))?;
     let recorder = Recorder::new(
         Learner::new(selection).with_max_combinations(args.max_combinations as usize),
         base.is_some(),
@@ -284,7 +284,7 @@ fn plan(args: &RecordArgs) -> CliResult<RecordTarget> {
 fn routes_execve(original: &oci_seccomp::Program) -> bool {
     let native = oci_seccomp::arch::native();
     oci_seccomp::arch::resolve("execve", native).is_some_and(|nr| {
-        !oci_seccomp::is_constant_allow(original.instructions(), native.audit_arch, nr as u32)
+        !oci_seccomp::bpf::is_constant_allow(original.instructions(), native.audit_arch, nr as u32)
     })
 }
 
@@ -599,7 +599,7 @@ fn runtime_calls_missing(
     let spec: LinuxSeccomp = serde_json::from_value(learned.clone())
         .map_err(|e| CliError::problem(format!("the learned profile: {e}")))?;
     // Quietly: the base's warnings were logged when it was compiled for the recording.
-    let program = logging::quietly(|| compile(&spec, &CachePolicy::Off))
+    let program = logging::quietly(|| compile_cached(&spec, &CachePolicy::Off))
         .map_err(|e| profiles::compile_error("the learned profile", &e))?;
     let calls = runtimes::calls_of(runtimes, nnp);
     Ok(runtimes::missing(

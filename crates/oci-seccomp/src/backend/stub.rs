@@ -68,7 +68,9 @@ fn append(dst: &mut Block, src: Block) {
 /// Builds the stub for the highest syscall number per architecture (keyed by OCI name).
 /// Architectures without any known syscall get no check. Returns an empty vector when
 /// there is nothing to check.
-pub fn build(highest: &BTreeMap<&'static str, (&'static ArchInfo, u32)>) -> Vec<Instruction> {
+pub(crate) fn build(
+    highest: &BTreeMap<&'static str, (&'static ArchInfo, u32)>,
+) -> Vec<Instruction> {
     // Group by audit arch: x86_64 and x32 share AUDIT_ARCH_X86_64.
     let mut groups: BTreeMap<u32, (Option<u32>, Option<u32>, bool, u16)> = BTreeMap::new();
     for (info, max) in highest.values() {

@@ -15,9 +15,10 @@ pub(crate) mod validate;
 
 use crate::action::Action;
 use crate::arch::{self, ArchInfo};
-use crate::program::FilterFlags;
+use crate::flags::FilterFlags;
 use validate::notify_rule;
 
+pub use parse::{find_docker_key, go_key_eq, unknown_keys};
 pub(crate) use reading::masked_alternatives;
 pub use reading::{
     kernel_reading, narrow_bits, ArgReading, MAX_KERNEL_READING_RULES, MAX_RULES_VISITED,
@@ -91,7 +92,7 @@ impl Profile {
         self.first_notify_rule().is_some()
     }
 
-    /// The rules' shared list (for the complete check's model, which keeps it).
+    /// The rules' shared list (for the profile's Semantics, which keeps it).
     pub(crate) fn shared_rules(&self) -> std::sync::Arc<[Rule]> {
         self.rules.clone()
     }

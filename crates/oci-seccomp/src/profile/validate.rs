@@ -24,7 +24,7 @@ use crate::action::Action;
 use crate::arch::errno::{EPERM, MAX_ERRNO};
 use crate::arch::{self, libseccomp_version, libseccomp_version_string, ArchInfo};
 use crate::error::CompileError;
-use crate::program::FilterFlags;
+use crate::flags::FilterFlags;
 
 /// Longest syscall name accepted (the longest real one has 23 bytes).
 pub const MAX_NAME_LEN: usize = 64;

@@ -99,7 +99,7 @@ pub enum ProofError {
     TooComplex,
 }
 
-/// Proves that `insns` decide every possible input as `model` says.
+/// Proves that `insns` decide every possible input as `semantics` says.
 ///
 /// # Errors
 ///
@@ -107,10 +107,10 @@ pub enum ProofError {
 /// where they disagree), [`ProofError::Unsupported`] for an instruction the proof does not
 /// model, [`ProofError::TooComplex`] when the search exceeds [`MAX_STEPS`].
 pub fn prove_instructions(
-    model: &Semantics,
+    semantics: &Semantics,
     insns: &[crate::bpf::Instruction],
 ) -> Result<(), ProofError> {
-    prove_instructions_within(model, insns, &mut StepBudget::new(MAX_STEPS))
+    prove_instructions_within(semantics, insns, &mut StepBudget::new(MAX_STEPS))
 }
 
 /// [`prove_instructions`] within what is left of `budget`, which is charged the steps
@@ -121,21 +121,21 @@ pub fn prove_instructions(
 /// As [`prove_instructions`]; [`ProofError::TooComplex`] when the proof needs more than
 /// what was left of `budget`.
 pub fn prove_instructions_within(
-    model: &Semantics,
+    semantics: &Semantics,
     insns: &[crate::bpf::Instruction],
     budget: &mut StepBudget,
 ) -> Result<(), ProofError> {
-    prove_and_locate(model, insns, budget).map_err(|(e, _)| e)
+    prove_and_locate(semantics, insns, budget).map_err(|(e, _)| e)
 }
 
 /// The proof, and where it stopped when it ran out of steps.
 pub(crate) fn prove_and_locate(
-    model: &Semantics,
+    semantics: &Semantics,
     insns: &[crate::bpf::Instruction],
     budget: &mut StepBudget,
 ) -> Result<(), (ProofError, Option<StoppedAt>)> {
     let mut p = Prover {
-        model: Reference::Semantics(model),
+        reference: Reference::Semantics(semantics),
         insns,
         region: Region::for_budget(budget),
         collect: None,
@@ -162,7 +162,7 @@ pub fn compare_programs(
     limit: usize,
 ) -> Result<Vec<Counterexample>, ProofError> {
     let mut p = Prover {
-        model: Reference::Program(b),
+        reference: Reference::Program(b),
         insns: a,
         region: Region::default(),
         collect: Some((limit, Vec::new())),
@@ -196,9 +196,9 @@ pub fn prove_within(
     stub: Stub,
     budget: &mut StepBudget,
 ) -> Result<(), CompileError> {
-    let model = Semantics::new(profile, stub);
+    let semantics = Semantics::new(profile, stub);
     let given = budget.left();
-    match prove_and_locate(&model, program.instructions(), budget) {
+    match prove_and_locate(&semantics, program.instructions(), budget) {
         Ok(()) => Ok(()),
         Err((ProofError::Differs(cx), _)) => Err(describe(profile, &cx)),
         Err((ProofError::Unsupported { pc, what }, _)) => Err(CompileError::Miscompiled {
@@ -246,7 +246,7 @@ pub(crate) fn too_complex(profile: &Profile, steps: u64, at: Option<StoppedAt>) 
 }
 
 /// Searches every call of syscall `nr` on the ABI with audit arch `arch` (all 2^384
-/// argument values, bit 30 of `nr` included for x32) for one that `model` does not decide
+/// argument values, bit 30 of `nr` included for x32) for one that `semantics` does not decide
 /// as `want` alone: `Ok(None)` proves that every such call gets `want`, `Ok(Some(..))`
 /// gives the smallest call of the first region that does not, with the profile's verdict.
 ///
@@ -258,12 +258,12 @@ pub(crate) fn too_complex(profile: &Profile, steps: u64, at: Option<StoppedAt>) 
 ///
 /// [`ProofError::TooComplex`] when the search exceeds [`MAX_STEPS`].
 pub fn find_other(
-    model: &Semantics,
+    semantics: &Semantics,
     arch: u32,
     nr: u32,
     want: Action,
 ) -> Result<Option<(SeccompData, Verdict)>, ProofError> {
-    find_other_within(model, arch, nr, want, &mut StepBudget::new(MAX_STEPS))
+    find_other_within(semantics, arch, nr, want, &mut StepBudget::new(MAX_STEPS))
 }
 
 /// [`find_other`] within what is left of `budget`, which is charged the steps the search
@@ -273,20 +273,20 @@ pub fn find_other(
 ///
 /// [`ProofError::TooComplex`] when the search needs more than what was left of `budget`.
 pub fn find_other_within(
-    model: &Semantics,
+    semantics: &Semantics,
     arch: u32,
     nr: u32,
     want: Action,
     budget: &mut StepBudget,
 ) -> Result<Option<(SeccompData, Verdict)>, ProofError> {
     let mut region = Region::for_budget(budget);
-    let r = find_other_in(model, &mut region, arch, nr, want);
+    let r = find_other_in(semantics, &mut region, arch, nr, want);
     region.steps.settle(budget);
     r
 }
 
 pub(crate) fn find_other_in(
-    model: &Semantics,
+    semantics: &Semantics,
     region: &mut Region,
     arch: u32,
     nr: u32,
@@ -299,16 +299,16 @@ pub(crate) fn find_other_in(
     if !ok {
         return Ok(None);
     }
-    search_other(model, region, want)
+    search_other(semantics, region, want)
 }
 
 pub(crate) fn search_other(
-    model: &Semantics,
+    semantics: &Semantics,
     region: &mut Region,
     want: Action,
 ) -> Result<Option<(SeccompData, Verdict)>, ProofError> {
     region.steps.add(1).map_err(|_| ProofError::TooComplex)?;
-    match model.verdict(region) {
+    match semantics.verdict(region) {
         Ok(v) => {
             if v.outcomes.iter().all(|(a, _)| *a == want) {
                 Ok(None)
@@ -322,7 +322,7 @@ pub(crate) fn search_other(
             for yes in [true, false] {
                 let sat = region.push(atom, yes).map_err(|_| ProofError::TooComplex);
                 let r = match sat {
-                    Ok(true) => search_other(model, region, want),
+                    Ok(true) => search_other(semantics, region, want),
                     Ok(false) => Ok(None),
                     Err(e) => Err(e),
                 };

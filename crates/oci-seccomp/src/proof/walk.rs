@@ -154,7 +154,7 @@ pub(crate) fn run_asking(insns: &[Instruction], q: &mut dyn Ask) -> Result<Actio
 pub(crate) type StoppedAt = (Option<u32>, Option<u32>);
 
 pub(crate) struct Prover<'a> {
-    pub(crate) model: Reference<'a>,
+    pub(crate) reference: Reference<'a>,
     pub(crate) insns: &'a [crate::bpf::Instruction],
     pub(crate) region: Region,
     /// With `Some(limit)`, differences are collected (up to `limit`) instead of ending the
@@ -225,7 +225,7 @@ impl Prover<'_> {
 
     pub(crate) fn leaf(&mut self, got: Action) -> Result<(), ProofError> {
         self.tick()?;
-        match self.model.decide_for(&mut self.region, Some(got)) {
+        match self.reference.decide_for(&mut self.region, Some(got)) {
             Ok(want) => {
                 if want.accepts(got) {
                     Ok(())
@@ -235,7 +235,7 @@ impl Prover<'_> {
                         Err(_) => return Err(self.too_complex()),
                     };
                     // The full verdict at the witness, for the error message.
-                    let want = self.model.decide(&mut point).unwrap_or(want);
+                    let want = self.reference.decide(&mut point).unwrap_or(want);
                     let cx = Counterexample {
                         point: point.data(),
                         got,

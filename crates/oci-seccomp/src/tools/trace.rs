@@ -32,7 +32,8 @@ use crate::bpf::{
     ret, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_MISC, BPF_RET, BPF_RET_K,
     BPF_W, BPF_X,
 };
-use crate::program::{FilterFlags, Program};
+use crate::flags::FilterFlags;
+use crate::program::Program;
 
 /// `SECCOMP_SET_MODE_FILTER`, the first argument of `seccomp(2)`.
 const SET_MODE_FILTER: u32 = 1;

@@ -1,5 +1,5 @@
 //! Our own BPF code generator: a validated [`Profile`] to the instructions of a seccomp
-//! filter, without libseccomp (docs/design.md §2.6).
+//! filter, without libseccomp (docs/design.md §2.5).
 //!
 //! # Shape
 //!

@@ -320,8 +320,8 @@ impl Semantics {
         }
     }
 
-    /// `r`'s place in its syscall's tie order on `abi`. `r` is one of the model's rules
-    /// (every rule the model asks about is borrowed from them); its index is where its
+    /// `r`'s place in its syscall's tie order on `abi`. `r` is one of the semantics' rules
+    /// (every rule the semantics asks about is borrowed from them); its index is where its
     /// address falls in them. Anything else ranks last.
     pub(crate) fn tie_rank(&self, abi: &Abi, r: &Rule) -> usize {
         let size = std::mem::size_of::<Rule>().max(1);

@@ -10,15 +10,15 @@ use super::budget::{Counter, Exhausted, StepBudget};
 use crate::bpf::{SeccompData, SECCOMP_DATA_LEN};
 
 /// Word index of `nr` in `seccomp_data` (byte offset / 4).
-pub const NR: usize = 0;
+pub(crate) const NR: usize = 0;
 /// Word index of `arch`.
-pub const ARCH: usize = 1;
+pub(crate) const ARCH: usize = 1;
 pub(crate) const WORDS: usize = (SECCOMP_DATA_LEN / 4) as usize;
 pub(crate) const FULL: u32 = u32::MAX;
 
 /// A comparison of one 32-bit word with constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Test {
+pub(crate) enum Test {
     /// `(w & mask) == value`
     Masked(u32, u32),
     /// `w > k`
@@ -29,7 +29,7 @@ pub enum Test {
 
 /// A question about the input: whether word `word` passes `test`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Atom {
+pub(crate) struct Atom {
     /// Word index in `seccomp_data` (0 `nr`, 1 `arch`, 2..3 the instruction pointer,
     /// 4.. the arguments, two words each in the target's byte order).
     pub word: usize,
@@ -263,7 +263,7 @@ pub(crate) fn min_matching_at_least(start: u32, mask: u32, bits: u32) -> Option<
 /// A set of `seccomp_data` values: one constraint per 32-bit word (an interval, a bit
 /// pattern and excluded patterns), with an undo log.
 #[derive(Clone, Debug, Default)]
-pub struct Region {
+pub(crate) struct Region {
     pub(crate) words: [WordSet; WORDS],
     /// Per push: the word and its bounds and pattern before, and its exclusion count.
     log: Vec<(usize, u32, u32, u32, u32, usize)>,

@@ -34,6 +34,7 @@
 //! ```
 
 mod bypass;
+mod codes;
 mod entries;
 mod listener;
 mod search;
@@ -53,6 +54,7 @@ use listener::{listener_metadata, listener_path};
 use search::{conditions_cover_all, ties};
 use tables::{FAMILIES, VITAL};
 
+pub use codes::{describe, CODES};
 pub use listener::{MAX_LISTENER_PATH, MAX_LISTENER_STATE};
 pub use search::LIBSECCOMP_REFUSES;
 pub use text::{check_text, check_text_reading, check_text_with, runtime_findings};

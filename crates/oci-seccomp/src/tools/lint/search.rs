@@ -191,7 +191,7 @@ pub(super) fn conditions_cover_all(
                 .push(r);
         }
     }
-    // One mention of each name searched, for its restricted profile: the search's model
+    // One mention of each name searched, for its restricted profile: the search's semantics
     // has no ENOSYS stub, so further mentions (which only raise the stub's bound) would
     // change nothing but the cost of every copy.
     let searched: std::collections::BTreeSet<&str> = groups.keys().map(|(n, _)| *n).collect();
@@ -289,7 +289,7 @@ impl CoverSearch<'_> {
         out: &mut Findings,
     ) -> Cover {
         let mine = mentions.get(self.name).map_or(&[][..], Vec::as_slice);
-        // Building the restricted profile and its model reads the rules and mentions.
+        // Building the restricted profile and its semantics reads the rules and mentions.
         let setup = (self.rules.len() + mine.len()) as u64;
         if steps < setup || !budget.charge(setup) {
             return Cover::Undecided;
@@ -304,10 +304,10 @@ impl CoverSearch<'_> {
             self.rules.iter().map(|r| (*r).clone()).collect(),
             other,
         );
-        let model = crate::Semantics::new(&sub, crate::Stub::Off);
+        let semantics = crate::Semantics::new(&sub, crate::Stub::Off);
         let mut share = budget.part(steps - setup);
         let found = crate::proof::find_other_within(
-            &model,
+            &semantics,
             native.audit_arch,
             self.nr,
             self.action,
