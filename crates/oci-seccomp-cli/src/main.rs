@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    check, compile, completions, demo, explain, features, man, record, render, run, supervise,
+    check, compile, completions, demo, diff, explain, features, man, record, render, run, supervise,
 };
 pub use errors::{CliError, CliResult};
 
@@ -54,6 +54,12 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Render a Docker (moby) profile to OCI `linux.seccomp` JSON.
     Render(render::RenderArgs),
+    /// Compare two profiles by what they decide, over every call: the regions that differ,
+    /// with both actions, both deciding entries and a witness; exit 1 when they differ.
+    ///
+    /// With --no-looser, the gate for a profile change: exit 1 only when the second
+    /// profile answers some call with a less strict action than the first.
+    Diff(diff::DiffArgs),
     /// Run a command (or an OCI bundle) under a seccomp profile; --trace or --complain
     /// report every call the profile does not allow, with the rule that decided.
     Run(run::RunArgs),
@@ -87,6 +93,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Compile(args) => compile::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Render(args) => render::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Run(args) => run::run(args),
         Command::Record(args) => record::run(args),
         Command::Supervise(args) => supervise::run(args),

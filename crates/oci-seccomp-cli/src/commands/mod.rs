@@ -4,6 +4,7 @@ pub mod check;
 pub mod compile;
 pub mod completions;
 pub mod demo;
+pub mod diff;
 pub mod explain;
 pub mod features;
 pub mod man;

@@ -34,6 +34,7 @@
 
 pub(crate) mod budget;
 mod decide;
+pub(crate) mod diff;
 pub(crate) mod space;
 
 use std::collections::BTreeMap;

@@ -89,6 +89,26 @@ impl Default for WordSet {
 }
 
 impl WordSet {
+    /// `(lo, hi)`: the interval the word lies in.
+    pub(crate) fn bounds(&self) -> (u32, u32) {
+        (self.lo, self.hi)
+    }
+
+    /// `(mask, bits)`: the word's bits under `mask` are `bits`.
+    pub(crate) fn pattern(&self) -> (u32, u32) {
+        (self.mask, self.bits)
+    }
+
+    /// `(mask, value)` pairs the word's masked bits are not.
+    pub(crate) fn excluded(&self) -> &[(u32, u32)] {
+        &self.not
+    }
+
+    /// Whether the word may be anything.
+    pub(crate) fn is_free(&self) -> bool {
+        self.lo == 0 && self.hi == FULL && self.mask == 0 && self.not.is_empty()
+    }
+
     /// Adds `atom == yes`; false when the set became empty for sure (cheap checks only).
     pub(crate) fn add(&mut self, test: Test, yes: bool) -> bool {
         match (test, yes) {

@@ -1,0 +1,138 @@
+//! `diff`: two profiles compared by what they decide; exit 0 equal, 1 different (with
+//! `--no-looser`: looser), 2 for usage or an invalid profile; the JSON says enough to
+//! explain a failed gate.
+
+mod common;
+
+use common::{cli, stderr, stdout};
+use serde_json::Value;
+
+/// Writes `json` to a file in `dir` and returns its path.
+fn profile(dir: &tempfile::TempDir, name: &str, json: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, json).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+const BASE: &str = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+    {"names":["read","write","getppid"],"action":"SCMP_ACT_ALLOW"}]}"#;
+
+#[test]
+fn equal_profiles_exit_0_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = profile(&dir, "a.json", BASE);
+    let b = profile(
+        &dir,
+        "b.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["write","read"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = cli(&["diff", &a, &b]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("decide every call alike"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_looser_profile_fails_the_gate_with_its_regions_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = profile(&dir, "old.json", BASE);
+    let new = profile(
+        &dir,
+        "new.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read","write","getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["dup"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = cli(&["diff", "--no-looser", "--format", "json", &old, &new]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["equal"], false);
+    assert_eq!(v["looser"], true);
+    let d = &v["differences"][0];
+    assert_eq!(d["syscall"], "dup");
+    assert_eq!(d["change"], "looser");
+    assert_eq!(d["a"]["action"], "SCMP_ACT_ERRNO(1)");
+    assert_eq!(d["a"]["decidedBy"], "defaultAction");
+    assert_eq!(d["b"]["action"], "SCMP_ACT_ALLOW");
+    assert_eq!(d["b"]["decidedBy"], "syscalls[3]");
+    assert!(
+        d["witness"]["call"].as_str().unwrap().starts_with("dup("),
+        "{d}"
+    );
+    // The other way round: stricter, which the gate lets through, but a plain diff does not.
+    assert_eq!(
+        cli(&["diff", "--no-looser", &new, &old]).status.code(),
+        Some(0)
+    );
+    assert_eq!(cli(&["diff", &new, &old]).status.code(), Some(1));
+}
+
+#[test]
+fn another_errno_is_listed_but_is_not_looser() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = profile(&dir, "old.json", BASE);
+    let new = profile(
+        &dir,
+        "new.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":13,"syscalls":[
+        {"names":["read","write","getppid"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = cli(&["diff", "--no-looser", &old, &new]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "SCMP_ACT_ERRNO(1) (defaultAction) -> SCMP_ACT_ERRNO(13) (defaultAction), changed"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("0 looser"), "{out}");
+}
+
+#[test]
+fn invalid_input_exits_2_naming_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = profile(&dir, "good.json", BASE);
+    let bad = profile(
+        &dir,
+        "bad.json",
+        r#"{"defaultAction":"SCMP_ACT_NOTIFY","syscalls":[]}"#,
+    );
+    let o = cli(&["diff", &good, &bad]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("defaultAction"), "{}", stderr(&o));
+    let o = cli(&["diff", &good, "/nonexistent/profile.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(cli(&["diff", &good]).status.code(), Some(2));
+}
+
+#[test]
+fn docker_profiles_are_rendered_before_they_are_compared() {
+    let old = "/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json";
+    assert!(
+        std::path::Path::new(old).is_file(),
+        "{old} is missing: ./scripts/setup installs golang-github-docker-docker-dev"
+    );
+    let new = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/moby/upstream/default-seccomp-v0.2.3.json"
+    );
+    let o = cli(&["diff", "--format", "json", old, new]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let io_uring = v["differences"].as_array().unwrap().iter().any(|d| {
+        d["change"] == "stricter"
+            && d["witness"]["call"]
+                .as_str()
+                .unwrap()
+                .starts_with("io_uring_setup(")
+    });
+    assert!(io_uring, "{v}");
+}

@@ -1,0 +1,325 @@
+//! Comparing two profiles by what they decide: the regions of calls on which their
+//! [`Semantics`] differ, over the whole input space (architectures, syscall numbers, the
+//! stub's range, all six arguments), each with both actions, both deciding entries and a
+//! witness call.
+//!
+//! # The design
+//!
+//! Both decision procedures are asked of one region at a time, starting from every
+//! `seccomp_data`. A question whose answer differs inside the region (for either profile)
+//! splits it, exactly as in the proof; when both verdicts are constant on a region, they
+//! are compared. Nothing is sampled, so a difference that only one argument value shows
+//! (`arg0 < 5` against `arg0 <= 5`) is found, as the region `arg0 == 5`. Regions that
+//! differ alike on adjacent syscall numbers of one ABI, with no argument constraint, are
+//! merged, so that a profile that allows one more syscall differs by one region per ABI.
+
+use super::budget::StepBudget;
+use super::decide::arg_words;
+use super::space::{Region, Stop, WordSet, ARCH, NR};
+use super::{Cause, Semantics, Verdict};
+use crate::action::{strictness, Action};
+use crate::arch::{self, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use crate::bpf::SeccompData;
+
+/// What one profile decides for the calls of a [`Difference`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decided {
+    /// The action (the first of the verdict's when several are accepted).
+    pub action: Action,
+    /// Why: the deciding entry, `defaultAction`, the stub, or an ABI not in the profile.
+    pub cause: Cause,
+}
+
+/// How the second profile's action compares with the first's, by the kernel's precedence
+/// of actions ([`strictness`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// The second lets through what the first stopped, or stops less hard (a less strict
+    /// action: ERRNO to ALLOW, KILL to TRAP, ...).
+    Looser,
+    /// The second is stricter.
+    Stricter,
+    /// As strict, but different: another errno, another TRAP or TRACE value.
+    Other,
+}
+
+/// A region of calls that two profiles decide differently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// The ABI (`SCMP_ARCH_X86_64`, ...), `None` for an `arch` value no ABI has.
+    pub abi: Option<&'static str>,
+    /// `seccomp_data.arch` (an `AUDIT_ARCH_*` value).
+    pub arch: u32,
+    /// The syscall numbers of the region, `(first, last)`, inclusive (x32 numbers with
+    /// their bit 30).
+    pub numbers: (u32, u32),
+    /// The syscall's name when the region is one number the ABI names.
+    pub syscall: Option<String>,
+    /// The region's constraints on the arguments, in a profile's terms (`arg0 == 0x28`,
+    /// `arg1 & 0x7e020000 != 0`, `arg0 in [0x5, 0x5]`); empty: every argument value.
+    pub conditions: Vec<String>,
+    /// What the first profile decides there.
+    pub a: Decided,
+    /// What the second profile decides there.
+    pub b: Decided,
+    /// A call in the region (the smallest), which the two compiled programs decide as
+    /// `a` and `b` say.
+    pub witness: SeccompData,
+}
+
+impl Difference {
+    /// How `b` compares with `a`.
+    pub fn change(&self) -> Change {
+        let (sa, sb) = (strictness(self.a.action), strictness(self.b.action));
+        if sb < sa {
+            Change::Looser
+        } else if sb > sa {
+            Change::Stricter
+        } else {
+            Change::Other
+        }
+    }
+}
+
+/// Why two profiles could not be compared.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiffError {
+    /// The comparison needed more steps than its budget ([`super::MAX_STEPS`] for
+    /// [`diff`]); the profiles are too complex to compare exactly.
+    #[error(
+        "the profiles are too complex to compare: the comparison needed more than {steps} \
+         steps (simplify the conditions of the syscalls it stopped at)"
+    )]
+    TooComplex {
+        /// The budget it had.
+        steps: u64,
+    },
+}
+
+/// The regions where `a` and `b` decide differently, ordered by ABI (as `arch` values),
+/// syscall number and region; empty when they decide every call alike.
+///
+/// ```
+/// use oci_seccomp::{parse_profile, Profile, Semantics, Stub};
+///
+/// let old = Profile::from_oci(&parse_profile(r#"{"defaultAction":"SCMP_ACT_ERRNO",
+///     "syscalls":[{"names":["personality"],"action":"SCMP_ACT_ALLOW",
+///     "args":[{"index":0,"value":5,"op":"SCMP_CMP_LT"}]}]}"#)?, false)?;
+/// let new = Profile::from_oci(&parse_profile(r#"{"defaultAction":"SCMP_ACT_ERRNO",
+///     "syscalls":[{"names":["personality"],"action":"SCMP_ACT_ALLOW",
+///     "args":[{"index":0,"value":5,"op":"SCMP_CMP_LE"}]}]}"#)?, false)?;
+/// let d = oci_seccomp::diff(&Semantics::new(&old, Stub::Enosys), &Semantics::new(&new, Stub::Enosys))?;
+/// assert_eq!(d.len(), 1); // personality(5), on the native ABI
+/// assert_eq!(d[0].witness.args[0], 5);
+/// assert_eq!(d[0].change(), oci_seccomp::Change::Looser);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`DiffError::TooComplex`] when the comparison needs more than [`super::MAX_STEPS`]
+/// steps.
+pub fn diff(a: &Semantics, b: &Semantics) -> Result<Vec<Difference>, DiffError> {
+    diff_within(a, b, &mut StepBudget::new(super::MAX_STEPS))
+}
+
+/// [`diff`] within what is left of `budget`, which is charged the steps it took.
+///
+/// # Errors
+///
+/// [`DiffError::TooComplex`] when the comparison needs more than what was left.
+pub fn diff_within(
+    a: &Semantics,
+    b: &Semantics,
+    budget: &mut StepBudget,
+) -> Result<Vec<Difference>, DiffError> {
+    let given = budget.left();
+    let mut region = Region::for_budget(budget);
+    let mut out = Vec::new();
+    let r = walk(a, b, &mut region, &mut out);
+    region.steps.settle(budget);
+    r.map_err(|_| DiffError::TooComplex { steps: given })?;
+    Ok(merge_adjacent(out))
+}
+
+/// A leaf of the walk: a region both decide constantly and differently.
+struct Leaf {
+    words: [WordSet; 16],
+    witness: SeccompData,
+    a: Verdict,
+    b: Verdict,
+}
+
+/// Splits `region` until both verdicts are constant on each piece; keeps the pieces on
+/// which they differ.
+fn walk(a: &Semantics, b: &Semantics, region: &mut Region, out: &mut Vec<Leaf>) -> Result<(), ()> {
+    let split = match (a.verdict(region), b.verdict(region)) {
+        (Ok(va), Ok(vb)) => {
+            if !alike(&va, &vb) {
+                let witness = region.sample().map_err(|_| ())?.data();
+                out.push(Leaf {
+                    words: region.words.clone(),
+                    witness,
+                    a: va,
+                    b: vb,
+                });
+            }
+            return Ok(());
+        }
+        (Err(Stop::Split(atom)), _) | (_, Err(Stop::Split(atom))) => atom,
+        _ => return Err(()),
+    };
+    for yes in [false, true] {
+        let sat = region.push(split, yes).map_err(|_| ())?;
+        let r = if sat { walk(a, b, region, out) } else { Ok(()) };
+        region.pop();
+        r?;
+    }
+    Ok(())
+}
+
+/// Whether two verdicts accept the same actions.
+fn alike(a: &Verdict, b: &Verdict) -> bool {
+    let actions = |v: &Verdict| {
+        let mut x: Vec<Action> = v.outcomes.iter().map(|(a, _)| *a).collect();
+        x.sort_by_key(|a| a.to_ret());
+        x.dedup();
+        x
+    };
+    actions(a) == actions(b) && a.at_least == b.at_least
+}
+
+/// The ABI of a call on `arch` with number `nr` (x32 by bit 30 on x86_64).
+fn abi_of(arch: u32, nr: u32) -> Option<&'static ArchInfo> {
+    arch::ALL.iter().find(|a| {
+        a.audit_arch == arch
+            && (a.audit_arch != AUDIT_ARCH_X86_64 || a.x32 == (nr & X32_SYSCALL_BIT != 0))
+    })
+}
+
+/// The leaves as differences, adjacent syscall numbers of one ABI with the same outcomes and
+/// no argument constraint merged.
+fn merge_adjacent(leaves: Vec<Leaf>) -> Vec<Difference> {
+    let mut diffs: Vec<Difference> = leaves.into_iter().map(difference).collect();
+    diffs.sort_by(|x, y| {
+        (x.arch, x.numbers, &x.conditions).cmp(&(y.arch, y.numbers, &y.conditions))
+    });
+    let mut out: Vec<Difference> = Vec::with_capacity(diffs.len());
+    for d in diffs {
+        if let Some(last) = out.last_mut() {
+            let adjacent = last.arch == d.arch
+                && last.abi == d.abi
+                && last.conditions.is_empty()
+                && d.conditions.is_empty()
+                && last.numbers.1.checked_add(1) == Some(d.numbers.0)
+                && last.a == d.a
+                && last.b == d.b;
+            if adjacent {
+                last.numbers.1 = d.numbers.1;
+                last.syscall = None;
+                continue;
+            }
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// One leaf in a profile's terms.
+fn difference(leaf: Leaf) -> Difference {
+    let arch_word = &leaf.words[ARCH];
+    let arch = leaf.witness.arch;
+    let nr = leaf.witness.nr as u32;
+    let numbers = leaf.words[NR].bounds();
+    let numbers = if leaf.words[NR].pattern().0 == u32::MAX {
+        (nr, nr)
+    } else {
+        numbers
+    };
+    let info = abi_of(arch, nr);
+    let single_arch =
+        arch_word.bounds().0 == arch_word.bounds().1 || arch_word.pattern().0 == u32::MAX;
+    let syscall = match info {
+        Some(i) if numbers.0 == numbers.1 => arch::syscall_name(numbers.0 as i32, i),
+        _ => None,
+    };
+    let conditions = match info {
+        Some(i) if single_arch => (0..6)
+            .flat_map(|k| arg_conditions(&leaf.words, k, i))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let first = |v: &Verdict| Decided {
+        action: v.outcomes[0].0,
+        cause: v.outcomes[0].1.clone(),
+    };
+    Difference {
+        abi: info.map(|i| i.name),
+        arch,
+        numbers,
+        syscall,
+        conditions,
+        a: first(&leaf.a),
+        b: first(&leaf.b),
+        witness: leaf.witness,
+    }
+}
+
+/// The region's constraints on argument `k`, as 64-bit comparisons where the words allow.
+fn arg_conditions(words: &[WordSet; 16], k: usize, abi: &ArchInfo) -> Vec<String> {
+    let (lo_i, hi_i) = arg_words(k, abi.big_endian);
+    let (lo, hi) = (&words[lo_i], &words[hi_i]);
+    let narrow = abi.narrow_args();
+    let mut out = Vec::new();
+    if narrow || hi.is_free() {
+        // The low word alone.
+        word_conditions(lo, &format!("arg{k}"), 0, &mut out);
+        return out;
+    }
+    let (hl, hh) = hi.bounds();
+    let (ll, lh) = lo.bounds();
+    if hl == hh && lo.pattern().0 == 0 && lo.excluded().is_empty() && hi.pattern().0 == 0 {
+        let base = u64::from(hl) << 32;
+        let (x, y) = (base | u64::from(ll), base | u64::from(lh));
+        out.push(if x == y {
+            format!("arg{k} == {x:#x}")
+        } else {
+            format!("arg{k} in [{x:#x}, {y:#x}]")
+        });
+        return out;
+    }
+    word_conditions(lo, &format!("arg{k}"), 0, &mut out);
+    word_conditions(hi, &format!("arg{k}"), 32, &mut out);
+    out
+}
+
+/// Conditions on one 32-bit word of `name`, `shift` bits up in the 64-bit value.
+fn word_conditions(w: &WordSet, name: &str, shift: u32, out: &mut Vec<String>) {
+    let (lo, hi) = w.bounds();
+    let (mask, bits) = w.pattern();
+    let up = |v: u32| u64::from(v) << shift;
+    if mask == u32::MAX {
+        out.push(format!("{name} & {:#x} == {:#x}", up(mask), up(bits)));
+    } else {
+        if (lo, hi) != (0, u32::MAX) {
+            let part = if shift == 0 {
+                format!("{name} & 0xffffffff")
+            } else {
+                format!("{name} >> 32")
+            };
+            out.push(if lo == hi {
+                format!("{part} == {lo:#x}")
+            } else {
+                format!("{part} in [{lo:#x}, {hi:#x}]")
+            });
+        }
+        if mask != 0 {
+            out.push(format!("{name} & {:#x} == {:#x}", up(mask), up(bits)));
+        }
+    }
+    for (m, v) in w.excluded() {
+        out.push(format!("{name} & {:#x} != {:#x}", up(*m), up(*v)));
+    }
+}

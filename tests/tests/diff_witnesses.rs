@@ -1,0 +1,163 @@
+//! `diff`'s claims hold in the kernel: every witness call a difference prints, run in a
+//! forked child under each profile's compiled program, gets the action the difference says
+//! that profile decides (an errno exactly; ALLOW: what the call gets with no filter). And
+//! the real cases: Docker 20.10's default against the current upstream default differs by
+//! exactly the upstream changes.
+
+use oci_seccomp::moby::{render, RenderOptions};
+use oci_seccomp::{
+    arch, compile, diff, parse_profile, Action, Change, CompileOptions, Difference, LinuxSeccomp,
+    Profile, Semantics, Stub,
+};
+use oci_seccomp_tests::docker::{current_docker_profile, upstream_docker_profile};
+use oci_seccomp_tests::{probe, program};
+
+fn semantics(spec: &LinuxSeccomp) -> Semantics {
+    Semantics::new(&Profile::from_oci(spec, false).unwrap(), Stub::Enosys)
+}
+
+/// Runs every witness of `diffs` on the native ABI under `a`'s and `b`'s programs and checks
+/// the actions; returns how many were run.
+fn check_in_kernel(a: &LinuxSeccomp, b: &LinuxSeccomp, diffs: &[Difference]) -> usize {
+    let native = arch::native();
+    let calls: Vec<(i64, [u64; 6])> = diffs
+        .iter()
+        .filter(|d| d.abi == Some(native.name))
+        .map(|d| (i64::from(d.witness.nr), d.witness.args))
+        .collect();
+    if calls.is_empty() {
+        return 0;
+    }
+    let opts = CompileOptions::default();
+    let got_a = probe(&compile(a, &opts).unwrap(), &calls);
+    let got_b = probe(&compile(b, &opts).unwrap(), &calls);
+    let open = probe(&program(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#), &calls);
+    let native_diffs = diffs.iter().filter(|d| d.abi == Some(native.name));
+    for (i, d) in native_diffs.enumerate() {
+        for (action, got, side) in [(d.a.action, got_a[i], "a"), (d.b.action, got_b[i], "b")] {
+            let want = match action {
+                Action::Errno(e) => -i64::from(e),
+                Action::Allow | Action::Log => open[i],
+                other => panic!("{d:?}: the test runs only errno and allow witnesses, not {other}"),
+            };
+            assert_eq!(got, want, "{side} for {d:?}");
+        }
+    }
+    calls.len()
+}
+
+#[test]
+fn an_argument_boundary_is_one_region_whose_witness_the_kernel_decides_as_claimed() {
+    // The probe child reports through write(2) and exits: an ALLOW default keeps it alive.
+    let rule = |op: &str| {
+        parse_profile(&format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["umask"],
+                "action":"SCMP_ACT_ERRNO","errnoRet":5,
+                "args":[{{"index":0,"value":5,"op":"{op}"}}]}}]}}"#
+        ))
+        .unwrap()
+    };
+    let (lt, le) = (rule("SCMP_CMP_LT"), rule("SCMP_CMP_LE"));
+    let d = diff(&semantics(&lt), &semantics(&le)).unwrap();
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].witness.args[0], 5);
+    assert_eq!(d[0].conditions, ["arg0 & 0xffffffff == 0x5"]);
+    assert_eq!(
+        (d[0].a.action, d[0].b.action),
+        (Action::Allow, Action::Errno(5))
+    );
+    assert_eq!(d[0].change(), Change::Stricter);
+    assert_eq!(check_in_kernel(&lt, &le, &d), 1);
+}
+
+#[test]
+fn profiles_written_differently_that_decide_alike_are_equal() {
+    let base = r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+      "syscalls":[
+        {"names":["read","write","getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[
+            {"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#;
+    let rewritten = r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86","SCMP_ARCH_X86_64"],
+      "syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["write","read","read"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},
+        {"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"}]},
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[
+            {"index":0,"value":18446744073709551615,"valueTwo":1,"op":"SCMP_CMP_MASKED_EQ"}]},
+        {"names":["dup"],"action":"SCMP_ACT_ERRNO"}]}"#;
+    let (a, b) = (
+        parse_profile(base).unwrap(),
+        parse_profile(rewritten).unwrap(),
+    );
+    let d = diff(&semantics(&a), &semantics(&b)).unwrap();
+    assert!(d.is_empty(), "{d:#?}");
+}
+
+#[test]
+fn one_more_allowed_syscall_is_one_region_per_abi() {
+    // Both name the same syscalls, so that the ENOSYS stub covers the same numbers; the
+    // child reports through write(2) and exits, which both allow.
+    let a = parse_profile(r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+        "syscalls":[{"names":["write","exit","exit_group","rt_sigreturn"],"action":"SCMP_ACT_ALLOW"},
+                    {"names":["getppid"],"action":"SCMP_ACT_ERRNO"}]}"#)
+    .unwrap();
+    let b = parse_profile(r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
+        "syscalls":[{"names":["write","exit","exit_group","rt_sigreturn","getppid"],"action":"SCMP_ACT_ALLOW"}]}"#)
+    .unwrap();
+    let d = diff(&semantics(&a), &semantics(&b)).unwrap();
+    let abis: Vec<_> = d.iter().map(|d| (d.abi, d.syscall.as_deref())).collect();
+    assert_eq!(d.len(), 3, "{abis:?}");
+    assert!(
+        d.iter().all(|d| d.syscall.as_deref() == Some("getppid")),
+        "{abis:?}"
+    );
+    assert!(d
+        .iter()
+        .all(|d| d.change() == Change::Looser && d.conditions.is_empty()));
+    assert_eq!(check_in_kernel(&a, &b, &d), 1);
+}
+
+/// Docker 20.10's default (the Debian file) against the current upstream default, both
+/// rendered for Docker's default capabilities on this host: the upstream changes, with the
+/// witnesses checked in the kernel.
+#[test]
+fn docker_2010_against_current_upstream_differs_by_the_upstream_changes() {
+    let opts = RenderOptions::host();
+    let old = render(&upstream_docker_profile(), &opts).unwrap();
+    let new = render(&current_docker_profile(), &opts).unwrap();
+    let d = diff(&semantics(&old), &semantics(&new)).unwrap();
+    let native = arch::native().name;
+    let on_native = |name: &str| {
+        d.iter()
+            .filter(|x| x.abi == Some(native))
+            .find(|x| {
+                x.syscall.as_deref() == Some(name)
+                    || arch::resolve(name, arch::native())
+                        .is_some_and(|n| (x.numbers.0..=x.numbers.1).contains(&(n as u32)))
+            })
+            .unwrap_or_else(|| panic!("no difference for {name}: {d:#?}"))
+    };
+    // moby#45766: name_to_handle_at allowed.
+    assert_eq!(on_native("name_to_handle_at").change(), Change::Looser);
+    // moby#46762: io_uring removed.
+    for n in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+        assert_eq!(on_native(n).change(), Change::Stricter, "{n}");
+    }
+    // moby#43490: pkey_* allowed.
+    assert_eq!(on_native("pkey_alloc").change(), Change::Looser);
+    // AF_VSOCK (40) refused by socket().
+    let vsock = d
+        .iter()
+        .find(|x| {
+            x.abi == Some(native)
+                && x.syscall.as_deref() == Some("socket")
+                && x.witness.args[0] == 40
+        })
+        .unwrap_or_else(|| panic!("no AF_VSOCK region: {d:#?}"));
+    assert_eq!(vsock.change(), Change::Stricter);
+    // Nothing else: every native region is one of the documented changes.
+    assert!(d.len() < 40, "{d:#?}");
+    assert!(check_in_kernel(&old, &new, &d) >= 8);
+}
