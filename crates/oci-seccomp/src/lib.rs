@@ -67,7 +67,9 @@ pub use profile::semantics::Stub;
 
 // The profile and its meaning.
 pub use profile::parse::{parse_profile, MAX_PROFILE_BYTES};
-pub use profile::semantics::diff::{diff, diff_within, Change, Decided, DiffError, Difference};
+pub use profile::semantics::diff::{
+    diff, diff_within, Change, Decided, DiffError, Difference, MAX_DIFFERENCES,
+};
 pub use profile::semantics::{Cause, Semantics, StepBudget, Verdict, MAX_STEPS};
 pub use profile::{ArgReading, Condition, Op, Profile, Rule};
 

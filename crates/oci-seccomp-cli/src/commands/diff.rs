@@ -7,6 +7,9 @@ use crate::args::DockerRenderArgs;
 use crate::profiles::{self, shown};
 use crate::{CliError, CliResult};
 
+/// How long the comparison may take before `diff` refuses the profiles as too complex.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
@@ -43,7 +46,10 @@ pub fn run(a: DiffArgs) -> CliResult<u8> {
     let opts = a.render.options().map_err(invalid)?;
     let first = semantics(&a.a, &opts)?;
     let second = semantics(&a.b, &opts)?;
-    let diffs = oci_seccomp::diff(&first, &second)
+    // Any two profiles are answered or refused within about a second.
+    let mut budget = oci_seccomp::StepBudget::new(oci_seccomp::MAX_STEPS)
+        .with_deadline(std::time::Instant::now() + DEADLINE);
+    let diffs = oci_seccomp::diff_within(&first, &second, &mut budget)
         .map_err(|e| CliError::usage(format!("{} and {}: {e}", shown(&a.a), shown(&a.b))))?;
     let looser = diffs
         .iter()

@@ -96,7 +96,27 @@ pub enum DiffError {
         /// The budget it had.
         steps: u64,
     },
+
+    /// The comparison ran past its deadline (a budget with one, as `oci-seccomp diff`
+    /// gives: 1 s).
+    #[error(
+        "the profiles are too complex to compare within the time allowed (simplify the \
+         conditions of the syscalls where they differ, or compare fewer architectures)"
+    )]
+    TimedOut,
+
+    /// More regions differ than [`MAX_DIFFERENCES`]; comparing further would hold them
+    /// all in memory.
+    #[error(
+        "more than {MAX_DIFFERENCES} regions differ: the profiles are not versions of one \
+         profile; compare them syscall by syscall, or check what each allows"
+    )]
+    TooManyDifferences,
 }
+
+/// Most regions [`diff`] reports before it stops with [`DiffError::TooManyDifferences`]:
+/// its memory stays bounded whatever the profiles.
+pub const MAX_DIFFERENCES: usize = 100_000;
 
 /// The regions where `a` and `b` decide differently, ordered by ABI (as `arch` values),
 /// syscall number and region; empty when they decide every call alike.
@@ -140,8 +160,12 @@ pub fn diff_within(
     let mut out = Vec::new();
     let r = walk(a, b, &mut region, &mut out);
     region.steps.settle(budget);
-    r.map_err(|_| DiffError::TooComplex { steps: given })?;
-    Ok(merge_adjacent(out))
+    match r {
+        Ok(()) => Ok(merge_adjacent(out)),
+        Err(Full) => Err(DiffError::TooManyDifferences),
+        Err(_) if budget.timed_out() => Err(DiffError::TimedOut),
+        Err(_) => Err(DiffError::TooComplex { steps: given }),
+    }
 }
 
 /// A leaf of the walk: a region both decide constantly and differently.
@@ -152,13 +176,31 @@ struct Leaf {
     b: Verdict,
 }
 
+/// Why a walk stopped early.
+#[derive(Debug, PartialEq, Eq)]
+enum Stopped {
+    /// Out of steps (or past the deadline).
+    Steps,
+    /// [`MAX_DIFFERENCES`] regions held.
+    Full,
+}
+use Stopped::{Full, Steps};
+
 /// Splits `region` until both verdicts are constant on each piece; keeps the pieces on
 /// which they differ.
-fn walk(a: &Semantics, b: &Semantics, region: &mut Region, out: &mut Vec<Leaf>) -> Result<(), ()> {
+fn walk(
+    a: &Semantics,
+    b: &Semantics,
+    region: &mut Region,
+    out: &mut Vec<Leaf>,
+) -> Result<(), Stopped> {
     let split = match (a.verdict(region), b.verdict(region)) {
         (Ok(va), Ok(vb)) => {
             if !alike(&va, &vb) {
-                let witness = region.sample().map_err(|_| ())?.data();
+                if out.len() >= MAX_DIFFERENCES {
+                    return Err(Full);
+                }
+                let witness = region.sample().map_err(|_| Steps)?.data();
                 out.push(Leaf {
                     words: region.words.clone(),
                     witness,
@@ -169,10 +211,10 @@ fn walk(a: &Semantics, b: &Semantics, region: &mut Region, out: &mut Vec<Leaf>) 
             return Ok(());
         }
         (Err(Stop::Split(atom)), _) | (_, Err(Stop::Split(atom))) => atom,
-        _ => return Err(()),
+        _ => return Err(Steps),
     };
     for yes in [false, true] {
-        let sat = region.push(split, yes).map_err(|_| ())?;
+        let sat = region.push(split, yes).map_err(|_| Steps)?;
         let r = if sat { walk(a, b, region, out) } else { Ok(()) };
         region.pop();
         r?;
