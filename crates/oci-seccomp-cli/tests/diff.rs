@@ -136,3 +136,68 @@ fn docker_profiles_are_rendered_before_they_are_compared() {
     });
     assert!(io_uring, "{v}");
 }
+
+#[test]
+fn compiled_programs_compare_with_their_profiles_and_with_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(&dir, "p.json", BASE);
+    for format in ["raw", "hex", "program"] {
+        let out = dir.path().join(format!("p.{format}"));
+        let o = cli(&[
+            "compile",
+            &p,
+            "--format",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = cli(&["diff", &p, out.to_str().unwrap()]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{format}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+    // A program against another profile: the program side has no deciding entry.
+    let more = profile(
+        &dir,
+        "more.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read","write","getppid","dup"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let raw = dir.path().join("p.raw");
+    let o = cli(&["diff", "--format", "json", raw.to_str().unwrap(), &more]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &v["differences"][0];
+    assert_eq!(d["syscall"], "dup");
+    assert_eq!(d["a"]["decidedBy"], Value::Null);
+    assert_eq!(d["b"]["decidedBy"], "syscalls[0]");
+}
+
+#[test]
+fn a_program_the_walk_cannot_model_or_not_a_program_at_all_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(&dir, "p.json", BASE);
+    // LDX IMM 0; TXA; RET A: valid for the kernel, but not a program of seccomp_data loads,
+    // masks and constant jumps.
+    let hex = profile(
+        &dir,
+        "x.hex",
+        "0: 0001 00 00 00000000\n1: 0087 00 00 00000000\n2: 0016 00 00 00000000\n",
+    );
+    let o = cli(&["diff", &p, &hex]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be compared"), "{}", stderr(&o));
+    let junk = profile(&dir, "junk.bin", "not a profile, not a program");
+    let o = cli(&["diff", &p, &junk]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("neither a JSON profile nor a program"),
+        "{}",
+        stderr(&o)
+    );
+}

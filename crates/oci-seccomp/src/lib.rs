@@ -47,6 +47,7 @@
 
 mod action;
 mod backend;
+mod compare;
 mod error;
 mod flags;
 mod options;
@@ -66,10 +67,11 @@ pub use pipeline::{compile, compile_profile, compile_profile_within};
 pub use profile::semantics::Stub;
 
 // The profile and its meaning.
-pub use profile::parse::{parse_profile, MAX_PROFILE_BYTES};
-pub use profile::semantics::diff::{
-    diff, diff_within, Change, Decided, DiffError, Difference, MAX_DIFFERENCES,
+pub use compare::{
+    diff, diff_deciders, diff_within, Change, Decided, Decider, DiffError, Difference,
+    MAX_DIFFERENCES,
 };
+pub use profile::parse::{parse_profile, MAX_PROFILE_BYTES};
 pub use profile::semantics::{Cause, Semantics, StepBudget, Verdict, MAX_STEPS};
 pub use profile::{ArgReading, Condition, Op, Profile, Rule};
 

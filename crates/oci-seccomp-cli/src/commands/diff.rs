@@ -1,6 +1,9 @@
 //! `oci-seccomp diff A B`: two profiles compared by what they decide, over every call.
 
-use oci_seccomp::{moby, Change, Difference, LinuxSeccomp, Profile, Semantics, Stub};
+use oci_seccomp::{
+    moby, Change, Decided, Decider, Difference, Instruction, LinuxSeccomp, Profile, Program,
+    Semantics, Stub,
+};
 use serde_json::{json, Value};
 
 use crate::args::DockerRenderArgs;
@@ -14,9 +17,10 @@ const DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
     /// The first (old) profile: OCI, or Docker's format (rendered as --cap/--arch/--kernel
-    /// say); `-` reads standard input.
+    /// say), or a compiled program (`compile --format raw|hex|program` output, for --arch);
+    /// `-` reads standard input.
     pub a: String,
-    /// The second (new) profile, as the first.
+    /// The second (new) profile or program, as the first.
     pub b: String,
     /// The gate: exit 1 only when the second profile is looser than the first anywhere (a
     /// call it answers with a less strict action: lets run what the first denied, traps
@@ -44,28 +48,29 @@ pub enum Format {
 /// when the second is nowhere looser), 1 otherwise, 2 for usage or an invalid profile.
 pub fn run(a: DiffArgs) -> CliResult<u8> {
     let opts = a.render.options().map_err(invalid)?;
-    let first = semantics(&a.a, &opts)?;
-    let second = semantics(&a.b, &opts)?;
+    let first = side(&a.a, &opts)?;
+    let second = side(&a.b, &opts)?;
     // Any two profiles are answered or refused within about a second.
     let mut budget = oci_seccomp::StepBudget::new(oci_seccomp::MAX_STEPS)
         .with_deadline(std::time::Instant::now() + DEADLINE);
-    let diffs = oci_seccomp::diff_within(&first, &second, &mut budget)
+    let diffs = oci_seccomp::diff_deciders(first.decider(), second.decider(), &mut budget)
         .map_err(|e| CliError::usage(format!("{} and {}: {e}", shown(&a.a), shown(&a.b))))?;
     let looser = diffs
         .iter()
         .filter(|d| d.change() == Change::Looser)
         .count();
-    match a.format {
-        Format::Text => print_text(&a, &diffs, looser),
+    let report = match a.format {
+        Format::Text => text_report(&a, &diffs, looser),
         Format::Json => {
             let v = json!({
                 "equal": diffs.is_empty(),
                 "looser": looser > 0,
                 "differences": diffs.iter().map(difference_json).collect::<Vec<_>>(),
             });
-            println!("{v}");
+            format!("{v}\n")
         }
-    }
+    };
+    crate::output::write_output(None, report.as_bytes())?;
     let failed = if a.no_looser {
         looser > 0
     } else {
@@ -80,10 +85,134 @@ fn invalid(mut e: CliError) -> CliError {
     e
 }
 
-/// The profile at `path` (OCI, or Docker's rendered as `opts` say), validated for
-/// `opts.arch`, and its meaning with the ENOSYS stub, as `compile` builds it.
-fn semantics(path: &str, opts: &moby::RenderOptions) -> CliResult<Semantics> {
-    let text = profiles::read_input(path).map_err(invalid)?;
+/// One side: a profile's meaning, or a program's instructions.
+enum Side {
+    Profile(Box<Semantics>),
+    Program(Program),
+}
+
+impl Side {
+    fn decider(&self) -> Decider<'_> {
+        match self {
+            Self::Profile(s) => Decider::Profile(s),
+            Self::Program(p) => Decider::Program(p.instructions()),
+        }
+    }
+}
+
+/// Most bytes a program input may have: the kernel's 4096 instructions as hex text.
+const MAX_PROGRAM_BYTES: usize = 4096 * 32;
+
+/// The input at `path`: a program (`compile --format program`, `raw` in `opts.arch`'s byte
+/// order, or `hex`) or a profile.
+fn side(path: &str, opts: &moby::RenderOptions) -> CliResult<Side> {
+    let bytes = read_bytes(path)?;
+    if bytes.starts_with(&Program::MAGIC) {
+        let p = Program::from_bytes(&bytes)
+            .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
+        return Ok(Side::Program(p));
+    }
+    let text = std::str::from_utf8(&bytes).ok();
+    let looks_json = text.is_some_and(|t| t.trim_start().starts_with('{'));
+    if looks_json {
+        return semantics(path, text.unwrap_or_default(), opts).map(|s| Side::Profile(Box::new(s)));
+    }
+    let insns = match text.and_then(hex_program) {
+        Some(insns) => insns,
+        None => raw_program(&bytes, opts.arch.big_endian).ok_or_else(|| {
+            CliError::usage(format!(
+                "{}: neither a JSON profile nor a program (compile --format program, raw: \
+                 8-byte struct sock_filter entries, or hex)",
+                shown(path)
+            ))
+        })?,
+    };
+    if insns.is_empty() || insns.len() > 4096 {
+        return Err(CliError::usage(format!(
+            "{}: a program of {} instructions (1 to 4096)",
+            shown(path),
+            insns.len()
+        )));
+    }
+    Ok(Side::Program(Program::new(
+        insns,
+        oci_seccomp::FilterFlags::EMPTY,
+        oci_seccomp::FilterFlags::EMPTY,
+    )))
+}
+
+/// The bytes at `path` (`-`: standard input), at most [`oci_seccomp::MAX_PROFILE_BYTES`].
+fn read_bytes(path: &str) -> CliResult<Vec<u8>> {
+    use std::io::Read;
+    let limit = oci_seccomp::MAX_PROFILE_BYTES.max(MAX_PROGRAM_BYTES);
+    let mut out = Vec::new();
+    let read = if path == "-" {
+        std::io::stdin()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut out))
+    };
+    read.map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
+    if out.len() > limit {
+        return Err(CliError::usage(format!(
+            "{}: larger than {limit} bytes, more than any profile or program",
+            shown(path)
+        )));
+    }
+    Ok(out)
+}
+
+/// `compile --format hex` text: one instruction a line, `N: code jt jf k` in hex.
+fn hex_program(text: &str) -> Option<Vec<Instruction>> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let body = line.split_once(':').map_or(line, |(_, b)| b);
+        let f: Vec<&str> = body.split_whitespace().collect();
+        let [code, jt, jf, k] = f.as_slice() else {
+            return None;
+        };
+        out.push(Instruction::jump(
+            u16::from_str_radix(code, 16).ok()?,
+            u32::from_str_radix(k, 16).ok()?,
+            u8::from_str_radix(jt, 16).ok()?,
+            u8::from_str_radix(jf, 16).ok()?,
+        ));
+    }
+    Some(out)
+}
+
+/// `compile --format raw` bytes: the kernel's `struct sock_filter` array, 8 bytes each, in
+/// the target's byte order.
+fn raw_program(bytes: &[u8], big_endian: bool) -> Option<Vec<Instruction>> {
+    if bytes.is_empty() || bytes.len() % 8 != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let (code, k) = if big_endian {
+                    (
+                        u16::from_be_bytes([c[0], c[1]]),
+                        u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
+                    )
+                } else {
+                    (
+                        u16::from_le_bytes([c[0], c[1]]),
+                        u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+                    )
+                };
+                Instruction::jump(code, k, c[2], c[3])
+            })
+            .collect(),
+    )
+}
+
+/// The profile `text` read from `path` (OCI, or Docker's rendered as `opts` say), validated
+/// for `opts.arch`, and its meaning with the ENOSYS stub, as `compile` builds it.
+fn semantics(path: &str, text: &str, opts: &moby::RenderOptions) -> CliResult<Semantics> {
+    let text = text.to_string();
     let spec: LinuxSeccomp = if profiles::is_docker_text(&text) {
         let p = moby::parse_moby(&text)
             .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
@@ -106,6 +235,13 @@ fn syscall_text(d: &Difference) -> String {
     }
 }
 
+/// What decided: the entry (a profile), or `the program`.
+fn by(d: &Decided) -> String {
+    d.cause
+        .as_ref()
+        .map_or_else(|| "the program".to_string(), ToString::to_string)
+}
+
 fn change_text(c: Change) -> &'static str {
     match c {
         Change::Looser => "looser",
@@ -115,14 +251,17 @@ fn change_text(c: Change) -> &'static str {
 }
 
 /// The text report: one line per region, in the order of ABI, syscall and region.
-fn print_text(a: &DiffArgs, diffs: &[Difference], looser: usize) {
+fn text_report(a: &DiffArgs, diffs: &[Difference], looser: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     if diffs.is_empty() {
-        println!(
+        let _ = writeln!(
+            out,
             "{} and {} decide every call alike",
             shown(&a.a),
             shown(&a.b)
         );
-        return;
+        return out;
     }
     for d in diffs {
         let abi = d
@@ -133,22 +272,25 @@ fn print_text(a: &DiffArgs, diffs: &[Difference], looser: usize) {
         } else {
             format!(" if {}", d.conditions.join(" && "))
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{abi} {}{when}: {} ({}) -> {} ({}), {}; e.g. {}",
             syscall_text(d),
             d.a.action,
-            d.a.cause,
+            by(&d.a),
             d.b.action,
-            d.b.cause,
+            by(&d.b),
             change_text(d.change()),
             oci_seccomp::proof::describe_call(&d.witness),
         );
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{} region(s) differ, {looser} looser in {}",
         diffs.len(),
         shown(&a.b)
     );
+    out
 }
 
 /// One difference as JSON.
@@ -159,8 +301,8 @@ fn difference_json(d: &Difference) -> Value {
         "numbers": [d.numbers.0, d.numbers.1],
         "syscall": d.syscall,
         "conditions": d.conditions,
-        "a": { "action": d.a.action.to_string(), "decidedBy": d.a.cause.to_string() },
-        "b": { "action": d.b.action.to_string(), "decidedBy": d.b.cause.to_string() },
+        "a": { "action": d.a.action.to_string(), "decidedBy": d.a.cause.as_ref().map(ToString::to_string) },
+        "b": { "action": d.b.action.to_string(), "decidedBy": d.b.cause.as_ref().map(ToString::to_string) },
         "change": change_text(d.change()),
         "witness": {
             "arch": d.witness.arch,

@@ -45,7 +45,7 @@
 //!   rules and the default can give; a stricter program is accepted, a weaker one is not.
 //!   See docs/conformance.md.
 
-mod walk;
+pub(crate) mod walk;
 mod witness;
 
 use crate::action::Action;

@@ -33,8 +33,7 @@
 //!   See docs/conformance.md.
 
 pub(crate) mod budget;
-mod decide;
-pub(crate) mod diff;
+pub(crate) mod decide;
 pub(crate) mod space;
 
 use std::collections::BTreeMap;

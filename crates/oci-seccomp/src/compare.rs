@@ -1,7 +1,7 @@
-//! Comparing two profiles by what they decide: the regions of calls on which their
-//! [`Semantics`] differ, over the whole input space (architectures, syscall numbers, the
-//! stub's range, all six arguments), each with both actions, both deciding entries and a
-//! witness call.
+//! Comparing two profiles (or programs) by what they decide: the regions of calls on which
+//! their [`Semantics`] (or instructions) differ, over the whole input space (architectures,
+//! syscall numbers, the stub's range, all six arguments), each with both actions, both
+//! deciding entries and a witness call.
 //!
 //! # The design
 //!
@@ -13,21 +13,49 @@
 //! differ alike on adjacent syscall numbers of one ABI, with no argument constraint, are
 //! merged, so that a profile that allows one more syscall differs by one region per ABI.
 
-use super::budget::StepBudget;
-use super::decide::arg_words;
-use super::space::{Region, Stop, WordSet, ARCH, NR};
-use super::{Cause, Semantics, Verdict};
 use crate::action::{strictness, Action};
 use crate::arch::{self, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
-use crate::bpf::SeccompData;
+use crate::bpf::{Instruction, SeccompData};
+use crate::profile::semantics::budget::StepBudget;
+use crate::profile::semantics::decide::arg_words;
+use crate::profile::semantics::space::{Region, Stop, WordSet, ARCH, NR};
+use crate::profile::semantics::{Cause, Semantics, Verdict, MAX_STEPS};
+use crate::proof::{self, ProofError};
 
-/// What one profile decides for the calls of a [`Difference`].
+/// One side of a comparison: a profile's meaning, or a program's instructions (any
+/// program the proof can walk: loads of `seccomp_data`, `AND` masks, jumps on constants,
+/// `RET` constants).
+#[derive(Clone, Copy, Debug)]
+pub enum Decider<'a> {
+    /// What a profile decides, and which entry decides it.
+    Profile(&'a Semantics),
+    /// What a compiled program returns (no deciding entry).
+    Program(&'a [Instruction]),
+}
+
+impl Decider<'_> {
+    fn verdict(&self, region: &mut Region) -> Result<Verdict, Stop> {
+        match self {
+            Self::Profile(s) => s.verdict(region),
+            Self::Program(insns) => {
+                proof::walk::run_asking(insns, region).map(|a| Verdict::one(a, Cause::Default))
+            }
+        }
+    }
+
+    fn is_program(&self) -> bool {
+        matches!(self, Self::Program(_))
+    }
+}
+
+/// What one side decides for the calls of a [`Difference`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decided {
     /// The action (the first of the verdict's when several are accepted).
     pub action: Action,
-    /// Why: the deciding entry, `defaultAction`, the stub, or an ABI not in the profile.
-    pub cause: Cause,
+    /// Why, for a profile: the deciding entry, `defaultAction`, the stub, or an ABI not in
+    /// the profile; `None` for a program.
+    pub cause: Option<Cause>,
 }
 
 /// How the second profile's action compares with the first's, by the kernel's precedence
@@ -86,7 +114,7 @@ impl Difference {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiffError {
-    /// The comparison needed more steps than its budget ([`super::MAX_STEPS`] for
+    /// The comparison needed more steps than its budget ([`MAX_STEPS`] for
     /// [`diff`]); the profiles are too complex to compare exactly.
     #[error(
         "the profiles are too complex to compare: the comparison needed more than {steps} \
@@ -95,6 +123,21 @@ pub enum DiffError {
     TooComplex {
         /// The budget it had.
         steps: u64,
+    },
+
+    /// A program side has an instruction the walk does not model, so what it decides
+    /// cannot be known for every call.
+    #[error(
+        "{side} program: instruction {pc} ({what}) cannot be compared; only programs of \
+             seccomp_data loads, AND masks, jumps on constants and RET constants can"
+    )]
+    Unsupported {
+        /// `a` or `b`.
+        side: &'static str,
+        /// Instruction index.
+        pc: usize,
+        /// What it is.
+        what: String,
     },
 
     /// The comparison ran past its deadline (a budget with one, as `oci-seccomp diff`
@@ -139,10 +182,10 @@ pub const MAX_DIFFERENCES: usize = 100_000;
 ///
 /// # Errors
 ///
-/// [`DiffError::TooComplex`] when the comparison needs more than [`super::MAX_STEPS`]
+/// [`DiffError::TooComplex`] when the comparison needs more than [`MAX_STEPS`]
 /// steps.
 pub fn diff(a: &Semantics, b: &Semantics) -> Result<Vec<Difference>, DiffError> {
-    diff_within(a, b, &mut StepBudget::new(super::MAX_STEPS))
+    diff_within(a, b, &mut StepBudget::new(MAX_STEPS))
 }
 
 /// [`diff`] within what is left of `budget`, which is charged the steps it took.
@@ -155,13 +198,43 @@ pub fn diff_within(
     b: &Semantics,
     budget: &mut StepBudget,
 ) -> Result<Vec<Difference>, DiffError> {
+    diff_deciders(Decider::Profile(a), Decider::Profile(b), budget)
+}
+
+/// [`diff_within`] for any two sides, profiles or programs (`compile --format raw|hex`
+/// output, or a program read from a running process): a program side has no deciding
+/// entries (`cause` is `None`).
+///
+/// # Errors
+///
+/// As [`diff_within`]; [`DiffError::Unsupported`] when a program has an instruction the
+/// walk does not model.
+pub fn diff_deciders(
+    a: Decider<'_>,
+    b: Decider<'_>,
+    budget: &mut StepBudget,
+) -> Result<Vec<Difference>, DiffError> {
+    for (side, d) in [("a", a), ("b", b)] {
+        if let Decider::Program(insns) = d {
+            match proof::compare_programs(insns, insns, 1) {
+                Err(ProofError::Unsupported { pc, what }) => {
+                    return Err(DiffError::Unsupported { side, pc, what })
+                }
+                Err(ProofError::TooComplex) => {
+                    return Err(DiffError::TooComplex { steps: MAX_STEPS })
+                }
+                _ => {}
+            }
+        }
+    }
     let given = budget.left();
     let mut region = Region::for_budget(budget);
     let mut out = Vec::new();
     let r = walk(a, b, &mut region, &mut out);
+    let programs = (a.is_program(), b.is_program());
     region.steps.settle(budget);
     match r {
-        Ok(()) => Ok(merge_adjacent(out)),
+        Ok(()) => Ok(merge_adjacent(out, programs)),
         Err(Full) => Err(DiffError::TooManyDifferences),
         Err(_) if budget.timed_out() => Err(DiffError::TimedOut),
         Err(_) => Err(DiffError::TooComplex { steps: given }),
@@ -189,8 +262,8 @@ use Stopped::{Full, Steps};
 /// Splits `region` until both verdicts are constant on each piece; keeps the pieces on
 /// which they differ.
 fn walk(
-    a: &Semantics,
-    b: &Semantics,
+    a: Decider<'_>,
+    b: Decider<'_>,
     region: &mut Region,
     out: &mut Vec<Leaf>,
 ) -> Result<(), Stopped> {
@@ -243,8 +316,11 @@ fn abi_of(arch: u32, nr: u32) -> Option<&'static ArchInfo> {
 
 /// The leaves as differences, adjacent syscall numbers of one ABI with the same outcomes and
 /// no argument constraint merged.
-fn merge_adjacent(leaves: Vec<Leaf>) -> Vec<Difference> {
-    let mut diffs: Vec<Difference> = leaves.into_iter().map(difference).collect();
+fn merge_adjacent(leaves: Vec<Leaf>, programs: (bool, bool)) -> Vec<Difference> {
+    let mut diffs: Vec<Difference> = leaves
+        .into_iter()
+        .map(|l| difference(l, programs))
+        .collect();
     diffs.sort_by(|x, y| {
         (x.arch, x.numbers, &x.conditions).cmp(&(y.arch, y.numbers, &y.conditions))
     });
@@ -270,7 +346,7 @@ fn merge_adjacent(leaves: Vec<Leaf>) -> Vec<Difference> {
 }
 
 /// One leaf in a profile's terms.
-fn difference(leaf: Leaf) -> Difference {
+fn difference(leaf: Leaf, (a_program, b_program): (bool, bool)) -> Difference {
     let arch_word = &leaf.words[ARCH];
     let arch = leaf.witness.arch;
     let nr = leaf.witness.nr as u32;
@@ -293,9 +369,9 @@ fn difference(leaf: Leaf) -> Difference {
             .collect(),
         _ => Vec::new(),
     };
-    let first = |v: &Verdict| Decided {
+    let first = |v: &Verdict, program: bool| Decided {
         action: v.outcomes[0].0,
-        cause: v.outcomes[0].1.clone(),
+        cause: (!program).then(|| v.outcomes[0].1.clone()),
     };
     Difference {
         abi: info.map(|i| i.name),
@@ -303,8 +379,8 @@ fn difference(leaf: Leaf) -> Difference {
         numbers,
         syscall,
         conditions,
-        a: first(&leaf.a),
-        b: first(&leaf.b),
+        a: first(&leaf.a, a_program),
+        b: first(&leaf.b, b_program),
         witness: leaf.witness,
     }
 }
