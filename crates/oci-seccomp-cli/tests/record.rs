@@ -521,3 +521,50 @@ fn an_unprivileged_user_needs_no_flag_to_record_or_run() {
     );
     assert_eq!(err.matches("setting no-new-privileges").count(), 1, "{err}");
 }
+
+/// A recorded profile against the embedded default: `diff --no-looser` names every call the
+/// recording lets through that the default does not, each decided by a recorded entry, and
+/// the reverse direction (the default against the recording) is not looser where the
+/// recording is stricter.
+#[test]
+fn diff_says_what_a_recording_allows_beyond_the_embedded_default() {
+    let dir = tempdir();
+    record(dir.path(), &[BUSYBOX, "sh", "-c", "echo hi"], None);
+    let o = oci_seccomp(
+        &["render", "--default", "-o", "default.json"],
+        dir.path(),
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = oci_seccomp(
+        &[
+            "diff",
+            "--no-looser",
+            "--format",
+            "json",
+            "default.json",
+            "p.json",
+        ],
+        dir.path(),
+        None,
+    );
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&o.stdout), text(&o.stderr)));
+    assert_eq!(v["equal"], false, "{v}");
+    for d in v["differences"].as_array().unwrap() {
+        if d["change"] == "looser" {
+            let by = d["b"]["decidedBy"].as_str().unwrap_or_default();
+            assert!(by.starts_with("syscalls["), "{d}");
+        }
+    }
+    let looser = v["looser"].as_bool().unwrap();
+    assert_eq!(o.status.code(), Some(u8::from(looser).into()), "{v}");
+    // The recording denies most of what the default allows: stricter there.
+    let stricter = v["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["change"] == "stricter")
+        .count();
+    assert!(stricter > 10, "{v}");
+}
