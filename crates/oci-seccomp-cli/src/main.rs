@@ -25,7 +25,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    check, compile, completions, demo, diff, explain, features, man, record, render, run, supervise,
+    check, compile, completions, demo, diff, explain, features, fmt, man, record, render, run,
+    supervise,
 };
 pub use errors::{CliError, CliResult};
 
@@ -60,6 +61,9 @@ enum Command {
     /// With --no-looser, the gate for a profile change: exit 1 only when the second
     /// profile answers some call with a less strict action than the first.
     Diff(diff::DiffArgs),
+    /// Normalize an OCI profile: entries grouped by action and comparisons, names sorted
+    /// and listed once; proven to decide every call as the original before it is written.
+    Fmt(fmt::FmtArgs),
     /// Run a command (or an OCI bundle) under a seccomp profile; --trace or --complain
     /// report every call the profile does not allow, with the rule that decided.
     Run(run::RunArgs),
@@ -94,6 +98,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Explain(args) => explain::run(args),
         Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Run(args) => run::run(args),
         Command::Record(args) => record::run(args),
         Command::Supervise(args) => supervise::run(args),

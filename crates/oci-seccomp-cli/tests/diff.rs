@@ -201,3 +201,95 @@ fn a_program_the_walk_cannot_model_or_not_a_program_at_all_exits_2() {
         stderr(&o)
     );
 }
+
+/// Runs `fmt` on `path`; returns the normalized text.
+fn fmt(path: &str) -> String {
+    let o = cli(&["fmt", path]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn fmt_gives_one_text_for_profiles_that_differ_only_in_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = profile(
+        &dir,
+        "a.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["write","read"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+        {"names":["getppid","read"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let b = profile(
+        &dir,
+        "b.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[
+            {"index":0,"value":18446744073709551615,"valueTwo":1,"op":"SCMP_CMP_MASKED_EQ"}]},
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["getppid","write"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let (fa, fb) = (fmt(&a), fmt(&b));
+    assert_eq!(fa, fb);
+    let v: Value = serde_json::from_str(&fa).unwrap();
+    assert_eq!(v["syscalls"].as_array().unwrap().len(), 2, "{fa}");
+    // And the normalized text decides as its original.
+    let f = profile(&dir, "f.json", &fa);
+    assert_eq!(cli(&["diff", &a, &f]).status.code(), Some(0));
+}
+
+/// Entry order decides ties of equally strict entries (libseccomp's order); `fmt` keeps the
+/// order where sorting would change what a call gets, and the result is proven equal.
+#[test]
+fn fmt_keeps_the_order_that_decides_a_tie() {
+    let dir = tempfile::tempdir().unwrap();
+    let tie = profile(
+        &dir,
+        "tie.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+        {"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":6,"args":[{"index":2,"value":100,"op":"SCMP_CMP_GT"}]},
+        {"names":["read"],"action":"SCMP_ACT_ERRNO","errnoRet":5,"args":[{"index":2,"value":100,"op":"SCMP_CMP_GE"}]}]}"#,
+    );
+    let f = profile(&dir, "f.json", &fmt(&tie));
+    let o = cli(&["diff", &tie, &f]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// Every OCI fixture, normalized, decides every call as before (the proof inside `fmt` and
+/// `diff` from outside agree).
+#[test]
+fn fmt_never_changes_what_a_fixture_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
+    let mut done = 0;
+    for sub in ["moby/expected", "miscompiled"] {
+        for e in std::fs::read_dir(format!("{root}/{sub}"))
+            .unwrap()
+            .flatten()
+        {
+            let path = e.path();
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let p = path.to_str().unwrap();
+            let arch = if p.contains("aarch64") {
+                "aarch64"
+            } else {
+                "x86_64"
+            };
+            let o = cli(&["fmt", "--arch", arch, p]);
+            assert_eq!(o.status.code(), Some(0), "{p}: {}", stderr(&o));
+            let f = profile(&dir, "f.json", &stdout(&o));
+            let o = cli(&["diff", "--arch", arch, p, &f]);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{p}: {}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+            done += 1;
+        }
+    }
+    assert!(done >= 5, "{done} fixtures");
+}

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod diff;
 pub mod explain;
 pub mod features;
+pub mod fmt;
 pub mod man;
 pub mod record;
 pub mod render;

@@ -6,5 +6,6 @@ pub mod explain;
 pub mod learn;
 pub mod lint;
 pub mod moby;
+pub mod normalize;
 pub mod runtimes;
 pub mod trace;
