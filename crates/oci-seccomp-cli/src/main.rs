@@ -25,8 +25,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    check, compile, completions, demo, diff, explain, features, fmt, man, record, render, run,
-    supervise,
+    check, compile, completions, demo, diff, explain, features, fmt, man, merge, record, render,
+    run, supervise,
 };
 pub use errors::{CliError, CliResult};
 
@@ -64,6 +64,9 @@ enum Command {
     /// Normalize an OCI profile: entries grouped by action and comparisons, names sorted
     /// and listed once; proven to decide every call as the original before it is written.
     Fmt(fmt::FmtArgs),
+    /// Merge profiles by what they decide: --union (the least strict action of the inputs
+    /// for every call) or --intersect (the strictest); proven before it is written.
+    Merge(merge::MergeArgs),
     /// Run a command (or an OCI bundle) under a seccomp profile; --trace or --complain
     /// report every call the profile does not allow, with the rule that decided.
     Run(run::RunArgs),
@@ -99,6 +102,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Fmt(args) => fmt::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Run(args) => run::run(args),
         Command::Record(args) => record::run(args),
         Command::Supervise(args) => supervise::run(args),

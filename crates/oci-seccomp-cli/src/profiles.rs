@@ -127,3 +127,19 @@ pub fn load_any(path: &str) -> CliResult<LinuxSeccomp> {
     }
     oci_seccomp::parse_profile(&text).map_err(|e| parse_error(path, &e))
 }
+
+/// The profile in `text` read from `path`: OCI, or Docker's format rendered as `opts` says.
+/// Errors exit 2 (an invalid input of `diff` and `merge`).
+pub fn oci_or_rendered(path: &str, text: &str, opts: &RenderOptions) -> CliResult<LinuxSeccomp> {
+    let as_usage = |mut e: CliError| {
+        e.code = 2;
+        e
+    };
+    if is_docker_text(text) {
+        let p =
+            moby::parse_moby(text).map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
+        return moby::render(&p, opts)
+            .map_err(|e| CliError::usage(format!("{}: cannot render: {e}", shown(path))));
+    }
+    oci_seccomp::parse_profile(text).map_err(|e| as_usage(parse_error(path, &e)))
+}

@@ -363,12 +363,23 @@ fn difference(leaf: Leaf, (a_program, b_program): (bool, bool)) -> Difference {
         Some(i) if numbers.0 == numbers.1 => arch::syscall_name(numbers.0 as i32, i),
         _ => None,
     };
-    let conditions = match info {
+    let mut conditions: Vec<String> = match info {
         Some(i) if single_arch => (0..6)
             .flat_map(|k| arg_conditions(&leaf.words, k, i))
             .collect(),
         _ => Vec::new(),
     };
+    // Numbers the region leaves out of its range: said, so that a range is never read as
+    // covering them.
+    if numbers.0 != numbers.1 {
+        let mut excluded = Vec::new();
+        word_conditions(&leaf.words[NR], "nr", 0, &mut excluded);
+        conditions.extend(
+            excluded
+                .into_iter()
+                .filter(|c| c.contains("!=") || c.contains("& 0x")),
+        );
+    }
     let first = |v: &Verdict, program: bool| Decided {
         action: v.outcomes[0].0,
         cause: (!program).then(|| v.outcomes[0].1.clone()),

@@ -1,8 +1,7 @@
 //! `oci-seccomp diff A B`: two profiles compared by what they decide, over every call.
 
 use oci_seccomp::{
-    moby, Change, Decided, Decider, Difference, Instruction, LinuxSeccomp, Profile, Program,
-    Semantics, Stub,
+    moby, Change, Decided, Decider, Difference, Instruction, Profile, Program, Semantics, Stub,
 };
 use serde_json::{json, Value};
 
@@ -212,15 +211,7 @@ fn raw_program(bytes: &[u8], big_endian: bool) -> Option<Vec<Instruction>> {
 /// The profile `text` read from `path` (OCI, or Docker's rendered as `opts` say), validated
 /// for `opts.arch`, and its meaning with the ENOSYS stub, as `compile` builds it.
 fn semantics(path: &str, text: &str, opts: &moby::RenderOptions) -> CliResult<Semantics> {
-    let text = text.to_string();
-    let spec: LinuxSeccomp = if profiles::is_docker_text(&text) {
-        let p = moby::parse_moby(&text)
-            .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
-        moby::render(&p, opts)
-            .map_err(|e| CliError::usage(format!("{}: cannot render: {e}", shown(path))))?
-    } else {
-        oci_seccomp::parse_profile(&text).map_err(|e| invalid(profiles::parse_error(path, &e)))?
-    };
+    let spec = profiles::oci_or_rendered(path, text, opts)?;
     let profile = Profile::from_oci_for(&spec, false, opts.arch)
         .map_err(|e| invalid(profiles::compile_error(path, &e)))?;
     Ok(Semantics::new(&profile, Stub::Enosys))

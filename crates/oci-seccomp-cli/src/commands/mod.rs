@@ -9,6 +9,7 @@ pub mod explain;
 pub mod features;
 pub mod fmt;
 pub mod man;
+pub mod merge;
 pub mod record;
 pub mod render;
 pub mod run;

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod explain;
 pub mod learn;
 pub mod lint;
+pub mod merge;
 pub mod moby;
 pub mod normalize;
 pub mod runtimes;

@@ -1,0 +1,558 @@
+//! Merging profiles by what they decide: a profile that gives every call the least strict
+//! (union) or the strictest (intersection) of the inputs' actions, proven to before it is
+//! returned.
+//!
+//! # The design
+//!
+//! Concatenating entries is not a union: where one input allows a call that another's
+//! default denies, the merged profile must allow it, and where entries of two inputs
+//! overlap, the strictest would decide. So the inputs' decision procedures are asked of
+//! one region at a time together (split where any answer changes), each region gets the
+//! combined action, and the regions whose action is not the merged default become entries:
+//! each region's argument constraints as one `SCMP_CMP_MASKED_EQ` (or `SCMP_CMP_EQ`) per
+//! argument, an interval cut into aligned blocks and an excluded pattern into the bits that
+//! differ from it. The regions are disjoint, so no two entries overlap and no tie arises.
+//! The result is then walked together with the inputs again, and returned only when it
+//! decides every call as the definition says; otherwise nothing is written and the error
+//! names the call.
+
+use std::collections::BTreeMap;
+
+use oci_spec::runtime::LinuxSeccomp;
+use serde_json::{json, Map, Value};
+
+use crate::action::{strictness, Action};
+use crate::arch::{self, ArchInfo};
+use crate::bpf::SeccompData;
+use crate::error::{CompileError, ParseError};
+use crate::profile::semantics::budget::StepBudget;
+use crate::profile::semantics::decide::arg_words;
+use crate::profile::semantics::space::{Region, Stop, WordSet, ARCH, NR};
+use crate::profile::semantics::{Semantics, Stub, MAX_STEPS};
+use crate::profile::{Profile, MAX_RULES};
+
+/// How the inputs' actions combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Combine {
+    /// The least strict action of the inputs: the merged profile allows what any allows.
+    Union,
+    /// The strictest: the merged profile allows only what all allow.
+    Intersection,
+}
+
+/// A merged profile and what the merge had to choose.
+#[derive(Debug)]
+pub struct Merged {
+    /// The merged `linux.seccomp`, proven to decide as the definition says.
+    pub spec: LinuxSeccomp,
+    /// Where the inputs disagree within one class of action (another errno): which input's
+    /// action was kept, one line per region.
+    pub choices: Vec<String>,
+}
+
+/// Why profiles could not be merged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeError {
+    /// An input is not valid.
+    #[error("input {index}: {source}")]
+    Invalid {
+        /// Which input (0-based).
+        index: usize,
+        /// Why.
+        source: CompileError,
+    },
+    /// Fewer than two inputs.
+    #[error("merging needs at least two profiles")]
+    TooFew,
+    /// The comparison needed more steps than it has.
+    #[error(
+        "the profiles are too complex to merge: the search needed more than {MAX_STEPS} steps"
+    )]
+    TooComplex,
+    /// The merged decisions need more rules than a profile may have.
+    #[error("the merged profile would need more than {MAX_RULES} rules")]
+    TooManyRules,
+    /// The merged profile would not decide some call as the definition says (a decision
+    /// one OCI profile cannot express: another action per ABI, an unnamed syscall number,
+    /// an action with data OCI cannot write): nothing is written.
+    #[error("no OCI profile this merge can write decides {call} as the {combine} of the inputs ({want}); it would give {got}")]
+    NotExpressible {
+        /// The call, in words.
+        call: String,
+        /// `union` or `intersection`.
+        combine: &'static str,
+        /// What the definition gives.
+        want: Action,
+        /// What the written profile would give.
+        got: Action,
+    },
+    /// The written profile does not read back.
+    #[error("the merged profile does not parse: {0}")]
+    Reparse(#[from] ParseError),
+}
+
+/// Merges `inputs` (each validated for host `target`) as `combine` says.
+///
+/// # Errors
+///
+/// [`MergeError`]: an invalid input, fewer than two, too complex, too many rules, or a
+/// merged decision no OCI profile written this way expresses.
+pub fn merge(
+    inputs: &[LinuxSeccomp],
+    combine: Combine,
+    target: &'static ArchInfo,
+) -> Result<Merged, MergeError> {
+    if inputs.len() < 2 {
+        return Err(MergeError::TooFew);
+    }
+    let profiles: Vec<Profile> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, s)| {
+            Profile::from_oci_for(s, false, target)
+                .map_err(|source| MergeError::Invalid { index, source })
+        })
+        .collect::<Result<_, _>>()?;
+    let sides: Vec<Semantics> = profiles
+        .iter()
+        .map(|p| Semantics::new(p, Stub::Enosys))
+        .collect();
+    let arches = merged_arches(&profiles, combine);
+    let default = combined(
+        &profiles
+            .iter()
+            .map(Profile::default_action)
+            .collect::<Vec<_>>(),
+        combine,
+    );
+    let mut leaves = Vec::new();
+    let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
+    let refs: Vec<&Semantics> = sides.iter().collect();
+    walk(&refs, &mut region, &mut |r, actions| {
+        leaves.push((r.words.clone(), actions.to_vec()));
+        Ok(())
+    })
+    .map_err(|_| MergeError::TooComplex)?;
+    // The merged profile's stub must start where the inputs' last one does: above the
+    // highest number any input names, per ABI. Numbers above are left to it; every name the
+    // inputs mention is mentioned again (as an entry equal to the default where it has no
+    // other), so that the merged profile's highest number is theirs.
+    let max_by_abi: BTreeMap<&str, u32> = arches
+        .iter()
+        .map(|a| {
+            let max = profiles
+                .iter()
+                .filter_map(|p| p.numbers(a).1)
+                .max()
+                .unwrap_or(0);
+            (a.name, max)
+        })
+        .collect();
+    let mentioned: Vec<String> = profiles
+        .iter()
+        .flat_map(|p| p.names().iter().map(|(_, n)| n.clone()))
+        .filter(|n| arches.iter().any(|a| arch::resolve(n, a).is_some()))
+        .collect();
+    let (entries, choices) = entries_of(&leaves, &arches, &max_by_abi, default, combine)?;
+    let text = json_profile(default, &arches, &entries, &mentioned, inputs);
+    let spec = crate::parse_profile(&text.to_string())?;
+    check(&sides, &spec, combine, target)?;
+    Ok(Merged { spec, choices })
+}
+
+/// The combined action of `actions` (the first input's on a tie within one class).
+fn combined(actions: &[Action], combine: Combine) -> Action {
+    let mut best = actions[0];
+    for &a in &actions[1..] {
+        let (s, t) = (strictness(a), strictness(best));
+        let better = match combine {
+            Combine::Union => s < t,
+            Combine::Intersection => s > t,
+        };
+        if better {
+            best = a;
+        }
+    }
+    best
+}
+
+/// The ABIs of the merged profile: those of any input (union) or of all (intersection),
+/// the target first.
+fn merged_arches(profiles: &[Profile], combine: Combine) -> Vec<&'static ArchInfo> {
+    let mut out: Vec<&'static ArchInfo> = Vec::new();
+    for p in profiles {
+        for a in p.architectures() {
+            let in_all = profiles
+                .iter()
+                .all(|q| q.architectures().iter().any(|b| b.name == a.name));
+            if (combine == Combine::Union || in_all) && !out.iter().any(|b| b.name == a.name) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// Splits `region` until every side's verdict is constant; calls `leaf` with each piece
+/// and the sides' actions there.
+fn walk(
+    sides: &[&Semantics],
+    region: &mut Region,
+    leaf: &mut dyn FnMut(&Region, &[Action]) -> Result<(), ()>,
+) -> Result<(), ()> {
+    let mut actions = Vec::with_capacity(sides.len());
+    for s in sides {
+        match s.verdict(region) {
+            Ok(v) => actions.push(v.outcomes[0].0),
+            Err(Stop::Split(atom)) => {
+                for yes in [false, true] {
+                    let sat = region.push(atom, yes).map_err(|_| ())?;
+                    let r = if sat {
+                        walk(sides, region, leaf)
+                    } else {
+                        Ok(())
+                    };
+                    region.pop();
+                    r?;
+                }
+                return Ok(());
+            }
+            Err(_) => return Err(()),
+        }
+    }
+    leaf(region, &actions)
+}
+
+/// One entry: action, and per argument index at most one `(op, value, valueTwo)`.
+type Entry = (Action, Vec<(u8, &'static str, u64, Option<u64>)>);
+
+/// The entries of the merged profile, by syscall name, and the errno choices made.
+#[allow(clippy::type_complexity)]
+fn entries_of(
+    leaves: &[([WordSet; 16], Vec<Action>)],
+    arches: &[&'static ArchInfo],
+    max_by_abi: &BTreeMap<&str, u32>,
+    default: Action,
+    combine: Combine,
+) -> Result<(BTreeMap<String, Vec<Entry>>, Vec<String>), MergeError> {
+    let mut by_name: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let mut choices = Vec::new();
+    let mut rules = 0usize;
+    for (words, actions) in leaves {
+        let mut action = combined(actions, combine);
+        // Within a tie of one class (another errno), the merged default when it is one of
+        // them: no entry is needed then, on any ABI.
+        if strictness(default) == strictness(action) && actions.contains(&default) {
+            action = default;
+        }
+        let (Some(arch_value), (nr_lo, nr_hi)) = (single(&words[ARCH]), words[NR].bounds()) else {
+            continue;
+        };
+        let Some(abi) = arches.iter().find(|a| {
+            a.audit_arch == arch_value
+                && (a.audit_arch != arch::AUDIT_ARCH_X86_64
+                    || a.x32 == (nr_lo & arch::X32_SYSCALL_BIT != 0))
+        }) else {
+            continue;
+        };
+        // Entries come from the first listed ABI that has the name; the check covers
+        // the others.
+        let reference = |name: &str| arches.iter().find(|a| arch::resolve(name, a).is_some());
+        let distinct: Vec<Action> = {
+            let mut d = actions.clone();
+            d.dedup();
+            d
+        };
+        if distinct.len() > 1
+            && distinct
+                .iter()
+                .all(|a| strictness(*a) == strictness(action))
+        {
+            choices.push(format!(
+                "{} syscalls {nr_lo}..={nr_hi}: kept {action} of {:?}",
+                abi.name, distinct
+            ));
+        }
+        if action == default {
+            continue;
+        }
+        let conds = arg_alternatives(words, abi)?;
+        let max = max_by_abi.get(abi.name).copied().unwrap_or(0);
+        let last = nr_hi.min(max).min(nr_lo.saturating_add(4096));
+        for nr in (nr_lo..=last).filter(|n| contains(&words[NR], *n)) {
+            let Some(name) = arch::syscall_name(nr as i32, abi) else {
+                continue;
+            };
+            if reference(&name).map(|a| a.name) != Some(abi.name) {
+                continue;
+            }
+            for c in &conds {
+                rules += 1;
+                if rules > MAX_RULES {
+                    return Err(MergeError::TooManyRules);
+                }
+                by_name
+                    .entry(name.clone())
+                    .or_default()
+                    .push((action, c.clone()));
+            }
+        }
+    }
+    Ok((by_name, choices))
+}
+
+/// Whether `x` is in the word's set: its interval and pattern, none of its exclusions.
+fn contains(w: &WordSet, x: u32) -> bool {
+    let (lo, hi) = w.bounds();
+    let (m, b) = w.pattern();
+    (lo..=hi).contains(&x) && x & m == b && w.excluded().iter().all(|(xm, xv)| x & xm != *xv)
+}
+
+/// The one value of a word, when it has one.
+fn single(w: &WordSet) -> Option<u32> {
+    let (lo, hi) = w.bounds();
+    let (m, b) = w.pattern();
+    if lo == hi {
+        Some(lo)
+    } else if m == u32::MAX {
+        Some(b)
+    } else {
+        None
+    }
+}
+
+/// A word's values as masked constraints `(mask, value)`: its interval cut into aligned
+/// blocks, each with the word's pattern, minus its excluded patterns.
+fn word_blocks(w: &WordSet) -> Vec<(u32, u32)> {
+    let (lo, hi) = w.bounds();
+    let (pm, pb) = w.pattern();
+    let mut blocks: Vec<(u32, u32)> = Vec::new();
+    let mut start = u64::from(lo);
+    while start <= u64::from(hi) {
+        let mut size = 1u64;
+        while start % (size * 2) == 0 && start + size * 2 - 1 <= u64::from(hi) && size < 1 << 32 {
+            size *= 2;
+        }
+        let mask = !((size - 1) as u32);
+        let (bm, bv) = (mask, start as u32);
+        if (bv ^ pb) & (bm & pm) == 0 {
+            blocks.push((bm | pm, (bv & bm) | (pb & pm)));
+        }
+        start += size;
+    }
+    for &(xm, xv) in w.excluded() {
+        let mut next = Vec::new();
+        for (m, v) in blocks {
+            if (v ^ xv) & (m & xm) != 0 {
+                next.push((m, v)); // disjoint from the excluded pattern
+                continue;
+            }
+            // Fix, one by one, the bits the pattern reads and the block leaves free.
+            let free = xm & !m;
+            let (mut m, mut v) = (m, v);
+            for bit in (0..32).map(|i| 1u32 << i).filter(|b| free & b != 0) {
+                next.push((m | bit, (v & !bit) | (!xv & bit)));
+                m |= bit;
+                v = (v & !bit) | (xv & bit);
+            }
+            // What is left is inside the excluded pattern: dropped.
+        }
+        blocks = next;
+    }
+    blocks
+}
+
+/// A region's argument constraints on `abi` as alternatives, each one comparison per
+/// argument index (ANDed): the product of each argument's blocks.
+fn arg_alternatives(
+    words: &[WordSet; 16],
+    abi: &ArchInfo,
+) -> Result<Vec<Vec<(u8, &'static str, u64, Option<u64>)>>, MergeError> {
+    let mut alternatives: Vec<Vec<(u8, &'static str, u64, Option<u64>)>> = vec![Vec::new()];
+    for k in 0..6usize {
+        let (lo_i, hi_i) = arg_words(k, abi.big_endian);
+        let lo = word_blocks(&words[lo_i]);
+        let hi = if abi.narrow_args() {
+            vec![(0, 0)]
+        } else {
+            word_blocks(&words[hi_i])
+        };
+        let mut options = Vec::new();
+        for &(hm, hv) in &hi {
+            for &(lm, lv) in &lo {
+                let m = (u64::from(hm) << 32) | u64::from(lm);
+                let v = (u64::from(hv) << 32) | u64::from(lv);
+                options.push(match m {
+                    0 => None,
+                    u64::MAX => Some((k as u8, "SCMP_CMP_EQ", v, None)),
+                    _ => Some((k as u8, "SCMP_CMP_MASKED_EQ", m, Some(v))),
+                });
+            }
+        }
+        if options.len() * alternatives.len() > MAX_RULES {
+            return Err(MergeError::TooManyRules);
+        }
+        alternatives = alternatives
+            .iter()
+            .flat_map(|a| {
+                options.iter().map(move |o| {
+                    let mut a = a.clone();
+                    a.extend(*o);
+                    a
+                })
+            })
+            .collect();
+    }
+    Ok(alternatives)
+}
+
+/// An action as OCI writes it: the action's name and its errno (ERRNO, TRACE).
+fn oci_action(a: Action) -> (&'static str, Option<u32>) {
+    match a {
+        Action::KillProcess => ("SCMP_ACT_KILL_PROCESS", None),
+        Action::KillThread => ("SCMP_ACT_KILL_THREAD", None),
+        Action::Trap(_) => ("SCMP_ACT_TRAP", None),
+        Action::Errno(e) => ("SCMP_ACT_ERRNO", Some(u32::from(e))),
+        Action::Notify => ("SCMP_ACT_NOTIFY", None),
+        Action::Trace(d) => ("SCMP_ACT_TRACE", Some(u32::from(d))),
+        Action::Log => ("SCMP_ACT_LOG", None),
+        Action::Allow => ("SCMP_ACT_ALLOW", None),
+    }
+}
+
+/// The merged profile as JSON: entries grouped by action and comparisons, names sorted;
+/// the first input's flags and listener.
+fn json_profile(
+    default: Action,
+    arches: &[&'static ArchInfo],
+    entries: &BTreeMap<String, Vec<Entry>>,
+    mentioned: &[String],
+    inputs: &[LinuxSeccomp],
+) -> Value {
+    let mut groups: BTreeMap<String, (Value, Vec<String>)> = BTreeMap::new();
+    let unlisted: Vec<String> = mentioned
+        .iter()
+        .filter(|n| !entries.contains_key(*n))
+        .cloned()
+        .collect();
+    if !unlisted.is_empty() {
+        let (act, errno) = oci_action(default);
+        let mut e = Map::new();
+        e.insert("action".into(), json!(act));
+        if let Some(n) = errno {
+            e.insert("errnoRet".into(), json!(n));
+        }
+        let key = Value::Object(e);
+        groups.insert(key.to_string(), (key, unlisted));
+    }
+    for (name, list) in entries {
+        for (action, args) in list {
+            let (act, errno) = oci_action(*action);
+            let mut e = Map::new();
+            e.insert("action".into(), json!(act));
+            if let Some(n) = errno {
+                e.insert("errnoRet".into(), json!(n));
+            }
+            if !args.is_empty() {
+                let a: Vec<Value> = args
+                    .iter()
+                    .map(|(i, op, v, two)| match two {
+                        Some(t) => json!({"index": i, "op": op, "value": v, "valueTwo": t}),
+                        None => json!({"index": i, "op": op, "value": v}),
+                    })
+                    .collect();
+                e.insert("args".into(), json!(a));
+            }
+            let key = Value::Object(e);
+            groups
+                .entry(key.to_string())
+                .or_insert_with(|| (key, Vec::new()))
+                .1
+                .push(name.clone());
+        }
+    }
+    let syscalls: Vec<Value> = groups
+        .into_values()
+        .map(|(mut e, mut names)| {
+            names.sort();
+            names.dedup();
+            e["names"] = json!(names);
+            e
+        })
+        .collect();
+    let (act, errno) = oci_action(default);
+    let mut out = Map::new();
+    out.insert("defaultAction".into(), json!(act));
+    if let Some(n) = errno {
+        out.insert("defaultErrnoRet".into(), json!(n));
+    }
+    out.insert(
+        "architectures".into(),
+        json!(arches.iter().map(|a| a.name).collect::<Vec<_>>()),
+    );
+    if let Some(flags) = inputs[0].flags() {
+        out.insert("flags".into(), json!(flags));
+    }
+    if let Some(l) = inputs.iter().find_map(|i| i.listener_path().clone()) {
+        out.insert("listenerPath".into(), json!(l));
+    }
+    out.insert("syscalls".into(), json!(syscalls));
+    Value::Object(out)
+}
+
+/// Walks the inputs and the merged profile together: the merged profile must give every
+/// call the combined action.
+fn check(
+    sides: &[Semantics],
+    spec: &LinuxSeccomp,
+    combine: Combine,
+    target: &'static ArchInfo,
+) -> Result<(), MergeError> {
+    let merged =
+        Profile::from_oci_for(spec, false, target).map_err(|source| MergeError::Invalid {
+            index: sides.len(),
+            source,
+        })?;
+    let merged = Semantics::new(&merged, Stub::Enosys);
+    let mut all: Vec<&Semantics> = sides.iter().collect();
+    all.push(&merged);
+    let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
+    let mut wrong: Option<MergeError> = None;
+    walk(&all, &mut region, &mut |r, actions| {
+        let (inputs, got) = actions.split_at(actions.len() - 1);
+        let want = combined(inputs, combine);
+        // Where the inputs disagree within the combined action's class (another errno),
+        // any of their actions of that class is the definition's: the merge picks one.
+        let accepted = inputs
+            .iter()
+            .any(|a| *a == got[0] && strictness(*a) == strictness(want));
+        if !accepted && wrong.is_none() {
+            let mut r = r.clone();
+            let call: SeccompData = r.sample().map_err(|_| ())?.data();
+            wrong = Some(MergeError::NotExpressible {
+                call: crate::proof::describe_call(&call),
+                combine: match combine {
+                    Combine::Union => "union",
+                    Combine::Intersection => "intersection",
+                },
+                want,
+                got: got[0],
+            });
+            return Err(());
+        }
+        Ok(())
+    })
+    .or_else(|()| {
+        if wrong.is_some() {
+            Ok(())
+        } else {
+            Err(MergeError::TooComplex)
+        }
+    })?;
+    match wrong {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
