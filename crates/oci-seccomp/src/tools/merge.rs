@@ -61,7 +61,7 @@ pub enum MergeError {
         /// Which input (0-based).
         index: usize,
         /// Why.
-        source: CompileError,
+        source: Box<CompileError>,
     },
     /// Fewer than two inputs.
     #[error("merging needs at least two profiles")]
@@ -111,8 +111,10 @@ pub fn merge(
         .iter()
         .enumerate()
         .map(|(index, s)| {
-            Profile::from_oci_for(s, false, target)
-                .map_err(|source| MergeError::Invalid { index, source })
+            Profile::from_oci_for(s, false, target).map_err(|e| MergeError::Invalid {
+                index,
+                source: Box::new(e),
+            })
         })
         .collect::<Result<_, _>>()?;
     let sides: Vec<Semantics> = profiles
@@ -195,13 +197,12 @@ fn merged_arches(profiles: &[Profile], combine: Combine) -> Vec<&'static ArchInf
     out
 }
 
+/// What the walk calls for each piece: the region and the sides' actions there.
+type OnLeaf<'a> = dyn FnMut(&Region, &[Action]) -> Result<(), ()> + 'a;
+
 /// Splits `region` until every side's verdict is constant; calls `leaf` with each piece
 /// and the sides' actions there.
-fn walk(
-    sides: &[&Semantics],
-    region: &mut Region,
-    leaf: &mut dyn FnMut(&Region, &[Action]) -> Result<(), ()>,
-) -> Result<(), ()> {
+fn walk(sides: &[&Semantics], region: &mut Region, leaf: &mut OnLeaf<'_>) -> Result<(), ()> {
     let mut actions = Vec::with_capacity(sides.len());
     for s in sides {
         match s.verdict(region) {
@@ -225,8 +226,11 @@ fn walk(
     leaf(region, &actions)
 }
 
-/// One entry: action, and per argument index at most one `(op, value, valueTwo)`.
-type Entry = (Action, Vec<(u8, &'static str, u64, Option<u64>)>);
+/// One comparison: argument index, operator, `value`, `valueTwo`.
+type Comparison = (u8, &'static str, u64, Option<u64>);
+
+/// One entry: action, and per argument index at most one comparison.
+type Entry = (Action, Vec<Comparison>);
 
 /// The entries of the merged profile, by syscall name, and the errno choices made.
 #[allow(clippy::type_complexity)]
@@ -369,8 +373,8 @@ fn word_blocks(w: &WordSet) -> Vec<(u32, u32)> {
 fn arg_alternatives(
     words: &[WordSet; 16],
     abi: &ArchInfo,
-) -> Result<Vec<Vec<(u8, &'static str, u64, Option<u64>)>>, MergeError> {
-    let mut alternatives: Vec<Vec<(u8, &'static str, u64, Option<u64>)>> = vec![Vec::new()];
+) -> Result<Vec<Vec<Comparison>>, MergeError> {
+    let mut alternatives: Vec<Vec<Comparison>> = vec![Vec::new()];
     for k in 0..6usize {
         let (lo_i, hi_i) = arg_words(k, abi.big_endian);
         let lo = word_blocks(&words[lo_i]);
@@ -510,11 +514,10 @@ fn check(
     combine: Combine,
     target: &'static ArchInfo,
 ) -> Result<(), MergeError> {
-    let merged =
-        Profile::from_oci_for(spec, false, target).map_err(|source| MergeError::Invalid {
-            index: sides.len(),
-            source,
-        })?;
+    let merged = Profile::from_oci_for(spec, false, target).map_err(|e| MergeError::Invalid {
+        index: sides.len(),
+        source: Box::new(e),
+    })?;
     let merged = Semantics::new(&merged, Stub::Enosys);
     let mut all: Vec<&Semantics> = sides.iter().collect();
     all.push(&merged);
