@@ -53,6 +53,13 @@ impl Decider<'_> {
 pub struct Decided {
     /// The action (the first of the verdict's when several are accepted).
     pub action: Action,
+    /// Other actions the profile accepts for these calls, as strict as `action`: entries
+    /// of one class whose order libseccomp decides, or sub-calls through a multiplexer.
+    pub also: Vec<Action>,
+    /// Whether any stricter action is accepted too (a socket or IPC call through
+    /// `socketcall`/`ipc`, whose arguments the filter cannot read: a backend may answer
+    /// it more strictly).
+    pub at_least: bool,
     /// Why, for a profile: the deciding entry, `defaultAction`, the stub, or an ABI not in
     /// the profile; `None` for a program.
     pub cause: Option<Cause>,
@@ -96,13 +103,49 @@ pub struct Difference {
     pub witness: SeccompData,
 }
 
+impl Decided {
+    /// The least and the most strict action accepted ([`strictness`] values).
+    fn strictness_range(&self) -> (u8, u8) {
+        let s = strictness(self.action);
+        let most = if self.at_least {
+            strictness(Action::KillProcess)
+        } else {
+            s
+        };
+        (s, most)
+    }
+
+    /// Whether a program that returns `action` decides as this side says.
+    pub fn accepts(&self, action: Action) -> bool {
+        action == self.action
+            || self.also.contains(&action)
+            || (self.at_least && strictness(action) > strictness(self.action))
+    }
+}
+
+impl std::fmt::Display for Decided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.action)?;
+        for a in &self.also {
+            write!(f, " or {a}")?;
+        }
+        if self.at_least {
+            f.write_str(" or stricter")?;
+        }
+        Ok(())
+    }
+}
+
 impl Difference {
-    /// How `b` compares with `a`.
+    /// How `b` compares with `a`, counting every action each accepts: looser when `b` may
+    /// answer some call less strictly than `a` may (so a gate on it fails closed), else
+    /// stricter when `b` may answer more strictly, else another action of one class.
     pub fn change(&self) -> Change {
-        let (sa, sb) = (strictness(self.a.action), strictness(self.b.action));
-        if sb < sa {
+        let (a_least, a_most) = self.a.strictness_range();
+        let (b_least, b_most) = self.b.strictness_range();
+        if b_least < a_most {
             Change::Looser
-        } else if sb > sa {
+        } else if b_most > a_least {
             Change::Stricter
         } else {
             Change::Other
@@ -306,12 +349,13 @@ fn alike(a: &Verdict, b: &Verdict) -> bool {
     actions(a) == actions(b) && a.at_least == b.at_least
 }
 
-/// The ABI of a call on `arch` with number `nr` (x32 by bit 30 on x86_64).
+/// The ABI of a call on `arch` with number `nr` (x32 by bit 30 on x86_64; `-1`, a tracer's
+/// skipped call, is x86_64's).
 fn abi_of(arch: u32, nr: u32) -> Option<&'static ArchInfo> {
-    arch::ALL.iter().find(|a| {
-        a.audit_arch == arch
-            && (a.audit_arch != AUDIT_ARCH_X86_64 || a.x32 == (nr & X32_SYSCALL_BIT != 0))
-    })
+    let x32 = nr & X32_SYSCALL_BIT != 0 && nr != u32::MAX;
+    arch::ALL
+        .iter()
+        .find(|a| a.audit_arch == arch && (a.audit_arch != AUDIT_ARCH_X86_64 || a.x32 == x32))
 }
 
 /// The leaves as differences, adjacent syscall numbers of one ABI with the same outcomes and
@@ -350,12 +394,9 @@ fn difference(leaf: Leaf, (a_program, b_program): (bool, bool)) -> Difference {
     let arch_word = &leaf.words[ARCH];
     let arch = leaf.witness.arch;
     let nr = leaf.witness.nr as u32;
-    let numbers = leaf.words[NR].bounds();
-    let numbers = if leaf.words[NR].pattern().0 == u32::MAX {
-        (nr, nr)
-    } else {
-        numbers
-    };
+    // The smallest and largest numbers in the region (its interval narrowed by its bit
+    // pattern: x32's numbers are those with bit 30).
+    let numbers = leaf.words[NR].extent().unwrap_or((nr, nr));
     let info = abi_of(arch, nr);
     let single_arch =
         arch_word.bounds().0 == arch_word.bounds().1 || arch_word.pattern().0 == u32::MAX;
@@ -374,15 +415,23 @@ fn difference(leaf: Leaf, (a_program, b_program): (bool, bool)) -> Difference {
     if numbers.0 != numbers.1 {
         let mut excluded = Vec::new();
         word_conditions(&leaf.words[NR], "nr", 0, &mut excluded);
-        conditions.extend(
-            excluded
-                .into_iter()
-                .filter(|c| c.contains("!=") || c.contains("& 0x")),
-        );
+        conditions.extend(excluded.into_iter().filter(|c| {
+            c.contains("!=") || (c.starts_with("nr & ") && !c.starts_with("nr & 0xffffffff"))
+        }));
     }
-    let first = |v: &Verdict, program: bool| Decided {
-        action: v.outcomes[0].0,
-        cause: (!program).then(|| v.outcomes[0].1.clone()),
+    let first = |v: &Verdict, program: bool| {
+        let mut also: Vec<Action> = v.outcomes[1..]
+            .iter()
+            .map(|(a, _)| *a)
+            .filter(|a| *a != v.outcomes[0].0)
+            .collect();
+        also.dedup();
+        Decided {
+            action: v.outcomes[0].0,
+            also,
+            at_least: v.at_least,
+            cause: (!program).then(|| v.outcomes[0].1.clone()),
+        }
     };
     Difference {
         abi: info.map(|i| i.name),

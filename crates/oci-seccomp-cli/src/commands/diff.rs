@@ -267,9 +267,9 @@ fn text_report(a: &DiffArgs, diffs: &[Difference], looser: usize) -> String {
             out,
             "{abi} {}{when}: {} ({}) -> {} ({}), {}; e.g. {}",
             syscall_text(d),
-            d.a.action,
+            d.a,
             by(&d.a),
-            d.b.action,
+            d.b,
             by(&d.b),
             change_text(d.change()),
             oci_seccomp::proof::describe_call(&d.witness),
@@ -284,6 +284,16 @@ fn text_report(a: &DiffArgs, diffs: &[Difference], looser: usize) -> String {
     out
 }
 
+/// One side's decision as JSON: the action, the others it accepts, and the entry.
+fn decided_json(d: &Decided) -> Value {
+    json!({
+        "action": d.action.to_string(),
+        "also": d.also.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "orStricter": d.at_least,
+        "decidedBy": d.cause.as_ref().map(ToString::to_string),
+    })
+}
+
 /// One difference as JSON.
 fn difference_json(d: &Difference) -> Value {
     json!({
@@ -292,8 +302,8 @@ fn difference_json(d: &Difference) -> Value {
         "numbers": [d.numbers.0, d.numbers.1],
         "syscall": d.syscall,
         "conditions": d.conditions,
-        "a": { "action": d.a.action.to_string(), "decidedBy": d.a.cause.as_ref().map(ToString::to_string) },
-        "b": { "action": d.b.action.to_string(), "decidedBy": d.b.cause.as_ref().map(ToString::to_string) },
+        "a": decided_json(&d.a),
+        "b": decided_json(&d.b),
         "change": change_text(d.change()),
         "witness": {
             "arch": d.witness.arch,

@@ -104,6 +104,24 @@ impl WordSet {
         &self.not
     }
 
+    /// The smallest and the largest member, `None` when the set is empty (or the search
+    /// runs over its steps).
+    pub(crate) fn extent(&self) -> Option<(u32, u32)> {
+        let mut steps = Counter::new(super::budget::MAX_STEPS);
+        let least = self.witness(&mut steps).ok()??;
+        // The largest member of the set is the complement of the smallest member of the
+        // complemented set.
+        let flipped = WordSet {
+            lo: !self.hi,
+            hi: !self.lo,
+            mask: self.mask,
+            bits: !self.bits & self.mask,
+            not: self.not.iter().map(|&(m, v)| (m, !v & m)).collect(),
+        };
+        let most = !flipped.witness(&mut steps).ok()??;
+        Some((least, most))
+    }
+
     /// Whether the word may be anything.
     pub(crate) fn is_free(&self) -> bool {
         self.lo == 0 && self.hi == FULL && self.mask == 0 && self.not.is_empty()
