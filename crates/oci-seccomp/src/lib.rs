@@ -26,6 +26,11 @@
 //! others; a new output format of a program, in [`Program`] (bytes) or the CLI (text);
 //! a new question about what a profile decides, in [`Semantics`].
 //!
+//! Two profiles (or programs) are compared by what they decide with [`diff`] (regions,
+//! both actions and deciding entries, a witness call; [`Change::Looser`] is the gate), and
+//! rewritten by meaning with [`normalize`] (`fmt`) and [`merge`] (union, intersection),
+//! each result proven equal to its definition before it is returned.
+//!
 //! This crate never touches the calling process's seccomp state.
 //!
 //! ```
