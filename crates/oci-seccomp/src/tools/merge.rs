@@ -304,6 +304,8 @@ fn entries_of(
             }
         }
     }
+    choices.sort();
+    choices.dedup();
     Ok((by_name, choices))
 }
 
