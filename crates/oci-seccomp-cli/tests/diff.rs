@@ -293,3 +293,23 @@ fn fmt_never_changes_what_a_fixture_decides() {
     }
     assert!(done >= 5, "{done} fixtures");
 }
+
+/// libseccomp (runc, crun) refuses some orders of overlapping entries of one syscall
+/// (EEXIST) that decide alike; `fmt` never turns a profile it accepts into one it refuses.
+#[test]
+fn fmt_keeps_an_order_libseccomp_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(
+        &dir,
+        "p.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_KILL_PROCESS","args":[{"index":0,"op":"SCMP_CMP_EQ","value":1}]},
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[
+            {"index":0,"op":"SCMP_CMP_EQ","value":1},{"index":1,"op":"SCMP_CMP_EQ","value":1}]}]}"#,
+    );
+    let o = cli(&["compile", "--backend", "libseccomp", &p, "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let f = profile(&dir, "f.json", &fmt(&p));
+    let o = cli(&["compile", "--backend", "libseccomp", &f, "-o", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

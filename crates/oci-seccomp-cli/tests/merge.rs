@@ -130,3 +130,40 @@ fn merge_needs_two_profiles_and_a_way_to_combine_them() {
     let o = cli(&["merge", "--union", &a, &bad]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// Which agent answers NOTIFY, and the filter flags, are no action: inputs that differ in
+/// them are refused, not silently given the first input's.
+#[test]
+fn inputs_with_different_listeners_or_flags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = profile(
+        &dir,
+        "a.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","listenerPath":"/run/a.sock","syscalls":[
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["mount"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    );
+    let b = profile(
+        &dir,
+        "b.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","listenerPath":"/run/b.sock","syscalls":[
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["umount2"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    );
+    let o = cli(&["merge", "--union", &a, &b]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("listenerPath"), "{}", stderr(&o));
+    let c = profile(
+        &dir,
+        "c.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","flags":["SECCOMP_FILTER_FLAG_LOG"],"syscalls":[
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let d = profile(
+        &dir,
+        "d.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = cli(&["merge", "--intersect", &c, &d]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("flags"), "{}", stderr(&o));
+}

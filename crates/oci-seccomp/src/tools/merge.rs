@@ -88,6 +88,13 @@ pub enum MergeError {
         /// What the written profile would give.
         got: Action,
     },
+    /// The inputs disagree on something no action says: which agent answers NOTIFY
+    /// (`listenerPath`, `listenerMetadata`) or the filter flags.
+    #[error("the inputs differ in {what}; merge them by hand first (a merge cannot choose one input's {what} for the others)")]
+    Settings {
+        /// `listenerPath`, `listenerMetadata` or `flags`.
+        what: &'static str,
+    },
     /// The written profile does not read back.
     #[error("the merged profile does not parse: {0}")]
     Reparse(#[from] ParseError),
@@ -106,6 +113,20 @@ pub fn merge(
 ) -> Result<Merged, MergeError> {
     if inputs.len() < 2 {
         return Err(MergeError::TooFew);
+    }
+    let differ = |f: &dyn Fn(&LinuxSeccomp) -> String| inputs.iter().any(|i| f(i) != f(&inputs[0]));
+    if differ(&|i| format!("{:?}", i.listener_path())) {
+        return Err(MergeError::Settings {
+            what: "listenerPath",
+        });
+    }
+    if differ(&|i| format!("{:?}", i.listener_metadata())) {
+        return Err(MergeError::Settings {
+            what: "listenerMetadata",
+        });
+    }
+    if differ(&|i| format!("{:?}", i.flags())) {
+        return Err(MergeError::Settings { what: "flags" });
     }
     let profiles: Vec<Profile> = inputs
         .iter()
@@ -501,8 +522,11 @@ fn json_profile(
     if let Some(flags) = inputs[0].flags() {
         out.insert("flags".into(), json!(flags));
     }
-    if let Some(l) = inputs.iter().find_map(|i| i.listener_path().clone()) {
+    if let Some(l) = inputs[0].listener_path() {
         out.insert("listenerPath".into(), json!(l));
+    }
+    if let Some(m) = inputs[0].listener_metadata() {
+        out.insert("listenerMetadata".into(), json!(m));
     }
     out.insert("syscalls".into(), json!(syscalls));
     Value::Object(out)

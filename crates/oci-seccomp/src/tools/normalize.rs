@@ -11,7 +11,9 @@
 //! strict entries of one syscall decides a call both match (libseccomp's tie order follows
 //! the profile's order, docs/conformance.md "Ties"), so three forms are tried, each proven:
 //! grouped and sorted; grouped in the order of first appearance; each entry alone with its
-//! names sorted. The first form proven equal is returned.
+//! names sorted. The first form proven equal is returned, and only if libseccomp (runc,
+//! crun) still accepts it where it accepted the original: libseccomp refuses some orders
+//! of overlapping entries (EEXIST) that decide alike.
 
 use oci_spec::runtime::LinuxSeccomp;
 use serde_json::{Map, Value};
@@ -53,7 +55,17 @@ pub fn normalize(
     spec: &LinuxSeccomp,
     target: &'static ArchInfo,
 ) -> Result<LinuxSeccomp, NormalizeError> {
-    let original = Semantics::new(&Profile::from_oci_for(spec, false, target)?, Stub::Enosys);
+    let original_profile = Profile::from_oci_for(spec, false, target)?;
+    let original = Semantics::new(&original_profile, Stub::Enosys);
+    // A form libseccomp refuses (it orders some overlapping entries and returns EEXIST for
+    // the others, docs/conformance.md "Ties") must not replace a profile runc and crun start.
+    let accepted_by_libseccomp = |p: &Profile| {
+        let opts = crate::CompileOptions::default()
+            .with_backend(crate::Backend::Libseccomp)
+            .with_target(Some(target));
+        crate::libseccomp::build_profile_context(p, &opts).is_ok()
+    };
+    let must_stay_accepted = accepted_by_libseccomp(&original_profile);
     let value = serde_json::to_value(spec).map_err(|e| CompileError::InvalidField {
         path: String::new(),
         value: String::new(),
@@ -62,7 +74,8 @@ pub fn normalize(
     for form in [Form::Sorted, Form::FirstSeen, Form::EachEntry] {
         let candidate = crate::parse_profile(&rewrite(&value, form).to_string())?;
         let profile = Profile::from_oci_for(&candidate, false, target)?;
-        if diff(&original, &Semantics::new(&profile, Stub::Enosys))?.is_empty() {
+        let same = diff(&original, &Semantics::new(&profile, Stub::Enosys))?.is_empty();
+        if same && (!must_stay_accepted || accepted_by_libseccomp(&profile)) {
             return Ok(candidate);
         }
     }
