@@ -8,10 +8,11 @@ use oci_seccomp::{CompileError, LinuxSeccomp, ParseError};
 
 use crate::{CliError, CliResult};
 
-/// Reads a profile's (or policy's) text: a file, or standard input for `-`; at most
+/// Reads a profile's (or policy's) bytes: a file, or standard input for `-`; at most
 /// [`oci_seccomp::MAX_PROFILE_BYTES`], so that no input (`/dev/zero`, a FIFO that never
-/// ends) makes us read or hold more.
-pub fn read_input(path: &str) -> CliResult<String> {
+/// ends) makes us read or hold more. The file is opened without blocking (a FIFO nobody
+/// writes to reads as empty instead of holding the command at `open`).
+pub fn read_input_bytes(path: &str) -> CliResult<Vec<u8>> {
     let limit = oci_seccomp::MAX_PROFILE_BYTES as u64;
     let read = |r: &mut dyn std::io::Read| -> std::io::Result<Vec<u8>> {
         let mut buf = Vec::new();
@@ -22,7 +23,7 @@ pub fn read_input(path: &str) -> CliResult<String> {
         read(&mut std::io::stdin().lock())
             .map_err(|e| CliError::problem(format!("<stdin>: cannot read: {e}")))?
     } else {
-        std::fs::File::open(path)
+        open_without_blocking(path)
             .and_then(|mut f| read(&mut f))
             .map_err(|e| {
                 let hint = if e.kind() == std::io::ErrorKind::NotFound {
@@ -39,6 +40,25 @@ pub fn read_input(path: &str) -> CliResult<String> {
             shown(path)
         )));
     }
+    Ok(bytes)
+}
+
+/// Opens `path` for reading with `O_NONBLOCK` (so that opening a FIFO does not wait for a
+/// writer), then reads in blocking mode again.
+fn open_without_blocking(path: &str) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let flags = rustix::fs::fcntl_getfl(&f)?;
+    rustix::fs::fcntl_setfl(&f, flags - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(f)
+}
+
+/// [`read_input_bytes`] as UTF-8 text.
+pub fn read_input(path: &str) -> CliResult<String> {
+    let bytes = read_input_bytes(path)?;
     String::from_utf8(bytes).map_err(|e| {
         CliError::problem(format!("{}: cannot read: not UTF-8 ({e})", shown(path)))
             .hint("the file must be readable UTF-8 JSON")

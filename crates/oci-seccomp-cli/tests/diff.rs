@@ -313,3 +313,34 @@ fn fmt_keeps_an_order_libseccomp_accepts() {
     let o = cli(&["compile", "--backend", "libseccomp", &f, "-o", "/dev/null"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// A FIFO nobody writes to, given as a profile, is read as empty and refused at once:
+/// opening it does not wait for a writer.
+#[test]
+fn a_fifo_without_a_writer_does_not_hold_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let f = fifo.to_str().unwrap();
+    for args in [vec!["check", f], vec!["diff", f, f]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oci-seccomp"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{args:?} waited on the FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(!status.success(), "{args:?}");
+    }
+}

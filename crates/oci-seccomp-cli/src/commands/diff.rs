@@ -99,13 +99,10 @@ impl Side {
     }
 }
 
-/// Most bytes a program input may have: the kernel's 4096 instructions as hex text.
-const MAX_PROGRAM_BYTES: usize = 4096 * 32;
-
 /// The input at `path`: a program (`compile --format program`, `raw` in `opts.arch`'s byte
 /// order, or `hex`) or a profile.
 fn side(path: &str, opts: &moby::RenderOptions) -> CliResult<Side> {
-    let bytes = read_bytes(path)?;
+    let bytes = profiles::read_input_bytes(path).map_err(invalid)?;
     if bytes.starts_with(&Program::MAGIC) {
         let p = Program::from_bytes(&bytes)
             .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
@@ -138,28 +135,6 @@ fn side(path: &str, opts: &moby::RenderOptions) -> CliResult<Side> {
         oci_seccomp::FilterFlags::EMPTY,
         oci_seccomp::FilterFlags::EMPTY,
     )))
-}
-
-/// The bytes at `path` (`-`: standard input), at most [`oci_seccomp::MAX_PROFILE_BYTES`].
-fn read_bytes(path: &str) -> CliResult<Vec<u8>> {
-    use std::io::Read;
-    let limit = oci_seccomp::MAX_PROFILE_BYTES.max(MAX_PROGRAM_BYTES);
-    let mut out = Vec::new();
-    let read = if path == "-" {
-        std::io::stdin()
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out)
-    } else {
-        std::fs::File::open(path).and_then(|f| f.take(limit as u64 + 1).read_to_end(&mut out))
-    };
-    read.map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
-    if out.len() > limit {
-        return Err(CliError::usage(format!(
-            "{}: larger than {limit} bytes, more than any profile or program",
-            shown(path)
-        )));
-    }
-    Ok(out)
 }
 
 /// `compile --format hex` text: one instruction a line, `N: code jt jf k` in hex.
