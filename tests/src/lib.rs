@@ -10,6 +10,7 @@
 pub mod baseline;
 pub mod bundle;
 pub mod docker;
+pub mod witnesses;
 
 pub use docker::{
     current_docker_profile, docker_profile, upstream_docker_profile, upstream_docker_profile_path,

@@ -120,3 +120,37 @@ impl From<RuntimeName> for oci_seccomp::runtimes::Runtime {
         }
     }
 }
+
+/// The format `merge` and `fmt` write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileFormat {
+    /// The OCI `linux.seccomp` object.
+    #[default]
+    Oci,
+    /// Docker's (moby's) profile format, proven to render back to the same decisions.
+    Docker,
+}
+
+impl ProfileFormat {
+    /// `spec` as text in this format (pretty JSON, a final newline), for host `target`.
+    ///
+    /// # Errors
+    ///
+    /// The Docker form cannot be proven to render back to the same decisions.
+    pub fn text(
+        self,
+        spec: &oci_seccomp::LinuxSeccomp,
+        target: &'static oci_seccomp::arch::ArchInfo,
+    ) -> CliResult<String> {
+        match self {
+            ProfileFormat::Oci => {
+                let mut text = serde_json::to_string_pretty(spec)
+                    .map_err(|e| crate::CliError::problem(e.to_string()))?;
+                text.push('\n');
+                Ok(text)
+            }
+            ProfileFormat::Docker => oci_seccomp::moby::to_docker(spec, target)
+                .map_err(|e| crate::CliError::problem(format!("--format docker: {e}"))),
+        }
+    }
+}

@@ -91,11 +91,11 @@ fn an_intersection_allows_only_what_every_input_allows() {
 }
 
 /// Docker 20.10's default and the current upstream one, both rendered for three ABIs: the
-/// union is written and is never stricter than either; the intersection cannot be written
-/// (the ENOSYS stub starts at another number on x86_64 than on x32), and is refused naming
-/// the call, with nothing written.
+/// union is written and is never stricter than either; the intersection is written and is
+/// never looser than either, and says where it answers with another errno than the
+/// definition (the ENOSYS stub starts at another number on x86_64 than on x32).
 #[test]
-fn docker_defaults_merge_or_are_refused_with_the_call() {
+fn docker_defaults_merge_both_ways() {
     let dir = tempfile::tempdir().unwrap();
     let old = "/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json";
     let new = concat!(
@@ -111,13 +111,50 @@ fn docker_defaults_merge_or_are_refused_with_the_call() {
     }
     let i = dir.path().join("i.json");
     let o = cli(&["merge", "--intersect", old, new, "-o", i.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cachestat(0x0, 0x0, 0x0, 0x0, 0x0, 0x0) on SCMP_ARCH_X32: SCMP_ACT_ERRNO(38) where the intersection is SCMP_ACT_ERRNO(1) (as strict)"),
+        "{}",
+        stderr(&o)
+    );
+    for input in [old, new] {
+        let o = cli(&["diff", "--no-looser", input, i.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    }
+}
+
+/// An intersection that needs other conditions per ABI (`munmap`'s 64-bit length compared
+/// on x86_64 and, by its low word, on x86) has no OCI profile: refused naming the call, and
+/// nothing is written.
+#[test]
+fn a_merge_no_profile_can_express_is_refused_with_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = |op: &str, v: u64| {
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+            "syscalls":[{{"names":["munmap"],"action":"SCMP_ACT_ALLOW","args":[{{"index":1,"value":{v},"op":"{op}"}}]}}]}}"#
+        )
+    };
+    let a = profile(&dir, "a.json", &entry("SCMP_CMP_LT", 8));
+    let b = profile(&dir, "b.json", &entry("SCMP_CMP_GT", 1 << 32));
+    let i = dir.path().join("i.json");
+    let o = cli(&["merge", "--intersect", &a, &b, "-o", i.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("no OCI profile this merge can write decides"),
+        stderr(&o).contains("no OCI profile this merge can write decides munmap(0x0, 0x1, 0x0, 0x0, 0x0, 0x0) on SCMP_ARCH_X86"),
         "{}",
         stderr(&o)
     );
     assert!(!i.exists());
+    // The union exists, compact: two comparisons, not blocks.
+    let o = cli(&["merge", "--union", &a, &b]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("SCMP_CMP_GE") && out.contains("SCMP_CMP_LE"),
+        "{out}"
+    );
+    assert!(!out.contains("MASKED_EQ"), "{out}");
 }
 
 #[test]
@@ -166,4 +203,27 @@ fn inputs_with_different_listeners_or_flags_are_refused() {
     let o = cli(&["merge", "--intersect", &c, &d]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("flags"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_docker_form_renders_to_a_profile_equal_to_the_oci_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (profile(&dir, "a.json", M1), profile(&dir, "b.json", M2));
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let (oci, docker, rendered) = (path("oci.json"), path("docker.json"), path("r.json"));
+    let o = cli(&["merge", "--union", &a, &b, "-o", &oci]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cli(&[
+        "merge", "--union", &a, &b, "--format", "docker", "-o", &docker,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Read as Docker reads it (render), then compared by meaning.
+    let o = cli(&["render", &docker, "-o", &rendered]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cli(&["diff", &rendered, &oci]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // fmt writes the same form.
+    let o = cli(&["fmt", "--format", "docker", &oci]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"SCMP_ACT_ALLOW\""), "{}", stdout(&o));
 }

@@ -31,6 +31,27 @@
 //! rewritten by meaning with [`normalize`] (`fmt`) and [`merge`] (union, intersection),
 //! each result proven equal to its definition before it is returned.
 //!
+//! ```
+//! use oci_seccomp::merge::{merge, Combine};
+//! use oci_seccomp::{diff, parse_profile, Change, Profile, Semantics, Stub};
+//!
+//! let old = parse_profile(r#"{"defaultAction": "SCMP_ACT_ERRNO",
+//!     "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_ALLOW",
+//!                    "args": [{ "index": 0, "value": 5, "op": "SCMP_CMP_LT" }] }]}"#)?;
+//! let new = parse_profile(r#"{"defaultAction": "SCMP_ACT_ERRNO",
+//!     "syscalls": [{ "names": ["read"], "action": "SCMP_ACT_ALLOW",
+//!                    "args": [{ "index": 0, "value": 5, "op": "SCMP_CMP_LE" }] }]}"#)?;
+//! let meaning = |s| Semantics::new(&Profile::from_oci(s, false).unwrap(), Stub::Enosys);
+//! // One region per ABI the profiles list: read(5, ...), denied before, allowed now.
+//! let d = diff(&meaning(&old), &meaning(&new))?;
+//! assert!(!d.is_empty());
+//! assert!(d.iter().all(|x| x.change() == Change::Looser && x.witness.args[0] == 5));
+//! // The union allows what either allows, proven before it is returned.
+//! let union = merge(&[old.clone(), new.clone()], Combine::Union, oci_seccomp::arch::native())?;
+//! assert!(diff(&meaning(&union.spec), &meaning(&new))?.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! This crate never touches the calling process's seccomp state.
 //!
 //! ```

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::args::ProfileFormat;
 use crate::profiles::{self, shown};
 use crate::{names, output, CliError, CliResult};
 
@@ -15,6 +16,9 @@ pub struct FmtArgs {
     /// equality covers every ABI the profile lists with it.
     #[arg(long, value_name = "ARCH")]
     pub arch: Option<String>,
+    /// The format written.
+    #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
+    pub format: ProfileFormat,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -29,9 +33,7 @@ pub fn run(a: FmtArgs) -> CliResult<u8> {
     };
     let normalized = oci_seccomp::normalize::normalize(&spec, target)
         .map_err(|e| CliError::problem(format!("{}: {e}", shown(&a.profile))))?;
-    let mut text =
-        serde_json::to_string_pretty(&normalized).map_err(|e| CliError::problem(e.to_string()))?;
-    text.push('\n');
+    let text = a.format.text(&normalized, target)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }

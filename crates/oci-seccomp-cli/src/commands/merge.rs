@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use oci_seccomp::merge::{merge, Combine, MergeError};
 
-use crate::args::DockerRenderArgs;
+use crate::args::{DockerRenderArgs, ProfileFormat};
 use crate::profiles::{self, shown};
 use crate::{output, CliError, CliResult};
 
@@ -26,6 +26,9 @@ pub struct MergeArgs {
     /// How a Docker profile is rendered, and the architecture the merge is for.
     #[command(flatten)]
     pub render: DockerRenderArgs,
+    /// The format written.
+    #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
+    pub format: ProfileFormat,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -62,9 +65,7 @@ pub fn run(a: MergeArgs) -> CliResult<u8> {
     for c in &merged.choices {
         eprintln!("oci-seccomp: note: {c}");
     }
-    let mut text =
-        serde_json::to_string_pretty(&merged.spec).map_err(|e| CliError::problem(e.to_string()))?;
-    text.push('\n');
+    let text = a.format.text(&merged.spec, opts.arch)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }

@@ -95,6 +95,13 @@ pub enum MergeError {
         /// `listenerPath`, `listenerMetadata` or `flags`.
         what: &'static str,
     },
+    /// libseccomp (so runc and crun) refuses the merged profile although it accepted every
+    /// input: nothing is written.
+    #[error("libseccomp (runc, crun) would refuse the merged profile: {reason}")]
+    Libseccomp {
+        /// libseccomp's error.
+        reason: String,
+    },
     /// The written profile does not read back.
     #[error("the merged profile does not parse: {0}")]
     Reparse(#[from] ParseError),
@@ -178,10 +185,30 @@ pub fn merge(
         .flat_map(|p| p.names().iter().map(|(_, n)| n.clone()))
         .filter(|n| arches.iter().any(|a| arch::resolve(n, a).is_some()))
         .collect();
-    let (entries, choices) = entries_of(&leaves, &arches, &max_by_abi, default, combine)?;
+    let (mut entries, choices) = entries_of(&leaves, &arches, &max_by_abi, default, combine)?;
+    for (name, list) in &mut entries {
+        coalesce(name, list);
+    }
     let text = json_profile(default, &arches, &entries, &mentioned, inputs);
     let spec = crate::parse_profile(&text.to_string())?;
-    check(&sides, &spec, combine, target)?;
+    let mut choices = choices;
+    choices.extend(check(&sides, &spec, combine, target)?);
+    // runc and crun build the merged profile with libseccomp: it must accept it wherever it
+    // accepted every input (it refuses some orders of overlapping entries with EEXIST).
+    let accepted = |p: &Profile| {
+        let opts = crate::CompileOptions::default()
+            .with_backend(crate::Backend::Libseccomp)
+            .with_target(Some(target));
+        crate::libseccomp::build_profile_context(p, &opts).map_err(|e| e.to_string())
+    };
+    if profiles.iter().all(|p| accepted(p).is_ok()) {
+        let merged =
+            Profile::from_oci_for(&spec, false, target).map_err(|e| MergeError::Invalid {
+                index: inputs.len(),
+                source: Box::new(e),
+            })?;
+        accepted(&merged).map_err(|reason| MergeError::Libseccomp { reason })?;
+    }
     Ok(Merged { spec, choices })
 }
 
@@ -435,6 +462,143 @@ fn arg_alternatives(
     Ok(alternatives)
 }
 
+/// The values one comparison admits, when they are an interval: of the whole 64-bit
+/// value (`SCMP_CMP_EQ`, `SCMP_CMP_LE`, `SCMP_CMP_GE`, a `SCMP_CMP_MASKED_EQ` whose mask is
+/// ones then zeros), or of the low word with the high word free (a mask whose high word is
+/// zero and whose low word is ones then zeros), `Low`.
+fn interval(c: &Comparison) -> Option<(Span, u64, u64)> {
+    let prefix = |m: u64| m.leading_ones() + m.trailing_zeros() == 64;
+    match (c.1, c.3) {
+        ("SCMP_CMP_EQ", _) => Some((Span::Whole, c.2, c.2)),
+        ("SCMP_CMP_LE", _) => Some((Span::Whole, 0, c.2)),
+        ("SCMP_CMP_GE", _) => Some((Span::Whole, c.2, u64::MAX)),
+        ("SCMP_CMP_MASKED_EQ", Some(v)) if prefix(c.2) && v & !c.2 == 0 => {
+            Some((Span::Whole, v, v | !c.2))
+        }
+        ("SCMP_CMP_MASKED_EQ", Some(v))
+            if c.2 >> 32 == 0 && prefix(c.2 | 0xffff_ffff_0000_0000) && v & !c.2 == 0 =>
+        {
+            Some((Span::Low, v, v | (!c.2 & 0xffff_ffff)))
+        }
+        _ => None,
+    }
+}
+
+/// Which bits of an argument an interval is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Span {
+    /// The whole 64-bit value.
+    Whole,
+    /// The low 32 bits, whatever the high ones.
+    Low,
+}
+
+/// The fewest comparisons on argument `k`, as alternatives, that admit exactly the values
+/// whose `span` is in `[lo, hi]`: none for every value; one `EQ`, `LE` or `GE` where the
+/// interval reaches a bound, of the whole value or, when the profile reads argument `k` as
+/// 32 bits (`low_word_ops`, as Docker's own `socket` entries are written), of the low word;
+/// aligned masked blocks otherwise.
+fn interval_comparisons(
+    k: u8,
+    span: Span,
+    lo: u64,
+    hi: u64,
+    low_word_ops: bool,
+) -> Vec<Option<Comparison>> {
+    let top = match span {
+        Span::Whole => u64::MAX,
+        Span::Low => u64::from(u32::MAX),
+    };
+    if lo == 0 && hi == top {
+        return vec![None];
+    }
+    // One low-word value stays a masked equality, which runc's 64-bit reading agrees with.
+    if span == Span::Whole || (low_word_ops && lo != hi) {
+        if lo == hi {
+            return vec![Some((k, "SCMP_CMP_EQ", lo, None))];
+        }
+        if lo == 0 {
+            return vec![Some((k, "SCMP_CMP_LE", hi, None))];
+        }
+        if hi == top {
+            return vec![Some((k, "SCMP_CMP_GE", lo, None))];
+        }
+    }
+    let mut out = Vec::new();
+    let mut start = lo;
+    loop {
+        // The largest aligned block at `start` that ends at or before `hi`.
+        let mut size_log = start.trailing_zeros().min(63);
+        while size_log > 0 && start + ((1u64 << size_log) - 1) > hi {
+            size_log -= 1;
+        }
+        let last = start + ((1u64 << size_log) - 1);
+        let mask = !((1u64 << size_log) - 1) & top;
+        out.push(Some(if mask == u64::MAX {
+            (k, "SCMP_CMP_EQ", start, None)
+        } else {
+            (k, "SCMP_CMP_MASKED_EQ", mask, Some(start))
+        }));
+        if last >= hi {
+            return out;
+        }
+        start = last + 1;
+    }
+}
+
+/// Joins entries of syscall `name` that ask the same action and the same comparisons but
+/// on one argument, where that argument's values are adjacent intervals: `arg1 >= 2^32` is
+/// one entry instead of thirty-two blocks, and pieces that together cover an argument
+/// become no condition on it. The set of calls each action covers is unchanged (the merged
+/// profile is proven afterwards anyway).
+fn coalesce(name: &str, list: &mut Vec<Entry>) {
+    for k in 0..6u8 {
+        let low_word_ops = crate::profile::reading::narrow_bits(name, k) == Some(32);
+        // (action, the other comparisons, span) -> the intervals of argument k.
+        type Key = (Action, Vec<Comparison>, Span);
+        let mut groups: Vec<(Key, Vec<(u64, u64)>)> = Vec::new();
+        let mut kept: Vec<Entry> = Vec::new();
+        for (action, comps) in list.drain(..) {
+            let piece = match comps.iter().find(|c| c.0 == k) {
+                None => Some((Span::Low, 0, u64::from(u32::MAX))),
+                Some(c) => interval(c),
+            };
+            let Some((span, lo, hi)) = piece else {
+                kept.push((action, comps));
+                continue;
+            };
+            let key = (
+                action,
+                comps.into_iter().filter(|c| c.0 != k).collect(),
+                span,
+            );
+            match groups.iter_mut().find(|(g, _)| *g == key) {
+                Some((_, spans)) => spans.push((lo, hi)),
+                None => groups.push((key, vec![(lo, hi)])),
+            }
+        }
+        for ((action, others, span), mut spans) in groups {
+            spans.sort_unstable();
+            let mut joined: Vec<(u64, u64)> = Vec::new();
+            for (lo, hi) in spans {
+                match joined.last_mut() {
+                    Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                    _ => joined.push((lo, hi)),
+                }
+            }
+            for (lo, hi) in joined {
+                for c in interval_comparisons(k, span, lo, hi, low_word_ops) {
+                    let mut comps = others.clone();
+                    comps.extend(c);
+                    comps.sort_by_key(|c| c.0);
+                    kept.push((action, comps));
+                }
+            }
+        }
+        *list = kept;
+    }
+}
+
 /// An action as OCI writes it: the action's name and its errno (ERRNO, TRACE).
 fn oci_action(a: Action) -> (&'static str, Option<u32>) {
     match a {
@@ -533,13 +697,15 @@ fn json_profile(
 }
 
 /// Walks the inputs and the merged profile together: the merged profile must give every
-/// call the combined action.
+/// call the combined action, or an action exactly as strict (another errno, where the
+/// inputs' ENOSYS stubs and defaults split one class differently per ABI); each such
+/// region is returned as a note.
 fn check(
     sides: &[Semantics],
     spec: &LinuxSeccomp,
     combine: Combine,
     target: &'static ArchInfo,
-) -> Result<(), MergeError> {
+) -> Result<Vec<String>, MergeError> {
     let merged = Profile::from_oci_for(spec, false, target).map_err(|e| MergeError::Invalid {
         index: sides.len(),
         source: Box::new(e),
@@ -549,6 +715,7 @@ fn check(
     all.push(&merged);
     let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
     let mut wrong: Option<MergeError> = None;
+    let mut notes = Vec::new();
     walk(&all, &mut region, &mut |r, actions| {
         let (inputs, got) = actions.split_at(actions.len() - 1);
         let want = combined(inputs, combine);
@@ -557,21 +724,33 @@ fn check(
         let accepted = inputs
             .iter()
             .any(|a| *a == got[0] && strictness(*a) == strictness(want));
-        if !accepted && wrong.is_none() {
-            let mut r = r.clone();
-            let call: SeccompData = r.sample().map_err(|_| ())?.data();
-            wrong = Some(MergeError::NotExpressible {
-                call: crate::proof::describe_call(&call),
-                combine: match combine {
+        if accepted {
+            return Ok(());
+        }
+        let mut r = r.clone();
+        let call: SeccompData = r.sample().map_err(|_| ())?.data();
+        if strictness(got[0]) == strictness(want) {
+            notes.push(format!(
+                "{}: {} where the {} is {want} (as strict)",
+                crate::proof::describe_call(&call),
+                got[0],
+                match combine {
                     Combine::Union => "union",
                     Combine::Intersection => "intersection",
                 },
-                want,
-                got: got[0],
-            });
-            return Err(());
+            ));
+            return Ok(());
         }
-        Ok(())
+        wrong = Some(MergeError::NotExpressible {
+            call: crate::proof::describe_call(&call),
+            combine: match combine {
+                Combine::Union => "union",
+                Combine::Intersection => "intersection",
+            },
+            want,
+            got: got[0],
+        });
+        Err(())
     })
     .or_else(|()| {
         if wrong.is_some() {
@@ -582,6 +761,96 @@ fn check(
     })?;
     match wrong {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(notes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the alternatives admit `x` on argument 0.
+    fn admits(alternatives: &[Option<Comparison>], x: u64) -> bool {
+        alternatives.iter().any(|c| match c {
+            None => true,
+            Some((_, "SCMP_CMP_EQ", v, _)) => x == *v,
+            Some((_, "SCMP_CMP_LE", v, _)) => x <= *v,
+            Some((_, "SCMP_CMP_GE", v, _)) => x >= *v,
+            Some((_, "SCMP_CMP_MASKED_EQ", m, Some(v))) => x & m == *v,
+            other => panic!("{other:?}"),
+        })
+    }
+
+    #[test]
+    fn an_interval_is_written_with_the_fewest_comparisons_that_admit_exactly_it() {
+        let cases = [
+            (Span::Whole, 0, u64::MAX, 1),
+            (Span::Whole, 5, 5, 1),
+            (Span::Whole, 0, 7, 1),
+            (Span::Whole, (1 << 32) + 1, u64::MAX, 1),
+            (Span::Whole, 3, 17, 4), // 3, 4..=7, 8..=15, 16..=17
+            (Span::Low, 0, u64::from(u32::MAX), 1),
+            (Span::Low, 39, 39, 1),
+            (Span::Low, 41, u64::from(u32::MAX), 30),
+        ];
+        for (span, lo, hi, count) in cases {
+            let c = interval_comparisons(0, span, lo, hi, false);
+            assert_eq!(c.len(), count, "{span:?} {lo}..={hi}: {c:?}");
+            let probes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 18, 38, 39, 40, 41, 42];
+            let wide = [u64::from(u32::MAX), 1 << 32, (1 << 32) + 1, u64::MAX];
+            for x in probes.into_iter().chain(wide) {
+                let value = match span {
+                    Span::Whole => x,
+                    Span::Low => x & 0xffff_ffff,
+                };
+                assert_eq!(
+                    admits(&c, x),
+                    (lo..=hi).contains(&value),
+                    "{span:?} {lo}..={hi} at {x:#x}: {c:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_low_word_interval_of_a_32_bit_argument_is_one_order() {
+        let top = u64::from(u32::MAX);
+        assert_eq!(
+            interval_comparisons(0, Span::Low, 41, top, true),
+            vec![Some((0, "SCMP_CMP_GE", 41, None))]
+        );
+        assert_eq!(
+            interval_comparisons(0, Span::Low, 0, 37, true),
+            vec![Some((0, "SCMP_CMP_LE", 37, None))]
+        );
+        // One value stays a masked equality, which runc's 64-bit reading agrees with.
+        for v in [0, 39, top] {
+            assert_eq!(
+                interval_comparisons(0, Span::Low, v, v, true),
+                vec![Some((0, "SCMP_CMP_MASKED_EQ", top, Some(v)))]
+            );
+        }
+    }
+
+    #[test]
+    fn adjacent_pieces_of_one_argument_are_joined_and_others_kept() {
+        let allow = Action::Allow;
+        let mut list: Vec<Entry> = vec![
+            (allow, vec![(0, "SCMP_CMP_LE", 37, None)]),
+            (allow, vec![(0, "SCMP_CMP_EQ", 39, None)]),
+            (allow, vec![(0, "SCMP_CMP_MASKED_EQ", !0u64 << 3, Some(40))]), // 40..=47
+            (allow, vec![(0, "SCMP_CMP_GE", 48, None)]),
+            (Action::Errno(1), vec![(0, "SCMP_CMP_EQ", 38, None)]),
+        ];
+        coalesce("getppid", &mut list);
+        list.sort_by_key(|e| format!("{e:?}"));
+        assert_eq!(
+            list,
+            vec![
+                (allow, vec![(0, "SCMP_CMP_GE", 39, None)]),
+                (allow, vec![(0, "SCMP_CMP_LE", 37, None)]),
+                (Action::Errno(1), vec![(0, "SCMP_CMP_EQ", 38, None)]),
+            ]
+        );
     }
 }

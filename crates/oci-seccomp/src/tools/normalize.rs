@@ -177,7 +177,7 @@ fn canonical_arg(a: &Value) -> Value {
 }
 
 /// Removes the `null` fields oci-spec writes for absent optional ones.
-fn strip_nulls(v: &mut Value) {
+pub(crate) fn strip_nulls(v: &mut Value) {
     match v {
         Value::Object(o) => {
             o.retain(|_, x| !x.is_null());

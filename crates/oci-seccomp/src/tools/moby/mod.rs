@@ -42,11 +42,13 @@
 //! ```
 
 mod parse;
+mod write;
 
 use parse::short_json;
 
 pub(crate) use parse::is_moby_value;
 pub use parse::{is_moby, parse_moby, parse_moby_value};
+pub use write::{to_docker, DockerFormError};
 
 use std::fmt;
 use std::path::PathBuf;
