@@ -25,8 +25,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    check, compile, completions, demo, diff, explain, features, fmt, man, merge, record, render,
-    run, supervise,
+    check, compile, completions, demo, diff, explain, features, fmt, lift, man, merge, record,
+    render, run, supervise,
 };
 pub use errors::{CliError, CliResult};
 
@@ -67,6 +67,10 @@ enum Command {
     /// Merge profiles by what they decide: --union (the least strict action of the inputs
     /// for every call) or --intersect (the strictest); proven before it is written.
     Merge(merge::MergeArgs),
+    /// Lift a seccomp program (compile --format raw|hex output, or one read from a process)
+    /// back into what it decides: a decision table, or an OCI profile proven to decide
+    /// exactly as the program does.
+    Lift(lift::LiftArgs),
     /// Run a command (or an OCI bundle) under a seccomp profile; --trace or --complain
     /// report every call the profile does not allow, with the rule that decided.
     Run(run::RunArgs),
@@ -103,6 +107,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Diff(args) => diff::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Lift(args) => lift::run(args),
         Command::Run(args) => run::run(args),
         Command::Record(args) => record::run(args),
         Command::Supervise(args) => supervise::run(args),

@@ -31,20 +31,37 @@ pub enum Decider<'a> {
     Profile(&'a Semantics),
     /// What a compiled program returns (no deciding entry).
     Program(&'a [Instruction]),
+    /// What a stack of programs returns together, most recently installed first, as the
+    /// kernel decides it (`seccomp_run_filters` in kernel/seccomp.c): every program runs,
+    /// the strictest action wins, and of equally strict ones the most recent program's
+    /// (its data, such as the errno) is kept.
+    Stack(&'a [Vec<Instruction>]),
 }
 
 impl Decider<'_> {
-    fn verdict(&self, region: &mut Region) -> Result<Verdict, Stop> {
+    pub(crate) fn verdict(&self, region: &mut Region) -> Result<Verdict, Stop> {
         match self {
             Self::Profile(s) => s.verdict(region),
             Self::Program(insns) => {
                 proof::walk::run_asking(insns, region).map(|a| Verdict::one(a, Cause::Default))
             }
+            Self::Stack(programs) => {
+                stack_action(programs, region).map(|(a, _)| Verdict::one(a, Cause::Default))
+            }
         }
     }
 
     fn is_program(&self) -> bool {
-        matches!(self, Self::Program(_))
+        matches!(self, Self::Program(_) | Self::Stack(_))
+    }
+
+    /// The programs to check before a walk.
+    pub(crate) fn programs(&self) -> Vec<&[Instruction]> {
+        match self {
+            Self::Profile(_) => Vec::new(),
+            Self::Program(insns) => vec![insns],
+            Self::Stack(programs) => programs.iter().map(Vec::as_slice).collect(),
+        }
     }
 }
 
@@ -258,7 +275,7 @@ pub fn diff_deciders(
     budget: &mut StepBudget,
 ) -> Result<Vec<Difference>, DiffError> {
     for (side, d) in [("a", a), ("b", b)] {
-        if let Decider::Program(insns) = d {
+        for insns in d.programs() {
             match proof::compare_programs(insns, insns, 1) {
                 Err(ProofError::Unsupported { pc, what }) => {
                     return Err(DiffError::Unsupported { side, pc, what })
@@ -338,6 +355,23 @@ fn walk(
     Ok(())
 }
 
+/// What a stack of programs (most recent first) returns on the region `q` describes, and
+/// the index of the program whose answer the kernel keeps.
+pub(crate) fn stack_action(
+    programs: &[Vec<Instruction>],
+    q: &mut dyn crate::profile::semantics::space::Ask,
+) -> Result<(Action, usize), Stop> {
+    let mut best: Option<(Action, usize)> = None;
+    for (i, insns) in programs.iter().enumerate() {
+        let a = proof::walk::run_asking(insns, q)?;
+        // Replaced only by a strictly stricter action: of equal ones the most recent stays.
+        if best.is_none_or(|(b, _)| strictness(a) > strictness(b)) {
+            best = Some((a, i));
+        }
+    }
+    Ok(best.unwrap_or((Action::Allow, 0)))
+}
+
 /// Whether two verdicts accept the same actions.
 fn alike(a: &Verdict, b: &Verdict) -> bool {
     let actions = |v: &Verdict| {
@@ -389,15 +423,26 @@ fn merge_adjacent(leaves: Vec<Leaf>, programs: (bool, bool)) -> Vec<Difference> 
     out
 }
 
-/// One leaf in a profile's terms.
-fn difference(leaf: Leaf, (a_program, b_program): (bool, bool)) -> Difference {
-    let arch_word = &leaf.words[ARCH];
-    let arch = leaf.witness.arch;
-    let nr = leaf.witness.nr as u32;
+/// Where a region of the walk lies, in a profile's terms.
+pub(crate) struct Place {
+    /// The ABI, when the architecture and number name one.
+    pub(crate) info: Option<&'static ArchInfo>,
+    /// The smallest and largest syscall numbers of the region.
+    pub(crate) numbers: (u32, u32),
+    /// The syscall's name, when the region has one number that names one.
+    pub(crate) syscall: Option<String>,
+    /// The argument constraints (and numbers left out of the range), in words.
+    pub(crate) conditions: Vec<String>,
+}
+
+/// Where the region `words`, of which `witness` is a call, lies.
+pub(crate) fn place(words: &[WordSet; 16], witness: &SeccompData) -> Place {
+    let arch_word = &words[ARCH];
+    let nr = witness.nr as u32;
     // The smallest and largest numbers in the region (its interval narrowed by its bit
     // pattern: x32's numbers are those with bit 30).
-    let numbers = leaf.words[NR].extent().unwrap_or((nr, nr));
-    let info = abi_of(arch, nr);
+    let numbers = words[NR].extent().unwrap_or((nr, nr));
+    let info = abi_of(witness.arch, nr);
     let single_arch =
         arch_word.bounds().0 == arch_word.bounds().1 || arch_word.pattern().0 == u32::MAX;
     let syscall = match info {
@@ -405,20 +450,35 @@ fn difference(leaf: Leaf, (a_program, b_program): (bool, bool)) -> Difference {
         _ => None,
     };
     let mut conditions: Vec<String> = match info {
-        Some(i) if single_arch => (0..6)
-            .flat_map(|k| arg_conditions(&leaf.words, k, i))
-            .collect(),
+        Some(i) if single_arch => (0..6).flat_map(|k| arg_conditions(words, k, i)).collect(),
         _ => Vec::new(),
     };
     // Numbers the region leaves out of its range: said, so that a range is never read as
     // covering them.
     if numbers.0 != numbers.1 {
         let mut excluded = Vec::new();
-        word_conditions(&leaf.words[NR], "nr", 0, &mut excluded);
+        word_conditions(&words[NR], "nr", 0, &mut excluded);
         conditions.extend(excluded.into_iter().filter(|c| {
             c.contains("!=") || (c.starts_with("nr & ") && !c.starts_with("nr & 0xffffffff"))
         }));
     }
+    Place {
+        info,
+        numbers,
+        syscall,
+        conditions,
+    }
+}
+
+/// One leaf in a profile's terms.
+fn difference(leaf: Leaf, (a_program, b_program): (bool, bool)) -> Difference {
+    let arch = leaf.witness.arch;
+    let Place {
+        info,
+        numbers,
+        syscall,
+        conditions,
+    } = place(&leaf.words, &leaf.witness);
     let first = |v: &Verdict, program: bool| {
         let mut also: Vec<Action> = v.outcomes[1..]
             .iter()

@@ -85,13 +85,14 @@ fn invalid(mut e: CliError) -> CliError {
 }
 
 /// One side: a profile's meaning, or a program's instructions.
-enum Side {
+pub(crate) enum Side {
     Profile(Box<Semantics>),
     Program(Program),
 }
 
 impl Side {
-    fn decider(&self) -> Decider<'_> {
+    /// The side as a [`Decider`].
+    pub(crate) fn decider(&self) -> Decider<'_> {
         match self {
             Self::Profile(s) => Decider::Profile(s),
             Self::Program(p) => Decider::Program(p.instructions()),
@@ -101,7 +102,7 @@ impl Side {
 
 /// The input at `path`: a program (`compile --format program`, `raw` in `opts.arch`'s byte
 /// order, or `hex`) or a profile.
-fn side(path: &str, opts: &moby::RenderOptions) -> CliResult<Side> {
+pub(crate) fn side(path: &str, opts: &moby::RenderOptions) -> CliResult<Side> {
     let bytes = profiles::read_input_bytes(path).map_err(invalid)?;
     if bytes.starts_with(&Program::MAGIC) {
         let p = Program::from_bytes(&bytes)

@@ -24,6 +24,7 @@ use serde_json::{json, Map, Value};
 use crate::action::{strictness, Action};
 use crate::arch::{self, ArchInfo};
 use crate::bpf::SeccompData;
+use crate::compare::Decider;
 use crate::error::{CompileError, ParseError};
 use crate::profile::semantics::budget::StepBudget;
 use crate::profile::semantics::decide::arg_words;
@@ -159,7 +160,7 @@ pub fn merge(
     );
     let mut leaves = Vec::new();
     let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
-    let refs: Vec<&Semantics> = sides.iter().collect();
+    let refs: Vec<Decider<'_>> = sides.iter().map(Decider::Profile).collect();
     walk(&refs, &mut region, &mut |r, actions| {
         leaves.push((r.words.clone(), actions.to_vec()));
         Ok(())
@@ -189,7 +190,7 @@ pub fn merge(
     for (name, list) in &mut entries {
         coalesce(name, list);
     }
-    let text = json_profile(default, &arches, &entries, &mentioned, inputs);
+    let text = json_profile(default, &arches, &entries, &mentioned, inputs.first());
     let spec = crate::parse_profile(&text.to_string())?;
     let mut choices = choices;
     choices.extend(check(&sides, &spec, combine, target)?);
@@ -213,7 +214,7 @@ pub fn merge(
 }
 
 /// The combined action of `actions` (the first input's on a tie within one class).
-fn combined(actions: &[Action], combine: Combine) -> Action {
+pub(crate) fn combined(actions: &[Action], combine: Combine) -> Action {
     let mut best = actions[0];
     for &a in &actions[1..] {
         let (s, t) = (strictness(a), strictness(best));
@@ -246,11 +247,15 @@ fn merged_arches(profiles: &[Profile], combine: Combine) -> Vec<&'static ArchInf
 }
 
 /// What the walk calls for each piece: the region and the sides' actions there.
-type OnLeaf<'a> = dyn FnMut(&Region, &[Action]) -> Result<(), ()> + 'a;
+pub(crate) type OnLeaf<'a> = dyn FnMut(&Region, &[Action]) -> Result<(), ()> + 'a;
 
 /// Splits `region` until every side's verdict is constant; calls `leaf` with each piece
 /// and the sides' actions there.
-fn walk(sides: &[&Semantics], region: &mut Region, leaf: &mut OnLeaf<'_>) -> Result<(), ()> {
+pub(crate) fn walk(
+    sides: &[Decider<'_>],
+    region: &mut Region,
+    leaf: &mut OnLeaf<'_>,
+) -> Result<(), ()> {
     let mut actions = Vec::with_capacity(sides.len());
     for s in sides {
         match s.verdict(region) {
@@ -275,14 +280,14 @@ fn walk(sides: &[&Semantics], region: &mut Region, leaf: &mut OnLeaf<'_>) -> Res
 }
 
 /// One comparison: argument index, operator, `value`, `valueTwo`.
-type Comparison = (u8, &'static str, u64, Option<u64>);
+pub(crate) type Comparison = (u8, &'static str, u64, Option<u64>);
 
 /// One entry: action, and per argument index at most one comparison.
-type Entry = (Action, Vec<Comparison>);
+pub(crate) type Entry = (Action, Vec<Comparison>);
 
 /// The entries of the merged profile, by syscall name, and the errno choices made.
 #[allow(clippy::type_complexity)]
-fn entries_of(
+pub(crate) fn entries_of(
     leaves: &[([WordSet; 16], Vec<Action>)],
     arches: &[&'static ArchInfo],
     max_by_abi: &BTreeMap<&str, u32>,
@@ -551,7 +556,7 @@ fn interval_comparisons(
 /// one entry instead of thirty-two blocks, and pieces that together cover an argument
 /// become no condition on it. The set of calls each action covers is unchanged (the merged
 /// profile is proven afterwards anyway).
-fn coalesce(name: &str, list: &mut Vec<Entry>) {
+pub(crate) fn coalesce(name: &str, list: &mut Vec<Entry>) {
     for k in 0..6u8 {
         let low_word_ops = crate::profile::reading::narrow_bits(name, k) == Some(32);
         // (action, the other comparisons, span) -> the intervals of argument k.
@@ -615,12 +620,12 @@ fn oci_action(a: Action) -> (&'static str, Option<u32>) {
 
 /// The merged profile as JSON: entries grouped by action and comparisons, names sorted;
 /// the first input's flags and listener.
-fn json_profile(
+pub(crate) fn json_profile(
     default: Action,
     arches: &[&'static ArchInfo],
     entries: &BTreeMap<String, Vec<Entry>>,
     mentioned: &[String],
-    inputs: &[LinuxSeccomp],
+    settings: Option<&LinuxSeccomp>,
 ) -> Value {
     let mut groups: BTreeMap<String, (Value, Vec<String>)> = BTreeMap::new();
     let unlisted: Vec<String> = mentioned
@@ -683,14 +688,16 @@ fn json_profile(
         "architectures".into(),
         json!(arches.iter().map(|a| a.name).collect::<Vec<_>>()),
     );
-    if let Some(flags) = inputs[0].flags() {
-        out.insert("flags".into(), json!(flags));
-    }
-    if let Some(l) = inputs[0].listener_path() {
-        out.insert("listenerPath".into(), json!(l));
-    }
-    if let Some(m) = inputs[0].listener_metadata() {
-        out.insert("listenerMetadata".into(), json!(m));
+    if let Some(settings) = settings {
+        if let Some(flags) = settings.flags() {
+            out.insert("flags".into(), json!(flags));
+        }
+        if let Some(l) = settings.listener_path() {
+            out.insert("listenerPath".into(), json!(l));
+        }
+        if let Some(m) = settings.listener_metadata() {
+            out.insert("listenerMetadata".into(), json!(m));
+        }
     }
     out.insert("syscalls".into(), json!(syscalls));
     Value::Object(out)
@@ -711,8 +718,8 @@ fn check(
         source: Box::new(e),
     })?;
     let merged = Semantics::new(&merged, Stub::Enosys);
-    let mut all: Vec<&Semantics> = sides.iter().collect();
-    all.push(&merged);
+    let mut all: Vec<Decider<'_>> = sides.iter().map(Decider::Profile).collect();
+    all.push(Decider::Profile(&merged));
     let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
     let mut wrong: Option<MergeError> = None;
     let mut notes = Vec::new();

@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod explain;
 pub mod learn;
+pub mod lift;
 pub mod lint;
 pub mod merge;
 pub mod moby;

@@ -358,6 +358,14 @@ impl Region {
         }
     }
 
+    /// Narrows the region to the one call `data` (every word fixed).
+    pub(crate) fn pin(&mut self, data: &SeccompData) -> Result<(), Exhausted> {
+        for (i, v) in Words::of(data).0.into_iter().enumerate() {
+            self.push(Atom::eq(i, v), true)?;
+        }
+        Ok(())
+    }
+
     /// The smallest member, word by word.
     pub(crate) fn sample(&mut self) -> Result<Words, Exhausted> {
         let mut w = [0u32; WORDS];
