@@ -25,8 +25,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    check, compile, completions, demo, diff, explain, features, fmt, lift, man, merge, record,
-    render, run, supervise,
+    check, compile, completions, demo, diff, explain, features, fmt, inspect, lift, man, merge,
+    record, render, run, supervise,
 };
 pub use errors::{CliError, CliResult};
 
@@ -71,6 +71,9 @@ enum Command {
     /// back into what it decides: a decision table, or an OCI profile proven to decide
     /// exactly as the program does.
     Lift(lift::LiftArgs),
+    /// Read the seccomp filters a running process (or a runc or crun container) really has,
+    /// what their stack decides, and with --against whether that is the profile meant.
+    Inspect(inspect::InspectArgs),
     /// Run a command (or an OCI bundle) under a seccomp profile; --trace or --complain
     /// report every call the profile does not allow, with the rule that decided.
     Run(run::RunArgs),
@@ -108,6 +111,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Fmt(args) => fmt::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Lift(args) => lift::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Run(args) => run::run(args),
         Command::Record(args) => record::run(args),
         Command::Supervise(args) => supervise::run(args),

@@ -28,6 +28,7 @@ pub mod emulate;
 mod error;
 pub mod features;
 pub mod handoff;
+pub mod inspect;
 mod install;
 pub mod launch;
 pub mod log_rate;

@@ -230,6 +230,21 @@ fn text_report(a: &DiffArgs, diffs: &[Difference], looser: usize) -> String {
         );
         return out;
     }
+    out.push_str(&difference_lines(diffs));
+    let _ = writeln!(
+        out,
+        "{} region(s) differ, {looser} looser in {}",
+        diffs.len(),
+        shown(&a.b)
+    );
+    out
+}
+
+/// One line per difference: the ABI, the syscall, the conditions, both sides with their
+/// deciding entries, the change and a witness call.
+pub(crate) fn difference_lines(diffs: &[Difference]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     for d in diffs {
         let abi = d
             .abi
@@ -251,12 +266,6 @@ fn text_report(a: &DiffArgs, diffs: &[Difference], looser: usize) -> String {
             oci_seccomp::proof::describe_call(&d.witness),
         );
     }
-    let _ = writeln!(
-        out,
-        "{} region(s) differ, {looser} looser in {}",
-        diffs.len(),
-        shown(&a.b)
-    );
     out
 }
 
@@ -271,7 +280,7 @@ fn decided_json(d: &Decided) -> Value {
 }
 
 /// One difference as JSON.
-fn difference_json(d: &Difference) -> Value {
+pub(crate) fn difference_json(d: &Difference) -> Value {
     json!({
         "abi": d.abi,
         "arch": d.arch,

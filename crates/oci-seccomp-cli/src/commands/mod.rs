@@ -8,6 +8,7 @@ pub mod diff;
 pub mod explain;
 pub mod features;
 pub mod fmt;
+pub mod inspect;
 pub mod lift;
 pub mod man;
 pub mod merge;
