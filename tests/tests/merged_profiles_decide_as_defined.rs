@@ -82,7 +82,7 @@ fn the_intersection_of_two_docker_defaults_gives_each_call_the_strictest_action(
 fn the_docker_form_of_a_merge_renders_back_to_the_same_decisions() {
     let (old, new) = docker_defaults();
     let merged = merge(&[old, new], Combine::Union, arch::native()).unwrap();
-    let text = to_docker(&merged.spec, arch::native()).unwrap();
+    let text = to_docker(&merged.spec, arch::native()).unwrap().text;
     // Docker's reader, with other capabilities and an old kernel: the same profile.
     let opts = RenderOptions::host()
         .with_caps(["CAP_SYS_ADMIN"])

@@ -149,8 +149,19 @@ impl ProfileFormat {
                 text.push('\n');
                 Ok(text)
             }
-            ProfileFormat::Docker => oci_seccomp::moby::to_docker(spec, target)
-                .map_err(|e| crate::CliError::problem(format!("--format docker: {e}"))),
+            ProfileFormat::Docker => {
+                let form = oci_seccomp::moby::to_docker(spec, target)
+                    .map_err(|e| crate::CliError::problem(format!("--format docker: {e}")))?;
+                if !form.newer_keys.is_empty() {
+                    eprintln!(
+                        "oci-seccomp: warning: --format docker uses {}, which Docker 20.10 does \
+                         not read (it would drop them and decide otherwise); later Docker \
+                         releases read them",
+                        form.newer_keys.join(", ")
+                    );
+                }
+                Ok(form.text)
+            }
         }
     }
 }

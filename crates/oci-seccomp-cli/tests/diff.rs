@@ -344,3 +344,108 @@ fn a_fifo_without_a_writer_does_not_hold_the_command() {
         assert!(!status.success(), "{args:?}");
     }
 }
+
+/// A change from a masked to a plain equality on socket's 32-bit family is equal as we
+/// install it and looser as runc and crun do (they compare all 64 bits, and
+/// `socket(0x100000028, ...)` is AF_VSOCK to the kernel): the gate for them is
+/// `--arg-reading literal`.
+#[test]
+fn the_gate_reads_arguments_as_the_installing_runtime_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = |arg: &str| {
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["socket"],
+            "action":"SCMP_ACT_ERRNO","args":[{arg}]}}]}}"#
+        )
+    };
+    let old = profile(
+        &dir,
+        "old.json",
+        &entry(r#"{"index":0,"value":4294967295,"valueTwo":40,"op":"SCMP_CMP_MASKED_EQ"}"#),
+    );
+    let new = profile(
+        &dir,
+        "new.json",
+        &entry(r#"{"index":0,"value":40,"op":"SCMP_CMP_EQ"}"#),
+    );
+    let o = cli(&["diff", "--no-looser", &old, &new]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = cli(&[
+        "diff",
+        "--no-looser",
+        "--arg-reading",
+        "literal",
+        &old,
+        &new,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("socket (41) if arg0"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("looser"), "{}", stdout(&o));
+}
+
+/// Names no table here knows are skipped on both sides and said to be, in text and JSON.
+#[test]
+fn names_the_table_does_not_know_are_listed_as_not_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = profile(&dir, "a.json", BASE);
+    let b = profile(
+        &dir,
+        "b.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read","getppid"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["not_a_syscall_2099"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = cli(&["diff", &a, &b, "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v["notCompared"],
+        serde_json::json!(["not_a_syscall_2099"]),
+        "{v}"
+    );
+    let o = cli(&["diff", &a, &b]);
+    assert!(
+        stdout(&o).contains("not compared: not_a_syscall_2099"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Thousands of conditional entries on one syscall, on three ABIs: answered or refused
+/// with an error, never a crash of the walk's stack.
+#[test]
+fn thousands_of_entries_on_one_syscall_are_answered_or_refused_not_crashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries = |rev: bool| {
+        let mut e: Vec<String> = (0..2500)
+            .map(|i| {
+                format!(
+                    r#"{{"names":["ioctl"],"action":"SCMP_ACT_ERRNO","errnoRet":{},"args":[{{"index":1,"value":{},"op":"SCMP_CMP_EQ"}}]}}"#,
+                    i % 50 + 1,
+                    3 * i
+                )
+            })
+            .collect();
+        if rev {
+            e.reverse();
+        }
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],"syscalls":[{}]}}"#,
+            e.join(",")
+        )
+    };
+    let a = profile(&dir, "a.json", &entries(false));
+    let b = profile(&dir, "b.json", &entries(true));
+    let o = cli(&["diff", &a, &b]);
+    assert!(
+        matches!(o.status.code(), Some(0..=2)),
+        "{:?} {}",
+        o.status,
+        stderr(&o)
+    );
+    if o.status.code() == Some(2) {
+        assert!(stderr(&o).contains("too complex"), "{}", stderr(&o));
+    }
+    let o = cli(&["diff", "/dev/null", &a]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+}

@@ -227,3 +227,31 @@ fn the_docker_form_renders_to_a_profile_equal_to_the_oci_form() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("\"SCMP_ACT_ALLOW\""), "{}", stdout(&o));
 }
+
+/// Pieces of one argument that together admit every value are no condition: `clone`
+/// allowed when its flags have none of 0x7e020000, united with `clone` allowed outright,
+/// is `clone` allowed outright, one entry.
+#[test]
+fn pieces_that_cover_an_argument_are_no_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = profile(
+        &dir,
+        "a.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+        {"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":2114060288,"valueTwo":0,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#,
+    );
+    let b = profile(
+        &dir,
+        "b.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64"],"syscalls":[
+        {"names":["clone"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let o = cli(&["merge", "--union", &a, &b]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v["syscalls"],
+        serde_json::json!([{"names": ["clone"], "action": "SCMP_ACT_ALLOW"}]),
+        "{v}"
+    );
+}

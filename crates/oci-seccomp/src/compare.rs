@@ -178,7 +178,7 @@ pub enum DiffError {
     /// [`diff`]); the profiles are too complex to compare exactly.
     #[error(
         "the profiles are too complex to compare: the comparison needed more than {steps} \
-         steps (simplify the conditions of the syscalls it stopped at)"
+         steps (split the profiles, or simplify syscalls with many overlapping conditional entries)"
     )]
     TooComplex {
         /// The budget it had.
@@ -219,7 +219,7 @@ pub enum DiffError {
 
 /// Most regions [`diff`] reports before it stops with [`DiffError::TooManyDifferences`]:
 /// its memory stays bounded whatever the profiles.
-pub const MAX_DIFFERENCES: usize = 100_000;
+pub const MAX_DIFFERENCES: usize = 10_000;
 
 /// The regions where `a` and `b` decide differently, ordered by ABI (as `arch` values),
 /// syscall number and region; empty when they decide every call alike.
@@ -270,6 +270,46 @@ pub fn diff_within(
 /// As [`diff_within`]; [`DiffError::Unsupported`] when a program has an instruction the
 /// walk does not model.
 pub fn diff_deciders(
+    a: Decider<'_>,
+    b: Decider<'_>,
+    budget: &mut StepBudget,
+) -> Result<Vec<Difference>, DiffError> {
+    on_deep_stack(|| diff_deciders_here(a, b, budget))
+}
+
+/// How long a merge, a normalization or a lift may walk before it is refused as too
+/// complex: any input is answered or refused within about this.
+pub const WALK_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A step budget of [`MAX_STEPS`] that also ends [`WALK_TIME`] from now.
+pub(crate) fn bounded_budget() -> StepBudget {
+    StepBudget::new(MAX_STEPS).with_deadline(std::time::Instant::now() + WALK_TIME)
+}
+
+/// Stack for the walks: they recurse once per question asked along a path, which for
+/// thousands of conditional entries on one syscall is deeper than a main thread's 8 MiB.
+pub(crate) const WALK_STACK: usize = 512 << 20;
+
+/// Runs `f` on a thread with [`WALK_STACK`] bytes of stack (reserved, touched only as
+/// deep as the walk goes), and returns its result.
+pub(crate) fn on_deep_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("oci-seccomp-walk".into())
+            .stack_size(WALK_STACK)
+            .spawn_scoped(s, f)
+        {
+            Ok(h) => match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(e) => panic!("cannot start the walk's thread: {e}"),
+        }
+    })
+}
+
+/// [`diff_deciders`] on the current thread.
+fn diff_deciders_here(
     a: Decider<'_>,
     b: Decider<'_>,
     budget: &mut StepBudget,
@@ -333,7 +373,10 @@ fn walk(
                 if out.len() >= MAX_DIFFERENCES {
                     return Err(Full);
                 }
-                let witness = region.sample().map_err(|_| Steps)?.data();
+                let Some(witness) = filtered_witness(region).map_err(|_| Steps)? else {
+                    // Only calls the kernel runs without asking seccomp: no difference.
+                    return Ok(());
+                };
                 out.push(Leaf {
                     words: region.words.clone(),
                     witness,
@@ -353,6 +396,42 @@ fn walk(
         r?;
     }
     Ok(())
+}
+
+/// System calls the kernel runs without asking seccomp, so that no filter decides them:
+/// `uretprobe` (335) and `uprobe` (336) on x86_64 (`__secure_computing` in
+/// kernel/seccomp.c passes them through since Linux 6.13 and 6.16; their only callers are
+/// the kernel's own uprobe trampolines).
+pub(crate) const PASSTHROUGH_X86_64: [u32; 2] = [335, 336];
+
+/// A call of `region` that a filter decides (not one of [`PASSTHROUGH_X86_64`]), or
+/// `None` when every call of the region is one of them.
+pub(crate) fn filtered_witness(
+    region: &mut Region,
+) -> Result<Option<SeccompData>, crate::profile::semantics::budget::Exhausted> {
+    use crate::profile::semantics::space::Atom;
+    let mut pushed = 0;
+    let mut found = None;
+    for _ in 0..4 {
+        let w = region.sample()?.data();
+        let nr = w.nr as u32;
+        if w.arch != AUDIT_ARCH_X86_64 || !PASSTHROUGH_X86_64.contains(&nr) {
+            found = Some(w);
+            break;
+        }
+        // Leave that number out; if nothing is left, leave x86_64 out instead.
+        pushed += 1;
+        if !region.push(Atom::eq(NR, nr), false)? {
+            region.pop();
+            if !region.push(Atom::eq(ARCH, AUDIT_ARCH_X86_64), false)? {
+                break;
+            }
+        }
+    }
+    for _ in 0..pushed {
+        region.pop();
+    }
+    Ok(found)
 }
 
 /// What a stack of programs (most recent first) returns on the region `q` describes, and
@@ -453,6 +532,15 @@ pub(crate) fn place(words: &[WordSet; 16], witness: &SeccompData) -> Place {
         Some(i) if single_arch => (0..6).flat_map(|k| arg_conditions(words, k, i)).collect(),
         _ => Vec::new(),
     };
+    // A program may test the instruction pointer (a profile never does): said too.
+    if let Some(i) = info {
+        let (lo_i, hi_i) = if i.big_endian { (3, 2) } else { (2, 3) };
+        for (w, shift) in [(lo_i, 0), (hi_i, 32)] {
+            if !words[w].is_free() {
+                word_conditions(&words[w], "ip", shift, &mut conditions);
+            }
+        }
+    }
     // Numbers the region leaves out of its range: said, so that a range is never read as
     // covering them.
     if numbers.0 != numbers.1 {
@@ -559,5 +647,33 @@ fn word_conditions(w: &WordSet, name: &str, shift: u32, out: &mut Vec<String>) {
     }
     for (m, v) in w.excluded() {
         out.push(format!("{name} & {:#x} != {:#x}", up(*m), up(*v)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::semantics::space::Atom;
+
+    /// A region of x86_64 numbers `lo..=hi`.
+    fn numbers(lo: u32, hi: u32) -> Region {
+        let mut r = Region::for_budget(&StepBudget::new(MAX_STEPS));
+        assert!(r.push(Atom::eq(ARCH, AUDIT_ARCH_X86_64), true).unwrap());
+        assert!(r.push(Atom::ge(NR, lo), true).unwrap());
+        assert!(r.push(Atom::gt(NR, hi), false).unwrap());
+        r
+    }
+
+    #[test]
+    fn no_witness_is_a_call_the_kernel_does_not_show_to_seccomp() {
+        let w = filtered_witness(&mut numbers(335, 340)).unwrap().unwrap();
+        assert_eq!((w.arch, w.nr), (AUDIT_ARCH_X86_64, 337));
+        assert!(filtered_witness(&mut numbers(335, 336)).unwrap().is_none());
+        let w = filtered_witness(&mut numbers(0, 400)).unwrap().unwrap();
+        assert_eq!(w.nr, 0);
+        // The region is left as it was.
+        let mut r = numbers(335, 340);
+        let _ = filtered_witness(&mut r).unwrap();
+        assert_eq!(r.range(NR), (335, 340));
     }
 }

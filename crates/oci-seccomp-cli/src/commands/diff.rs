@@ -5,7 +5,7 @@ use oci_seccomp::{
 };
 use serde_json::{json, Value};
 
-use crate::args::DockerRenderArgs;
+use crate::args::{ArgReadingArgs, DockerRenderArgs};
 use crate::profiles::{self, shown};
 use crate::{CliError, CliResult};
 
@@ -32,6 +32,15 @@ pub struct DiffArgs {
     /// How a Docker profile is rendered, and the architecture both are read for.
     #[command(flatten)]
     pub render: DockerRenderArgs,
+    /// How comparisons on 32-bit arguments are read: `kernel` (what oci-seccomp installs)
+    /// or `literal` (all 64 bits, what runc and crun install). A gate for profiles that
+    /// runc or crun will install takes `--arg-reading literal`.
+    #[command(flatten)]
+    pub reading: ArgReadingArgs,
+    /// Decide as a program without the ENOSYS stub does (crun's, libseccomp's): syscalls
+    /// newer than a profile get its default action.
+    #[arg(long = "no-stub")]
+    pub no_stub: bool,
 }
 
 /// `diff`'s output format.
@@ -47,8 +56,12 @@ pub enum Format {
 /// when the second is nowhere looser), 1 otherwise, 2 for usage or an invalid profile.
 pub fn run(a: DiffArgs) -> CliResult<u8> {
     let opts = a.render.options().map_err(invalid)?;
-    let first = side(&a.a, &opts)?;
-    let second = side(&a.b, &opts)?;
+    let how = Reading {
+        args: a.reading.reading(),
+        stub: Stub::enosys_if(!a.no_stub),
+    };
+    let first = side_read(&a.a, &opts, how)?;
+    let second = side_read(&a.b, &opts, how)?;
     // Any two profiles are answered or refused within about a second.
     let mut budget = oci_seccomp::StepBudget::new(oci_seccomp::MAX_STEPS)
         .with_deadline(std::time::Instant::now() + DEADLINE);
@@ -58,13 +71,35 @@ pub fn run(a: DiffArgs) -> CliResult<u8> {
         .iter()
         .filter(|d| d.change() == Change::Looser)
         .count();
+    // Names no table here knows were skipped on both sides: the comparison cannot see
+    // them, and says so (a libseccomp that knows them would give them the entry's action).
+    let mut unknown: Vec<String> = first
+        .unknown()
+        .iter()
+        .chain(second.unknown())
+        .cloned()
+        .collect();
+    unknown.sort();
+    unknown.dedup();
     let report = match a.format {
-        Format::Text => text_report(&a, &diffs, looser),
+        Format::Text => {
+            let mut t = text_report(&a, &diffs, looser);
+            if !unknown.is_empty() {
+                t.push_str(&format!(
+                    "not compared: {} (names this build's syscall table does not know; both \
+                     sides skip them, as libseccomp 2.5 does, so an entry for them is invisible \
+                     here)\n",
+                    unknown.join(", ")
+                ));
+            }
+            t
+        }
         Format::Json => {
             let v = json!({
                 "equal": diffs.is_empty(),
                 "looser": looser > 0,
                 "differences": diffs.iter().map(difference_json).collect::<Vec<_>>(),
+                "notCompared": unknown,
             });
             format!("{v}\n")
         }
@@ -86,7 +121,8 @@ fn invalid(mut e: CliError) -> CliError {
 
 /// One side: a profile's meaning, or a program's instructions.
 pub(crate) enum Side {
-    Profile(Box<Semantics>),
+    /// A profile's meaning, and the names in it no syscall table here knows (skipped).
+    Profile(Box<Semantics>, Vec<String>),
     Program(Program),
 }
 
@@ -94,7 +130,7 @@ impl Side {
     /// The side as a [`Decider`].
     pub(crate) fn decider(&self) -> Decider<'_> {
         match self {
-            Self::Profile(s) => Decider::Profile(s),
+            Self::Profile(s, _) => Decider::Profile(s),
             Self::Program(p) => Decider::Program(p.instructions()),
         }
     }
@@ -103,7 +139,27 @@ impl Side {
 /// The input at `path`: a program (`compile --format program`, `raw` in `opts.arch`'s byte
 /// order, or `hex`) or a profile.
 pub(crate) fn side(path: &str, opts: &moby::RenderOptions) -> CliResult<Side> {
+    side_read(path, opts, Reading::default())
+}
+
+/// How a profile side is read: its 32-bit arguments and its stub.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Reading {
+    /// The reading of comparisons on narrow arguments.
+    pub(crate) args: oci_seccomp::ArgReading,
+    /// Whether the program has the ENOSYS stub.
+    pub(crate) stub: Stub,
+}
+
+/// [`side`], a profile read as `how` says.
+pub(crate) fn side_read(path: &str, opts: &moby::RenderOptions, how: Reading) -> CliResult<Side> {
     let bytes = profiles::read_input_bytes(path).map_err(invalid)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(CliError::usage(format!(
+            "{}: empty: neither a JSON profile nor a program",
+            shown(path)
+        )));
+    }
     if bytes.starts_with(&Program::MAGIC) {
         let p = Program::from_bytes(&bytes)
             .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
@@ -112,7 +168,8 @@ pub(crate) fn side(path: &str, opts: &moby::RenderOptions) -> CliResult<Side> {
     let text = std::str::from_utf8(&bytes).ok();
     let looks_json = text.is_some_and(|t| t.trim_start().starts_with('{'));
     if looks_json {
-        return semantics(path, text.unwrap_or_default(), opts).map(|s| Side::Profile(Box::new(s)));
+        return semantics(path, text.unwrap_or_default(), opts, how)
+            .map(|(s, unknown)| Side::Profile(Box::new(s), unknown));
     }
     let insns = match text.and_then(hex_program) {
         Some(insns) => insns,
@@ -186,11 +243,38 @@ fn raw_program(bytes: &[u8], big_endian: bool) -> Option<Vec<Instruction>> {
 
 /// The profile `text` read from `path` (OCI, or Docker's rendered as `opts` say), validated
 /// for `opts.arch`, and its meaning with the ENOSYS stub, as `compile` builds it.
-fn semantics(path: &str, text: &str, opts: &moby::RenderOptions) -> CliResult<Semantics> {
+fn semantics(
+    path: &str,
+    text: &str,
+    opts: &moby::RenderOptions,
+    how: Reading,
+) -> CliResult<(Semantics, Vec<String>)> {
     let spec = profiles::oci_or_rendered(path, text, opts)?;
-    let profile = Profile::from_oci_for(&spec, false, opts.arch)
+    let profile = Profile::from_oci_reading(&spec, false, opts.arch, how.args)
         .map_err(|e| invalid(profiles::compile_error(path, &e)))?;
-    Ok(Semantics::new(&profile, Stub::Enosys))
+    let mut unknown: Vec<String> = profile
+        .names()
+        .iter()
+        .map(|(_, n)| n.clone())
+        .filter(|n| {
+            oci_seccomp::arch::ALL
+                .iter()
+                .all(|a| oci_seccomp::arch::resolve(n, a).is_none())
+        })
+        .collect();
+    unknown.sort();
+    unknown.dedup();
+    Ok((Semantics::new(&profile, how.stub), unknown))
+}
+
+impl Side {
+    /// The names of a profile side no syscall table here knows.
+    fn unknown(&self) -> &[String] {
+        match self {
+            Self::Profile(_, u) => u,
+            Self::Program(_) => &[],
+        }
+    }
 }
 
 /// The syscall of a difference: `name (nr)`, or the range of numbers.

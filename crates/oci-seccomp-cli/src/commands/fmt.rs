@@ -24,15 +24,24 @@ pub struct FmtArgs {
     pub output: Option<PathBuf>,
 }
 
-/// Runs `fmt`: the normalized profile, or an error when it cannot be proven equal.
+/// Runs `fmt`: exit 0 with the normalized profile, 1 when no form can be proven equal
+/// (too complex, or entry order that matters), 2 for an unreadable or invalid profile.
 pub fn run(a: FmtArgs) -> CliResult<u8> {
-    let spec = profiles::load_oci(&a.profile)?;
+    let spec = profiles::load_oci(&a.profile).map_err(|mut e| {
+        e.code = 2;
+        e
+    })?;
     let target = match &a.arch {
         Some(x) => names::parse_arch(x)?,
         None => oci_seccomp::arch::native(),
     };
-    let normalized = oci_seccomp::normalize::normalize(&spec, target)
-        .map_err(|e| CliError::problem(format!("{}: {e}", shown(&a.profile))))?;
+    let normalized = oci_seccomp::normalize::normalize(&spec, target).map_err(|e| {
+        let message = format!("{}: {e}", shown(&a.profile));
+        match e {
+            oci_seccomp::normalize::NormalizeError::Invalid(_) => CliError::usage(message),
+            _ => CliError::problem(message),
+        }
+    })?;
     let text = a.format.text(&normalized, target)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)

@@ -106,7 +106,7 @@ pub enum LiftError {
         what: String,
     },
     /// The walk needed more steps than it has.
-    #[error("the program is too complex to lift: the walk needed more than {MAX_STEPS} steps")]
+    #[error("the program is too complex to lift: the walk needed more than {MAX_STEPS} steps or {} s", crate::compare::WALK_TIME.as_secs())]
     TooComplex,
     /// More regions than [`MAX_REGIONS`].
     #[error("the program decides more than {MAX_REGIONS} regions differently; not listed")]
@@ -119,6 +119,12 @@ pub enum LiftError {
 ///
 /// [`LiftError`]: an instruction the walk does not model, too many steps or regions.
 pub fn lift(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, LiftError> {
+    crate::compare::on_deep_stack(|| lift_here(decider, target))
+}
+
+/// [`lift`] on the current thread.
+fn lift_here(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, LiftError> {
+    let budget = crate::compare::bounded_budget();
     let stacked = matches!(decider, Decider::Stack(_));
     for (i, insns) in decider.programs().into_iter().enumerate() {
         match proof::compare_programs(insns, insns, 1) {
@@ -139,13 +145,17 @@ pub fn lift(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, L
     }
     let mut leaves: Vec<([WordSet; 16], Vec<Action>, SeccompData)> = Vec::new();
     let mut full = false;
-    let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
+    let mut region = Region::for_budget(&budget);
     merge::walk(&[decider], &mut region, &mut |r, actions| {
         if leaves.len() >= MAX_REGIONS {
             full = true;
             return Err(());
         }
-        let witness = r.clone().sample().map_err(|_| ())?.data();
+        let mut q = r.clone();
+        let witness = match crate::compare::filtered_witness(&mut q).map_err(|_| ())? {
+            Some(w) => w,
+            None => q.sample().map_err(|_| ())?.data(),
+        };
         leaves.push((r.words.clone(), actions.to_vec(), witness));
         Ok(())
     })
@@ -178,7 +188,7 @@ pub fn lift(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, L
     let mut profile = Err(String::new());
     let mut stubs = Vec::new();
     for reading in [Reading::EnosysStub, Reading::NoStub] {
-        match write_and_prove(decider, &leaves, &regions, &abis, reading, target) {
+        match write_and_prove(decider, &leaves, &regions, &abis, reading, target, &budget) {
             Ok((spec, s)) => {
                 profile = Ok((spec, reading));
                 stubs = s;
@@ -276,6 +286,7 @@ fn write_and_prove(
     abis: &[&'static ArchInfo],
     reading: Reading,
     target: &'static ArchInfo,
+    budget: &StepBudget,
 ) -> Result<(LinuxSeccomp, StubStarts), String> {
     let Some(first) = abis.first() else {
         return Err("the program admits no architecture: every call gets one action".into());
@@ -368,7 +379,7 @@ fn write_and_prove(
         ));
     }
     let semantics = Semantics::new(&profile, stub);
-    let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
+    let mut region = Region::for_budget(budget);
     let mut wrong = None;
     merge::walk(
         &[decider, Decider::Profile(&semantics)],

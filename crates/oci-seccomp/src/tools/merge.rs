@@ -69,7 +69,7 @@ pub enum MergeError {
     TooFew,
     /// The comparison needed more steps than it has.
     #[error(
-        "the profiles are too complex to merge: the search needed more than {MAX_STEPS} steps"
+        "the profiles are too complex to merge: the search needed more than {MAX_STEPS} steps or {} s", crate::compare::WALK_TIME.as_secs()
     )]
     TooComplex,
     /// The merged decisions need more rules than a profile may have.
@@ -119,6 +119,16 @@ pub fn merge(
     combine: Combine,
     target: &'static ArchInfo,
 ) -> Result<Merged, MergeError> {
+    crate::compare::on_deep_stack(|| merge_here(inputs, combine, target))
+}
+
+/// [`merge`] on the current thread.
+fn merge_here(
+    inputs: &[LinuxSeccomp],
+    combine: Combine,
+    target: &'static ArchInfo,
+) -> Result<Merged, MergeError> {
+    let budget = crate::compare::bounded_budget();
     if inputs.len() < 2 {
         return Err(MergeError::TooFew);
     }
@@ -159,7 +169,7 @@ pub fn merge(
         combine,
     );
     let mut leaves = Vec::new();
-    let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
+    let mut region = Region::for_budget(&budget);
     let refs: Vec<Decider<'_>> = sides.iter().map(Decider::Profile).collect();
     walk(&refs, &mut region, &mut |r, actions| {
         leaves.push((r.words.clone(), actions.to_vec()));
@@ -193,7 +203,7 @@ pub fn merge(
     let text = json_profile(default, &arches, &entries, &mentioned, inputs.first());
     let spec = crate::parse_profile(&text.to_string())?;
     let mut choices = choices;
-    choices.extend(check(&sides, &spec, combine, target)?);
+    choices.extend(check(&sides, &spec, combine, target, &budget)?);
     // runc and crun build the merged profile with libseccomp: it must accept it wherever it
     // accepted every input (it refuses some orders of overlapping entries with EEXIST).
     let accepted = |p: &Profile| {
@@ -558,6 +568,7 @@ fn interval_comparisons(
 /// profile is proven afterwards anyway).
 pub(crate) fn coalesce(name: &str, list: &mut Vec<Entry>) {
     for k in 0..6u8 {
+        cover(k, list);
         let low_word_ops = crate::profile::reading::narrow_bits(name, k) == Some(32);
         // (action, the other comparisons, span) -> the intervals of argument k.
         type Key = (Action, Vec<Comparison>, Span);
@@ -601,6 +612,59 @@ pub(crate) fn coalesce(name: &str, list: &mut Vec<Entry>) {
             }
         }
         *list = kept;
+    }
+}
+
+/// How many 64-bit values of one argument a comparison admits.
+fn admitted(c: &Comparison) -> Option<u128> {
+    let full = 1u128 << 64;
+    match (c.1, c.3) {
+        ("SCMP_CMP_EQ", _) => Some(1),
+        ("SCMP_CMP_LE", _) => Some(u128::from(c.2) + 1),
+        ("SCMP_CMP_GE", _) => Some(full - u128::from(c.2)),
+        ("SCMP_CMP_MASKED_EQ", Some(v)) if v & !c.2 == 0 => Some(1u128 << (64 - c.2.count_ones())),
+        _ => None,
+    }
+}
+
+/// Replaces the entries of one action and the same other comparisons whose comparisons on
+/// argument `k` together admit every value by one entry without a condition on `k`. The
+/// entries come from disjoint regions, so what they admit adds up, and admitting 2^64
+/// values is admitting all (`arg0 & 0x7e020000` pieces that cover `clone` entirely are
+/// `clone` unconditionally). The merged profile is proven afterwards, which would refuse a
+/// wrong joining.
+fn cover(k: u8, list: &mut Vec<Entry>) {
+    type Key = (Action, Vec<Comparison>);
+    let mut sums: Vec<(Key, u128, usize)> = Vec::new();
+    for (action, comps) in list.iter() {
+        let Some(c) = comps.iter().find(|c| c.0 == k) else {
+            continue;
+        };
+        let Some(n) = admitted(c) else {
+            continue;
+        };
+        let key = (
+            *action,
+            comps.iter().filter(|c| c.0 != k).cloned().collect(),
+        );
+        match sums.iter_mut().find(|(g, _, _)| *g == key) {
+            Some((_, total, count)) => {
+                *total += n;
+                *count += 1;
+            }
+            None => sums.push((key, n, 1)),
+        }
+    }
+    for (key, total, count) in sums {
+        if total != 1u128 << 64 || count < 2 {
+            continue;
+        }
+        list.retain(|(action, comps)| {
+            let at_k = comps.iter().find(|c| c.0 == k);
+            let others: Vec<Comparison> = comps.iter().filter(|c| c.0 != k).cloned().collect();
+            !(at_k.is_some_and(|c| admitted(c).is_some()) && (*action, others) == key)
+        });
+        list.push(key);
     }
 }
 
@@ -712,6 +776,7 @@ fn check(
     spec: &LinuxSeccomp,
     combine: Combine,
     target: &'static ArchInfo,
+    budget: &StepBudget,
 ) -> Result<Vec<String>, MergeError> {
     let merged = Profile::from_oci_for(spec, false, target).map_err(|e| MergeError::Invalid {
         index: sides.len(),
@@ -720,7 +785,7 @@ fn check(
     let merged = Semantics::new(&merged, Stub::Enosys);
     let mut all: Vec<Decider<'_>> = sides.iter().map(Decider::Profile).collect();
     all.push(Decider::Profile(&merged));
-    let mut region = Region::for_budget(&StepBudget::new(MAX_STEPS));
+    let mut region = Region::for_budget(budget);
     let mut wrong: Option<MergeError> = None;
     let mut notes = Vec::new();
     walk(&all, &mut region, &mut |r, actions| {

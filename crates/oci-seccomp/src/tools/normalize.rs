@@ -19,7 +19,7 @@ use oci_spec::runtime::LinuxSeccomp;
 use serde_json::{Map, Value};
 
 use crate::arch::ArchInfo;
-use crate::compare::{diff, DiffError};
+use crate::compare::DiffError;
 use crate::error::{CompileError, ParseError};
 use crate::profile::semantics::{Semantics, Stub};
 use crate::profile::Profile;
@@ -71,10 +71,16 @@ pub fn normalize(
         value: String::new(),
         reason: e.to_string(),
     })?;
+    let mut budget = crate::compare::bounded_budget();
     for form in [Form::Sorted, Form::FirstSeen, Form::EachEntry] {
         let candidate = crate::parse_profile(&rewrite(&value, form).to_string())?;
         let profile = Profile::from_oci_for(&candidate, false, target)?;
-        let same = diff(&original, &Semantics::new(&profile, Stub::Enosys))?.is_empty();
+        let same = crate::compare::diff_within(
+            &original,
+            &Semantics::new(&profile, Stub::Enosys),
+            &mut budget,
+        )?
+        .is_empty();
         if same && (!must_stay_accepted || accepted_by_libseccomp(&profile)) {
             return Ok(candidate);
         }

@@ -48,7 +48,7 @@ use parse::short_json;
 
 pub(crate) use parse::is_moby_value;
 pub use parse::{is_moby, parse_moby, parse_moby_value};
-pub use write::{to_docker, DockerFormError};
+pub use write::{to_docker, DockerForm, DockerFormError, KEYS_AFTER_DOCKER_20_10};
 
 use std::fmt;
 use std::path::PathBuf;

@@ -42,9 +42,31 @@ pub enum DockerFormError {
     },
 }
 
-/// `spec` as the text of a Docker profile (pretty JSON, a final newline), for programs of
-/// host `target`: Docker's renderer, for any capabilities and kernel, gives back a profile
-/// that decides every call as `spec` does (proven before it is returned).
+/// Keys of the Docker form that Docker 20.10 does not read (its `Seccomp` struct has
+/// `defaultAction`, `architectures`, `archMap` and `syscalls` only): later Docker releases
+/// read them; 20.10 would silently drop them and decide otherwise.
+pub const KEYS_AFTER_DOCKER_20_10: [&str; 4] = [
+    "defaultErrnoRet",
+    "flags",
+    "listenerPath",
+    "listenerMetadata",
+];
+
+/// A profile in Docker's format.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DockerForm {
+    /// The text (pretty JSON, a final newline).
+    pub text: String,
+    /// The keys it uses that Docker 20.10 does not read ([`KEYS_AFTER_DOCKER_20_10`]).
+    pub newer_keys: Vec<&'static str>,
+}
+
+/// `spec` in Docker's format, for programs of host `target`: Docker's renderer (the one
+/// this crate implements, that of current Docker releases), for any capabilities and
+/// kernel, gives back a profile that decides every call as `spec` does (proven before it
+/// is returned). `defaultErrnoRet` 1 is left out (Docker's default errno is EPERM); the
+/// keys that Docker 20.10 would not read are listed in [`DockerForm::newer_keys`].
 ///
 /// # Errors
 ///
@@ -53,7 +75,7 @@ pub enum DockerFormError {
 pub fn to_docker(
     spec: &LinuxSeccomp,
     target: &'static ArchInfo,
-) -> Result<String, DockerFormError> {
+) -> Result<DockerForm, DockerFormError> {
     let original = Profile::from_oci_for(spec, false, target)
         .map_err(|e| DockerFormError::Invalid(Box::new(e)))?;
     let mut value = serde_json::to_value(spec).map_err(|e| MobyError::Invalid {
@@ -62,6 +84,15 @@ pub fn to_docker(
         reason: e.to_string(),
     })?;
     crate::tools::normalize::strip_nulls(&mut value);
+    if let Some(o) = value.as_object_mut() {
+        if o.get("defaultErrnoRet").and_then(serde_json::Value::as_u64) == Some(1) {
+            o.remove("defaultErrnoRet");
+        }
+    }
+    let newer_keys: Vec<&'static str> = KEYS_AFTER_DOCKER_20_10
+        .into_iter()
+        .filter(|k| value.get(*k).is_some())
+        .collect();
     let mut text = serde_json::to_string_pretty(&value).map_err(|e| MobyError::Invalid {
         path: String::new(),
         value: String::new(),
@@ -83,5 +114,5 @@ pub fn to_docker(
             call: crate::proof::describe_call(&d.witness),
         });
     }
-    Ok(text)
+    Ok(DockerForm { text, newer_keys })
 }
