@@ -422,6 +422,9 @@ fn read_all(pid: i32) -> Result<Vec<InstalledFilter>, InspectError> {
             log,
         });
     }
+    // The kernel counts `filter_off` from the first installed filter (get_nth_filter in
+    // kernel/seccomp.c); the stack is reported most recent first, as it runs.
+    out.reverse();
     Ok(out)
 }
 

@@ -85,9 +85,10 @@ pub fn run(a: InspectArgs) -> CliResult<u8> {
         Some(p) => {
             let text = profiles::read_input(p).map_err(usage)?;
             let spec = profiles::oci_or_rendered(p, &text, &opts).map_err(usage)?;
-            let profile = Profile::from_oci_for(&spec, false, opts.arch)
+            // Validated as we read it; each runtime's reading is built in `compare`.
+            Profile::from_oci_for(&spec, false, opts.arch)
                 .map_err(|e| usage(profiles::compile_error(p, &e)))?;
-            Some(profile)
+            Some(spec)
         }
         None => None,
     };
@@ -109,7 +110,7 @@ pub fn run(a: InspectArgs) -> CliResult<u8> {
         .collect();
     let stack = lift(Decider::Stack(&filters), opts.arch).map_err(|e| e.to_string());
     let comparison = match &against {
-        Some(profile) => Some(compare(profile, &filters, a.runtime)?),
+        Some(spec) => Some(compare(spec, &filters, a.runtime, opts.arch)?),
         None => None,
     };
     let report = match a.format {
@@ -183,23 +184,40 @@ struct Comparison {
     differences: Vec<oci_seccomp::Difference>,
 }
 
-/// Compares `profile` (with `runtime`'s reading, or whichever is equal) with the stack.
+/// Compares `spec` (with `runtime`'s reading, or the first reading that is equal) with the
+/// stack.
 fn compare(
-    profile: &Profile,
+    spec: &oci_seccomp::LinuxSeccomp,
     filters: &[Vec<Instruction>],
     runtime: Option<Runtime>,
+    target: &'static oci_seccomp::arch::ArchInfo,
 ) -> CliResult<Comparison> {
-    let readings: &[(Stub, &'static str)] = match runtime {
-        Some(Runtime::Runc) => &[(Stub::Enosys, "runc's (the ENOSYS stub)")],
-        Some(Runtime::Crun) => &[(Stub::Off, "crun's (no stub)")],
-        None => &[
-            (Stub::Enosys, "runc's and oci-seccomp's (the ENOSYS stub)"),
-            (Stub::Off, "crun's (no stub)"),
-        ],
+    use oci_seccomp::ArgReading::{Kernel, Literal};
+    const RUNC: (Stub, oci_seccomp::ArgReading, &str) = (
+        Stub::Enosys,
+        Literal,
+        "runc's (the ENOSYS stub; all 64 bits of each argument compared)",
+    );
+    const CRUN: (Stub, oci_seccomp::ArgReading, &str) = (
+        Stub::Off,
+        Literal,
+        "crun's (no stub; all 64 bits of each argument compared)",
+    );
+    const OURS: (Stub, oci_seccomp::ArgReading, &str) = (
+        Stub::Enosys,
+        Kernel,
+        "oci-seccomp's (the ENOSYS stub; 32-bit arguments as the kernel reads them)",
+    );
+    let readings: Vec<(Stub, oci_seccomp::ArgReading, &str)> = match runtime {
+        Some(Runtime::Runc) => vec![RUNC],
+        Some(Runtime::Crun) => vec![CRUN],
+        None => vec![OURS, RUNC, CRUN],
     };
     let mut first: Option<Comparison> = None;
-    for (stub, name) in readings {
-        let semantics = Semantics::new(profile, *stub);
+    for (stub, args, name) in readings {
+        let profile = Profile::from_oci_reading(spec, false, target, args)
+            .map_err(|e| CliError::usage(format!("--against: {e}")))?;
+        let semantics = Semantics::new(&profile, stub);
         let mut budget = oci_seccomp::StepBudget::new(oci_seccomp::MAX_STEPS)
             .with_deadline(std::time::Instant::now() + std::time::Duration::from_secs(2));
         let differences = oci_seccomp::diff_deciders(
@@ -256,7 +274,7 @@ fn text(
         };
         let what = match l {
             Ok(l) => match &l.profile {
-                Ok((_, r)) => format!("lifted to a proven OCI profile; {}", reading_text(l, *r)),
+                Ok(p) => format!("lifted to a proven OCI profile; {}", reading_text(l, p)),
                 Err(why) => format!(
                     "{} regions; no OCI profile decides as it: {why}",
                     l.regions.len()

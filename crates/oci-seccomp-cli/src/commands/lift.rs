@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use oci_seccomp::lift::{lift, Lifted, LiftedRegion, Reading};
+use oci_seccomp::lift::{lift, Lifted, LiftedProfile, LiftedRegion, Reading};
 use serde_json::{json, Value};
 
 use crate::args::{DockerRenderArgs, ProfileFormat};
@@ -72,27 +72,34 @@ pub(crate) fn report(
         LiftFormat::Table => (table(lifted), code),
         LiftFormat::Json => (format!("{}\n", lifted_json(lifted)), code),
         LiftFormat::Oci | LiftFormat::Docker => {
-            let (spec, reading) = lifted.profile.as_ref().map_err(|why| {
+            let p = lifted.profile.as_ref().map_err(|why| {
                 CliError::problem(format!(
                     "{}: no OCI profile decides as this program: {why} (--format table lists \
                      what it decides)",
                     shown(name)
                 ))
             })?;
-            eprintln!("oci-seccomp: note: {}", reading_text(lifted, *reading));
+            eprintln!("oci-seccomp: note: {}", reading_text(lifted, p));
             let fmt = if format == LiftFormat::Oci {
                 ProfileFormat::Oci
             } else {
                 ProfileFormat::Docker
             };
-            (fmt.text(spec, target)?, 0)
+            (fmt.text(&p.spec, target)?, 0)
         }
     })
 }
 
 /// Under which reading the profile decides as the program, in words.
-pub(crate) fn reading_text(lifted: &Lifted, reading: Reading) -> String {
-    match reading {
+pub(crate) fn reading_text(lifted: &Lifted, p: &LiftedProfile) -> String {
+    let args = match p.args {
+        oci_seccomp::ArgReading::Literal => {
+            "; its comparisons on 32-bit arguments compare all 64 bits, as runc and crun \
+             compile them (oci-seccomp: --arg-reading literal)"
+        }
+        _ => "",
+    };
+    let stub = match p.reading {
         Reading::EnosysStub => {
             let starts: Vec<String> = lifted
                 .stubs
@@ -112,7 +119,8 @@ pub(crate) fn reading_text(lifted: &Lifted, reading: Reading) -> String {
                             the highest named one with ENOSYS)"
             .to_string(),
         _ => String::new(),
-    }
+    };
+    format!("{stub}{args}")
 }
 
 /// The region's syscall, in words.
@@ -150,9 +158,9 @@ pub(crate) fn table(lifted: &Lifted) -> String {
         lifted.abis.join(", ")
     ));
     match &lifted.profile {
-        Ok((_, reading)) => out.push_str(&format!(
+        Ok(p) => out.push_str(&format!(
             "a proven OCI profile exists (--format oci): {}\n",
-            reading_text(lifted, *reading)
+            reading_text(lifted, p)
         )),
         Err(why) => out.push_str(&format!("no OCI profile decides as it: {why}\n")),
     }
@@ -162,11 +170,11 @@ pub(crate) fn table(lifted: &Lifted) -> String {
 /// Everything as JSON.
 pub(crate) fn lifted_json(lifted: &Lifted) -> Value {
     let (profile, reading, why) = match &lifted.profile {
-        Ok((spec, r)) => (
-            serde_json::to_value(spec).unwrap_or(Value::Null),
-            Value::from(match r {
-                Reading::EnosysStub => "enosys-stub",
-                _ => "no-stub",
+        Ok(p) => (
+            serde_json::to_value(&p.spec).unwrap_or(Value::Null),
+            json!({
+                "stub": matches!(p.reading, Reading::EnosysStub),
+                "argReading": p.args.name(),
             }),
             Value::Null,
         ),

@@ -29,7 +29,7 @@ use crate::compare::{place, stack_action, Decider};
 use crate::profile::semantics::budget::StepBudget;
 use crate::profile::semantics::space::{Region, WordSet};
 use crate::profile::semantics::{Semantics, Stub, MAX_STEPS};
-use crate::profile::Profile;
+use crate::profile::{ArgReading, Profile};
 use crate::proof::{self, ProofError};
 use crate::tools::merge::{self, Combine, Entry};
 
@@ -87,7 +87,22 @@ pub struct Lifted {
     pub stubs: Vec<(&'static str, u32)>,
     /// The profile proven to decide every call as the program, and the reading under which
     /// it does; or why no profile this lift writes does.
-    pub profile: Result<(LinuxSeccomp, Reading), String>,
+    pub profile: Result<LiftedProfile, String>,
+}
+
+/// A profile proven to decide as the lifted program, under a reading.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LiftedProfile {
+    /// The `linux.seccomp` object.
+    pub spec: LinuxSeccomp,
+    /// With or without the ENOSYS stub.
+    pub reading: Reading,
+    /// How its comparisons on 32-bit arguments must be read: [`ArgReading::Kernel`] (as
+    /// oci-seccomp compiles it) is tried first, then [`ArgReading::Literal`] (all 64 bits,
+    /// as runc, crun and libseccomp compile it: their programs test the high word of a
+    /// 32-bit argument, which the kernel reading cannot say).
+    pub args: ArgReading,
 }
 
 /// Why a program could not be lifted.
@@ -187,18 +202,32 @@ fn lift_here(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, 
     let mut failures = Vec::new();
     let mut profile = Err(String::new());
     let mut stubs = Vec::new();
-    for reading in [Reading::EnosysStub, Reading::NoStub] {
-        match write_and_prove(decider, &leaves, &regions, &abis, reading, target, &budget) {
-            Ok((spec, s)) => {
-                profile = Ok((spec, reading));
-                stubs = s;
-                break;
+    'readings: for args in [ArgReading::Kernel, ArgReading::Literal] {
+        for reading in [Reading::EnosysStub, Reading::NoStub] {
+            let how = (reading, args);
+            match write_and_prove(decider, &leaves, &regions, &abis, how, target, &budget) {
+                Ok((spec, s)) => {
+                    profile = Ok(LiftedProfile {
+                        spec,
+                        reading,
+                        args,
+                    });
+                    stubs = s;
+                    break 'readings;
+                }
+                Err(why) => failures.push(format!(
+                    "{} {} reading: {why}",
+                    match reading {
+                        Reading::EnosysStub => "with the stub,",
+                        Reading::NoStub => "without the stub,",
+                    },
+                    args.name()
+                )),
             }
-            Err(why) => failures.push(why),
         }
     }
     if profile.is_err() {
-        profile = Err(failures.join("; without the stub: "));
+        profile = Err(failures.join("; "));
     }
     Ok(Lifted {
         regions,
@@ -284,35 +313,42 @@ fn write_and_prove(
     leaves: &[([WordSet; 16], Vec<Action>, SeccompData)],
     regions: &[LiftedRegion],
     abis: &[&'static ArchInfo],
-    reading: Reading,
+    (reading, args): (Reading, ArgReading),
     target: &'static ArchInfo,
     budget: &StepBudget,
 ) -> Result<(LinuxSeccomp, StubStarts), String> {
-    let Some(first) = abis.first() else {
+    if abis.is_empty() {
         return Err("the program admits no architecture: every call gets one action".into());
     };
     // The default: the action of a number no syscall name reaches below the highest named
     // one (no entry can name it, so only the default decides it), else the action of most
     // named syscalls of the first ABI without conditions.
-    let named_max = (0..4096u32)
-        .rev()
-        .find(|n| arch::syscall_name(*n as i32, first).is_some())
-        .unwrap_or(0);
-    let gap = regions.iter().find_map(|r| {
-        let unnamed = (r.numbers.0..=r.numbers.1.min(named_max))
-            .take(4096)
-            .any(|n| arch::syscall_name(n as i32, first).is_none());
-        (r.abi == Some(first.name) && r.conditions.is_empty() && unnamed).then_some(r.action)
+    // Over every ABI, in order.
+    let gap = abis.iter().find_map(|abi| {
+        let named_max = (0..4096u32)
+            .rev()
+            .find(|n| arch::syscall_name(*n as i32, abi).is_some())
+            .unwrap_or(0);
+        regions.iter().find_map(|r| {
+            let unnamed = (r.numbers.0..=r.numbers.1.min(named_max))
+                .take(4096)
+                .any(|n| arch::syscall_name(n as i32, abi).is_none());
+            let stub = reading == Reading::EnosysStub && r.action == Action::Errno(ENOSYS);
+            (r.abi == Some(abi.name) && r.conditions.is_empty() && unnamed && !stub)
+                .then_some(r.action)
+        })
     });
     let mut count: BTreeMap<u32, (Action, usize)> = BTreeMap::new();
-    for r in regions
-        .iter()
-        .filter(|r| r.abi == Some(first.name) && r.conditions.is_empty())
-    {
-        let named = (r.numbers.0..=r.numbers.1.min(r.numbers.0.saturating_add(4096)))
-            .filter(|n| arch::syscall_name(*n as i32, first).is_some())
-            .count();
-        count.entry(r.action.to_ret()).or_insert((r.action, 0)).1 += named;
+    for abi in abis {
+        for r in regions
+            .iter()
+            .filter(|r| r.abi == Some(abi.name) && r.conditions.is_empty())
+        {
+            let named = (r.numbers.0..=r.numbers.1.min(r.numbers.0.saturating_add(4096)))
+                .filter(|n| arch::syscall_name(*n as i32, abi).is_some())
+                .count();
+            count.entry(r.action.to_ret()).or_insert((r.action, 0)).1 += named;
+        }
     }
     let default = gap.unwrap_or_else(|| {
         count
@@ -368,7 +404,8 @@ fn write_and_prove(
     let entries: BTreeMap<String, Vec<Entry>> = entries;
     let text = merge::json_profile(default, abis, &entries, &mentioned, None);
     let spec = crate::parse_profile(&text.to_string()).map_err(|e| e.to_string())?;
-    let profile = Profile::from_oci_for(&spec, false, target).map_err(|e| e.to_string())?;
+    let profile =
+        Profile::from_oci_reading(&spec, false, target, args).map_err(|e| e.to_string())?;
     let stub = match reading {
         Reading::EnosysStub => Stub::Enosys,
         Reading::NoStub => Stub::Off,
