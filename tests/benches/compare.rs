@@ -9,8 +9,11 @@
 //! - `merge_union`, `merge_intersection`: [`oci_seccomp::merge::merge`], walk, write and
 //!   proof;
 //! - `normalize`: [`oci_seccomp::normalize::normalize`] of the upstream default;
-//! - `libseccomp_build_export_both` (the baseline): libseccomp building and exporting the
-//!   two filters, which is what a comparison of the compiled programs would start from.
+//! - `lift_libseccomp_program`: [`oci_seccomp::lift::lift`] of the program libseccomp
+//!   builds for the upstream default with runc's stub (what runc installs), table and
+//!   proven profile;
+//! - `libseccomp_build_export_one`, `libseccomp_build_export_both` (the baselines):
+//!   libseccomp building and exporting one or the two filters.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use oci_seccomp::libseccomp::{build_profile_context, export_instructions};
@@ -54,6 +57,23 @@ fn bench(c: &mut Criterion) {
         b.iter(|| oci_seccomp::normalize::normalize(&new, arch::native()).expect("normalize"))
     });
     let libseccomp = CompileOptions::default().with_backend(Backend::Libseccomp);
+    // What runc installs for the upstream default: libseccomp's program with the stub.
+    let runc_like = oci_seccomp::compile(&new, &libseccomp).expect("compile");
+    g.bench_function("lift_libseccomp_program", |b| {
+        b.iter(|| {
+            oci_seccomp::lift::lift(
+                oci_seccomp::Decider::Program(runc_like.instructions()),
+                arch::native(),
+            )
+            .expect("lift")
+        })
+    });
+    g.bench_function("libseccomp_build_export_one", |b| {
+        b.iter(|| {
+            let ctx = build_profile_context(&profiles[1], &libseccomp).expect("build");
+            export_instructions(&ctx).expect("export")
+        })
+    });
     g.bench_function("libseccomp_build_export_both", |b| {
         b.iter(|| {
             for p in &profiles {
