@@ -39,7 +39,24 @@ fn sleeper(programs: Vec<Program>) -> (nix::unistd::Pid, i64) {
             return 3;
         }
         for p in &programs {
-            if oci_seccomp_load::install(p).is_err() {
+            // Raw, with no flags: the loader refuses actions the kernel does not know,
+            // which one test installs on purpose.
+            let insns = p.instructions();
+            let prog = libc::sock_fprog {
+                len: insns.len() as u16,
+                filter: insns.as_ptr() as *mut libc::sock_filter,
+            };
+            // SAFETY: `prog` points at `insns` (the layout of `struct sock_filter`), alive
+            // for the call; the kernel copies it. A raw syscall is async-signal-safe.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_seccomp,
+                    1, // SECCOMP_SET_MODE_FILTER
+                    0,
+                    &prog as *const libc::sock_fprog,
+                )
+            };
+            if rc != 0 {
                 return 4;
             }
         }
@@ -51,7 +68,10 @@ fn sleeper(programs: Vec<Program>) -> (nix::unistd::Pid, i64) {
     });
     let mut buf = [0u8; 8];
     let n = nix::unistd::read(&rd, &mut buf).expect("read the child's report");
-    assert_eq!(n, 8, "the child did not report");
+    if n != 8 {
+        let status = oci_seccomp_test_support::wait_within(pid, Duration::from_secs(5));
+        panic!("the child did not report: {status:?}");
+    }
     (pid, i64::from_ne_bytes(buf))
 }
 
@@ -524,4 +544,37 @@ fn libseccomp_programs_of_random_profiles_lift_to_profiles_that_compile_equal() 
         lifted_count += 1;
     }
     assert!(lifted_count >= 20, "only {lifted_count} profiles compiled");
+}
+
+/// A filter returning an action value the kernel does not know (0x7ffe0000) under one
+/// returning LOG: the kernel keeps the smaller value, LOG, and the call runs. The stack is
+/// lifted as the kernel decides it, not as "unknown means kill".
+#[test]
+#[serial]
+fn an_action_the_kernel_does_not_know_ranks_where_its_bits_put_it() {
+    let ret = |k: u32| {
+        Program::new(
+            vec![Instruction::jump(0x06, k, 0, 0)],
+            FilterFlags::EMPTY,
+            FilterFlags::EMPTY,
+        )
+    };
+    let (pid, getppid) = sleeper(vec![ret(0x7ffc_0000), ret(0x7ffe_0000)]);
+    let state = inspect(pid.as_raw()).unwrap();
+    stop(pid);
+    assert!(
+        getppid > 0,
+        "the kernel ran getppid under the stack: {getppid}"
+    );
+    let filters: Vec<Vec<Instruction>> = state
+        .filters
+        .iter()
+        .map(|f| f.instructions.clone())
+        .collect();
+    assert_eq!(filters[0], vec![Instruction::jump(0x06, 0x7ffe_0000, 0, 0)]);
+    let lifted = lift(Decider::Stack(&filters), arch::native()).unwrap();
+    assert!(!lifted.regions.is_empty());
+    for r in &lifted.regions {
+        assert_eq!((r.action, r.filter), (Action::Log, Some(1)), "{r:?}");
+    }
 }

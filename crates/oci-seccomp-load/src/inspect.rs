@@ -83,14 +83,30 @@ pub struct ProcessSeccomp {
     /// The filters, most recently installed first (the kernel's order: filter 0 runs
     /// first and its answer is kept among equally strict ones).
     pub filters: Vec<InstalledFilter>,
+    /// Other threads of the process whose seccomp mode or filter count differ from this
+    /// thread's (`/proc/PID/task/TID/status`): their filters were not read, and may differ.
+    pub other_threads: Vec<ThreadSeccomp>,
+}
+
+/// One thread's seccomp mode and filter count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadSeccomp {
+    /// The thread.
+    pub tid: i32,
+    /// `Seccomp:`.
+    pub mode: u32,
+    /// `Seccomp_filters:`.
+    pub filter_count: Option<u32>,
 }
 
 /// Why a process could not be inspected.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InspectError {
-    /// No such process (or it exited while it was read).
-    #[error("process {pid}: no such process (or it exited while it was read)")]
+    /// No such process, or it has exited (a zombie), or it exited while it was read.
+    #[error(
+        "process {pid}: no such process, or it has exited (a zombie) or exited while it was read"
+    )]
     NoProcess {
         /// The process.
         pid: i32,
@@ -158,11 +174,18 @@ pub fn inspect(pid: i32) -> Result<ProcessSeccomp, InspectError> {
     }
     let mut tries = 0;
     loop {
+        // Opened first: a process that dies later is never replaced by another with its
+        // pid. A thread that is not its group's leader has no pidfd of this kind; the
+        // status read after the filters notices that it is gone.
+        let pidfd = rustix::process::Pid::from_raw(pid).and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+        });
         let before = status(pid)?;
         if before.mode != 2 {
             return Ok(before);
         }
-        let filters = read_filters(pid)?;
+        may_read_filters(pid)?;
+        let filters = read_filters(pid, pidfd)?;
         let after = status(pid)?;
         let same_count = before.filter_count == after.filter_count
             && after
@@ -176,6 +199,77 @@ pub fn inspect(pid: i32) -> Result<ProcessSeccomp, InspectError> {
             return Err(InspectError::Changing { pid });
         }
     }
+}
+
+/// Whether this process may read another's filters (CAP_SYS_ADMIN, and no seccomp filter
+/// of its own: kernel/seccomp.c, seccomp_get_filter), checked before the target is
+/// attached so that a reader who may not never stops it.
+fn may_read_filters(pid: i32) -> Result<(), InspectError> {
+    const CAP_SYS_ADMIN: u32 = 21;
+    let own = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        own.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    let admin = field("CapEff:")
+        .and_then(|v| u64::from_str_radix(&v, 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_ADMIN) != 0);
+    let filtered = field("Seccomp:").is_some_and(|m| m != "0");
+    if !admin || filtered {
+        return Err(InspectError::NotPermitted {
+            pid,
+            what: "PTRACE_SECCOMP_GET_FILTER",
+            reason: format!(
+                "reading a process's filters needs CAP_SYS_ADMIN{}, and the reader must not run \
+                 under a seccomp filter itself{} (kernel/seccomp.c, seccomp_get_filter); the \
+                 target was not touched",
+                if admin {
+                    ""
+                } else {
+                    " (this process lacks it)"
+                },
+                if filtered { " (this process does)" } else { "" }
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `pid` has exited and waits to be reaped (`Z` or `X` in `/proc/PID/stat`).
+fn exited(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name, which is in parentheses and may hold any byte.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_none_or(|state| state == "Z" || state == "X")
+}
+
+/// The threads of `pid` other than `pid` itself whose seccomp mode or filter count differ
+/// from `mode` and `count` (at most 4,096 threads looked at).
+fn differing_threads(pid: i32, mode: u32, count: Option<u32>) -> Vec<ThreadSeccomp> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .take(4096)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|tid| *tid != pid)
+        .filter_map(|tid| {
+            let text = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
+            let field = |name: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+            };
+            let t = ThreadSeccomp {
+                tid,
+                mode: field("Seccomp:")?,
+                filter_count: field("Seccomp_filters:"),
+            };
+            (t.mode != mode || t.filter_count != count).then_some(t)
+        })
+        .collect()
 }
 
 /// `/proc/PID/status`'s seccomp fields.
@@ -209,22 +303,27 @@ fn status(pid: i32) -> Result<ProcessSeccomp, InspectError> {
         pid,
         reason: "no Seccomp: field (a kernel without CONFIG_SECCOMP)".into(),
     })?;
+    let filter_count = field("Seccomp_filters:");
     Ok(ProcessSeccomp {
         pid,
         mode,
         no_new_privs: field("NoNewPrivs:") == Some(1),
-        filter_count: field("Seccomp_filters:"),
+        filter_count,
         filters: Vec::new(),
+        other_threads: differing_threads(pid, mode, filter_count),
     })
 }
 
 /// The filters of `pid`, read on a thread of their own (see the module's documentation).
-fn read_filters(pid: i32) -> Result<Vec<InstalledFilter>, InspectError> {
+fn read_filters(
+    pid: i32,
+    pidfd: Option<std::os::fd::OwnedFd>,
+) -> Result<Vec<InstalledFilter>, InspectError> {
     let (tx, rx) = mpsc::channel();
     let worker = std::thread::Builder::new()
         .name("oci-seccomp-inspect".into())
         .spawn(move || {
-            let _ = tx.send(attach_and_read(pid));
+            let _ = tx.send(attach_and_read(pid, pidfd));
         })
         .map_err(|e| InspectError::Os {
             pid,
@@ -257,18 +356,14 @@ fn ptrace(
 }
 
 /// Seizes, interrupts, reads and detaches `pid`; runs on the inspecting thread.
-fn attach_and_read(pid: i32) -> Result<Vec<InstalledFilter>, InspectError> {
-    // The pidfd tells whether `pid` is still the process whose status was read (a pid is
-    // not reused while the process is alive).
-    let pidfd = rustix::process::Pid::from_raw(pid)
-        .ok_or(InspectError::NoProcess { pid })
-        .and_then(|p| {
-            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty())
-                .map_err(|_| InspectError::NoProcess { pid })
-        })?;
+fn attach_and_read(
+    pid: i32,
+    pidfd: Option<std::os::fd::OwnedFd>,
+) -> Result<Vec<InstalledFilter>, InspectError> {
     ptrace(libc::PTRACE_SEIZE, pid, 0, std::ptr::null_mut()).map_err(|e| {
         match e.raw_os_error() {
             Some(libc::ESRCH) => InspectError::NoProcess { pid },
+            Some(libc::EPERM) if exited(pid) => InspectError::NoProcess { pid },
             Some(libc::EPERM) => InspectError::NotPermitted {
                 pid,
                 what: "PTRACE_SEIZE",
@@ -288,7 +383,10 @@ fn attach_and_read(pid: i32) -> Result<Vec<InstalledFilter>, InspectError> {
     let stopped = interrupt_and_wait(pid);
     let signal = *stopped.as_ref().unwrap_or(&0);
     let result = match stopped {
-        Ok(_) if !alive(&pidfd) => Err(InspectError::NoProcess { pid }),
+        // The pidfd tells whether `pid` is still the process whose status was read.
+        Ok(_) if pidfd.as_ref().is_some_and(|fd| !alive(fd)) => {
+            Err(InspectError::NoProcess { pid })
+        }
         Ok(_) => read_all(pid),
         Err(e) => Err(e),
     };

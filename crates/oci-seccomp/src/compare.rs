@@ -316,7 +316,7 @@ fn diff_deciders_here(
 ) -> Result<Vec<Difference>, DiffError> {
     for (side, d) in [("a", a), ("b", b)] {
         for insns in d.programs() {
-            match proof::compare_programs(insns, insns, 1) {
+            match proof::check_walkable(insns, budget) {
                 Err(ProofError::Unsupported { pc, what }) => {
                     return Err(DiffError::Unsupported { side, pc, what })
                 }
@@ -440,15 +440,19 @@ pub(crate) fn stack_action(
     programs: &[Vec<Instruction>],
     q: &mut dyn crate::profile::semantics::space::Ask,
 ) -> Result<(Action, usize), Stop> {
-    let mut best: Option<(Action, usize)> = None;
+    // The kernel keeps the smallest `ACTION_ONLY(ret)` as a signed value (kernel/seccomp.c,
+    // seccomp_run_filters), on the raw value: an action it does not know ranks where its
+    // bits put it, and kills only when it is the one kept.
+    let rank = |ret: u32| (ret & crate::action::ret::ACTION_FULL) as i32;
+    let mut best: Option<(u32, usize)> = None;
     for (i, insns) in programs.iter().enumerate() {
-        let a = proof::walk::run_asking(insns, q)?;
-        // Replaced only by a strictly stricter action: of equal ones the most recent stays.
-        if best.is_none_or(|(b, _)| strictness(a) > strictness(b)) {
-            best = Some((a, i));
+        let ret = proof::walk::run_asking_raw(insns, q)?;
+        // Replaced only by a strictly smaller one: of equal ones the most recent stays.
+        if best.is_none_or(|(b, _)| rank(ret) < rank(b)) {
+            best = Some((ret, i));
         }
     }
-    Ok(best.unwrap_or((Action::Allow, 0)))
+    Ok(best.map_or((Action::Allow, 0), |(ret, i)| (Action::from_ret(ret), i)))
 }
 
 /// Whether two verdicts accept the same actions.

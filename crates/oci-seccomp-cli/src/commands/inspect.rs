@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use oci_seccomp::lift::{lift, Lifted};
+use oci_seccomp::lift::{lift_until, Lifted};
 use oci_seccomp::{Change, Decider, Instruction, Profile, Semantics, Stub};
 use oci_seccomp_load::inspect::{inspect, InspectError, ProcessSeccomp};
 use serde_json::{json, Value};
@@ -24,9 +24,11 @@ pub struct InspectArgs {
     /// A container's id: its init process, found with the runtime's `state` command.
     #[arg(long, value_name = "ID")]
     pub container: Option<String>,
-    /// The runtime that started the process: for --container, the one asked; for
-    /// --against, whose reading of the profile is expected (runc: the ENOSYS stub; crun: no
-    /// stub). Without it, --against accepts either reading and says which.
+    /// The runtime that started the process: for --container, the one whose `state` is
+    /// asked (default runc); for --against, whose reading of the profile is expected (runc:
+    /// the ENOSYS stub, 64-bit comparisons; crun: no stub, 64-bit comparisons). With a PID
+    /// and without it, --against accepts oci-seccomp's, runc's or crun's reading and says
+    /// which.
     #[arg(long, value_enum)]
     pub runtime: Option<Runtime>,
     /// The runtime's state directory, when it was started with --root.
@@ -44,6 +46,10 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub render: DockerRenderArgs,
 }
+
+/// How long `inspect` works on what it read (lifting and comparing) before the rest is
+/// refused as too complex: a hostile stack cannot hold it longer.
+const WORK_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The runtimes whose state `inspect` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -104,15 +110,21 @@ pub fn run(a: InspectArgs) -> CliResult<u8> {
         .iter()
         .map(|f| f.instructions.clone())
         .collect();
-    let each: Vec<Result<Lifted, String>> = filters
-        .iter()
-        .map(|f| lift(Decider::Program(f), opts.arch).map_err(|e| e.to_string()))
-        .collect();
-    let stack = lift(Decider::Stack(&filters), opts.arch).map_err(|e| e.to_string());
+    // One deadline for all the work on what was read, whatever the target installed: the
+    // comparison first (the answer asked for), then the stack, then each filter.
+    let deadline = std::time::Instant::now() + WORK_TIME;
+    // A container is compared under the reading of the runtime asked for its state.
+    let reading = a.runtime.or(a.container.as_ref().map(|_| Runtime::Runc));
     let comparison = match &against {
-        Some(spec) => Some(compare(spec, &filters, a.runtime, opts.arch)?),
+        Some(spec) => Some(compare(spec, &filters, reading, opts.arch, deadline)?),
         None => None,
     };
+    let stack =
+        lift_until(Decider::Stack(&filters), opts.arch, deadline).map_err(|e| e.to_string());
+    let each: Vec<Result<Lifted, String>> = filters
+        .iter()
+        .map(|f| lift_until(Decider::Program(f), opts.arch, deadline).map_err(|e| e.to_string()))
+        .collect();
     let report = match a.format {
         Format::Text => text(
             &state,
@@ -191,6 +203,7 @@ fn compare(
     filters: &[Vec<Instruction>],
     runtime: Option<Runtime>,
     target: &'static oci_seccomp::arch::ArchInfo,
+    deadline: std::time::Instant,
 ) -> CliResult<Comparison> {
     use oci_seccomp::ArgReading::{Kernel, Literal};
     const RUNC: (Stub, oci_seccomp::ArgReading, &str) = (
@@ -218,8 +231,8 @@ fn compare(
         let profile = Profile::from_oci_reading(spec, false, target, args)
             .map_err(|e| CliError::usage(format!("--against: {e}")))?;
         let semantics = Semantics::new(&profile, stub);
-        let mut budget = oci_seccomp::StepBudget::new(oci_seccomp::MAX_STEPS)
-            .with_deadline(std::time::Instant::now() + std::time::Duration::from_secs(2));
+        let mut budget =
+            oci_seccomp::StepBudget::new(oci_seccomp::MAX_STEPS).with_deadline(deadline);
         let differences = oci_seccomp::diff_deciders(
             Decider::Profile(&semantics),
             Decider::Stack(filters),
@@ -266,6 +279,18 @@ fn text(
             .filter_count
             .map_or(String::new(), |n| format!(" (Seccomp_filters: {n})"))
     );
+    for t in &state.other_threads {
+        let _ = writeln!(
+            out,
+            "warning: thread {} has seccomp mode {} with {} filter(s): only thread {} was read, \
+             and this report says nothing of that thread",
+            t.tid,
+            t.mode,
+            t.filter_count
+                .map_or("an unknown number of".into(), |n| n.to_string()),
+            state.pid
+        );
+    }
     for (i, (f, l)) in state.filters.iter().zip(each).enumerate() {
         let log = match f.log {
             Some(true) => ", installed with SECCOMP_FILTER_FLAG_LOG",
@@ -352,6 +377,9 @@ fn json_report(
         "noNewPrivs": state.no_new_privs,
         "filterCount": state.filter_count,
         "filters": filters,
+        "otherThreads": state.other_threads.iter().map(|t| json!({
+            "tid": t.tid, "mode": t.mode, "filterCount": t.filter_count,
+        })).collect::<Vec<_>>(),
         "stack": match stack { Ok(l) => lifted_json(l), Err(e) => json!({"error": e}) },
         "against": comparison.map(|c| json!({
             "equal": c.differences.is_empty(),

@@ -136,9 +136,10 @@ fn syscall_text(r: &LiftedRegion) -> String {
 pub(crate) fn table(lifted: &Lifted) -> String {
     let mut out = String::new();
     for r in &lifted.regions {
-        let abi = r
-            .abi
-            .map_or_else(|| format!("arch {:#x}", r.arch), str::to_string);
+        let abi = r.abi.map_or_else(
+            || format!("architectures of no ABI here (e.g. {:#x})", r.arch),
+            str::to_string,
+        );
         let cond = if r.conditions.is_empty() {
             String::new()
         } else {

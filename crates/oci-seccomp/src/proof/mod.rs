@@ -172,6 +172,30 @@ pub fn compare_programs(
     Ok(p.collect.map(|(_, found)| found).unwrap_or_default())
 }
 
+/// Whether every path of `insns` can be walked (no instruction the proof does not model is
+/// reachable), within what is left of `budget` (its deadline included).
+///
+/// # Errors
+///
+/// [`ProofError::Unsupported`] naming the first such instruction,
+/// [`ProofError::TooComplex`] when the budget runs out.
+pub(crate) fn check_walkable(
+    insns: &[crate::bpf::Instruction],
+    budget: &StepBudget,
+) -> Result<(), ProofError> {
+    let mut p = Prover {
+        reference: Reference::Program(insns),
+        insns,
+        region: Region::for_budget(budget),
+        collect: Some((1, Vec::new())),
+        stopped_at: None,
+    };
+    match p.run(0, Acc::Const(0)) {
+        Err(ProofError::Differs(_)) | Ok(()) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Proves `program` against `profile` (see the module documentation) and turns a failure
 /// into a [`CompileError`] that names the entry and a witness call.
 ///

@@ -42,8 +42,9 @@ impl Reference<'_> {
 pub(crate) enum Step {
     /// Go on at `pc` with the accumulator `acc`.
     Next(usize, Acc),
-    /// `RET` with this action.
-    Ret(Action),
+    /// `RET` with this value (decoded with [`Action::from_ret`]; the raw value orders
+    /// the answers of a stack of filters as the kernel does).
+    Ret(u32),
     /// A jump on a word of the input: to `taken` when `atom` is `taken_when`, else to
     /// `not_taken`.
     Branch {
@@ -86,7 +87,7 @@ pub(crate) fn step(insns: &[Instruction], pc: usize, acc: Acc) -> Step {
             Acc::Const(v) => Acc::Const(v & k),
         }),
         c if c == BPF_JMP | BPF_JA => Step::Next(pc + 1 + k as usize, acc),
-        c if c == BPF_RET | BPF_K => Step::Ret(Action::from_ret(k)),
+        c if c == BPF_RET | BPF_K => Step::Ret(k),
         c if c & BPF_CLASS_MASK == BPF_JMP && c & BPF_X == 0 => {
             let (t, f) = (pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf));
             let op = c & BPF_OP_MASK;
@@ -103,6 +104,14 @@ pub(crate) fn step(insns: &[Instruction], pc: usize, acc: Acc) -> Step {
                 }
                 Acc::Word(word, m) => (word, m),
             };
+            if !matches!(op, BPF_JEQ | BPF_JSET | BPF_JGT | BPF_JGE) {
+                return Step::Unsupported(unsupported(pc, c));
+            }
+            // Both ways lead to one place: nothing to ask (a hostile program's no-op tests
+            // would otherwise double the walk each).
+            if t == f {
+                return Step::Next(t, acc);
+            }
             let (test, taken_when) = match op {
                 BPF_JEQ => (Test::Masked(m, k), true),
                 // Taken when (w & m & k) != 0, i.e. when the masked test fails.
@@ -125,12 +134,18 @@ pub(crate) fn step(insns: &[Instruction], pc: usize, acc: Acc) -> Step {
 /// Runs a program on the input that `q` answers questions about; a program the proof does
 /// not model gives `KILL_PROCESS` (compared programs are proven first).
 pub(crate) fn run_asking(insns: &[Instruction], q: &mut dyn Ask) -> Result<Action, Stop> {
+    run_asking_raw(insns, q).map(Action::from_ret)
+}
+
+/// [`run_asking`], the value the program returns as it is (`SECCOMP_RET_KILL_PROCESS`
+/// where the walk does not model the program).
+pub(crate) fn run_asking_raw(insns: &[Instruction], q: &mut dyn Ask) -> Result<u32, Stop> {
     let (mut pc, mut acc) = (0usize, Acc::Const(0));
     // Without loops (every jump goes forward), a path has at most one step per instruction.
     for _ in 0..=insns.len() {
         match step(insns, pc, acc) {
             Step::Next(next, a) => (pc, acc) = (next, a),
-            Step::Ret(action) => return Ok(action),
+            Step::Ret(value) => return Ok(value),
             Step::Branch {
                 atom,
                 taken_when,
@@ -146,7 +161,7 @@ pub(crate) fn run_asking(insns: &[Instruction], q: &mut dyn Ask) -> Result<Actio
             Step::Unsupported(_) => break,
         }
     }
-    Ok(Action::KillProcess)
+    Ok(Action::KillProcess.to_ret())
 }
 
 /// The `arch` and `nr` words of the region where a proof's step budget ran out, when each
@@ -180,7 +195,7 @@ impl Prover<'_> {
             self.tick()?;
             match step(self.insns, pc, acc) {
                 Step::Next(next, a) => (pc, acc) = (next, a),
-                Step::Ret(action) => return self.leaf(action),
+                Step::Ret(value) => return self.leaf(Action::from_ret(value)),
                 Step::Branch {
                     atom,
                     taken_when,

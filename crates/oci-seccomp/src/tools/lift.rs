@@ -111,7 +111,7 @@ pub struct LiftedProfile {
 pub enum LiftError {
     /// An instruction the walk does not model (scratch memory, the X register, arithmetic
     /// other than `AND`, `RET A`): the program can still be run on one call (`explain`).
-    #[error("{filter}instruction {pc}: {what}: the walk does not model it, so the program's regions cannot be listed (a single call can still be decided with explain)")]
+    #[error("{filter}instruction {pc}: {what}: lift cannot follow it, so the program's regions cannot be listed (either the kernel's checker would refuse the program, or it uses scratch memory, the X register, arithmetic other than AND or RET A, which the walk does not model)")]
     Unsupported {
         /// `filter N: ` for a program of a stack, else empty.
         filter: String,
@@ -134,15 +134,36 @@ pub enum LiftError {
 ///
 /// [`LiftError`]: an instruction the walk does not model, too many steps or regions.
 pub fn lift(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, LiftError> {
-    crate::compare::on_deep_stack(|| lift_here(decider, target))
+    lift_until(
+        decider,
+        target,
+        std::time::Instant::now() + crate::compare::WALK_TIME,
+    )
+}
+
+/// [`lift`], refused as too complex once `deadline` has passed.
+///
+/// # Errors
+///
+/// As [`lift`].
+pub fn lift_until(
+    decider: Decider<'_>,
+    target: &'static ArchInfo,
+    deadline: std::time::Instant,
+) -> Result<Lifted, LiftError> {
+    crate::compare::on_deep_stack(|| lift_here(decider, target, deadline))
 }
 
 /// [`lift`] on the current thread.
-fn lift_here(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, LiftError> {
-    let budget = crate::compare::bounded_budget();
+fn lift_here(
+    decider: Decider<'_>,
+    target: &'static ArchInfo,
+    deadline: std::time::Instant,
+) -> Result<Lifted, LiftError> {
+    let budget = StepBudget::new(MAX_STEPS).with_deadline(deadline);
     let stacked = matches!(decider, Decider::Stack(_));
     for (i, insns) in decider.programs().into_iter().enumerate() {
-        match proof::compare_programs(insns, insns, 1) {
+        match proof::check_walkable(insns, &budget) {
             Err(ProofError::Unsupported { pc, what }) => {
                 return Err(LiftError::Unsupported {
                     filter: if stacked {
@@ -183,13 +204,28 @@ fn lift_here(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, 
     })?;
     let unknown_arch = decide(decider, &SeccompData::default());
     let regions = table(&leaves, decider);
+    // The ABIs a profile lists: those whose calls (by the witness's number) get another
+    // action than unknown architectures do; failing that, also every ABI a region of the
+    // x86_64 architecture word reaches (a program that never tests bit 30 decides x32's
+    // numbers too).
     let mut abis: Vec<&'static ArchInfo> = Vec::new();
-    for r in &regions {
-        let Some(info) = r.abi.and_then(arch::by_name) else {
-            continue;
-        };
-        if r.action != unknown_arch && !abis.iter().any(|a| a.name == info.name) {
-            abis.push(info);
+    let mut reached: Vec<&'static ArchInfo> = Vec::new();
+    for r in regions.iter().filter(|r| r.action != unknown_arch) {
+        if let Some(info) = r.abi.and_then(arch::by_name) {
+            if !abis.iter().any(|a| a.name == info.name) {
+                abis.push(info);
+            }
+        }
+        for a in arch::ALL.iter().filter(|a| a.audit_arch == r.arch) {
+            let covers = a.audit_arch != arch::AUDIT_ARCH_X86_64
+                || if a.x32 {
+                    r.numbers.1 >= arch::X32_SYSCALL_BIT
+                } else {
+                    r.numbers.0 < arch::X32_SYSCALL_BIT
+                };
+            if covers && !reached.iter().any(|b| b.name == a.name) {
+                reached.push(a);
+            }
         }
     }
     // The target first, as a profile lists it.
@@ -199,13 +235,26 @@ fn lift_here(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, 
             arch::ALL.iter().position(|b| b.name == a.name),
         )
     });
+    reached.sort_by_key(|a| {
+        (
+            a.name != target.name,
+            arch::ALL.iter().position(|b| b.name == a.name),
+        )
+    });
     let mut failures = Vec::new();
     let mut profile = Err(String::new());
     let mut stubs = Vec::new();
-    'readings: for args in [ArgReading::Kernel, ArgReading::Literal] {
+    let mut sets = vec![abis.clone()];
+    if reached.len() > abis.len() {
+        sets.push(reached);
+    }
+    'readings: for (set, args) in sets
+        .iter()
+        .flat_map(|set| [ArgReading::Kernel, ArgReading::Literal].map(|a| (set, a)))
+    {
         for reading in [Reading::EnosysStub, Reading::NoStub] {
             let how = (reading, args);
-            match write_and_prove(decider, &leaves, &regions, &abis, how, target, &budget) {
+            match write_and_prove(decider, &leaves, &regions, set, how, target, &budget) {
                 Ok((spec, s)) => {
                     profile = Ok(LiftedProfile {
                         spec,
@@ -213,6 +262,7 @@ fn lift_here(decider: Decider<'_>, target: &'static ArchInfo) -> Result<Lifted, 
                         args,
                     });
                     stubs = s;
+                    abis = set.clone();
                     break 'readings;
                 }
                 Err(why) => failures.push(format!(
@@ -437,4 +487,41 @@ fn write_and_prove(
     )
     .map_err(|()| wrong.take().unwrap_or_else(|| "too complex to prove".to_string()))?;
     Ok((spec, stubs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bpf::Instruction;
+
+    /// Tests whose two ways lead to the same instruction ask nothing: thirty of them in
+    /// front of a one-syscall filter do not double the walk thirty times.
+    #[test]
+    fn tests_that_lead_one_way_do_not_split_the_walk() {
+        let x86_64 = arch::AUDIT_ARCH_X86_64;
+        let mut p = vec![
+            Instruction::jump(0x20, 4, 0, 0),      // ld arch
+            Instruction::jump(0x15, x86_64, 1, 0), // jeq x86_64
+            Instruction::jump(0x06, 0, 0, 0),      // ret KILL_THREAD
+        ];
+        for i in 0..30 {
+            p.push(Instruction::jump(0x20, 16 + 4 * (i % 12), 0, 0)); // ld an argument word
+            p.push(Instruction::jump(0x45, 1 << (i % 32), 0, 0)); // jset, both ways next
+        }
+        p.push(Instruction::jump(0x20, 0, 0, 0)); // ld nr
+        p.push(Instruction::jump(0x15, 39, 0, 1)); // jeq getpid
+        p.push(Instruction::jump(0x06, 0x0005_0001, 0, 0)); // ret ERRNO(1)
+        p.push(Instruction::jump(0x06, 0x7fff_0000, 0, 0)); // ret ALLOW
+        let started = std::time::Instant::now();
+        let lifted = lift(Decider::Program(&p), arch::native()).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let getpid: Vec<_> = lifted
+            .regions
+            .iter()
+            .filter(|r| r.abi == Some("SCMP_ARCH_X86_64") && r.numbers.0 <= 39 && 39 <= r.numbers.1)
+            .collect();
+        assert_eq!(getpid.len(), 1, "{getpid:#?}");
+        assert_eq!(getpid[0].action, Action::Errno(1));
+        assert!(getpid[0].conditions.is_empty());
+    }
 }
