@@ -51,6 +51,16 @@ impl Decider<'_> {
         }
     }
 
+    /// A bound on how deep a walk of this side may recurse, in questions along one path:
+    /// its conditional rules, or its instructions.
+    pub(crate) fn depth_hint(&self) -> usize {
+        match self {
+            Self::Profile(s) => s.conditional_rules(),
+            Self::Program(insns) => insns.len(),
+            Self::Stack(programs) => programs.iter().map(Vec::len).sum(),
+        }
+    }
+
     fn is_program(&self) -> bool {
         matches!(self, Self::Program(_) | Self::Stack(_))
     }
@@ -274,8 +284,16 @@ pub fn diff_deciders(
     b: Decider<'_>,
     budget: &mut StepBudget,
 ) -> Result<Vec<Difference>, DiffError> {
+    if a.depth_hint() + b.depth_hint() <= SHALLOW {
+        return diff_deciders_here(a, b, budget);
+    }
     on_deep_stack(|| diff_deciders_here(a, b, budget))
 }
+
+/// Walks of sides whose [`Decider::depth_hint`]s add up to at most this run on the
+/// caller's thread (a path of that many questions, about 1 KiB each, fits in a 2 MiB thread
+/// stack several times over); deeper ones on a thread of their own with [`WALK_STACK`].
+pub(crate) const SHALLOW: usize = 512;
 
 /// How long a merge, a normalization or a lift may walk before it is refused as too
 /// complex: any input is answered or refused within about this.

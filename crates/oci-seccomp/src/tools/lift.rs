@@ -151,6 +151,9 @@ pub fn lift_until(
     target: &'static ArchInfo,
     deadline: std::time::Instant,
 ) -> Result<Lifted, LiftError> {
+    if decider.depth_hint() <= crate::compare::SHALLOW {
+        return lift_here(decider, target, deadline);
+    }
     crate::compare::on_deep_stack(|| lift_here(decider, target, deadline))
 }
 
