@@ -129,6 +129,20 @@ pub enum ProfileFormat {
     Oci,
     /// Docker's (moby's) profile format, proven to render back to the same decisions.
     Docker,
+    /// A Security Profiles Operator `SeccompProfile` resource (YAML, --name and
+    /// --namespace), proven to read back to the same decisions.
+    Spo,
+}
+
+/// The name and namespace of a `SeccompProfile` written with `--format spo`.
+#[derive(Debug, Default, clap::Args)]
+pub struct SpoNameArgs {
+    /// With --format spo: the resource's `metadata.name`.
+    #[arg(long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+    /// With --format spo: the resource's `metadata.namespace`.
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespace: Option<String>,
 }
 
 impl ProfileFormat {
@@ -136,13 +150,28 @@ impl ProfileFormat {
     ///
     /// # Errors
     ///
-    /// The Docker form cannot be proven to render back to the same decisions.
+    /// The Docker or `SeccompProfile` form cannot be proven to read back to the same
+    /// decisions, or `--format spo` has no `--name`.
     pub fn text(
         self,
         spec: &oci_seccomp::LinuxSeccomp,
         target: &'static oci_seccomp::arch::ArchInfo,
+        spo: &SpoNameArgs,
     ) -> CliResult<String> {
         match self {
+            ProfileFormat::Spo => {
+                let name = spo.name.as_deref().ok_or_else(|| {
+                    crate::CliError::usage("--format spo needs --name NAME (metadata.name)")
+                })?;
+                oci_seccomp::spo::to_spo(
+                    spec,
+                    name,
+                    spo.namespace.as_deref(),
+                    &Default::default(),
+                    target,
+                )
+                .map_err(|e| crate::CliError::problem(format!("--format spo: {e}")))
+            }
             ProfileFormat::Oci => {
                 let mut text = serde_json::to_string_pretty(spec)
                     .map_err(|e| crate::CliError::problem(e.to_string()))?;

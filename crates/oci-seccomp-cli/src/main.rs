@@ -40,6 +40,10 @@ pub use errors::{CliError, CliResult};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Of a file holding several Security Profiles Operator `SeccompProfile` resources
+    /// (a multi-document YAML file, a List), the one named NAME.
+    #[arg(long, global = true, value_name = "NAME")]
+    select: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +129,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
 fn main() -> ExitCode {
     logging::init();
     let cli = Cli::parse();
+    profiles::set_select(cli.select.clone());
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -100,9 +100,50 @@ pub fn compile_error(path: &str, e: &CompileError) -> CliError {
     ))
 }
 
+/// The `--select NAME` given (the top-level option), which chooses one `SeccompProfile`
+/// of a file that holds several.
+static SELECT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Records `--select` (once, at start).
+pub fn set_select(name: Option<String>) {
+    let _ = SELECT.set(name);
+}
+
+/// `text` read from `path`: a Security Profiles Operator `SeccompProfile` (YAML or JSON,
+/// one of several chosen with `--select`) becomes the OCI object its `spec` is, as JSON
+/// text; anything else is returned as it is. Errors exit 2.
+pub fn spo_as_oci(path: &str, text: String) -> CliResult<String> {
+    use oci_seccomp::spo;
+    if !spo::is_spo_text(&text) {
+        return Ok(text);
+    }
+    let all =
+        spo::parse_spo(&text).map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
+    let selected = SELECT.get().and_then(|s| s.as_deref());
+    let one =
+        spo::select(all, selected).map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
+    if let Some(base) = &one.base_profile_name {
+        return Err(CliError::usage(format!(
+            "{}: SeccompProfile {}: baseProfileName {base:?}: composing with a base profile is \
+             not done here yet, and reading the profile without its base would not be what the \
+             operator installs; merge the two with `oci-seccomp merge --union` and drop \
+             baseProfileName",
+            shown(path),
+            one.name
+        )));
+    }
+    serde_json::to_string_pretty(&one.spec).map_err(|e| CliError::problem(e.to_string()))
+}
+
+/// [`read_input`] of a profile: a `SeccompProfile` resource is read as its `spec`
+/// ([`spo_as_oci`]).
+pub fn read_profile(path: &str) -> CliResult<String> {
+    spo_as_oci(path, read_input(path)?)
+}
+
 /// Reads and parses an OCI profile (a Docker profile is refused with a hint).
 pub fn load_oci(path: &str) -> CliResult<LinuxSeccomp> {
-    let text = read_input(path)?;
+    let text = read_profile(path)?;
     oci_seccomp::parse_profile(&text).map_err(|e| parse_error(path, &e))
 }
 
@@ -134,7 +175,7 @@ pub fn host_render_options() -> RenderOptions {
 
 /// Reads a profile that may be OCI or Docker: a Docker profile is rendered for this host.
 pub fn load_any(path: &str) -> CliResult<LinuxSeccomp> {
-    let text = read_input(path)?;
+    let text = read_profile(path)?;
     if is_docker_text(&text) {
         tracing::info!(
             profile = shown(path),

@@ -115,7 +115,7 @@ pub use error::{CompileError, Miscompiled, ParseError, ProgramFormatError, Simul
 
 // Namespaces: the profile's details, the backends, the proof, and the tools built on top.
 pub use backend::{libseccomp, native};
-pub use tools::{cache, explain, learn, lift, lint, merge, moby, normalize, runtimes, trace};
+pub use tools::{cache, explain, learn, lift, lint, merge, moby, normalize, runtimes, spo, trace};
 
 // The paths of the flat layout before 0.1's pipeline folders, kept one release for code
 // outside the workspace: hidden from the documentation, deprecated (using them warns).

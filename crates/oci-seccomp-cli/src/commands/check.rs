@@ -107,7 +107,7 @@ fn check(
     reading: oci_seccomp::ArgReading,
     runtime: &RuntimeCheck,
 ) -> CliResult<u8> {
-    let text = match profiles::read_input(path) {
+    let text = match profiles::read_profile(path) {
         Ok(t) => t,
         Err(e) if format == CheckFormat::Sarif => {
             // CI still gets a SARIF document, saying the check did not run.

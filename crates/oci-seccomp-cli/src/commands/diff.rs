@@ -166,6 +166,11 @@ pub(crate) fn side_read(path: &str, opts: &moby::RenderOptions, how: Reading) ->
         return Ok(Side::Program(p));
     }
     let text = std::str::from_utf8(&bytes).ok();
+    if let Some(t) = text.filter(|t| oci_seccomp::spo::is_spo_text(t)) {
+        let oci = profiles::spo_as_oci(path, t.to_string())?;
+        return semantics(path, &oci, opts, how)
+            .map(|(s, unknown)| Side::Profile(Box::new(s), unknown));
+    }
     let looks_json = text.is_some_and(|t| t.trim_start().starts_with('{'));
     if looks_json {
         return semantics(path, text.unwrap_or_default(), opts, how)

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::ProfileFormat;
+use crate::args::{ProfileFormat, SpoNameArgs};
 use crate::profiles::{self, shown};
 use crate::{names, output, CliError, CliResult};
 
@@ -19,6 +19,9 @@ pub struct FmtArgs {
     /// The format written.
     #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
     pub format: ProfileFormat,
+    /// The resource's name and namespace, with --format spo.
+    #[command(flatten)]
+    pub spo: SpoNameArgs,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -42,7 +45,7 @@ pub fn run(a: FmtArgs) -> CliResult<u8> {
             _ => CliError::problem(message),
         }
     })?;
-    let text = a.format.text(&normalized, target)?;
+    let text = a.format.text(&normalized, target, &a.spo)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }

@@ -89,7 +89,7 @@ pub fn run(a: InspectArgs) -> CliResult<u8> {
     };
     let against = match &a.against {
         Some(p) => {
-            let text = profiles::read_input(p).map_err(usage)?;
+            let text = profiles::read_profile(p).map_err(usage)?;
             let spec = profiles::oci_or_rendered(p, &text, &opts).map_err(usage)?;
             // Validated as we read it; each runtime's reading is built in `compare`.
             Profile::from_oci_for(&spec, false, opts.arch)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use oci_seccomp::lift::{lift, Lifted, LiftedProfile, LiftedRegion, Reading};
 use serde_json::{json, Value};
 
-use crate::args::{DockerRenderArgs, ProfileFormat};
+use crate::args::{DockerRenderArgs, ProfileFormat, SpoNameArgs};
 use crate::commands::diff::side;
 use crate::profiles::shown;
 use crate::{output, CliError, CliResult};
@@ -26,6 +26,9 @@ pub struct LiftArgs {
     /// profile may list).
     #[command(flatten)]
     pub render: DockerRenderArgs,
+    /// The resource's name and namespace, with --format spo.
+    #[command(flatten)]
+    pub spo: SpoNameArgs,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -38,6 +41,8 @@ pub enum LiftFormat {
     Oci,
     /// The same in Docker's format.
     Docker,
+    /// The same as a Security Profiles Operator `SeccompProfile` (--name, --namespace).
+    Spo,
     /// One line per region: the ABI, the syscall, the argument constraints, the action.
     Table,
     /// Everything as one JSON object.
@@ -55,7 +60,7 @@ pub fn run(a: LiftArgs) -> CliResult<u8> {
     let input = side(&a.program, &opts)?;
     let lifted = lift(input.decider(), opts.arch)
         .map_err(|e| CliError::usage(format!("{}: {e}", shown(&a.program))))?;
-    let (text, code) = report(&lifted, a.format, opts.arch, &a.program)?;
+    let (text, code) = report(&lifted, a.format, opts.arch, &a.program, &a.spo)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(code)
 }
@@ -66,12 +71,13 @@ pub(crate) fn report(
     format: LiftFormat,
     target: &'static oci_seccomp::arch::ArchInfo,
     name: &str,
+    spo: &SpoNameArgs,
 ) -> CliResult<(String, u8)> {
     let code = u8::from(lifted.profile.is_err());
     Ok(match format {
         LiftFormat::Table => (table(lifted), code),
         LiftFormat::Json => (format!("{}\n", lifted_json(lifted)), code),
-        LiftFormat::Oci | LiftFormat::Docker => {
+        LiftFormat::Oci | LiftFormat::Docker | LiftFormat::Spo => {
             let p = lifted.profile.as_ref().map_err(|why| {
                 CliError::problem(format!(
                     "{}: no OCI profile decides as this program: {why} (--format table lists \
@@ -80,12 +86,12 @@ pub(crate) fn report(
                 ))
             })?;
             eprintln!("oci-seccomp: note: {}", reading_text(lifted, p));
-            let fmt = if format == LiftFormat::Oci {
-                ProfileFormat::Oci
-            } else {
-                ProfileFormat::Docker
+            let fmt = match format {
+                LiftFormat::Oci => ProfileFormat::Oci,
+                LiftFormat::Docker => ProfileFormat::Docker,
+                _ => ProfileFormat::Spo,
             };
-            (fmt.text(&p.spec, target)?, 0)
+            (fmt.text(&p.spec, target, spo)?, 0)
         }
     })
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use oci_seccomp::merge::{merge, Combine, MergeError};
 
-use crate::args::{DockerRenderArgs, ProfileFormat};
+use crate::args::{DockerRenderArgs, ProfileFormat, SpoNameArgs};
 use crate::profiles::{self, shown};
 use crate::{output, CliError, CliResult};
 
@@ -29,6 +29,9 @@ pub struct MergeArgs {
     /// The format written.
     #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
     pub format: ProfileFormat,
+    /// The resource's name and namespace, with --format spo.
+    #[command(flatten)]
+    pub spo: SpoNameArgs,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -43,7 +46,7 @@ pub fn run(a: MergeArgs) -> CliResult<u8> {
     })?;
     let mut specs = Vec::with_capacity(a.profiles.len());
     for p in &a.profiles {
-        let text = profiles::read_input(p).map_err(|mut e| {
+        let text = profiles::read_profile(p).map_err(|mut e| {
             e.code = 2;
             e
         })?;
@@ -65,7 +68,7 @@ pub fn run(a: MergeArgs) -> CliResult<u8> {
     for c in &merged.choices {
         eprintln!("oci-seccomp: note: {c}");
     }
-    let text = a.format.text(&merged.spec, opts.arch)?;
+    let text = a.format.text(&merged.spec, opts.arch, &a.spo)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }

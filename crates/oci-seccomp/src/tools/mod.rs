@@ -10,4 +10,5 @@ pub mod merge;
 pub mod moby;
 pub mod normalize;
 pub mod runtimes;
+pub mod spo;
 pub mod trace;

@@ -241,7 +241,10 @@ pub struct Semantics {
 impl Semantics {
     /// How many of its rules have conditions: what makes a walk of it deep.
     pub(crate) fn conditional_rules(&self) -> usize {
-        self.rules.iter().filter(|r| !r.conditions.is_empty()).count()
+        self.rules
+            .iter()
+            .filter(|r| !r.conditions.is_empty())
+            .count()
     }
 
     /// The meaning of `profile` for a program compiled with `stub`, indexed for questions.

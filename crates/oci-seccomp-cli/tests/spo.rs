@@ -1,0 +1,126 @@
+//! Security Profiles Operator `SeccompProfile` resources are read (YAML or JSON, one of
+//! several chosen with the global `--select`) and written (`--format spo`) by the commands
+//! that take and give profiles; what the format cannot say is an error.
+
+mod common;
+
+use common::{cli, stderr, stdout};
+
+const TWO: &str = "apiVersion: security-profiles-operator.x-k8s.io/v1beta1
+kind: SeccompProfile
+metadata:
+  name: web
+  namespace: shop
+spec:
+  defaultAction: SCMP_ACT_ERRNO
+  syscalls:
+  - action: SCMP_ACT_ALLOW
+    names: [read, write, exit_group]
+  - action: SCMP_ACT_ERRNO
+    errnoRet: \"38\"
+    names: [io_uring_setup]
+---
+apiVersion: security-profiles-operator.x-k8s.io/v1beta1
+kind: SeccompProfile
+metadata:
+  name: audit
+spec:
+  defaultAction: SCMP_ACT_LOG
+";
+
+const WEB_OCI: &str = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+  {"names":["exit_group","write","read"],"action":"SCMP_ACT_ALLOW"},
+  {"names":["io_uring_setup"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#;
+
+fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_resource_among_several_is_chosen_with_select_and_reads_as_its_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = file(&dir, "two.yaml", TWO);
+    let oci = file(&dir, "web.json", WEB_OCI);
+    let o = cli(&["check", &two]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--select") && stderr(&o).contains("web, audit"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cli(&["check", "--select", "web", &two]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = cli(&["diff", "--select", "web", &two, &oci]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = cli(&["diff", "--select", "nope", &two, &oci]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("\"nope\""), "{}", stderr(&o));
+}
+
+#[test]
+fn merge_and_fmt_write_a_resource_that_reads_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let oci = file(&dir, "web.json", WEB_OCI);
+    let out = dir.path().join("out.yaml");
+    let o = cli(&[
+        "fmt",
+        &oci,
+        "--format",
+        "spo",
+        "--name",
+        "web",
+        "--namespace",
+        "shop",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("kind: SeccompProfile") && text.contains("errnoRet: \"38\""),
+        "{text}"
+    );
+    let o = cli(&["diff", out.to_str().unwrap(), &oci]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = cli(&["fmt", &oci, "--format", "spo"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--name"), "{}", stderr(&o));
+    // What the format cannot say: the default's errno.
+    let enosys = file(
+        &dir,
+        "enosys.json",
+        r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38}"#,
+    );
+    let o = cli(&["fmt", &enosys, "--format", "spo", "--name", "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("defaultErrnoRet"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_base_profile_or_a_hostile_file_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let based = file(
+        &dir,
+        "based.yaml",
+        &TWO.replace(
+            "  defaultAction: SCMP_ACT_LOG\n",
+            "  defaultAction: SCMP_ACT_LOG\n  baseProfileName: runc-v1.1.5\n",
+        ),
+    );
+    let o = cli(&["check", "--select", "audit", &based]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("baseProfileName"), "{}", stderr(&o));
+    let mut bomb = String::from("apiVersion: &a0 [x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "k{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    bomb.push_str("kind: SeccompProfile\n");
+    let bomb = file(&dir, "bomb.yaml", &bomb);
+    let o = cli(&["check", &bomb]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
