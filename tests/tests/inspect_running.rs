@@ -6,7 +6,8 @@
 //! - the same child after it installed a second, stricter filter itself: two filters, the
 //!   most recent first, and the stack differs from the profile exactly where the second
 //!   filter is stricter;
-//! - containers started by runc 1.1.5 and crun 1.8.1 from Docker's profile: equal to it
+//! - containers started by runc 1.1.5 and crun 1.8.1 from Docker's profile, and from a
+//!   NOTIFY profile whose listener is our `supervise`: equal to it
 //!   under each runtime's reading;
 //! - filters no one here wrote (firejail's own generator, OpenSSH's hand-written sandbox):
 //!   every denial the lift lists on the native ABI is decided that way by the kernel, in a
@@ -265,6 +266,65 @@ fn containers_of_runc_and_crun_are_equal_to_their_profile_under_each_reading() {
             "{runtime}: {out}"
         );
     }
+}
+
+/// A NOTIFY profile (its listener our `supervise`): runc and crun hand the notify fd over
+/// and install the filter; `inspect --against` finds it equal under each one's reading.
+#[test]
+#[serial]
+fn notify_containers_of_runc_and_crun_are_equal_to_their_profile() {
+    let work = tempfile::tempdir().unwrap();
+    let socket = work.path().join("agent.sock");
+    let mut agent = Command::new(cli())
+        .args(["supervise", "--socket"])
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !socket.exists() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seccomp = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": socket, "listenerMetadata": "inspect",
+        "syscalls": [{"names": ["chroot", "acct"], "action": "SCMP_ACT_NOTIFY"}]});
+    let mut failures = Vec::new();
+    for (runtime, reading) in [("runc", "runc's"), ("crun", "crun's")] {
+        let dir = tempfile::tempdir().unwrap();
+        let id = format!(
+            "oci-seccomp-inspect-notify-{runtime}-{}",
+            std::process::id()
+        );
+        start_detached(runtime, dir.path(), &id, &seccomp);
+        let profile = dir.path().join("profile.json");
+        std::fs::write(&profile, seccomp.to_string()).unwrap();
+        let o = Command::new(cli())
+            .args([
+                "inspect",
+                "--container",
+                &id,
+                "--runtime",
+                runtime,
+                "--runtime-root",
+            ])
+            .arg(dir.path().join("state"))
+            .arg("--against")
+            .arg(&profile)
+            .output()
+            .unwrap();
+        delete(runtime, dir.path(), &id);
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        if o.status.code() != Some(0) || !out.contains("equal") || !out.contains(reading) {
+            failures.push(format!(
+                "{runtime}: {out}{}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+    }
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 /// Runs `nr(args)` in a forked child that installs `filters` (oldest first) and returns
