@@ -44,6 +44,10 @@ struct Cli {
     /// (a multi-document YAML file, a List), the one named NAME.
     #[arg(long, global = true, value_name = "NAME")]
     select: Option<String>,
+    /// Where a `SeccompProfile`'s `baseProfileName` is looked for (its `.yaml`, `.yml` and
+    /// `.json` files), besides the operator's published runc and crun base profiles.
+    #[arg(long = "base-dir", global = true, value_name = "DIR")]
+    base_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,7 +133,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
 fn main() -> ExitCode {
     logging::init();
     let cli = Cli::parse();
-    profiles::set_select(cli.select.clone());
+    profiles::set_spo_options(cli.select.clone(), cli.base_dir.clone());
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -104,14 +104,63 @@ pub fn compile_error(path: &str, e: &CompileError) -> CliError {
 /// of a file that holds several.
 static SELECT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
-/// Records `--select` (once, at start).
-pub fn set_select(name: Option<String>) {
-    let _ = SELECT.set(name);
+/// The `--base-dir DIR` given (the top-level option): where `baseProfileName`s are found.
+static BASE_DIR: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// Most files read from `--base-dir`.
+const MAX_BASE_FILES: usize = 256;
+
+/// Records `--select` and `--base-dir` (once, at start).
+pub fn set_spo_options(select: Option<String>, base_dir: Option<std::path::PathBuf>) {
+    let _ = SELECT.set(select);
+    let _ = BASE_DIR.set(base_dir);
+}
+
+/// The base profiles: the operator's published ones, and every `SeccompProfile` of the
+/// `.yaml`, `.yml` and `.json` regular files of `--base-dir` (symbolic links are not
+/// followed). Errors exit 2.
+fn base_profiles() -> CliResult<Vec<oci_seccomp::spo::SpoProfile>> {
+    use oci_seccomp::spo;
+    let mut out = spo::published_bases().map_err(|e| CliError::problem(e.to_string()))?;
+    let Some(dir) = BASE_DIR.get().and_then(|d| d.as_ref()) else {
+        return Ok(out);
+    };
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| CliError::usage(format!("--base-dir {}: {e}", dir.display())))?;
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let wanted = path
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| ["yaml", "yml", "json"].contains(&x));
+        let regular = e.file_type().is_ok_and(|t| t.is_file());
+        if wanted && regular {
+            files.push(path);
+        }
+        if files.len() > MAX_BASE_FILES {
+            return Err(CliError::usage(format!(
+                "--base-dir {}: more than {MAX_BASE_FILES} profile files",
+                dir.display()
+            )));
+        }
+    }
+    files.sort();
+    for f in files {
+        let name = f.display().to_string();
+        let text = read_input(&name)?;
+        out.extend(
+            spo::parse_spo(&text)
+                .map_err(|e| CliError::usage(format!("--base-dir: {name}: {e}")))?,
+        );
+    }
+    Ok(out)
 }
 
 /// `text` read from `path`: a Security Profiles Operator `SeccompProfile` (YAML or JSON,
-/// one of several chosen with `--select`) becomes the OCI object its `spec` is, as JSON
-/// text; anything else is returned as it is. Errors exit 2.
+/// one of several chosen with `--select`) becomes the OCI object its `spec` is, composed
+/// with its `baseProfileName` chain by proven union, as JSON text; anything else is
+/// returned as it is. Errors exit 2.
 pub fn spo_as_oci(path: &str, text: String) -> CliResult<String> {
     use oci_seccomp::spo;
     if !spo::is_spo_text(&text) {
@@ -122,17 +171,14 @@ pub fn spo_as_oci(path: &str, text: String) -> CliResult<String> {
     let selected = SELECT.get().and_then(|s| s.as_deref());
     let one =
         spo::select(all, selected).map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
-    if let Some(base) = &one.base_profile_name {
-        return Err(CliError::usage(format!(
-            "{}: SeccompProfile {}: baseProfileName {base:?}: composing with a base profile is \
-             not done here yet, and reading the profile without its base would not be what the \
-             operator installs; merge the two with `oci-seccomp merge --union` and drop \
-             baseProfileName",
-            shown(path),
-            one.name
-        )));
-    }
-    serde_json::to_string_pretty(&one.spec).map_err(|e| CliError::problem(e.to_string()))
+    let spec = if one.base_profile_name.is_some() {
+        spo::compose(&one, &base_profiles()?, oci_seccomp::arch::native()).map_err(|e| {
+            CliError::usage(format!("{}: SeccompProfile {}: {e}", shown(path), one.name))
+        })?
+    } else {
+        one.spec
+    };
+    serde_json::to_string_pretty(&spec).map_err(|e| CliError::problem(e.to_string()))
 }
 
 /// [`read_input`] of a profile: a `SeccompProfile` resource is read as its `spec`

@@ -106,12 +106,27 @@ fn a_base_profile_or_a_hostile_file_is_refused_clearly() {
         "based.yaml",
         &TWO.replace(
             "  defaultAction: SCMP_ACT_LOG\n",
-            "  defaultAction: SCMP_ACT_LOG\n  baseProfileName: runc-v1.1.5\n",
+            "  defaultAction: SCMP_ACT_LOG\n  baseProfileName: runc-v1.2.3\n",
         ),
     );
+    // The published runc base is known: composed by proven union.
     let o = cli(&["check", "--select", "audit", &based]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A base no file holds is named with the ones known.
+    let missing = file(
+        &dir,
+        "missing.yaml",
+        &std::fs::read_to_string(&based)
+            .unwrap()
+            .replace("runc-v1.2.3", "nowhere"),
+    );
+    let o = cli(&["check", "--select", "audit", &missing]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("baseProfileName"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"nowhere\"") && stderr(&o).contains("runc-v1.2.3"),
+        "{}",
+        stderr(&o)
+    );
     let mut bomb = String::from("apiVersion: &a0 [x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let p = i - 1;

@@ -99,6 +99,17 @@ pub enum SpoError {
     /// The written resource would not decide as the profile (nothing is written).
     #[error("the SeccompProfile written would decide otherwise: {0}")]
     Changed(String),
+    /// A `baseProfileName` that cannot be resolved.
+    #[error("baseProfileName {name:?}: {reason}")]
+    Base {
+        /// The base named.
+        name: String,
+        /// Why: missing, a circle, too long a chain.
+        reason: String,
+    },
+    /// The union of a profile and its bases cannot be written as one profile.
+    #[error("composing with the base profile: {0}")]
+    Compose(Box<crate::merge::MergeError>),
     /// The profile is not valid.
     #[error(transparent)]
     Invalid(#[from] Box<CompileError>),
@@ -458,6 +469,84 @@ pub fn to_spo(
     Ok(text)
 }
 
+/// The base profiles the operator publishes (`examples/baseprofile-runc.yaml`,
+/// `runc-v1.2.3`, and `examples/baseprofile-crun.yaml`, `crun-v1.21`; their source is in
+/// fixtures/spo/SOURCE.md), embedded.
+pub const PUBLISHED_BASES: [&str; 2] = [
+    include_str!("../../profiles/spo/baseprofile-runc.yaml"),
+    include_str!("../../profiles/spo/baseprofile-crun.yaml"),
+];
+
+/// The base profiles of [`PUBLISHED_BASES`], read.
+///
+/// # Errors
+///
+/// Never for the embedded files (a test reads them); [`SpoError`] if one did not read.
+pub fn published_bases() -> Result<Vec<SpoProfile>, SpoError> {
+    let mut out = Vec::new();
+    for text in PUBLISHED_BASES {
+        out.extend(parse_spo(text)?);
+    }
+    Ok(out)
+}
+
+/// Most links of a `baseProfileName` chain.
+pub const MAX_BASE_CHAIN: usize = 16;
+
+/// `profile` composed with its `baseProfileName` chain, found among `bases` by name: the
+/// proven union ([`crate::merge`]) of every profile of the chain, so that a call any of
+/// them allows is allowed, and none is allowed that none allows (the operator joins name
+/// lists instead, which overlapping argument conditions make unsound). Without a base, its
+/// own spec.
+///
+/// # Errors
+///
+/// [`SpoError::Base`] for a base that is missing (the names known are listed), a circle,
+/// or a chain longer than [`MAX_BASE_CHAIN`]; [`SpoError::Compose`] when the union cannot
+/// be written as one profile.
+pub fn compose(
+    profile: &SpoProfile,
+    bases: &[SpoProfile],
+    target: &'static ArchInfo,
+) -> Result<LinuxSeccomp, SpoError> {
+    let mut chain: Vec<&SpoProfile> = vec![profile];
+    while let Some(base) = &chain[chain.len() - 1].base_profile_name {
+        if chain.iter().any(|p| &p.name == base) {
+            let names: Vec<&str> = chain.iter().map(|p| p.name.as_str()).collect();
+            return Err(SpoError::Base {
+                name: base.clone(),
+                reason: format!("a circle: {} -> {base}", names.join(" -> ")),
+            });
+        }
+        if chain.len() > MAX_BASE_CHAIN {
+            return Err(SpoError::Base {
+                name: base.clone(),
+                reason: format!("a chain of more than {MAX_BASE_CHAIN} base profiles"),
+            });
+        }
+        let Some(found) = bases.iter().find(|b| &b.name == base) else {
+            let mut known: Vec<&str> = bases.iter().map(|b| b.name.as_str()).collect();
+            known.sort_unstable();
+            known.dedup();
+            return Err(SpoError::Base {
+                name: base.clone(),
+                reason: format!(
+                    "not found (base profiles known: {}; give their files with --base-dir)",
+                    known.join(", ")
+                ),
+            });
+        };
+        chain.push(found);
+    }
+    if chain.len() == 1 {
+        return Ok(profile.spec.clone());
+    }
+    let specs: Vec<LinuxSeccomp> = chain.iter().map(|p| p.spec.clone()).collect();
+    crate::merge::merge(&specs, crate::merge::Combine::Union, target)
+        .map(|m| m.spec)
+        .map_err(|e| SpoError::Compose(Box::new(e)))
+}
+
 /// The line (1-based) of the first YAML tag of `text`: a `!` that starts a token outside
 /// quotes and comments. A `!` inside a block scalar counts too (refused, never misread).
 fn tag_line(text: &str) -> Option<usize> {
@@ -612,6 +701,44 @@ spec:
         assert!(e.contains("line 4") && e.contains("tag"), "{e}");
         // A `!` inside a quoted value is no tag.
         assert!(parse_spo(&ONE.replace("recorded-by: oci-seccomp", "note: \"hi! there\"")).is_ok());
+    }
+
+    #[test]
+    fn the_published_bases_read_and_compose_by_proven_union() {
+        let bases = published_bases().unwrap();
+        let names: Vec<&str> = bases.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["runc-v1.2.3", "crun-v1.21"]);
+        let app = &parse_spo(&ONE.replace(
+            "  defaultAction: SCMP_ACT_ERRNO\n",
+            "  defaultAction: SCMP_ACT_ERRNO\n  baseProfileName: runc-v1.2.3\n",
+        ))
+        .unwrap()[0];
+        let composed = compose(app, &bases, crate::arch::native()).unwrap();
+        let m =
+            |s: &LinuxSeccomp| Semantics::new(&Profile::from_oci(s, false).unwrap(), Stub::Enosys);
+        // Never stricter than either part: each part is nowhere looser than the union.
+        for part in [&app.spec, &bases[0].spec] {
+            let d = diff(&m(&composed), &m(part)).unwrap();
+            assert!(
+                d.iter().all(|x| x.change() != crate::Change::Looser),
+                "{d:#?}"
+            );
+        }
+        // Missing and circular bases.
+        let e = compose(app, &[], crate::arch::native())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("runc-v1.2.3") && e.contains("not found"), "{e}");
+        let mut a = app.clone();
+        a.name = "x".into();
+        a.base_profile_name = Some("y".into());
+        let mut b = app.clone();
+        b.name = "y".into();
+        b.base_profile_name = Some("x".into());
+        let e = compose(&a, &[b], crate::arch::native())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("circle") && e.contains("x -> y -> x"), "{e}");
     }
 
     #[test]
