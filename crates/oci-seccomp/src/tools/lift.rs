@@ -280,7 +280,17 @@ fn lift_here(
         }
     }
     if profile.is_err() {
-        profile = Err(failures.join("; "));
+        // One reason said once when every reading failed for it.
+        let reasons: Vec<&str> = failures
+            .iter()
+            .filter_map(|f| f.split_once(" reading: ").map(|(_, r)| r))
+            .collect();
+        profile = Err(match reasons.first() {
+            Some(first) if reasons.iter().all(|r| r == first) => {
+                format!("under every reading: {first}")
+            }
+            _ => failures.join("; "),
+        });
     }
     Ok(Lifted {
         regions,
@@ -371,7 +381,12 @@ fn write_and_prove(
     budget: &StepBudget,
 ) -> Result<(LinuxSeccomp, StubStarts), String> {
     if abis.is_empty() {
-        return Err("the program admits no architecture: every call gets one action".into());
+        return Err(
+            "the program decides calls of every architecture alike, those of no ABI \
+                    here included, while an OCI profile kills calls of architectures it does \
+                    not list"
+                .into(),
+        );
     };
     // The default: the action of a number no syscall name reaches below the highest named
     // one (no entry can name it, so only the default decides it), else the action of most
