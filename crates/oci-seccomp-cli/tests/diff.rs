@@ -449,3 +449,37 @@ fn thousands_of_entries_on_one_syscall_are_answered_or_refused_not_crashed() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
 }
+
+/// A program the walk cannot follow (scratch memory, the X register) is refused by `lift`
+/// naming the instruction, and `lift --call` still decides one call by running it.
+#[test]
+fn lift_names_what_it_cannot_follow_and_still_decides_single_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    // ld nr; st M[0]; ldx M[0]; txa; jeq 39 (getpid) -> ERRNO(5) else ALLOW
+    let insns: [(u16, u8, u8, u32); 7] = [
+        (0x20, 0, 0, 0),
+        (0x02, 0, 0, 0),
+        (0x61, 0, 0, 0),
+        (0x87, 0, 0, 0),
+        (0x15, 0, 1, 39),
+        (0x06, 0, 0, 0x0005_0005),
+        (0x06, 0, 0, 0x7fff_0000),
+    ];
+    let mut bytes = Vec::new();
+    for (code, jt, jf, k) in insns {
+        bytes.extend(code.to_le_bytes());
+        bytes.extend([jt, jf]);
+        bytes.extend(k.to_le_bytes());
+    }
+    let p = dir.path().join("mem.raw");
+    std::fs::write(&p, bytes).unwrap();
+    let p = p.to_str().unwrap();
+    let o = cli(&["lift", p]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("instruction 1"), "{}", stderr(&o));
+    let o = cli(&["lift", p, "--call", "getpid"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("SCMP_ACT_ERRNO(5)"), "{}", stdout(&o));
+    let o = cli(&["lift", p, "--call", "40", "1", "0x2"]);
+    assert!(stdout(&o).contains("SCMP_ACT_ALLOW"), "{}", stdout(&o));
+}

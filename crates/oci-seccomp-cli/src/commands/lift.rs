@@ -26,6 +26,11 @@ pub struct LiftArgs {
     /// profile may list).
     #[command(flatten)]
     pub render: DockerRenderArgs,
+    /// Instead of lifting: decide one call, `SYSCALL [ARG]...` (a name or number on the
+    /// --arch ABI, arguments in decimal or 0x hex), by running the program as the kernel
+    /// does. Works for every valid program, those the walk cannot follow included.
+    #[arg(long = "call", num_args = 1..=7, value_name = "SYSCALL [ARG]")]
+    pub call: Vec<String>,
     /// The resource's name and namespace, with --format spo.
     #[command(flatten)]
     pub spo: SpoNameArgs,
@@ -58,11 +63,59 @@ pub fn run(a: LiftArgs) -> CliResult<u8> {
         e
     })?;
     let input = side(&a.program, &opts)?;
+    if !a.call.is_empty() {
+        return call(&a, &input, opts.arch);
+    }
     let lifted = lift(input.decider(), opts.arch)
         .map_err(|e| CliError::usage(format!("{}: {e}", shown(&a.program))))?;
     let (text, code) = report(&lifted, a.format, opts.arch, &a.program, &a.spo)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(code)
+}
+
+/// `lift --call`: one call decided by running the program (exit 0), as the kernel would.
+fn call(
+    a: &LiftArgs,
+    input: &crate::commands::diff::Side,
+    abi: &'static oci_seccomp::arch::ArchInfo,
+) -> CliResult<u8> {
+    let oci_seccomp::Decider::Program(insns) = input.decider() else {
+        return Err(CliError::usage(
+            "--call decides calls of a program; for a profile, use explain",
+        ));
+    };
+    let name = &a.call[0];
+    let nr = match crate::names::parse_u64(name) {
+        Ok(n) => u32::try_from(n)
+            .map_err(|_| CliError::usage(format!("--call {name}: not a syscall number")))?,
+        Err(_) => oci_seccomp::arch::resolve(name, abi)
+            .map(|n| n as u32)
+            .ok_or_else(|| {
+                CliError::usage(format!("--call {name}: no such syscall on {}", abi.name))
+            })?,
+    };
+    let mut args = [0u64; 6];
+    for (i, v) in a.call[1..].iter().enumerate() {
+        args[i] = crate::names::parse_u64(v)
+            .map_err(|e| CliError::usage(format!("--call argument {i} {v:?}: {e}")))?;
+    }
+    let data = oci_seccomp::SeccompData {
+        nr: nr as i32,
+        arch: abi.audit_arch,
+        instruction_pointer: 0,
+        args,
+    };
+    let d = oci_seccomp::bpf::run(insns, &data)
+        .map_err(|e| CliError::usage(format!("{}: {e}", shown(&a.program))))?;
+    let text = format!(
+        "{}: {} (returned by instruction {}, {} executed)\n",
+        oci_seccomp::proof::describe_call(&data),
+        d.action,
+        d.ret_index,
+        d.executed
+    );
+    output::write_output(a.output.as_deref(), text.as_bytes())?;
+    Ok(0)
 }
 
 /// The output of `lifted` in `format`, and the exit code.

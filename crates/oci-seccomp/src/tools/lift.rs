@@ -111,7 +111,7 @@ pub struct LiftedProfile {
 pub enum LiftError {
     /// An instruction the walk does not model (scratch memory, the X register, arithmetic
     /// other than `AND`, `RET A`): the program can still be run on one call (`explain`).
-    #[error("{filter}instruction {pc}: {what}: lift cannot follow it, so the program's regions cannot be listed (either the kernel's checker would refuse the program, or it uses scratch memory, the X register, arithmetic other than AND or RET A, which the walk does not model)")]
+    #[error("{filter}instruction {pc}: {what}: lift cannot follow it, so the program's regions cannot be listed (either the kernel's checker would refuse the program, or it uses scratch memory, the X register, arithmetic other than AND or RET A, which the walk does not model; `lift --call` still decides single calls)")]
     Unsupported {
         /// `filter N: ` for a program of a stack, else empty.
         filter: String,
