@@ -568,3 +568,40 @@ fn diff_says_what_a_recording_allows_beyond_the_embedded_default() {
         .count();
     assert!(stricter > 10, "{v}");
 }
+
+/// `record --format spo`: a `SeccompProfile` whose provenance is an annotation, that the
+/// other commands read back as the profile the recording learned and that runs the
+/// workload again.
+#[test]
+fn a_recording_written_as_a_seccomp_profile_resource_runs_its_workload() {
+    let t = tempdir();
+    let dir = t.path();
+    let cmd = [BUSYBOX, "sh", "-c", "echo hi | wc -c"];
+    let mut args = vec![
+        "record",
+        "-o",
+        "p.yaml",
+        "--format",
+        "spo",
+        "--name",
+        "hi",
+        "--namespace",
+        "demo",
+        "--",
+    ];
+    args.extend_from_slice(&cmd);
+    let o = oci_seccomp(&args, dir, None);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let yaml = std::fs::read_to_string(dir.join("p.yaml")).unwrap();
+    assert!(yaml.contains("kind: SeccompProfile"), "{yaml}");
+    assert!(yaml.contains("oci-seccomp.io/provenance"), "{yaml}");
+    assert!(
+        yaml.contains("name: hi") && yaml.contains("namespace: demo"),
+        "{yaml}"
+    );
+    let mut run = vec!["run", "--profile", "p.yaml", "--"];
+    run.extend_from_slice(&cmd);
+    let o = oci_seccomp(&run, dir, None);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).trim(), "3");
+}

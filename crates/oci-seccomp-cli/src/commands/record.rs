@@ -45,6 +45,9 @@ pub enum Format {
     Oci,
     /// Docker's (moby's) profile format: the same, with a `comment` on each entry.
     Docker,
+    /// A Security Profiles Operator `SeccompProfile` (YAML; --name, --namespace), the
+    /// provenance as annotations, proven to read back as the OCI profile.
+    Spo,
 }
 
 /// Arguments of `record`.
@@ -56,6 +59,9 @@ pub struct RecordArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "oci")]
     pub format: Format,
+    /// With --format spo: the resource's name and namespace.
+    #[command(flatten)]
+    pub spo: crate::args::SpoNameArgs,
     /// Start from this profile (OCI or Docker): only what it does not allow is recorded,
     /// and the output is this profile plus the learned entries. With --bundle and no
     /// --base, the bundle's own linux.seccomp is the base.
@@ -223,9 +229,15 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         &runtimes,
         future_nnp,
     )?;
-    let mut text = serde_json::to_string_pretty(&learned.profile)
-        .map_err(|e| CliError::problem(e.to_string()))?;
-    text.push('\n');
+    let text = match args.format {
+        Format::Spo => spo_text(&learned.profile, &args.spo)?,
+        _ => {
+            let mut text = serde_json::to_string_pretty(&learned.profile)
+                .map_err(|e| CliError::problem(e.to_string()))?;
+            text.push('\n');
+            text
+        }
+    };
     write_profile(opened, &args.output, &text)?;
     learned.report(&args.output, &learner, &recorder);
     if let Exit::Signaled(sig) = exit {
@@ -464,6 +476,43 @@ fn learned_profile(
         names,
         mode,
     })
+}
+
+/// The learned profile as a `SeccompProfile`: its `$comment` (the provenance) becomes the
+/// annotation `oci-seccomp.io/provenance`, one line per fact.
+fn spo_text(profile: &Value, names: &crate::args::SpoNameArgs) -> CliResult<String> {
+    let name = names
+        .name
+        .as_deref()
+        .ok_or_else(|| CliError::usage("--format spo needs --name NAME (metadata.name)"))?;
+    let mut oci = profile.clone();
+    let provenance = oci
+        .as_object_mut()
+        .and_then(|o| o.remove("$comment"))
+        .map(|c| match c {
+            Value::Array(lines) => lines
+                .iter()
+                .map(|l| l.as_str().map_or_else(|| l.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => other
+                .as_str()
+                .map_or_else(|| other.to_string(), str::to_string),
+        });
+    let spec = oci_seccomp::parse_profile(&oci.to_string())
+        .map_err(|e| CliError::problem(format!("the learned profile: {e}")))?;
+    let mut annotations = std::collections::BTreeMap::new();
+    if let Some(p) = provenance {
+        annotations.insert("oci-seccomp.io/provenance".to_string(), p);
+    }
+    oci_seccomp::spo::to_spo(
+        &spec,
+        name,
+        names.namespace.as_deref(),
+        &annotations,
+        oci_seccomp::arch::native(),
+    )
+    .map_err(|e| CliError::problem(format!("--format spo: {e}")))
 }
 
 /// The runtime calls, comma-separated.
