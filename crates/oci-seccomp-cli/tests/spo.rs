@@ -139,3 +139,45 @@ fn a_base_profile_or_a_hostile_file_is_refused_clearly() {
     let o = cli(&["check", &bomb]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// Docker's default as a Localhost profile: Docker (and CRI-O, Podman) render it with the
+/// container's capabilities, as we do; containerd reads it as OCI and drops `includes`
+/// and `excludes`, so every capability-gated syscall becomes allowed: an error, with the
+/// regions.
+#[test]
+fn what_containerd_makes_of_dockers_default_is_reported_as_looser() {
+    let docker = "/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json";
+    assert!(
+        std::path::Path::new(docker).exists(),
+        "{docker} is missing: ./scripts/setup installs golang-github-docker-docker-dev"
+    );
+    let o = cli(&["check", "--for", "docker", "--for", "cri-o", docker]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the same as our reading"),
+        "{}",
+        stdout(&o)
+    );
+    let o = cli(&["check", "--for", "containerd", docker]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("dropping archMap") && out.contains("includes ("),
+        "{out}"
+    );
+    // On the native ABI, each capability-gated call goes from the default's EPERM to ALLOW.
+    for gated in ["mount(", "bpf(", "reboot("] {
+        let line = out
+            .lines()
+            .find(|l| {
+                l.trim_start().starts_with("SCMP_ARCH_X86_64 ")
+                    && l.contains(&format!("e.g. {gated}"))
+            })
+            .unwrap_or_else(|| panic!("{gated}: {out}"));
+        assert!(
+            line.contains("-> SCMP_ACT_ALLOW") && line.contains("looser"),
+            "{line}"
+        );
+    }
+    assert!(out.contains("error: containerd would be looser"), "{out}");
+}

@@ -51,6 +51,172 @@ pub struct CheckArgs {
     /// container).
     #[arg(long = "no-new-privs", requires = "runtime")]
     pub no_new_privs: bool,
+    /// Instead of linting: say what this consumer installs from the file and every place
+    /// where that differs from our reading, as a semantic diff (repeatable). docker, podman
+    /// and cri-o read Docker's format (containers/common's for the latter two) with the
+    /// container's capabilities; containerd, runc and crun read it as OCI with Go's
+    /// encoding/json, which drops Docker's keys silently. Exit 1 when a consumer would be
+    /// looser than our reading, or refuses the file.
+    #[arg(long = "for", value_enum, value_name = "CONSUMER")]
+    pub consumers: Vec<Consumer>,
+}
+
+/// A consumer of a profile file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Consumer {
+    /// Docker (moby): its own format, rendered with the container's capabilities.
+    Docker,
+    /// Podman: containers/common's reading of Docker's format.
+    Podman,
+    /// CRI-O: containers/common's reading of Docker's format (a Localhost profile).
+    CriO,
+    /// containerd (CRI): the file as the runtime spec's `linux.seccomp` (Go's
+    /// encoding/json: Docker's keys dropped).
+    Containerd,
+    /// runc: `linux.seccomp` as Go reads it.
+    Runc,
+    /// crun: `linux.seccomp` (its Go callers read the file as runc's do).
+    Crun,
+}
+
+impl Consumer {
+    fn name(self) -> &'static str {
+        match self {
+            Consumer::Docker => "docker",
+            Consumer::Podman => "podman",
+            Consumer::CriO => "cri-o",
+            Consumer::Containerd => "containerd",
+            Consumer::Runc => "runc",
+            Consumer::Crun => "crun",
+        }
+    }
+
+    /// Whether it reads Docker's format (else the OCI object, as Go decodes it).
+    fn reads_docker_format(self) -> bool {
+        matches!(self, Consumer::Docker | Consumer::Podman | Consumer::CriO)
+    }
+}
+
+/// Dropped keys by name: `archMap`, `includes (28 entries)`, ...
+fn summarize_keys(paths: &[String]) -> String {
+    let mut by_key: Vec<(String, usize, String)> = Vec::new();
+    for p in paths {
+        let key = p.rsplit('.').next().unwrap_or(p).to_string();
+        match by_key.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, n, _)) => *n += 1,
+            None => by_key.push((key, 1, p.clone())),
+        }
+    }
+    by_key
+        .into_iter()
+        .map(|(k, n, first)| {
+            if n == 1 {
+                first
+            } else {
+                format!("{k} ({n} entries)")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `check --for`: what each consumer installs from `path`, against our reading.
+fn consumers(path: &str, consumers: &[Consumer], opts: &RenderOptions) -> CliResult<u8> {
+    use std::fmt::Write;
+    let text = profiles::read_profile(path)?;
+    let ours = profiles::oci_or_rendered(path, &text, opts)?;
+    let meaning = |spec: &oci_seccomp::LinuxSeccomp| -> CliResult<oci_seccomp::Semantics> {
+        let p = oci_seccomp::Profile::from_oci_for(spec, false, opts.arch)
+            .map_err(|e| profiles::compile_error(path, &e))?;
+        Ok(oci_seccomp::Semantics::new(&p, oci_seccomp::Stub::Enosys))
+    };
+    let our_meaning = meaning(&ours)?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
+    let mut out = String::new();
+    let mut errors = 0;
+    for c in consumers {
+        let theirs = if c.reads_docker_format() {
+            let _ = writeln!(
+                out,
+                "{}: reads Docker's format{} with the container's capabilities ({}), as we render it",
+                c.name(),
+                if *c == Consumer::Docker { "" } else { " through containers/common" },
+                opts.capabilities.join(", ")
+            );
+            ours.clone()
+        } else {
+            let dropped = oci_seccomp::profile::unknown_keys(&value, false);
+            let _ = writeln!(
+                out,
+                "{}: reads the file as the runtime spec's linux.seccomp (Go's encoding/json){}",
+                c.name(),
+                if dropped.is_empty() {
+                    String::new()
+                } else {
+                    format!(", dropping {}", summarize_keys(&dropped))
+                }
+            );
+            let go = oci_seccomp::profile::go_oci_reading(&value);
+            match oci_seccomp::parse_profile(&go.to_string()) {
+                Ok(spec) => spec,
+                Err(e) => {
+                    errors += 1;
+                    let _ = writeln!(out, "error: {} refuses what it reads: {e}", c.name());
+                    continue;
+                }
+            }
+        };
+        let their_meaning = match meaning(&theirs) {
+            Ok(m) => m,
+            Err(e) => {
+                errors += 1;
+                let _ = writeln!(
+                    out,
+                    "error: {} refuses what it reads: {}",
+                    c.name(),
+                    e.message
+                );
+                continue;
+            }
+        };
+        let d = oci_seccomp::diff(&our_meaning, &their_meaning)
+            .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
+        if d.is_empty() {
+            let _ = writeln!(out, "  the same as our reading, over every call");
+            continue;
+        }
+        let looser = d
+            .iter()
+            .filter(|x| x.change() == oci_seccomp::Change::Looser)
+            .count();
+        for line in crate::commands::diff::difference_lines(&d).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        if looser > 0 {
+            errors += 1;
+            let _ = writeln!(
+                out,
+                "error: {} would be looser than the profile means in {looser} region(s) (ours -> {})",
+                c.name(),
+                c.name()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "warning: {} decides {} region(s) otherwise, none looser",
+                c.name(),
+                d.len()
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "(both sides read with the ENOSYS stub and 32-bit arguments as the kernel reads them; \
+         `diff --arg-reading literal` and `--no-stub` show what runc's and crun's compilers add)"
+    );
+    crate::output::write_output(None, out.as_bytes())?;
+    Ok(u8::from(errors > 0))
 }
 
 /// `render`'s flags as `check` describes them: said of the Docker profiles they apply to.
@@ -86,6 +252,9 @@ pub fn run(args: CheckArgs) -> CliResult<u8> {
     } else {
         args.format
     };
+    if !args.consumers.is_empty() {
+        return consumers(&args.profile, &args.consumers, &opts);
+    }
     let runtime = RuntimeCheck {
         runtimes: args.runtime.into_iter().map(Into::into).collect(),
         no_new_privileges: args.no_new_privs,

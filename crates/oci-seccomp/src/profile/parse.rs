@@ -54,6 +54,42 @@ fn get_any_case<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> Optio
         .or_else(|| obj.iter().find(|(k, _)| go_key_eq(k, key)).map(|(_, v)| v))
 }
 
+/// What Go's `encoding/json` reads of `v` into the runtime spec's `LinuxSeccomp` (runc,
+/// crun's Go callers, containerd, anything that takes the file as OCI): the OCI keys of
+/// each level, matched as Go matches them (any case) and renamed to their own spelling;
+/// every other key (Docker's `archMap`, `includes`, `excludes`, `name`, `comment`, ...)
+/// dropped silently, as Go drops it. A value is kept as it is.
+pub fn go_oci_reading(v: &Value) -> Value {
+    fn keep(obj: &serde_json::Map<String, Value>, keys: &[&str]) -> serde_json::Map<String, Value> {
+        let mut out = serde_json::Map::new();
+        for name in keys {
+            if let Some(v) = get_any_case(obj, name) {
+                out.insert((*name).to_string(), v.clone());
+            }
+        }
+        out
+    }
+    let Some(top) = v.as_object() else {
+        return v.clone();
+    };
+    let mut out = keep(top, TOP_OCI_KEYS);
+    if let Some(Value::Array(entries)) = out.get_mut("syscalls") {
+        for e in entries.iter_mut() {
+            let Some(obj) = e.as_object() else { continue };
+            let mut entry = keep(obj, ENTRY_OCI_KEYS);
+            if let Some(Value::Array(args)) = entry.get_mut("args") {
+                for a in args.iter_mut() {
+                    if let Some(obj) = a.as_object() {
+                        *a = Value::Object(keep(obj, ARG_OCI_KEYS));
+                    }
+                }
+            }
+            *e = Value::Object(entry);
+        }
+    }
+    Value::Object(out)
+}
+
 /// Keys no reader of the format knows, with their JSON paths: oci-spec (and moby) ignore
 /// them, so a misspelt `args` makes a conditional entry unconditional. `docker` adds the
 /// Docker and containers-common keys to the known ones. Matching is Go's.
