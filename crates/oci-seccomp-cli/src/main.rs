@@ -25,8 +25,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use commands::{
-    check, compile, completions, demo, diff, explain, features, fmt, inspect, lift, man, merge,
-    record, render, run, supervise,
+    check, compile, completions, demo, diff, explain, features, fmt, inspect, install_profile,
+    lift, man, merge, record, render, run, supervise,
 };
 pub use errors::{CliError, CliResult};
 
@@ -82,6 +82,10 @@ enum Command {
     /// Read the seccomp filters a running process (or a runc or crun container) really has,
     /// what their stack decides, and with --against whether that is the profile meant.
     Inspect(inspect::InspectArgs),
+    /// Install a profile as a Kubernetes Localhost profile: written atomically into the
+    /// kubelet's seccomp directory, in the format the node's runtime reads, and the
+    /// securityContext that uses it printed.
+    InstallProfile(install_profile::InstallProfileArgs),
     /// Run a command (or an OCI bundle) under a seccomp profile; --trace or --complain
     /// report every call the profile does not allow, with the rule that decided.
     Run(run::RunArgs),
@@ -120,6 +124,7 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
         Command::Merge(args) => merge::run(args),
         Command::Lift(args) => lift::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::InstallProfile(args) => install_profile::run(args),
         Command::Run(args) => run::run(args),
         Command::Record(args) => record::run(args),
         Command::Supervise(args) => supervise::run(args),

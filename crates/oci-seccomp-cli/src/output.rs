@@ -208,3 +208,53 @@ pub fn open_output_created(
     });
     Ok((std::fs::File::from(fd), guard))
 }
+
+/// Writes `bytes` to `path` atomically (mode `mode`): a new file created beside it with
+/// `O_EXCL`, written, synced, then renamed over `path`, so that a reader sees the old
+/// content or the new one, never a part. Every directory on the way is opened without
+/// following a symbolic link, and the directory must belong to root or to us: another
+/// user's directory could swap the file after we wrote it. A symbolic link at `path`
+/// itself is replaced, never followed.
+///
+/// # Errors
+///
+/// The system call's error, or `InvalidInput` naming a directory that is a link or
+/// belongs to another user.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Write;
+    let (dir, name) = parent_of(path)?;
+    let st = rustix::fs::fstat(&dir)?;
+    let me = rustix::process::geteuid().as_raw();
+    if st.st_uid != 0 && st.st_uid != me {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{}: the directory belongs to uid {}, neither root nor us: it could replace \
+                 what we write",
+                path.parent().unwrap_or(path).display(),
+                st.st_uid
+            ),
+        ));
+    }
+    let mut tmp_name = name.clone();
+    tmp_name.push(format!(".oci-seccomp-{}.tmp", std::process::id()));
+    let fd = rustix::fs::openat(
+        &dir,
+        tmp_name.as_os_str(),
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(mode),
+    )?;
+    let mut f = std::fs::File::from(fd);
+    let written = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| {
+            rustix::fs::renameat(&dir, tmp_name.as_os_str(), &dir, name.as_os_str())
+                .map_err(Into::into)
+        });
+    if written.is_err() {
+        let _ = rustix::fs::unlinkat(&dir, tmp_name.as_os_str(), rustix::fs::AtFlags::empty());
+    }
+    written
+}

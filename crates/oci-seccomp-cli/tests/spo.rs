@@ -181,3 +181,86 @@ fn what_containerd_makes_of_dockers_default_is_reported_as_looser() {
     }
     assert!(out.contains("error: containerd would be looser"), "{out}");
 }
+
+/// `install-profile` writes atomically below the kubelet directory, replacing a symbolic
+/// link planted at the name instead of following it, refuses a directory another user owns
+/// or a link on the way, and prints the securityContext that uses the file.
+#[test]
+fn install_profile_writes_where_the_kubelet_reads_and_follows_no_link() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let kubelet = dir.path().join("seccomp");
+    std::fs::create_dir_all(kubelet.join("shop")).unwrap();
+    let two = file(&dir, "two.yaml", TWO);
+    // A link another user planted at the name, pointing at a file of ours.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    symlink(&victim, kubelet.join("shop/web.json")).unwrap();
+    let k = kubelet.to_str().unwrap();
+    let o = cli(&[
+        "install-profile",
+        "--select",
+        "web",
+        &two,
+        "--kubelet-dir",
+        k,
+        "--as",
+        "shop/web.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("localhostProfile: shop/web.json"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    let installed = kubelet.join("shop/web.json");
+    assert!(!installed
+        .symlink_metadata()
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let o = cli(&["diff", installed.to_str().unwrap(), "--select", "web", &two]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // A directory of another user, and a link on the way.
+    let other = kubelet.join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::os::unix::fs::chown(&other, Some(4242), None).unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = cli(&[
+        "install-profile",
+        "--select",
+        "web",
+        &two,
+        "--kubelet-dir",
+        k,
+        "--as",
+        "other/web.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("uid 4242"), "{}", stderr(&o));
+    symlink(dir.path(), kubelet.join("hop")).unwrap();
+    let o = cli(&[
+        "install-profile",
+        "--select",
+        "web",
+        &two,
+        "--kubelet-dir",
+        k,
+        "--as",
+        "hop/web.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.path().join("web.json").exists());
+    let o = cli(&[
+        "install-profile",
+        "--select",
+        "web",
+        &two,
+        "--kubelet-dir",
+        k,
+        "--as",
+        "../web.json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod features;
 pub mod fmt;
 pub mod inspect;
+pub mod install_profile;
 pub mod lift;
 pub mod man;
 pub mod merge;
