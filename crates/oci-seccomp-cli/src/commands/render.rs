@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use oci_seccomp::moby;
 
-use crate::args::DockerRenderArgs;
+use crate::args::{DockerRenderArgs, ProfileFormat, SpoNameArgs};
 use crate::profiles::shown;
 use crate::{output, profiles};
 use crate::{CliError, CliResult};
@@ -21,6 +21,13 @@ pub struct RenderArgs {
     /// The capabilities, architecture and kernel to render for.
     #[command(flatten)]
     pub render: DockerRenderArgs,
+    /// The format written: the OCI object (default), or a Security Profiles Operator
+    /// `SeccompProfile` (--name, --namespace), proven to read back the same.
+    #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
+    pub format: ProfileFormat,
+    /// The resource's name and namespace, with --format spo.
+    #[command(flatten)]
+    pub spo: SpoNameArgs,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -40,9 +47,7 @@ pub fn run(a: RenderArgs) -> CliResult<u8> {
     };
     let spec = moby::render(&profile, &opts)
         .map_err(|e| CliError::problem(format!("{name}: cannot render: {e}")))?;
-    let mut text =
-        serde_json::to_string_pretty(&spec).map_err(|e| CliError::problem(e.to_string()))?;
-    text.push('\n');
+    let text = a.format.text(&spec, opts.arch, &a.spo)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }
