@@ -63,6 +63,23 @@ pub fn open_output(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
 /// The directory that holds the last component of `path` (opened `O_PATH`, every
 /// directory on the way without following a symbolic link) and that component.
 fn parent_of(path: &Path) -> std::io::Result<(rustix::fd::OwnedFd, std::ffi::OsString)> {
+    parent_of_with(path, None)
+}
+
+/// What [`parent_of_with`] requires of every directory on the way, and may create.
+struct Walk {
+    /// Create a missing directory (mode 0755).
+    create: bool,
+    /// Every directory must belong to root or to us, and be writable by no one else
+    /// unless it has the sticky bit.
+    safe_owners: bool,
+}
+
+/// [`parent_of`], checking (and creating) directories as `walk` says.
+fn parent_of_with(
+    path: &Path,
+    walk: Option<&Walk>,
+) -> std::io::Result<(rustix::fd::OwnedFd, std::ffi::OsString)> {
     use rustix::fs::{Mode, OFlags};
     let bad = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
     let dir_flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -81,17 +98,54 @@ fn parent_of(path: &Path) -> std::io::Result<(rustix::fd::OwnedFd, std::ffi::OsS
     let Some((name, dirs)) = parts.split_last() else {
         return Err(bad(format!("{}: not a file name", path.display())));
     };
+    let check = |dir: &rustix::fd::OwnedFd, shown: &Path| -> std::io::Result<()> {
+        if !walk.is_some_and(|w| w.safe_owners) {
+            return Ok(());
+        }
+        let st = rustix::fs::fstat(dir)?;
+        let me = rustix::process::geteuid().as_raw();
+        let mode = st.st_mode;
+        if st.st_uid != 0 && st.st_uid != me {
+            return Err(bad(format!(
+                "{}: the directory belongs to uid {}, neither root nor us: it could replace \
+                 what we write",
+                shown.display(),
+                st.st_uid
+            )));
+        }
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return Err(bad(format!(
+                "{}: the directory is writable by others (mode {:o}) without the sticky bit: \
+                 another user could replace what we write",
+                shown.display(),
+                mode & 0o7777
+            )));
+        }
+        Ok(())
+    };
+    let mut shown = std::path::PathBuf::from(if path.is_absolute() { "/" } else { "." });
+    check(&dir, &shown)?;
     for d in dirs {
-        dir = rustix::fs::openat(&dir, *d, dir_flags, Mode::empty()).map_err(|e| {
+        shown.push(d);
+        let opened = match rustix::fs::openat(&dir, *d, dir_flags, Mode::empty()) {
+            Err(rustix::io::Errno::NOENT) if walk.is_some_and(|w| w.create) => {
+                rustix::fs::mkdirat(&dir, *d, Mode::from_raw_mode(0o755))?;
+                rustix::fs::openat(&dir, *d, dir_flags, Mode::empty())
+            }
+            other => other,
+        };
+        dir = opened.map_err(|e| {
             if e == rustix::io::Errno::NOTDIR || e == rustix::io::Errno::LOOP {
                 bad(format!(
-                    "{} is not a directory (a symbolic link is not followed here)",
-                    std::path::Path::new(d).display()
+                    "{} is not a directory (a symbolic link is not followed here; give the \
+                     real path)",
+                    shown.display()
                 ))
             } else {
-                e.into()
+                std::io::Error::from(e)
             }
         })?;
+        check(&dir, &shown)?;
     }
     Ok((dir, name.to_os_string()))
 }
@@ -211,34 +265,25 @@ pub fn open_output_created(
 
 /// Writes `bytes` to `path` atomically (mode `mode`): a new file created beside it with
 /// `O_EXCL`, written, synced, then renamed over `path`, so that a reader sees the old
-/// content or the new one, never a part. Every directory on the way is opened without
-/// following a symbolic link, and the directory must belong to root or to us: another
-/// user's directory could swap the file after we wrote it. A symbolic link at `path`
+/// content or the new one, never a part. Every directory on the way, from `/`, is opened
+/// without following a symbolic link, must belong to root or to us and be writable by no
+/// one else (unless sticky): another user could otherwise swap a directory or the file
+/// after we wrote it. Missing directories are created (0755). A symbolic link at `path`
 /// itself is replaced, never followed.
 ///
 /// # Errors
 ///
-/// The system call's error, or `InvalidInput` naming a directory that is a link or
-/// belongs to another user.
+/// The system call's error, or `InvalidInput` naming a directory that is a link, belongs
+/// to another user or is writable by others.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     use rustix::fs::{Mode, OFlags};
     use std::io::Write;
-    let (dir, name) = parent_of(path)?;
-    let st = rustix::fs::fstat(&dir)?;
-    let me = rustix::process::geteuid().as_raw();
-    if st.st_uid != 0 && st.st_uid != me {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!(
-                "{}: the directory belongs to uid {}, neither root nor us: it could replace \
-                 what we write",
-                path.parent().unwrap_or(path).display(),
-                st.st_uid
-            ),
-        ));
-    }
-    let mut tmp_name = name.clone();
-    tmp_name.push(format!(".oci-seccomp-{}.tmp", std::process::id()));
+    let walk = Walk {
+        create: true,
+        safe_owners: true,
+    };
+    let (dir, name) = parent_of_with(path, Some(&walk))?;
+    let tmp_name = std::ffi::OsString::from(format!(".oci-seccomp-{}.tmp", std::process::id()));
     let fd = rustix::fs::openat(
         &dir,
         tmp_name.as_os_str(),

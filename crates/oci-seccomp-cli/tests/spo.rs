@@ -17,7 +17,7 @@ spec:
   - action: SCMP_ACT_ALLOW
     names: [read, write, exit_group]
   - action: SCMP_ACT_ERRNO
-    errnoRet: \"38\"
+    errnoRet: 38
     names: [io_uring_setup]
 ---
 apiVersion: security-profiles-operator.x-k8s.io/v1beta1
@@ -79,7 +79,7 @@ fn merge_and_fmt_write_a_resource_that_reads_back_the_same() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(
-        text.contains("kind: SeccompProfile") && text.contains("errnoRet: \"38\""),
+        text.contains("kind: SeccompProfile") && text.contains("errnoRet: 38"),
         "{text}"
     );
     let o = cli(&["diff", out.to_str().unwrap(), &oci]);
@@ -263,4 +263,47 @@ fn install_profile_writes_where_the_kubelet_reads_and_follows_no_link() {
         "../web.json",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// Every directory on the way matters: another user's directory higher up could swap the
+/// one written in, and so could anyone through a root-owned directory writable by all
+/// without the sticky bit; missing directories are made; a path that names no file is
+/// refused.
+#[test]
+fn install_profile_refuses_unsafe_ancestors_and_makes_missing_directories() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let two = file(&dir, "two.yaml", TWO);
+    let install = |kubelet: &std::path::Path, rel: &str| {
+        cli(&[
+            "install-profile",
+            "--select",
+            "web",
+            &two,
+            "--kubelet-dir",
+            kubelet.to_str().unwrap(),
+            "--as",
+            rel,
+        ])
+    };
+    let fresh = dir.path().join("var/lib/kubelet/seccomp");
+    for bad in ["", "x/"] {
+        let o = install(&fresh, bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+    let o = install(&fresh, "operator/web.json");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(fresh.join("operator/web.json").is_file());
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir_all(theirs.join("seccomp")).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(4242), None).unwrap();
+    let o = install(&theirs.join("seccomp"), "web.json");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("uid 4242"), "{}", stderr(&o));
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = install(&open, "web.json");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("writable by others"), "{}", stderr(&o));
 }

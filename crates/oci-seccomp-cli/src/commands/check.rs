@@ -80,7 +80,8 @@ pub enum Consumer {
 }
 
 impl Consumer {
-    fn name(self) -> &'static str {
+    /// The consumer's name.
+    pub fn name(self) -> &'static str {
         match self {
             Consumer::Docker => "docker",
             Consumer::Podman => "podman",

@@ -59,13 +59,15 @@ pub fn run(a: InstallProfileArgs) -> CliResult<u8> {
         }
     };
     let rel = std::path::Path::new(&relative);
-    if rel.is_absolute()
+    if relative.is_empty()
+        || relative.ends_with('/')
+        || rel.is_absolute()
         || rel
             .components()
             .any(|c| !matches!(c, std::path::Component::Normal(_)))
     {
         return Err(CliError::usage(format!(
-            "--as {relative:?}: a path below the kubelet directory, without `..`"
+            "--as {relative:?}: a file's path below the kubelet directory, without `..`"
         )));
     }
     let format = if matches!(
@@ -81,13 +83,14 @@ pub fn run(a: InstallProfileArgs) -> CliResult<u8> {
     output::write_atomically(&path, body.as_bytes(), 0o644)
         .map_err(|e| CliError::usage(format!("{}: cannot install: {e}", path.display())))?;
     println!(
-        "installed {} as {} ({} reads it)\nsecurityContext:\n  seccompProfile:\n    type: Localhost\n    localhostProfile: {}",
+        "installed {} as {}, in {}, which {} reads\nsecurityContext:\n  seccompProfile:\n    type: Localhost\n    localhostProfile: {}",
         shown(&a.profile),
         path.display(),
         match format {
             ProfileFormat::Docker => "Docker's format",
-            _ => "the OCI object",
+            _ => "the OCI format",
         },
+        a.consumer.name(),
         relative
     );
     Ok(0)

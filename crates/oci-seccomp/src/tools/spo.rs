@@ -7,8 +7,10 @@
 //! A resource has `apiVersion`, `kind: SeccompProfile`, `metadata` (`name`, `namespace`,
 //! `annotations`, ...), `spec` and an optional `status` (ignored). `spec` holds
 //! `baseProfileName`, `defaultAction`, `architectures`, `listenerPath`,
-//! `listenerMetadata`, `syscalls` (`names`, `action`, `errnoRet` as a string, `args` with
-//! `index`, `value`, `valueTwo`, `op`) and `flags`. It has no `defaultErrnoRet`: an ERRNO
+//! `listenerMetadata`, `syscalls` (`names`, `action`, `errnoRet` (an integer since operator
+//! v0.8.1; a string, read too, before), `args` with `index`, `value`, `valueTwo`, `op`) and
+//! `flags`. Operators from v0.9 make the resource cluster-wide (`metadata.namespace` is
+//! then ignored); v1.0 stores `v1`, read too. It has no `defaultErrnoRet`: an ERRNO
 //! default returns EPERM. A file may hold several documents, and a `List` (or
 //! `SeccompProfileList`, as `kubectl get -o yaml` gives) holds resources in `items`.
 //!
@@ -32,8 +34,13 @@ use crate::profile::parse::MAX_PROFILE_BYTES;
 use crate::profile::semantics::{Semantics, Stub};
 use crate::profile::Profile;
 
-/// The API group and version of the resources this module reads and writes.
+/// The API group and version of the resources this module writes (served by every
+/// operator release since v0.4, converted by those that store `v1`).
 pub const API_VERSION: &str = "security-profiles-operator.x-k8s.io/v1beta1";
+
+/// The API versions read: `v1beta1`, and `v1`, the version operator v1.0 stores (and
+/// `kubectl get` prints); their `spec` is the same.
+pub const API_VERSIONS: [&str; 2] = [API_VERSION, "security-profiles-operator.x-k8s.io/v1"];
 
 /// Most resources one file may hold.
 pub const MAX_RESOURCES: usize = 1024;
@@ -164,6 +171,10 @@ pub fn parse_spo(text: &str) -> Result<Vec<SpoProfile>, SpoError> {
             max_aliases: 1024,
             max_anchors: 1024,
         },
+        // `<<` merge keys: kubectl's YAML library lets a later one override keys written
+        // before it, the YAML spec the reverse; a reviewer and the cluster would read two
+        // profiles. Refused.
+        merge_keys: serde_saphyr::options::MergeKeyPolicy::Error,
         // Aliases replay what their anchor holds: bounded in total, so that anchors of
         // anchors cannot expand exponentially.
         alias_limits: serde_saphyr::alias_limits! {
@@ -205,13 +216,29 @@ pub fn parse_spo(text: &str) -> Result<Vec<SpoProfile>, SpoError> {
 /// [`SpoError::Select`] listing the names when there are several and none is selected, or
 /// the selection names none of them.
 pub fn select(profiles: Vec<SpoProfile>, select: Option<&str>) -> Result<SpoProfile, SpoError> {
-    let names = || profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    let shown = |p: &SpoProfile| match &p.namespace {
+        Some(ns) => format!("{ns}/{}", p.name),
+        None => p.name.clone(),
+    };
+    let names = || profiles.iter().map(shown).collect::<Vec<_>>();
     match select {
         Some(name) => {
             let names = names();
+            // `NAME`, or `NAMESPACE/NAME` for resources of older, namespaced operators.
+            let matches = |p: &SpoProfile| p.name == name || shown(p) == name;
+            let count = profiles.iter().filter(|p| matches(p)).count();
+            if count > 1 {
+                return Err(SpoError::Select {
+                    reason: format!(
+                        "{count} SeccompProfiles match {name:?} (kubectl would keep the last one \
+                         applied; give NAMESPACE/NAME, or keep one); the file holds"
+                    ),
+                    names,
+                });
+            }
             profiles
                 .into_iter()
-                .find(|p| p.name == name)
+                .find(|p| matches(p))
                 .ok_or_else(|| SpoError::Select {
                     reason: format!("no SeccompProfile named {name:?}; the file holds"),
                     names,
@@ -269,10 +296,10 @@ fn resource(obj: &Map<String, Value>, path: &str) -> Result<SpoProfile, SpoError
         .get("apiVersion")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if api != API_VERSION {
+    if !API_VERSIONS.contains(&api) {
         return Err(field(
             "apiVersion",
-            format!("{api:?}: expected {API_VERSION:?}"),
+            format!("{api:?}: expected {}", API_VERSIONS.join(" or ")),
         ));
     }
     for k in obj.keys() {
@@ -361,7 +388,10 @@ fn spec_to_oci(spec: &Map<String, Value>, path: &str) -> Result<(Value, Option<S
                             "names" | "action" | "args" => {
                                 entry.insert(ek.clone(), ev.clone());
                             }
-                            // A string in the operator's API; a number is read too.
+                            // An integer in the operator's CRD since v0.8.1 (a string in
+                            // v0.8.0, read too). The operator leaves a zero out of the file
+                            // it writes for the runtime, which then returns EPERM: so is 0
+                            // read here.
                             "errnoRet" => {
                                 let n = match ev {
                                     Value::String(s) => s.trim().parse::<u32>().ok(),
@@ -378,7 +408,9 @@ fn spec_to_oci(spec: &Map<String, Value>, path: &str) -> Result<(Value, Option<S
                                         ),
                                     )
                                 })?;
-                                entry.insert(ek.clone(), json!(n));
+                                if n != 0 {
+                                    entry.insert(ek.clone(), json!(n));
+                                }
                             }
                             other => {
                                 return Err(field(
@@ -436,8 +468,13 @@ pub fn to_spo(
     }
     if let Some(list) = obj.get_mut("syscalls").and_then(Value::as_array_mut) {
         for e in list {
-            if let Some(n) = e.get("errnoRet").cloned() {
-                e["errnoRet"] = json!(n.to_string());
+            // The operator drops a zero errnoRet (the runtime then returns EPERM).
+            if e.get("errnoRet") == Some(&json!(0)) {
+                return Err(SpoError::NotExpressible(
+                    "errnoRet 0: the operator leaves a zero out, and the runtime then returns \
+                     EPERM"
+                        .into(),
+                ));
             }
         }
     }
@@ -493,11 +530,12 @@ pub fn published_bases() -> Result<Vec<SpoProfile>, SpoError> {
 /// Most links of a `baseProfileName` chain.
 pub const MAX_BASE_CHAIN: usize = 16;
 
-/// `profile` composed with its `baseProfileName` chain, found among `bases` by name: the
-/// proven union ([`crate::merge`]) of every profile of the chain, so that a call any of
-/// them allows is allowed, and none is allowed that none allows (the operator joins name
-/// lists instead, which overlapping argument conditions make unsound). Without a base, its
-/// own spec.
+/// `profile` composed with its `baseProfileName` chain, found among `bases` by name. As the
+/// operator composes, the profile keeps its own `defaultAction`, architectures, flags and
+/// listener, and the bases add their entries; the entries are joined by the proven union
+/// ([`crate::merge`]): a call any entry allows is allowed, and none that none allows (the
+/// operator concatenates name lists instead, which overlapping argument conditions make
+/// unsound). Without a base, its own spec.
 ///
 /// # Errors
 ///
@@ -524,7 +562,18 @@ pub fn compose(
                 reason: format!("a chain of more than {MAX_BASE_CHAIN} base profiles"),
             });
         }
-        let Some(found) = bases.iter().find(|b| &b.name == base) else {
+        let same: Vec<&SpoProfile> = bases.iter().filter(|b| &b.name == base).collect();
+        if same.len() > 1 {
+            return Err(SpoError::Base {
+                name: base.clone(),
+                reason: format!(
+                    "{} base profiles have this name (the published ones and --base-dir's \
+                     files); keep one",
+                    same.len()
+                ),
+            });
+        }
+        let Some(found) = same.first().copied() else {
             let mut known: Vec<&str> = bases.iter().map(|b| b.name.as_str()).collect();
             known.sort_unstable();
             known.dedup();
@@ -541,7 +590,22 @@ pub fn compose(
     if chain.len() == 1 {
         return Ok(profile.spec.clone());
     }
-    let specs: Vec<LinuxSeccomp> = chain.iter().map(|p| p.spec.clone()).collect();
+    // As the operator composes: the profile's own default, architectures, flags and
+    // listener; only the bases' entries are added (their defaults never decide).
+    let own = &profile.spec;
+    let specs: Vec<LinuxSeccomp> = chain
+        .iter()
+        .map(|p| {
+            let mut s = p.spec.clone();
+            s.set_default_action(own.default_action());
+            s.set_default_errno_ret(own.default_errno_ret());
+            s.set_architectures(own.architectures().clone());
+            s.set_flags(own.flags().clone());
+            s.set_listener_path(own.listener_path().clone());
+            s.set_listener_metadata(own.listener_metadata().clone());
+            s
+        })
+        .collect();
     crate::merge::merge(&specs, crate::merge::Combine::Union, target)
         .map(|m| m.spec)
         .map_err(|e| SpoError::Compose(Box::new(e)))
@@ -550,8 +614,11 @@ pub fn compose(
 /// The line (1-based) of the first YAML tag of `text`: a `!` that starts a token outside
 /// quotes and comments. A `!` inside a block scalar counts too (refused, never misread).
 fn tag_line(text: &str) -> Option<usize> {
+    // Quoted scalars may span lines: their state carries over. A `!` is a tag only where
+    // a node starts: at a line's first non-blank, after `: `, `- `, `[`, `{`, `,` or `? `.
+    let (mut single, mut double, mut escaped) = (false, false, false);
     for (n, line) in text.lines().enumerate() {
-        let (mut single, mut double, mut escaped) = (false, false, false);
+        let mut node_start = !(single || double);
         let mut prev = ' ';
         for c in line.chars() {
             if double {
@@ -565,17 +632,28 @@ fn tag_line(text: &str) -> Option<usize> {
                 if c == '\'' {
                     single = false;
                 }
+            } else if c.is_whitespace() {
+                if matches!(prev, ':' | '-' | '?') {
+                    node_start = true;
+                }
             } else {
                 match c {
                     '#' if prev.is_whitespace() => break,
-                    '"' => double = true,
-                    '\'' => single = true,
-                    '!' if prev.is_whitespace() || "[{,:-".contains(prev) => return Some(n + 1),
+                    '!' if node_start => return Some(n + 1),
+                    '"' if node_start => double = true,
+                    '\'' if node_start => single = true,
+                    '[' | '{' | ',' => {
+                        node_start = true;
+                        prev = c;
+                        continue;
+                    }
                     _ => {}
                 }
+                node_start = false;
             }
             prev = c;
         }
+        escaped = false;
     }
     None
 }
@@ -615,7 +693,7 @@ spec:
   defaultAction: SCMP_ACT_ERRNO
   syscalls:
   - action: SCMP_ACT_ERRNO
-    errnoRet: \"38\"
+    errnoRet: 38
     names: [io_uring_setup]
   - action: SCMP_ACT_ALLOW
     names: [read]
@@ -661,7 +739,7 @@ spec:
         assert!(e.contains("apiVersion") && e.contains("v9"), "{e}");
         let e = err(&ONE.replace("kind: SeccompProfile", "kind: AppArmorProfile"));
         assert!(e.contains("kind") && e.contains("AppArmorProfile"), "{e}");
-        let e = err(&ONE.replace("errnoRet: \"38\"", "errnoRet: \"ENOSYS\""));
+        let e = err(&ONE.replace("errnoRet: 38", "errnoRet: ENOSYS"));
         assert!(e.contains("spec.syscalls[0].errnoRet"), "{e}");
         let e = err(&ONE.replace(
             "  defaultAction: SCMP_ACT_ERRNO\n",
@@ -678,6 +756,66 @@ spec:
         assert!(e.to_lowercase().contains("duplicate"), "{e}");
         let e = err(&ONE.replace("SCMP_ACT_ALLOW", "SCMP_ACT_ALOW"));
         assert!(e.contains("spec") && e.contains("SCMP_ACT_ALOW"), "{e}");
+    }
+
+    #[test]
+    fn what_kubectl_and_the_operator_read_is_what_is_read_here() {
+        // `<<` merge keys: kubectl lets a later one override earlier keys, the spec not.
+        let merged = ONE.replace(
+            "  - action: SCMP_ACT_ALLOW\n    names: [read]\n",
+            "  - &allow {action: SCMP_ACT_ALLOW, names: [read]}\n  - action: SCMP_ACT_ERRNO\n    <<: *allow\n    names: [close]\n",
+        );
+        assert!(
+            err(&merged).to_lowercase().contains("merge"),
+            "{}",
+            err(&merged)
+        );
+        // operator v1.0's stored version.
+        let v1 = ONE.replace("v1beta1", "v1");
+        assert_eq!(parse_spo(&v1).unwrap()[0].name, "a");
+        // errnoRet 0 is left out by the operator: EPERM, as without it.
+        let zero = ONE.replace("errnoRet: 38", "errnoRet: 0");
+        let p = parse_spo(&zero).unwrap();
+        assert_eq!(p[0].spec.syscalls().as_ref().unwrap()[0].errno_ret(), None);
+        // A quoted "38" (operator v0.8.0) reads as 38.
+        let quoted = ONE.replace("errnoRet: 38", "errnoRet: \"38\"");
+        assert_eq!(
+            parse_spo(&quoted).unwrap()[0]
+                .spec
+                .syscalls()
+                .as_ref()
+                .unwrap()[0]
+                .errno_ret(),
+            Some(38)
+        );
+        // Two resources of one name: refused, named; NAMESPACE/NAME chooses.
+        let two = format!(
+            "{}---\n{}",
+            ONE.replace("  name: a\n", "  name: a\n  namespace: prod\n"),
+            ONE.replace("  name: a\n", "  name: a\n  namespace: dev\n")
+        );
+        let all = parse_spo(&two).unwrap();
+        let e = select(all.clone(), Some("a")).unwrap_err().to_string();
+        assert!(
+            e.contains("2 SeccompProfiles") && e.contains("prod/a, dev/a"),
+            "{e}"
+        );
+        assert_eq!(
+            select(all, Some("dev/a")).unwrap().namespace.as_deref(),
+            Some("dev")
+        );
+    }
+
+    #[test]
+    fn tags_are_found_where_a_node_starts_only() {
+        assert_eq!(tag_line("a: !!binary YQ=="), Some(1));
+        assert_eq!(tag_line("- !foo 7"), Some(1));
+        assert_eq!(tag_line("a: [1, !x 2]"), Some(1));
+        // Inside a plain or quoted scalar, `!` is a character.
+        assert_eq!(tag_line("note: Wow !x"), None);
+        assert_eq!(tag_line("note: \"hi! !there\""), None);
+        // A double-quoted scalar continued on the next line hides no tag.
+        assert_eq!(tag_line("a: \"x\\\n  y\"\nb: !t z"), Some(3));
     }
 
     #[test]
@@ -714,6 +852,13 @@ spec:
         ))
         .unwrap()[0];
         let composed = compose(app, &bases, crate::arch::native()).unwrap();
+        // The profile keeps its own default: a base's default never decides.
+        let mut loose = bases[0].clone();
+        loose
+            .spec
+            .set_default_action(oci_spec::runtime::LinuxSeccompAction::ScmpActAllow);
+        let with_loose = compose(app, &[loose], crate::arch::native()).unwrap();
+        assert_eq!(with_loose.default_action(), app.spec.default_action());
         let m =
             |s: &LinuxSeccomp| Semantics::new(&Profile::from_oci(s, false).unwrap(), Stub::Enosys);
         // Never stricter than either part: each part is nowhere looser than the union.
