@@ -125,20 +125,23 @@ pub enum SpoError {
     Compare(#[from] DiffError),
 }
 
-/// Whether `text` looks like a Kubernetes resource rather than a bare profile: YAML that
-/// is not a JSON object, or a JSON object with `apiVersion` and `kind`.
+/// Whether `text` looks like a Kubernetes resource rather than a bare profile: YAML with an
+/// `apiVersion` or `kind` key on any line, flow-style YAML naming both, or a JSON object
+/// with `apiVersion` and `kind`.
 pub fn is_spo_text(text: &str) -> bool {
     let t = text.trim_start();
     if t.starts_with('{') {
-        return serde_json::from_str::<Value>(t)
-            .ok()
-            .is_some_and(|v| v.get("apiVersion").is_some() && v.get("kind").is_some());
+        if let Ok(v) = serde_json::from_str::<Value>(t) {
+            return v.get("apiVersion").is_some() && v.get("kind").is_some();
+        }
+        // Not JSON: flow-style YAML, a resource when it names both.
+        return t.contains("apiVersion") && t.contains("kind");
     }
-    t.lines()
+    let mut keys = t
+        .lines()
         .map(str::trim_start)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
-        .take(64)
-        .any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"))
+        .filter(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"));
+    keys.next().is_some()
 }
 
 /// Every `SeccompProfile` of `text` (YAML, possibly several documents, or JSON; single
@@ -804,6 +807,17 @@ spec:
             select(all, Some("dev/a")).unwrap().namespace.as_deref(),
             Some("dev")
         );
+    }
+
+    #[test]
+    fn resources_are_recognised_however_they_are_laid_out() {
+        let late = format!("{}{ONE}", "# comment\n".repeat(100));
+        assert!(is_spo_text(&late));
+        assert_eq!(parse_spo(&late).unwrap()[0].name, "a");
+        let flow = "{apiVersion: security-profiles-operator.x-k8s.io/v1beta1, kind: SeccompProfile, metadata: {name: f}, spec: {defaultAction: SCMP_ACT_ERRNO}}";
+        assert!(is_spo_text(flow));
+        assert_eq!(parse_spo(flow).unwrap()[0].name, "f");
+        assert!(!is_spo_text(r#"{"defaultAction": "SCMP_ACT_ERRNO"}"#));
     }
 
     #[test]
