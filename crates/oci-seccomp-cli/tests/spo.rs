@@ -307,3 +307,37 @@ fn install_profile_refuses_unsafe_ancestors_and_makes_missing_directories() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("writable by others"), "{}", stderr(&o));
 }
+
+/// What a consumer or format cannot take is an error, never a silent change: NOTIFY
+/// without a listener under runc, more comparisons in one entry than the operator's CRD
+/// accepts.
+#[test]
+fn what_a_consumer_or_format_cannot_take_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let notify = file(
+        &dir,
+        "n.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chroot"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    );
+    let o = cli(&["check", "--for", "runc", &notify]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("runc refuses SCMP_ACT_NOTIFY without listenerPath"),
+        "{}",
+        stdout(&o)
+    );
+    let args: Vec<String> = (0..7)
+        .map(|i| format!(r#"{{"index":0,"value":{i},"op":"SCMP_CMP_EQ"}}"#))
+        .collect();
+    let seven = file(
+        &dir,
+        "seven.json",
+        &format!(
+            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["personality"],"action":"SCMP_ACT_ERRNO","args":[{}]}}]}}"#,
+            args.join(",")
+        ),
+    );
+    let o = cli(&["fmt", &seven, "--format", "spo", "--name", "x"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("at most 6"), "{}", stderr(&o));
+}

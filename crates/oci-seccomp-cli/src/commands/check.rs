@@ -136,7 +136,37 @@ fn consumers(path: &str, consumers: &[Consumer], opts: &RenderOptions) -> CliRes
         .map_err(|e| CliError::usage(format!("{}: {e}", shown(path))))?;
     let mut out = String::new();
     let mut errors = 0;
+    let notify_default = ours.default_action() == oci_seccomp::LinuxSeccompAction::ScmpActNotify;
+    let notify = notify_default
+        || ours.syscalls().as_ref().is_some_and(|l| {
+            l.iter()
+                .any(|e| e.action() == oci_seccomp::LinuxSeccompAction::ScmpActNotify)
+        });
     for c in consumers {
+        // NOTIFY, which some consumers refuse or mishandle (docs/conformance.md).
+        if notify {
+            let refusal = match c {
+                Consumer::Runc | Consumer::Containerd if ours.listener_path().is_none() => {
+                    Some("runc refuses SCMP_ACT_NOTIFY without listenerPath")
+                }
+                Consumer::Runc | Consumer::Containerd if notify_default => {
+                    Some("runc refuses defaultAction SCMP_ACT_NOTIFY")
+                }
+                Consumer::Crun if notify_default => {
+                    Some("crun 1.8 crashes (SIGSEGV) on defaultAction SCMP_ACT_NOTIFY")
+                }
+                Consumer::Docker | Consumer::Podman | Consumer::CriO
+                    if ours.listener_path().is_none() =>
+                {
+                    Some("SCMP_ACT_NOTIFY without listenerPath: no agent would get the notifications")
+                }
+                _ => None,
+            };
+            if let Some(why) = refusal {
+                errors += 1;
+                let _ = writeln!(out, "error: {}: {why}", c.name());
+            }
+        }
         let theirs = if c.reads_docker_format() {
             let _ = writeln!(
                 out,

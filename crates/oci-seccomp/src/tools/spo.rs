@@ -470,6 +470,16 @@ pub fn to_spo(
         }
     }
     if let Some(list) = obj.get_mut("syscalls").and_then(Value::as_array_mut) {
+        for (i, e) in list.iter().enumerate() {
+            // The operator's CRD: `args` has at most 6 items (MaxItems=6).
+            let args = e.get("args").and_then(Value::as_array).map_or(0, Vec::len);
+            if args > 6 {
+                return Err(SpoError::NotExpressible(format!(
+                    "syscalls[{i}].args: {args} comparisons; the operator's CRD accepts at most \
+                     6 per entry (split the entry: repeated indices are alternatives anyway)"
+                )));
+            }
+        }
         for e in list {
             // The operator drops a zero errnoRet (the runtime then returns EPERM).
             if e.get("errnoRet") == Some(&json!(0)) {
