@@ -134,7 +134,15 @@ fn base_profiles() -> CliResult<Vec<oci_seccomp::spo::SpoProfile>> {
             .extension()
             .and_then(|x| x.to_str())
             .is_some_and(|x| ["yaml", "yml", "json"].contains(&x));
+        let link = e.file_type().is_ok_and(|t| t.is_symlink());
         let regular = e.file_type().is_ok_and(|t| t.is_file());
+        if wanted && link {
+            eprintln!(
+                "oci-seccomp: warning: --base-dir: {} is a symbolic link, not followed: its \
+                 base profiles are not read",
+                path.display()
+            );
+        }
         if wanted && regular {
             files.push(path);
         }

@@ -122,7 +122,27 @@ fn summarize_keys(paths: &[String]) -> String {
 }
 
 /// `check --for`: what each consumer installs from `path`, against our reading.
-fn consumers(path: &str, consumers: &[Consumer], opts: &RenderOptions) -> CliResult<u8> {
+/// CRI-O's default capabilities (`default_capabilities` of crio.conf), which a pod gets
+/// unless its securityContext adds some: Docker's default set without MKNOD, NET_RAW,
+/// SETFCAP, SYS_CHROOT and AUDIT_WRITE.
+const CRIO_DEFAULT_CAPS: [&str; 9] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_KILL",
+];
+
+fn consumers(
+    path: &str,
+    consumers: &[Consumer],
+    opts: &RenderOptions,
+    explicit_caps: bool,
+) -> CliResult<u8> {
     use std::fmt::Write;
     let text = profiles::read_profile(path)?;
     let ours = profiles::oci_or_rendered(path, &text, opts)?;
@@ -168,14 +188,29 @@ fn consumers(path: &str, consumers: &[Consumer], opts: &RenderOptions) -> CliRes
             }
         }
         let theirs = if c.reads_docker_format() {
+            // CRI-O's pods get its own default set, unless --cap says what they get.
+            let their_opts = if *c == Consumer::CriO && !explicit_caps {
+                opts.clone().with_caps(CRIO_DEFAULT_CAPS)
+            } else {
+                opts.clone()
+            };
             let _ = writeln!(
                 out,
-                "{}: reads Docker's format{} with the container's capabilities ({}), as we render it",
+                "{}: reads Docker's format{} with the container's capabilities ({}{})",
                 c.name(),
-                if *c == Consumer::Docker { "" } else { " through containers/common" },
-                opts.capabilities.join(", ")
+                if *c == Consumer::Docker {
+                    ""
+                } else {
+                    " through containers/common"
+                },
+                their_opts.capabilities.join(", "),
+                if *c == Consumer::CriO && !explicit_caps {
+                    "; CRI-O's default set, --cap for others"
+                } else {
+                    ""
+                }
             );
-            ours.clone()
+            profiles::oci_or_rendered(path, &text, &their_opts)?
         } else {
             let dropped = oci_seccomp::profile::unknown_keys(&value, false);
             let _ = writeln!(
@@ -284,7 +319,8 @@ pub fn run(args: CheckArgs) -> CliResult<u8> {
         args.format
     };
     if !args.consumers.is_empty() {
-        return consumers(&args.profile, &args.consumers, &opts);
+        let explicit_caps = !args.render.cap.is_empty() || args.render.no_default_caps;
+        return consumers(&args.profile, &args.consumers, &opts, explicit_caps);
     }
     let runtime = RuntimeCheck {
         runtimes: args.runtime.into_iter().map(Into::into).collect(),
