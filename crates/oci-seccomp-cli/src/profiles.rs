@@ -189,6 +189,19 @@ pub fn spo_as_oci(path: &str, text: String) -> CliResult<String> {
     serde_json::to_string_pretty(&spec).map_err(|e| CliError::problem(e.to_string()))
 }
 
+/// The name of the `SeccompProfile` that [`spo_as_oci`] reads of `text` (the one
+/// `--select` chooses), or `None` when `text` is no such resource.
+pub fn spo_name(text: &str) -> Option<String> {
+    use oci_seccomp::spo;
+    if !spo::is_spo_text(text) {
+        return None;
+    }
+    let all = spo::parse_spo(text).ok()?;
+    spo::select(all, SELECT.get().and_then(|s| s.as_deref()))
+        .ok()
+        .map(|p| p.name)
+}
+
 /// [`read_input`] of a profile: a `SeccompProfile` resource is read as its `spec`
 /// ([`spo_as_oci`]).
 pub fn read_profile(path: &str) -> CliResult<String> {

@@ -341,3 +341,28 @@ fn what_a_consumer_or_format_cannot_take_is_an_error() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("at most 6"), "{}", stderr(&o));
 }
+
+/// A resource file is no profile to a runtime: `check --for` says so (a runtime given it
+/// installs no filter), and `install-profile` names the file after the resource it installs.
+#[test]
+fn a_resource_is_no_profile_to_a_runtime_and_installs_under_its_own_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let two = file(&dir, "two.yaml", TWO);
+    let o = cli(&["check", "--select", "web", "--for", "containerd", &two]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("installs no filter"), "{}", stdout(&o));
+    let kubelet = dir.path().join("seccomp");
+    for name in ["web", "audit"] {
+        let o = cli(&[
+            "install-profile",
+            "--select",
+            name,
+            &two,
+            "--kubelet-dir",
+            kubelet.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains(&format!("localhostProfile: {name}.json")));
+    }
+    assert!(kubelet.join("web.json").is_file() && kubelet.join("audit.json").is_file());
+}

@@ -144,7 +144,9 @@ fn consumers(
     explicit_caps: bool,
 ) -> CliResult<u8> {
     use std::fmt::Write;
-    let text = profiles::read_profile(path)?;
+    let raw = profiles::read_input(path)?;
+    let resource = oci_seccomp::spo::is_spo_text(&raw);
+    let text = profiles::spo_as_oci(path, raw)?;
     let ours = profiles::oci_or_rendered(path, &text, opts)?;
     let meaning = |spec: &oci_seccomp::LinuxSeccomp| -> CliResult<oci_seccomp::Semantics> {
         let p = oci_seccomp::Profile::from_oci_for(spec, false, opts.arch)
@@ -162,6 +164,22 @@ fn consumers(
             l.iter()
                 .any(|e| e.action() == oci_seccomp::LinuxSeccompAction::ScmpActNotify)
         });
+    if resource {
+        // A runtime given this file reads no profile of it: Go drops apiVersion, kind,
+        // metadata and spec (JSON), or cannot decode it (YAML); with no defaultAction runc
+        // and containers/common install no filter at all.
+        errors += consumers.len();
+        for c in consumers {
+            let _ = writeln!(
+                out,
+                "error: {}: this file is a SeccompProfile resource, not a profile: a runtime \
+                 given it installs no filter (JSON: only unknown keys, so no defaultAction) or \
+                 cannot read it (YAML); install its spec with `install-profile`, or let the \
+                 operator write it. What follows is what `install-profile` would write:",
+                c.name()
+            );
+        }
+    }
     for c in consumers {
         // NOTIFY, which some consumers refuse or mishandle (docs/conformance.md).
         if notify {

@@ -44,11 +44,15 @@ pub struct InstallProfileArgs {
 /// invalid input or a directory that is unsafe to write in.
 pub fn run(a: InstallProfileArgs) -> CliResult<u8> {
     let opts = a.render.options()?;
-    let text = profiles::read_profile(&a.profile)?;
+    let raw = profiles::read_input(&a.profile)?;
+    let resource = profiles::spo_name(&raw);
+    let text = profiles::spo_as_oci(&a.profile, raw)?;
     let spec = profiles::oci_or_rendered(&a.profile, &text, &opts)?;
-    let relative = match &a.relative {
-        Some(r) => r.clone(),
-        None => {
+    let relative = match (&a.relative, resource) {
+        (Some(r), _) => r.clone(),
+        // A resource's name: two resources of one file never share a default path.
+        (None, Some(name)) => format!("{name}.json"),
+        (None, None) => {
             let stem = std::path::Path::new(&a.profile)
                 .file_stem()
                 .and_then(|s| s.to_str())

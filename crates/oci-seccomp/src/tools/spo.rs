@@ -158,6 +158,9 @@ pub fn parse_spo(text: &str) -> Result<Vec<SpoProfile>, SpoError> {
             max: MAX_PROFILE_BYTES,
         });
     }
+    if let Some(why) = layout_kubectl_reads_otherwise(text) {
+        return Err(SpoError::Yaml(why));
+    }
     if let Some(line) = tag_line(text) {
         return Err(SpoError::Yaml(format!(
             "line {line}: a YAML tag (`!...`): a SeccompProfile has none, and a tag can change \
@@ -396,8 +399,13 @@ fn spec_to_oci(spec: &Map<String, Value>, path: &str) -> Result<(Value, Option<S
                             // it writes for the runtime, which then returns EPERM: so is 0
                             // read here.
                             "errnoRet" => {
+                                let canonical = |s: &str| {
+                                    !s.is_empty()
+                                        && s.bytes().all(|b| b.is_ascii_digit())
+                                        && (s == "0" || !s.starts_with('0'))
+                                };
                                 let n = match ev {
-                                    Value::String(s) => s.trim().parse::<u32>().ok(),
+                                    Value::String(s) if canonical(s) => s.parse::<u32>().ok(),
                                     Value::Number(n) => {
                                         n.as_u64().and_then(|n| u32::try_from(n).ok())
                                     }
@@ -471,6 +479,27 @@ pub fn to_spo(
     }
     if let Some(list) = obj.get_mut("syscalls").and_then(Value::as_array_mut) {
         for (i, e) in list.iter().enumerate() {
+            // The operator's CRD: `value` and `valueTwo` are int64.
+            for (j, a) in e
+                .get("args")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                for key in ["value", "valueTwo"] {
+                    if a.get(key)
+                        .and_then(Value::as_u64)
+                        .is_some_and(|v| v > i64::MAX as u64)
+                    {
+                        return Err(SpoError::NotExpressible(format!(
+                            "syscalls[{i}].args[{j}].{key}: {} is above the operator's int64 \
+                             range",
+                            a[key]
+                        )));
+                    }
+                }
+            }
             // The operator's CRD: `args` has at most 6 items (MaxItems=6).
             let args = e.get("args").and_then(Value::as_array).map_or(0, Vec::len);
             if args > 6 {
@@ -624,16 +653,53 @@ pub fn compose(
         .map_err(|e| SpoError::Compose(Box::new(e)))
 }
 
+/// Why kubectl would see other documents in `text` than a YAML parser does, if it would:
+/// it splits a file on lines that are `---` alone and reads the first document of each
+/// piece, so a `...` end marker followed by more, content after `---` on its line, or line
+/// breaks that are a CR alone hide resources from it that we would read.
+fn layout_kubectl_reads_otherwise(text: &str) -> Option<String> {
+    if text.replace("\r\n", "").contains('\r') {
+        return Some(
+            "line breaks that are a CR alone: kubectl splits documents on LF, and would read \
+             this file otherwise"
+                .into(),
+        );
+    }
+    for (n, line) in text.lines().enumerate() {
+        let l = line.trim_end();
+        let marker_with_content = l.starts_with("--- ") && !l[4..].trim_start().starts_with('#');
+        if l == "..." || l.starts_with("... ") || marker_with_content {
+            return Some(format!(
+                "line {}: a document marker kubectl reads otherwise (`...`, or content after \
+                 `---` on its line); put each resource after a `---` line of its own",
+                n + 1
+            ));
+        }
+    }
+    None
+}
+
 /// The line (1-based) of the first YAML tag of `text`: a `!` that starts a token outside
 /// quotes and comments. A `!` inside a block scalar counts too (refused, never misread).
 fn tag_line(text: &str) -> Option<usize> {
     // Quoted scalars may span lines: their state carries over. A `!` is a tag only where
     // a node starts: at a line's first non-blank, after `: `, `- `, `[`, `{`, `,` or `? `.
     let (mut single, mut double, mut escaped) = (false, false, false);
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     for (n, line) in text.lines().enumerate() {
         let mut node_start = !(single || double);
+        let mut anchor = false;
         let mut prev = ' ';
         for c in line.chars() {
+            // An anchor (`&name`) before a node leaves it at its start: `&a !tag x`.
+            if anchor {
+                if c.is_whitespace() {
+                    anchor = false;
+                    node_start = true;
+                }
+                prev = c;
+                continue;
+            }
             if double {
                 match (escaped, c) {
                     (true, _) => escaped = false,
@@ -653,6 +719,11 @@ fn tag_line(text: &str) -> Option<usize> {
                 match c {
                     '#' if prev.is_whitespace() => break,
                     '!' if node_start => return Some(n + 1),
+                    '&' if node_start => {
+                        anchor = true;
+                        prev = c;
+                        continue;
+                    }
                     '"' if node_start => double = true,
                     '\'' if node_start => single = true,
                     '[' | '{' | ',' => {
@@ -831,6 +902,26 @@ spec:
     }
 
     #[test]
+    fn layouts_kubectl_reads_otherwise_are_refused() {
+        for text in [
+            format!("{ONE}...\n---\n{ONE}"),
+            format!("--- {{apiVersion: x}}\n{ONE}"),
+            ONE.replace('\n', "\r"),
+        ] {
+            assert!(parse_spo(&text).is_err(), "{text}");
+        }
+        assert!(parse_spo(&ONE.replace('\n', "\r\n")).is_ok());
+        assert!(parse_spo(&format!("--- # first\n{ONE}")).is_ok());
+        // errnoRet strings: digits only.
+        for bad in ["\"+38\"", "\" 38\"", "\"038\""] {
+            assert!(
+                parse_spo(&ONE.replace("errnoRet: 38", &format!("errnoRet: {bad}"))).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn tags_are_found_where_a_node_starts_only() {
         assert_eq!(tag_line("a: !!binary YQ=="), Some(1));
         assert_eq!(tag_line("- !foo 7"), Some(1));
@@ -838,6 +929,11 @@ spec:
         // Inside a plain or quoted scalar, `!` is a character.
         assert_eq!(tag_line("note: Wow !x"), None);
         assert_eq!(tag_line("note: \"hi! !there\""), None);
+        // After an anchor, and after a CR alone.
+        assert_eq!(tag_line("a: &d !!binary U0M="), Some(1));
+        assert_eq!(tag_line("&k !!binary ZA==: x"), Some(1));
+        assert_eq!(tag_line("a: 1\rb: !!binary ZA=="), Some(2));
+        assert_eq!(tag_line("a: &anchor plain"), None);
         // A double-quoted scalar continued on the next line hides no tag.
         assert_eq!(tag_line("a: \"x\\\n  y\"\nb: !t z"), Some(3));
     }
