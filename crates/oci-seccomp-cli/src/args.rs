@@ -134,6 +134,33 @@ pub enum ProfileFormat {
     Spo,
 }
 
+/// `--format` and, for `--format spo`, the resource's name and namespace: what `merge`,
+/// `fmt` and `render` write.
+#[derive(Debug, clap::Args)]
+pub struct ProfileOutputArgs {
+    /// The format written.
+    #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
+    pub format: ProfileFormat,
+    /// The resource's name and namespace, with --format spo.
+    #[command(flatten)]
+    pub spo: SpoNameArgs,
+}
+
+impl ProfileOutputArgs {
+    /// `spec` as text in the chosen format ([`ProfileFormat::text`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`ProfileFormat::text`].
+    pub fn text(
+        &self,
+        spec: &oci_seccomp::LinuxSeccomp,
+        target: &'static oci_seccomp::arch::ArchInfo,
+    ) -> CliResult<String> {
+        self.format.text(spec, target, &self.spo)
+    }
+}
+
 /// The name and namespace of a `SeccompProfile` written with `--format spo`.
 #[derive(Debug, Default, clap::Args)]
 pub struct SpoNameArgs {

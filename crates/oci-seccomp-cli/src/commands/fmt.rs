@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::{ProfileFormat, SpoNameArgs};
+use crate::args::ProfileOutputArgs;
 use crate::profiles::{self, shown};
 use crate::{names, output, CliError, CliResult};
 
@@ -16,12 +16,10 @@ pub struct FmtArgs {
     /// equality covers every ABI the profile lists with it.
     #[arg(long, value_name = "ARCH")]
     pub arch: Option<String>,
-    /// The format written.
-    #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
-    pub format: ProfileFormat,
-    /// The resource's name and namespace, with --format spo.
+    /// The format written (oci, docker, or spo with --name and --namespace), proven to
+    /// read back to the same decisions.
     #[command(flatten)]
-    pub spo: SpoNameArgs,
+    pub written: ProfileOutputArgs,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -45,7 +43,7 @@ pub fn run(a: FmtArgs) -> CliResult<u8> {
             _ => CliError::problem(message),
         }
     })?;
-    let text = a.format.text(&normalized, target, &a.spo)?;
+    let text = a.written.text(&normalized, target)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use oci_seccomp::merge::{merge, Combine, MergeError};
 
-use crate::args::{DockerRenderArgs, ProfileFormat, SpoNameArgs};
+use crate::args::{DockerRenderArgs, ProfileOutputArgs};
 use crate::profiles::{self, shown};
 use crate::{output, CliError, CliResult};
 
@@ -26,12 +26,10 @@ pub struct MergeArgs {
     /// How a Docker profile is rendered, and the architecture the merge is for.
     #[command(flatten)]
     pub render: DockerRenderArgs,
-    /// The format written.
-    #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
-    pub format: ProfileFormat,
-    /// The resource's name and namespace, with --format spo.
+    /// The format written (oci, docker, or spo with --name and --namespace), proven to
+    /// read back to the same decisions.
     #[command(flatten)]
-    pub spo: SpoNameArgs,
+    pub written: ProfileOutputArgs,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -68,7 +66,7 @@ pub fn run(a: MergeArgs) -> CliResult<u8> {
     for c in &merged.choices {
         eprintln!("oci-seccomp: note: {c}");
     }
-    let text = a.format.text(&merged.spec, opts.arch, &a.spo)?;
+    let text = a.written.text(&merged.spec, opts.arch)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use oci_seccomp::moby;
 
-use crate::args::{DockerRenderArgs, ProfileFormat, SpoNameArgs};
+use crate::args::{DockerRenderArgs, ProfileOutputArgs};
 use crate::profiles::shown;
 use crate::{output, profiles};
 use crate::{CliError, CliResult};
@@ -21,13 +21,10 @@ pub struct RenderArgs {
     /// The capabilities, architecture and kernel to render for.
     #[command(flatten)]
     pub render: DockerRenderArgs,
-    /// The format written: the OCI object (default), or a Security Profiles Operator
-    /// `SeccompProfile` (--name, --namespace), proven to read back the same.
-    #[arg(long, value_enum, default_value_t = ProfileFormat::Oci)]
-    pub format: ProfileFormat,
-    /// The resource's name and namespace, with --format spo.
+    /// The format written (oci, docker, or spo with --name and --namespace), proven to
+    /// read back to the same decisions.
     #[command(flatten)]
-    pub spo: SpoNameArgs,
+    pub written: ProfileOutputArgs,
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -47,7 +44,7 @@ pub fn run(a: RenderArgs) -> CliResult<u8> {
     };
     let spec = moby::render(&profile, &opts)
         .map_err(|e| CliError::problem(format!("{name}: cannot render: {e}")))?;
-    let text = a.format.text(&spec, opts.arch, &a.spo)?;
+    let text = a.written.text(&spec, opts.arch)?;
     output::write_output(a.output.as_deref(), text.as_bytes())?;
     Ok(0)
 }
