@@ -265,8 +265,11 @@ fn type_bits(ty: &str) -> u8 {
 /// How the kernel declares argument `index` (0..=5) of syscall `name`, when the table
 /// knows the syscall and it has that argument.
 pub fn arg_info(name: &str, index: usize) -> Option<ArgInfo> {
-    let (_, args) = TABLE.iter().find(|(n, _)| *n == name)?;
-    let decl = args.get(index)?;
+    table_index().get(name)?.get(index).copied().flatten()
+}
+
+/// One declaration `"type name"` (or `"type *name"`) read.
+fn parse_decl(decl: &'static str) -> Option<ArgInfo> {
     let (ty, pname) = decl.rsplit_once(' ')?;
     let (ty, pname) = match pname.strip_prefix('*') {
         // "char *buf" splits as ("char", "*buf")
@@ -277,6 +280,19 @@ pub fn arg_info(name: &str, index: usize) -> Option<ArgInfo> {
         ty,
         name: pname,
         bits: type_bits(ty),
+    })
+}
+
+/// [`TABLE`] read and indexed by name, built at the first question: validation asks for
+/// every compared argument of every rule, and scanning the table was most of its time.
+fn table_index() -> &'static rustc_hash::FxHashMap<&'static str, Vec<Option<ArgInfo>>> {
+    static INDEX: std::sync::OnceLock<rustc_hash::FxHashMap<&'static str, Vec<Option<ArgInfo>>>> =
+        std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        TABLE
+            .iter()
+            .map(|(n, args)| (*n, args.iter().map(|d| parse_decl(d)).collect()))
+            .collect()
     })
 }
 

@@ -623,7 +623,12 @@ impl<'s> Rules<'s> {
             if !conditions.conditions.is_empty() {
                 check_readable(&path, name, &conditions.conditions, architectures, reading)?;
             }
-            let widths: [Option<u8>; 6] = std::array::from_fn(|i| narrow_bits(name, i as u8));
+            // The argument widths matter only to an entry with comparisons.
+            let widths: [Option<u8>; 6] = if conditions.conditions.is_empty() {
+                [None; 6]
+            } else {
+                std::array::from_fn(|i| narrow_bits(name, i as u8))
+            };
             let narrow = conditions.conditions.iter().any(|c| {
                 widths
                     .get(usize::from(c.index))
@@ -752,6 +757,10 @@ impl<'s> Rules<'s> {
         default_action: Action,
         architectures: &[&'static ArchInfo],
     ) {
+        // Most profiles have no rule equal to their default: nothing to drop.
+        if self.rules.iter().all(|r| r.action != default_action) {
+            return;
+        }
         let precedence = DefaultRules {
             other_actions: self
                 .rules

@@ -112,6 +112,10 @@ pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]
     // Each syscall's rules ranked by libseccomp's tie order; sub-calls last.
     let all = profile.rules();
     for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
+        // One rule has rank 0 (most syscalls of a profile): no order to work out.
+        if group.len() == 1 {
+            continue;
+        }
         let refs: Vec<&crate::profile::Rule> = group
             .iter()
             .filter_map(|g| g.src.map(|i| &all[i]))

@@ -269,10 +269,14 @@ impl Semantics {
             abi.order = pairs.iter().map(|(_, i)| *i).collect();
             abi.tie_rank = vec![0; profile.rules().len()];
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-                let refs: Vec<&Rule> = group.iter().map(|&(_, k)| &profile.rules()[k]).collect();
-                let ranks = crate::profile::tie_ranks(&refs, !abi.narrow);
-                for (&(_, k), rank) in group.iter().zip(ranks) {
-                    abi.tie_rank[k] = rank;
+                // One rule keeps rank 0 (most syscalls): no order to work out.
+                if group.len() > 1 {
+                    let refs: Vec<&Rule> =
+                        group.iter().map(|&(_, k)| &profile.rules()[k]).collect();
+                    let ranks = crate::profile::tie_ranks(&refs, !abi.narrow);
+                    for (&(_, k), rank) in group.iter().zip(ranks) {
+                        abi.tie_rank[k] = rank;
+                    }
                 }
                 let start = abi.rules.last().map_or(0, |(_, r)| r.end);
                 abi.rules.push((group[0].0, start..start + group.len()));
