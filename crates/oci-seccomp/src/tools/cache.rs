@@ -51,7 +51,7 @@ use nix::unistd::UnlinkatFlags;
 use oci_spec::runtime::LinuxSeccomp;
 
 use crate::error::CompileError;
-use crate::program::{fnv1a64, Program};
+use crate::program::Program;
 use crate::{compile, CompileOptions};
 
 const ENTRY_MAGIC: [u8; 8] = *b"OCISCACH";
@@ -225,13 +225,18 @@ impl CacheKey {
         &self.bytes
     }
 
-    /// A 128-bit file name for the key (two independent FNV-1a hashes, hex).
+    /// A 128-bit file name for the key: the first 16 bytes of its BLAKE3 hash, in hex.
+    /// Only a name: a hit is the entry whose stored key equals this one, under the MAC.
+    /// (BLAKE3 rather than a byte-at-a-time hash: the key holds the whole profile, and
+    /// this runs at every start.)
     pub fn file_name(&self) -> String {
-        let a = fnv1a64(&self.bytes);
-        let mut salted = Vec::with_capacity(self.bytes.len() + 1);
-        salted.push(0x5a);
-        salted.extend_from_slice(&self.bytes);
-        format!("{a:016x}{:016x}.prog", fnv1a64(&salted))
+        let hash = blake3::hash(&self.bytes);
+        let mut name = String::with_capacity(32 + 5);
+        for b in &hash.as_bytes()[..16] {
+            name.push_str(&format!("{b:02x}"));
+        }
+        name.push_str(".prog");
+        name
     }
 }
 
