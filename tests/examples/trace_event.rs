@@ -1,14 +1,14 @@
 //! Cost of one reported denial in trace mode: the child's syscall, the notification, the
 //! agent's decision (the original program simulated, the deciding entry), the answer and
-//! the JSON report line written to a file — against the same denial made by the kernel
+//! the report (`trace::Report`, as `run --trace --report FILE` keeps it: a JSON line per
+//! event, identical ones counted after the first few) — against the same denial made by the kernel
 //! alone. Interleaved, 11 rounds of 20,000 calls each; medians.
 //! `cargo run --release -p oci-seccomp-tests --example trace_event`.
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use oci_seccomp::{compile, parse_profile, CompileOptions, Profile};
 use oci_seccomp_load::launch::{Delivery, LaunchSeccomp};
-use oci_seccomp_load::trace::{event_json, Mode, Tracer};
+use oci_seccomp_load::trace::{Mode, Report, ReportLimits, Tracer};
 use oci_seccomp_load::{process_state, ContainerState, NotifyFd};
 
 const N: u64 = 20_000;
@@ -62,14 +62,21 @@ fn round(traced: bool) -> f64 {
     let agent = match parent.complete(pid.as_raw(), state).unwrap() {
         Delivery::Fd { notify_fd, .. } => Some(std::thread::spawn(move || {
             let fd = NotifyFd::new(notify_fd);
-            let mut report = std::io::BufWriter::new(
-                std::fs::File::create("/tmp/oci-seccomp-trace-bench.jsonl").unwrap(),
+            // As `run --trace --report FILE` writes it: identical events counted after
+            // the first few, within the size limit.
+            let mut report = Report::new(
+                std::io::BufWriter::new(
+                    std::fs::File::create("/tmp/oci-seccomp-trace-bench.jsonl").unwrap(),
+                ),
+                "bench",
+                ReportLimits::default(),
             );
             tracer
                 .serve(&fd, |e| {
-                    let _ = writeln!(report, "{}", event_json("bench", &e));
+                    let _ = report.record(&e);
                 })
                 .unwrap();
+            report.finish().unwrap();
         })),
         _ => None,
     };

@@ -53,7 +53,7 @@ pub enum Mode {
 }
 
 /// What the agent did with one notification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Taken {
     /// The call failed with this errno (`0`: it returned 0 without running).
@@ -274,7 +274,35 @@ struct Seen {
     /// The count the last `repeated` line gave (0: none yet).
     reported: u64,
     /// The latest event, as the `repeated` line shows it.
-    last: serde_json::Value,
+    last: Event,
+}
+
+/// What makes two events alike for [`Report`]: everything but `time`, `pid` and `tid`
+/// (the rest of a line, `arch`'s name, `syscall`, `errnoRet` and `errno`, follows from
+/// these). Hashed as it is, so that an event costs no JSON unless it is written.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct EventKind {
+    comm: String,
+    arch: u32,
+    nr: i32,
+    args: [u64; 6],
+    action: Action,
+    decided_by: Cause,
+    taken: Taken,
+}
+
+impl EventKind {
+    fn of(e: &Event) -> Self {
+        Self {
+            comm: e.comm.clone(),
+            arch: e.arch,
+            nr: e.nr,
+            args: e.args,
+            action: e.action,
+            decided_by: e.decided_by.clone(),
+            taken: e.taken,
+        }
+    }
 }
 
 /// A trace report: one JSON line per event ([`event_json`]), within [`ReportLimits`].
@@ -290,7 +318,7 @@ pub struct Report<W: std::io::Write> {
     out: W,
     container: String,
     limits: ReportLimits,
-    seen: std::collections::HashMap<String, Seen>,
+    seen: std::collections::HashMap<EventKind, Seen>,
     stats: ReportStats,
 }
 
@@ -332,38 +360,33 @@ impl<W: std::io::Write> Report<W> {
             self.stats.after_limit += 1;
             return Ok(());
         }
-        let line = event_json(&self.container, e);
-        let mut key = line.clone();
-        if let Some(o) = key.as_object_mut() {
-            for k in ["time", "pid", "tid"] {
-                o.remove(k);
-            }
-        }
-        let key = key.to_string();
+        let key = EventKind::of(e);
         let repeats = self.limits.repeats;
         let tracked = self.seen.len() < MAX_TRACKED || self.seen.contains_key(&key);
         if !tracked {
-            return self.write_event(&line);
+            return self.write_event(&event_json(&self.container, e));
         }
         let seen = self.seen.entry(key).or_insert(Seen {
             count: 0,
             next: repeats.saturating_mul(2).max(1),
             reported: 0,
-            last: serde_json::Value::Null,
+            last: e.clone(),
         });
         seen.count += 1;
         if seen.count <= repeats {
-            return self.write_event(&line);
+            return self.write_event(&event_json(&self.container, e));
         }
         self.stats.repeats += 1;
         let repeated = (seen.count >= seen.next).then(|| {
             seen.next = seen.next.saturating_mul(2);
             seen.reported = seen.count;
-            with_count(&line, seen.count)
+            seen.count
         });
-        seen.last = line;
-        if let Some(r) = repeated {
-            self.write_line(&r)?;
+        // Alike in all but these.
+        (seen.last.time, seen.last.pid, seen.last.tid) = (e.time, e.pid, e.tid);
+        if let Some(count) = repeated {
+            let line = with_count(&event_json(&self.container, e), count);
+            self.write_line(&line)?;
         }
         Ok(())
     }
@@ -379,7 +402,7 @@ impl<W: std::io::Write> Report<W> {
             .seen
             .values()
             .filter(|s| s.count > self.limits.repeats && s.count > s.reported)
-            .map(|s| with_count(&s.last, s.count))
+            .map(|s| with_count(&event_json(&self.container, &s.last), s.count))
             .collect();
         // In the order of the calls' times: the report reads as a log.
         pending.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
@@ -501,11 +524,16 @@ impl Tracer {
     pub fn handle(&self, fd: &NotifyFd, n: &Notification) -> Event {
         let (action, decided_by) = self.decide(n);
         let time = SystemTime::now();
-        let (pid, comm) = self.identities.of(n.pid);
+        let id = self.identities.of(n.pid);
         // The thread may have been reused before we read /proc: only a still-valid
-        // notification vouches for what we read.
-        let (pid, comm) = if fd.id_valid(n.id) {
-            (pid, comm)
+        // notification vouches for what we read there (a file opened for the thread
+        // before vouches by itself, [`Identities`]).
+        let (pid, comm) = if id.vouched {
+            (id.tgid, id.comm)
+        } else if fd.id_valid(n.id) {
+            let seen = (id.tgid, id.comm.clone());
+            self.identities.remember(n.pid, id);
+            seen
         } else {
             (None, String::new())
         };
@@ -591,28 +619,75 @@ fn answered(r: Result<(), NotifyError>, taken: Taken) -> Taken {
     }
 }
 
-/// Thread groups of the threads seen, so that an event costs a `stat` rather than a read
-/// of `/proc/TID/status` (8-11 µs, half an event's cost).
+/// The threads seen: each one's `/proc/TID/comm` kept open with its thread group, so that
+/// an event from a known thread costs one `pread` instead of opening and reading files
+/// under `/proc` (about 10 µs, most of an event's cost).
+///
+/// The open file is bound to the thread, not to its number: once the thread has exited,
+/// reading it fails (`ESRCH`, `fs/proc/base.c`), even when the number names another
+/// thread by then. So a read that succeeds says that the thread which had this number
+/// when the file was opened still has it, and so made the call; its thread group cannot
+/// have changed (an `exec` in another thread of the group takes the leader's number, and
+/// this number's thread is gone). A thread seen for the first time is read from `/proc`,
+/// vouched for by the notification still being valid after the read
+/// ([`Identities::remember`]).
 #[derive(Debug, Default)]
-struct Identities(std::sync::Mutex<std::collections::HashMap<u32, i32>>);
+struct Identities(std::sync::Mutex<std::collections::HashMap<u32, Known>>);
 
-/// Entries kept at most; the cache starts over beyond.
-const MAX_IDENTITIES: usize = 4096;
+/// A thread seen before.
+#[derive(Debug)]
+struct Known {
+    comm: std::os::fd::OwnedFd,
+    tgid: Option<i32>,
+}
+
+/// Threads kept at most (one open file each, well below the usual 1024 open files); the
+/// table starts over beyond.
+const MAX_IDENTITIES: usize = 256;
+
+/// What [`Identities::of`] read of a thread.
+struct Identity {
+    tgid: Option<i32>,
+    comm: String,
+    /// Read through a file opened for this thread earlier, which vouches for it; `None`:
+    /// read from `/proc` now, `Some(file)` to [`Identities::remember`] once the
+    /// notification is known to be still valid.
+    fresh: Option<std::os::fd::OwnedFd>,
+    vouched: bool,
+}
+
+/// `comm` read from an open `/proc/TID/comm`: `None` once the thread is gone.
+fn read_comm(fd: &std::os::fd::OwnedFd) -> Option<String> {
+    let mut buf = [0u8; 64];
+    let n = rustix::io::pread(fd, &mut buf, 0).ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]);
+    Some(text.trim_end_matches('\n').to_string())
+}
 
 impl Identities {
-    /// The thread group and `comm` of thread `tid` (best effort). A cached thread group is
-    /// used only while `/proc/TGID/task/TID` exists, that is while `tid` is a thread of
-    /// it; otherwise `Tgid:` is read from `/proc/TID/status`.
-    fn of(&self, tid: u32) -> (Option<i32>, String) {
-        let comm = std::fs::read_to_string(format!("/proc/{tid}/comm"))
-            .map(|s| s.trim_end_matches('\n').to_string())
-            .unwrap_or_default();
-        let cached = self.0.lock().ok().and_then(|m| m.get(&tid).copied());
-        if let Some(tgid) = cached {
-            if std::path::Path::new(&format!("/proc/{tgid}/task/{tid}")).exists() {
-                return (Some(tgid), comm);
+    /// The thread group and `comm` of thread `tid` (best effort).
+    fn of(&self, tid: u32) -> Identity {
+        if let Ok(mut known) = self.0.lock() {
+            if let Some(k) = known.get(&tid) {
+                if let Some(comm) = read_comm(&k.comm) {
+                    return Identity {
+                        tgid: k.tgid,
+                        comm,
+                        fresh: None,
+                        vouched: true,
+                    };
+                }
+                // Gone: the number is another thread's now, or nobody's.
+                known.remove(&tid);
             }
         }
+        let file = rustix::fs::open(
+            format!("/proc/{tid}/comm"),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .ok();
+        let comm = file.as_ref().and_then(read_comm).unwrap_or_default();
         let tgid = std::fs::read_to_string(format!("/proc/{tid}/status"))
             .ok()
             .and_then(|s| {
@@ -620,13 +695,28 @@ impl Identities {
                     .find_map(|l| l.strip_prefix("Tgid:"))
                     .and_then(|v| v.trim().parse::<i32>().ok())
             });
-        if let (Some(t), Ok(mut m)) = (tgid, self.0.lock()) {
-            if m.len() >= MAX_IDENTITIES {
-                m.clear();
-            }
-            m.insert(tid, t);
+        Identity {
+            tgid,
+            comm,
+            fresh: file,
+            vouched: false,
         }
-        (tgid, comm)
+    }
+
+    /// Keeps `id`'s open file for `tid`, read while its notification was still valid.
+    fn remember(&self, tid: u32, id: Identity) {
+        if let (Some(comm), Ok(mut known)) = (id.fresh, self.0.lock()) {
+            if known.len() >= MAX_IDENTITIES {
+                known.clear();
+            }
+            known.insert(
+                tid,
+                Known {
+                    comm,
+                    tgid: id.tgid,
+                },
+            );
+        }
     }
 }
 

@@ -91,7 +91,7 @@ impl Stub {
 }
 
 /// Why the profile decides a call the way it does.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Cause {
     /// `syscalls[entry]` matched (its comparisons all hold, or it has none).
     Entry(usize),
