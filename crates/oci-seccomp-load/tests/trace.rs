@@ -289,3 +289,36 @@ fn an_agent_is_not_started_for_a_program_that_notifies_already() {
         "{e}"
     );
 }
+
+#[test]
+#[serial]
+fn events_name_the_calling_thread_its_process_and_its_current_comm() {
+    let (status, events) = traced(Mode::Trace, || {
+        let name = |n: &[u8]| {
+            // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+            unsafe { libc::prctl(libc::PR_SET_NAME, n.as_ptr(), 0, 0, 0) };
+        };
+        name(b"before\0");
+        let first = sys(libc::SYS_getppid, 0, 0);
+        // The same thread, known to the agent by now, renamed.
+        name(b"after\0");
+        let second = sys(libc::SYS_getppid, 0, 0);
+        // Another thread of the process, seen for the first time.
+        let other = std::thread::spawn(move || {
+            name(b"worker\0");
+            sys(libc::SYS_getppid, 0, 0)
+        })
+        .join()
+        .unwrap_or((0, 0));
+        i32::from(!(first == (-1, 77) && second == (-1, 77) && other == (-1, 77)))
+    });
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+    let denied: Vec<&Event> = events.iter().filter(|e| e.nr == nr("getppid")).collect();
+    assert_eq!(denied.len(), 3, "{events:#?}");
+    let comms: Vec<&str> = denied.iter().map(|e| e.comm.as_str()).collect();
+    assert_eq!(comms, ["before", "after", "worker"]);
+    let child = denied[0].tid as i32;
+    assert!(denied.iter().all(|e| e.pid == Some(child)), "{denied:#?}");
+    assert_eq!(denied[1].tid, denied[0].tid);
+    assert_ne!(denied[2].tid, denied[0].tid, "the worker is another thread");
+}
