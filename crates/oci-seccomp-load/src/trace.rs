@@ -528,14 +528,17 @@ impl Tracer {
         // The thread may have been reused before we read /proc: only a still-valid
         // notification vouches for what we read there (a file opened for the thread
         // before vouches by itself, [`Identities`]).
-        let (pid, comm) = if id.vouched {
+        // Checked after every read, a known thread's too: a non-leader thread's `exec`
+        // takes over the leader's number and its open files ([`Identities`]), and then
+        // ends the leader, whose notification stops being valid.
+        let (pid, comm) = if !fd.id_valid(n.id) {
+            (None, String::new())
+        } else if id.vouched {
             (id.tgid, id.comm)
-        } else if fd.id_valid(n.id) {
+        } else {
             let seen = (id.tgid, id.comm.clone());
             self.identities.remember(n.pid, id);
             seen
-        } else {
-            (None, String::new())
         };
         let taken = match self.mode {
             Mode::Complain => answered(fd.respond_continue(n.id), Taken::Continued),
@@ -623,14 +626,15 @@ fn answered(r: Result<(), NotifyError>, taken: Taken) -> Taken {
 /// an event from a known thread costs one `pread` instead of opening and reading files
 /// under `/proc` (about 10 µs, most of an event's cost).
 ///
-/// The open file is bound to the thread, not to its number: once the thread has exited,
-/// reading it fails (`ESRCH`, `fs/proc/base.c`), even when the number names another
-/// thread by then. So a read that succeeds says that the thread which had this number
-/// when the file was opened still has it, and so made the call; its thread group cannot
-/// have changed (an `exec` in another thread of the group takes the leader's number, and
-/// this number's thread is gone). A thread seen for the first time is read from `/proc`,
-/// vouched for by the notification still being valid after the read
-/// ([`Identities::remember`]).
+/// The open file is bound to the kernel's `struct pid` of the number, not to the number:
+/// once the thread has exited, reading it fails (`ESRCH`, `fs/proc/base.c`), even when the
+/// number names another thread by then. The one exception is `exec` in a non-leader
+/// thread, which takes over the leader's `struct pid` (and so the leader's open files)
+/// before it ends the leader; the thread group stays the same. So every read, a known
+/// thread's included, is followed by the check that the notification is still valid
+/// ([`Tracer::handle`]): if it is, the thread that made the call was alive after the read,
+/// and the read was of that thread. A thread seen for the first time is read from
+/// `/proc` and kept only after the same check ([`Identities::remember`]).
 #[derive(Debug, Default)]
 struct Identities(std::sync::Mutex<std::collections::HashMap<u32, Known>>);
 

@@ -72,7 +72,8 @@ pub struct RunArgs {
     pub report: Option<PathBuf>,
     /// With --trace or --complain: the most bytes the JSON lines may take (default 16 MiB,
     /// from 4096 to 1 GiB). Identical calls after the first 8 are counted in "repeated" lines
-    /// instead of a line each; past the limit a "truncated" line ends the report, and the
+    /// instead of a line each (a line's "repeated" is the total of such calls so far, the
+    /// first 8 included; the last one is the count); past the limit a "truncated" line ends the report, and the
     /// summary still counts every call.
     #[arg(
         long = "report-max-bytes",
