@@ -195,6 +195,35 @@ impl NotifyFd {
         }
     }
 
+    /// [`NotifyFd::receive`] that ends once no process uses the filter: a receive that
+    /// finds nothing (`ENOENT`) asks `poll` whether the fd has hung up. No `poll` before
+    /// each receive, which saves a system call and a wake-up per notification.
+    ///
+    /// Only for an fd whose [`NotifyFd::set_sync_wakeup`] succeeded: the receive of the
+    /// kernels that have that flag (Linux 6.6, `recv_wait_event` in kernel/seccomp.c) also
+    /// wakes when the filter's last user exits; an older kernel's receive would block on
+    /// forever, and [`NotifyFd::receive_timeout`] is the loop for it.
+    ///
+    /// # Errors
+    ///
+    /// [`NotifyError::AllTargetsGone`] once no process uses the filter,
+    /// [`NotifyError::TargetGone`] (call again) when the target of a notification went
+    /// away before it was read, [`NotifyError::Io`] for another ioctl or `poll` error.
+    pub fn receive_while_used(&self) -> Result<Notification, NotifyError> {
+        match self.receive() {
+            Err(e) if e.is_target_gone() => {
+                let revents = poll_in(self.fd.as_fd(), Duration::ZERO)
+                    .map_err(|e| NotifyError::io("poll on the notify fd", e))?;
+                if revents.is_some_and(|r| r.contains(PollFlags::HUP)) {
+                    Err(NotifyError::AllTargetsGone)
+                } else {
+                    Err(e)
+                }
+            }
+            r => r,
+        }
+    }
+
     /// Waits up to `timeout` for a notification: `Ok(None)` on timeout,
     /// [`NotifyError::AllTargetsGone`] once every process using the filter has exited.
     ///

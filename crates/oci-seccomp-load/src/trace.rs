@@ -597,14 +597,25 @@ impl Tracer {
     /// [`NotifyFd::receive_timeout`].
     pub fn serve(&self, fd: &NotifyFd, mut sink: impl FnMut(Event)) -> Result<(), NotifyError> {
         // Linux 6.6: the kernel hands the CPU straight between target and agent, which
-        // makes a receive/answer round trip several times faster. Optional.
-        if let Err(e) = fd.set_sync_wakeup() {
-            tracing::debug!(error = %e, "sync wake-up not available");
-        }
+        // makes a receive/answer round trip several times faster. Optional. The same
+        // kernels wake a blocked receive when the last target exits, so the loop then
+        // receives without polling first.
+        let blocking = match fd.set_sync_wakeup() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "sync wake-up not available");
+                false
+            }
+        };
         loop {
-            // Poll first: once every target is gone the fd hangs up, and a blocking
-            // receive would fail with ENOENT forever instead of ending.
-            match fd.receive_timeout(std::time::Duration::from_secs(3600)) {
+            // Without it, poll first: once every target is gone the fd hangs up, and a
+            // blocking receive would wait forever on those kernels.
+            let next = if blocking {
+                fd.receive_while_used().map(Some)
+            } else {
+                fd.receive_timeout(std::time::Duration::from_secs(3600))
+            };
+            match next {
                 Ok(Some(n)) => sink(self.handle(fd, &n)),
                 Ok(None) => continue,
                 Err(NotifyError::AllTargetsGone) => return Ok(()),
