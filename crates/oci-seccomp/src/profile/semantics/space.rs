@@ -469,6 +469,16 @@ impl Region {
                 if w.not.contains(&(m, v)) {
                     return Some(false);
                 }
+                // The bits above the highest bit where `lo` and `hi` differ are the same
+                // for every value of the interval (`lo`'s): a test of only those bits
+                // has one answer over the whole word (bit 30 of a number below 2^30).
+                let same_above = match w.lo ^ w.hi {
+                    0 => FULL,
+                    d => !(FULL >> d.leading_zeros()),
+                };
+                if m & !same_above == 0 {
+                    return Some(w.lo & m == v);
+                }
                 None
             }
             Test::Gt(k) => {
@@ -577,6 +587,38 @@ mod tests {
         (lo..=hi).find(|&w| {
             w >= s.lo && w <= s.hi && w & s.mask == s.bits && s.not.iter().all(|&(m, v)| w & m != v)
         })
+    }
+
+    #[test]
+    fn settled_answers_agree_with_every_member() {
+        // Small words, every interval and pattern of 6 bits: where `settled` answers, the
+        // answer holds for every member of the word.
+        for lo in 0..64u32 {
+            for hi in lo..64 {
+                for (mask, bits) in [(0, 0), (0b100, 0b100), (0b11, 0b01)] {
+                    let mut r = Region::default();
+                    r.words[NR] = set(lo, hi, mask, bits, &[]);
+                    let members: Vec<u32> = (lo..=hi).filter(|x| x & mask == bits).collect();
+                    if members.is_empty() {
+                        continue;
+                    }
+                    for m in 1..64u32 {
+                        for v in 0..64u32 {
+                            let atom = Atom {
+                                word: NR,
+                                test: Test::Masked(m, v),
+                            };
+                            if let Some(answer) = r.settled(atom) {
+                                assert!(
+                                    members.iter().all(|x| (x & m == v) == answer),
+                                    "[{lo}, {hi}] & {mask:#x} == {bits:#x}: {m:#x}/{v:#x} said {answer}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
