@@ -719,8 +719,10 @@ impl<'s> Rules<'s> {
         }
         for group in groups {
             // The same rule twice (same name, action and comparisons) is one rule
-            // for libseccomp; keep the first.
-            if !self.seen.insert((name, action, group.clone())) {
+            // for libseccomp; keep the first. The rule of an entry without comparisons
+            // comes here only as its name's first ([`Rules::first_unconditional`]), so
+            // only the others are looked up.
+            if comparisons > 0 && !self.seen.insert((name, action, group.clone())) {
                 continue;
             }
             // Every rule counts, including those for names that no listed

@@ -107,8 +107,22 @@ pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]
             });
         }
     }
-    // By number; profile order within one number (the sort is stable).
-    out.sort_by_key(|r| r.nr);
+    // By number; profile order within one number. The position breaks ties, so sorting
+    // the (number, position) pairs gives the stable order without moving the rules
+    // around while sorting.
+    if !out.is_sorted_by_key(|r| r.nr) {
+        let mut order: Vec<(u32, u32)> = out
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.nr, i as u32))
+            .collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<GenRule>> = out.into_iter().map(Some).collect();
+        out = order
+            .iter()
+            .filter_map(|&(_, i)| slots[i as usize].take())
+            .collect();
+    }
     // Each syscall's rules ranked by libseccomp's tie order; sub-calls last.
     let all = profile.rules();
     for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
