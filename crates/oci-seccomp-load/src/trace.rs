@@ -524,22 +524,14 @@ impl Tracer {
     pub fn handle(&self, fd: &NotifyFd, n: &Notification) -> Event {
         let (action, decided_by) = self.decide(n);
         let time = SystemTime::now();
+        // Read before answering: only the notification still pending afterwards vouches
+        // for what was read (the number may have been reused, or taken over by a
+        // non-leader thread's `exec`, [`Identities`]). The answer is that check: the
+        // kernel takes it only while the notification is pending (and `kill_target`
+        // checks before it kills), so an event whose answer was delivered names the
+        // thread that made the call, and one whose target was gone names nobody.
         let id = self.identities.of(n.pid);
-        // The thread may have been reused before we read /proc: only a still-valid
-        // notification vouches for what we read there (a file opened for the thread
-        // before vouches by itself, [`Identities`]).
-        // Checked after every read, a known thread's too: a non-leader thread's `exec`
-        // takes over the leader's number and its open files ([`Identities`]), and then
-        // ends the leader, whose notification stops being valid.
-        let (pid, comm) = if !fd.id_valid(n.id) {
-            (None, String::new())
-        } else if id.vouched {
-            (id.tgid, id.comm)
-        } else {
-            let seen = (id.tgid, id.comm.clone());
-            self.identities.remember(n.pid, id);
-            seen
-        };
+        let pid = id.tgid;
         let taken = match self.mode {
             Mode::Complain => answered(fd.respond_continue(n.id), Taken::Continued),
             // ENOSYS says "not here": C libraries fall back (glibc from clone3 to clone),
@@ -572,6 +564,15 @@ impl Tracer {
                 // KILL (and anything a routed program cannot return): end the process.
                 _ => kill_target(fd, n, pid),
             },
+        };
+        let (pid, comm) = match taken {
+            Taken::Gone => (None, String::new()),
+            _ if id.vouched => (id.tgid, id.comm),
+            _ => {
+                let seen = (id.tgid, id.comm.clone());
+                self.identities.remember(n.pid, id);
+                seen
+            }
         };
         Event {
             time,
@@ -642,10 +643,11 @@ fn answered(r: Result<(), NotifyError>, taken: Taken) -> Taken {
 /// number names another thread by then. The one exception is `exec` in a non-leader
 /// thread, which takes over the leader's `struct pid` (and so the leader's open files)
 /// before it ends the leader; the thread group stays the same. So every read, a known
-/// thread's included, is followed by the check that the notification is still valid
-/// ([`Tracer::handle`]): if it is, the thread that made the call was alive after the read,
-/// and the read was of that thread. A thread seen for the first time is read from
-/// `/proc` and kept only after the same check ([`Identities::remember`]).
+/// thread's included, is vouched for by the answer that follows it: the kernel takes an
+/// answer only while the notification is pending ([`Tracer::handle`]), so the thread that
+/// made the call was alive after the read, and the read was of that thread. A thread seen
+/// for the first time is read from `/proc` and kept only after the same check
+/// ([`Identities::remember`]).
 #[derive(Debug, Default)]
 struct Identities(std::sync::Mutex<std::collections::HashMap<u32, Known>>);
 
@@ -664,10 +666,10 @@ const MAX_IDENTITIES: usize = 256;
 struct Identity {
     tgid: Option<i32>,
     comm: String,
-    /// Read through a file opened for this thread earlier, which vouches for it; `None`:
-    /// read from `/proc` now, `Some(file)` to [`Identities::remember`] once the
-    /// notification is known to be still valid.
+    /// The `comm` file opened now for a thread seen for the first time, for
+    /// [`Identities::remember`] once the answer vouched for it; `None` otherwise.
     fresh: Option<std::os::fd::OwnedFd>,
+    /// Read through the file kept for a known thread (nothing to remember).
     vouched: bool,
 }
 
