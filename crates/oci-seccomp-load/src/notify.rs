@@ -199,10 +199,10 @@ impl NotifyFd {
     /// finds nothing (`ENOENT`) asks `poll` whether the fd has hung up. No `poll` before
     /// each receive, which saves a system call and a wake-up per notification.
     ///
-    /// Only for an fd whose [`NotifyFd::set_sync_wakeup`] succeeded: the receive of the
-    /// kernels that have that flag (Linux 6.6, `recv_wait_event` in kernel/seccomp.c) also
-    /// wakes when the filter's last user exits; an older kernel's receive would block on
-    /// forever, and [`NotifyFd::receive_timeout`] is the loop for it.
+    /// Only on Linux 6.11 or later, whose blocked receive also returns when the filter's
+    /// last user exits (`recv_wait_event` in kernel/seccomp.c, "seccomp: interrupt
+    /// SECCOMP_IOCTL_NOTIF_RECV when all users have exited"); an older kernel's receive
+    /// would block on forever, and [`NotifyFd::receive_timeout`] is the loop for it.
     ///
     /// # Errors
     ///

@@ -598,19 +598,18 @@ impl Tracer {
     /// [`NotifyFd::receive_timeout`].
     pub fn serve(&self, fd: &NotifyFd, mut sink: impl FnMut(Event)) -> Result<(), NotifyError> {
         // Linux 6.6: the kernel hands the CPU straight between target and agent, which
-        // makes a receive/answer round trip several times faster. Optional. The same
-        // kernels wake a blocked receive when the last target exits, so the loop then
-        // receives without polling first.
-        let blocking = match fd.set_sync_wakeup() {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!(error = %e, "sync wake-up not available");
-                false
-            }
-        };
+        // makes a receive/answer round trip several times faster. Optional.
+        if let Err(e) = fd.set_sync_wakeup() {
+            tracing::debug!(error = %e, "sync wake-up not available");
+        }
+        // Linux 6.11 ("seccomp: interrupt SECCOMP_IOCTL_NOTIF_RECV when all users have
+        // exited"): a blocked receive returns once no process uses the filter, so the loop
+        // receives without polling first. Before it only `poll` sees that.
+        let blocking = oci_seccomp::moby::KernelVersion::running()
+            .is_some_and(|k| (k.major, k.minor) >= (6, 11));
         loop {
-            // Without it, poll first: once every target is gone the fd hangs up, and a
-            // blocking receive would wait forever on those kernels.
+            // Before 6.11, poll first: once every target is gone the fd hangs up, and a
+            // blocked receive would wait forever.
             let next = if blocking {
                 fd.receive_while_used().map(Some)
             } else {
