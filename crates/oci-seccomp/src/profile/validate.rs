@@ -558,7 +558,8 @@ impl<'s> Rules<'s> {
             names: Vec::with_capacity(total),
             name_rows: Vec::with_capacity(total),
             rule_rows: Vec::with_capacity(total),
-            seen: rustc_hash::FxHashSet::with_capacity_and_hasher(total, Default::default()),
+            // Only conditional rules are looked up in it (most profiles have few).
+            seen: rustc_hash::FxHashSet::default(),
             counted: 0,
             visited: 0,
             unconditional: rustc_hash::FxHashMap::with_capacity_and_hasher(
