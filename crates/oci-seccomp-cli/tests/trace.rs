@@ -497,3 +497,50 @@ fn kill_thread_lets_the_process_go_on_and_the_trace_summary_says_so() {
         text(&check.stdout)
     );
 }
+
+#[test]
+fn processes_left_behind_past_the_agent_s_grace_are_named_in_a_warning() {
+    assert_busybox();
+    let t = tempdir();
+    let profile = t.path().join("p.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    // The shell exits at once; its background child outlives the agent's 2 s grace.
+    let o = run(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--trace",
+            "--",
+            BUSYBOX,
+            "sh",
+            "-c",
+            &format!("{BUSYBOX} sleep 4 & exit 0"),
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("left processes that still use the filter") && err.contains("not reported"),
+        "{err}"
+    );
+    // A command whose processes all end in time gets no such warning.
+    let o = run(
+        &[
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--trace",
+            "--",
+            BUSYBOX,
+            "true",
+        ],
+        None,
+    );
+    assert!(
+        !text(&o.stderr).contains("left processes"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -215,7 +215,14 @@ pub fn run(args: RecordArgs) -> CliResult<u8> {
         .with_notify_handler(agent.fd_handler())
         .run()
         .map_err(launch_error)?;
-    agent.finish(Agent::FINISH_TIMEOUT);
+    if !agent.finish(Agent::FINISH_TIMEOUT) {
+        tracing::warn!(
+            "the command left processes that still use the filter; the agent stopped {} s \
+             after the command ended, so their later calls are not recorded and fail with \
+             ENOSYS",
+            Agent::FINISH_TIMEOUT.as_secs()
+        );
+    }
 
     let learner = recorder
         .learner

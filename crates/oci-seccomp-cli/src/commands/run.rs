@@ -273,7 +273,16 @@ fn run_traced(
         .map_err(plan_error)?
         .with_notify_handler(agent.fd_handler());
     let exit = launcher.run().map_err(launch_error)?;
-    agent.finish(Agent::FINISH_TIMEOUT);
+    if !agent.finish(Agent::FINISH_TIMEOUT) {
+        let what = match mode {
+            Mode::Complain => "fail with ENOSYS instead of running",
+            _ => "fail with ENOSYS and are not reported",
+        };
+        tracing::warn!(
+            "the command left processes that still use the filter; the agent stopped {} s              after the command ended, so their later routed calls {what}",
+            Agent::FINISH_TIMEOUT.as_secs()
+        );
+    }
     let stats = lines
         .lock()
         .ok()
