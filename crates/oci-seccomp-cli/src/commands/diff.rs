@@ -260,7 +260,7 @@ fn semantics(
     let mut unknown: Vec<String> = profile
         .names()
         .iter()
-        .map(|(_, n)| n.clone())
+        .map(|(_, n)| n.to_string())
         .filter(|n| {
             oci_seccomp::arch::ALL
                 .iter()

@@ -243,6 +243,11 @@ pub(crate) fn table_row(name: &str) -> Option<usize> {
     table().rows.get(name).copied()
 }
 
+/// The name in row `row` of the syscall table ([`table_row`]).
+pub(crate) fn table_name(row: usize) -> Option<&'static str> {
+    syscall_table::NAMES.get(row).copied()
+}
+
 /// The table's column for `arch` (`None`: the table lacks it, ask libseccomp).
 pub(crate) fn table_column(arch: &ArchInfo) -> Option<&'static [i32]> {
     // `audit_arch` and the x32 flag tell every entry of `ALL` apart.

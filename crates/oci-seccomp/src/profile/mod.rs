@@ -38,7 +38,7 @@ pub struct Profile {
     flags: FilterFlags,
     optional_flags: FilterFlags,
     rules: std::sync::Arc<[Rule]>,
-    names: Vec<(usize, String)>,
+    names: Vec<(usize, std::borrow::Cow<'static, str>)>,
     /// Per name of `names`, its row in the syscall table.
     name_rows: Vec<Option<usize>>,
     /// Per rule, its name's row in the syscall table.
@@ -76,7 +76,7 @@ impl Profile {
 
     /// Every syscall name the profile mentions, with the entry index, skipped rules
     /// included (the ENOSYS stub needs the highest number the profile knows about).
-    pub fn names(&self) -> &[(usize, String)] {
+    pub fn names(&self) -> &[(usize, std::borrow::Cow<'static, str>)] {
         &self.names
     }
 

@@ -109,8 +109,9 @@ impl Condition {
 pub struct Rule {
     /// Index of the `syscalls[]` entry it came from.
     pub entry: usize,
-    /// The syscall name.
-    pub name: String,
+    /// The syscall name: borrowed from the syscall table for a name it knows (no copy per
+    /// rule), owned otherwise.
+    pub name: std::borrow::Cow<'static, str>,
     /// The action.
     pub action: Action,
     /// Conditions, ANDed; empty for an unconditional rule.

@@ -527,10 +527,20 @@ fn check_name(path: impl Fn() -> String, name: &str) -> Result<(), CompileError>
     Ok(())
 }
 
+/// `name` as a profile keeps it: the syscall table's own string when `row` is its row (no
+/// copy for each mention and rule: copies were most of a validation's allocations),
+/// a copy otherwise.
+fn shared_name(name: &str, row: Option<usize>) -> std::borrow::Cow<'static, str> {
+    match row.and_then(arch::table_name) {
+        Some(known) if known == name => std::borrow::Cow::Borrowed(known),
+        _ => std::borrow::Cow::Owned(name.to_string()),
+    }
+}
+
 /// The rules of a profile as step 4 builds them, entry by entry, with what bounds its work.
 struct Rules<'s> {
     rules: Vec<Rule>,
-    names: Vec<(usize, String)>,
+    names: Vec<(usize, std::borrow::Cow<'static, str>)>,
     name_rows: Vec<Option<usize>>,
     rule_rows: Vec<Option<usize>>,
     /// Rules kept so far, for duplicates.
@@ -602,8 +612,8 @@ impl<'s> Rules<'s> {
         for (j, name) in entry.names().iter().enumerate() {
             let npath = || format!("{path}.names[{j}]");
             check_name(npath, name)?;
-            self.names.push((i, name.clone()));
             let row = arch::table_row(name);
+            self.names.push((i, shared_name(name, row)));
             self.name_rows.push(row);
             if row.is_none() && !arch::is_known(name) {
                 if strict {
@@ -744,7 +754,7 @@ impl<'s> Rules<'s> {
             self.rule_rows.push(row);
             self.rules.push(Rule {
                 entry: i,
-                name: name.to_string(),
+                name: shared_name(name, row),
                 action,
                 conditions: group.clone(),
             });
@@ -769,13 +779,13 @@ impl<'s> Rules<'s> {
                 .rules
                 .iter()
                 .filter(|r| r.action != default_action)
-                .map(|r| r.name.as_str())
+                .map(|r| &*r.name)
                 .collect(),
             beaten: self
                 .rules
                 .iter()
                 .filter(|r| r.action != default_action && r.conditions.is_empty())
-                .map(|r| r.name.as_str())
+                .map(|r| &*r.name)
                 .collect(),
             mux_arch: architectures.iter().any(|a| arch::multiplexes(a)),
         };

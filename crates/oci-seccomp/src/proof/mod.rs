@@ -250,7 +250,7 @@ pub(crate) fn too_complex(profile: &Profile, steps: u64, at: Option<StoppedAt>) 
             let mut entries: Vec<usize> = profile
                 .rules()
                 .iter()
-                .filter(|r| name.as_deref() == Some(r.name.as_str()))
+                .filter(|r| name.as_deref() == Some(&*r.name))
                 .map(|r| r.entry)
                 .collect();
             entries.dedup();

@@ -193,7 +193,7 @@ fn merge_here(
         .collect();
     let mentioned: Vec<String> = profiles
         .iter()
-        .flat_map(|p| p.names().iter().map(|(_, n)| n.clone()))
+        .flat_map(|p| p.names().iter().map(|(_, n)| n.to_string()))
         .filter(|n| arches.iter().any(|a| arch::resolve(n, a).is_some()))
         .collect();
     let (mut entries, choices) = entries_of(&leaves, &arches, &max_by_abi, default, combine)?;

@@ -68,7 +68,7 @@ pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]
         let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
         for r in profile.rules() {
             if multiplexer_of(&r.name).is_some() {
-                by_name.entry(r.name.as_str()).or_default().push(r);
+                by_name.entry(&*r.name).or_default().push(r);
             }
         }
         for (name, rules) in by_name {

@@ -384,7 +384,7 @@ pub(crate) fn subcalls(profile: &Profile, a: &ArchInfo, abi: &Abi) -> BTreeMap<u
     let mut by_name: BTreeMap<&str, Vec<&Rule>> = BTreeMap::new();
     for r in profile.rules() {
         if multiplexer_of(&r.name).is_some() {
-            by_name.entry(r.name.as_str()).or_default().push(r);
+            by_name.entry(&*r.name).or_default().push(r);
         }
     }
     let mut out: BTreeMap<u32, Vec<SubCall>> = BTreeMap::new();

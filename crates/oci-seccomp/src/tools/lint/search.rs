@@ -25,7 +25,7 @@ pub(super) fn ties(profile: &Profile, work: &mut Work<'_>, out: &mut Findings) {
     widths.dedup();
     let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
     for r in profile.rules() {
-        by_name.entry(r.name.as_str()).or_default().push(r);
+        by_name.entry(&*r.name).or_default().push(r);
     }
     let mut said: std::collections::BTreeSet<(usize, usize)> = Default::default();
     for (name, rules) in by_name {
@@ -181,12 +181,12 @@ pub(super) fn conditions_cover_all(
         .rules()
         .iter()
         .filter(|r| r.conditions.is_empty())
-        .map(|r| r.name.as_str())
+        .map(|r| &*r.name)
         .collect();
     for r in profile.rules() {
-        if !r.conditions.is_empty() && !unconditional.contains(r.name.as_str()) {
+        if !r.conditions.is_empty() && !unconditional.contains(&*r.name) {
             groups
-                .entry((r.name.as_str(), r.action.to_string()))
+                .entry((&*r.name, r.action.to_string()))
                 .or_default()
                 .push(r);
         }
@@ -198,8 +198,8 @@ pub(super) fn conditions_cover_all(
     let mut mentions: std::collections::HashMap<&str, Vec<usize>> =
         std::collections::HashMap::new();
     for (k, (_, n)) in profile.names().iter().enumerate() {
-        if searched.contains(n.as_str()) {
-            mentions.entry(n.as_str()).or_insert_with(|| vec![k]);
+        if searched.contains(&**n) {
+            mentions.entry(&**n).or_insert_with(|| vec![k]);
         }
     }
     // The searches to make, in profile order.
