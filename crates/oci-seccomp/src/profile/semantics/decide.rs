@@ -63,7 +63,11 @@ impl Semantics {
         };
         let (lo, hi) = q.range(NR);
         if let Some(got) = only {
-            if let Some(v) = self.whole_range(abi, lo, hi, got) {
+            // Values the region has excluded (the program's `nr == k` tests that led
+            // elsewhere) are not among its numbers.
+            let excluded = q.excluded_values(NR);
+            q.charge(excluded.len() as u64)?;
+            if let Some(v) = self.whole_range(abi, (lo, hi), &excluded, got) {
                 return Ok(v);
             }
         }
@@ -159,15 +163,26 @@ impl Semantics {
     /// rule, or no rule and a no-match outcome of `got`), the verdict without splitting
     /// the region number by number. `None` when that does not hold or cannot be told
     /// this way (a multiplexer in the range, a conditional rule).
-    pub(crate) fn whole_range(&self, abi: &Abi, lo: u32, hi: u32, got: Action) -> Option<Verdict> {
+    pub(crate) fn whole_range(
+        &self,
+        abi: &Abi,
+        (lo, hi): (u32, u32),
+        excluded: &[u32],
+        got: Action,
+    ) -> Option<Verdict> {
         if abi.subcalls.range(lo..=hi).next().is_some() {
             return None;
         }
+        // `excluded` (sorted) holds numbers known to be outside the region: skipped.
+        let out = |n: u32| excluded.binary_search(&n).is_ok();
         let start = abi.rules.partition_point(|(n, _)| *n < lo);
         let end = abi.rules.partition_point(|(n, _)| *n <= hi);
         let groups = &abi.rules[start..end];
-        let mut cause = Cause::Default;
-        for (i, (_, range)) in groups.iter().enumerate() {
+        let mut cause = None;
+        for (n, range) in groups {
+            if out(*n) {
+                continue;
+            }
             let r = abi.order[range.clone()]
                 .iter()
                 .map(|k| &self.rules[*k])
@@ -175,27 +190,42 @@ impl Semantics {
             if r.action != got {
                 return None;
             }
-            if i == 0 {
-                cause = Cause::Entry(r.entry);
-            }
+            cause.get_or_insert(Cause::Entry(r.entry));
         }
+        // The numbers without rules in `a..=b` that the region may hold: the excluded
+        // ones without rules do not count.
+        let gaps = |a: u32, b: u32| -> u64 {
+            if a > b {
+                return 0;
+            }
+            let ruled = abi.rules[start..end]
+                .iter()
+                .filter(|(n, _)| (a..=b).contains(n))
+                .count() as u64;
+            let skipped = excluded
+                .iter()
+                .filter(|v| (a..=b).contains(*v))
+                .filter(|v| groups.binary_search_by_key(*v, |(n, _)| *n).is_err())
+                .count() as u64;
+            (u64::from(b) - u64::from(a) + 1) - ruled - skipped
+        };
         // The numbers without rules get the default or the stub's ENOSYS (`no_match`).
-        let numbers = u64::from(hi) - u64::from(lo) + 1;
-        let gaps = numbers - groups.len() as u64;
         let (default_needed, enosys_needed) = match abi.max.filter(|_| self.stub) {
-            None => (gaps > 0, false),
+            None => (gaps(lo, hi) > 0, false),
             Some(max) => {
                 let s390 = abi
                     .info
                     .is_some_and(|i| i.name.starts_with("SCMP_ARCH_S390"));
-                let zero_gap = s390 && lo == 0 && groups.first().is_none_or(|(n, _)| *n != 0);
+                let zero_gap =
+                    s390 && lo == 0 && !out(0) && groups.first().is_none_or(|(n, _)| *n != 0);
                 // Rule numbers never exceed `max` (every rule's name is among the names).
-                let low = if lo <= max {
-                    u64::from(hi.min(max)) - u64::from(lo) + 1 - groups.len() as u64
+                let low = if lo <= max { gaps(lo, hi.min(max)) } else { 0 };
+                let high = if hi > max {
+                    gaps(lo.max(max.saturating_add(1)), hi)
                 } else {
                     0
                 };
-                (low > u64::from(zero_gap), hi > max || zero_gap)
+                (low > u64::from(zero_gap), high > 0 || zero_gap)
             }
         };
         if default_needed && self.default != got {
@@ -204,7 +234,7 @@ impl Semantics {
         if enosys_needed && Action::Errno(abi.info.map_or(ENOSYS, ArchInfo::enosys)) != got {
             return None;
         }
-        Some(Verdict::one(got, cause))
+        Some(Verdict::one(got, cause.unwrap_or(Cause::Default)))
     }
 
     pub(crate) fn no_match(&self, abi: &Abi, q: &mut dyn Ask) -> Result<Verdict, Stop> {

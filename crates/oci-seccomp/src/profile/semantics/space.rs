@@ -429,6 +429,12 @@ pub(crate) trait Ask {
     fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop>;
     /// Counts `n` steps of work against the budget.
     fn charge(&mut self, n: u64) -> Result<(), Stop>;
+    /// Single values of `word` known to be outside the question's inputs (the region's
+    /// excluded values), sorted, no duplicates; empty when none are known. Only ever a
+    /// subset of what is outside, so a caller may skip these values and nothing else.
+    fn excluded_values(&self, _word: usize) -> Vec<u32> {
+        Vec::new()
+    }
 }
 
 impl Ask for Words {
@@ -542,6 +548,17 @@ impl Ask for Region {
     }
     fn charge(&mut self, n: u64) -> Result<(), Stop> {
         self.steps.add(n).map_err(|_| Stop::Exhausted)
+    }
+    fn excluded_values(&self, word: usize) -> Vec<u32> {
+        let mut v: Vec<u32> = self.words[word]
+            .not
+            .iter()
+            .filter(|(m, _)| *m == FULL)
+            .map(|(_, v)| *v)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
     }
     fn satisfiable(&mut self, all: &[(Atom, bool)]) -> Result<bool, Stop> {
         let mut pushed = 0;
