@@ -65,9 +65,9 @@ fn round(traced: bool) -> f64 {
             // As `run --trace --report FILE` writes it: identical events counted after
             // the first few, within the size limit.
             let mut report = Report::new(
-                std::io::BufWriter::new(
-                    std::fs::File::create("/tmp/oci-seccomp-trace-bench.jsonl").unwrap(),
-                ),
+                // A new file of our own (not a fixed name under /tmp, which another user
+                // could have made a link to somewhere else).
+                std::io::BufWriter::new(tempfile::tempfile().unwrap()),
                 "bench",
                 ReportLimits::default(),
             );
@@ -109,5 +109,4 @@ fn main() {
         "per reported event (difference):        {:>9.2} us",
         (t - k) / 1000.0
     );
-    let _ = std::fs::remove_file("/tmp/oci-seccomp-trace-bench.jsonl");
 }
