@@ -22,7 +22,8 @@ fn main() {
     let spec = oci_seccomp_tests::docker_profile();
     let text = serde_json::to_string_pretty(&spec).expect("serializes");
     let opts = CompileOptions::default();
-    let dir = std::env::temp_dir().join(format!("oci-seccomp-cache-warm-{}", std::process::id()));
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let dir = tmp.path().join("cache");
     let cache = Cache::open(&dir).expect("cache opens");
     let (program, _) = cache.get_or_compile(&spec, &opts).expect("compiles");
     let rounds = 2000;
@@ -62,5 +63,4 @@ fn main() {
         "sum per start             {:?}",
         read + notify + open_hit + install
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
