@@ -529,6 +529,29 @@ fn check_says_where_an_entry_equal_to_the_default_takes_part_in_precedence() {
         ),
         Action::Errno(1)
     );
+    // A conditional entry equal to the default where an unconditional entry of another
+    // action decides the syscall: the message names that entry's decision, not "no entry
+    // can match".
+    let decided = r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,"syscalls":[
+        {"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":5,"op":"SCMP_CMP_EQ"}]},
+        {"names":["getppid"],"action":"SCMP_ACT_ALLOW"}]}"#;
+    let f = check_text(decided);
+    let finding = f
+        .iter()
+        .find(|x| x.code == "rule-equals-default" && x.path == "syscalls[0]")
+        .unwrap_or_else(|| panic!("{f:?}"));
+    assert!(
+        finding
+            .message
+            .contains("an unconditional entry of another action decides getppid")
+            && finding.message.contains("changes nothing")
+            && !finding.message.contains("no entry of another action"),
+        "{finding:?}"
+    );
+    assert_eq!(
+        decide(decided, AUDIT_ARCH_X86_64, 110, [5, 0, 0, 0, 0, 0]),
+        Action::Allow
+    );
     let alone = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
         {"names":["unshare"],"action":"SCMP_ACT_ERRNO"}]}"#;
     let f = check_text(alone);

@@ -65,7 +65,27 @@ pub(super) fn rule_equals_default(cx: &Context<'_>, en: &EntryContext<'_>, out: 
             .filter(|n| shadowed_by(n).is_none())
             .filter(|n| cx.precedence.matters(n, !en.unconditional))
             .collect();
-    let message = if matters.is_empty() {
+    // Names an unconditional entry of another action decides: this conditional entry
+    // matches some of their calls but cannot change what they get.
+    let decided: Vec<String> = if en.unconditional {
+        Vec::new()
+    } else {
+        en.e.names()
+            .iter()
+            .filter(|n| cx.precedence.beaten.contains(n.as_str()))
+            .cloned()
+            .collect()
+    };
+    let message = if matters.is_empty() && !decided.is_empty() {
+        format!(
+            "this entry ({}) gives the default action {}, but an unconditional entry of \
+             another action decides {} whatever the arguments: it is not compiled and \
+             changes nothing",
+            listed(en.e.names(), ", ", LISTED),
+            action_text(en.action),
+            listed(&decided, ", ", LISTED)
+        )
+    } else if matters.is_empty() {
         format!(
             "this entry ({}) gives the default action {} and no entry of another action can \
              match the same calls: it is not compiled and changes nothing",
