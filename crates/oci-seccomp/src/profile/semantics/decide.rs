@@ -158,8 +158,9 @@ impl Semantics {
     }
 
     /// The shortcut for a program that returns `got` on every number from `lo` to `hi`
-    /// (a superset of the region's numbers, so the answer is sound for the region): when
-    /// every one of those numbers gets `got` whatever the arguments (an unconditional
+    /// but the `excluded` ones (sorted values the region rules out; the rest is a superset
+    /// of the region's numbers, so the answer is sound for the region): when every one of
+    /// those numbers gets `got` whatever the arguments (an unconditional
     /// rule, or no rule and a no-match outcome of `got`), the verdict without splitting
     /// the region number by number. `None` when that does not hold or cannot be told
     /// this way (a multiplexer in the range, a conditional rule).
