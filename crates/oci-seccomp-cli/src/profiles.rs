@@ -210,15 +210,37 @@ pub fn read_profile(path: &str) -> CliResult<String> {
 
 /// Reads and parses an OCI profile (a Docker profile is refused with a hint).
 pub fn load_oci(path: &str) -> CliResult<LinuxSeccomp> {
-    let text = read_profile(path)?;
+    let text = read_input(path)?;
+    if let Some(parsed) = plain_oci(&text) {
+        return parsed.map_err(|e| parse_error(path, &e));
+    }
+    let text = spo_as_oci(path, text)?;
     oci_seccomp::parse_profile(&text).map_err(|e| parse_error(path, &e))
+}
+
+/// `text` parsed as an OCI profile when one reading of its keys shows a JSON object that is
+/// neither a `SeccompProfile` resource nor a Docker profile (what nearly every start reads:
+/// its format is then decided and its keys checked in one pass); `None` for anything
+/// else, which takes the general path.
+fn plain_oci(text: &str) -> Option<Result<LinuxSeccomp, oci_seccomp::ParseError>> {
+    use oci_seccomp::profile::{parse_profile_with_keys, JsonKeys};
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let keys = JsonKeys::parse(text).ok()?;
+    if (keys.has_top_level("apiVersion") && keys.has_top_level("kind"))
+        || keys.docker_key().is_some()
+    {
+        return None;
+    }
+    Some(parse_profile_with_keys(text, &keys))
 }
 
 /// Whether JSON text looks like a Docker (moby) profile.
 pub fn is_docker_text(text: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(text)
+    oci_seccomp::profile::JsonKeys::parse(text)
         .ok()
-        .and_then(|v| oci_seccomp::profile::find_docker_key(&v))
+        .and_then(|k| k.docker_key())
         .is_some()
 }
 
@@ -242,7 +264,11 @@ pub fn host_render_options() -> RenderOptions {
 
 /// Reads a profile that may be OCI or Docker: a Docker profile is rendered for this host.
 pub fn load_any(path: &str) -> CliResult<LinuxSeccomp> {
-    let text = read_profile(path)?;
+    let text = read_input(path)?;
+    if let Some(parsed) = plain_oci(&text) {
+        return parsed.map_err(|e| parse_error(path, &e));
+    }
+    let text = spo_as_oci(path, text)?;
     if is_docker_text(&text) {
         tracing::info!(
             profile = shown(path),

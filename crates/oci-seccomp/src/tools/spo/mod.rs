@@ -137,8 +137,11 @@ pub enum SpoError {
 pub fn is_spo_text(text: &str) -> bool {
     let t = text.trim_start();
     if t.starts_with('{') {
-        if let Ok(v) = serde_json::from_str::<Value>(t) {
-            return v.get("apiVersion").is_some() && v.get("kind").is_some();
+        match crate::profile::JsonKeys::parse(t) {
+            Ok(keys) => return keys.has_top_level("apiVersion") && keys.has_top_level("kind"),
+            // Too large for any of the readers.
+            Err(crate::ParseError::TooLarge { .. }) => return false,
+            Err(_) => {}
         }
         // Not JSON: flow-style YAML, a resource when it names both.
         return t.contains("apiVersion") && t.contains("kind");
