@@ -243,6 +243,11 @@ pub(crate) fn table_row(name: &str) -> Option<usize> {
     table().rows.get(name).copied()
 }
 
+/// The number of rows of the syscall table (every [`table_row`] is below it).
+pub(crate) fn table_len() -> usize {
+    syscall_table::NAMES.len()
+}
+
 /// The name in row `row` of the syscall table ([`table_row`]).
 pub(crate) fn table_name(row: usize) -> Option<&'static str> {
     syscall_table::NAMES.get(row).copied()

@@ -45,7 +45,71 @@ pub struct Profile {
     name_rows: Vec<Option<usize>>,
     /// Per rule, its name's row in the syscall table.
     rule_rows: Vec<Option<usize>>,
+    /// Per architecture, the rules by number ([`Profile::abi_order`]), worked out once.
+    orders: Orders,
 }
+
+/// A profile's rules on one architecture, by syscall number: what the generator and the
+/// proof's [`Semantics`](crate::Semantics) both start from, worked out once per profile
+/// and architecture ([`Profile::abi_order`]).
+#[derive(Clone, Debug)]
+pub(crate) struct AbiOrder {
+    /// [`Profile::numbers`]: the highest number any name has there (the stub's bound).
+    pub(crate) max: Option<u32>,
+    /// `(number, rule index)` of every rule the architecture has, by number, and in
+    /// profile order within one number.
+    pub(crate) pairs: Vec<(u32, usize)>,
+    /// Per rule, its rank among its syscall's rules in libseccomp's tie order
+    /// ([`tie_ranks`]); 0 for a syscall's only rule and for a rule the architecture
+    /// lacks.
+    pub(crate) tie_rank: Vec<usize>,
+}
+
+impl AbiOrder {
+    fn new(profile: &Profile, a: &ArchInfo) -> Self {
+        let (numbers, max) = profile.numbers(a);
+        // Sorted as packed integers (number high, rule index low): the order of the
+        // pairs, profile order within a number, sorted faster than tuples.
+        let mut packed: Vec<u64> = numbers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, nr)| nr.map(|n| u64::from(n as u32) << 32 | i as u64))
+            .collect();
+        packed.sort_unstable();
+        let pairs: Vec<(u32, usize)> = packed
+            .iter()
+            .map(|p| ((p >> 32) as u32, (p & 0xffff_ffff) as usize))
+            .collect();
+        let mut tie_rank = vec![0; profile.rules.len()];
+        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+            // One rule keeps rank 0 (most syscalls): no order to work out.
+            if group.len() > 1 {
+                let refs: Vec<&Rule> = group.iter().map(|&(_, k)| &profile.rules[k]).collect();
+                for (&(_, k), rank) in group.iter().zip(tie_ranks(&refs, !a.narrow_args())) {
+                    tie_rank[k] = rank;
+                }
+            }
+        }
+        Self {
+            max,
+            pairs,
+            tie_rank,
+        }
+    }
+}
+
+/// [`AbiOrder`]s, one per architecture of the profile, made when first asked for. They
+/// follow from the profile's other fields: two profiles equal in those are equal.
+#[derive(Clone, Debug, Default)]
+struct Orders(std::sync::OnceLock<Vec<AbiOrder>>);
+
+impl PartialEq for Orders {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Orders {}
 
 impl Profile {
     /// The default action, errno resolved.
@@ -120,6 +184,25 @@ impl Profile {
         (rules, max)
     }
 
+    /// The rules on `a`, by number ([`AbiOrder`]): for one of the profile's
+    /// architectures, worked out once and shared by every later caller (the generator and
+    /// the proof); for another, worked out for this caller.
+    pub(crate) fn abi_order(&self, a: &ArchInfo) -> std::borrow::Cow<'_, AbiOrder> {
+        let same = |b: &&ArchInfo| b.audit_arch == a.audit_arch && b.x32 == a.x32;
+        match self.architectures.iter().position(same) {
+            Some(i) => {
+                let all = self.orders.0.get_or_init(|| {
+                    self.architectures
+                        .iter()
+                        .map(|b| AbiOrder::new(self, b))
+                        .collect()
+                });
+                std::borrow::Cow::Borrowed(&all[i])
+            }
+            None => std::borrow::Cow::Owned(AbiOrder::new(self, a)),
+        }
+    }
+
     /// The first rule that makes [`Profile::needs_listener`] true.
     pub(crate) fn first_notify_rule(&self) -> Option<&Rule> {
         notify_rule(&self.rules, &self.architectures)
@@ -140,6 +223,7 @@ impl Profile {
             rules: rules.into(),
             names: mentions.iter().map(|&k| self.names[k].clone()).collect(),
             name_rows: mentions.iter().map(|&k| self.name_rows[k]).collect(),
+            orders: Orders::default(),
         }
     }
 }

@@ -298,6 +298,7 @@ impl Profile {
             names: rules.names,
             name_rows: rules.name_rows,
             rule_rows: rules.rule_rows,
+            orders: Default::default(),
         })
     }
 }
@@ -448,7 +449,7 @@ struct EntryConditions {
     /// An argument index is compared more than once: every comparison is its own rule.
     repeated: bool,
     /// The comparison groups, each one rule: all of them, or one per comparison when
-    /// `repeated`.
+    /// `repeated`; none for an entry without comparisons (its one rule has none).
     groups: Vec<Vec<Condition>>,
 }
 
@@ -495,6 +496,9 @@ fn entry_conditions(
     }
     let groups = if repeated {
         conditions.iter().map(|c| vec![*c]).collect()
+    } else if conditions.is_empty() {
+        // The one rule of an entry without comparisons is `UNCONDITIONAL`'s.
+        Vec::new()
     } else {
         vec![conditions.clone()]
     };
@@ -527,13 +531,16 @@ fn check_name(path: impl Fn() -> String, name: &str) -> Result<(), CompileError>
     Ok(())
 }
 
-/// `name` as a profile keeps it: the syscall table's own string when `row` is its row (no
-/// copy for each mention and rule: copies were most of a validation's allocations),
-/// a copy otherwise.
+/// `name` as a profile keeps it: the syscall table's own string when `row` is its row
+/// ([`arch::table_row`] of `name`, an exact lookup; no copy for each mention and rule:
+/// copies were most of a validation's allocations), a copy otherwise.
 fn shared_name(name: &str, row: Option<usize>) -> std::borrow::Cow<'static, str> {
     match row.and_then(arch::table_name) {
-        Some(known) if known == name => std::borrow::Cow::Borrowed(known),
-        _ => std::borrow::Cow::Owned(name.to_string()),
+        Some(known) => {
+            debug_assert_eq!(known, name);
+            std::borrow::Cow::Borrowed(known)
+        }
+        None => std::borrow::Cow::Owned(name.to_string()),
     }
 }
 
@@ -549,7 +556,9 @@ struct Rules<'s> {
     counted: usize,
     /// Rules looked at, duplicates included, against [`MAX_RULES_VISITED`].
     visited: usize,
-    /// name -> (entry, name index, action) of the first unconditional rule for it.
+    /// name -> (entry, name index, action) of the first unconditional rule for it: by
+    /// syscall table row ([`arch::table_row`]), else by name.
+    unconditional_rows: Vec<Option<(usize, usize, Action)>>,
     unconditional: rustc_hash::FxHashMap<&'s str, (usize, usize, Action)>,
 }
 
@@ -572,10 +581,8 @@ impl<'s> Rules<'s> {
             seen: rustc_hash::FxHashSet::default(),
             counted: 0,
             visited: 0,
-            unconditional: rustc_hash::FxHashMap::with_capacity_and_hasher(
-                total,
-                Default::default(),
-            ),
+            unconditional_rows: Vec::new(),
+            unconditional: rustc_hash::FxHashMap::default(),
         }
     }
 
@@ -597,12 +604,14 @@ impl<'s> Rules<'s> {
                 "an entry must name at least one syscall",
             ));
         }
-        check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
-        check_errno_allowed(
-            &format!("{path}.errnoRet"),
-            entry.errno_ret(),
-            entry.action(),
-        )?;
+        if entry.errno_ret().is_some() {
+            check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
+            check_errno_allowed(
+                &format!("{path}.errnoRet"),
+                entry.errno_ret(),
+                entry.action(),
+            )?;
+        }
         let action = action_from_oci(entry.action(), entry.errno_ret());
         let conditions = entry_conditions(&path, entry)?;
         // The kernel's reading of this entry's comparisons depends on a name only
@@ -613,7 +622,8 @@ impl<'s> Rules<'s> {
             let npath = || format!("{path}.names[{j}]");
             check_name(npath, name)?;
             let row = arch::table_row(name);
-            self.names.push((i, shared_name(name, row)));
+            let shared = shared_name(name, row);
+            self.names.push((i, shared.clone()));
             self.name_rows.push(row);
             if row.is_none() && !arch::is_known(name) {
                 if strict {
@@ -627,7 +637,7 @@ impl<'s> Rules<'s> {
                 continue;
             }
             if conditions.conditions.is_empty()
-                && !self.first_unconditional(i, j, name, action, strict)?
+                && !self.first_unconditional((i, j), (name, row), action, strict)?
             {
                 continue;
             }
@@ -647,7 +657,11 @@ impl<'s> Rules<'s> {
                     .flatten()
                     .is_some()
             });
-            let groups: &[Vec<Condition>] = if reading == ArgReading::Kernel && narrow {
+            // The one rule of an entry without comparisons.
+            const UNCONDITIONAL: &[Vec<Condition>] = &[Vec::new()];
+            let groups: &[Vec<Condition>] = if conditions.conditions.is_empty() {
+                UNCONDITIONAL
+            } else if reading == ArgReading::Kernel && narrow {
                 match by_widths.entry(widths) {
                     std::collections::hash_map::Entry::Occupied(e) => &*e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => &*e.insert(kernel_groups(
@@ -661,7 +675,14 @@ impl<'s> Rules<'s> {
                 &conditions.groups
             };
             let sizes = (entry.names().len(), conditions.conditions.len());
-            self.add_rules(&path, npath, (i, name, action), sizes, groups, row)?;
+            self.add_rules(
+                &path,
+                npath,
+                (i, name, action),
+                sizes,
+                groups,
+                (row, &shared),
+            )?;
         }
         Ok(())
     }
@@ -671,16 +692,25 @@ impl<'s> Rules<'s> {
     /// differs, or (when `strict`) [`CompileError::ConflictingRule`].
     fn first_unconditional(
         &mut self,
-        i: usize,
-        j: usize,
-        name: &'s str,
+        (i, j): (usize, usize),
+        (name, row): (&'s str, Option<usize>),
         action: Action,
         strict: bool,
     ) -> Result<bool, CompileError> {
-        let Some(&(fi, fj, first_action)) = self.unconditional.get(name) else {
-            self.unconditional.insert(name, (i, j, action));
-            return Ok(true);
+        let slot = match row.filter(|r| *r < arch::table_len()) {
+            Some(r) => {
+                if self.unconditional_rows.is_empty() {
+                    self.unconditional_rows = vec![None; arch::table_len()];
+                }
+                // `r` is below the table's length, checked above.
+                self.unconditional_rows[r].get_or_insert((i, j, action))
+            }
+            None => self.unconditional.entry(name).or_insert((i, j, action)),
         };
+        let (fi, fj, first_action) = *slot;
+        if (fi, fj) == (i, j) {
+            return Ok(true);
+        }
         let first = format!("syscalls[{fi}].names[{fj}]");
         if first_action != action {
             let path = format!("syscalls[{i}].names[{j}]");
@@ -711,7 +741,7 @@ impl<'s> Rules<'s> {
         (i, name, action): (usize, &'s str, Action),
         (names, comparisons): (usize, usize),
         groups: &[Vec<Condition>],
-        row: Option<usize>,
+        (row, shared): (Option<usize>, &std::borrow::Cow<'static, str>),
     ) -> Result<(), CompileError> {
         // Every rule looked at counts, duplicates too, so that no profile makes
         // validation work without bound (names times comparisons).
@@ -754,7 +784,7 @@ impl<'s> Rules<'s> {
             self.rule_rows.push(row);
             self.rules.push(Rule {
                 entry: i,
-                name: shared_name(name, row),
+                name: shared.clone(),
                 action,
                 conditions: group.clone(),
             });

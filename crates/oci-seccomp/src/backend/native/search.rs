@@ -8,7 +8,7 @@ use crate::arch;
 use crate::arch::{multiplexer_of, multiplexes, ArchInfo};
 use crate::bpf::ret;
 use crate::profile::semantics::Stub;
-use crate::profile::Profile;
+use crate::profile::{AbiOrder, Profile};
 use std::collections::BTreeMap;
 
 /// The outcome for a number with no rule: the stub or the default.
@@ -30,40 +30,43 @@ impl NoMatch {
     }
 }
 
-/// The rules of one ABI, by syscall number: each syscall's rules (in profile order) and,
-/// on a multiplexer, its sub-calls as extra rules.
-pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]) -> Vec<GenRule> {
-    let mut out: Vec<GenRule> = Vec::with_capacity(profile.rules().len());
+/// The rules of one ABI, by syscall number: each syscall's rules (in profile order, from
+/// the profile's [`AbiOrder`], which the proof reads too) and, on a multiplexer, its
+/// sub-calls as extra rules after them.
+pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, order: &AbiOrder) -> Vec<GenRule> {
+    let mut out: Vec<GenRule> = Vec::with_capacity(order.pairs.len());
     let number = |n: &str| arch::resolve(n, a);
-    for (index, (r, nr)) in profile.rules().iter().zip(numbers).enumerate() {
-        if let Some(nr) = *nr {
-            let mut conds = Some(Vec::new());
-            for c in &r.conditions {
-                match conds_of(c, a.narrow_args(), a.big_endian) {
-                    Ok(cs) => conds.as_mut().expect("still possible").extend(cs),
-                    Err(()) => {
-                        conds = None;
-                        break;
-                    }
+    let all = profile.rules();
+    for &(nr, index) in &order.pairs {
+        let r = &all[index];
+        let mut conds = Some(Vec::new());
+        for c in &r.conditions {
+            match conds_of(c, a.narrow_args(), a.big_endian) {
+                Ok(cs) => conds.as_mut().expect("still possible").extend(cs),
+                Err(()) => {
+                    conds = None;
+                    break;
                 }
             }
-            if let Some(cs) = conds.as_mut() {
-                cs.sort_by_key(|c| word_rank(c.word(), a.big_endian));
-            }
-            // An unconditional rule beats the conditional ones, except one equal to the
-            // default: that one is kept only to take part in precedence, as a rule that
-            // always matches (`Profile::rules`).
-            out.push(GenRule {
-                nr: nr as u32,
-                action: r.action,
-                unconditional: r.conditions.is_empty() && r.action != profile.default_action(),
-                conds,
-                src: Some(index),
-                rank: 0,
-            });
         }
+        if let Some(cs) = conds.as_mut() {
+            cs.sort_by_key(|c| word_rank(c.word(), a.big_endian));
+        }
+        // An unconditional rule beats the conditional ones, except one equal to the
+        // default: that one is kept only to take part in precedence, as a rule that
+        // always matches (`Profile::rules`).
+        out.push(GenRule {
+            nr,
+            action: r.action,
+            unconditional: r.conditions.is_empty() && r.action != profile.default_action(),
+            conds,
+            src: Some(index),
+            // libseccomp's tie order among the syscall's rules.
+            rank: order.tie_rank.get(index).copied().unwrap_or(0),
+        });
     }
     if multiplexes(a) {
+        let own = out.len();
         // Sub-calls, as the complete check reads them (`profile::semantics`'s `subcalls`).
         let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
         for r in profile.rules() {
@@ -106,43 +109,16 @@ pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, numbers: &[Option<i32>]
                 rank: 0,
             });
         }
-    }
-    // By number; profile order within one number. The position breaks ties, so sorting
-    // the (number, position) pairs gives the stable order without moving the rules
-    // around while sorting.
-    if !out.is_sorted_by_key(|r| r.nr) {
-        let mut order: Vec<(u32, u32)> = out
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.nr, i as u32))
-            .collect();
-        order.sort_unstable();
-        let mut slots: Vec<Option<GenRule>> = out.into_iter().map(Some).collect();
-        out = order
-            .iter()
-            .filter_map(|&(_, i)| slots[i as usize].take())
-            .collect();
-    }
-    // Each syscall's rules ranked by libseccomp's tie order; sub-calls last.
-    let all = profile.rules();
-    for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
-        // One rule has rank 0 (most syscalls of a profile): no order to work out.
-        if group.len() == 1 {
-            continue;
-        }
-        let refs: Vec<&crate::profile::Rule> = group
-            .iter()
-            .filter_map(|g| g.src.map(|i| &all[i]))
-            .collect();
-        let ranks = crate::profile::tie_ranks(&refs, !a.narrow_args());
-        let (mut k, mut extra) = (0, refs.len());
-        for g in group.iter_mut() {
-            if g.src.is_some() {
-                g.rank = ranks[k];
-                k += 1;
-            } else {
-                g.rank = extra;
-                extra += 1;
+        // Each sub-call after its multiplexer's own rules (a stable sort), ranked after
+        // them in the order added.
+        if out.len() > own {
+            out.sort_by_key(|r| r.nr);
+            for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
+                let first = group.iter().filter(|g| g.src.is_some()).count();
+                let subs = group.iter_mut().filter(|g| g.src.is_none());
+                for (rank, g) in (first..).zip(subs) {
+                    g.rank = rank;
+                }
             }
         }
     }
@@ -160,7 +136,8 @@ pub(super) fn abi_search(
     ceiling: u32,
 ) -> Vec<(u32, Id)> {
     gen.big_endian = a.big_endian;
-    let (numbers, max) = profile.numbers(a);
+    let order = profile.abi_order(a);
+    let max = order.max;
     let none = NoMatch {
         stub: stub.applies_to(profile.default_action()),
         enosys: a.enosys(),
@@ -168,7 +145,7 @@ pub(super) fn abi_search(
         s390: a.name.starts_with("SCMP_ARCH_S390"),
         default: profile.default_action().to_ret(),
     };
-    let rules = abi_rules(profile, a, &numbers);
+    let rules = abi_rules(profile, a, &order);
     let mut out: Vec<(u32, Id)> = Vec::new();
     // The numbers without rules from `lo` to `hi`: the stub's first number and 1 (s390's
     // 0) may change their outcome.

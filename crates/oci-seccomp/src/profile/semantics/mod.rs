@@ -252,32 +252,19 @@ impl Semantics {
         let stub = stub.applies_to(profile.default_action());
         let mut arches: Vec<ArchModel> = Vec::new();
         for a in profile.architectures() {
-            let (numbers, max) = profile.numbers(a);
+            // The rules by number, as the generator reads them too.
+            let order = profile.abi_order(a);
             let mut abi = Abi {
                 info: Some(a),
                 narrow: a.narrow_args(),
                 big_endian: a.big_endian,
-                max,
+                max: order.max,
                 ..Abi::default()
             };
-            let mut pairs: Vec<(u32, usize)> = numbers
-                .iter()
-                .enumerate()
-                .filter_map(|(i, nr)| nr.map(|n| (n as u32, i)))
-                .collect();
-            pairs.sort_unstable();
+            let pairs = &order.pairs;
             abi.order = pairs.iter().map(|(_, i)| *i).collect();
-            abi.tie_rank = vec![0; profile.rules().len()];
+            abi.tie_rank = order.tie_rank.clone();
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-                // One rule keeps rank 0 (most syscalls): no order to work out.
-                if group.len() > 1 {
-                    let refs: Vec<&Rule> =
-                        group.iter().map(|&(_, k)| &profile.rules()[k]).collect();
-                    let ranks = crate::profile::tie_ranks(&refs, !abi.narrow);
-                    for (&(_, k), rank) in group.iter().zip(ranks) {
-                        abi.tie_rank[k] = rank;
-                    }
-                }
                 let start = abi.rules.last().map_or(0, |(_, r)| r.end);
                 abi.rules.push((group[0].0, start..start + group.len()));
                 if group.len() > PIVOT_AT {
