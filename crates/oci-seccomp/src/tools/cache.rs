@@ -111,6 +111,16 @@ pub struct CacheKey {
     bytes: Vec<u8>,
 }
 
+/// [`put`] of `value`'s text (its `Display`), written through `scratch` (no allocation for
+/// each field once `scratch` has grown).
+fn put_text(out: &mut Vec<u8>, scratch: &mut String, value: &impl std::fmt::Display) {
+    use std::fmt::Write as _;
+    scratch.clear();
+    // Writing into a String cannot fail.
+    let _ = write!(scratch, "{value}");
+    put(out, scratch.as_bytes());
+}
+
 fn put(out: &mut Vec<u8>, field: &[u8]) {
     out.extend_from_slice(&(field.len() as u64).to_le_bytes());
     out.extend_from_slice(field);
@@ -139,7 +149,7 @@ pub const SEMANTICS: &str =
 impl CacheKey {
     /// The key for compiling `spec` with `opts` in this process.
     pub fn new(spec: &LinuxSeccomp, opts: &CompileOptions) -> Self {
-        let mut b = Vec::with_capacity(4096);
+        let mut b = Vec::with_capacity(16 << 10);
         put(&mut b, b"oci-seccomp cache key v3");
         put(&mut b, env!("CARGO_PKG_VERSION").as_bytes());
         // What a profile means and how it is compiled, beyond the version number (v3).
@@ -163,14 +173,15 @@ impl CacheKey {
         put(&mut b, opts.target_arch().name.as_bytes());
         put(&mut b, opts.arg_reading.name().as_bytes());
         // The whole profile, every field, in a fixed order.
-        put(&mut b, spec.default_action().to_string().as_bytes());
+        let mut scratch = String::new();
+        put_text(&mut b, &mut scratch, &spec.default_action());
         put_opt_u64(&mut b, spec.default_errno_ret().map(u64::from));
         match spec.architectures() {
             None => put(&mut b, b"-"),
             Some(a) => {
                 put(&mut b, &(a.len() as u64).to_le_bytes());
                 for x in a {
-                    put(&mut b, x.to_string().as_bytes());
+                    put_text(&mut b, &mut scratch, x);
                 }
             }
         }
@@ -179,7 +190,7 @@ impl CacheKey {
             Some(f) => {
                 put(&mut b, &(f.len() as u64).to_le_bytes());
                 for x in f {
-                    put(&mut b, x.to_string().as_bytes());
+                    put_text(&mut b, &mut scratch, x);
                 }
             }
         }
@@ -200,7 +211,7 @@ impl CacheKey {
                     for n in e.names() {
                         put(&mut b, n.as_bytes());
                     }
-                    put(&mut b, e.action().to_string().as_bytes());
+                    put_text(&mut b, &mut scratch, &e.action());
                     put_opt_u64(&mut b, e.errno_ret().map(u64::from));
                     match e.args() {
                         None => put(&mut b, b"-"),
@@ -210,7 +221,7 @@ impl CacheKey {
                                 put(&mut b, &(a.index() as u64).to_le_bytes());
                                 put(&mut b, &a.value().to_le_bytes());
                                 put_opt_u64(&mut b, a.value_two());
-                                put(&mut b, a.op().to_string().as_bytes());
+                                put_text(&mut b, &mut scratch, &a.op());
                             }
                         }
                     }
