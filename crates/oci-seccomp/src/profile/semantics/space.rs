@@ -136,6 +136,14 @@ impl WordSet {
                 }
                 self.mask |= m;
                 self.bits |= v;
+                if self.mask == FULL {
+                    // Every bit fixed: one value, which the bounds now say too, so that
+                    // an order test (`nr > k` after `nr == 135`) is answered from them.
+                    if self.bits < self.lo || self.bits > self.hi {
+                        return false;
+                    }
+                    (self.lo, self.hi) = (self.bits, self.bits);
+                }
             }
             (Test::Masked(m, v), false) if m.is_power_of_two() && v & !m == 0 => {
                 // One bit that differs from `v`'s is a fixed bit: kept as a pattern, which
@@ -630,6 +638,71 @@ mod tests {
                                     members.iter().all(|x| (x & m == v) == answer),
                                     "[{lo}, {hi}] & {mask:#x} == {bits:#x}: {m:#x}/{v:#x} said {answer}"
                                 );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn narrowing_keeps_exactly_the_members_that_pass() {
+        // Small words: from every interval of 5 bits (and a pattern), two tests added in
+        // turn leave exactly the members that pass both, the bounds of a word whose every
+        // bit is fixed included; an order test `settled` answers holds for all of them.
+        let member = |s: &WordSet, w: u32| {
+            w >= s.lo && w <= s.hi && w & s.mask == s.bits && s.not.iter().all(|&(m, v)| w & m != v)
+        };
+        let mut tests = vec![
+            Test::Masked(FULL, 0),
+            Test::Masked(FULL, 7),
+            Test::Masked(FULL, 31),
+        ];
+        for k in [0, 3, 7, 8, 30, 31] {
+            tests.extend([Test::Gt(k), Test::Ge(k), Test::Masked(FULL, k)]);
+        }
+        tests.extend([Test::Masked(0b100, 0b100), Test::Masked(0b11, 0b01)]);
+        for lo in 0..32u32 {
+            for hi in lo..32 {
+                for (mask, bits) in [(0, 0), (0b100, 0b100)] {
+                    let start = set(lo, hi, mask, bits, &[]);
+                    for &a in &tests {
+                        for &b in &tests {
+                            for (ya, yb) in
+                                [(true, true), (true, false), (false, true), (false, false)]
+                            {
+                                let mut s = start.clone();
+                                let kept = s.add(a, ya) && s.add(b, yb);
+                                let want: Vec<u32> = (0..32)
+                                    .filter(|&w| member(&start, w))
+                                    .filter(|&w| Atom { word: NR, test: a }.holds(w) == ya)
+                                    .filter(|&w| Atom { word: NR, test: b }.holds(w) == yb)
+                                    .collect();
+                                if !kept {
+                                    assert!(want.is_empty(), "{start:?} {a:?}={ya} {b:?}={yb}");
+                                    continue;
+                                }
+                                let got: Vec<u32> = (0..32).filter(|&w| member(&s, w)).collect();
+                                assert_eq!(got, want, "{start:?} {a:?}={ya} {b:?}={yb}");
+                                let mut r = Region::default();
+                                r.words[NR] = s.clone();
+                                for k in 0..32 {
+                                    for test in [Test::Gt(k), Test::Ge(k)] {
+                                        let atom = Atom { word: NR, test };
+                                        // One value left: every order test is settled.
+                                        assert!(
+                                            s.mask != FULL || r.settled(atom).is_some(),
+                                            "{s:?}: {test:?} unsettled"
+                                        );
+                                        if let Some(answer) = r.settled(atom) {
+                                            assert!(
+                                                want.iter().all(|&w| atom.holds(w) == answer),
+                                                "{s:?}: {test:?} said {answer}"
+                                            );
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
