@@ -32,6 +32,8 @@ pub(super) enum Node {
 pub(super) struct Graph {
     pub(super) nodes: Vec<Node>,
     pub(super) interned: rustc_hash::FxHashMap<Node, Id>,
+    /// The last `ret` asked for: most syscalls of a profile end in the same one.
+    last_ret: Option<(u32, Id)>,
 }
 
 impl Graph {
@@ -41,17 +43,26 @@ impl Graph {
                 return jt;
             }
         }
-        if let Some(id) = self.interned.get(&n) {
-            return *id;
+        match self.interned.entry(n) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let id = self.nodes.len();
+                self.nodes.push(n);
+                e.insert(id);
+                id
+            }
         }
-        let id = self.nodes.len();
-        self.nodes.push(n);
-        self.interned.insert(n, id);
-        id
     }
 
     pub(super) fn ret(&mut self, k: u32) -> Id {
-        self.add(Node::Ret(k))
+        match self.last_ret {
+            Some((last, id)) if last == k => id,
+            _ => {
+                let id = self.add(Node::Ret(k));
+                self.last_ret = Some((k, id));
+                id
+            }
+        }
     }
 
     pub(super) fn jump(&mut self, op: u16, k: u32, jt: Id, jf: Id) -> Id {
@@ -224,9 +235,8 @@ pub(super) struct GenRule {
     pub(super) unconditional: bool,
     /// The comparisons; `None` when they can never all hold.
     pub(super) conds: Option<Vec<Cond>>,
-    /// Index of the profile rule it came from (`None`: a multiplexer's sub-call).
-    pub(super) src: Option<usize>,
-    /// Place in the syscall's tie order (set by [`abi_rules`]).
+    /// Place in the syscall's tie order (the profile's rules by libseccomp's, a
+    /// multiplexer's sub-calls after them).
     pub(super) rank: usize,
 }
 

@@ -30,98 +30,86 @@ impl NoMatch {
     }
 }
 
-/// The rules of one ABI, by syscall number: each syscall's rules (in profile order, from
-/// the profile's [`AbiOrder`], which the proof reads too) and, on a multiplexer, its
-/// sub-calls as extra rules after them.
-pub(super) fn abi_rules(profile: &Profile, a: &ArchInfo, order: &AbiOrder) -> Vec<GenRule> {
-    let mut out: Vec<GenRule> = Vec::with_capacity(order.pairs.len());
-    let number = |n: &str| arch::resolve(n, a);
-    let all = profile.rules();
-    for &(nr, index) in &order.pairs {
-        let r = &all[index];
-        let mut conds = Some(Vec::new());
-        for c in &r.conditions {
-            match conds_of(c, a.narrow_args(), a.big_endian) {
-                Ok(cs) => conds.as_mut().expect("still possible").extend(cs),
-                Err(()) => {
-                    conds = None;
-                    break;
-                }
+/// Profile rule `index` (number `nr` on `a`) as the generator reads it.
+fn gen_rule(profile: &Profile, a: &ArchInfo, order: &AbiOrder, nr: u32, index: usize) -> GenRule {
+    let r = &profile.rules()[index];
+    let mut conds = Some(Vec::new());
+    for c in &r.conditions {
+        match conds_of(c, a.narrow_args(), a.big_endian) {
+            Ok(cs) => conds.as_mut().expect("still possible").extend(cs),
+            Err(()) => {
+                conds = None;
+                break;
             }
         }
-        if let Some(cs) = conds.as_mut() {
-            cs.sort_by_key(|c| word_rank(c.word(), a.big_endian));
-        }
+    }
+    if let Some(cs) = conds.as_mut() {
+        cs.sort_by_key(|c| word_rank(c.word(), a.big_endian));
+    }
+    GenRule {
+        nr,
+        action: r.action,
         // An unconditional rule beats the conditional ones, except one equal to the
         // default: that one is kept only to take part in precedence, as a rule that
         // always matches (`Profile::rules`).
+        unconditional: r.conditions.is_empty() && r.action != profile.default_action(),
+        conds,
+        // libseccomp's tie order among the syscall's rules.
+        rank: order.tie_rank.get(index).copied().unwrap_or(0),
+    }
+}
+
+/// On a multiplexer, the sub-calls of the syscalls it carries as extra rules of the
+/// multiplexer's number (ranked after its own rules when the search meets them), by
+/// number; none elsewhere.
+fn subcall_rules(profile: &Profile, a: &ArchInfo) -> Vec<GenRule> {
+    let mut out = Vec::new();
+    if !multiplexes(a) {
+        return out;
+    }
+    // Sub-calls, as the complete check reads them (`profile::semantics`'s `subcalls`).
+    let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
+    for r in profile.rules() {
+        if multiplexer_of(&r.name).is_some() {
+            by_name.entry(&*r.name).or_default().push(r);
+        }
+    }
+    for (name, rules) in by_name {
+        let Some((mux, call, mask)) = multiplexer_of(name) else {
+            continue;
+        };
+        let Some(mux_nr) = arch::resolve(mux, a) else {
+            continue;
+        };
+        // As the complete check reads it (`profile::semantics`'s `subcalls`): an unconditional rule
+        // equal to the default joins the strictest outcome.
+        let action = match rules
+            .iter()
+            .find(|r| r.conditions.is_empty() && r.action != profile.default_action())
+        {
+            Some(r) => r.action,
+            None => rules
+                .iter()
+                .map(|r| r.action)
+                .fold(profile.default_action(), |w, a| {
+                    if strictness(a) > strictness(w) {
+                        a
+                    } else {
+                        w
+                    }
+                }),
+        };
+        let (lo, _) = arg_words(0, a.big_endian);
         out.push(GenRule {
-            nr,
-            action: r.action,
-            unconditional: r.conditions.is_empty() && r.action != profile.default_action(),
-            conds,
-            src: Some(index),
-            // libseccomp's tie order among the syscall's rules.
-            rank: order.tie_rank.get(index).copied().unwrap_or(0),
+            nr: mux_nr as u32,
+            action,
+            unconditional: false,
+            conds: Some(mask_cond(lo, mask, call).into_iter().collect()),
+            rank: 0,
         });
     }
-    if multiplexes(a) {
-        let own = out.len();
-        // Sub-calls, as the complete check reads them (`profile::semantics`'s `subcalls`).
-        let mut by_name: BTreeMap<&str, Vec<&crate::profile::Rule>> = BTreeMap::new();
-        for r in profile.rules() {
-            if multiplexer_of(&r.name).is_some() {
-                by_name.entry(&*r.name).or_default().push(r);
-            }
-        }
-        for (name, rules) in by_name {
-            let Some((mux, call, mask)) = multiplexer_of(name) else {
-                continue;
-            };
-            let Some(mux_nr) = number(mux) else {
-                continue;
-            };
-            // As the complete check reads it (`profile::semantics`'s `subcalls`): an unconditional rule
-            // equal to the default joins the strictest outcome.
-            let action = match rules
-                .iter()
-                .find(|r| r.conditions.is_empty() && r.action != profile.default_action())
-            {
-                Some(r) => r.action,
-                None => rules
-                    .iter()
-                    .map(|r| r.action)
-                    .fold(profile.default_action(), |w, a| {
-                        if strictness(a) > strictness(w) {
-                            a
-                        } else {
-                            w
-                        }
-                    }),
-            };
-            let (lo, _) = arg_words(0, a.big_endian);
-            out.push(GenRule {
-                nr: mux_nr as u32,
-                action,
-                unconditional: false,
-                conds: Some(mask_cond(lo, mask, call).into_iter().collect()),
-                src: None,
-                rank: 0,
-            });
-        }
-        // Each sub-call after its multiplexer's own rules (a stable sort), ranked after
-        // them in the order added.
-        if out.len() > own {
-            out.sort_by_key(|r| r.nr);
-            for group in out.chunk_by_mut(|a, b| a.nr == b.nr) {
-                let first = group.iter().filter(|g| g.src.is_some()).count();
-                let subs = group.iter_mut().filter(|g| g.src.is_none());
-                for (rank, g) in (first..).zip(subs) {
-                    g.rank = rank;
-                }
-            }
-        }
-    }
+    // By number, in the order added within one (a stable sort).
+    out.sort_by_key(|r| r.nr);
     out
 }
 
@@ -145,7 +133,7 @@ pub(super) fn abi_search(
         s390: a.name.starts_with("SCMP_ARCH_S390"),
         default: profile.default_action().to_ret(),
     };
-    let rules = abi_rules(profile, a, &order);
+    let subs = subcall_rules(profile, a);
     let mut out: Vec<(u32, Id)> = Vec::new();
     // The numbers without rules from `lo` to `hi`: the stub's first number and 1 (s390's
     // 0) may change their outcome.
@@ -159,9 +147,27 @@ pub(super) fn abi_search(
             }
         }
     };
+    // Each number with rules, in order: the profile's rules of that syscall (profile
+    // order) and the sub-calls a multiplexer carries.
+    let all = profile.rules();
+    let mut own_groups = order.pairs.chunk_by(|x, y| x.0 == y.0).peekable();
+    let mut sub_groups = subs.chunk_by(|x, y| x.nr == y.nr).peekable();
     let mut next = Some(floor);
-    for group in rules.chunk_by(|a, b| a.nr == b.nr) {
-        let nr = group[0].nr;
+    loop {
+        let nr = match (own_groups.peek(), sub_groups.peek()) {
+            (None, None) => break,
+            (Some(g), None) => g[0].0,
+            (None, Some(s)) => s[0].nr,
+            (Some(g), Some(s)) => g[0].0.min(s[0].nr),
+        };
+        let own: &[(u32, usize)] = match own_groups.next_if(|g| g[0].0 == nr) {
+            Some(g) => g,
+            None => &[],
+        };
+        let carried: &[GenRule] = match sub_groups.next_if(|s| s[0].nr == nr) {
+            Some(s) => s,
+            None => &[],
+        };
         if nr < floor || nr > ceiling {
             continue;
         }
@@ -171,7 +177,31 @@ pub(super) fn abi_search(
         if nr > from {
             gap(gen, &mut out, from, nr - 1);
         }
-        let t = syscall_diagram(gen, group, none.at(nr));
+        // The first unconditional rule decides (most syscalls of a profile): no rule of
+        // the generator's own form is needed for it.
+        let first = own
+            .iter()
+            .map(|&(_, k)| &all[k])
+            .find(|r| r.conditions.is_empty() && r.action != profile.default_action());
+        let t = match first {
+            Some(r) => gen.g.ret(r.action.to_ret()),
+            None => {
+                let mut list: Vec<GenRule> = own
+                    .iter()
+                    .map(|&(n, k)| gen_rule(profile, a, &order, n, k))
+                    .collect();
+                for (rank, s) in (own.len()..).zip(carried) {
+                    list.push(GenRule {
+                        nr: s.nr,
+                        action: s.action,
+                        unconditional: s.unconditional,
+                        conds: s.conds.clone(),
+                        rank,
+                    });
+                }
+                syscall_diagram(gen, &list, none.at(nr))
+            }
+        };
         push_piece(&mut out, nr, t);
         next = nr.checked_add(1);
     }
