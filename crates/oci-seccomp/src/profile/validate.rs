@@ -557,8 +557,11 @@ struct Rules<'s> {
     /// Rules looked at, duplicates included, against [`MAX_RULES_VISITED`].
     visited: usize,
     /// name -> (entry, name index, action) of the first unconditional rule for it: by
-    /// syscall table row ([`arch::table_row`]), else by name.
-    unconditional_rows: Vec<Option<(usize, usize, Action)>>,
+    /// syscall table row ([`arch::table_row`]) through `firsts` (a row's slot holds its
+    /// index there plus one, 0 for none: a small table read at random, its records
+    /// written in order), else by name.
+    unconditional_rows: Vec<u32>,
+    firsts: Vec<(usize, usize, Action)>,
     unconditional: rustc_hash::FxHashMap<&'s str, (usize, usize, Action)>,
 }
 
@@ -582,6 +585,7 @@ impl<'s> Rules<'s> {
             counted: 0,
             visited: 0,
             unconditional_rows: Vec::new(),
+            firsts: Vec::new(),
             unconditional: rustc_hash::FxHashMap::default(),
         }
     }
@@ -697,17 +701,26 @@ impl<'s> Rules<'s> {
         action: Action,
         strict: bool,
     ) -> Result<bool, CompileError> {
-        let slot = match row.filter(|r| *r < arch::table_len()) {
+        let first = match row.filter(|r| *r < arch::table_len()) {
             Some(r) => {
                 if self.unconditional_rows.is_empty() {
-                    self.unconditional_rows = vec![None; arch::table_len()];
+                    self.unconditional_rows = vec![0; arch::table_len()];
                 }
-                // `r` is below the table's length, checked above.
-                self.unconditional_rows[r].get_or_insert((i, j, action))
+                // `r` is below the table's length, checked above; `firsts` has one
+                // record per row at most, so fewer than 2^32.
+                let slot = &mut self.unconditional_rows[r];
+                match (*slot as usize).checked_sub(1).and_then(|k| self.firsts.get(k)) {
+                    Some(first) => *first,
+                    None => {
+                        self.firsts.push((i, j, action));
+                        *slot = self.firsts.len() as u32;
+                        return Ok(true);
+                    }
+                }
             }
-            None => self.unconditional.entry(name).or_insert((i, j, action)),
+            None => *self.unconditional.entry(name).or_insert((i, j, action)),
         };
-        let (fi, fj, first_action) = *slot;
+        let (fi, fj, first_action) = first;
         if (fi, fj) == (i, j) {
             return Ok(true);
         }
