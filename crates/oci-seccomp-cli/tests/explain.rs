@@ -56,6 +56,22 @@ fn explain_names_the_deciding_entry() {
     assert_eq!(v["nr"], json!(110));
 }
 
+#[test]
+fn errno_zero_is_said_to_skip_the_call_and_return_zero() {
+    let t = TempDir::new("explain-errno0");
+    let p = t.write(
+        "errno0.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":0}]}"#,
+    );
+    let o = cli(&["explain", &p, "getppid"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(
+        s.contains("not made, returns 0") && !s.contains("unknown errno"),
+        "{s}"
+    );
+}
+
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn explain_any_number_the_kernel_can_see_and_the_right_abi() {

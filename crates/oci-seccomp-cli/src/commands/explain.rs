@@ -75,9 +75,11 @@ impl ExplainArgs {
     }
 }
 
-/// Describes an action with the errno name: `SCMP_ACT_ERRNO (EPERM, 1)`.
+/// Describes an action with the errno name: `SCMP_ACT_ERRNO (EPERM, 1)`; errno 0 says
+/// what it does (the call is not made and returns 0, seccomp(2)).
 pub fn describe_action(a: Action) -> String {
     match a {
+        Action::Errno(0) => "SCMP_ACT_ERRNO (0: not made, returns 0 as if it succeeded)".into(),
         Action::Errno(e) => format!(
             "SCMP_ACT_ERRNO ({}, {e})",
             names::errno_name(i32::from(e)).unwrap_or("unknown errno")

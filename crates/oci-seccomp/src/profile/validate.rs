@@ -709,7 +709,10 @@ impl<'s> Rules<'s> {
                 // `r` is below the table's length, checked above; `firsts` has one
                 // record per row at most, so fewer than 2^32.
                 let slot = &mut self.unconditional_rows[r];
-                match (*slot as usize).checked_sub(1).and_then(|k| self.firsts.get(k)) {
+                match (*slot as usize)
+                    .checked_sub(1)
+                    .and_then(|k| self.firsts.get(k))
+                {
                     Some(first) => *first,
                     None => {
                         self.firsts.push((i, j, action));
