@@ -36,6 +36,27 @@ lint:
 man:
     cargo run --quiet -p oci-seccomp-cli -- man --dir target/man
 
+# The command for shipping: static-pie (glibc and libseccomp linked in, ASLR kept), as runc ships; it starts in about 60% of the default build's time (BENCHMARKS.md). Prints the binary's path.
+release: (setup "build")
+    #!/usr/bin/env bash
+    set -euo pipefail
+    triple="$(rustc -vV | sed -n 's/^host: //p')"
+    lib="$(cc -print-file-name=libseccomp.a)"
+    if [ ! -f "$lib" ]; then
+        echo "libseccomp.a not found (it comes with libseccomp-dev: ./scripts/setup build)" >&2; exit 1
+    fi
+    # An explicit --target keeps crt-static off build scripts and proc-macros, which the
+    # compiler loads as shared objects; libseccomp-sys links the archive.
+    LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$(dirname "$lib")" \
+    RUSTFLAGS="-C target-feature=+crt-static" \
+        cargo build --release --locked --quiet --target "$triple" -p oci-seccomp-cli
+    bin="${CARGO_TARGET_DIR:-target}/$triple/release/oci-seccomp"
+    if ldd "$bin" 2>&1 | grep -q '=>'; then
+        echo "$bin still loads shared objects:" >&2; ldd "$bin" >&2; exit 1
+    fi
+    "$bin" --version >/dev/null
+    echo "$bin"
+
 # `cargo publish`'s check, nothing uploaded: the four publishable crates packaged in dependency order, each built alone.
 package: (setup "build")
     cargo package --locked -p oci-seccomp -p oci-seccomp-load -p oci-seccomp-runtime -p oci-seccomp-cli
