@@ -12,6 +12,7 @@ const GETCWD: i64 = 79;
 const GETPPID: i64 = 110;
 const GETUID: i64 = 102;
 const GETPID: i64 = 39;
+const MKDIR: i64 = 83;
 const CLONE: i64 = 56;
 const CLONE3: i64 = 435;
 const SOCKET: i64 = 41;
@@ -526,6 +527,33 @@ fn empty_profile_has_no_rules_and_still_works() {
     // Every syscall fails with ESRCH, exit_group and exit included, so glibc's _exit
     // falls through to `hlt`, which faults in user mode: the filter was in force.
     assert_eq!(r.exit, Exit::Signal(libc::SIGSEGV), "{r:?}");
+}
+
+#[test]
+fn errno_zero_skips_the_call_and_returns_zero() {
+    // mkdir(2) denied with errno 0: the caller sees success, and nothing is made (what
+    // `explain` says of errno 0).
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = std::ffi::CString::new(
+        dir.path()
+            .join("made")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .expect("no NUL");
+    let p = program(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":0}]}"#,
+    );
+    let r = run_filtered(&p, TIMEOUT, |rep| {
+        rep.report(raw(MKDIR, [path.as_ptr() as u64, 0o755, 0, 0, 0, 0]));
+        0
+    });
+    assert_eq!(r.exit, Exit::Code(0), "{r:?}");
+    assert_eq!(r.values, [0], "{r:?}");
+    assert!(!dir.path().join("made").exists(), "the call was made");
+    // Without the filter the same call makes the directory: the test can tell.
+    assert_eq!(raw(MKDIR, [path.as_ptr() as u64, 0o755, 0, 0, 0, 0]), 0);
+    assert!(dir.path().join("made").is_dir());
 }
 
 // Ports of youki's seccomp module tests.

@@ -223,17 +223,15 @@ pub fn load_oci(path: &str) -> CliResult<LinuxSeccomp> {
 /// its format is then decided and its keys checked in one pass); `None` for anything
 /// else, which takes the general path.
 fn plain_oci(text: &str) -> Option<Result<LinuxSeccomp, oci_seccomp::ParseError>> {
-    use oci_seccomp::profile::{parse_profile_with_keys, JsonKeys};
+    use oci_seccomp::profile::JsonKeys;
     if !text.trim_start().starts_with('{') {
         return None;
     }
     let keys = JsonKeys::parse(text).ok()?;
-    if (keys.has_top_level("apiVersion") && keys.has_top_level("kind"))
-        || keys.docker_key().is_some()
-    {
+    if oci_seccomp::spo::is_spo_keys(&keys) || keys.docker_key().is_some() {
         return None;
     }
-    Some(parse_profile_with_keys(text, &keys))
+    Some(keys.parse_profile())
 }
 
 /// Whether JSON text looks like a Docker (moby) profile.

@@ -18,9 +18,7 @@ use crate::arch::{self, ArchInfo};
 use crate::flags::FilterFlags;
 use validate::notify_rule;
 
-pub use parse::{
-    find_docker_key, go_key_eq, go_oci_reading, parse_profile_with_keys, unknown_keys, JsonKeys,
-};
+pub use parse::{find_docker_key, go_key_eq, go_oci_reading, unknown_keys, JsonKeys};
 pub(crate) use reading::masked_alternatives;
 pub use reading::{
     kernel_reading, narrow_bits, ArgReading, MAX_KERNEL_READING_RULES, MAX_RULES_VISITED,

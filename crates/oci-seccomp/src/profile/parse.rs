@@ -65,9 +65,7 @@ pub(crate) trait Tree: Sized {
     /// How the value's type reads in an error message ("a string", "null", ...).
     fn kind(&self) -> &'static str;
     /// The member `key` (exact), of an object.
-    fn get(&self, key: &str) -> Option<&Self> {
-        self.members()?.find(|(k, _)| *k == key).map(|(_, v)| v)
-    }
+    fn get(&self, key: &str) -> Option<&Self>;
     /// The member `key` in any letter case (as Go reads it): the exact key first.
     fn get_any_case(&self, key: &str) -> Option<&Self> {
         self.get(key).or_else(|| {
@@ -225,6 +223,7 @@ impl<'de> serde::Deserialize<'de> for Node<'de> {
 /// question of one start.
 #[derive(Debug)]
 pub struct JsonKeys<'a> {
+    text: &'a str,
     root: Node<'a>,
 }
 
@@ -243,7 +242,19 @@ impl<'a> JsonKeys<'a> {
             });
         }
         let root = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-        Ok(Self { root })
+        Ok(Self { text, root })
+    }
+
+    /// [`parse_profile`] of the text these keys were read from, without reading its keys
+    /// again (for a caller that decided the text's format from them). The checks and the
+    /// typed parse read the same text, so no key check can be skipped.
+    ///
+    /// # Errors
+    ///
+    /// As [`parse_profile`], but for the size and syntax, which [`JsonKeys::parse`]
+    /// checked.
+    pub fn parse_profile(&self) -> Result<LinuxSeccomp, ParseError> {
+        checked_then_typed(self.text, &self.root)
     }
 
     /// Whether the text is an object with the key `key` (exact) at its top level.
@@ -516,20 +527,7 @@ fn check_shape<T: Tree>(v: &T) -> Result<(), ParseError> {
 /// key ([`ParseError::DockerKey`]) or a mis-cased OCI key ([`ParseError::KeyCase`]),
 /// naming its path.
 pub fn parse_profile(json: &str) -> Result<LinuxSeccomp, ParseError> {
-    parse_profile_with_keys(json, &JsonKeys::parse(json)?)
-}
-
-/// [`parse_profile`] of `json` whose [`JsonKeys`] were read already (by a caller that
-/// decided the text's format from them).
-///
-/// # Errors
-///
-/// As [`parse_profile`].
-pub fn parse_profile_with_keys(
-    json: &str,
-    keys: &JsonKeys<'_>,
-) -> Result<LinuxSeccomp, ParseError> {
-    checked_then_typed(json, &keys.root)
+    JsonKeys::parse(json)?.parse_profile()
 }
 
 /// [`parse_profile`] of `json` whose JSON value `value` was parsed already.

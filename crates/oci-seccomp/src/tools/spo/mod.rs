@@ -138,7 +138,7 @@ pub fn is_spo_text(text: &str) -> bool {
     let t = text.trim_start();
     if t.starts_with('{') {
         match crate::profile::JsonKeys::parse(t) {
-            Ok(keys) => return keys.has_top_level("apiVersion") && keys.has_top_level("kind"),
+            Ok(keys) => return is_spo_keys(&keys),
             // Too large for any of the readers.
             Err(crate::ParseError::TooLarge { .. }) => return false,
             Err(_) => {}
@@ -151,6 +151,12 @@ pub fn is_spo_text(text: &str) -> bool {
         .map(str::trim_start)
         .filter(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"));
     keys.next().is_some()
+}
+
+/// Whether JSON text whose keys are `keys` is a Kubernetes resource ([`is_spo_text`]'s
+/// reading of JSON): an object with `apiVersion` and `kind` at its top level.
+pub fn is_spo_keys(keys: &crate::profile::JsonKeys<'_>) -> bool {
+    keys.has_top_level("apiVersion") && keys.has_top_level("kind")
 }
 
 /// Every `SeccompProfile` of `text` (YAML, possibly several documents, or JSON; single
