@@ -135,9 +135,28 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
     }
 }
 
+/// `oci-seccomp --version` (or `-V`) alone: the line clap prints for it, without building
+/// the definition of every subcommand first (clap's `Cli::command()` is half of the
+/// instructions of such a start; BENCHMARKS.md).
+fn version_only(args: &[std::ffi::OsString]) -> Option<String> {
+    match args {
+        [_, flag] if flag == "--version" || flag == "-V" => {
+            Some(format!("oci-seccomp {}\n", env!("CARGO_PKG_VERSION")))
+        }
+        _ => None,
+    }
+}
+
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(line) = version_only(&args) {
+        use std::io::Write;
+        // As clap's own `--version`: a closed stdout is not an error worth a message.
+        let _ = std::io::stdout().write_all(line.as_bytes());
+        return ExitCode::SUCCESS;
+    }
     logging::init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(args);
     profiles::set_spo_options(cli.select.clone(), cli.base_dir.clone());
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
@@ -155,5 +174,24 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn version_alone_prints_what_clap_prints() {
+        let clap_line = Cli::command().render_version();
+        for flag in ["--version", "-V"] {
+            let args = ["oci-seccomp".into(), flag.into()];
+            assert_eq!(version_only(&args).as_deref(), Some(clap_line.as_str()));
+        }
+        // Anything else goes to clap.
+        for args in [
+            &["oci-seccomp", "--version", "x"][..],
+            &["oci-seccomp", "check", "--version"],
+            &["oci-seccomp", "--versio"],
+            &["oci-seccomp"],
+        ] {
+            let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+            assert_eq!(version_only(&args), None, "{args:?}");
+        }
     }
 }
