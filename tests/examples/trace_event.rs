@@ -2,7 +2,9 @@
 //! agent's decision (the original program simulated, the deciding entry), the answer and
 //! the report (`trace::Report`, as `run --trace --report FILE` keeps it: a JSON line per
 //! event, identical ones counted after the first few) — against the same denial made by the kernel
-//! alone. Interleaved, 11 rounds of 20,000 calls each; medians.
+//! alone, and against the floor: the same notifications answered by the trace agent's loop
+//! doing nothing else (receive, answer ERRNO). Interleaved (each round in another order), 12 rounds of 20,000 calls each;
+//! medians. Every call is checked to fail with the profile's errno.
 //! `cargo run --release -p oci-seccomp-tests --example trace_event`.
 use std::time::{Duration, Instant};
 
@@ -26,10 +28,10 @@ enum Agent {
     Tracer,
 }
 
-/// ns per denied getppid in a child; unless `agent` is `Kernel`, the denial is routed to
-/// an agent here.
-fn round(agent: Agent) -> f64 {
-    let traced = agent != Agent::Kernel;
+/// ns per denied getppid in a child; unless `who` is `Kernel`, the denial is routed to
+/// an agent here. Panics unless every call failed with the profile's errno.
+fn round(who: Agent) -> f64 {
+    let traced = who != Agent::Kernel;
     let spec = parse_profile(PROFILE).unwrap();
     let options = CompileOptions::default();
     let original = compile(&spec, &options).unwrap();
@@ -51,13 +53,21 @@ fn round(agent: Agent) -> f64 {
                 // SAFETY: _exit ends the child.
                 unsafe { libc::_exit(2) };
             }
+            let mut wrong = 0u64;
             let t = Instant::now();
             for _ in 0..N {
                 // SAFETY: getppid takes no arguments.
-                unsafe { libc::syscall(libc::SYS_getppid) };
+                if unsafe { libc::syscall(libc::SYS_getppid) } != -1
+                    || std::io::Error::last_os_error().raw_os_error() != Some(77)
+                {
+                    wrong += 1;
+                }
             }
             let ns = t.elapsed().as_nanos() as u64;
-            let _ = nix::unistd::write(&wr, &ns.to_ne_bytes());
+            let mut out = [0u8; 16];
+            out[..8].copy_from_slice(&ns.to_ne_bytes());
+            out[8..].copy_from_slice(&wrong.to_ne_bytes());
+            let _ = nix::unistd::write(&wr, &out);
             // SAFETY: as above.
             unsafe { libc::_exit(0) };
         }
@@ -75,11 +85,12 @@ fn round(agent: Agent) -> f64 {
     let agent = match parent.complete(pid.as_raw(), state).unwrap() {
         Delivery::Fd { notify_fd, .. } => Some(std::thread::spawn(move || {
             let fd = NotifyFd::new(notify_fd);
-            if agent == Agent::Bare {
-                fd.set_sync_wakeup().unwrap();
-                while let Ok(n) = fd.receive() {
+            if who == Agent::Bare {
+                // The trace agent's loop (`Tracer::serve`) without its work.
+                fd.serve_each(|n| {
                     let _ = fd.respond_errno(n.id, 77);
-                }
+                })
+                .unwrap();
                 return;
             }
             // As `run --trace --report FILE` writes it: identical events counted after
@@ -100,14 +111,16 @@ fn round(agent: Agent) -> f64 {
         })),
         _ => None,
     };
-    let mut buf = [0u8; 8];
+    let mut buf = [0u8; 16];
     let mut f = std::fs::File::from(rd);
     std::io::Read::read_exact(&mut f, &mut buf).unwrap();
     let _ = nix::sys::wait::waitpid(pid, None);
     if let Some(a) = agent {
         a.join().unwrap();
     }
-    u64::from_ne_bytes(buf) as f64 / N as f64
+    let [ns, wrong] = [&buf[..8], &buf[8..]].map(|b| u64::from_ne_bytes(b.try_into().unwrap()));
+    assert_eq!(wrong, 0, "calls that did not fail with errno 77");
+    ns as f64 / N as f64
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -117,10 +130,18 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let (mut kernel, mut bare, mut traced) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..11 {
-        kernel.push(round(Agent::Kernel));
-        bare.push(round(Agent::Bare));
-        traced.push(round(Agent::Tracer));
+    // Each round in another order, so that no agent always follows the same one.
+    let order = [Agent::Kernel, Agent::Bare, Agent::Tracer];
+    for r in 0..12 {
+        for k in 0..3 {
+            let who = order[(r + k) % 3];
+            let ns = round(who);
+            match who {
+                Agent::Kernel => kernel.push(ns),
+                Agent::Bare => bare.push(ns),
+                Agent::Tracer => traced.push(ns),
+            }
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
     let (k, b, t) = (median(&mut kernel), median(&mut bare), median(&mut traced));

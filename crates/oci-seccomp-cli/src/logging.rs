@@ -14,7 +14,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 /// The variable that holds the filter.
-const ENV: &str = "OCI_SECCOMP_LOG";
+pub const ENV: &str = "OCI_SECCOMP_LOG";
 
 /// `oci-seccomp: warn: message key=value`.
 struct Line;

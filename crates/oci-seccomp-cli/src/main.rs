@@ -137,8 +137,13 @@ fn dispatch(cli: Cli) -> CliResult<u8> {
 
 /// `oci-seccomp --version` (or `-V`) alone: the line clap prints for it, without building
 /// the definition of every subcommand first (clap's `Cli::command()` is half of the
-/// instructions of such a start; BENCHMARKS.md).
-fn version_only(args: &[std::ffi::OsString]) -> Option<String> {
+/// instructions of such a start; BENCHMARKS.md). Not taken when a log filter is set
+/// (`log_filter_set`: `OCI_SECCOMP_LOG` is), so that a bad filter is still reported, as on
+/// every other start.
+fn version_only(args: &[std::ffi::OsString], log_filter_set: bool) -> Option<String> {
+    if log_filter_set {
+        return None;
+    }
     match args {
         [_, flag] if flag == "--version" || flag == "-V" => {
             Some(format!("oci-seccomp {}\n", env!("CARGO_PKG_VERSION")))
@@ -149,7 +154,7 @@ fn version_only(args: &[std::ffi::OsString]) -> Option<String> {
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(line) = version_only(&args) {
+    if let Some(line) = version_only(&args, std::env::var_os(logging::ENV).is_some()) {
         use std::io::Write;
         // As clap's own `--version`: a closed stdout is not an error worth a message.
         let _ = std::io::stdout().write_all(line.as_bytes());
@@ -178,10 +183,19 @@ mod tests {
 
     #[test]
     fn version_alone_prints_what_clap_prints() {
-        let clap_line = Cli::command().render_version();
-        for flag in ["--version", "-V"] {
+        // clap prints the long version for `--version`, the short one for `-V`.
+        let cli = Cli::command();
+        for (flag, clap_line) in [
+            ("--version", cli.render_long_version()),
+            ("-V", cli.render_version()),
+        ] {
             let args = ["oci-seccomp".into(), flag.into()];
-            assert_eq!(version_only(&args).as_deref(), Some(clap_line.as_str()));
+            assert_eq!(
+                version_only(&args, false).as_deref(),
+                Some(clap_line.as_str())
+            );
+            // With a log filter set, clap's path (which reports a bad filter first).
+            assert_eq!(version_only(&args, true), None);
         }
         // Anything else goes to clap.
         for args in [
@@ -191,7 +205,7 @@ mod tests {
             &["oci-seccomp"],
         ] {
             let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-            assert_eq!(version_only(&args), None, "{args:?}");
+            assert_eq!(version_only(&args, false), None, "{args:?}");
         }
     }
 }

@@ -10,10 +10,7 @@
 //! CONTINUE is only safe where the syscall would be allowed anyway: a real agent decides
 //! from the arguments, and never from memory the target can change after the check.
 
-use std::time::Duration;
-
 use oci_seccomp_load::notify::AgentListener;
-use oci_seccomp_load::NotifyError;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: agent SOCKET_PATH")?;
@@ -32,22 +29,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             state.state().id(),
             state.pid()
         );
-        std::thread::spawn(move || loop {
-            match fd.receive_timeout(Duration::from_secs(3600)) {
-                Ok(Some(n)) => {
-                    let name = n.syscall_name().unwrap_or_else(|| n.nr.to_string());
-                    println!(
-                        "pid {} {}({:#x}, {:#x}, ...)",
-                        n.pid, name, n.args[0], n.args[1]
-                    );
-                    let _ = fd.respond_continue(n.id);
-                }
-                Ok(None) => {}
-                Err(NotifyError::AllTargetsGone) => return,
-                Err(e) => {
-                    eprintln!("agent: {e}");
-                    return;
-                }
+        // `serve_each`: sync wake-up where the kernel has it, until the container's
+        // processes are gone.
+        std::thread::spawn(move || {
+            let served = fd.serve_each(|n| {
+                let name = n.syscall_name().unwrap_or_else(|| n.nr.to_string());
+                println!(
+                    "pid {} {}({:#x}, {:#x}, ...)",
+                    n.pid, name, n.args[0], n.args[1]
+                );
+                let _ = fd.respond_continue(n.id);
+            });
+            if let Err(e) = served {
+                eprintln!("agent: {e}");
             }
         });
     }

@@ -411,6 +411,41 @@ impl NotifyFd {
         })
     }
 
+    /// Receives notifications until no process uses the filter any more, handing each to
+    /// `handle` (which answers it): the synchronous loop of an agent. It opts into sync
+    /// wake-up where the kernel has it ([`NotifyFd::set_sync_wakeup`], Linux 6.6). From
+    /// Linux 6.11 on ("seccomp: interrupt SECCOMP_IOCTL_NOTIF_RECV when all users have
+    /// exited") it receives without polling first, as a blocked receive there returns once
+    /// no process uses the filter; before, it polls first ([`NotifyFd::receive_timeout`]),
+    /// as a blocked receive would wait forever. Notifications whose target went away
+    /// before they were read are skipped.
+    ///
+    /// # Errors
+    ///
+    /// A [`NotifyError`] other than "all targets gone" (the normal end: `Ok`) and "target
+    /// gone" from [`NotifyFd::receive_while_used`] or [`NotifyFd::receive_timeout`].
+    pub fn serve_each(&self, mut handle: impl FnMut(&Notification)) -> Result<(), NotifyError> {
+        if let Err(e) = self.set_sync_wakeup() {
+            tracing::debug!(error = %e, "sync wake-up not available");
+        }
+        let blocking = oci_seccomp::moby::KernelVersion::running()
+            .is_some_and(|k| (k.major, k.minor) >= (6, 11));
+        loop {
+            let next = if blocking {
+                self.receive_while_used().map(Some)
+            } else {
+                self.receive_timeout(Duration::from_secs(3600))
+            };
+            match next {
+                Ok(Some(n)) => handle(&n),
+                Ok(None) => continue,
+                Err(NotifyError::AllTargetsGone) => return Ok(()),
+                Err(e) if e.is_target_gone() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Reads `buf.len()` bytes (or fewer, at an unmapped page) at `addr` in the target's
     /// memory through `/proc/PID/mem`, checking [`NotifyFd::id_valid`] after opening the
     /// file (the pid may have been reused) and after reading.

@@ -589,40 +589,14 @@ impl Tracer {
     }
 
     /// Receives and answers notifications until no process uses the filter any more,
-    /// handing each [`Event`] to `sink`. Notifications whose target went away before they
-    /// were read are skipped.
+    /// handing each [`Event`] to `sink`: [`NotifyFd::serve_each`]'s loop (sync wake-up
+    /// where the kernel has it) with [`Tracer::handle`].
     ///
     /// # Errors
     ///
-    /// A [`NotifyError`] other than "all targets gone" and "target gone" from
-    /// [`NotifyFd::receive_timeout`].
+    /// As [`NotifyFd::serve_each`].
     pub fn serve(&self, fd: &NotifyFd, mut sink: impl FnMut(Event)) -> Result<(), NotifyError> {
-        // Linux 6.6: the kernel hands the CPU straight between target and agent, which
-        // makes a receive/answer round trip several times faster. Optional.
-        if let Err(e) = fd.set_sync_wakeup() {
-            tracing::debug!(error = %e, "sync wake-up not available");
-        }
-        // Linux 6.11 ("seccomp: interrupt SECCOMP_IOCTL_NOTIF_RECV when all users have
-        // exited"): a blocked receive returns once no process uses the filter, so the loop
-        // receives without polling first. Before it only `poll` sees that.
-        let blocking = oci_seccomp::moby::KernelVersion::running()
-            .is_some_and(|k| (k.major, k.minor) >= (6, 11));
-        loop {
-            // Before 6.11, poll first: once every target is gone the fd hangs up, and a
-            // blocked receive would wait forever.
-            let next = if blocking {
-                fd.receive_while_used().map(Some)
-            } else {
-                fd.receive_timeout(std::time::Duration::from_secs(3600))
-            };
-            match next {
-                Ok(Some(n)) => sink(self.handle(fd, &n)),
-                Ok(None) => continue,
-                Err(NotifyError::AllTargetsGone) => return Ok(()),
-                Err(e) if e.is_target_gone() => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        fd.serve_each(|n| sink(self.handle(fd, n)))
     }
 }
 

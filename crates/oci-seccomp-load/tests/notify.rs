@@ -560,3 +560,48 @@ fn unsafe_owned_none() -> Option<OwnedFd> {
     let _ = OwnedFd::from_raw_fd;
     None
 }
+
+#[test]
+#[serial]
+fn serve_each_answers_every_call_and_returns_once_the_last_target_exits() {
+    const CALLS: usize = 200;
+    let program = program(&spec(
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+    ));
+    let (parent_end, child_end) = oci_seccomp_load::handoff::channel().unwrap();
+    let pid = oci_seccomp_test_support::fork_child(|| {
+        set_nnp();
+        if child_end.install_and_send(&program).is_err() {
+            return 3;
+        }
+        for _ in 0..CALLS {
+            // SAFETY: getppid takes no arguments.
+            let rc = unsafe { libc::syscall(libc::SYS_getppid) };
+            if rc != -1 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EXDEV) {
+                return 4;
+            }
+        }
+        0
+    });
+    let fd = oci_seccomp_load::NotifyFd::new(parent_end.receive().unwrap().unwrap());
+    let agent = std::thread::spawn(move || {
+        let mut answered = 0usize;
+        fd.serve_each(|n| {
+            assert_eq!(n.nr, libc::SYS_getppid as i32);
+            fd.respond_errno(n.id, libc::EXDEV).unwrap();
+            answered += 1;
+        })
+        .map(|()| answered)
+    });
+    assert_exit_ok(wait_deadline(pid));
+    // The loop must end by itself once the child is gone (not block in a receive).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !agent.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        agent.is_finished(),
+        "serve_each still running after its target exited"
+    );
+    assert_eq!(agent.join().unwrap().unwrap(), CALLS);
+}

@@ -502,11 +502,13 @@ fn capabilities_section(process: &oci_spec::runtime::Process) -> Result<CapSets,
     // set that was raised.
     let unraisable = caps.ambient & !(caps.permitted & caps.inheritable);
     if unraisable != 0 {
-        let names: Vec<String> = caps::all()
+        // In the kernel's order (`caps::all` is a hash set: its order varies per run).
+        let mut unraised: Vec<caps::Capability> = caps::all()
             .into_iter()
             .filter(|c| c.index() < 64 && unraisable & (1u64 << c.index()) != 0)
-            .map(|c| c.to_string())
             .collect();
+        unraised.sort_by_key(|c| c.index());
+        let names: Vec<String> = unraised.iter().map(|c| c.to_string()).collect();
         tracing::warn!(
             capabilities = %names.join(","),
             "process.capabilities.ambient: not raised (as runc and crun): an ambient \
