@@ -47,7 +47,7 @@ release: (setup "build")
     fi
     # The relative relocations are packed (DT_RELR); a static-pie applies them itself, and
     # glibc's libc.a does that from 2.36 on (older ones ignore them: a binary that crashes).
-    glibc="$(getconf GNU_LIBC_VERSION | sed -n 's/^glibc //p')"
+    glibc="$(getconf GNU_LIBC_VERSION 2>/dev/null | sed -n 's/^glibc //p')" || glibc=""
     if [ -z "$glibc" ] || [ "$(printf '%s\n' 2.36 "$glibc" | sort -V | head -n 1)" != 2.36 ]; then
         echo "just release needs glibc 2.36 or later (packed relocations in a static-pie); this is '${glibc:-not glibc}'" >&2; exit 1
     fi

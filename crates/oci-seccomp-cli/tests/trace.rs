@@ -522,7 +522,9 @@ fn processes_left_behind_past_the_agent_s_grace_are_named_in_a_warning() {
     let err = text(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(
-        err.contains("left processes that still use the filter") && err.contains("not reported"),
+        err.contains("left processes that still use the filter")
+            && err.contains("the agent stopped 2 s after the command ended")
+            && err.contains("not reported"),
         "{err}"
     );
     // A command whose processes all end in time gets no such warning.

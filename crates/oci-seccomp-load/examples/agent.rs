@@ -39,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     n.pid, name, n.args[0], n.args[1]
                 );
                 let _ = fd.respond_continue(n.id);
+                std::ops::ControlFlow::Continue(())
             });
             if let Err(e) = served {
                 eprintln!("agent: {e}");

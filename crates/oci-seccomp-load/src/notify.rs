@@ -3,22 +3,19 @@
 //! receive and answer notifications ([`NotifyFd`]).
 //!
 //! ```no_run
+//! use std::ops::ControlFlow;
+//!
 //! use oci_seccomp_load::notify::AgentListener;
 //! # fn main() -> Result<(), oci_seccomp_load::NotifyError> {
 //! let listener = AgentListener::bind("/run/seccomp-agent.sock")?;
 //! let (state, fd) = listener.accept()?;
-//! let _ = fd.set_sync_wakeup(); // Linux >= 6.6: faster synchronous round trips
-//! loop {
-//!     let n = match fd.receive() {
-//!         Ok(n) => n,
-//!         Err(e) if e.is_target_gone() => continue,
-//!         Err(e) => return Err(e),
-//!     };
-//!     match fd.respond_continue(n.id) {
-//!         Err(e) if e.is_target_gone() => continue,
-//!         other => other?,
-//!     }
-//! }
+//! // Until the container's processes are gone; sync wake-up where the kernel has it.
+//! fd.serve_each(|n| {
+//!     // An answer to a target that went away meanwhile is dropped: not an error.
+//!     let _ = fd.respond_continue(n.id);
+//!     ControlFlow::Continue(())
+//! })?;
+//! # Ok(())
 //! # }
 //! ```
 
@@ -162,12 +159,16 @@ impl NotifyFd {
     }
 
     /// Blocks until a notification arrives. ENOENT (the target died before we read it) is
-    /// [`NotifyError::TargetGone`]: not fatal, call again.
+    /// [`NotifyError::TargetGone`]: not fatal, call again. This call alone does not see the
+    /// end: once no process uses the filter, Linux 6.11 and later return ENOENT at once on
+    /// every call, and earlier kernels block for ever. An agent's loop is
+    /// [`NotifyFd::serve_each`] (or [`NotifyFd::receive_while_used`] /
+    /// [`NotifyFd::receive_timeout`]).
     ///
     /// # Errors
     ///
-    /// [`NotifyError::TargetGone`] (call again), [`NotifyError::AllTargetsGone`] when no
-    /// process uses the filter any more, [`NotifyError::Io`] for another ioctl error.
+    /// [`NotifyError::TargetGone`] (call again), [`NotifyError::Io`] for another ioctl
+    /// error.
     pub fn receive(&self) -> Result<Notification, NotifyError> {
         // SAFETY: `seccomp_notif` is plain old data (integers only), for which all zero
         // bytes is a valid value; the kernel requires it zeroed.
@@ -412,24 +413,42 @@ impl NotifyFd {
     }
 
     /// Receives notifications until no process uses the filter any more, handing each to
-    /// `handle` (which answers it): the synchronous loop of an agent. It opts into sync
-    /// wake-up where the kernel has it ([`NotifyFd::set_sync_wakeup`], Linux 6.6). From
-    /// Linux 6.11 on ("seccomp: interrupt SECCOMP_IOCTL_NOTIF_RECV when all users have
-    /// exited") it receives without polling first, as a blocked receive there returns once
-    /// no process uses the filter; before, it polls first ([`NotifyFd::receive_timeout`]),
-    /// as a blocked receive would wait forever. Notifications whose target went away
-    /// before they were read are skipped.
+    /// `handle` (which answers it) until it returns [`ControlFlow::Break`]: the synchronous
+    /// loop of an agent. It opts into sync wake-up where the kernel has it
+    /// ([`NotifyFd::set_sync_wakeup`], Linux 6.6). From Linux 6.11 on ("seccomp: interrupt
+    /// SECCOMP_IOCTL_NOTIF_RECV when all users have exited") it receives without polling
+    /// first, as a blocked receive there returns once no process uses the filter; before,
+    /// it polls first ([`NotifyFd::receive_timeout`]) and ends when `poll` reports the
+    /// hang-up, which the kernel gives from Linux 5.8 on (before, this loop ends only when
+    /// `handle` breaks).
+    ///
+    /// Skipped: notifications whose target went away before they were read, and calls the
+    /// kernel withdrew before they were read (a target interrupted by a signal while it
+    /// waits, unless the filter was installed with `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`:
+    /// such a call fails with EINTR or is restarted, and `handle` never sees it).
     ///
     /// # Errors
     ///
     /// A [`NotifyError`] other than "all targets gone" (the normal end: `Ok`) and "target
     /// gone" from [`NotifyFd::receive_while_used`] or [`NotifyFd::receive_timeout`].
-    pub fn serve_each(&self, mut handle: impl FnMut(&Notification)) -> Result<(), NotifyError> {
+    pub fn serve_each(
+        &self,
+        handle: impl FnMut(&Notification) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), NotifyError> {
         if let Err(e) = self.set_sync_wakeup() {
             tracing::debug!(error = %e, "sync wake-up not available");
         }
-        let blocking = oci_seccomp::moby::KernelVersion::running()
-            .is_some_and(|k| (k.major, k.minor) >= (6, 11));
+        let blocking = receive_ends_with_last_user(oci_seccomp::moby::KernelVersion::running());
+        self.serve_loop(blocking, handle)
+    }
+
+    /// [`NotifyFd::serve_each`]'s loop: with `blocking`, a receive without polling first
+    /// (Linux 6.11 and later only); without, a poll before each receive (any kernel).
+    fn serve_loop(
+        &self,
+        blocking: bool,
+        mut handle: impl FnMut(&Notification) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), NotifyError> {
         loop {
             let next = if blocking {
                 self.receive_while_used().map(Some)
@@ -437,7 +456,11 @@ impl NotifyFd {
                 self.receive_timeout(Duration::from_secs(3600))
             };
             match next {
-                Ok(Some(n)) => handle(&n),
+                Ok(Some(n)) => {
+                    if handle(&n).is_break() {
+                        return Ok(());
+                    }
+                }
                 Ok(None) => continue,
                 Err(NotifyError::AllTargetsGone) => return Ok(()),
                 Err(e) if e.is_target_gone() => continue,
@@ -859,6 +882,14 @@ fn recv_chunk(
     Ok((got.bytes, got.flags.contains(ReturnFlags::CTRUNC)))
 }
 
+/// Whether a blocked `SECCOMP_IOCTL_NOTIF_RECV` returns once no process uses the filter:
+/// Linux 6.11 and later ("seccomp: interrupt SECCOMP_IOCTL_NOTIF_RECV when all users have
+/// exited"). An unknown kernel version counts as older (the loop then polls first, which
+/// is right on every kernel).
+fn receive_ends_with_last_user(kernel: Option<oci_seccomp::moby::KernelVersion>) -> bool {
+    kernel.is_some_and(|k| (k.major, k.minor) >= (6, 11))
+}
+
 /// Waits at most `timeout` (nanosecond precision: `ppoll`) for `fd` to be readable (or
 /// hung up); retries on EINTR with the time left. `None` on timeout, else the events.
 fn poll_in(fd: BorrowedFd<'_>, timeout: Duration) -> std::io::Result<Option<PollFlags>> {
@@ -958,4 +989,107 @@ pub fn receive_message_within(
         )));
     }
     Ok((state, NotifyFd::new(fd)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_seccomp::moby::KernelVersion;
+
+    #[test]
+    fn only_linux_6_11_and_later_receive_without_polling_first() {
+        let k = |major, minor| Some(KernelVersion { major, minor });
+        for (kernel, blocking) in [
+            (None, false),
+            (k(5, 8), false),
+            (k(6, 6), false),
+            (k(6, 10), false),
+            (k(6, 11), true),
+            (k(6, 18), true),
+            (k(7, 0), true),
+        ] {
+            assert_eq!(receive_ends_with_last_user(kernel), blocking, "{kernel:?}");
+        }
+    }
+
+    /// A child whose `getppid` calls (`calls` of them) are notified and must each fail
+    /// with EXDEV; returns it and the notify fd.
+    fn notified_child(calls: usize) -> (nix::unistd::Pid, NotifyFd) {
+        let spec: oci_seccomp::LinuxSeccomp = oci_seccomp::parse_profile(
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+        )
+        .unwrap();
+        let program = oci_seccomp::compile(&spec, &oci_seccomp::CompileOptions::default()).unwrap();
+        let (parent_end, child_end) = crate::handoff::channel().unwrap();
+        let pid = oci_seccomp_test_support::fork_child(|| {
+            oci_seccomp_test_support::set_no_new_privs();
+            if child_end.install_and_send(&program).is_err() {
+                return 3;
+            }
+            for _ in 0..calls {
+                // SAFETY: getppid takes no arguments.
+                let rc = unsafe { libc::syscall(libc::SYS_getppid) };
+                if rc != -1 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EXDEV) {
+                    return 4;
+                }
+            }
+            0
+        });
+        (pid, NotifyFd::new(parent_end.receive().unwrap().unwrap()))
+    }
+
+    /// Both ways of waiting (the one this kernel gets and the polling one every kernel
+    /// before 6.11 gets) answer every call and end by themselves once the target exits.
+    #[test]
+    fn both_loops_answer_every_call_and_end_when_the_target_exits() {
+        const CALLS: usize = 100;
+        for blocking in [false, true] {
+            if blocking && !receive_ends_with_last_user(oci_seccomp::moby::KernelVersion::running())
+            {
+                // A blocked receive would never return on this kernel: nothing to test.
+                continue;
+            }
+            let (pid, fd) = notified_child(CALLS);
+            let agent = std::thread::spawn(move || {
+                let mut answered = 0usize;
+                fd.serve_loop(blocking, |n| {
+                    assert_eq!(n.nr, libc::SYS_getppid as i32);
+                    fd.respond_errno(n.id, libc::EXDEV).unwrap();
+                    answered += 1;
+                    std::ops::ControlFlow::Continue(())
+                })
+                .map(|()| answered)
+            });
+            let status = nix::sys::wait::waitpid(pid, None).unwrap();
+            assert_eq!(
+                status,
+                nix::sys::wait::WaitStatus::Exited(pid, 0),
+                "blocking {blocking}"
+            );
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !agent.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert!(
+                agent.is_finished(),
+                "blocking {blocking}: still running after the target exited"
+            );
+            assert_eq!(agent.join().unwrap().unwrap(), CALLS, "blocking {blocking}");
+        }
+    }
+
+    #[test]
+    fn a_break_from_the_handler_ends_the_loop() {
+        let (pid, fd) = notified_child(1);
+        let mut seen = 0;
+        fd.serve_loop(false, |n| {
+            seen += 1;
+            fd.respond_errno(n.id, libc::EXDEV).unwrap();
+            std::ops::ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(seen, 1);
+        let status = nix::sys::wait::waitpid(pid, None).unwrap();
+        assert_eq!(status, nix::sys::wait::WaitStatus::Exited(pid, 0));
+    }
 }

@@ -596,7 +596,10 @@ impl Tracer {
     ///
     /// As [`NotifyFd::serve_each`].
     pub fn serve(&self, fd: &NotifyFd, mut sink: impl FnMut(Event)) -> Result<(), NotifyError> {
-        fd.serve_each(|n| sink(self.handle(fd, n)))
+        fd.serve_each(|n| {
+            sink(self.handle(fd, n));
+            std::ops::ControlFlow::Continue(())
+        })
     }
 }
 

@@ -186,6 +186,17 @@ fn mask(
     Ok(m)
 }
 
+/// The names of the capabilities in `mask` (bit N: capability number N), in the kernel's
+/// order (`caps::all` is a hash set, whose order varies from run to run).
+fn capability_names(mask: u64) -> Vec<String> {
+    let mut set: Vec<caps::Capability> = caps::all()
+        .into_iter()
+        .filter(|c| c.index() < 64 && mask & (1u64 << c.index()) != 0)
+        .collect();
+    set.sort_by_key(|c| c.index());
+    set.iter().map(|c| c.to_string()).collect()
+}
+
 /// Default devices: (name under /dev, host source), as runc's default device list.
 pub(crate) const DEFAULT_DEVICES: &[(&str, &std::ffi::CStr)] = &[
     ("null", c"/dev/null"),
@@ -502,13 +513,7 @@ fn capabilities_section(process: &oci_spec::runtime::Process) -> Result<CapSets,
     // set that was raised.
     let unraisable = caps.ambient & !(caps.permitted & caps.inheritable);
     if unraisable != 0 {
-        // In the kernel's order (`caps::all` is a hash set: its order varies per run).
-        let mut unraised: Vec<caps::Capability> = caps::all()
-            .into_iter()
-            .filter(|c| c.index() < 64 && unraisable & (1u64 << c.index()) != 0)
-            .collect();
-        unraised.sort_by_key(|c| c.index());
-        let names: Vec<String> = unraised.iter().map(|c| c.to_string()).collect();
+        let names = capability_names(unraisable);
         tracing::warn!(
             capabilities = %names.join(","),
             "process.capabilities.ambient: not raised (as runc and crun): an ambient \
@@ -754,4 +759,28 @@ fn mount_plan(
         propagation,
         source_is_file,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capability_names;
+
+    #[test]
+    fn capability_names_come_in_the_kernel_s_order() {
+        // CAP_CHOWN 0, CAP_KILL 5, CAP_NET_RAW 13, CAP_SYS_ADMIN 21, CAP_AUDIT_WRITE 29.
+        let mask = (1 << 29) | (1 << 21) | (1 << 13) | (1 << 5) | 1;
+        for _ in 0..20 {
+            assert_eq!(
+                capability_names(mask),
+                [
+                    "CAP_CHOWN",
+                    "CAP_KILL",
+                    "CAP_NET_RAW",
+                    "CAP_SYS_ADMIN",
+                    "CAP_AUDIT_WRITE"
+                ]
+            );
+        }
+        assert!(capability_names(0).is_empty());
+    }
 }

@@ -279,7 +279,8 @@ fn run_traced(
             _ => "fail with ENOSYS and are not reported",
         };
         tracing::warn!(
-            "the command left processes that still use the filter; the agent stopped {} s              after the command ended, so their later routed calls {what}",
+            "the command left processes that still use the filter; the agent stopped {} s \
+             after the command ended, so their later routed calls {what}",
             Agent::FINISH_TIMEOUT.as_secs()
         );
     }
