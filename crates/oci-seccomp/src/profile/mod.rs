@@ -37,7 +37,7 @@ pub struct Profile {
     architectures: Vec<&'static ArchInfo>,
     flags: FilterFlags,
     optional_flags: FilterFlags,
-    rules: std::sync::Arc<[Rule]>,
+    rules: std::sync::Arc<Vec<Rule>>,
     names: Vec<(usize, std::borrow::Cow<'static, str>)>,
     /// Per name of `names`, its row in the syscall table.
     name_rows: Vec<Option<usize>>,
@@ -68,11 +68,13 @@ impl AbiOrder {
         let (numbers, max) = profile.numbers(a);
         // Sorted as packed integers (number high, rule index low): the order of the
         // pairs, profile order within a number, sorted faster than tuples.
-        let mut packed: Vec<u64> = numbers
-            .iter()
-            .enumerate()
-            .filter_map(|(i, nr)| nr.map(|n| u64::from(n as u32) << 32 | i as u64))
-            .collect();
+        let mut packed: Vec<u64> = Vec::with_capacity(numbers.len());
+        packed.extend(
+            numbers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, nr)| nr.map(|n| u64::from(n as u32) << 32 | i as u64)),
+        );
         packed.sort_unstable();
         let pairs: Vec<(u32, usize)> = packed
             .iter()
@@ -157,7 +159,7 @@ impl Profile {
     }
 
     /// The rules' shared list (for the profile's Semantics, which keeps it).
-    pub(crate) fn shared_rules(&self) -> std::sync::Arc<[Rule]> {
+    pub(crate) fn shared_rules(&self) -> std::sync::Arc<Vec<Rule>> {
         self.rules.clone()
     }
 
@@ -218,7 +220,7 @@ impl Profile {
             flags: self.flags,
             optional_flags: self.optional_flags,
             rule_rows: rules.iter().map(|r| arch::table_row(&r.name)).collect(),
-            rules: rules.into(),
+            rules: std::sync::Arc::new(rules),
             names: mentions.iter().map(|&k| self.names[k].clone()).collect(),
             name_rows: mentions.iter().map(|&k| self.name_rows[k]).collect(),
             orders: Orders::default(),

@@ -294,7 +294,7 @@ impl Profile {
             architectures,
             flags: flags.required,
             optional_flags: flags.optional,
-            rules: rules.rules.into(),
+            rules: std::sync::Arc::new(rules.rules),
             names: rules.names,
             name_rows: rules.name_rows,
             rule_rows: rules.rule_rows,
@@ -585,7 +585,7 @@ impl<'s> Rules<'s> {
             counted: 0,
             visited: 0,
             unconditional_rows: Vec::new(),
-            firsts: Vec::new(),
+            firsts: Vec::with_capacity(total),
             unconditional: rustc_hash::FxHashMap::default(),
         }
     }

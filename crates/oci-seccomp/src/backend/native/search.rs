@@ -134,7 +134,8 @@ pub(super) fn abi_search(
         default: profile.default_action().to_ret(),
     };
     let subs = subcall_rules(profile, a);
-    let mut out: Vec<(u32, Id)> = Vec::new();
+    // A piece per number with rules, and a few per gap between them.
+    let mut out: Vec<(u32, Id)> = Vec::with_capacity(2 * order.pairs.len() + 4);
     // The numbers without rules from `lo` to `hi`: the stub's first number and 1 (s390's
     // 0) may change their outcome.
     let gap = |gen: &mut Gen, out: &mut Vec<(u32, Id)>, lo: u32, hi: u32| {

@@ -235,7 +235,7 @@ pub struct Semantics {
     default: Action,
     /// Whether the ENOSYS stub is part of the program ([`Stub::applies_to`]).
     stub: bool,
-    rules: std::sync::Arc<[Rule]>,
+    rules: std::sync::Arc<Vec<Rule>>,
 }
 
 impl Semantics {
@@ -263,6 +263,8 @@ impl Semantics {
             };
             let pairs = &order.pairs;
             abi.order = pairs.iter().map(|(_, i)| *i).collect();
+            // A group per number: at most one per rule.
+            abi.rules.reserve(pairs.len());
             abi.tie_rank = order.tie_rank.clone();
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
                 let start = abi.rules.last().map_or(0, |(_, r)| r.end);
