@@ -413,8 +413,9 @@ impl NotifyFd {
     }
 
     /// Receives notifications until no process uses the filter any more, handing each to
-    /// `handle` (which answers it) until it returns [`ControlFlow::Break`]: the synchronous
-    /// loop of an agent. It opts into sync wake-up where the kernel has it
+    /// `handle` (which answers it) until it returns
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break): the synchronous loop of an
+    /// agent. It opts into sync wake-up where the kernel has it
     /// ([`NotifyFd::set_sync_wakeup`], Linux 6.6). From Linux 6.11 on ("seccomp: interrupt
     /// SECCOMP_IOCTL_NOTIF_RECV when all users have exited") it receives without polling
     /// first, as a blocked receive there returns once no process uses the filter; before,
