@@ -493,3 +493,31 @@ fn a_profile_too_complex_to_prove_is_not_called_miscompiled() {
         ],
     );
 }
+
+/// A second unconditional entry of another action for one syscall is refused when strict,
+/// naming both mentions (entry and place among its names), whichever entry comes between.
+#[test]
+fn conflicting_unconditional_entries_name_both_mentions_when_strict() {
+    let strict = CompileOptions::default().with_strict(true);
+    let json = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["write","getppid","close"],"action":"SCMP_ACT_ALLOW"},
+        {"names":["dup"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
+        {"names":["openat","getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}"#;
+    let spec = parse_profile(json).expect("parses");
+    let m = compile(&spec, &strict)
+        .expect_err("conflicting entries")
+        .to_string();
+    has(
+        &m,
+        &["syscalls[3].names[1]", "syscalls[1].names[1]", "getppid"],
+    );
+    // The same action again is only a repeat: dropped, without an error.
+    let same = json.replace(
+        r#""action":"SCMP_ACT_ERRNO","errnoRet":1"#,
+        r#""action":"SCMP_ACT_ALLOW""#,
+    );
+    compile(&parse_profile(&same).expect("parses"), &strict).expect("a repeated rule");
+    // Not strict: the first is kept.
+    compile(&spec, &CompileOptions::default()).expect("the first entry is kept");
+}

@@ -531,6 +531,67 @@ fn check_name(path: impl Fn() -> String, name: &str) -> Result<(), CompileError>
     Ok(())
 }
 
+/// `name`'s row in the syscall table ([`arch::table_row`]); a name the table lacks is
+/// checked first ([`check_name`]: every name of the table passes it, which a unit test
+/// checks, so a known name is not scanned again).
+fn checked_row(npath: impl Fn() -> String, name: &str) -> Result<Option<usize>, CompileError> {
+    let row = arch::table_row(name);
+    if row.is_none() {
+        check_name(npath, name)?;
+    }
+    Ok(row)
+}
+
+/// Whether `name`, which the syscall table lacks, is known to libseccomp; an unknown one
+/// is skipped with a warning, or (when `strict`) refused.
+fn known_or_skipped(
+    npath: impl Fn() -> String,
+    name: &str,
+    strict: bool,
+) -> Result<bool, CompileError> {
+    if arch::is_known(name) {
+        return Ok(true);
+    }
+    if strict {
+        return Err(CompileError::UnknownSyscall {
+            path: npath(),
+            name: name.to_string(),
+            version: libseccomp_version_string(),
+        });
+    }
+    tracing::warn!(entry = %npath(), name = %name, "unknown syscall name skipped");
+    Ok(false)
+}
+
+/// The error for more than [`MAX_RULES_VISITED`] rules looked at, at `path` (an entry of
+/// `names` names and `comparisons` comparisons).
+fn too_many_visited(path: &str, names: usize, comparisons: usize) -> CompileError {
+    CompileError::invalid(
+        path,
+        format!("{names} names, {comparisons} comparisons"),
+        format!(
+            "the entries up to this one make more than {MAX_RULES_VISITED} \
+             rules to sort out (each name times each comparison of a repeated \
+             index, duplicates included), where at most {MAX_RULES} distinct \
+             rules fit a program; list each name and comparison once"
+        ),
+    )
+}
+
+/// The error for more than [`MAX_RULES`] distinct rules, at `npath` (the name `name`).
+fn too_many_rules(npath: String, name: &str) -> CompileError {
+    CompileError::invalid(
+        npath,
+        format!("{name:?}"),
+        format!(
+            "more than {MAX_RULES} distinct rules (repeated argument indices \
+             count one rule per comparison); each needs at least one \
+             instruction, so the program cannot fit the kernel's limit of \
+             {MAX_RULES} instructions"
+        ),
+    )
+}
+
 /// `name` as a profile keeps it: the syscall table's own string when `row` is its row
 /// ([`arch::table_row`] of `name`, an exact lookup; no copy for each mention and rule:
 /// copies were most of a validation's allocations), a copy otherwise.
@@ -556,13 +617,13 @@ struct Rules<'s> {
     counted: usize,
     /// Rules looked at, duplicates included, against [`MAX_RULES_VISITED`].
     visited: usize,
-    /// name -> (entry, name index, action) of the first unconditional rule for it: by
-    /// syscall table row ([`arch::table_row`]) through `firsts` (a row's slot holds its
-    /// index there plus one, 0 for none: a small table read at random, its records
-    /// written in order), else by name.
-    unconditional_rows: Vec<u32>,
-    firsts: Vec<(usize, usize, Action)>,
-    unconditional: rustc_hash::FxHashMap<&'s str, (usize, usize, Action)>,
+    /// name -> the first unconditional rule for it, as the index of its mention in
+    /// `names`: by syscall table row ([`arch::table_row`]) through `unconditional_rows`
+    /// (the index plus one, 0 for none), else by name.
+    unconditional_rows: Vec<usize>,
+    unconditional: rustc_hash::FxHashMap<&'s str, usize>,
+    /// Per entry so far, its action.
+    actions: Vec<Action>,
 }
 
 impl<'s> Rules<'s> {
@@ -584,9 +645,9 @@ impl<'s> Rules<'s> {
             seen: rustc_hash::FxHashSet::default(),
             counted: 0,
             visited: 0,
-            unconditional_rows: Vec::new(),
-            firsts: Vec::with_capacity(total),
+            unconditional_rows: vec![0; arch::table_len()],
             unconditional: rustc_hash::FxHashMap::default(),
+            actions: Vec::with_capacity(spec.syscalls().as_ref().map_or(0, Vec::len)),
         }
     }
 
@@ -600,23 +661,28 @@ impl<'s> Rules<'s> {
         architectures: &[&'static ArchInfo],
         reading: ArgReading,
     ) -> Result<(), CompileError> {
-        let path = format!("syscalls[{i}]");
         if entry.names().is_empty() {
             return Err(CompileError::invalid(
-                format!("{path}.names"),
+                format!("syscalls[{i}].names"),
                 "[]",
                 "an entry must name at least one syscall",
             ));
         }
         if entry.errno_ret().is_some() {
-            check_errno(&format!("{path}.errnoRet"), entry.errno_ret())?;
+            check_errno(&format!("syscalls[{i}].errnoRet"), entry.errno_ret())?;
             check_errno_allowed(
-                &format!("{path}.errnoRet"),
+                &format!("syscalls[{i}].errnoRet"),
                 entry.errno_ret(),
                 entry.action(),
             )?;
         }
         let action = action_from_oci(entry.action(), entry.errno_ret());
+        self.actions.push(action);
+        if entry.args().as_ref().is_none_or(|a| a.is_empty()) {
+            return self.add_unconditional(i, entry.names(), action, strict);
+        }
+        // Made here, after the common case: one allocation per entry with comparisons.
+        let path = format!("syscalls[{i}]");
         let conditions = entry_conditions(&path, entry)?;
         // The kernel's reading of this entry's comparisons depends on a name only
         // through the widths of the compared arguments: computed once per pattern.
@@ -624,36 +690,15 @@ impl<'s> Rules<'s> {
             rustc_hash::FxHashMap::default();
         for (j, name) in entry.names().iter().enumerate() {
             let npath = || format!("{path}.names[{j}]");
-            check_name(npath, name)?;
-            let row = arch::table_row(name);
+            let row = checked_row(npath, name)?;
             let shared = shared_name(name, row);
             self.names.push((i, shared.clone()));
             self.name_rows.push(row);
-            if row.is_none() && !arch::is_known(name) {
-                if strict {
-                    return Err(CompileError::UnknownSyscall {
-                        path: npath(),
-                        name: name.clone(),
-                        version: libseccomp_version_string(),
-                    });
-                }
-                tracing::warn!(entry = %npath(), name = %name, "unknown syscall name skipped");
+            if row.is_none() && !known_or_skipped(npath, name, strict)? {
                 continue;
             }
-            if conditions.conditions.is_empty()
-                && !self.first_unconditional((i, j), (name, row), action, strict)?
-            {
-                continue;
-            }
-            if !conditions.conditions.is_empty() {
-                check_readable(&path, name, &conditions.conditions, architectures, reading)?;
-            }
-            // The argument widths matter only to an entry with comparisons.
-            let widths: [Option<u8>; 6] = if conditions.conditions.is_empty() {
-                [None; 6]
-            } else {
-                std::array::from_fn(|i| narrow_bits(name, i as u8))
-            };
+            check_readable(&path, name, &conditions.conditions, architectures, reading)?;
+            let widths: [Option<u8>; 6] = std::array::from_fn(|i| narrow_bits(name, i as u8));
             let narrow = conditions.conditions.iter().any(|c| {
                 widths
                     .get(usize::from(c.index))
@@ -661,11 +706,7 @@ impl<'s> Rules<'s> {
                     .flatten()
                     .is_some()
             });
-            // The one rule of an entry without comparisons.
-            const UNCONDITIONAL: &[Vec<Condition>] = &[Vec::new()];
-            let groups: &[Vec<Condition>] = if conditions.conditions.is_empty() {
-                UNCONDITIONAL
-            } else if reading == ArgReading::Kernel && narrow {
+            let groups: &[Vec<Condition>] = if reading == ArgReading::Kernel && narrow {
                 match by_widths.entry(widths) {
                     std::collections::hash_map::Entry::Occupied(e) => &*e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => &*e.insert(kernel_groups(
@@ -691,9 +732,52 @@ impl<'s> Rules<'s> {
         Ok(())
     }
 
-    /// Whether `syscalls[i].names[j]`'s unconditional rule is the first for `name`: a
-    /// second one is dropped (libseccomp keeps the first), with a warning when its action
-    /// differs, or (when `strict`) [`CompileError::ConflictingRule`].
+    /// Steps 4b and 4c for `syscalls[i]` without comparisons (most names of most
+    /// profiles): each name's one rule, as the general loop of [`Rules::add_entry`] makes
+    /// it, without the work that only comparisons need.
+    fn add_unconditional(
+        &mut self,
+        i: usize,
+        names: &'s [String],
+        action: Action,
+        strict: bool,
+    ) -> Result<(), CompileError> {
+        for (j, name) in names.iter().enumerate() {
+            let npath = || format!("syscalls[{i}].names[{j}]");
+            let row = checked_row(npath, name)?;
+            let shared = shared_name(name, row);
+            self.names.push((i, shared.clone()));
+            self.name_rows.push(row);
+            if row.is_none() && !known_or_skipped(npath, name, strict)? {
+                continue;
+            }
+            if !self.first_unconditional((i, j), (name, row), action, strict)? {
+                continue;
+            }
+            // One rule looked at and kept: as `add_rules` counts it.
+            self.visited += 1;
+            if self.visited > MAX_RULES_VISITED {
+                return Err(too_many_visited(&format!("syscalls[{i}]"), names.len(), 0));
+            }
+            self.counted += 1;
+            if self.counted > MAX_RULES {
+                return Err(too_many_rules(npath(), name));
+            }
+            self.rule_rows.push(row);
+            self.rules.push(Rule {
+                entry: i,
+                name: shared,
+                action,
+                conditions: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `syscalls[i].names[j]`'s unconditional rule, the last mention recorded in
+    /// `names`, is the first for `name`: a second one is dropped (libseccomp keeps the
+    /// first), with a warning when its action differs, or (when `strict`)
+    /// [`CompileError::ConflictingRule`].
     fn first_unconditional(
         &mut self,
         (i, j): (usize, usize),
@@ -701,32 +785,23 @@ impl<'s> Rules<'s> {
         action: Action,
         strict: bool,
     ) -> Result<bool, CompileError> {
-        let first = match row.filter(|r| *r < arch::table_len()) {
-            Some(r) => {
-                if self.unconditional_rows.is_empty() {
-                    self.unconditional_rows = vec![0; arch::table_len()];
-                }
-                // `r` is below the table's length, checked above; `firsts` has one
-                // record per row at most, so fewer than 2^32.
-                let slot = &mut self.unconditional_rows[r];
-                match (*slot as usize)
-                    .checked_sub(1)
-                    .and_then(|k| self.firsts.get(k))
-                {
-                    Some(first) => *first,
-                    None => {
-                        self.firsts.push((i, j, action));
-                        *slot = self.firsts.len() as u32;
-                        return Ok(true);
-                    }
-                }
+        let here = self.names.len().saturating_sub(1);
+        let first = match row.and_then(|r| self.unconditional_rows.get_mut(r)) {
+            Some(slot) if *slot == 0 => {
+                *slot = here + 1;
+                return Ok(true);
             }
-            None => *self.unconditional.entry(name).or_insert((i, j, action)),
+            Some(slot) => *slot - 1,
+            None => *self.unconditional.entry(name).or_insert(here),
         };
-        let (fi, fj, first_action) = first;
-        if (fi, fj) == (i, j) {
+        if first == here {
             return Ok(true);
         }
+        // The first mention's entry and place in it (`names` is in entry order), and the
+        // entry's action (`actions` has one per entry up to this one).
+        let fi = self.names[first].0;
+        let fj = first - self.names.partition_point(|(e, _)| *e < fi);
+        let first_action = self.actions[fi];
         let first = format!("syscalls[{fi}].names[{fj}]");
         if first_action != action {
             let path = format!("syscalls[{i}].names[{j}]");
@@ -763,39 +838,20 @@ impl<'s> Rules<'s> {
         // validation work without bound (names times comparisons).
         self.visited += groups.len();
         if self.visited > MAX_RULES_VISITED {
-            return Err(CompileError::invalid(
-                path,
-                format!("{names} names, {comparisons} comparisons"),
-                format!(
-                    "the entries up to this one make more than {MAX_RULES_VISITED} \
-                     rules to sort out (each name times each comparison of a repeated \
-                     index, duplicates included), where at most {MAX_RULES} distinct \
-                     rules fit a program; list each name and comparison once"
-                ),
-            ));
+            return Err(too_many_visited(path, names, comparisons));
         }
         for group in groups {
             // The same rule twice (same name, action and comparisons) is one rule
-            // for libseccomp; keep the first. The rule of an entry without comparisons
-            // comes here only as its name's first ([`Rules::first_unconditional`]), so
-            // only the others are looked up.
-            if comparisons > 0 && !self.seen.insert((name, action, group.clone())) {
+            // for libseccomp; keep the first. (An entry without comparisons does not come
+            // here: [`Rules::add_unconditional`].)
+            if !self.seen.insert((name, action, group.clone())) {
                 continue;
             }
             // Every rule counts, including those for names that no listed
             // architecture has: libseccomp still stores and sorts them.
             self.counted += 1;
             if self.counted > MAX_RULES {
-                return Err(CompileError::invalid(
-                    npath(),
-                    format!("{name:?}"),
-                    format!(
-                        "more than {MAX_RULES} distinct rules (repeated argument indices \
-                         count one rule per comparison); each needs at least one \
-                         instruction, so the program cannot fit the kernel's limit of \
-                         {MAX_RULES} instructions"
-                    ),
-                ));
+                return Err(too_many_rules(npath(), name));
             }
             self.rule_rows.push(row);
             self.rules.push(Rule {
@@ -855,5 +911,24 @@ impl<'s> Rules<'s> {
             }
             kept
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Validation checks a name only when the syscall table lacks it (`checked_row`):
+    /// sound only while every name of the table passes the check.
+    #[test]
+    fn every_name_of_the_syscall_table_passes_the_name_check() {
+        for row in 0..arch::table_len() {
+            let name = arch::table_name(row).expect("a row below the table's length");
+            assert!(
+                check_name(|| format!("row {row}"), name).is_ok(),
+                "{name:?}"
+            );
+            assert_eq!(arch::table_row(name), Some(row), "{name:?}");
+        }
     }
 }
