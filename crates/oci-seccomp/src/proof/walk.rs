@@ -9,7 +9,7 @@ use crate::bpf::{
     BPF_JSET, BPF_K, BPF_LD, BPF_LEN, BPF_OP_MASK, BPF_RET, BPF_W, BPF_X, SECCOMP_DATA_LEN,
 };
 use crate::profile::semantics::space::{Ask, Atom, Region, Stop, Test, ARCH, FULL, NR};
-use crate::profile::semantics::{Cause, Semantics, Verdict};
+use crate::profile::semantics::{Cause, Decision, Semantics, Verdict};
 
 use super::{Acc, Counterexample, ProofError};
 
@@ -26,15 +26,15 @@ impl Reference<'_> {
         &self,
         q: &mut dyn Ask,
         only: Option<Action>,
-    ) -> Result<Verdict, Stop> {
+    ) -> Result<Decision, Stop> {
         match self {
             Self::Semantics(m) => m.decide_for(q, only),
-            Self::Program(insns) => run_asking(insns, q).map(|a| Verdict::one(a, Cause::Default)),
+            Self::Program(insns) => run_asking(insns, q).map(|a| Decision::One(a, Cause::Default)),
         }
     }
 
     pub(crate) fn decide(&self, q: &mut dyn Ask) -> Result<Verdict, Stop> {
-        self.decide_for(q, None)
+        self.decide_for(q, None).map(Verdict::from)
     }
 }
 
@@ -250,7 +250,10 @@ impl Prover<'_> {
                         Err(_) => return Err(self.too_complex()),
                     };
                     // The full verdict at the witness, for the error message.
-                    let want = self.reference.decide(&mut point).unwrap_or(want);
+                    let want = self
+                        .reference
+                        .decide(&mut point)
+                        .unwrap_or_else(|_| want.into());
                     let cx = Counterexample {
                         point: point.data(),
                         got,

@@ -290,9 +290,9 @@ impl Gen {
         // Isolated values in a common background: a `jeq` chain when it is no longer than
         // the binary search.
         if let Some((background, singles)) = background(pieces) {
-            if singles.len() <= depth(pieces.len()) {
+            if singles <= depth(pieces.len()) {
                 let mut node = background;
-                for (v, t) in singles.into_iter().rev() {
+                for (v, t) in singles_of(pieces, background).rev() {
                     node = self.g.jump(BPF_JMP | BPF_JEQ | BPF_K, v, t, node);
                 }
                 return node;
@@ -548,18 +548,12 @@ pub(super) fn weighted_middle(pieces: &[(u32, Id)]) -> usize {
     pieces.len() / 2
 }
 
-/// When every piece of more than one value has one outcome, that outcome and the single
-/// values with another.
-pub(super) fn background(pieces: &[(u32, Id)]) -> Option<(Id, Vec<(u32, Id)>)> {
+/// When every piece of more than one value has one outcome, that outcome and the number
+/// of single values with another ([`singles_of`] lists them).
+pub(super) fn background(pieces: &[(u32, Id)]) -> Option<(Id, usize)> {
     let mut bg = None;
-    let mut singles = Vec::new();
     for (i, &(start, t)) in pieces.iter().enumerate() {
-        let single = pieces
-            .get(i + 1)
-            .is_some_and(|n| n.0 == start.wrapping_add(1));
-        if single {
-            singles.push((start, t));
-        } else {
+        if !is_single(pieces, i, start) {
             match bg {
                 None => bg = Some(t),
                 Some(b) if b == t => {}
@@ -568,8 +562,24 @@ pub(super) fn background(pieces: &[(u32, Id)]) -> Option<(Id, Vec<(u32, Id)>)> {
         }
     }
     let bg = bg?;
-    singles.retain(|(_, t)| *t != bg);
-    Some((bg, singles))
+    Some((bg, singles_of(pieces, bg).count()))
+}
+
+/// Whether `pieces[i]`, which starts at `start`, holds that one value.
+fn is_single(pieces: &[(u32, Id)], i: usize, start: u32) -> bool {
+    pieces
+        .get(i + 1)
+        .is_some_and(|n| n.0 == start.wrapping_add(1))
+}
+
+/// The pieces of one value whose outcome is not `bg`, in order: what a `jeq` chain over
+/// the background `bg` ([`background`]) tests.
+fn singles_of(pieces: &[(u32, Id)], bg: Id) -> impl DoubleEndedIterator<Item = (u32, Id)> + '_ {
+    pieces
+        .iter()
+        .enumerate()
+        .filter(move |&(i, &(start, t))| t != bg && is_single(pieces, i, start))
+        .map(|(_, &p)| p)
 }
 
 /// A span of the values of one word where a rule's comparison of it holds: the rule's

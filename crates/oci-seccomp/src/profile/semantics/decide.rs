@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::space::{Ask, Atom, Stop, FULL};
 use super::space::{Test, ARCH, NR};
-use super::{beats_conditions, keep_strictest, Abi, Cause, Semantics, SubCall, Verdict};
+use super::{beats_conditions, keep_strictest, Abi, Cause, Decision, Semantics, SubCall, Verdict};
 use crate::action::{strictness, Action};
 use crate::arch::errno::ENOSYS;
 use crate::arch::{self, multiplexer_of, ArchInfo, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
@@ -14,14 +14,14 @@ use crate::profile::{Condition, Op, Profile, Rule};
 impl Semantics {
     /// The profile's verdict in the region (or at the point) `q`.
     pub(crate) fn verdict(&self, q: &mut dyn Ask) -> Result<Verdict, Stop> {
-        self.decide_for(q, None)
+        self.decide_for(q, None).map(Verdict::from)
     }
 
     pub(crate) fn decide_for(
         &self,
         q: &mut dyn Ask,
         only: Option<Action>,
-    ) -> Result<Verdict, Stop> {
+    ) -> Result<Decision, Stop> {
         let mut model = None;
         for m in &self.arches {
             if q.ask(Atom::eq(ARCH, m.audit))? {
@@ -30,7 +30,7 @@ impl Semantics {
             }
         }
         let Some(m) = model else {
-            return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
+            return Ok(Decision::One(Action::KillThread, Cause::BadArch));
         };
         let bit30 = Atom {
             word: NR,
@@ -50,16 +50,16 @@ impl Semantics {
                 // libseccomp lets -1 (a tracer skipping the call) through to the default,
                 // and the stub leaves bit-30 numbers alone.
                 if q.ask(Atom::eq(NR, FULL))? {
-                    return Ok(Verdict::one(self.default, Cause::Default));
+                    return Ok(Decision::One(self.default, Cause::Default));
                 }
-                return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
+                return Ok(Decision::One(Action::KillThread, Cause::BadArch));
             }
             m.plain.as_ref()
         } else {
             m.plain.as_ref()
         };
         let Some(abi) = abi else {
-            return Ok(Verdict::one(Action::KillThread, Cause::BadArch));
+            return Ok(Decision::One(Action::KillThread, Cause::BadArch));
         };
         let (lo, hi) = q.range(NR);
         if let Some(got) = only {
@@ -96,7 +96,7 @@ impl Semantics {
                 // The common case first, without collecting the rules.
                 let mut all = rules.iter().map(|i| &self.rules[*i]);
                 if let Some(r) = all.find(|r| beats_conditions(r, self.default)) {
-                    return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+                    return Ok(Decision::One(r.action, Cause::Entry(r.entry)));
                 }
                 let rules: Vec<&Rule> = rules.iter().map(|i| &self.rules[*i]).collect();
                 return self.decide_rules(abi, *nr, &rules, q, only);
@@ -170,7 +170,7 @@ impl Semantics {
         (lo, hi): (u32, u32),
         excluded: &[u32],
         got: Action,
-    ) -> Option<Verdict> {
+    ) -> Option<Decision> {
         if abi.subcalls.range(lo..=hi).next().is_some() {
             return None;
         }
@@ -235,10 +235,10 @@ impl Semantics {
         if enosys_needed && Action::Errno(abi.info.map_or(ENOSYS, ArchInfo::enosys)) != got {
             return None;
         }
-        Some(Verdict::one(got, cause.unwrap_or(Cause::Default)))
+        Some(Decision::One(got, cause.unwrap_or(Cause::Default)))
     }
 
-    pub(crate) fn no_match(&self, abi: &Abi, q: &mut dyn Ask) -> Result<Verdict, Stop> {
+    pub(crate) fn no_match(&self, abi: &Abi, q: &mut dyn Ask) -> Result<Decision, Stop> {
         if self.stub {
             if let Some(max) = abi.max {
                 let s390 = abi
@@ -250,11 +250,11 @@ impl Semantics {
                 })? || (s390 && q.ask(Atom::eq(NR, 0))?)
                 {
                     let enosys = abi.info.map_or(ENOSYS, ArchInfo::enosys);
-                    return Ok(Verdict::one(Action::Errno(enosys), Cause::Stub));
+                    return Ok(Decision::One(Action::Errno(enosys), Cause::Stub));
                 }
             }
         }
-        Ok(Verdict::one(self.default, Cause::Default))
+        Ok(Decision::One(self.default, Cause::Default))
     }
 
     pub(crate) fn decide_rules(
@@ -264,9 +264,9 @@ impl Semantics {
         rules: &[&Rule],
         q: &mut dyn Ask,
         only: Option<Action>,
-    ) -> Result<Verdict, Stop> {
+    ) -> Result<Decision, Stop> {
         if let Some(r) = rules.iter().find(|r| beats_conditions(r, self.default)) {
-            return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+            return Ok(Decision::One(r.action, Cause::Entry(r.entry)));
         }
         if let Some(subs) = abi.subcalls.get(&nr) {
             return self.decide_multiplexer(abi, nr, rules, subs, q);
@@ -277,27 +277,24 @@ impl Semantics {
             // equality constants first, so that each piece keeps about half (asking them
             // one by one would re-ask the earlier ones after every split).
             let fitting = self.fitting(abi, nr, rules, q)?;
-            let possible: Vec<&Rule> = fitting
-                .iter()
-                .copied()
-                .filter(|r| r.action == got)
-                .collect();
-            if possible.len() > PIVOT_AT {
+            let possible = || fitting.iter().copied().filter(|r| r.action == got);
+            if possible().count() > PIVOT_AT {
+                let possible: Vec<&Rule> = possible().collect();
                 if let Some(atom) = pivot(&possible, abi, q)? {
                     return Err(Stop::Split(atom));
                 }
             }
             // A stricter rule that holds wins over every rule of the program's action (the
             // strictest matching rule decides): ask those first, strictest first.
-            let mut stricter: Vec<&Rule> = fitting
-                .iter()
-                .copied()
-                .filter(|r| strictness(r.action) > strictness(got))
-                .collect();
-            stricter.sort_by_key(|r| std::cmp::Reverse(strictness(r.action)));
-            for r in stricter {
-                if rule_holds(r, abi, q)? {
-                    return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+            let is_stricter = |r: &&Rule| strictness(r.action) > strictness(got);
+            if fitting.iter().any(is_stricter) {
+                let mut stricter: Vec<&Rule> =
+                    fitting.iter().copied().filter(is_stricter).collect();
+                stricter.sort_by_key(|r| std::cmp::Reverse(strictness(r.action)));
+                for r in stricter {
+                    if rule_holds(r, abi, q)? {
+                        return Ok(Decision::One(r.action, Cause::Entry(r.entry)));
+                    }
                 }
             }
             // A rule with the program's action that holds settles it, unless an equally
@@ -315,13 +312,13 @@ impl Semantics {
                 same.sort_by_key(|r| self.tie_rank(abi, r));
                 for r in same {
                     if rule_holds(r, abi, q)? {
-                        return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+                        return Ok(Decision::One(r.action, Cause::Entry(r.entry)));
                     }
                 }
             } else {
-                for r in possible {
+                for r in possible() {
                     if rule_holds(r, abi, q)? {
-                        return Ok(Verdict::one(got, Cause::Entry(r.entry)));
+                        return Ok(Decision::One(got, Cause::Entry(r.entry)));
                     }
                 }
             }
@@ -334,12 +331,7 @@ impl Semantics {
             // When no rule of another action can hold anywhere in the region, the no-match
             // outcome stands for all of it, without splitting the region rule by rule.
             let mut other = false;
-            let others: Vec<&Rule> = fitting
-                .iter()
-                .copied()
-                .filter(|r| r.action != got)
-                .collect();
-            for r in others {
+            for r in fitting.iter().filter(|r| r.action != got) {
                 if may_hold(r, abi, q)? {
                     other = true;
                     break;
@@ -350,7 +342,7 @@ impl Semantics {
             }
             for r in rules.iter().filter(|r| r.action != got) {
                 if rule_holds(r, abi, q)? {
-                    return Ok(Verdict::one(r.action, Cause::Entry(r.entry)));
+                    return Ok(Decision::One(r.action, Cause::Entry(r.entry)));
                 }
             }
             return Ok(none);
@@ -366,7 +358,7 @@ impl Semantics {
             }
         }
         match best {
-            Some(r) => Ok(Verdict::one(r.action, Cause::Entry(r.entry))),
+            Some(r) => Ok(Decision::One(r.action, Cause::Entry(r.entry))),
             None => self.no_match(abi, q),
         }
     }
@@ -380,7 +372,7 @@ impl Semantics {
         own: &[&Rule],
         subs: &[SubCall],
         q: &mut dyn Ask,
-    ) -> Result<Verdict, Stop> {
+    ) -> Result<Decision, Stop> {
         let mut outcomes = Vec::new();
         let mut at_least = false;
         for s in subs {
@@ -406,7 +398,7 @@ impl Semantics {
         keep_strictest(&mut outcomes);
         // A stricter own rule replaces the sub-call's floor: it is then what must come.
         let at_least = at_least && outcomes[0].0 == first;
-        Ok(Verdict { outcomes, at_least })
+        Ok(Decision::Many(Verdict { outcomes, at_least }))
     }
 }
 
@@ -549,28 +541,26 @@ pub(crate) fn pivot(rules: &[&Rule], abi: &Abi, q: &mut dyn Ask) -> Result<Optio
 /// Whether some input of the region satisfies every comparison of `rule` (the exact
 /// conditions of [`cond_holds`], as disjunctions of word constraints).
 pub(crate) fn may_hold(rule: &Rule, abi: &Abi, q: &mut dyn Ask) -> Result<bool, Stop> {
-    let options: Vec<Vec<Vec<(Atom, bool)>>> = rule
-        .conditions
-        .iter()
-        .map(|c| cond_options(c, abi))
-        .collect();
-    let mut chosen = Vec::new();
-    may_hold_from(&options, 0, &mut chosen, q)
+    // At most two constraints per comparison are chosen at a time.
+    let mut chosen = Vec::with_capacity(2 * rule.conditions.len());
+    may_hold_from(&rule.conditions, abi, &mut chosen, q)
 }
 
+/// [`may_hold`] for the comparisons `rest`, with `chosen` the constraints chosen for the
+/// comparisons before them.
 pub(crate) fn may_hold_from(
-    options: &[Vec<Vec<(Atom, bool)>>],
-    k: usize,
+    rest: &[Condition],
+    abi: &Abi,
     chosen: &mut Vec<(Atom, bool)>,
     q: &mut dyn Ask,
 ) -> Result<bool, Stop> {
-    let Some(alternatives) = options.get(k) else {
+    let Some((c, rest)) = rest.split_first() else {
         return Ok(true);
     };
-    for alt in alternatives {
+    for alt in cond_options(c, abi).iter() {
         let n = chosen.len();
         chosen.extend_from_slice(alt);
-        let ok = q.satisfiable(chosen)? && may_hold_from(options, k + 1, chosen, q)?;
+        let ok = q.satisfiable(chosen)? && may_hold_from(rest, abi, chosen, q)?;
         chosen.truncate(n);
         if ok {
             return Ok(true);
@@ -579,9 +569,48 @@ pub(crate) fn may_hold_from(
     Ok(false)
 }
 
+/// One comparison as alternatives (any may hold), each a list of word constraints (all
+/// must hold): at most two alternatives of at most two constraints ([`cond_options`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CondOptions {
+    alts: [[(Atom, bool); 2]; 2],
+    /// How many constraints each alternative has (0: no such alternative).
+    lens: [usize; 2],
+}
+
+impl CondOptions {
+    fn one(alt: &[(Atom, bool)]) -> Self {
+        Self::from_alts(alt, &[])
+    }
+
+    fn two(a: &[(Atom, bool)], b: &[(Atom, bool)]) -> Self {
+        Self::from_alts(a, b)
+    }
+
+    fn from_alts(a: &[(Atom, bool)], b: &[(Atom, bool)]) -> Self {
+        let filler = (Atom::eq(0, 0), true);
+        let mut alts = [[filler; 2]; 2];
+        alts[0][..a.len()].copy_from_slice(a);
+        alts[1][..b.len()].copy_from_slice(b);
+        Self {
+            alts,
+            lens: [a.len(), b.len()],
+        }
+    }
+
+    /// The alternatives, each as its constraints.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[(Atom, bool)]> {
+        self.alts
+            .iter()
+            .zip(self.lens)
+            .filter(|(_, n)| *n > 0)
+            .map(|(alt, n)| &alt[..n])
+    }
+}
+
 /// One condition as alternatives (any may hold), each a list of word constraints (all
 /// must hold): the same words and tests [`cond_holds`] asks.
-pub(crate) fn cond_options(c: &Condition, abi: &Abi) -> Vec<Vec<(Atom, bool)>> {
+pub(crate) fn cond_options(c: &Condition, abi: &Abi) -> CondOptions {
     let i = usize::from(c.index);
     let (lo_w, hi_w) = arg_words(i, abi.big_endian);
     let (vh, vl) = ((c.value >> 32) as u32, c.value as u32);
@@ -589,52 +618,52 @@ pub(crate) fn cond_options(c: &Condition, abi: &Abi) -> Vec<Vec<(Atom, bool)>> {
     let gt = Atom::gt;
     let ge = Atom::ge;
     if abi.narrow || c.low_word {
-        return vec![match c.op {
-            Op::Eq => vec![(eq(lo_w, vl), true)],
-            Op::Ne => vec![(eq(lo_w, vl), false)],
-            Op::Gt => vec![(gt(lo_w, vl), true)],
-            Op::Ge => vec![(ge(lo_w, vl), true)],
-            Op::Lt => vec![(ge(lo_w, vl), false)],
-            Op::Le => vec![(gt(lo_w, vl), false)],
+        return CondOptions::one(&[match c.op {
+            Op::Eq => (eq(lo_w, vl), true),
+            Op::Ne => (eq(lo_w, vl), false),
+            Op::Gt => (gt(lo_w, vl), true),
+            Op::Ge => (ge(lo_w, vl), true),
+            Op::Lt => (ge(lo_w, vl), false),
+            Op::Le => (gt(lo_w, vl), false),
             Op::MaskedEq => {
                 let m = c.value as u32;
-                vec![(
+                (
                     Atom {
                         word: lo_w,
                         test: Test::Masked(m, c.value_two as u32 & m),
                     },
                     true,
-                )]
+                )
             }
-        }];
+        }]);
     }
     match c.op {
-        Op::Eq => vec![vec![(eq(hi_w, vh), true), (eq(lo_w, vl), true)]],
-        Op::Ne => vec![
-            vec![(eq(hi_w, vh), false)],
-            vec![(eq(hi_w, vh), true), (eq(lo_w, vl), false)],
-        ],
-        Op::Gt => vec![
-            vec![(gt(hi_w, vh), true)],
-            vec![(eq(hi_w, vh), true), (gt(lo_w, vl), true)],
-        ],
-        Op::Ge => vec![
-            vec![(gt(hi_w, vh), true)],
-            vec![(eq(hi_w, vh), true), (ge(lo_w, vl), true)],
-        ],
+        Op::Eq => CondOptions::one(&[(eq(hi_w, vh), true), (eq(lo_w, vl), true)]),
+        Op::Ne => CondOptions::two(
+            &[(eq(hi_w, vh), false)],
+            &[(eq(hi_w, vh), true), (eq(lo_w, vl), false)],
+        ),
+        Op::Gt => CondOptions::two(
+            &[(gt(hi_w, vh), true)],
+            &[(eq(hi_w, vh), true), (gt(lo_w, vl), true)],
+        ),
+        Op::Ge => CondOptions::two(
+            &[(gt(hi_w, vh), true)],
+            &[(eq(hi_w, vh), true), (ge(lo_w, vl), true)],
+        ),
         // Not greater-or-equal: below on the high word, or equal there and below on the low.
-        Op::Lt => vec![
-            vec![(ge(hi_w, vh), false)],
-            vec![(eq(hi_w, vh), true), (ge(lo_w, vl), false)],
-        ],
-        Op::Le => vec![
-            vec![(ge(hi_w, vh), false)],
-            vec![(eq(hi_w, vh), true), (gt(lo_w, vl), false)],
-        ],
+        Op::Lt => CondOptions::two(
+            &[(ge(hi_w, vh), false)],
+            &[(eq(hi_w, vh), true), (ge(lo_w, vl), false)],
+        ),
+        Op::Le => CondOptions::two(
+            &[(ge(hi_w, vh), false)],
+            &[(eq(hi_w, vh), true), (gt(lo_w, vl), false)],
+        ),
         Op::MaskedEq => {
             let (mh, ml) = ((c.value >> 32) as u32, c.value as u32);
             let (th, tl) = ((c.value_two >> 32) as u32 & mh, c.value_two as u32 & ml);
-            vec![vec![
+            CondOptions::one(&[
                 (
                     Atom {
                         word: hi_w,
@@ -649,7 +678,7 @@ pub(crate) fn cond_options(c: &Condition, abi: &Abi) -> Vec<Vec<(Atom, bool)>> {
                     },
                     true,
                 ),
-            ]]
+            ])
         }
     }
 }

@@ -160,6 +160,35 @@ impl Verdict {
     }
 }
 
+/// A [`Verdict`] as the decision procedure makes it: one outcome, without the allocation
+/// of a verdict's list (what almost every question of the proof gets), or several.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// One acceptable action, and its cause.
+    One(Action, Cause),
+    /// Several outcomes, or a floor ([`Verdict::at_least`]).
+    Many(Verdict),
+}
+
+impl Decision {
+    /// [`Verdict::accepts`].
+    pub(crate) fn accepts(&self, action: Action) -> bool {
+        match self {
+            Self::One(a, _) => *a == action,
+            Self::Many(v) => v.accepts(action),
+        }
+    }
+}
+
+impl From<Decision> for Verdict {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::One(action, cause) => Verdict::one(action, cause),
+            Decision::Many(v) => v,
+        }
+    }
+}
+
 /// Whether `r` decides its syscall whatever its conditional rules say: an unconditional
 /// rule (libseccomp's reading, which runc and crun share), unless it equals the default
 /// action. Such a rule installs nothing in runc and crun; we keep it where it can change
