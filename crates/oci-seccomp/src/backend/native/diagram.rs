@@ -37,6 +37,15 @@ pub(super) struct Graph {
 }
 
 impl Graph {
+    /// Empty, with room for `nodes` nodes.
+    pub(super) fn with_capacity(nodes: usize) -> Self {
+        Self {
+            nodes: Vec::with_capacity(nodes),
+            interned: rustc_hash::FxHashMap::with_capacity_and_hasher(nodes, Default::default()),
+            last_ret: None,
+        }
+    }
+
     pub(super) fn add(&mut self, n: Node) -> Id {
         if let Node::Jump { jt, jf, .. } = n {
             if jt == jf {

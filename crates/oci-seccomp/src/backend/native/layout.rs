@@ -23,7 +23,8 @@ impl<'g> Layout<'g> {
     pub(super) fn new(g: &'g Graph) -> Self {
         Self {
             g,
-            out: Vec::new(),
+            // Most nodes are one instruction.
+            out: Vec::with_capacity(g.nodes.len() + 8),
             at: vec![None; g.nodes.len()],
             rets: rustc_hash::FxHashMap::default(),
         }

@@ -75,8 +75,11 @@ const ARCH: u8 = 1;
 /// instructions, [`CompileError::ComparisonsTooComplex`] when its argument diagram grows
 /// past any program the kernel accepts (it is not built to the end).
 pub fn generate(profile: &Profile, stub: Stub) -> Result<Vec<Instruction>, CompileError> {
+    // About one node per syscall with its own outcome and per search step: sized once
+    // instead of grown (and rehashed) step by step.
+    let nodes = 2 * profile.rules().len() + 16;
     let mut gen = Gen {
-        g: Graph::default(),
+        g: Graph::with_capacity(nodes),
         memo: rustc_hash::FxHashMap::default(),
         big_endian: false,
         work: 0,

@@ -79,6 +79,7 @@ impl Semantics {
             let Some((nr, range)) = abi.rules.get(i).filter(|(n, _)| *n <= hi) else {
                 break;
             };
+            let decider = abi.deciders.get(i).copied().flatten();
             let rules = &abi.order[range.clone()];
             let ge = Atom {
                 word: NR,
@@ -94,9 +95,8 @@ impl Semantics {
             };
             if !q.ask(gt)? {
                 // The common case first, without collecting the rules.
-                let mut all = rules.iter().map(|i| &self.rules[*i]);
-                if let Some(r) = all.find(|r| beats_conditions(r, self.default)) {
-                    return Ok(Decision::One(r.action, Cause::Entry(r.entry)));
+                if let Some((action, entry)) = decider {
+                    return Ok(Decision::One(action, Cause::Entry(entry)));
                 }
                 let rules: Vec<&Rule> = rules.iter().map(|i| &self.rules[*i]).collect();
                 return self.decide_rules(abi, *nr, &rules, q, only);
@@ -180,18 +180,15 @@ impl Semantics {
         let end = abi.rules.partition_point(|(n, _)| *n <= hi);
         let groups = &abi.rules[start..end];
         let mut cause = None;
-        for (n, range) in groups {
+        for ((n, _), decider) in groups.iter().zip(&abi.deciders[start..end]) {
             if out(*n) {
                 continue;
             }
-            let r = abi.order[range.clone()]
-                .iter()
-                .map(|k| &self.rules[*k])
-                .find(|r| beats_conditions(r, self.default))?;
-            if r.action != got {
+            let (action, entry) = (*decider)?;
+            if action != got {
                 return None;
             }
-            cause.get_or_insert(Cause::Entry(r.entry));
+            cause.get_or_insert(Cause::Entry(entry));
         }
         // The numbers without rules in `a..=b` that the region may hold: the excluded
         // ones without rules do not count.
@@ -199,16 +196,14 @@ impl Semantics {
             if a > b {
                 return 0;
             }
-            let ruled = abi.rules[start..end]
-                .iter()
-                .filter(|(n, _)| (a..=b).contains(n))
-                .count() as u64;
+            let ruled =
+                groups.partition_point(|(n, _)| *n <= b) - groups.partition_point(|(n, _)| *n < a);
             let skipped = excluded
                 .iter()
                 .filter(|v| (a..=b).contains(*v))
                 .filter(|v| groups.binary_search_by_key(*v, |(n, _)| *n).is_err())
                 .count() as u64;
-            (u64::from(b) - u64::from(a) + 1) - ruled - skipped
+            (u64::from(b) - u64::from(a) + 1) - ruled as u64 - skipped
         };
         // The numbers without rules get the default or the stub's ENOSYS (`no_match`).
         let (default_needed, enosys_needed) = match abi.max.filter(|_| self.stub) {

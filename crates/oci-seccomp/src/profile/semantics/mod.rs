@@ -230,6 +230,9 @@ pub(crate) struct Abi {
     /// Indices into [`Semantics`]'s rules, by number then profile order; `rules` holds
     /// ranges of it.
     order: Vec<usize>,
+    /// Per group of `rules`, the rule that decides its syscall whatever the others say
+    /// ([`beats_conditions`], the first in profile order): its action and entry.
+    deciders: Vec<Option<(Action, usize)>>,
     /// Per group of `rules` with more than [`PIVOT_AT`] rules, its [`EqIndex`].
     eq_index: BTreeMap<u32, EqIndex>,
     /// Multiplexer number -> sub-calls with rules.
@@ -294,10 +297,18 @@ impl Semantics {
             abi.order = pairs.iter().map(|(_, i)| *i).collect();
             // A group per number: at most one per rule.
             abi.rules.reserve(pairs.len());
+            abi.deciders.reserve(pairs.len());
             abi.tie_rank = order.tie_rank.clone();
             for group in pairs.chunk_by(|a, b| a.0 == b.0) {
                 let start = abi.rules.last().map_or(0, |(_, r)| r.end);
                 abi.rules.push((group[0].0, start..start + group.len()));
+                abi.deciders.push(
+                    group
+                        .iter()
+                        .map(|&(_, k)| &profile.rules()[k])
+                        .find(|r| beats_conditions(r, profile.default_action()))
+                        .map(|r| (r.action, r.entry)),
+                );
                 if group.len() > PIVOT_AT {
                     let mut index = EqIndex::default();
                     for &(_, k) in group {
