@@ -742,11 +742,13 @@ impl<'s> Rules<'s> {
         action: Action,
         strict: bool,
     ) -> Result<(), CompileError> {
+        // The mentions (indices into `names`) that make a rule, found first; the rules are
+        // then written in one pass.
+        let mut kept = Vec::with_capacity(names.len());
         for (j, name) in names.iter().enumerate() {
             let npath = || format!("syscalls[{i}].names[{j}]");
             let row = checked_row(npath, name)?;
-            let shared = shared_name(name, row);
-            self.names.push((i, shared.clone()));
+            self.names.push((i, shared_name(name, row)));
             self.name_rows.push(row);
             if row.is_none() && !known_or_skipped(npath, name, strict)? {
                 continue;
@@ -763,14 +765,16 @@ impl<'s> Rules<'s> {
             if self.counted > MAX_RULES {
                 return Err(too_many_rules(npath(), name));
             }
-            self.rule_rows.push(row);
-            self.rules.push(Rule {
-                entry: i,
-                name: shared,
-                action,
-                conditions: Vec::new(),
-            });
+            kept.push(self.names.len() - 1);
         }
+        let (mentions, rows) = (&self.names, &self.name_rows);
+        self.rule_rows.extend(kept.iter().map(|&k| rows[k]));
+        self.rules.extend(kept.iter().map(|&k| Rule {
+            entry: i,
+            name: mentions[k].1.clone(),
+            action,
+            conditions: Vec::new(),
+        }));
         Ok(())
     }
 
