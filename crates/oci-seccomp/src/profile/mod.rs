@@ -50,7 +50,7 @@ pub struct Profile {
 /// A profile's rules on one architecture, by syscall number: what the generator and the
 /// proof's [`Semantics`](crate::Semantics) both start from, worked out once per profile
 /// and architecture ([`Profile::abi_order`]).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct AbiOrder {
     /// [`Profile::numbers`]: the highest number any name has there (the stub's bound).
     pub(crate) max: Option<u32>,
@@ -61,6 +61,12 @@ pub(crate) struct AbiOrder {
     /// ([`tie_ranks`]); 0 for a syscall's only rule and for a rule the architecture
     /// lacks.
     pub(crate) tie_rank: Vec<usize>,
+    /// Per number with rules, by number: the number and the range of its `pairs`.
+    pub(crate) groups: Vec<(u32, std::ops::Range<usize>)>,
+    /// Per group, the rule that decides its syscall whatever the others say (the first,
+    /// in profile order, that [`beats_conditions`](semantics::beats_conditions)): its
+    /// action and entry.
+    pub(crate) deciders: Vec<Option<(Action, usize)>>,
 }
 
 impl AbiOrder {
@@ -68,7 +74,20 @@ impl AbiOrder {
         let (numbers, max) = profile.numbers(a);
         let pairs = by_number(&numbers, COUNTING_SPAN_PER_RULE);
         let mut tie_rank = vec![0; profile.rules.len()];
+        let mut groups = Vec::with_capacity(pairs.len());
+        let mut deciders = Vec::with_capacity(pairs.len());
         for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let start = groups
+                .last()
+                .map_or(0, |(_, r): &(u32, std::ops::Range<usize>)| r.end);
+            groups.push((group[0].0, start..start + group.len()));
+            deciders.push(
+                group
+                    .iter()
+                    .map(|&(_, k)| &profile.rules[k])
+                    .find(|r| semantics::beats_conditions(r, profile.default_action))
+                    .map(|r| (r.action, r.entry)),
+            );
             // One rule keeps rank 0 (most syscalls): no order to work out.
             if group.len() > 1 {
                 let refs: Vec<&Rule> = group.iter().map(|&(_, k)| &profile.rules[k]).collect();
@@ -81,6 +100,8 @@ impl AbiOrder {
             max,
             pairs,
             tie_rank,
+            groups,
+            deciders,
         }
     }
 }
@@ -138,7 +159,7 @@ fn by_number(numbers: &[Option<i32>], span_per_rule: usize) -> Vec<(u32, usize)>
 /// [`AbiOrder`]s, one per architecture of the profile, made when first asked for. They
 /// follow from the profile's other fields: two profiles equal in those are equal.
 #[derive(Clone, Debug, Default)]
-struct Orders(std::sync::OnceLock<Vec<AbiOrder>>);
+struct Orders(std::sync::OnceLock<Vec<std::sync::Arc<AbiOrder>>>);
 
 impl PartialEq for Orders {
     fn eq(&self, _: &Self) -> bool {
@@ -224,19 +245,19 @@ impl Profile {
     /// The rules on `a`, by number ([`AbiOrder`]): for one of the profile's
     /// architectures, worked out once and shared by every later caller (the generator and
     /// the proof); for another, worked out for this caller.
-    pub(crate) fn abi_order(&self, a: &ArchInfo) -> std::borrow::Cow<'_, AbiOrder> {
+    pub(crate) fn abi_order(&self, a: &ArchInfo) -> std::sync::Arc<AbiOrder> {
         let same = |b: &&ArchInfo| b.audit_arch == a.audit_arch && b.x32 == a.x32;
         match self.architectures.iter().position(same) {
             Some(i) => {
                 let all = self.orders.0.get_or_init(|| {
                     self.architectures
                         .iter()
-                        .map(|b| AbiOrder::new(self, b))
+                        .map(|b| std::sync::Arc::new(AbiOrder::new(self, b)))
                         .collect()
                 });
-                std::borrow::Cow::Borrowed(&all[i])
+                all[i].clone()
             }
-            None => std::borrow::Cow::Owned(AbiOrder::new(self, a)),
+            None => std::sync::Arc::new(AbiOrder::new(self, a)),
         }
     }
 

@@ -150,20 +150,20 @@ pub(super) fn abi_search(
     };
     // Each number with rules, in order: the profile's rules of that syscall (profile
     // order) and the sub-calls a multiplexer carries.
-    let all = profile.rules();
-    let mut own_groups = order.pairs.chunk_by(|x, y| x.0 == y.0).peekable();
+    let mut own_groups = order.groups.iter().zip(&order.deciders).peekable();
     let mut sub_groups = subs.chunk_by(|x, y| x.nr == y.nr).peekable();
     let mut next = Some(floor);
     loop {
         let nr = match (own_groups.peek(), sub_groups.peek()) {
             (None, None) => break,
-            (Some(g), None) => g[0].0,
+            (Some(((n, _), _)), None) => *n,
             (None, Some(s)) => s[0].nr,
-            (Some(g), Some(s)) => g[0].0.min(s[0].nr),
+            (Some(((n, _), _)), Some(s)) => (*n).min(s[0].nr),
         };
-        let own: &[(u32, usize)] = match own_groups.next_if(|g| g[0].0 == nr) {
-            Some(g) => g,
-            None => &[],
+        let (own, decider): (&[(u32, usize)], _) = match own_groups.next_if(|((n, _), _)| *n == nr)
+        {
+            Some(((_, range), decider)) => (&order.pairs[range.clone()], *decider),
+            None => (&[], None),
         };
         let carried: &[GenRule] = match sub_groups.next_if(|s| s[0].nr == nr) {
             Some(s) => s,
@@ -180,12 +180,8 @@ pub(super) fn abi_search(
         }
         // The first unconditional rule decides (most syscalls of a profile): no rule of
         // the generator's own form is needed for it.
-        let first = own
-            .iter()
-            .map(|&(_, k)| &all[k])
-            .find(|r| r.conditions.is_empty() && r.action != profile.default_action());
-        let t = match first {
-            Some(r) => gen.g.ret(r.action.to_ret()),
+        let t = match decider {
+            Some((action, _)) => gen.g.ret(action.to_ret()),
             None => {
                 let mut list: Vec<GenRule> = own
                     .iter()

@@ -75,12 +75,13 @@ impl Semantics {
         // that a region splits into ranges rather than collecting exclusions.
         let mut from = lo;
         loop {
-            let i = abi.rules.partition_point(|(n, _)| *n < from);
-            let Some((nr, range)) = abi.rules.get(i).filter(|(n, _)| *n <= hi) else {
+            let groups = &abi.order.groups;
+            let i = groups.partition_point(|(n, _)| *n < from);
+            let Some((nr, range)) = groups.get(i).filter(|(n, _)| *n <= hi) else {
                 break;
             };
-            let decider = abi.deciders.get(i).copied().flatten();
-            let rules = &abi.order[range.clone()];
+            let decider = abi.order.deciders.get(i).copied().flatten();
+            let rules = &abi.order.pairs[range.clone()];
             let ge = Atom {
                 word: NR,
                 test: Test::Ge(*nr),
@@ -98,7 +99,7 @@ impl Semantics {
                 if let Some((action, entry)) = decider {
                     return Ok(Decision::One(action, Cause::Entry(entry)));
                 }
-                let rules: Vec<&Rule> = rules.iter().map(|i| &self.rules[*i]).collect();
+                let rules: Vec<&Rule> = rules.iter().map(|(_, i)| &self.rules[*i]).collect();
                 return self.decide_rules(abi, *nr, &rules, q, only);
             }
             match nr.checked_add(1) {
@@ -176,11 +177,11 @@ impl Semantics {
         }
         // `excluded` (sorted) holds numbers known to be outside the region: skipped.
         let out = |n: u32| excluded.binary_search(&n).is_ok();
-        let start = abi.rules.partition_point(|(n, _)| *n < lo);
-        let end = abi.rules.partition_point(|(n, _)| *n <= hi);
-        let groups = &abi.rules[start..end];
+        let start = abi.order.groups.partition_point(|(n, _)| *n < lo);
+        let end = abi.order.groups.partition_point(|(n, _)| *n <= hi);
+        let groups = &abi.order.groups[start..end];
         let mut cause = None;
-        for ((n, _), decider) in groups.iter().zip(&abi.deciders[start..end]) {
+        for ((n, _), decider) in groups.iter().zip(&abi.order.deciders[start..end]) {
             if out(*n) {
                 continue;
             }
@@ -206,7 +207,7 @@ impl Semantics {
             (u64::from(b) - u64::from(a) + 1) - ruled as u64 - skipped
         };
         // The numbers without rules get the default or the stub's ENOSYS (`no_match`).
-        let (default_needed, enosys_needed) = match abi.max.filter(|_| self.stub) {
+        let (default_needed, enosys_needed) = match abi.order.max.filter(|_| self.stub) {
             None => (gaps(lo, hi) > 0, false),
             Some(max) => {
                 let s390 = abi
@@ -235,7 +236,7 @@ impl Semantics {
 
     pub(crate) fn no_match(&self, abi: &Abi, q: &mut dyn Ask) -> Result<Decision, Stop> {
         if self.stub {
-            if let Some(max) = abi.max {
+            if let Some(max) = abi.order.max {
                 let s390 = abi
                     .info
                     .is_some_and(|i| i.name.starts_with("SCMP_ARCH_S390"));

@@ -222,24 +222,14 @@ pub(crate) struct Abi {
     info: Option<&'static ArchInfo>,
     narrow: bool,
     big_endian: bool,
-    /// Highest number the profile names, for the stub.
-    max: Option<u32>,
-    /// Syscall number -> indices into [`Semantics`]'s rules, in profile order; sorted by
-    /// number.
-    rules: Vec<(u32, std::ops::Range<usize>)>,
-    /// Indices into [`Semantics`]'s rules, by number then profile order; `rules` holds
-    /// ranges of it.
-    order: Vec<usize>,
-    /// Per group of `rules`, the rule that decides its syscall whatever the others say
-    /// ([`beats_conditions`], the first in profile order): its action and entry.
-    deciders: Vec<Option<(Action, usize)>>,
-    /// Per group of `rules` with more than [`PIVOT_AT`] rules, its [`EqIndex`].
+    /// The rules by number ([`AbiOrder`](crate::profile::AbiOrder)), shared with the
+    /// profile and the generator: the highest number (the stub's bound), the groups of
+    /// rules per number, each group's deciding rule, the tie ranks.
+    order: std::sync::Arc<crate::profile::AbiOrder>,
+    /// Per group of `order` with more than [`PIVOT_AT`] rules, its [`EqIndex`].
     eq_index: BTreeMap<u32, EqIndex>,
     /// Multiplexer number -> sub-calls with rules.
     subcalls: BTreeMap<u32, Vec<SubCall>>,
-    /// Per rule of [`Semantics`]'s rules (by index), its place in its syscall's tie order on
-    /// this ABI ([`crate::profile::tie_ranks`]).
-    tie_rank: Vec<usize>,
 }
 
 /// The rules of one syscall by the constant of their first equality comparison, so that
@@ -290,25 +280,11 @@ impl Semantics {
                 info: Some(a),
                 narrow: a.narrow_args(),
                 big_endian: a.big_endian,
-                max: order.max,
+                order: order.clone(),
                 ..Abi::default()
             };
-            let pairs = &order.pairs;
-            abi.order = pairs.iter().map(|(_, i)| *i).collect();
-            // A group per number: at most one per rule.
-            abi.rules.reserve(pairs.len());
-            abi.deciders.reserve(pairs.len());
-            abi.tie_rank = order.tie_rank.clone();
-            for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-                let start = abi.rules.last().map_or(0, |(_, r)| r.end);
-                abi.rules.push((group[0].0, start..start + group.len()));
-                abi.deciders.push(
-                    group
-                        .iter()
-                        .map(|&(_, k)| &profile.rules()[k])
-                        .find(|r| beats_conditions(r, profile.default_action()))
-                        .map(|r| (r.action, r.entry)),
-                );
+            for (nr, range) in &order.groups {
+                let group = &order.pairs[range.clone()];
                 if group.len() > PIVOT_AT {
                     let mut index = EqIndex::default();
                     for &(_, k) in group {
@@ -331,7 +307,7 @@ impl Semantics {
                     for list in &mut index.by_arg {
                         list.sort_unstable();
                     }
-                    abi.eq_index.insert(group[0].0, index);
+                    abi.eq_index.insert(*nr, index);
                 }
             }
             if multiplexes(a) {
@@ -369,7 +345,7 @@ impl Semantics {
         let (base, at) = (self.rules.as_ptr() as usize, std::ptr::from_ref(r) as usize);
         at.checked_sub(base)
             .filter(|d| d % size == 0)
-            .and_then(|d| abi.tie_rank.get(d / size).copied())
+            .and_then(|d| abi.order.tie_rank.get(d / size).copied())
             .unwrap_or(usize::MAX)
     }
 
