@@ -327,6 +327,77 @@ impl DefaultRules<'_> {
 #[cfg(test)]
 mod tests {
     use super::by_number;
+    use crate::arch;
+
+    /// The shared order's deciding rule of each syscall is what the rules alone say: the
+    /// first rule in profile order with no comparison and an action other than the
+    /// default, on random profiles of a few names with repeated, conditional and
+    /// default-equal entries, on every architecture of the profile.
+    #[test]
+    fn each_syscalls_deciding_rule_is_its_first_unconditional_non_default_rule() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let names = [
+            "read",
+            "write",
+            "close",
+            "getppid",
+            "socket",
+            "mmap2",
+            "socketcall",
+        ];
+        let actions = [
+            r#""SCMP_ACT_ALLOW""#,
+            r#""SCMP_ACT_ERRNO""#,
+            r#""SCMP_ACT_ERRNO","errnoRet":5"#,
+            r#""SCMP_ACT_LOG""#,
+        ];
+        for round in 0..300 {
+            let entries: Vec<String> = (0..1 + next(8))
+                .map(|_| {
+                    let args = if next(2) == 0 {
+                        String::new()
+                    } else {
+                        format!(
+                            r#","args":[{{"index":0,"value":{},"op":"SCMP_CMP_EQ"}}]"#,
+                            next(3)
+                        )
+                    };
+                    format!(
+                        r#"{{"names":["{}","{}"],"action":{}{args}}}"#,
+                        names[next(7) as usize],
+                        names[next(7) as usize],
+                        actions[next(4) as usize]
+                    )
+                })
+                .collect();
+            let json = format!(
+                r#"{{"defaultAction":{},"architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],"syscalls":[{}]}}"#,
+                actions[next(4) as usize],
+                entries.join(",")
+            );
+            let p = super::Profile::from_oci(&crate::parse_profile(&json).unwrap(), false)
+                .unwrap_or_else(|e| panic!("round {round}: {e}\n{json}"));
+            for a in p.architectures() {
+                let order = p.abi_order(a);
+                for ((nr, range), decider) in order.groups.iter().zip(&order.deciders) {
+                    let want = p
+                        .rules()
+                        .iter()
+                        .filter(|r| arch::resolve(&r.name, a) == Some(*nr as i32))
+                        .find(|r| r.conditions.is_empty() && r.action != p.default_action())
+                        .map(|r| (r.action, r.entry));
+                    assert_eq!(*decider, want, "round {round}, {} nr {nr}\n{json}", a.name);
+                    assert!(order.pairs[range.clone()].iter().all(|(n, _)| n == nr));
+                }
+            }
+        }
+    }
 
     /// The counting sort and the packed sort give the same order: by number, profile
     /// order within a number; for numbers close together, far apart, negative (a
