@@ -32,9 +32,14 @@ pub(super) enum Node {
 pub(super) struct Graph {
     pub(super) nodes: Vec<Node>,
     pub(super) interned: rustc_hash::FxHashMap<Node, Id>,
-    /// The last `ret` asked for: most syscalls of a profile end in the same one.
-    last_ret: Option<(u32, Id)>,
+    /// The `ret` nodes made first (a profile's few outcomes, asked for again at every
+    /// syscall and gap), found without hashing: up to [`RETS`] of them, by value.
+    rets: [(u32, Id); RETS],
+    rets_len: usize,
 }
+
+/// How many `ret` nodes [`Graph::ret`] finds without the hash table.
+const RETS: usize = 8;
 
 impl Graph {
     /// Empty, with room for `nodes` nodes.
@@ -42,7 +47,8 @@ impl Graph {
         Self {
             nodes: Vec::with_capacity(nodes),
             interned: rustc_hash::FxHashMap::with_capacity_and_hasher(nodes, Default::default()),
-            last_ret: None,
+            rets: [(0, 0); RETS],
+            rets_len: 0,
         }
     }
 
@@ -64,14 +70,15 @@ impl Graph {
     }
 
     pub(super) fn ret(&mut self, k: u32) -> Id {
-        match self.last_ret {
-            Some((last, id)) if last == k => id,
-            _ => {
-                let id = self.add(Node::Ret(k));
-                self.last_ret = Some((k, id));
-                id
-            }
+        if let Some((_, id)) = self.rets[..self.rets_len].iter().find(|(v, _)| *v == k) {
+            return *id;
         }
+        let id = self.add(Node::Ret(k));
+        if self.rets_len < RETS {
+            self.rets[self.rets_len] = (k, id);
+            self.rets_len += 1;
+        }
+        id
     }
 
     pub(super) fn jump(&mut self, op: u16, k: u32, jt: Id, jf: Id) -> Id {

@@ -75,9 +75,9 @@ const ARCH: u8 = 1;
 /// instructions, [`CompileError::ComparisonsTooComplex`] when its argument diagram grows
 /// past any program the kernel accepts (it is not built to the end).
 pub fn generate(profile: &Profile, stub: Stub) -> Result<Vec<Instruction>, CompileError> {
-    // About one node per syscall with its own outcome and per search step: sized once
-    // instead of grown (and rehashed) step by step.
-    let nodes = 2 * profile.rules().len() + 16;
+    // Room for the nodes of a usual profile (most syscalls share a `ret`), so that the
+    // graph is not grown and rehashed step by step; it grows beyond as needed.
+    let nodes = profile.rules().len() / 2 + 64;
     let mut gen = Gen {
         g: Graph::with_capacity(nodes),
         memo: rustc_hash::FxHashMap::default(),
