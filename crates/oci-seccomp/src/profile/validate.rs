@@ -745,15 +745,27 @@ impl<'s> Rules<'s> {
         // The mentions (indices into `names`) that make a rule, found first; the rules are
         // then written in one pass.
         let mut kept = Vec::with_capacity(names.len());
+        // Every name is a mention, kept or not: recorded in one pass each.
+        let start = self.names.len();
+        self.name_rows
+            .extend(names.iter().map(|name| arch::table_row(name)));
+        let rows = &self.name_rows[start..];
+        self.names.extend(
+            names
+                .iter()
+                .zip(rows)
+                .map(|(name, row)| (i, shared_name(name, *row))),
+        );
         for (j, name) in names.iter().enumerate() {
             let npath = || format!("syscalls[{i}].names[{j}]");
-            let row = checked_row(npath, name)?;
-            self.names.push((i, shared_name(name, row)));
-            self.name_rows.push(row);
-            if row.is_none() && !known_or_skipped(npath, name, strict)? {
-                continue;
+            let row = self.name_rows[start + j];
+            if row.is_none() {
+                check_name(npath, name)?;
+                if !known_or_skipped(npath, name, strict)? {
+                    continue;
+                }
             }
-            if !self.first_unconditional((i, j), (name, row), action, strict)? {
+            if !self.first_unconditional((i, j), start + j, (name, row), action, strict)? {
                 continue;
             }
             // One rule looked at and kept: as `add_rules` counts it.
@@ -765,7 +777,7 @@ impl<'s> Rules<'s> {
             if self.counted > MAX_RULES {
                 return Err(too_many_rules(npath(), name));
             }
-            kept.push(self.names.len() - 1);
+            kept.push(start + j);
         }
         let (mentions, rows) = (&self.names, &self.name_rows);
         self.rule_rows.extend(kept.iter().map(|&k| rows[k]));
@@ -778,18 +790,18 @@ impl<'s> Rules<'s> {
         Ok(())
     }
 
-    /// Whether `syscalls[i].names[j]`'s unconditional rule, the last mention recorded in
-    /// `names`, is the first for `name`: a second one is dropped (libseccomp keeps the
-    /// first), with a warning when its action differs, or (when `strict`)
+    /// Whether `syscalls[i].names[j]`'s unconditional rule, the mention `here` of `names`,
+    /// is the first for `name`: a second one is dropped (libseccomp keeps the first), with
+    /// a warning when its action differs, or (when `strict`)
     /// [`CompileError::ConflictingRule`].
     fn first_unconditional(
         &mut self,
         (i, j): (usize, usize),
+        here: usize,
         (name, row): (&'s str, Option<usize>),
         action: Action,
         strict: bool,
     ) -> Result<bool, CompileError> {
-        let here = self.names.len().saturating_sub(1);
         let first = match row.and_then(|r| self.unconditional_rows.get_mut(r)) {
             Some(slot) if *slot == 0 => {
                 *slot = here + 1;
