@@ -16,6 +16,71 @@ pub(crate) const ARCH: usize = 1;
 pub(crate) const WORDS: usize = (SECCOMP_DATA_LEN / 4) as usize;
 pub(crate) const FULL: u32 = u32::MAX;
 
+/// The excluded patterns still equal on the bits chosen so far ([`WordSet::search`]), by
+/// index: a bit set while there are at most 64 patterns (no allocation per step), a list
+/// beyond.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Alive {
+    Bits(u64),
+    List(Vec<usize>),
+}
+
+impl Alive {
+    /// Patterns `0..n`.
+    fn all(n: usize) -> Self {
+        match n {
+            0..64 => Self::Bits((1u64 << n) - 1),
+            64 => Self::Bits(u64::MAX),
+            _ => Self::List((0..n).collect()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Bits(b) => b.count_ones() as usize,
+            Self::List(l) => l.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The indices, in increasing order.
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let (bits, list) = match self {
+            Self::Bits(b) => (*b, &[][..]),
+            Self::List(l) => (0, &l[..]),
+        };
+        let mut rest = bits;
+        let from_bits = std::iter::from_fn(move || {
+            let i = (rest != 0).then(|| rest.trailing_zeros() as usize)?;
+            rest &= rest - 1;
+            Some(i)
+        });
+        from_bits.chain(list.iter().copied())
+    }
+
+    /// The indices that pass `keep`, in the same representation.
+    fn filter(&self, keep: impl Fn(usize) -> bool) -> Self {
+        match self {
+            Self::Bits(b) => {
+                let mut out = 0u64;
+                let mut rest = *b;
+                while rest != 0 {
+                    let i = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    if keep(i) {
+                        out |= 1 << i;
+                    }
+                }
+                Self::Bits(out)
+            }
+            Self::List(l) => Self::List(l.iter().copied().filter(|&i| keep(i)).collect()),
+        }
+    }
+}
+
 /// A comparison of one 32-bit word with constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Test {
@@ -217,7 +282,7 @@ impl WordSet {
                 start = next;
             }
         }
-        let alive: Vec<usize> = (0..self.not.len()).collect();
+        let alive = Alive::all(self.not.len());
         let mut failed = HashSet::new();
         self.search(31, 0, true, true, &alive, steps, &mut failed)
     }
@@ -229,9 +294,9 @@ impl WordSet {
         prefix: u32,
         tight_lo: bool,
         tight_hi: bool,
-        alive: &[usize],
+        alive: &Alive,
         steps: &mut Counter,
-        failed: &mut HashSet<(i32, bool, bool, Vec<usize>)>,
+        failed: &mut HashSet<(i32, bool, bool, Alive)>,
     ) -> Result<Option<u32>, Exhausted> {
         // A step copies and hashes the live patterns (the memo's key), and the memo keeps
         // them: charged by their number, so that the budget bounds time and memory alike.
@@ -243,14 +308,14 @@ impl WordSet {
         let open = FULL >> (31 - bit);
         // A pattern still equal on its bits so far, whose remaining bits are all forced
         // to its values, can never differ.
-        for &i in alive {
+        for i in alive.iter() {
             let (m, v) = self.not[i];
             let rest = m & open;
             if rest & !self.mask == 0 && (self.bits ^ v) & rest == 0 {
                 return Ok(None);
             }
         }
-        let key = (bit, tight_lo, tight_hi, alive.to_vec());
+        let key = (bit, tight_lo, tight_hi, alive.clone());
         if failed.contains(&key) {
             return Ok(None);
         }
@@ -267,14 +332,10 @@ impl WordSet {
             }
             let tl = tight_lo && x == self.lo & b;
             let th = tight_hi && x == self.hi & b;
-            let next: Vec<usize> = alive
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let (m, v) = self.not[i];
-                    m & b == 0 || v & b == x
-                })
-                .collect();
+            let next = alive.filter(|i| {
+                let (m, v) = self.not[i];
+                m & b == 0 || v & b == x
+            });
             if let Some(w) = self.search(bit - 1, prefix | x, tl, th, &next, steps, failed)? {
                 return Ok(Some(w));
             }
@@ -727,6 +788,41 @@ mod tests {
         }
         let s = set(0, FULL, 0xffff, 1, &[(FULL, 23), (FULL, 1)]);
         assert_eq!(s.witness(&mut steps).unwrap(), Some(0x10001));
+    }
+
+    /// Random small sets, with up to 90 excluded patterns (more than the 64 the search keeps
+    /// in a bit set, so both of its representations run): the witness is the smallest
+    /// member, found by trying every value.
+    #[test]
+    fn witness_is_the_smallest_member_of_random_sets() {
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move |n: u32| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % u64::from(n)) as u32
+        };
+        for round in 0..3000 {
+            let lo = next(256);
+            let hi = lo + next(256 - lo);
+            let mask = if next(3) == 0 { 0 } else { next(256) };
+            let bits = next(256) & mask;
+            let count = [0, 1, 3, 8, 63, 64, 65, 90][round % 8];
+            let not: Vec<(u32, u32)> = (0..count)
+                .map(|_| {
+                    let m = if next(4) == 0 { FULL } else { next(256) };
+                    (m, next(256) & m)
+                })
+                .filter(|(m, _)| *m != 0)
+                .collect();
+            let s = set(lo, hi, mask, bits, &not);
+            let mut steps = Counter::default();
+            assert_eq!(
+                s.witness(&mut steps).unwrap(),
+                brute(&s, 0, 255),
+                "round {round}: {s:?}"
+            );
+        }
     }
 
     #[test]
