@@ -497,7 +497,8 @@ fn entry_conditions(
     let groups = if repeated {
         conditions.iter().map(|c| vec![*c]).collect()
     } else if conditions.is_empty() {
-        // The one rule of an entry without comparisons is `UNCONDITIONAL`'s.
+        // An entry without comparisons has no group: its names' rules are made by
+        // `Rules::add_unconditional`.
         Vec::new()
     } else {
         vec![conditions.clone()]

@@ -82,6 +82,9 @@ impl Semantics {
             };
             let decider = abi.order.deciders.get(i).copied().flatten();
             let rules = &abi.order.pairs[range.clone()];
+            // The shared order's decider is what this syscall's rules say (recomputed in
+            // test builds, so that the proof's tests also check the shared part).
+            debug_assert_eq!(decider, self.decider_of(rules), "the decider of {nr}");
             let ge = Atom {
                 word: NR,
                 test: Test::Ge(*nr),
@@ -113,6 +116,17 @@ impl Semantics {
             }
         }
         self.no_match(abi, q)
+    }
+
+    /// The rule among `pairs` (one syscall's `(number, rule index)`, in profile order) that
+    /// decides it whatever the others say, found from the rules themselves: what the shared
+    /// order's decider must be.
+    pub(crate) fn decider_of(&self, pairs: &[(u32, usize)]) -> Option<(Action, usize)> {
+        pairs
+            .iter()
+            .map(|(_, k)| &self.rules[*k])
+            .find(|r| beats_conditions(r, self.default))
+            .map(|r| (r.action, r.entry))
     }
 
     /// The rules of syscall `nr` whose equalities fit the region's bounds
@@ -181,10 +195,15 @@ impl Semantics {
         let end = abi.order.groups.partition_point(|(n, _)| *n <= hi);
         let groups = &abi.order.groups[start..end];
         let mut cause = None;
-        for ((n, _), decider) in groups.iter().zip(&abi.order.deciders[start..end]) {
+        for ((n, range), decider) in groups.iter().zip(&abi.order.deciders[start..end]) {
             if out(*n) {
                 continue;
             }
+            debug_assert_eq!(
+                *decider,
+                self.decider_of(&abi.order.pairs[range.clone()]),
+                "the decider of {n}"
+            );
             let (action, entry) = (*decider)?;
             if action != got {
                 return None;

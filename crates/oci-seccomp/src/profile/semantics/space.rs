@@ -298,8 +298,9 @@ impl WordSet {
         steps: &mut Counter,
         failed: &mut HashSet<(i32, bool, bool, Alive)>,
     ) -> Result<Option<u32>, Exhausted> {
-        // A step copies and hashes the live patterns (the memo's key), and the memo keeps
-        // them: charged by their number, so that the budget bounds time and memory alike.
+        // A step copies and hashes the live patterns (the memo's key: a bit set up to 64 of
+        // them, a list beyond), and the memo keeps them: charged by their number, so that
+        // the budget bounds time and memory alike (the same charge for either form).
         steps.add(1 + 8 * alive.len() as u64)?;
         if bit < 0 {
             return Ok(alive.is_empty().then_some(prefix));
