@@ -220,13 +220,7 @@ fn lift_here(
             }
         }
         for a in arch::ALL.iter().filter(|a| a.audit_arch == r.arch) {
-            let covers = a.audit_arch != arch::AUDIT_ARCH_X86_64
-                || if a.x32 {
-                    r.numbers.1 >= arch::X32_SYSCALL_BIT
-                } else {
-                    r.numbers.0 < arch::X32_SYSCALL_BIT
-                };
-            if covers && !reached.iter().any(|b| b.name == a.name) {
+            if reaches(a, r.numbers) && !reached.iter().any(|b| b.name == a.name) {
                 reached.push(a);
             }
         }
@@ -507,10 +501,43 @@ fn write_and_prove(
     Ok((spec, stubs))
 }
 
+/// Whether a region of syscall numbers `lo..=hi` of `a`'s architecture word holds a call
+/// of `a`: on x86_64, numbers with bit 30 are x32's and the others x86_64's, except -1
+/// (`u32::MAX`), which a tracer sets to skip a call and libseccomp leaves to the default on
+/// either ABI: a region of -1 alone is neither's.
+fn reaches(a: &ArchInfo, (lo, hi): (u32, u32)) -> bool {
+    if a.audit_arch != arch::AUDIT_ARCH_X86_64 {
+        return true;
+    }
+    if a.x32 {
+        hi >= arch::X32_SYSCALL_BIT && lo < u32::MAX
+    } else {
+        lo < arch::X32_SYSCALL_BIT
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::bpf::Instruction;
+
+    /// A region of -1 alone (a skipped call) reaches neither x86_64 ABI, so lifting does
+    /// not try a profile that lists x32 because of it; any other x32 number does.
+    #[test]
+    fn a_skipped_call_is_no_x32_call() {
+        let x32 = arch::by_name("SCMP_ARCH_X32").expect("x32");
+        let x86_64 = arch::by_name("SCMP_ARCH_X86_64").expect("x86_64");
+        let bit = arch::X32_SYSCALL_BIT;
+        assert!(!reaches(x32, (u32::MAX, u32::MAX)));
+        assert!(!reaches(x86_64, (u32::MAX, u32::MAX)));
+        assert!(reaches(x32, (bit, bit + 10)));
+        assert!(reaches(x32, (bit + 5, u32::MAX)));
+        assert!(!reaches(x32, (0, bit - 1)));
+        assert!(reaches(x86_64, (0, bit - 1)));
+        assert!(!reaches(x86_64, (bit, u32::MAX)));
+        let x86 = arch::by_name("SCMP_ARCH_X86").expect("x86");
+        assert!(reaches(x86, (u32::MAX, u32::MAX)));
+    }
 
     /// Tests whose two ways lead to the same instruction ask nothing: thirty of them in
     /// front of a one-syscall filter do not double the walk thirty times.
