@@ -225,3 +225,16 @@ pub fn is_allow_given(
 pub use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompOperator, LinuxSyscall,
 };
+
+/// A small deterministic generator (xorshift64) for the unit tests that draw random
+/// inputs: the same sequence on every run, so a failure names a reproducible round.
+#[cfg(test)]
+pub(crate) fn test_rng(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed | 1;
+    move |n| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n.max(1)
+    }
+}

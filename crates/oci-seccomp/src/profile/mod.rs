@@ -335,13 +335,7 @@ mod tests {
     /// default-equal entries, on every architecture of the profile.
     #[test]
     fn each_syscalls_deciding_rule_is_its_first_unconditional_non_default_rule() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::test_rng(0x2545_f491_4f6c_dd1d);
         let names = [
             "read",
             "write",
@@ -404,13 +398,8 @@ mod tests {
     /// pseudo-syscall's), repeated and missing.
     #[test]
     fn both_orders_by_number_agree() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || rng(u64::MAX);
         for round in 0..400 {
             let len = (next() % 300) as usize;
             let spread = [4u64, 64, 1000, 1 << 20, 1 << 33][round % 5];

@@ -796,13 +796,8 @@ mod tests {
     /// member, found by trying every value.
     #[test]
     fn witness_is_the_smallest_member_of_random_sets() {
-        let mut seed = 0x853c_49e6_748f_ea9bu64;
-        let mut next = move |n: u32| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % u64::from(n)) as u32
-        };
+        let mut rng = crate::test_rng(0x853c_49e6_748f_ea9b);
+        let mut next = move |n: u32| rng(u64::from(n)) as u32;
         for round in 0..3000 {
             let lo = next(256);
             let hi = lo + next(256 - lo);
